@@ -1,0 +1,44 @@
+# The two commands a newcomer needs:  make run   and   make test
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test install lint migrate seed worker beat web bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: install, migrate, load demo data, start web + worker + beat on http://127.0.0.1:8000
+run: install
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
+	DEBUG=$${DEBUG:-1} PYTHON=$(PY) bash scripts/run-dev.sh
+
+## make test: the whole suite (PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL say so)
+test: install
+	$(PY) -m pytest -q -n $${PYTEST_WORKERS:-2} --dist loadgroup $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+migrate: install
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+
+seed: install
+	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
+
+bench: install
+	$(PY) bench/inventory.py && $(PY) bench/order_to_cash.py && $(PY) bench/posting.py && $(PY) bench/events.py && $(PY) bench/reconcile.py
+
+clean:
+	rm -rf var db.sqlite3* .pytest_cache

@@ -1,0 +1,308 @@
+"""Settings, all from the environment (django-environ), as CONTRACT.md lists them.
+
+DATABASE_URL        default: SQLite file db.sqlite3 in the project (a newcomer's first run)
+CELERY_BROKER_URL   default: kombu's filesystem transport under var/broker (no server needed)
+SECRET_KEY, DEBUG, ALLOWED_HOSTS
+With DEBUG off (the default) a missing SECRET_KEY is a start-up error and cookies are secure.
+"""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+import structlog
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+TESTING = env.bool("ERP_TESTING", default="pytest" in sys.modules)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if DEBUG or TESTING:
+        SECRET_KEY = "dev-insecure-key-do-not-use-in-production"  # noqa: S105
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY in the environment (or DEBUG=1 for development)."
+        )
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if (DEBUG or TESTING) else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "simple_history",
+    "django_prometheus",
+    "django_structlog",
+    # project apps (lowest layer first)
+    "core",
+    "integrations",
+    "inventory",
+    "sales",
+    "finance",
+    "ops",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.CorrelationIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
+    "core.idempotency.IdempotencyMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.context_processors.roles",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)  # services are the transaction boundary
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL + a busy timeout so web, worker and beat can share the embedded database.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE",
+         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+                    if not (DEBUG or TESTING) else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# --- security when DEBUG is off -------------------------------------------------------------
+if not DEBUG and not TESTING:
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    X_FRAME_OPTIONS = "DENY"
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+
+# --- REST framework ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.problems.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.PartnerRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"partner": env.str("PARTNER_THROTTLE_RATE", default="600/min")},
+    "COERCE_DECIMAL_TO_STRING": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Distribution ERP API",
+    "DESCRIPTION": "Inventory, sales, finance and integrations. See docs/ and CONTRACT.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+
+# --- Celery -----------------------------------------------------------------------------------
+BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _sub in ("queue", "processed"):
+        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+else:
+    # Redis: the visibility timeout must exceed any task's run time (our tasks are short);
+    # long retry schedules live in the database, never as Celery countdowns.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True               # at-least-once: consumers are idempotent
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# The one beat schedule of the system (STYLE rule 23). Each entry names its cadence.
+CELERY_BEAT_SCHEDULE = {
+    # every 5 s: dispatch outbox events not relayed on commit (crash between commit and enqueue)
+    "outbox-sweep": {"task": "integrations.tasks.sweep_outbox", "schedule": 5.0},
+    # every 10 s: webhook deliveries whose next attempt is due (retry schedule lives in the DB)
+    "webhook-retries": {"task": "integrations.tasks.deliver_due_webhooks", "schedule": 10.0},
+    # 03:10 daily: prune dispatched outbox rows past retention
+    "outbox-prune": {"task": "integrations.tasks.prune_outbox", "schedule": crontab(hour=3, minute=10)},
+    # :25 hourly: pull recent WooCommerce orders to backfill missed webhooks
+    "woocommerce-backfill": {"task": "integrations.tasks.backfill_woocommerce_orders",
+                             "schedule": crontab(minute=25)},
+    # :40 hourly: expire idempotency keys older than 24 h
+    "idempotency-purge": {"task": "core.tasks.purge_idempotency_keys", "schedule": crontab(minute=40)},
+    # every 2 min: allocate backorders oldest first (also triggered by receipts)
+    "backorder-allocation": {"task": "sales.tasks.allocate_backorders", "schedule": 120.0},
+    # :05 hourly: replenishment run -> suggested purchase orders
+    "replenishment": {"task": "inventory.tasks.run_replenishment", "schedule": crontab(minute=5)},
+    # every 15 min: reconciliations I1..I8 and integration health
+    "reconciliations": {"task": "ops.tasks.run_reconciliations", "schedule": crontab(minute="*/15")},
+    # every 5 min: SLA rules (invoice latency, webhook delivery, backorder age, credit hold age)
+    "sla-checks": {"task": "ops.tasks.check_slas", "schedule": crontab(minute="*/5")},
+}
+
+# --- business settings ------------------------------------------------------------------------
+ERP = {
+    "COMPANY_NAME": env.str("ERP_COMPANY_NAME", default="Northwind Distribution"),
+    "CURRENCY": env.str("ERP_CURRENCY", default="USD"),
+    "EVENT_SOURCE": env.str("ERP_EVENT_SOURCE", default="/distribution-erp"),
+    "OUTBOX_RETENTION_DAYS": env.int("ERP_OUTBOX_RETENTION_DAYS", default=30),
+    "OUTBOX_SWEEP_AFTER_SECONDS": env.int("ERP_OUTBOX_SWEEP_AFTER_SECONDS", default=3),
+    "WEBHOOK_RETRY_SCHEDULE": env.list("ERP_WEBHOOK_RETRY_SCHEDULE", cast=int,
+                                       default=[5, 30, 120, 600, 1800, 7200, 21600, 43200]),
+    "WEBHOOK_TIMEOUT_SECONDS": env.float("ERP_WEBHOOK_TIMEOUT_SECONDS", default=10.0),
+    "WEBHOOK_DISABLE_AFTER_HOURS": env.int("ERP_WEBHOOK_DISABLE_AFTER_HOURS", default=72),
+    "WEBHOOK_ALLOW_PRIVATE_URLS": env.bool("ERP_WEBHOOK_ALLOW_PRIVATE_URLS", default=DEBUG or TESTING),
+    "INBOUND_MAX_BYTES": env.int("ERP_INBOUND_MAX_BYTES", default=2 * 1024 * 1024),
+    "EDI_OUTBOX_DIR": env.str("ERP_EDI_OUTBOX_DIR", default=str(VAR_DIR / "edi" / "outbox")),
+    "PARTNER_PRICE_TOLERANCE": Decimal(env.str("ERP_PARTNER_PRICE_TOLERANCE", default="0.00")),
+    "RECEIPT_OVER_TOLERANCE": Decimal(env.str("ERP_RECEIPT_OVER_TOLERANCE", default="0.05")),
+    "BILL_QTY_TOLERANCE": Decimal(env.str("ERP_BILL_QTY_TOLERANCE", default="0.00")),
+    "BILL_PRICE_TOLERANCE": Decimal(env.str("ERP_BILL_PRICE_TOLERANCE", default="0.02")),
+    "SLA_INVOICE_MINUTES": env.int("ERP_SLA_INVOICE_MINUTES", default=15),
+    "SLA_WEBHOOK_MINUTES": env.int("ERP_SLA_WEBHOOK_MINUTES", default=60),
+    "SLA_BACKORDER_DAYS": env.int("ERP_SLA_BACKORDER_DAYS", default=7),
+    "SLA_CREDIT_HOLD_HOURS": env.int("ERP_SLA_CREDIT_HOLD_HOURS", default=24),
+    "SLA_OUTBOX_MINUTES": env.int("ERP_SLA_OUTBOX_MINUTES", default=5),
+    "ALERT_EMAILS": env.list("ERP_ALERT_EMAILS", default=[]),
+    "ALERT_WEBHOOK_URL": env.str("ERP_ALERT_WEBHOOK_URL", default=""),
+}
+
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="erp@localhost")
+
+# --- logging: structlog, JSON in production, console in development ---------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": structlog.stdlib.ProcessorFormatter, "processor": structlog.processors.JSONRenderer()},
+        "console": {"()": structlog.stdlib.ProcessorFormatter,
+                    "processor": structlog.dev.ConsoleRenderer(colors=False)},
+    },
+    "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "console" if DEBUG else "json"}},
+    "root": {"handlers": ["default"], "level": LOG_LEVEL},
+    "loggers": {
+        "django_structlog": {"level": "WARNING" if TESTING else LOG_LEVEL},
+        "django.db.backends": {"level": "INFO"},
+    },
+}
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.filter_by_level,
+        structlog.processors.TimeStamper(fmt="iso"),
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        structlog.processors.UnicodeDecoder(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    cache_logger_on_first_use=True,
+)
+DJANGO_STRUCTLOG_CELERY_ENABLED = False  # we bind correlation ids into Celery ourselves (core.celery_context)
+
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from core import views as core_views
+
+api_v1 = [
+    path("inventory/", include("inventory.api.urls")),
+    path("sales/", include("sales.api.urls")),
+    path("finance/", include("finance.api.urls")),
+    path("integrations/", include("integrations.api.urls")),
+    path("ops/", include("ops.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("", include("django_prometheus.urls")),  # /metrics
+    path("", include("ops.web.urls", namespace="web")),  # staff web UI
+]
+
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

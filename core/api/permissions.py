@@ -1,0 +1,36 @@
+"""Role-based DRF permissions. Partners are scoped to their customer in each viewset's queryset."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from core import roles
+
+
+def role_required(*allowed: str, read: tuple[str, ...] | None = None) -> type[BasePermission]:
+    """A permission class: `allowed` roles may write; `read` roles (default: allowed) may read.
+
+    Admin always passes. Use as `permission_classes = [role_required("operations", read=STAFF)]`.
+    """
+
+    read_roles = tuple(read) if read is not None else tuple(allowed)
+
+    class _RolePermission(BasePermission):
+        message = "Your role does not allow this."
+
+        def has_permission(self, request, view) -> bool:
+            user = request.user
+            if not (user and user.is_authenticated):
+                return False
+            held = roles.user_roles(user)
+            if roles.ADMIN in held:
+                return True
+            wanted = read_roles if request.method in SAFE_METHODS else allowed
+            return bool(held & set(wanted))
+
+    _RolePermission.__name__ = f"RoleRequired_{'_'.join(allowed) or 'none'}"
+    return _RolePermission
+
+
+STAFF = roles.STAFF_ROLES
+EVERYONE = roles.ALL_ROLES

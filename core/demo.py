@@ -1,0 +1,21 @@
+"""Demo users, one per staff role (passwords equal the usernames; demo only)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+
+from core import roles
+
+DEMO_USERS = [("admin", roles.ADMIN), ("ops", roles.OPERATIONS), ("finance", roles.FINANCE),
+              ("support", roles.SUPPORT)]
+
+
+def seed(stdout) -> None:
+    roles.ensure_role_groups()
+    for username, role in DEMO_USERS:
+        user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+        if created:
+            user.set_password(username)
+            user.save()
+        roles.assign_role(user, role)
+    stdout.write(f"  users: {', '.join(u for u, _ in DEMO_USERS)}")

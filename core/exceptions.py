@@ -1,0 +1,47 @@
+"""The one error root of the domain. Services raise these; core.api.problems maps them.
+
+A DomainError carries its HTTP status (409 state conflict, 422 rule refusal), a stable
+machine code, a human detail and extra fields for the problem document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    http_status = 422
+    code = "rule_violation"
+    title = "Business rule refused the request"
+
+    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or {}
+        self.extra = extra
+
+
+class ValidationFailed(DomainError):
+    """Input that passed the serializer but fails a rule that needs the database (unknown SKU…)."""
+
+    http_status = 400
+    code = "invalid"
+    title = "Invalid input"
+
+
+class NotFound(DomainError):
+    http_status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class StateConflict(DomainError):
+    http_status = 409
+    code = "conflict"
+    title = "Conflict with the current state"
+
+
+class PermissionRefused(DomainError):
+    http_status = 403
+    code = "forbidden"
+    title = "Not allowed"

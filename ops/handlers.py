@@ -1,0 +1,1 @@
+"""Idempotent consumers of other apps' events (registered with integrations.consumers)."""

@@ -1,0 +1,7 @@
+from rest_framework.routers import DefaultRouter
+
+app_name = "sales"
+
+router = DefaultRouter(trailing_slash=True)
+
+urlpatterns = router.urls

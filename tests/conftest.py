@@ -1,0 +1,90 @@
+"""Shared fixtures. Domain state is made through real services; factories make reference data."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from core import roles
+
+
+@pytest.fixture(autouse=True)
+def _erp_settings(settings, tmp_path):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.ERP = {**settings.ERP, "EDI_OUTBOX_DIR": str(tmp_path / "edi-outbox"),
+                    "WEBHOOK_ALLOW_PRIVATE_URLS": True}
+    yield
+
+
+def make_user(username: str, role: str, **extra):
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_user(username=username, password="pw-" + username, **extra)
+    roles.assign_role(user, role)
+    return user
+
+
+def client_for(user) -> APIClient:
+    token, _ = Token.objects.get_or_create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin1", roles.ADMIN)
+
+
+@pytest.fixture
+def ops_user(db):
+    return make_user("ops1", roles.OPERATIONS)
+
+
+@pytest.fixture
+def finance_user(db):
+    return make_user("fin1", roles.FINANCE)
+
+
+@pytest.fixture
+def support_user(db):
+    return make_user("support1", roles.SUPPORT)
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    return client_for(admin_user)
+
+
+@pytest.fixture
+def ops_client(ops_user):
+    return client_for(ops_user)
+
+
+@pytest.fixture
+def finance_client(finance_user):
+    return client_for(finance_user)
+
+
+@pytest.fixture
+def support_client(support_user):
+    return client_for(support_user)
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()
+
+
+@pytest.fixture
+def drain():
+    """Relay the outbox synchronously until the event chain settles (ship → invoice → …)."""
+    from integrations.services import drain_outbox
+
+    return drain_outbox
+
+
+def postgres_only():
+    return pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
