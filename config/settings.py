@@ -9,8 +9,8 @@ With DEBUG off (the default) a missing SECRET_KEY is a start-up error and cookie
 from __future__ import annotations
 
 import sys
-from decimal import Decimal
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -126,6 +126,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

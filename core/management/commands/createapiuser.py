@@ -31,6 +31,7 @@ class Command(BaseCommand):
             roles.assign_role(user, role)
             if role == roles.PARTNER:
                 from sales.services import bind_partner_user
+
                 from core.exceptions import DomainError
 
                 try:

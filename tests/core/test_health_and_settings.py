@@ -1,0 +1,58 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_healthz_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.content
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_reports_a_stopped_broker(client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"   # nothing listens on port 1
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failed"] == ["broker"]
+    assert body["checks"]["database"] == "ok"
+
+
+def test_metrics_exposes_prometheus_text(client, db):
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert b"django_http_requests_total" in response.content or b"python_info" in response.content
+
+
+def test_production_mode_without_secret_key_refuses_to_start():
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ERP_TESTING"}}
+    env.update({"DEBUG": "0", "ERP_TESTING": "0", "DJANGO_SETTINGS_MODULE": "config.settings"})
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_mode_has_secure_cookies():
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "ERP_TESTING"}}
+    env.update({"DEBUG": "0", "ERP_TESTING": "0", "SECRET_KEY": "x" * 50, "DJANGO_SETTINGS_MODULE": "config.settings"})
+    code = ("import django; django.setup(); from django.conf import settings as s; "
+            "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.DEBUG)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.split() == ["True", "True", "False"], result.stderr
+
+
+def test_api_docs_and_schema_render(admin_client, db):
+    assert admin_client.get("/api/schema/").status_code == 200
+    docs = admin_client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content.lower()

@@ -1,0 +1,103 @@
+import threading
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+
+from core.models import IdempotencyRecord
+from tests.core.testviews import GATE
+
+pytestmark = pytest.mark.urls("tests.core.testviews")
+
+URL = "/api/v1/test/things/"
+
+
+@pytest.mark.django_db
+def test_same_key_same_body_replays_first_response(admin_client):
+    first = admin_client.post(URL, {"name": "a", "quantity": "1.5"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    second = admin_client.post(URL, {"name": "a", "quantity": "1.5"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert Group.objects.filter(name="thing-a").count() == 1
+
+
+@pytest.mark.django_db
+def test_same_key_different_body_is_422(admin_client):
+    admin_client.post(URL, {"name": "a", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    response = admin_client.post(URL, {"name": "b", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert response.status_code == 422
+    assert response["Content-Type"] == "application/problem+json"
+    assert not Group.objects.filter(name="thing-b").exists()
+
+
+@pytest.mark.django_db
+def test_keys_are_scoped_per_caller(admin_client, ops_client):
+    a = admin_client.post(URL, {"name": "x1", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    b = ops_client.post(URL, {"name": "x2", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    assert a.status_code == b.status_code == 201
+    assert Group.objects.filter(name__in=["thing-x1", "thing-x2"]).count() == 2
+
+
+@pytest.mark.django_db
+def test_key_longer_than_255_is_400(admin_client):
+    response = admin_client.post(URL, {"name": "a", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="k" * 256)
+    assert response.status_code == 400
+    assert not Group.objects.filter(name="thing-a").exists()
+
+
+@pytest.mark.django_db
+def test_failed_request_is_not_stored_so_a_retry_runs(admin_client):
+    admin_client.raise_request_exception = False
+    bad = admin_client.post("/api/v1/test/rule/", {}, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    assert bad.status_code == 422
+    # a stored 4xx replays: the outcome of the same request is the same
+    again = admin_client.post("/api/v1/test/rule/", {}, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    assert again["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db
+def test_expired_keys_are_purged(admin_client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.tasks import purge_idempotency_keys
+
+    admin_client.post(URL, {"name": "old", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="old")
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert purge_idempotency_keys() == 1
+    assert not IdempotencyRecord.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_requests_with_same_key_second_gets_409(admin_user):
+    from tests.conftest import client_for
+
+    GATE["entered"].clear()
+    GATE["release"].clear()
+    results = {}
+
+    def first():
+        try:
+            results["first"] = client_for(admin_user).post(
+                URL + "?block=1", {"name": "slow", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="k-overlap")
+        finally:
+            connection.close()
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert GATE["entered"].wait(10), "first request never reached the view"
+    second = client_for(admin_user).post(
+        URL + "?block=1", {"name": "slow", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="k-overlap")
+    GATE["release"].set()
+    t.join(10)
+
+    assert second.status_code == 409
+    assert second["Content-Type"] == "application/problem+json"
+    assert results["first"].status_code == 201
+    assert Group.objects.filter(name="thing-slow").count() == 1
+    third = client_for(admin_user).post(
+        URL + "?block=1", {"name": "slow", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="k-overlap")
+    assert third.status_code == 201 and third["Idempotent-Replayed"] == "true"
