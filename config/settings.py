@@ -205,13 +205,17 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True               # at-least-once: consumers are idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the DB connection after every task unless this is set, so each
+# task would open a new PostgreSQL connection; keep it (CONN_MAX_AGE still applies).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_WORKER_SEND_TASK_EVENTS = True
-CELERY_TASK_SEND_SENT_EVENT = True
+# Task events feed monitors such as Flower; each costs a broker message per task state.
+CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=True)
+CELERY_TASK_SEND_SENT_EVENT = env.bool("CELERY_TASK_SEND_SENT_EVENT", default=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # The one beat schedule of the system (STYLE rule 23). Each entry names its cadence.
@@ -222,6 +226,8 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-retries": {"task": "integrations.tasks.deliver_due_webhooks", "schedule": 10.0},
     # 03:10 daily: prune dispatched outbox rows past retention
     "outbox-prune": {"task": "integrations.tasks.prune_outbox", "schedule": crontab(hour=3, minute=10)},
+    # every minute: inbound messages stored but never processed (crash between store and process)
+    "inbound-stuck": {"task": "integrations.tasks.process_stuck_inbound_messages", "schedule": 60.0},
     # :25 hourly: pull recent WooCommerce orders to backfill missed webhooks
     "woocommerce-backfill": {"task": "integrations.tasks.backfill_woocommerce_orders",
                              "schedule": crontab(minute=25)},
@@ -260,6 +266,7 @@ ERP = {
     "SLA_BACKORDER_DAYS": env.int("ERP_SLA_BACKORDER_DAYS", default=7),
     "SLA_CREDIT_HOLD_HOURS": env.int("ERP_SLA_CREDIT_HOLD_HOURS", default=24),
     "SLA_OUTBOX_MINUTES": env.int("ERP_SLA_OUTBOX_MINUTES", default=5),
+    "SLA_GRNI_DAYS": env.int("ERP_SLA_GRNI_DAYS", default=30),  # received, not billed (ops grni_aging)
     "ALERT_EMAILS": env.list("ERP_ALERT_EMAILS", default=[]),
     "ALERT_WEBHOOK_URL": env.str("ERP_ALERT_WEBHOOK_URL", default=""),
 }

@@ -11,17 +11,26 @@ from celery.signals import before_task_publish, task_postrun, task_prerun
 
 from . import context
 
+# On a real broker Celery fills the request's `correlation_id` from the AMQP property of the
+# same name (the task id), which hides our header; this second header name is never clobbered.
+ERP_HEADER = "erp_correlation_id"
+
 
 @before_task_publish.connect
 def _add_correlation_header(headers=None, **_kwargs):
     cid = context.get_correlation_id()
     if headers is not None and cid and "correlation_id" not in headers:
         headers["correlation_id"] = cid
+    if headers is not None and cid and ERP_HEADER not in headers:
+        headers[ERP_HEADER] = headers["correlation_id"]
 
 
 @task_prerun.connect
 def _bind_correlation(task=None, task_id=None, **_kwargs):
-    cid = getattr(task.request, "correlation_id", None) if task is not None else None
+    cid = getattr(task.request, ERP_HEADER, None) if task is not None else None
+    if cid is None and task is not None:
+        cid = getattr(task.request, "correlation_id", None)
+        cid = None if cid == task_id else cid  # the broker's own correlation_id is the task id
     if cid is None and task is not None:
         cid = (getattr(task.request, "headers", None) or {}).get("correlation_id")
     task.request.correlation_id = cid

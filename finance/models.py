@@ -1,1 +1,541 @@
+"""Finance: chart of accounts, periods, the journal, tax, and the documents that post to it.
 
+The journal (JournalEntry + JournalLine) is the system of record for money. An entry is
+written once, already posted, in the transaction of the document or event it records; it
+is never updated or deleted (code, admin, API and — on PostgreSQL — triggers refuse), and a
+correction is a reversing entry linked to the original. Debits equal credits per entry,
+checked by the posting service and, on PostgreSQL, by a deferred constraint trigger at
+commit (finance/migrations/0002_journal_guards.py).
+
+Documents (invoices, credit notes, payments, supplier bills) keep their sub-ledger
+balances (balance_due, unallocated) under row locks; the GL control accounts must agree
+with them (I6, I7 — see finance.selectors).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+ZERO = Decimal("0")
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+QTY = {"max_digits": 18, "decimal_places": 3}
+UNIT = {"max_digits": 18, "decimal_places": 6}
+RATE = {"max_digits": 9, "decimal_places": 6}
+
+
+def _currency() -> str:
+    return settings.ERP["CURRENCY"]
+
+
+# --- chart of accounts ---------------------------------------------------------------------------
+
+class AccountType(models.TextChoices):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    EQUITY = "equity"
+    INCOME = "income"
+    EXPENSE = "expense"
+
+
+# Debit-normal types: balance = debit − credit; the others credit − debit.
+DEBIT_NORMAL = {AccountType.ASSET, AccountType.EXPENSE}
+
+
+class AccountRole(models.TextChoices):
+    """Control roles: the posting rules ask for a role, never for an account code."""
+
+    AR = "ar", "Accounts receivable"
+    AP = "ap", "Accounts payable"
+    INVENTORY = "inventory", "Inventory"
+    GRNI = "grni", "Goods received not invoiced"
+    COGS = "cogs", "Cost of goods sold"
+    REVENUE = "revenue", "Revenue"
+    TAX_PAYABLE = "tax_payable", "Tax payable"
+    CASH = "cash", "Cash"
+    INVENTORY_ADJUSTMENT = "inventory_adjustment", "Inventory adjustment"
+    PRICE_VARIANCE = "price_variance", "Purchase price variance"
+    WRITE_OFF = "write_off", "Inventory write-off"
+    RETAINED_EARNINGS = "retained_earnings", "Retained earnings"
+
+
+class Account(models.Model):
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=120)
+    type = models.CharField(max_length=10, choices=AccountType.choices)
+    # The default account for a control role (at most one per role); overrides per
+    # product category or customer live in AccountOverride.
+    role = models.CharField(max_length=30, choices=AccountRole.choices, blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["role"], condition=~Q(role=""), name="finance_uniq_account_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def debit_normal(self) -> bool:
+        return self.type in DEBIT_NORMAL
+
+
+class AccountOverride(models.Model):
+    """Use another account for a role when the product category or the customer matches.
+
+    The most specific match wins: customer, then product category, then the role default.
+    """
+
+    role = models.CharField(max_length=30, choices=AccountRole.choices)
+    product_category = models.CharField(max_length=60, blank=True, default="")
+    customer = models.ForeignKey("sales.Customer", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="overrides")
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["role", "product_category", "customer"],
+                                    name="finance_uniq_account_override"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} → {self.account.code}"
+
+
+# --- fiscal periods -----------------------------------------------------------------------------
+
+class FiscalYear(models.Model):
+    name = models.CharField(max_length=20, unique=True)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["start_date"]
+        constraints = [models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")),
+                                              name="finance_fy_dates")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FiscalPeriod(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+
+    fiscal_year = models.ForeignKey(FiscalYear, on_delete=models.PROTECT, related_name="periods")
+    name = models.CharField(max_length=20, unique=True)  # e.g. 2026-11
+    start_date = models.DateField()
+    end_date = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["start_date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="finance_period_dates"),
+            models.UniqueConstraint(fields=["start_date"], name="finance_uniq_period_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+# --- number series ------------------------------------------------------------------------------
+
+class NumberSeries(models.Model):
+    """A gapless counter. The row is locked in the transaction that uses the number, so a
+    rolled-back posting gives its number back and two postings never share one."""
+
+    key = models.CharField(max_length=30, unique=True)
+    prefix = models.CharField(max_length=10, blank=True, default="")
+    next_value = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.key} next {self.next_value}"
+
+
+# --- journal ------------------------------------------------------------------------------------
+
+class JournalEntry(models.Model):
+    """One posted, balanced entry. Immutable once written (see module docstring)."""
+
+    number = models.PositiveBigIntegerField(unique=True)
+    date = models.DateField(db_index=True)
+    period = models.ForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="entries")
+    memo = models.CharField(max_length=255, blank=True, default="")
+    source_type = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=64)
+    # The posting rule that produced the entry (e.g. "invoice", "shipment_cogs"). With the
+    # source it is unique, so a rule posts a document once however often its event arrives.
+    rule = models.CharField(max_length=40)
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    reversal_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="reversed_by")
+    posted_at = models.DateTimeField(default=timezone.now)
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name_plural = "journal entries"
+        constraints = [
+            models.UniqueConstraint(fields=["source_type", "source_id", "rule"], name="finance_uniq_entry_source_rule"),
+        ]
+        indexes = [models.Index(fields=["source_type", "source_id"], name="finance_je_source_idx")]
+
+    def __str__(self) -> str:
+        return f"JE {self.number} {self.date} {self.memo}"
+
+    def save(self, *args, **kwargs):
+        kwargs.pop("_allow_insert", None)
+        if self.pk is not None:
+            from finance.exceptions import PostedEntryImmutable
+
+            raise PostedEntryImmutable("A posted journal entry cannot be changed; post a reversing entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        from finance.exceptions import PostedEntryImmutable
+
+        raise PostedEntryImmutable("A posted journal entry cannot be deleted; post a reversing entry.")
+
+
+class JournalLine(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
+    # Denormalised from the entry so the trial balance reads one table through one index.
+    date = models.DateField()
+    debit = models.DecimalField(**MONEY, default=ZERO)
+    credit = models.DecimalField(**MONEY, default=ZERO)
+    memo = models.CharField(max_length=255, blank=True, default="")
+    customer = models.ForeignKey("sales.Customer", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+", db_constraint=False)
+    supplier = models.ForeignKey("inventory.Supplier", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+", db_constraint=False)
+    product = models.ForeignKey("inventory.Product", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+", db_constraint=False)
+    warehouse = models.ForeignKey("inventory.Warehouse", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", db_constraint=False)
+
+    class Meta:
+        ordering = ["entry_id", "line_no"]
+        constraints = [
+            models.CheckConstraint(condition=Q(debit__gte=0) & Q(credit__gte=0), name="finance_line_non_negative"),
+            models.CheckConstraint(condition=(Q(debit=0) & Q(credit__gt=0)) | (Q(debit__gt=0) & Q(credit=0)),
+                                   name="finance_line_one_side"),
+            models.UniqueConstraint(fields=["entry", "line_no"], name="finance_uniq_line_no"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "date"], include=["debit", "credit"], name="finance_jl_acct_date_idx"),
+            models.Index(fields=["customer"], name="finance_jl_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} Dr {self.debit} Cr {self.credit}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            from finance.exceptions import PostedEntryImmutable
+
+            raise PostedEntryImmutable("A posted journal line cannot be changed; post a reversing entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        from finance.exceptions import PostedEntryImmutable
+
+        raise PostedEntryImmutable("A posted journal line cannot be deleted; post a reversing entry.")
+
+
+# --- tax ----------------------------------------------------------------------------------------
+
+class TaxRate(models.Model):
+    """A rate for a tax category in a jurisdiction, valid from a date (inclusive) to a date
+    (inclusive, open-ended when empty)."""
+
+    category = models.CharField(max_length=40)
+    jurisdiction = models.CharField(max_length=40, default="default")
+    rate = models.DecimalField(**RATE)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+    name = models.CharField(max_length=80, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["category", "jurisdiction", "valid_from"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lt=1), name="finance_tax_rate_range"),
+            models.UniqueConstraint(fields=["category", "jurisdiction", "valid_from"], name="finance_uniq_tax_rate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}/{self.jurisdiction} {self.rate} from {self.valid_from}"
+
+
+# --- customer documents -------------------------------------------------------------------------
+
+class Invoice(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        PARTIALLY_PAID = "partially_paid"
+        PAID = "paid"
+        VOID = "void"
+
+    number = models.CharField(max_length=30, unique=True)
+    customer = models.ForeignKey("sales.Customer", on_delete=models.PROTECT, related_name="invoices")
+    order = models.ForeignKey("sales.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices")
+    # One invoice per shipment: the second guard (after the consumed-event marker) against
+    # invoicing a shipment twice.
+    shipment = models.OneToOneField("sales.Shipment", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="invoice")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
+    issue_date = models.DateField()
+    due_date = models.DateField()
+    currency = models.CharField(max_length=3, default=_currency)
+    subtotal = models.DecimalField(**MONEY, default=ZERO)
+    tax = models.DecimalField(**MONEY, default=ZERO)
+    total = models.DecimalField(**MONEY, default=ZERO)
+    amount_settled = models.DecimalField(**MONEY, default=ZERO)  # payments + credit notes applied
+    balance_due = models.DecimalField(**MONEY, default=ZERO)
+    correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance_due__gte=0), name="finance_invoice_balance_non_negative"),
+            models.CheckConstraint(condition=Q(amount_settled__gte=0), name="finance_invoice_settled_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey("sales.OrderLine", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    product = models.ForeignKey("inventory.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    description = models.CharField(max_length=255, blank=True, default="")
+    quantity = models.DecimalField(**QTY)
+    unit_price = models.DecimalField(**UNIT)
+    amount = models.DecimalField(**MONEY)
+    tax_rate = models.DecimalField(**RATE, default=ZERO)
+    tax = models.DecimalField(**MONEY, default=ZERO)
+    cost_value = models.DecimalField(**MONEY, default=ZERO)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.sku} × {self.quantity}"
+
+
+class CreditNote(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"          # some credit not yet applied to an invoice or refunded
+        APPLIED = "applied"    # fully applied
+
+    number = models.CharField(max_length=30, unique=True)
+    customer = models.ForeignKey("sales.Customer", on_delete=models.PROTECT, related_name="credit_notes")
+    order = models.ForeignKey("sales.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes")
+    return_ref = models.CharField(max_length=64, blank=True, default="")  # sales return id, if from a return
+    disposition = models.CharField(max_length=10, blank=True, default="")  # restock | scrap | "" (manual)
+    reason = models.CharField(max_length=255, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    issue_date = models.DateField()
+    currency = models.CharField(max_length=3, default=_currency)
+    subtotal = models.DecimalField(**MONEY, default=ZERO)
+    tax = models.DecimalField(**MONEY, default=ZERO)
+    total = models.DecimalField(**MONEY, default=ZERO)
+    unapplied = models.DecimalField(**MONEY, default=ZERO)
+    correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(unapplied__gte=0) & Q(unapplied__lte=models.F("total")),
+                                   name="finance_cn_unapplied_range"),
+            models.UniqueConstraint(fields=["return_ref"], condition=~Q(return_ref=""), name="finance_uniq_cn_return"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CreditNoteLine(models.Model):
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey("sales.OrderLine", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    product = models.ForeignKey("inventory.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64, blank=True, default="")
+    description = models.CharField(max_length=255, blank=True, default="")
+    quantity = models.DecimalField(**QTY, default=ZERO)
+    unit_price = models.DecimalField(**UNIT, default=ZERO)
+    amount = models.DecimalField(**MONEY)
+    tax_rate = models.DecimalField(**RATE, default=ZERO)
+    tax = models.DecimalField(**MONEY, default=ZERO)
+    cost_value = models.DecimalField(**MONEY, default=ZERO)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class CreditApplication(models.Model):
+    """Part of a credit note applied to an invoice (sub-ledger only; the GL moved when the
+    credit note was posted)."""
+
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.PROTECT, related_name="applications")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_applications")
+    amount = models.DecimalField(**MONEY)
+    applied_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="finance_credit_app_positive")]
+
+
+class Payment(models.Model):
+    """A customer payment: Dr Cash / Cr AR for the whole amount when received; allocations
+    to invoices only move the sub-ledger. What is not allocated stays on account (credit)."""
+
+    number = models.CharField(max_length=30, unique=True)
+    customer = models.ForeignKey("sales.Customer", on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(**MONEY)
+    unallocated = models.DecimalField(**MONEY, default=ZERO)
+    received_on = models.DateField()
+    reference = models.CharField(max_length=120, blank=True, default="")
+    currency = models.CharField(max_length=3, default=_currency)
+    correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="finance_payment_positive"),
+            models.CheckConstraint(condition=Q(unallocated__gte=0) & Q(unallocated__lte=models.F("amount")),
+                                   name="finance_payment_unallocated_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PaymentAllocation(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    amount = models.DecimalField(**MONEY)
+    allocated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="finance_allocation_positive")]
+
+
+# --- supplier documents -------------------------------------------------------------------------
+
+class SupplierBill(models.Model):
+    class Status(models.TextChoices):
+        ON_HOLD = "on_hold"            # three-way match failed; not posted
+        OPEN = "open"                  # posted, unpaid
+        PARTIALLY_PAID = "partially_paid"
+        PAID = "paid"
+        VOID = "void"
+
+    number = models.CharField(max_length=30, unique=True)
+    supplier = models.ForeignKey("inventory.Supplier", on_delete=models.PROTECT, related_name="bills")
+    purchase_order = models.ForeignKey("inventory.PurchaseOrder", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="bills")
+    supplier_reference = models.CharField(max_length=80, blank=True, default="")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ON_HOLD, db_index=True)
+    hold_reasons = models.JSONField(default=list, blank=True)
+    bill_date = models.DateField()
+    due_date = models.DateField()
+    currency = models.CharField(max_length=3, default=_currency)
+    total = models.DecimalField(**MONEY, default=ZERO)
+    amount_paid = models.DecimalField(**MONEY, default=ZERO)
+    balance_due = models.DecimalField(**MONEY, default=ZERO)
+    correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance_due__gte=0), name="finance_bill_balance_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SupplierBillLine(models.Model):
+    bill = models.ForeignKey(SupplierBill, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    quantity = models.DecimalField(**QTY)
+    unit_cost = models.DecimalField(**UNIT)
+    amount = models.DecimalField(**MONEY)
+    # What the match found: the receipt cost the GRNI was credited at, and the variance.
+    received_unit_cost = models.DecimalField(**UNIT, default=ZERO)
+    grni_amount = models.DecimalField(**MONEY, default=ZERO)
+    variance = models.DecimalField(**MONEY, default=ZERO)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class SupplierPayment(models.Model):
+    number = models.CharField(max_length=30, unique=True)
+    supplier = models.ForeignKey("inventory.Supplier", on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(**MONEY)
+    paid_on = models.DateField()
+    reference = models.CharField(max_length=120, blank=True, default="")
+    currency = models.CharField(max_length=3, default=_currency)
+    correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="finance_supplier_payment_positive")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SupplierPaymentAllocation(models.Model):
+    payment = models.ForeignKey(SupplierPayment, on_delete=models.PROTECT, related_name="allocations")
+    bill = models.ForeignKey(SupplierBill, on_delete=models.PROTECT, related_name="allocations")
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="finance_supplier_alloc_positive")]

@@ -155,3 +155,35 @@ def drain_outbox(max_rounds: int = 50) -> int:
         if n == 0:
             break
     return total
+
+
+def prune_outbox(*, retention_days: int | None = None, batch: int = 5000) -> int:
+    """Delete dispatched outbox rows older than the retention (ERP["OUTBOX_RETENTION_DAYS"]).
+
+    An event is kept while anything still needs it: a delivery not yet final or dead (dead
+    ones can be replayed), or a consumer failure. Finished deliveries (and their attempts) of
+    a pruned event go with it. The events API therefore covers the retention window.
+    Returns the number of events deleted.
+    """
+    from django.db.models import Exists, OuterRef
+
+    from integrations.models import WebhookDelivery
+
+    days = settings.ERP["OUTBOX_RETENTION_DAYS"] if retention_days is None else retention_days
+    cutoff = timezone.now() - timedelta(days=days)
+    busy_delivery = WebhookDelivery.objects.filter(event_id=OuterRef("event_id")).exclude(
+        status=WebhookDelivery.Status.SUCCEEDED)
+    failure = ConsumerFailure.objects.filter(event_id=OuterRef("event_id"))
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(OutboxEvent.objects.filter(dispatched_at__isnull=False, time__lt=cutoff)
+                       .filter(~Exists(busy_delivery), ~Exists(failure))
+                       .order_by("position").values_list("event_id", flat=True)[:batch])
+            if not ids:
+                break
+            WebhookDelivery.objects.filter(event_id__in=ids).delete()
+            OutboxEvent.objects.filter(event_id__in=ids).delete()
+        total += len(ids)
+    log.info("outbox_pruned", events=total, cutoff=cutoff.isoformat())
+    return total

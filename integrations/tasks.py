@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from integrations import services
+from integrations import services, webhooks
 
 
 @shared_task(acks_late=True)
@@ -25,3 +25,44 @@ def sweep_outbox() -> int:
     """Beat (every 5 s): dispatch events that were not relayed on commit."""
     return services.relay_pending(older_than_seconds=settings.ERP["OUTBOX_SWEEP_AFTER_SECONDS"],
                                   run_inline=False)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def deliver_webhook_task(delivery_id: int) -> str:
+    """One attempt of one delivery. The retry schedule lives in the row, not in this task."""
+    return webhooks.deliver(delivery_id=delivery_id)
+
+
+@shared_task
+def deliver_due_webhooks() -> int:
+    """Beat (every 10 s): enqueue deliveries whose next attempt is due."""
+    return webhooks.deliver_due()
+
+
+@shared_task
+def prune_outbox() -> int:
+    """Beat (03:10 daily): drop dispatched outbox rows past retention."""
+    return services.prune_outbox()
+
+
+@shared_task(acks_late=True)
+def process_inbound_message_task(message_id: int) -> str:
+    from integrations import inbound
+
+    return inbound.process_message(message_id=message_id).status
+
+
+@shared_task
+def process_stuck_inbound_messages() -> int:
+    """Beat (every minute): inbound messages stored but never processed (a crash in between)."""
+    from integrations import inbound
+
+    return inbound.process_stuck_messages()
+
+
+@shared_task
+def backfill_woocommerce_orders() -> int:
+    """Beat (:25 hourly): pull recent WooCommerce orders to backfill missed webhooks."""
+    from integrations.channels import woocommerce
+
+    return woocommerce.backfill_all()

@@ -1,1 +1,535 @@
+"""Inventory: products, units, warehouses, the stock ledger, levels, reservations, valuation,
+suppliers, purchase orders, receipts, adjustments, transfers, reorder rules and demand.
 
+Quantities are in the product's base unit (3 places), money 2 places, unit costs 6 places.
+
+Invariants (checked by code, by database constraints and by ops reconciliations):
+
+* I1 ``StockLevel.on_hand`` = sum of ``StockMove.quantity`` for that product × warehouse.
+* I2 ``StockLevel.reserved`` = sum of ``Reservation.quantity_open`` of active reservations.
+* I3 ``0 <= reserved <= on_hand`` (database check constraint).
+* ``StockLevel.value`` = sum of ``StockMove.value``; the stock value is the sum of move values.
+
+``StockMove`` is append-only: the model refuses save() of an existing row and delete(), the
+queryset refuses update()/delete(), and on PostgreSQL a trigger refuses UPDATE/DELETE/
+TRUNCATE (migration 0002).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+ZERO = Decimal("0")
+
+
+def _money(**kw) -> models.DecimalField:
+    return models.DecimalField(max_digits=18, decimal_places=2, **kw)
+
+
+def _qty(**kw) -> models.DecimalField:
+    return models.DecimalField(max_digits=18, decimal_places=3, **kw)
+
+
+def _cost(**kw) -> models.DecimalField:
+    return models.DecimalField(max_digits=18, decimal_places=6, **kw)
+
+
+class AppendOnlyError(Exception):
+    """A ledger row was about to be changed or deleted."""
+
+
+# --- master data ----------------------------------------------------------------------------
+
+
+class UnitOfMeasure(models.Model):
+    """A unit (EA, CS12, KG). `decimals` is how many decimal places a quantity in this unit may have."""
+
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=100)
+    decimals = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.CheckConstraint(condition=Q(decimals__lte=3), name="inv_uom_decimals_le3")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Product(models.Model):
+    class CostMethod(models.TextChoices):
+        MOVING_AVERAGE = "moving_average", "Moving average"
+        FIFO = "fifo", "FIFO"
+
+    sku = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    uom = models.ForeignKey(UnitOfMeasure, on_delete=models.PROTECT, related_name="+",
+                            help_text="Base unit: every stock quantity is in this unit.")
+    cost_method = models.CharField(max_length=20, choices=CostMethod.choices, default=CostMethod.MOVING_AVERAGE)
+    list_price = _money(default=ZERO)
+    standard_cost = _cost(default=ZERO, help_text="Default purchase cost for suggested purchase orders.")
+    is_active = models.BooleanField(default=True, db_index=True)
+    is_stocked = models.BooleanField(default=True, help_text="Non-stocked products (services) have no stock moves.")
+    category = models.CharField(max_length=100, blank=True)
+    tax_category = models.CharField(max_length=40, default="standard")
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.CheckConstraint(condition=Q(list_price__gte=0), name="inv_product_price_nonneg"),
+            models.CheckConstraint(condition=Q(standard_cost__gte=0), name="inv_product_cost_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class ProductUnit(models.Model):
+    """A unit a product may be ordered or received in: `factor` base units per one of this unit."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="units")
+    uom = models.ForeignKey(UnitOfMeasure, on_delete=models.PROTECT, related_name="+")
+    factor = models.DecimalField(max_digits=18, decimal_places=6)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "uom"], name="inv_product_unit_uniq"),
+            models.CheckConstraint(condition=Q(factor__gt=0), name="inv_product_unit_factor_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: 1 {self.uom_id} = {self.factor}"
+
+
+class Warehouse(models.Model):
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=200)
+    region = models.CharField(max_length=100, blank=True)
+    priority = models.PositiveIntegerField(default=100, help_text="Lower is preferred when allocating.")
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["priority", "code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Location(models.Model):
+    class Kind(models.TextChoices):
+        RECEIVING = "receiving", "Receiving"
+        STOCK = "stock", "Stock"
+        RETURNS = "returns", "Returns"
+        SCRAP = "scrap", "Scrap"
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="locations")
+    code = models.CharField(max_length=40)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.STOCK)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["warehouse", "code"]
+        constraints = [models.UniqueConstraint(fields=["warehouse", "code"], name="inv_location_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.warehouse_id}/{self.code}"
+
+
+class Supplier(models.Model):
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    lead_time_days = models.PositiveIntegerField(default=7)
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+# --- the ledger -----------------------------------------------------------------------------
+
+
+class StockMoveQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("stock moves are append-only; post a correcting move instead")
+
+    def delete(self):
+        raise AppendOnlyError("stock moves are append-only; post a correcting move instead")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("stock moves are append-only")
+
+
+class StockMove(models.Model):
+    """One quantity change of one product in one warehouse. Never updated, never deleted.
+
+    `quantity` is signed (in > 0, out < 0); `value` is signed too and equals the money the
+    move added to or took from the stock value (`quantity × unit_cost`, rounded half-up to
+    cents, except that an outbound move that empties a level takes the exact remaining value).
+    """
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", "Receipt"
+        SHIPMENT = "shipment", "Shipment"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        TRANSFER_OUT = "transfer_out", "Transfer out"
+        TRANSFER_IN = "transfer_in", "Transfer in"
+        RETURN = "return", "Return"
+        SCRAP = "scrap", "Scrap"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    quantity = _qty()
+    unit_cost = _cost()
+    value = _money()
+    reference = models.CharField(max_length=100, blank=True)
+    source_type = models.CharField(max_length=40, blank=True)
+    source_id = models.CharField(max_length=40, blank=True)
+    reservation = models.ForeignKey("Reservation", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = StockMoveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(quantity=0), name="inv_move_qty_nonzero"),
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="inv_move_cost_nonneg"),
+        ]
+        indexes = [
+            models.Index(fields=["product", "warehouse", "id"], name="inv_move_pw_idx"),
+            models.Index(fields=["source_type", "source_id"], name="inv_move_source_idx"),
+            models.Index(fields=["created_at"], name="inv_move_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.product_id}@{self.warehouse_id} {self.quantity}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("stock moves are append-only; post a correcting move instead")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("stock moves are append-only; post a correcting move instead")
+
+
+class StockLevel(models.Model):
+    """On hand and reserved of one product in one warehouse, changed only under a row lock."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    on_hand = _qty(default=ZERO)
+    reserved = _qty(default=ZERO)
+    value = _money(default=ZERO)
+    average_cost = _cost(default=ZERO)
+    last_move_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["product", "warehouse"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "warehouse"], name="inv_level_uniq"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="inv_level_onhand_nonneg"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="inv_level_reserved_nonneg"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="inv_level_reserved_le_onhand"),
+            models.CheckConstraint(condition=Q(average_cost__gte=0), name="inv_level_avg_nonneg"),
+        ]
+        indexes = [models.Index(fields=["warehouse", "product"], name="inv_level_wp_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.warehouse_id} on_hand={self.on_hand} reserved={self.reserved}"
+
+    @property
+    def available(self) -> Decimal:
+        return self.on_hand - self.reserved
+
+
+class Reservation(models.Model):
+    """Stock promised to a demand line (e.g. a sales order line `SOL-<id>`) in one warehouse.
+
+    quantity = quantity_open + quantity_consumed + quantity_released; only `quantity_open`
+    of active reservations counts towards StockLevel.reserved (I2).
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CONSUMED = "consumed", "Consumed"
+        RELEASED = "released", "Released"
+
+    demand_ref = models.CharField(max_length=64, db_index=True)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    quantity = _qty()
+    quantity_open = _qty()
+    quantity_consumed = _qty(default=ZERO)
+    quantity_released = _qty(default=ZERO)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="inv_res_qty_pos"),
+            models.CheckConstraint(condition=Q(quantity_open__gte=0, quantity_consumed__gte=0,
+                                               quantity_released__gte=0), name="inv_res_parts_nonneg"),
+            models.CheckConstraint(
+                condition=Q(quantity=F("quantity_open") + F("quantity_consumed") + F("quantity_released")),
+                name="inv_res_balance"),
+            models.CheckConstraint(condition=Q(status="active") | Q(quantity_open=0), name="inv_res_closed_no_open"),
+        ]
+        indexes = [
+            models.Index(fields=["product", "warehouse"], name="inv_res_active_idx", condition=Q(status="active")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.demand_ref} {self.product_id}@{self.warehouse_id} {self.quantity_open}/{self.quantity} {self.status}"
+
+
+class CostLayer(models.Model):
+    """A FIFO layer: what one inbound move brought in at one cost, and how much of it is left."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="cost_layer")
+    quantity_in = _qty()
+    quantity_remaining = _qty()
+    unit_cost = _cost()
+    value_remaining = _money()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity_remaining__gte=0), name="inv_layer_rem_nonneg"),
+            models.CheckConstraint(condition=Q(quantity_remaining__lte=F("quantity_in")), name="inv_layer_rem_le_in"),
+            models.CheckConstraint(condition=Q(value_remaining__gte=0), name="inv_layer_value_nonneg"),
+        ]
+        indexes = [
+            models.Index(fields=["product", "warehouse", "id"], name="inv_layer_open_idx",
+                         condition=Q(quantity_remaining__gt=0)),
+        ]
+
+
+# --- procurement ----------------------------------------------------------------------------
+
+
+class PurchaseOrder(models.Model):
+    class Status(models.TextChoices):
+        SUGGESTED = "suggested", "Suggested"            # made by a replenishment run, not yet sent
+        OPEN = "open", "Open"                           # ordered from the supplier
+        PARTIALLY_RECEIVED = "partially_received", "Partially received"
+        RECEIVED = "received", "Received"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Origin(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        REPLENISHMENT = "replenishment", "Replenishment"
+
+    number = models.CharField(max_length=30, unique=True, null=True, blank=True)
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="purchase_orders")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
+    origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.MANUAL)
+    expected_date = models.DateField(null=True, blank=True)
+    reference = models.CharField(max_length=100, blank=True)
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    OPEN_STATUSES = (Status.SUGGESTED, Status.OPEN, Status.PARTIALLY_RECEIVED)
+    INCOMING_STATUSES = (Status.OPEN, Status.PARTIALLY_RECEIVED)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.number or f"PO#{self.pk}"
+
+
+class PurchaseOrderLine(models.Model):
+    purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = _qty()
+    unit_cost = _cost()
+    quantity_received = _qty(default=ZERO)
+    received_value = _money(default=ZERO)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["purchase_order", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["purchase_order", "line_no"], name="inv_pol_no_uniq"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="inv_pol_qty_pos"),
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="inv_pol_cost_nonneg"),
+            models.CheckConstraint(condition=Q(quantity_received__gte=0), name="inv_pol_recv_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purchase_order_id}#{self.line_no}"
+
+    @property
+    def quantity_outstanding(self) -> Decimal:
+        return max(self.quantity - self.quantity_received, ZERO)
+
+
+class Receipt(models.Model):
+    number = models.CharField(max_length=30, unique=True, null=True, blank=True)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    purchase_order = models.ForeignKey(PurchaseOrder, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="receipts")
+    reference = models.CharField(max_length=100, blank=True)
+    total_value = _money(default=ZERO)
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.number or f"RCPT#{self.pk}"
+
+
+class ReceiptLine(models.Model):
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    purchase_order_line = models.ForeignKey(PurchaseOrderLine, null=True, blank=True, on_delete=models.PROTECT,
+                                            related_name="receipt_lines")
+    uom = models.ForeignKey(UnitOfMeasure, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    quantity_in_uom = _qty()
+    quantity = _qty()
+    unit_cost = _cost()
+    value = _money()
+    move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["receipt", "line_no"]
+
+
+class ReorderRule(models.Model):
+    """Min/max replenishment of one product in one warehouse: below `min_quantity`, order up to
+    `max_quantity`, in multiples of `multiple`, from the preferred supplier."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reorder_rules")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+")
+    min_quantity = _qty()
+    max_quantity = _qty()
+    multiple = _qty(default=Decimal("1"))
+    preferred_supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.PROTECT,
+                                           related_name="+")
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["product", "warehouse"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "warehouse"], name="inv_reorder_uniq"),
+            models.CheckConstraint(condition=Q(min_quantity__gte=0), name="inv_reorder_min_nonneg"),
+            models.CheckConstraint(condition=Q(max_quantity__gte=F("min_quantity")), name="inv_reorder_max_ge_min"),
+            models.CheckConstraint(condition=Q(multiple__gt=0), name="inv_reorder_multiple_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.warehouse_id} min {self.min_quantity} max {self.max_quantity}"
+
+
+class Demand(models.Model):
+    """Unfilled demand (e.g. a backordered sales order line) that replenishment must cover."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLEARED = "cleared", "Cleared"
+
+    demand_ref = models.CharField(max_length=64, unique=True)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    quantity = _qty()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    correlation_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gte=0), name="inv_demand_qty_nonneg")]
+
+    def __str__(self) -> str:
+        return f"{self.demand_ref} {self.quantity} {self.status}"
+
+
+# --- operations documents -------------------------------------------------------------------
+
+
+class Adjustment(models.Model):
+    """A cycle count or manual correction: counted vs. system quantity, and the move for the difference."""
+
+    number = models.CharField(max_length=30, unique=True, null=True, blank=True)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    system_quantity = _qty()
+    counted_quantity = _qty()
+    difference = _qty()
+    value = _money(default=ZERO)
+    reason = models.CharField(max_length=200)
+    move = models.OneToOneField(StockMove, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(counted_quantity__gte=0), name="inv_adj_counted_nonneg")]
+
+    @property
+    def accurate(self) -> bool:
+        return self.difference == 0
+
+
+class Transfer(models.Model):
+    number = models.CharField(max_length=30, unique=True, null=True, blank=True)
+    from_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    to_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    total_value = _money(default=ZERO)
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(from_warehouse=F("to_warehouse")),
+                                              name="inv_transfer_distinct")]
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = _qty()
+    unit_cost = _cost()
+    value = _money()
+    out_move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="+")
+    in_move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["transfer", "line_no"]

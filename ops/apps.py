@@ -3,6 +3,13 @@ from django.apps import AppConfig
 
 class OpsConfig(AppConfig):
     name = "ops"
+    verbose_name = "Operations"
 
     def ready(self) -> None:
-        from . import handlers  # noqa: F401  (registers event consumers)
+        from . import (  # noqa: F401  (checks register on import)
+            handlers,  # noqa: F401  (registers event consumers)
+            metrics,
+            reconciliation,
+        )
+
+        metrics.setup()

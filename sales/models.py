@@ -1,1 +1,356 @@
+"""Sales: customers, partner accounts, price lists, orders, allocations, shipments, returns.
 
+Quantities are in the product's base unit (3 places), money 2 places, unit costs 6 places.
+
+Order line quantities always satisfy (checked in code and by a database constraint)::
+
+    quantity_allocated + quantity_backordered + quantity_shipped + quantity_cancelled <= quantity
+
+with equality once the order left credit hold (while held, the rest is simply not yet
+allocated). `quantity_allocated` is reserved-but-not-yet-shipped stock, so it falls as
+shipments leave; `quantity_shipped` only grows; `quantity_invoiced <= quantity_shipped`;
+`quantity_returned <= quantity_shipped`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+ZERO = Decimal("0")
+
+
+def _money(**kw) -> models.DecimalField:
+    return models.DecimalField(max_digits=18, decimal_places=2, **kw)
+
+
+def _qty(**kw) -> models.DecimalField:
+    return models.DecimalField(max_digits=18, decimal_places=3, **kw)
+
+
+def _cost(**kw) -> models.DecimalField:
+    return models.DecimalField(max_digits=18, decimal_places=6, **kw)
+
+
+class NumberSeries(models.Model):
+    """A gap-free document number counter (orders, shipments, returns).
+
+    The row is locked with SELECT … FOR UPDATE in the same transaction that inserts the
+    document, so concurrent writers queue on it and a rolled-back transaction gives its
+    number back (no gaps, no duplicates). See sales.locks.next_number.
+    """
+
+    key = models.CharField(max_length=20, unique=True)
+    prefix = models.CharField(max_length=20)
+    padding = models.PositiveSmallIntegerField(default=6)
+    next_value = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.key}: next {self.prefix}{self.next_value:0{self.padding}d}"
+
+
+class PriceList(models.Model):
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3, default="USD")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+
+class PriceListItem(models.Model):
+    """A price for a product from a minimum quantity (quantity breaks), optionally dated."""
+
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    min_quantity = _qty(default=ZERO)
+    unit_price = _money()
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["price_list", "product", "min_quantity"]
+        indexes = [models.Index(fields=["price_list", "product"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="sales_pli_price_nonneg"),
+            models.CheckConstraint(condition=Q(min_quantity__gte=0), name="sales_pli_minqty_nonneg"),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="sales_pli_valid_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.price_list.code} {self.product_id} ≥{self.min_quantity}: {self.unit_price}"
+
+
+class Customer(models.Model):
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    billing_address = models.TextField(blank=True)
+    billing_country = models.CharField(max_length=2, blank=True)
+    shipping_address = models.TextField(blank=True)
+    shipping_country = models.CharField(max_length=2, blank=True)
+    # None = no credit limit (cash customers are modelled by a limit of 0).
+    credit_limit = _money(null=True, blank=True)
+    payment_terms_days = models.PositiveSmallIntegerField(default=30)
+    on_hold = models.BooleanField(default=False, help_text="Every new order goes to credit hold.")
+    is_active = models.BooleanField(default=True)
+    preferred_warehouse = models.ForeignKey("inventory.Warehouse", null=True, blank=True,
+                                            on_delete=models.SET_NULL, related_name="+")
+    price_list = models.ForeignKey(PriceList, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="customers")
+    tax_category = models.CharField(max_length=40, default="standard")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(credit_limit__isnull=True) | Q(credit_limit__gte=0),
+                                   name="sales_customer_credit_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+
+class PartnerAccount(models.Model):
+    """Binds an API user of the `partner` role to the one customer whose data it may see."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="partner_account")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="partner_accounts")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.customer.code}"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        CREDIT_HOLD = "credit_hold", "Credit hold"
+        OPEN = "open", "Open"                         # accepted; allocated and/or backordered
+        PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+        SHIPPED = "shipped", "Shipped"                # everything not cancelled has shipped
+        INVOICED = "invoiced", "Invoiced"             # shipped, and every shipped unit invoiced
+        CANCELLED = "cancelled", "Cancelled"          # nothing shipped and everything cancelled
+
+    class Policy(models.TextChoices):
+        SHIP_PARTIAL = "ship_partial", "Ship partial"
+        SHIP_COMPLETE = "ship_complete", "Ship complete"
+
+    number = models.CharField(max_length=30, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    channel = models.CharField(max_length=40, default="api")
+    external_ref = models.CharField(max_length=120, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
+    fulfillment_policy = models.CharField(max_length=20, choices=Policy.choices, default=Policy.SHIP_PARTIAL)
+    hold_reason = models.CharField(max_length=500, blank=True)
+    shipping_address = models.TextField(blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    subtotal = _money(default=ZERO)
+    tax = _money(default=ZERO)
+    total = _money(default=ZERO)
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The channel dedupe key: the same order sent twice is one order.
+            models.UniqueConstraint(fields=["channel", "external_ref"], condition=~Q(external_ref=""),
+                                    name="sales_order_channel_external_ref_uniq"),
+        ]
+        indexes = [models.Index(fields=["customer", "status"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    quantity = _qty()
+    unit_price = _money()
+    tax_rate = models.DecimalField(max_digits=9, decimal_places=6, default=ZERO)
+    line_subtotal = _money(default=ZERO)
+    line_tax = _money(default=ZERO)
+    quantity_allocated = _qty(default=ZERO)
+    quantity_backordered = _qty(default=ZERO)
+    quantity_shipped = _qty(default=ZERO)
+    quantity_invoiced = _qty(default=ZERO)
+    quantity_cancelled = _qty(default=ZERO)
+    quantity_returned = _qty(default=ZERO)
+    price_source = models.CharField(max_length=20, default="price_list")  # price_list|list_price|given
+
+    class Meta:
+        ordering = ["order", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_no"], name="sales_orderline_no_uniq"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="sales_ol_qty_pos"),
+            models.CheckConstraint(
+                condition=Q(quantity_allocated__gte=0, quantity_backordered__gte=0, quantity_shipped__gte=0,
+                            quantity_invoiced__gte=0, quantity_cancelled__gte=0, quantity_returned__gte=0),
+                name="sales_ol_qty_nonneg"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=F("quantity_allocated") + F("quantity_backordered")
+                            + F("quantity_shipped") + F("quantity_cancelled")),
+                name="sales_ol_qty_balance"),
+            models.CheckConstraint(condition=Q(quantity_invoiced__lte=F("quantity_shipped")),
+                                   name="sales_ol_invoiced_le_shipped"),
+            models.CheckConstraint(condition=Q(quantity_returned__lte=F("quantity_shipped")),
+                                   name="sales_ol_returned_le_shipped"),
+        ]
+        indexes = [
+            # backorder allocation scans lines with quantity_backordered > 0 oldest first
+            models.Index(fields=["product"], name="sales_ol_backorder_idx", condition=Q(quantity_backordered__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.line_no} {self.sku} × {self.quantity}"
+
+    @property
+    def demand_ref(self) -> str:
+        """The reference this line uses for reservations and replenishment demand in inventory
+        (the same as sales.stock.demand_ref)."""
+        return f"SOL-{self.order_id}-{self.line_no}"
+
+
+class Shipment(models.Model):
+    class Status(models.TextChoices):
+        READY = "ready", "Ready"
+        SHIPPED = "shipped", "Shipped"
+        CANCELLED = "cancelled", "Cancelled"   # every line was cancelled before shipping
+
+    number = models.CharField(max_length=30, unique=True)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
+    warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.READY, db_index=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    shipped_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["order", "warehouse", "status"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Allocation(models.Model):
+    """Stock reserved in inventory for an order line in one warehouse (one inventory reservation).
+
+    `quantity` is what is still reserved; it falls when the allocation ships (moving to
+    `quantity_shipped`) or is released by a cancellation (`quantity_released`).
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CONSUMED = "consumed", "Consumed"
+        RELEASED = "released", "Released"
+
+    order_line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="allocations")
+    warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="+")
+    reservation_id = models.BigIntegerField(db_index=True)
+    shipment = models.ForeignKey(Shipment, on_delete=models.PROTECT, related_name="allocations")
+    quantity = _qty()
+    quantity_shipped = _qty(default=ZERO)
+    quantity_released = _qty(default=ZERO)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gte=0), name="sales_alloc_qty_nonneg")]
+
+    def __str__(self) -> str:
+        return f"line {self.order_line_id} @ {self.warehouse_id}: {self.quantity} (res {self.reservation_id})"
+
+
+class ShipmentLine(models.Model):
+    """What a shipment carries for an order line; filled with the issue cost when it ships."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="shipment_lines")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    quantity = _qty()
+    cost_value = _money(default=ZERO)
+    unit_cost = _cost(default=ZERO)
+
+    class Meta:
+        ordering = ["shipment", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "order_line"], name="sales_shipline_uniq"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="sales_shipline_qty_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id}: {self.sku} × {self.quantity}"
+
+
+class Return(models.Model):
+    class Status(models.TextChoices):
+        AUTHORISED = "authorised", "Authorised"
+        RECEIVED = "received", "Received"
+
+    class Disposition(models.TextChoices):
+        RESTOCK = "restock", "Restock"
+        SCRAP = "scrap", "Scrap"
+
+    number = models.CharField(max_length=30, unique=True)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.AUTHORISED, db_index=True)
+    disposition = models.CharField(max_length=10, choices=Disposition.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ReturnLine(models.Model):
+    return_doc = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="return_lines")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    quantity = _qty()
+    unit_cost = _cost(default=ZERO)      # the average cost the shipped units left with
+    cost_value = _money(default=ZERO)
+
+    class Meta:
+        ordering = ["return_doc", "id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="sales_retline_qty_pos")]
+
+    def __str__(self) -> str:
+        return f"{self.return_doc_id}: {self.sku} × {self.quantity}"

@@ -1,7 +1,27 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
+
+from finance.api import views
 
 app_name = "finance"
 
 router = DefaultRouter(trailing_slash=True)
+router.register("accounts", views.AccountViewSet, basename="account")
+router.register("tax-rates", views.TaxRateViewSet, basename="tax-rate")
+router.register("fiscal-years", views.FiscalYearViewSet, basename="fiscal-year")
+router.register("periods", views.FiscalPeriodViewSet, basename="period")
+router.register("journal-entries", views.JournalEntryViewSet, basename="journal-entry")
+router.register("invoices", views.InvoiceViewSet, basename="invoice")
+router.register("credit-notes", views.CreditNoteViewSet, basename="credit-note")
+router.register("payments", views.PaymentViewSet, basename="payment")
+router.register("supplier-bills", views.SupplierBillViewSet, basename="supplier-bill")
+router.register("supplier-payments", views.SupplierPaymentViewSet, basename="supplier-payment")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + [
+    path("reports/trial-balance/", views.TrialBalanceView.as_view(), name="report-trial-balance"),
+    path("reports/ar-aging/", views.ARAgingView.as_view(), name="report-ar-aging"),
+    path("reports/ap-aging/", views.APAgingView.as_view(), name="report-ap-aging"),
+    path("reports/general-ledger/", views.GeneralLedgerView.as_view(), name="report-general-ledger"),
+    path("reports/customer-statement/", views.CustomerStatementView.as_view(), name="report-customer-statement"),
+    path("reports/inventory-valuation/", views.InventoryValuationView.as_view(), name="report-inventory-valuation"),
+]

@@ -1,7 +1,24 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
+
+from . import views
 
 app_name = "inventory"
 
 router = DefaultRouter(trailing_slash=True)
+router.register("products", views.ProductViewSet, basename="product")
+router.register("warehouses", views.WarehouseViewSet, basename="warehouse")
+router.register("suppliers", views.SupplierViewSet, basename="supplier")
+router.register("receipts", views.ReceiptViewSet, basename="receipt")
+router.register("adjustments", views.AdjustmentViewSet, basename="adjustment")
+router.register("transfers", views.TransferViewSet, basename="transfer")
+router.register("availability", views.AvailabilityViewSet, basename="availability")
+router.register("moves", views.StockMoveViewSet, basename="move")
+router.register("reservations", views.ReservationViewSet, basename="reservation")
+router.register("purchase-orders", views.PurchaseOrderViewSet, basename="purchase-order")
+router.register("reorder-rules", views.ReorderRuleViewSet, basename="reorder-rule")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("replenishment/run/", views.ReplenishmentRunView.as_view(), name="replenishment-run"),
+    *router.urls,
+]

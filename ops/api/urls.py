@@ -1,7 +1,16 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
+
+from ops.api import views
 
 app_name = "ops"
 
 router = DefaultRouter(trailing_slash=True)
+router.register("exceptions", views.ExceptionViewSet, basename="exception")
+router.register("reconciliations", views.ReconciliationViewSet, basename="reconciliation")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("kpis/", views.KpiView.as_view(), name="kpis"),
+    path("trace/<str:correlation_id>/", views.TraceView.as_view(), name="trace"),
+    *router.urls,
+]

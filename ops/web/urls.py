@@ -1,8 +1,57 @@
+"""Staff web UI, mounted at "/" in namespace "web" (config/urls.py)."""
+
 from django.urls import path
-from django.views.generic import RedirectView
+
+from ops.web.views import dashboards, finance, orders, queue, stock
 
 app_name = "web"
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
+    path("", dashboards.home, name="home"),
+    path("dashboard/operations/", dashboards.operations, name="dashboard-operations"),
+    path("dashboard/finance/", dashboards.finance, name="dashboard-finance"),
+    path("dashboard/support/", dashboards.support, name="dashboard-support"),
+    path("dashboard/integrations/", dashboards.integrations, name="dashboard-integrations"),
+    # order desk
+    path("orders/", orders.order_list, name="orders"),
+    path("orders/new/", orders.order_new, name="order-new"),
+    path("orders/<int:pk>/", orders.order_detail, name="order"),
+    path("orders/<int:pk>/cancel/", orders.order_cancel, name="order-cancel"),
+    path("orders/<int:pk>/release-hold/", orders.order_release_hold, name="order-release-hold"),
+    path("orders/<int:pk>/return/", orders.return_new, name="return-new"),
+    path("returns/<int:pk>/receive/", orders.return_receive, name="return-receive"),
+    path("shipments/", orders.shipment_list, name="shipments"),
+    path("shipments/<int:pk>/ship/", orders.shipment_ship, name="shipment-ship"),
+    # stock and purchasing
+    path("stock/", stock.availability, name="stock"),
+    path("stock/ledger/", stock.ledger, name="ledger"),
+    path("stock/count/", stock.cycle_count, name="cycle-count"),
+    path("purchasing/", stock.purchase_orders, name="purchase-orders"),
+    path("purchasing/<int:pk>/", stock.purchase_order, name="purchase-order"),
+    path("purchasing/replenishment/", stock.replenishment, name="replenishment"),
+    path("purchasing/<int:pk>/approve/", stock.approve_suggestion, name="approve-suggestion"),
+    # finance
+    path("finance/invoices/", finance.invoice_list, name="invoices"),
+    path("finance/invoices/<int:pk>/", finance.invoice_detail, name="invoice"),
+    path("finance/payments/", finance.payment_list, name="payments"),
+    path("finance/payments/new/", finance.payment_new, name="payment-new"),
+    path("finance/payments/<int:pk>/", finance.payment_detail, name="payment"),
+    path("finance/credit-notes/", finance.credit_note_list, name="credit-notes"),
+    path("finance/customers/", finance.customer_credit, name="customer-credit"),
+    path("finance/trial-balance/", finance.trial_balance, name="trial-balance"),
+    path("finance/ar-aging/", finance.ar_aging, name="ar-aging"),
+    path("finance/periods/", finance.period_list, name="periods"),
+    path("finance/periods/<int:pk>/", finance.period_detail, name="period"),
+    path("finance/periods/<int:pk>/close/", finance.period_close, name="period-close"),
+    # exceptions, integrations, reconciliations
+    path("exceptions/", queue.exception_list, name="exceptions"),
+    path("exceptions/<int:pk>/", queue.exception_detail, name="exception"),
+    path("exceptions/<int:pk>/<str:verb>/", queue.exception_act, name="exception-act"),
+    path("integrations/deliveries/", queue.delivery_list, name="deliveries"),
+    path("integrations/deliveries/<int:pk>/replay/", queue.delivery_replay, name="delivery-replay"),
+    path("integrations/deliveries/replay-dead/", queue.delivery_replay_dead, name="deliveries-replay-dead"),
+    path("integrations/inbound/", queue.inbound_list, name="inbound"),
+    path("integrations/inbound/<int:pk>/", queue.inbound_detail, name="inbound-message"),
+    path("integrations/events/", queue.event_list, name="events"),
+    path("reconciliations/", queue.reconciliations, name="reconciliations"),
 ]

@@ -1,7 +1,14 @@
 from rest_framework.routers import DefaultRouter
 
+from sales.api import views
+
 app_name = "sales"
 
 router = DefaultRouter(trailing_slash=True)
+router.register("customers", views.CustomerViewSet, basename="customer")
+router.register("price-lists", views.PriceListViewSet, basename="price-list")
+router.register("orders", views.OrderViewSet, basename="order")
+router.register("shipments", views.ShipmentViewSet, basename="shipment")
+router.register("returns", views.ReturnViewSet, basename="return")
 
 urlpatterns = router.urls

@@ -1,0 +1,380 @@
+#!/usr/bin/env python
+"""Order-to-cash benchmark: submit → allocate → ship → invoice → journal, on PostgreSQL.
+
+Not a test. Prints figures; docs/bench-sales.md records them with the machine and command.
+
+    .venv/bin/python bench/order_to_cash.py                 # defaults below
+    .venv/bin/python bench/order_to_cash.py --orders 400 --api-requests 600
+
+What is measured
+1. Full flows per second, 3 lines per order, with 1 and 4 concurrent clients (processes).
+   One flow = sales.services.submit_order (validation, price, tax, credit check, reservation,
+   shipment) → sales.services.ship_shipment (stock issue at cost, shipped event) → the outbox
+   relay (integrations.services.drain_outbox: finance invoices the shipment and posts
+   COGS/AR/revenue/tax journal entries, emits finance.invoice.issued.v1, which sales consumes
+   to mark the order `invoiced`). A flow counts only when its order ends `invoiced`.
+   The on-commit hand-off to Celery is switched off in this process; the relay is explicit:
+   with 1 client each flow relays its own events inline (so per-stage times add up to the
+   flow); with 4 clients, 4 processes submit and ship while a relay process drains the
+   outbox beside them (what a Celery worker / the sweeper does), until all are invoiced.
+2. API latency of POST /api/v1/sales/orders/ (3 lines) under 20 concurrent clients
+   (closed loop, keep-alive HTTP/1.1, no think time) against a real gunicorn server started
+   here (config.wsgi, DEBUG off, Redis as the Celery broker with no worker attached, so
+   each order's events are enqueued as in production). The load generator runs on the same
+   machine and competes for its CPUs.
+
+Database: DATABASE_URL, default postgres://postgres@127.0.0.1:5432/erp_bench_sales, which
+is created and migrated if missing. Orders use 60 products picked at random (3 per order),
+so concurrent orders share stock levels sometimes, as in real traffic, not always.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/erp_bench_sales"
+os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+
+D = Decimal
+N_PRODUCTS = 60
+CUSTOMER = "BENCH"
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parsed = urlparse(url)
+    if not parsed.scheme.startswith("postgres"):
+        return
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django() -> None:
+    import django
+
+    ensure_database(os.environ["DATABASE_URL"])
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    # DEBUG=1 only lets settings load without a SECRET_KEY; do not pay for query logging.
+    settings.DEBUG = False
+    # The relay is run explicitly (stage 3); no on-commit hand-off to a broker in this process.
+    import integrations.services as integ
+
+    integ._enqueue_dispatch = lambda event_id: None
+
+
+def seed() -> list[str]:
+    from inventory import services as inv
+    from inventory.models import Product, UnitOfMeasure, Warehouse
+    from sales.models import Customer
+
+    ea, _ = UnitOfMeasure.objects.get_or_create(code="EA", defaults={"name": "Each", "decimals": 0})
+    main, _ = Warehouse.objects.get_or_create(code="BMAIN", defaults={"name": "Bench main", "priority": 1})
+    Warehouse.objects.get_or_create(code="BEAST", defaults={"name": "Bench east", "priority": 2})
+    skus = []
+    for i in range(N_PRODUCTS):
+        sku = f"BENCH-{i:03d}"
+        Product.objects.get_or_create(sku=sku, defaults={"name": f"Bench product {i}", "uom": ea,
+                                                         "list_price": D("10.00") + i})
+        skus.append(sku)
+    Customer.objects.get_or_create(code=CUSTOMER, defaults={"name": "Bench customer", "credit_limit": None,
+                                                            "preferred_warehouse": main})
+    from inventory.selectors import list_availability
+
+    have = {row["product"].sku: row["available"] for row in list_availability() if row["warehouse"].pk == main.pk}
+    lines = [inv.ReceiptLineInput(product=Product.objects.get(sku=s), quantity=D("1000000"), unit_cost=D("4.00"))
+             for s in skus if have.get(s, D("0")) < D("100000")]
+    if lines:
+        inv.receive_stock(warehouse=main, lines=lines, reference="bench stock")
+    from integrations.services import drain_outbox
+
+    drain_outbox()
+    return skus
+
+
+def one_flow(rnd: random.Random, skus: list[str], *, relay: bool = True) -> tuple[float, float, float, int]:
+    from integrations.services import drain_outbox
+    from sales import services
+    from sales.models import Shipment
+
+    picks = rnd.sample(skus, 3)
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    result = services.submit_order(services.CanonicalOrder(
+        customer_code=CUSTOMER, channel="bench", external_ref=uuid.uuid4().hex,
+        lines=[services.CanonicalLine(sku=s, quantity=D(rnd.randint(1, 5))) for s in picks]))
+    t1 = time.perf_counter()
+    for shipment_id in Shipment.objects.filter(order=result.order, status="ready").values_list("pk", flat=True):
+        services.ship_shipment(shipment_id=shipment_id, tracking_number="BENCH")
+    t2 = time.perf_counter()
+    if relay:
+        drain_outbox()
+    t3 = time.perf_counter()
+    _CPU.append(time.process_time() - c0)
+    return t1 - t0, t2 - t1, t3 - t2, result.order.pk
+
+
+_CPU: list[float] = []  # app-process CPU seconds per flow (excludes PostgreSQL's own CPU)
+
+
+def _worker(args) -> dict:
+    seed_value, n, skus, relay = args
+    from django.db import connections
+
+    connections.close_all()
+    rnd = random.Random(seed_value)
+    stages = {"submit": [], "ship": [], "relay": []}
+    order_ids = []
+    _CPU.clear()
+    for _ in range(n):
+        a, b, c, oid = one_flow(rnd, skus, relay=relay)
+        stages["submit"].append(a)
+        stages["ship"].append(b)
+        if relay:
+            stages["relay"].append(c)
+        order_ids.append(oid)
+    connections.close_all()
+    return {"stages": stages, "order_ids": order_ids, "cpu": list(_CPU)}
+
+
+def _relay_worker(args) -> dict:
+    """What a Celery worker / the beat sweeper does: relay the outbox until told to stop."""
+    stop_file, _ = args
+    from django.db import connections
+
+    from integrations.services import drain_outbox
+
+    connections.close_all()
+    events, busy = 0, 0.0
+    while True:
+        t0 = time.perf_counter()
+        n = drain_outbox()
+        busy += time.perf_counter() - t0
+        events += n
+        if n == 0:
+            if os.path.exists(stop_file):
+                break
+            time.sleep(0.005)
+    connections.close_all()
+    return {"events": events, "busy_s": busy}
+
+
+def run_flows(clients: int, orders: int, skus: list[str], relay_workers: int = 1) -> dict:
+    """1 client: each flow relays its own events inline (submit → ship → relay, sequential).
+    N clients: N processes submit and ship while `relay_workers` processes relay the outbox
+    concurrently (as Celery workers would); the run ends when every order is invoiced."""
+    from django.db import connections
+
+    from integrations.services import drain_outbox
+    from sales.models import Order
+
+    per = max(1, orders // clients)
+    connections.close_all()
+    ctx = multiprocessing.get_context("fork")
+    relay_stats = []
+    t0 = time.perf_counter()
+    if clients == 1:
+        results = [_worker((1, per, skus, True))]
+    else:
+        stop_file = f"/tmp/bench-o2c-stop-{os.getpid()}"
+        if os.path.exists(stop_file):
+            os.remove(stop_file)
+        with ctx.Pool(clients + relay_workers) as pool:
+            relays = [pool.apply_async(_relay_worker, ((stop_file, i),)) for i in range(relay_workers)]
+            results = pool.map(_worker, [(100 + i, per, skus, False) for i in range(clients)])
+            open(stop_file, "w").close()
+            relay_stats = [r.get() for r in relays]
+        os.remove(stop_file)
+    drain_outbox()
+    wall = time.perf_counter() - t0
+    ids = [oid for r in results for oid in r["order_ids"]]
+    invoiced = Order.objects.filter(pk__in=ids, status=Order.Status.INVOICED).count()
+    stages = {k: [x for r in results for x in r["stages"][k]] for k in ("submit", "ship", "relay")}
+    cpu = [x for r in results for x in r["cpu"]]
+    return {"cpu": cpu, "clients": clients, "orders": len(ids), "invoiced": invoiced, "wall_s": wall,
+            "flows_per_s": invoiced / wall, "stages": stages, "relay_stats": relay_stats}
+
+
+def _ms(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return 1000 * values[min(len(values) - 1, int(q * len(values)))]
+
+
+def report_flows(r: dict) -> None:
+    print(f"\n== full order-to-cash, {r['clients']} client(s): {r['orders']} orders, {r['invoiced']} invoiced, "
+          f"{r['wall_s']:.2f} s -> {r['flows_per_s']:.1f} flows/s")
+    if r["clients"] == 1 and r["cpu"]:
+        print(f"   app-process CPU per flow (submit+ship+relay, without PostgreSQL): "
+              f"{1000 * statistics.mean(r['cpu']):.1f} ms")
+    for rs in r.get("relay_stats", []):
+        print(f"   relay worker: {rs['events']} events relayed, busy {rs['busy_s']:.1f} s "
+              f"({1000 * rs['busy_s'] / max(1, r['orders']):.1f} ms of relay per order)")
+    for stage, values in r["stages"].items():
+        if not values:
+            continue
+        print(f"   {stage:7s} mean {1000 * statistics.mean(values):6.1f} ms   p50 {_ms(values, .5):6.1f} ms"
+              f"   p95 {_ms(values, .95):6.1f} ms")
+
+
+def verify_books(order_ids_sample: int = 50) -> None:
+    """Spot-check: invoices and balanced journal entries exist for the last orders."""
+    from finance import selectors as fin
+    from sales.models import Order
+
+    orders = list(Order.objects.filter(channel="bench").order_by("-id")[:order_ids_sample])
+    missing = [o.number for o in orders if not fin.list_invoices(order_id=o.pk).exists()]
+    unbalanced = fin.unbalanced_entry_ids()
+    print(f"\n   check: {len(orders) - len(missing)}/{len(orders)} recent orders invoiced, "
+          f"{len(unbalanced)} unbalanced journal entries")
+
+
+# --- API latency -------------------------------------------------------------------------
+
+
+def api_latency(requests_total: int, clients: int, workers: int, threads: int, skus: list[str]) -> dict:
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    from core import roles
+
+    user, _ = User.objects.get_or_create(username="bench-ops")
+    roles.assign_role(user, roles.OPERATIONS)
+    token, _ = Token.objects.get_or_create(user=user)
+    port = 18765
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "bench-only-secret", "ALLOWED_HOSTS": "127.0.0.1",
+           "LOG_LEVEL": "WARNING", "PARTNER_THROTTLE_RATE": "100000/min", "CONN_MAX_AGE": "600"}
+    cmd = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+           "-k", "gthread", "--threads", str(threads), "--log-level", "warning", "--backlog", "256"]
+    server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_up(port)
+        # warm-up: every worker connects and imports
+        _load(port, token.key, skus, clients=clients, total=clients * 3)
+        t0 = time.perf_counter()
+        latencies, statuses = _load(port, token.key, skus, clients=clients, total=requests_total)
+        wall = time.perf_counter() - t0
+    finally:
+        server.terminate()
+        server.wait(10)
+        _forget_enqueued()
+    return {"latencies": latencies, "statuses": statuses, "wall": wall, "cmd": " ".join(cmd[1:])}
+
+
+def _forget_enqueued() -> None:
+    """No worker consumed the server's Celery messages; drop them from the bench's own Redis db."""
+    url = os.environ["CELERY_BROKER_URL"]
+    if url == "redis://127.0.0.1:6379/15":
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+
+
+def _wait_up(port: int) -> None:
+    for _ in range(100):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def _load(port: int, token: str, skus: list[str], *, clients: int, total: int) -> tuple[list[float], dict]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    counter = iter(range(total))
+
+    def client(i: int) -> None:
+        rnd = random.Random(1000 + i)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        while True:
+            with lock:
+                if next(counter, None) is None:
+                    break
+            body = json.dumps({"customer": CUSTOMER, "channel": "bench-api", "external_ref": uuid.uuid4().hex,
+                               "lines": [{"sku": s, "quantity": str(rnd.randint(1, 5))}
+                                         for s in rnd.sample(skus, 3)]})
+            t0 = time.perf_counter()
+            conn.request("POST", "/api/v1/sales/orders/", body=body, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            dt = time.perf_counter() - t0
+            with lock:
+                latencies.append(dt)
+                statuses[resp.status] = statuses.get(resp.status, 0) + 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, statuses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--orders", type=int, default=400, help="flows per measurement (split over clients)")
+    parser.add_argument("--api-requests", type=int, default=600)
+    parser.add_argument("--api-clients", type=int, default=20)
+    parser.add_argument("--gunicorn-workers", type=int, default=4)
+    parser.add_argument("--gunicorn-threads", type=int, default=1)
+    parser.add_argument("--relay-workers", type=int, default=1, help="outbox relays beside the 4 clients")
+    parser.add_argument("--skip-api", action="store_true")
+    parser.add_argument("--only-api", action="store_true")
+    args = parser.parse_args()
+
+    setup_django()
+    from django.db import connection
+
+    print(f"database: {connection.vendor} {os.environ['DATABASE_URL']}")
+    skus = seed()
+    if not args.only_api:
+        _worker((7, 20, skus, True))  # warm-up (imports, caches, plans)
+        for clients in (1, 4):
+            report_flows(run_flows(clients, args.orders, skus, args.relay_workers))
+        verify_books()
+    if not args.skip_api:
+        r = api_latency(args.api_requests, args.api_clients, args.gunicorn_workers, args.gunicorn_threads, skus)
+        lat = r["latencies"]
+        print(f"\n== API POST /api/v1/sales/orders/ (3 lines), {args.api_clients} concurrent clients, "
+              f"{len(lat)} requests in {r['wall']:.2f} s ({len(lat) / r['wall']:.1f} req/s)")
+        print(f"   server: gunicorn {r['cmd']}")
+        print(f"   statuses: {r['statuses']}")
+        print(f"   latency p50 {_ms(lat, .5):.1f} ms   p95 {_ms(lat, .95):.1f} ms   p99 {_ms(lat, .99):.1f} ms"
+              f"   max {1000 * max(lat):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Finance admin: browse everything; the journal and the documents are read-only here
+(they change only through services); periods close through the close_period service."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from core.exceptions import DomainError
+from finance import services
+from finance.models import (
+    Account,
+    AccountOverride,
+    CreditNote,
+    CreditNoteLine,
+    FiscalPeriod,
+    FiscalYear,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalLine,
+    NumberSeries,
+    Payment,
+    PaymentAllocation,
+    SupplierBill,
+    SupplierBillLine,
+    SupplierPayment,
+    TaxRate,
+)
+
+
+class ReadOnlyMixin:
+    """No add, change or delete: the admin shows, services write."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Account)
+class AccountAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "type", "role", "is_active"]
+    list_filter = ["type", "role", "is_active"]
+    search_fields = ["code", "name"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead; posted lines point at it
+
+
+@admin.register(AccountOverride)
+class AccountOverrideAdmin(SimpleHistoryAdmin):
+    list_display = ["role", "product_category", "customer", "account"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(SimpleHistoryAdmin):
+    list_display = ["category", "jurisdiction", "rate", "valid_from", "valid_to", "name"]
+    list_filter = ["category", "jurisdiction"]
+    search_fields = ["category", "name"]
+
+
+@admin.register(FiscalYear)
+class FiscalYearAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ["name", "start_date", "end_date"]
+
+
+@admin.action(description="Close the selected periods")
+def close_periods(modeladmin, request, queryset):
+    for period in queryset.order_by("start_date"):
+        try:
+            services.close_period(period_id=period.pk, closed_by=request.user)
+            modeladmin.message_user(request, f"Closed {period.name}.", messages.SUCCESS)
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{period.name}: {exc.detail}", messages.ERROR)
+
+
+@admin.register(FiscalPeriod)
+class FiscalPeriodAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ["name", "fiscal_year", "start_date", "end_date", "status", "closed_at", "closed_by"]
+    list_filter = ["status", "fiscal_year"]
+    search_fields = ["name"]
+    actions = [close_periods]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+
+class JournalLineInline(ReadOnlyInline):
+    model = JournalLine
+    fields = ["line_no", "account", "debit", "credit", "memo", "customer", "supplier", "product", "warehouse"]
+    readonly_fields = fields
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["number", "date", "period", "rule", "source_type", "source_id", "memo", "correlation_id"]
+    list_filter = ["rule", "source_type", "period"]
+    search_fields = ["=number", "source_id", "correlation_id", "memo"]
+    inlines = [JournalLineInline]
+    date_hierarchy = "date"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+
+class InvoiceLineInline(ReadOnlyInline):
+    model = InvoiceLine
+    fields = ["sku", "quantity", "unit_price", "amount", "tax_rate", "tax"]
+    readonly_fields = fields
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ["number", "customer", "order", "status", "issue_date", "due_date", "total", "balance_due"]
+    list_filter = ["status"]
+    search_fields = ["number", "customer__code", "correlation_id"]
+    inlines = [InvoiceLineInline]
+
+
+class CreditNoteLineInline(ReadOnlyInline):
+    model = CreditNoteLine
+    fields = ["sku", "description", "quantity", "unit_price", "amount", "tax", "cost_value"]
+    readonly_fields = fields
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ["number", "customer", "invoice", "disposition", "issue_date", "total", "unapplied", "status"]
+    list_filter = ["status", "disposition"]
+    search_fields = ["number", "customer__code"]
+    inlines = [CreditNoteLineInline]
+
+
+class PaymentAllocationInline(ReadOnlyInline):
+    model = PaymentAllocation
+    fields = ["invoice", "amount", "allocated_at"]
+    readonly_fields = fields
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ["number", "customer", "amount", "unallocated", "received_on", "reference"]
+    list_filter = ["received_on"]
+    search_fields = ["number", "customer__code", "reference"]
+    inlines = [PaymentAllocationInline]
+
+
+class SupplierBillLineInline(ReadOnlyInline):
+    model = SupplierBillLine
+    fields = ["sku", "quantity", "unit_cost", "amount", "received_unit_cost", "grni_amount", "variance"]
+    readonly_fields = fields
+
+
+@admin.register(SupplierBill)
+class SupplierBillAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ["number", "supplier", "purchase_order", "status", "bill_date", "total", "balance_due"]
+    list_filter = ["status"]
+    search_fields = ["number", "supplier__code", "supplier_reference"]
+    inlines = [SupplierBillLineInline]
+
+
+@admin.register(SupplierPayment)
+class SupplierPaymentAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ["number", "supplier", "amount", "paid_on", "reference"]
+    list_filter = ["paid_on"]
+    search_fields = ["number", "supplier__code", "reference"]
+
+
+@admin.register(NumberSeries)
+class NumberSeriesAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["key", "prefix", "next_value"]

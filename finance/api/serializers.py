@@ -1,0 +1,335 @@
+"""Finance API shapes. Input serializers check shape; the services check the rules."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from finance.models import (
+    Account,
+    AccountRole,
+    AccountType,
+    CreditApplication,
+    CreditNote,
+    CreditNoteLine,
+    FiscalPeriod,
+    FiscalYear,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalLine,
+    Payment,
+    PaymentAllocation,
+    SupplierBill,
+    SupplierBillLine,
+    SupplierPayment,
+    TaxRate,
+)
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+QTY = {"max_digits": 18, "decimal_places": 3}
+UNIT = {"max_digits": 18, "decimal_places": 6}
+
+
+# --- reference data -----------------------------------------------------------------------------
+
+class AccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = ["id", "code", "name", "type", "role", "is_active"]
+
+    def validate_role(self, value):
+        if value and Account.objects.filter(role=value).exclude(pk=getattr(self.instance, "pk", None)).exists():
+            raise serializers.ValidationError(f"another account already has the role {value!r}")
+        return value
+
+
+class TaxRateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TaxRate
+        fields = ["id", "category", "jurisdiction", "rate", "valid_from", "valid_to", "name"]
+
+    def validate(self, attrs):
+        rate = attrs.get("rate", getattr(self.instance, "rate", None))
+        if rate is not None and not (0 <= rate < 1):
+            raise serializers.ValidationError({"rate": ["must be a fraction between 0 and 1 (0.08 = 8 %)"]})
+        start, end = attrs.get("valid_from"), attrs.get("valid_to")
+        if start and end and end < start:
+            raise serializers.ValidationError({"valid_to": ["must not be before valid_from"]})
+        return attrs
+
+
+class FiscalPeriodSerializer(serializers.ModelSerializer):
+    fiscal_year = serializers.CharField(source="fiscal_year.name", read_only=True)
+    closed_by = serializers.CharField(source="closed_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = FiscalPeriod
+        fields = ["id", "name", "fiscal_year", "start_date", "end_date", "status", "closed_at", "closed_by"]
+
+
+class FiscalYearSerializer(serializers.ModelSerializer):
+    periods = FiscalPeriodSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = FiscalYear
+        fields = ["id", "name", "start_date", "end_date", "periods"]
+
+
+class FiscalYearInputSerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=1900, max_value=2999)
+
+
+# --- journal ------------------------------------------------------------------------------------
+
+class JournalLineSerializer(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.code")
+    account_name = serializers.CharField(source="account.name")
+
+    class Meta:
+        model = JournalLine
+        fields = ["line_no", "account", "account_name", "debit", "credit", "memo", "customer", "supplier",
+                  "product", "warehouse"]
+
+
+class JournalEntrySerializer(serializers.ModelSerializer):
+    lines = JournalLineSerializer(many=True, read_only=True)
+    period = serializers.CharField(source="period.name")
+    reversed_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = JournalEntry
+        fields = ["id", "number", "date", "period", "memo", "source_type", "source_id", "rule", "correlation_id",
+                  "request_id", "reversal_of", "reversed_by", "posted_at", "lines"]
+
+    def get_reversed_by(self, obj) -> int | None:
+        rev = getattr(obj, "reversed_by", None)
+        return rev.pk if rev else None
+
+
+class ManualLineInputSerializer(serializers.Serializer):
+    account = serializers.SlugRelatedField(slug_field="code", queryset=Account.objects.all())
+    debit = serializers.DecimalField(**MONEY, min_value=0, default=0)
+    credit = serializers.DecimalField(**MONEY, min_value=0, default=0)
+    memo = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if (attrs["debit"] > 0) == (attrs["credit"] > 0):
+            raise serializers.ValidationError("give either a debit or a credit, greater than zero")
+        return attrs
+
+
+class ManualEntryInputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    memo = serializers.CharField(max_length=255)
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    lines = ManualLineInputSerializer(many=True, allow_empty=False)
+
+
+class ReverseInputSerializer(serializers.Serializer):
+    date = serializers.DateField(required=False)
+    memo = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+# --- invoices, credit notes, payments -----------------------------------------------------------
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceLine
+        fields = ["order_line", "sku", "description", "quantity", "unit_price", "amount", "tax_rate", "tax"]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    customer = serializers.CharField(source="customer.code")
+    order_number = serializers.CharField(source="order.number", default=None)
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = ["id", "number", "order", "order_number", "shipment", "customer", "customer_id", "status",
+                  "issue_date", "due_date", "currency", "subtotal", "tax", "total", "amount_settled", "balance_due",
+                  "correlation_id", "lines"]
+
+
+class VoidInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+    date = serializers.DateField(required=False)
+
+
+class CreditNoteLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CreditNoteLine
+        fields = ["order_line", "sku", "description", "quantity", "unit_price", "amount", "tax_rate", "tax",
+                  "cost_value"]
+
+
+class CreditApplicationSerializer(serializers.ModelSerializer):
+    invoice_number = serializers.CharField(source="invoice.number")
+
+    class Meta:
+        model = CreditApplication
+        fields = ["invoice", "invoice_number", "amount", "applied_at"]
+
+
+class CreditNoteSerializer(serializers.ModelSerializer):
+    customer = serializers.CharField(source="customer.code")
+    lines = CreditNoteLineSerializer(many=True, read_only=True)
+    applications = CreditApplicationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = CreditNote
+        fields = ["id", "number", "customer", "customer_id", "order", "invoice", "return_ref", "disposition",
+                  "reason", "status", "issue_date", "currency", "subtotal", "tax", "total", "unapplied",
+                  "correlation_id", "lines", "applications"]
+
+
+class CreditLineInputSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=255)
+    amount = serializers.DecimalField(**MONEY, min_value=0)
+    tax_rate = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=0, max_value=1, default=0)
+    sku = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class CreditNoteInputSerializer(serializers.Serializer):
+    customer = serializers.CharField(max_length=40)
+    invoice = serializers.CharField(max_length=30, required=False, allow_null=True, default=None)
+    reason = serializers.CharField(max_length=255)
+    date = serializers.DateField(required=False)
+    lines = CreditLineInputSerializer(many=True, allow_empty=False)
+
+
+class ApplyCreditInputSerializer(serializers.Serializer):
+    invoice = serializers.CharField(max_length=30)
+    amount = serializers.DecimalField(**MONEY)
+
+
+class PaymentAllocationSerializer(serializers.ModelSerializer):
+    invoice_number = serializers.CharField(source="invoice.number")
+
+    class Meta:
+        model = PaymentAllocation
+        fields = ["invoice", "invoice_number", "amount", "allocated_at"]
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    customer = serializers.CharField(source="customer.code")
+    allocations = PaymentAllocationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = ["id", "number", "customer", "customer_id", "amount", "unallocated", "received_on", "reference",
+                  "currency", "correlation_id", "allocations"]
+
+
+class AllocationInputSerializer(serializers.Serializer):
+    invoice = serializers.CharField(max_length=30, help_text="invoice id or number")
+    amount = serializers.DecimalField(**MONEY)
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    customer = serializers.CharField(max_length=40, required=False)
+    amount = serializers.DecimalField(**MONEY)
+    reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    received_on = serializers.DateField(required=False)
+    allocations = AllocationInputSerializer(many=True, required=False, default=list)
+
+
+class AllocateInputSerializer(serializers.Serializer):
+    allocations = AllocationInputSerializer(many=True, allow_empty=False)
+
+
+# --- supplier side ------------------------------------------------------------------------------
+
+class SupplierBillLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SupplierBillLine
+        fields = ["sku", "quantity", "unit_cost", "amount", "received_unit_cost", "grni_amount", "variance"]
+
+
+class SupplierBillSerializer(serializers.ModelSerializer):
+    supplier = serializers.CharField(source="supplier.code")
+    purchase_order_number = serializers.CharField(source="purchase_order.number", default=None)
+    lines = SupplierBillLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SupplierBill
+        fields = ["id", "number", "supplier", "purchase_order", "purchase_order_number", "supplier_reference",
+                  "status", "hold_reasons", "bill_date", "due_date", "currency", "total", "amount_paid",
+                  "balance_due", "correlation_id", "lines"]
+
+
+class BillLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.DecimalField(**QTY)
+    unit_cost = serializers.DecimalField(**UNIT)
+
+
+class SupplierBillInputSerializer(serializers.Serializer):
+    supplier = serializers.CharField(max_length=40)
+    purchase_order = serializers.CharField(max_length=30, required=False, allow_null=True, default=None,
+                                           help_text="purchase order id or number")
+    supplier_reference = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    bill_date = serializers.DateField(required=False)
+    due_date = serializers.DateField(required=False)
+    lines = BillLineInputSerializer(many=True, allow_empty=False)
+
+
+class RematchInputSerializer(serializers.Serializer):
+    approve = serializers.BooleanField(default=False)
+
+
+class SupplierPaymentSerializer(serializers.ModelSerializer):
+    supplier = serializers.CharField(source="supplier.code")
+    allocations = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SupplierPayment
+        fields = ["id", "number", "supplier", "amount", "paid_on", "reference", "currency", "correlation_id",
+                  "allocations"]
+
+    def get_allocations(self, obj) -> list[dict]:
+        return [{"bill": a.bill_id, "bill_number": a.bill.number, "amount": str(a.amount)}
+                for a in obj.allocations.select_related("bill")]
+
+
+class BillAllocationInputSerializer(serializers.Serializer):
+    bill = serializers.CharField(max_length=30, help_text="bill id or number")
+    amount = serializers.DecimalField(**MONEY)
+
+
+class SupplierPaymentInputSerializer(serializers.Serializer):
+    supplier = serializers.CharField(max_length=40)
+    amount = serializers.DecimalField(**MONEY)
+    reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    paid_on = serializers.DateField(required=False)
+    allocations = BillAllocationInputSerializer(many=True, allow_empty=False)
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+class TrialBalanceRowSerializer(serializers.Serializer):
+    account = serializers.CharField()
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=AccountType.choices)
+    role = serializers.CharField(allow_blank=True)
+    debit = serializers.DecimalField(**MONEY)
+    credit = serializers.DecimalField(**MONEY)
+
+
+class TrialBalanceSerializer(serializers.Serializer):
+    as_of = serializers.DateField(allow_null=True)
+    rows = TrialBalanceRowSerializer(many=True)
+    total_debit = serializers.DecimalField(**MONEY)
+    total_credit = serializers.DecimalField(**MONEY)
+    balanced = serializers.BooleanField()
+
+
+class AsOfQuerySerializer(serializers.Serializer):
+    as_of = serializers.DateField(required=False)
+
+
+class RangeQuerySerializer(serializers.Serializer):
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+
+ROLE_CHOICES = AccountRole.choices

@@ -1,0 +1,89 @@
+"""Finance event types and payload builders. Decimals travel as strings."""
+
+from __future__ import annotations
+
+INVOICE_ISSUED = "finance.invoice.issued.v1"
+PAYMENT_RECEIVED = "finance.payment.received.v1"
+CREDIT_NOTE_ISSUED = "finance.credit_note.issued.v1"
+PERIOD_CLOSED = "finance.period.closed.v1"
+SUPPLIER_BILL_POSTED = "finance.supplier_bill.posted.v1"
+INVOICE_VOIDED = "finance.invoice.voided.v1"
+SUPPLIER_BILL_HELD = "finance.supplier_bill.held.v1"
+
+
+def _s(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def invoice_issued_payload(invoice, lines) -> dict:
+    """finance.invoice.issued.v1 (docs/architecture.md)."""
+    return {
+        "invoice_id": invoice.pk,
+        "invoice_number": invoice.number,
+        "order_id": invoice.order_id,
+        "order_number": invoice.order.number if invoice.order_id else None,
+        "issued_at": invoice.created_at.isoformat(),
+        "shipment_id": invoice.shipment_id,
+        "customer_id": invoice.customer_id,
+        "customer_code": invoice.customer.code,
+        "currency": invoice.currency,
+        "issue_date": invoice.issue_date.isoformat(),
+        "subtotal": _s(invoice.subtotal),
+        "tax": _s(invoice.tax),
+        "total": _s(invoice.total),
+        "due_date": invoice.due_date.isoformat(),
+        "lines": [
+            {"order_line_id": ln.order_line_id, "sku": ln.sku, "quantity": _s(ln.quantity),
+             "unit_price": _s(ln.unit_price), "amount": _s(ln.amount), "tax": _s(ln.tax)}
+            for ln in lines
+        ],
+    }
+
+
+def invoice_voided_payload(invoice, reversal) -> dict:
+    return {"invoice_id": invoice.pk, "invoice_number": invoice.number, "order_id": invoice.order_id,
+            "shipment_id": invoice.shipment_id, "customer_id": invoice.customer_id,
+            "customer_code": invoice.customer.code, "total": _s(invoice.total),
+            "reversal_entry_number": reversal.number if reversal is not None else None}
+
+
+def payment_received_payload(payment, allocations) -> dict:
+    return {
+        "payment_id": payment.pk, "payment_number": payment.number,
+        "customer_id": payment.customer_id, "customer_code": payment.customer.code,
+        "amount": _s(payment.amount), "unallocated": _s(payment.unallocated),
+        "received_on": payment.received_on.isoformat(), "reference": payment.reference,
+        "allocations": [{"invoice_id": a.invoice_id, "invoice_number": a.invoice.number,
+                         "amount": _s(a.amount)} for a in allocations],
+    }
+
+
+def credit_note_issued_payload(credit_note, lines, applications) -> dict:
+    return {
+        "credit_note_id": credit_note.pk, "credit_note_number": credit_note.number,
+        "customer_id": credit_note.customer_id, "customer_code": credit_note.customer.code,
+        "order_id": credit_note.order_id, "invoice_id": credit_note.invoice_id,
+        "return_id": int(credit_note.return_ref) if credit_note.return_ref.isdigit() else None, "disposition": credit_note.disposition or None,
+        "subtotal": _s(credit_note.subtotal), "tax": _s(credit_note.tax), "total": _s(credit_note.total),
+        "unapplied": _s(credit_note.unapplied),
+        "lines": [{"order_line_id": ln.order_line_id, "sku": ln.sku, "quantity": _s(ln.quantity),
+                   "unit_price": _s(ln.unit_price), "amount": _s(ln.amount), "tax": _s(ln.tax)} for ln in lines],
+        "applications": [{"invoice_id": a.invoice_id, "amount": _s(a.amount)} for a in applications],
+    }
+
+
+def period_closed_payload(period) -> dict:
+    return {"period_id": period.pk, "name": period.name, "fiscal_year": period.fiscal_year.name,
+            "start_date": period.start_date.isoformat(), "end_date": period.end_date.isoformat(),
+            "closed_at": period.closed_at.isoformat() if period.closed_at else None}
+
+
+def supplier_bill_payload(bill, lines) -> dict:
+    return {
+        "bill_id": bill.pk, "bill_number": bill.number, "status": bill.status,
+        "supplier_id": bill.supplier_id, "supplier_code": bill.supplier.code,
+        "purchase_order_id": bill.purchase_order_id, "supplier_reference": bill.supplier_reference,
+        "total": _s(bill.total), "due_date": bill.due_date.isoformat(), "hold_reasons": bill.hold_reasons,
+        "lines": [{"sku": ln.sku, "quantity": _s(ln.quantity), "unit_cost": _s(ln.unit_cost),
+                   "amount": _s(ln.amount), "variance": _s(ln.variance)} for ln in lines],
+    }

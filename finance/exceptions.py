@@ -1,0 +1,69 @@
+"""Finance refusals. Each maps to a problem+json status through core.api.problems."""
+
+from __future__ import annotations
+
+from core.exceptions import DomainError, NotFound, StateConflict, ValidationFailed
+
+
+class UnbalancedEntry(ValidationFailed):
+    code = "unbalanced_entry"
+    title = "Debits do not equal credits"
+
+
+class PeriodClosed(StateConflict):
+    code = "period_closed"
+    title = "The fiscal period is closed"
+
+
+class PeriodNotClosable(StateConflict):
+    code = "period_not_closable"
+    title = "The period cannot be closed yet"
+
+
+class PostedEntryImmutable(StateConflict):
+    code = "posted_entry_immutable"
+    title = "Posted journal entries are immutable"
+
+
+class AlreadyReversed(StateConflict):
+    code = "already_reversed"
+    title = "The entry has already been reversed"
+
+
+class AccountNotConfigured(DomainError):
+    code = "account_not_configured"
+    title = "No account is configured for a posting role"
+
+
+class UnknownTaxCategory(ValidationFailed):
+    code = "unknown_tax_category"
+    title = "No tax rate for this category and date"
+
+
+class InvoiceNotPayable(StateConflict):
+    code = "invoice_not_payable"
+    title = "The invoice cannot take this payment"
+
+
+class OverAllocation(ValidationFailed):
+    code = "over_allocation"
+    title = "Allocation exceeds the available amount"
+
+
+class InvoiceNotVoidable(StateConflict):
+    code = "invoice_not_voidable"
+    title = "The invoice cannot be voided"
+
+
+class BillNotPayable(StateConflict):
+    code = "bill_not_payable"
+    title = "The bill cannot take this payment"
+
+
+class BillStateConflict(StateConflict):
+    code = "bill_state_conflict"
+    title = "The bill is not in a state that allows this"
+
+
+class FinanceNotFound(NotFound):
+    code = "not_found"

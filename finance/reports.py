@@ -1,0 +1,186 @@
+"""Finance reports (selectors): trial balance, general ledger, AR/AP aging, customer
+statement, inventory valuation vs GL. Plain dicts, ready for the API and the web UI."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from core.money import q2
+
+ZERO = Decimal("0.00")
+BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
+
+
+def _bucket(days_overdue: int) -> str:
+    if days_overdue <= 0:
+        return "current"
+    if days_overdue <= 30:
+        return "1_30"
+    if days_overdue <= 60:
+        return "31_60"
+    if days_overdue <= 90:
+        return "61_90"
+    return "over_90"
+
+
+def trial_balance(*, as_of: date | None = None) -> dict:
+    """Each account's balance up to `as_of` on its debit or credit side, with totals.
+
+    One aggregate over JournalLine (date is denormalised on the line and indexed with
+    account, so this is an index scan plus a hash aggregate)."""
+    from finance.models import Account, JournalLine
+
+    lines = JournalLine.objects.all()
+    if as_of is not None:
+        lines = lines.filter(date__lte=as_of)
+    sums = {r["account_id"]: (r["d"] or ZERO, r["c"] or ZERO)
+            for r in lines.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")).order_by()}
+    rows = []
+    total_d = total_c = ZERO
+    for acc in Account.objects.filter(pk__in=sums.keys()).order_by("code"):
+        d, c = sums[acc.pk]
+        net = q2(d - c)
+        debit, credit = (net, ZERO) if net >= 0 else (ZERO, -net)
+        total_d += debit
+        total_c += credit
+        rows.append({"account": acc.code, "name": acc.name, "type": acc.type, "role": acc.role,
+                     "debit": debit, "credit": credit, "total_debits": q2(d), "total_credits": q2(c)})
+    return {"as_of": as_of, "rows": rows, "total_debit": q2(total_d), "total_credit": q2(total_c),
+            "balanced": total_d == total_c}
+
+
+def general_ledger(*, account_code: str, date_from: date | None = None, date_to: date | None = None,
+                   limit: int = 5000) -> dict:
+    """Lines of one account in a date range, with the opening balance and a running balance
+    (debit − credit)."""
+    from finance.exceptions import FinanceNotFound
+    from finance.models import Account, JournalLine
+
+    account = Account.objects.filter(code=account_code).first()
+    if account is None:
+        raise FinanceNotFound(f"Account {account_code} does not exist.")
+    lines = JournalLine.objects.filter(account=account)
+    opening = ZERO
+    if date_from is not None:
+        agg = lines.filter(date__lt=date_from).aggregate(d=Sum("debit"), c=Sum("credit"))
+        opening = q2((agg["d"] or ZERO) - (agg["c"] or ZERO))
+        lines = lines.filter(date__gte=date_from)
+    if date_to is not None:
+        lines = lines.filter(date__lte=date_to)
+    running = opening
+    out = []
+    for ln in lines.select_related("entry").order_by("date", "entry__number", "line_no")[:limit]:
+        running += ln.debit - ln.credit
+        out.append({"date": ln.date, "entry": ln.entry.number, "entry_id": ln.entry_id, "memo": ln.entry.memo,
+                    "source_type": ln.entry.source_type, "source_id": ln.entry.source_id,
+                    "debit": ln.debit, "credit": ln.credit, "balance": q2(running),
+                    "customer_id": ln.customer_id, "supplier_id": ln.supplier_id, "product_id": ln.product_id,
+                    "warehouse_id": ln.warehouse_id})
+    return {"account": account.code, "name": account.name, "date_from": date_from, "date_to": date_to,
+            "opening_balance": opening, "closing_balance": q2(running), "lines": out}
+
+
+def ar_aging(*, as_of: date | None = None, customer_id: int | None = None) -> dict:
+    """Open invoice balances per customer by days past due (current, 1–30, 31–60, 61–90, 90+),
+    with the customer's unapplied credit beside them."""
+    from finance.models import CreditNote, Invoice, Payment
+
+    as_of = as_of or timezone.localdate()
+    invoices = Invoice.objects.filter(balance_due__gt=0).exclude(status=Invoice.Status.VOID).select_related("customer")
+    if customer_id is not None:
+        invoices = invoices.filter(customer_id=customer_id)
+    by_customer: dict[int, dict] = {}
+    for inv in invoices.order_by("customer__code", "due_date"):
+        row = by_customer.setdefault(inv.customer_id, {
+            "customer_id": inv.customer_id, "customer": inv.customer.code, "name": inv.customer.name,
+            **{b: ZERO for b in BUCKETS}, "total": ZERO, "unapplied_credit": ZERO, "invoices": []})
+        bucket = _bucket((as_of - inv.due_date).days)
+        row[bucket] += inv.balance_due
+        row["total"] += inv.balance_due
+        row["invoices"].append({"invoice": inv.number, "id": inv.pk, "due_date": inv.due_date,
+                                "balance_due": inv.balance_due, "bucket": bucket})
+    credits = Payment.objects.filter(unallocated__gt=0)
+    cn_credits = CreditNote.objects.filter(unapplied__gt=0)
+    if customer_id is not None:
+        credits, cn_credits = credits.filter(customer_id=customer_id), cn_credits.filter(customer_id=customer_id)
+    for qs, field in ((credits, "unallocated"), (cn_credits, "unapplied")):
+        for r in qs.values("customer_id", "customer__code", "customer__name").annotate(s=Sum(field)).order_by():
+            row = by_customer.setdefault(r["customer_id"], {
+                "customer_id": r["customer_id"], "customer": r["customer__code"], "name": r["customer__name"],
+                **{b: ZERO for b in BUCKETS}, "total": ZERO, "unapplied_credit": ZERO, "invoices": []})
+            row["unapplied_credit"] += q2(r["s"])
+    rows = sorted(by_customer.values(), key=lambda r: r["customer"])
+    totals = {b: q2(sum((r[b] for r in rows), ZERO)) for b in (*BUCKETS, "total", "unapplied_credit")}
+    return {"as_of": as_of, "rows": rows, "totals": totals}
+
+
+def ap_aging(*, as_of: date | None = None) -> dict:
+    """Open (posted) supplier bill balances per supplier by days past due."""
+    from finance.models import SupplierBill
+
+    as_of = as_of or timezone.localdate()
+    bills = SupplierBill.objects.filter(balance_due__gt=0, status__in=[SupplierBill.Status.OPEN,
+                                                                          SupplierBill.Status.PARTIALLY_PAID])
+    by_supplier: dict[int, dict] = {}
+    for bill in bills.select_related("supplier").order_by("supplier__code", "due_date"):
+        row = by_supplier.setdefault(bill.supplier_id, {
+            "supplier_id": bill.supplier_id, "supplier": bill.supplier.code, "name": bill.supplier.name,
+            **{b: ZERO for b in BUCKETS}, "total": ZERO, "bills": []})
+        bucket = _bucket((as_of - bill.due_date).days)
+        row[bucket] += bill.balance_due
+        row["total"] += bill.balance_due
+        row["bills"].append({"bill": bill.number, "id": bill.pk, "due_date": bill.due_date,
+                             "balance_due": bill.balance_due, "bucket": bucket})
+    rows = list(by_supplier.values())
+    totals = {b: q2(sum((r[b] for r in rows), ZERO)) for b in (*BUCKETS, "total")}
+    return {"as_of": as_of, "rows": rows, "totals": totals}
+
+
+def customer_statement(*, customer_id: int, date_from: date | None = None, date_to: date | None = None) -> dict:
+    """Invoices, voids, payments and credit notes of a customer in a period, with the opening
+    balance, a running balance and the closing balance (what the customer owes, net of credit)."""
+    from finance.models import CreditNote, Invoice, Payment
+
+    date_to = date_to or timezone.localdate()
+    date_from = date_from or date_to.replace(day=1)
+    txns: list[tuple[date, int, str, str, Decimal]] = []
+    for inv in Invoice.objects.filter(customer_id=customer_id):
+        txns.append((inv.issue_date, 0, "invoice", inv.number, inv.total))
+        if inv.status == Invoice.Status.VOID and inv.voided_at:
+            txns.append((timezone.localtime(inv.voided_at).date(), 1, "void", inv.number, -inv.total))
+    for p in Payment.objects.filter(customer_id=customer_id):
+        txns.append((p.received_on, 2, "payment", p.number, -p.amount))
+    for cn in CreditNote.objects.filter(customer_id=customer_id):
+        txns.append((cn.issue_date, 3, "credit_note", cn.number, -cn.total))
+    txns.sort(key=lambda t: (t[0], t[1], t[3]))
+    opening = q2(sum((t[4] for t in txns if t[0] < date_from), ZERO))
+    running = opening
+    lines = []
+    for on, _, kind, number, amount in txns:
+        if date_from <= on <= date_to:
+            running += amount
+            lines.append({"date": on, "type": kind, "document": number, "amount": amount, "balance": q2(running)})
+    return {"customer_id": customer_id, "date_from": date_from, "date_to": date_to, "opening_balance": opening,
+            "closing_balance": q2(running), "lines": lines,
+            "aging": ar_aging(as_of=date_to, customer_id=customer_id)["totals"]}
+
+
+def inventory_valuation(*, as_of: date | None = None) -> dict:
+    """Stock value from the inventory ledger next to the GL inventory balance (I5)."""
+    from finance.selectors import gl_balance_for_role
+    from inventory import selectors as inventory_selectors
+
+    as_of_dt = None
+    if as_of is not None:
+        as_of_dt = timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min)) - timedelta(microseconds=1)
+    ledger = inventory_selectors.stock_value(as_of=as_of_dt)
+    gl = gl_balance_for_role("inventory", as_of=as_of)
+    return {"as_of": as_of, "stock_value": q2(ledger), "gl_inventory": gl, "difference": q2(gl - ledger),
+            "agrees": q2(gl - ledger) == 0}
+
+
+__all__ = ["trial_balance", "general_ledger", "ar_aging", "ap_aging", "customer_statement", "inventory_valuation"]

@@ -1,0 +1,163 @@
+"""Public reads of finance. Sales imports this lazily (open AR for the credit check, tax
+rates for pricing); ops uses the reconciliation totals (I5–I7)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+
+from core.money import q2
+
+ZERO = Decimal("0.00")
+
+
+def _sum(qs, field: str) -> Decimal:
+    from django.db.models import DecimalField, Value
+
+    return q2(qs.aggregate(s=Coalesce(Sum(field), Value(ZERO), output_field=DecimalField()))["s"])
+
+
+# --- used by sales ------------------------------------------------------------------------------
+
+def open_ar_for_customer(customer_id: int) -> Decimal:
+    """What the customer owes now, for the credit check: open invoice balances minus credit
+    not yet applied (payments on account, unapplied credit notes); never below zero."""
+    from finance.models import CreditNote, Invoice, Payment
+
+    owed = _sum(Invoice.objects.filter(customer_id=customer_id).exclude(status=Invoice.Status.VOID), "balance_due")
+    credit = (_sum(Payment.objects.filter(customer_id=customer_id), "unallocated")
+              + _sum(CreditNote.objects.filter(customer_id=customer_id), "unapplied"))
+    return max(q2(owed - credit), ZERO)
+
+
+def tax_rate_for(*, tax_category: str, on: date, jurisdiction: str | None = None) -> Decimal:
+    """The tax rate (e.g. Decimal("0.0800")) for a category on a date, from the tax engine.
+
+    Raises finance.exceptions.UnknownTaxCategory (400) when no rate is valid that day.
+    """
+    from finance.tax import get_tax_engine
+
+    return get_tax_engine().rate_for(tax_category=tax_category, on=on, jurisdiction=jurisdiction)
+
+
+# --- reconciliation totals (ops) ----------------------------------------------------------------
+
+def gl_balance_for_role(role: str, as_of: date | None = None) -> Decimal:
+    """Balance of the accounts serving a control role (default account and overrides), in the
+    account's normal direction (debit − credit for assets/expenses, credit − debit otherwise)."""
+    from finance.models import DEBIT_NORMAL, Account, AccountOverride, JournalLine
+
+    ids = set(Account.objects.filter(role=role).values_list("id", flat=True))
+    ids |= set(AccountOverride.objects.filter(role=role).values_list("account_id", flat=True))
+    if not ids:
+        return ZERO
+    lines = JournalLine.objects.filter(account_id__in=ids)
+    if as_of is not None:
+        lines = lines.filter(date__lte=as_of)
+    total = ZERO
+    types = dict(Account.objects.filter(id__in=ids).values_list("id", "type"))
+    for row in lines.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")):
+        d, c = row["d"] or ZERO, row["c"] or ZERO
+        total += (d - c) if types[row["account_id"]] in DEBIT_NORMAL else (c - d)
+    return q2(total)
+
+
+def open_invoice_balance_total() -> Decimal:
+    """The AR sub-ledger net of customer credit: Σ open invoice balances − payments on
+    account − unapplied credit notes. The GL AR control account must equal this (I6),
+    because an unallocated payment or credit note has already been credited to AR."""
+    from finance.models import CreditNote, Invoice, Payment
+
+    owed = _sum(Invoice.objects.exclude(status=Invoice.Status.VOID), "balance_due")
+    return q2(owed - _sum(Payment.objects.all(), "unallocated") - _sum(CreditNote.objects.all(), "unapplied"))
+
+
+def open_invoice_balance_gross() -> Decimal:
+    """Σ balance_due of open and partially paid invoices (before customer credit)."""
+    from finance.models import Invoice
+
+    return _sum(Invoice.objects.exclude(status=Invoice.Status.VOID), "balance_due")
+
+
+def open_bill_balance_total() -> Decimal:
+    """Σ balance_due of posted supplier bills (bills on hold are not posted, so not in AP).
+    The GL AP control account must equal this (I7)."""
+    from finance.models import SupplierBill
+
+    posted = SupplierBill.objects.filter(status__in=[SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID,
+                                                     SupplierBill.Status.PAID])
+    return _sum(posted, "balance_due")
+
+
+# --- lookups ------------------------------------------------------------------------------------
+
+def get_invoice_for_shipment(shipment_id: int):
+    from finance.models import Invoice
+
+    return Invoice.objects.filter(shipment_id=shipment_id).first()
+
+
+def list_invoices(*, customer_id: int | None = None, order_id: int | None = None, status: str | None = None):
+    from finance.models import Invoice
+
+    qs = Invoice.objects.select_related("customer").prefetch_related("lines")
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    if order_id is not None:
+        qs = qs.filter(order_id=order_id)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def entries_for_source(*, source_type: str, source_id) -> list:
+    """Entries posted for a source document, reversals included. A bare document kind
+    ("invoice", "payment") means finance's own ("finance.invoice", …)."""
+    from finance.models import JournalEntry
+
+    types = {source_type} | ({f"finance.{source_type}"} if "." not in source_type else set())
+    direct = JournalEntry.objects.filter(source_type__in=types, source_id=str(source_id))
+    ids = list(direct.values_list("pk", flat=True))
+    return list(JournalEntry.objects.filter(Q(pk__in=ids) | Q(reversal_of_id__in=ids))
+                .prefetch_related("lines__account").order_by("number"))
+
+
+def entry_is_balanced(entry_id: int) -> bool:
+    from finance.models import JournalLine
+
+    agg = JournalLine.objects.filter(entry_id=entry_id).aggregate(d=Sum("debit"), c=Sum("credit"))
+    return q2(agg["d"] or ZERO) == q2(agg["c"] or ZERO)
+
+
+def unbalanced_entry_ids() -> list[int]:
+    """Entries whose lines do not balance (should always be empty: I4)."""
+    from django.db import connection
+    from django.db.models import F
+
+    from finance.models import JournalEntry
+
+    sums = JournalEntry.objects.annotate(d=Sum("lines__debit"), c=Sum("lines__credit"))
+    if connection.vendor == "postgresql":  # exact numeric sums: compare in SQL
+        return list(sums.filter(Q(d__isnull=True) | ~Q(d=F("c"))).values_list("id", flat=True))
+    # SQLite sums decimals as floats: compare rounded to cents
+    return [pk for pk, d, c in sums.values_list("id", "d", "c") if d is None or q2(d) != q2(c)]
+
+
+from finance.reports import (  # noqa: E402  (reports are selectors too; kept in their own module)
+    ap_aging,
+    ar_aging,
+    customer_statement,
+    general_ledger,
+    inventory_valuation,
+    trial_balance,
+)
+
+__all__ = [
+    "open_ar_for_customer", "tax_rate_for", "gl_balance_for_role", "open_invoice_balance_total",
+    "open_invoice_balance_gross", "open_bill_balance_total", "get_invoice_for_shipment", "list_invoices",
+    "entries_for_source", "entry_is_balanced", "unbalanced_entry_ids", "trial_balance", "general_ledger",
+    "ar_aging", "ap_aging", "customer_statement", "inventory_valuation",
+]

@@ -1,0 +1,34 @@
+"""Public write interface of finance (re-exported from the modules of this package)."""
+
+from finance.services.bills import (
+    BillLineInput,
+    create_supplier_bill,
+    pay_supplier,
+    rematch_supplier_bill,
+)
+from finance.services.invoicing import (
+    CreditLineInput,
+    apply_credit_note,
+    create_credit_note,
+    issue_credit_note_for_return,
+    issue_invoice_for_shipment,
+    void_invoice,
+)
+from finance.services.journal import (
+    Line,
+    account_for,
+    post_journal_entry,
+    post_manual_entry,
+    reverse_journal_entry,
+)
+from finance.services.payments import AllocationInput, allocate_payment, receive_payment
+from finance.services.periods import close_period, create_fiscal_year, period_for_date, reopen_period
+
+__all__ = [
+    "BillLineInput", "create_supplier_bill", "pay_supplier", "rematch_supplier_bill",
+    "CreditLineInput", "apply_credit_note", "create_credit_note", "issue_credit_note_for_return",
+    "issue_invoice_for_shipment", "void_invoice",
+    "Line", "account_for", "post_journal_entry", "post_manual_entry", "reverse_journal_entry",
+    "AllocationInput", "allocate_payment", "receive_payment",
+    "close_period", "create_fiscal_year", "period_for_date", "reopen_period",
+]

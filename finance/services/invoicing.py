@@ -1,0 +1,306 @@
+"""Customer invoices (on shipment) and credit notes (on return, or manual)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from core import context
+from core.money import q2, q3
+from finance import events, locks, posting
+from finance.exceptions import FinanceNotFound, InvoiceNotVoidable, OverAllocation, ValidationFailed
+from finance.models import CreditApplication, CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from finance.services import numbering, periods
+from finance.services.journal import reverse_journal_entry
+from integrations.services import publish
+
+ZERO = Decimal("0.00")
+
+
+def _d(value) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal("0")
+
+
+def _as_date(value) -> date:
+    if isinstance(value, date):
+        return value
+    if not value:
+        return timezone.localdate()
+    from django.utils.dateparse import parse_datetime
+
+    dt = parse_datetime(str(value))
+    if dt is not None:
+        return timezone.localtime(dt).date() if timezone.is_aware(dt) else dt.date()
+    return date.fromisoformat(str(value)[:10])
+
+
+def _open_posting_date(on: date) -> date:
+    """The document date: its own date, or the first day of the next open period when that
+    period is closed (events record what already happened; see services.periods)."""
+    period = periods.period_for_date(on)
+    if period.is_open:
+        return on
+    return periods.resolve_posting_period(on, roll_forward=True)[1]
+
+
+@transaction.atomic
+def issue_invoice_for_shipment(*, shipment: dict, correlation_id: str | None = None) -> Invoice:
+    """Invoice the shipped quantities of a shipment and post it with its cost of sales.
+
+    `shipment` is the sales.shipment.shipped.v1 data. Idempotent: a shipment has one
+    invoice (unique), so a repeated event returns the existing invoice. Posts
+    shipment_cogs (Dr COGS / Cr Inventory) and invoice (Dr AR / Cr Revenue, Tax). Locks
+    the period and the number series. Emits finance.invoice.issued.v1.
+    """
+    from sales.models import Customer
+
+    cid = correlation_id or context.current_or_new_correlation_id()
+    existing = Invoice.objects.filter(shipment_id=shipment["shipment_id"]).first()
+    if existing is not None:
+        return existing
+    customer = Customer.objects.get(pk=shipment["customer_id"])
+    shipped_on = _as_date(shipment.get("shipped_at"))
+    issue_date = _open_posting_date(shipped_on)
+    warehouse_id = shipment.get("warehouse_id")
+    if warehouse_id is None and shipment.get("warehouse_code"):
+        from inventory.models import Warehouse
+
+        warehouse_id = Warehouse.objects.filter(code=shipment["warehouse_code"]).values_list("pk", flat=True).first()
+
+    lines = []
+    for ln in shipment["lines"]:
+        qty = q3(_d(ln["quantity"]))
+        price = _d(ln["unit_price"])
+        rate = _d(ln.get("tax_rate"))
+        amount = q2(qty * price)
+        lines.append(InvoiceLine(order_line_id=ln.get("order_line_id"), product_id=ln.get("product_id"),
+                                 sku=ln.get("sku", ""), quantity=qty, unit_price=price, amount=amount,
+                                 tax_rate=rate, tax=q2(amount * rate), cost_value=q2(_d(ln.get("cost_value")))))
+    subtotal = sum((ln.amount for ln in lines), ZERO)
+    tax = sum((ln.tax for ln in lines), ZERO)
+
+    # Number first: document series before the period and the journal counter (locks.py order).
+    number = numbering.next_document_number("invoice")
+    posting.post_shipment_cogs(shipment_id=shipment["shipment_id"], on=shipped_on, lines=shipment["lines"],
+                               customer_id=customer.pk, warehouse_id=warehouse_id,
+                               memo=f"COGS shipment {shipment.get('shipment_number', '')}", correlation_id=cid)
+    invoice = Invoice.objects.create(
+        number=number, customer=customer, order_id=shipment.get("order_id"),
+        shipment_id=shipment["shipment_id"], issue_date=issue_date,
+        due_date=issue_date + timedelta(days=customer.payment_terms_days or 0),
+        subtotal=subtotal, tax=tax, total=subtotal + tax, balance_due=subtotal + tax, correlation_id=cid,
+        **({"currency": shipment["currency"]} if shipment.get("currency") else {}))
+    for ln in lines:
+        ln.invoice = invoice
+    InvoiceLine.objects.bulk_create(lines)
+    if invoice.total > 0:
+        posting.post_invoice(invoice=invoice, lines=lines, roll_forward=True, correlation_id=cid)
+    else:  # free goods: an invoice for the record, nothing to post or collect
+        invoice.status = Invoice.Status.PAID
+        invoice.save(update_fields=["status"])
+    publish(events.INVOICE_ISSUED, subject=invoice.number, data=events.invoice_issued_payload(invoice, lines),
+            correlation_id=cid)
+    return invoice
+
+
+@transaction.atomic
+def void_invoice(*, invoice_id: int, reason: str = "", voided_by=None, on: date | None = None,
+                 correlation_id: str | None = None) -> Invoice:
+    """Void an invoice by posting the reversal of its AR/revenue/tax entry.
+
+    Locks the invoice. Refuses (InvoiceNotVoidable 409) an invoice already void or with
+    payments or credits applied (unapply them first). The shipment's COGS stays: the
+    goods left. Emits finance.invoice.voided.v1.
+    """
+    invoice = locks.invoices_for_update([invoice_id]).get(invoice_id)
+    if invoice is None:
+        raise FinanceNotFound(f"Invoice {invoice_id} does not exist.")
+    if invoice.status == Invoice.Status.VOID:
+        raise InvoiceNotVoidable(f"Invoice {invoice.number} is already void.")
+    if invoice.amount_settled > 0:
+        raise InvoiceNotVoidable(f"Invoice {invoice.number} has {invoice.amount_settled} paid or credited; "
+                                 "it cannot be voided.")
+    from finance.models import JournalEntry
+
+    entry = JournalEntry.objects.filter(source_type="finance.invoice", source_id=str(invoice.pk), rule="invoice").first()
+    reversal = None
+    if entry is not None:  # a zero invoice was never posted
+        reversal = reverse_journal_entry(entry_id=entry.pk, on=on, posted_by=voided_by,
+                                         memo=f"Void invoice {invoice.number}: {reason}".strip(": "),
+                                         correlation_id=correlation_id or invoice.correlation_id)
+    invoice.status = Invoice.Status.VOID
+    invoice.balance_due = ZERO
+    invoice.voided_at = timezone.now()
+    invoice.save(update_fields=["status", "balance_due", "voided_at"])
+    publish(events.INVOICE_VOIDED, subject=invoice.number, data=events.invoice_voided_payload(invoice, reversal),
+            correlation_id=correlation_id or invoice.correlation_id)
+    return invoice
+
+
+def settle_invoice(invoice: Invoice, amount: Decimal) -> None:
+    """Reduce a (locked) invoice's balance and set its status."""
+    invoice.amount_settled += amount
+    invoice.balance_due -= amount
+    invoice.status = Invoice.Status.PAID if invoice.balance_due == 0 else Invoice.Status.PARTIALLY_PAID
+    invoice.save(update_fields=["amount_settled", "balance_due", "status"])
+
+
+@dataclass(frozen=True)
+class CreditLineInput:
+    amount: Decimal | None = None        # net amount; or quantity × unit_price
+    quantity: Decimal = Decimal("0")
+    unit_price: Decimal = Decimal("0")
+    tax_rate: Decimal = Decimal("0")
+    sku: str = ""
+    product_id: int | None = None
+    order_line_id: int | None = None
+    cost_value: Decimal = Decimal("0")
+    description: str = ""
+
+
+def _make_credit_note(*, customer, lines: list[CreditLineInput], issue_on: date, disposition: str, reason: str,
+                      order_id, invoice_id, return_ref: str, roll_forward: bool, cid: str) -> CreditNote:
+    rows = []
+    for ln in lines:
+        qty = q3(_d(ln.quantity))
+        amount = q2(_d(ln.amount)) if ln.amount is not None else q2(qty * _d(ln.unit_price))
+        if amount < 0 or qty < 0 or _d(ln.cost_value) < 0:
+            raise ValidationFailed("Credit note amounts must not be negative.", errors={"lines": ["negative amount"]})
+        rate = _d(ln.tax_rate)
+        rows.append(CreditNoteLine(order_line_id=ln.order_line_id, product_id=ln.product_id, sku=ln.sku,
+                                   description=ln.description, quantity=qty, unit_price=_d(ln.unit_price),
+                                   amount=amount, tax_rate=rate, tax=q2(amount * rate),
+                                   cost_value=q2(_d(ln.cost_value))))
+    subtotal = sum((r.amount for r in rows), ZERO)
+    tax = sum((r.tax for r in rows), ZERO)
+    if not rows or subtotal + tax + sum((r.cost_value for r in rows), ZERO) <= 0:
+        raise ValidationFailed("A credit note needs at least one line with a positive amount.",
+                               errors={"lines": ["at least one positive line is required"]})
+    doc_date = _open_posting_date(issue_on) if roll_forward else issue_on
+    if not periods.period_for_date(doc_date).is_open:
+        periods.resolve_posting_period(doc_date, roll_forward=False)  # raises PeriodClosed before writing
+    cn = CreditNote.objects.create(
+        number=numbering.next_document_number("credit_note"), customer=customer, order_id=order_id,
+        invoice_id=invoice_id, return_ref=return_ref, disposition=disposition, reason=reason[:255],
+        issue_date=doc_date, subtotal=subtotal, tax=tax, total=subtotal + tax, unapplied=subtotal + tax,
+        correlation_id=cid)
+    for r in rows:
+        r.credit_note = cn
+    CreditNoteLine.objects.bulk_create(rows)
+    posting.post_credit_note(credit_note=cn, lines=rows, roll_forward=roll_forward, correlation_id=cid)
+    return cn
+
+
+def _apply(cn: CreditNote, invoice: Invoice, amount: Decimal) -> CreditApplication:
+    settle_invoice(invoice, amount)
+    cn.unapplied -= amount
+    cn.status = CreditNote.Status.APPLIED if cn.unapplied == 0 else CreditNote.Status.OPEN
+    cn.save(update_fields=["unapplied", "status"])
+    return CreditApplication.objects.create(credit_note=cn, invoice=invoice, amount=amount)
+
+
+@transaction.atomic
+def issue_credit_note_for_return(*, return_data: dict, correlation_id: str | None = None) -> CreditNote:
+    """Credit a received return (sales.return.received.v1 data) and post it.
+
+    Idempotent per return (unique return_ref). Applies the credit to the order's open
+    invoices that carried the returned lines (oldest first, up to their balance); the rest
+    stays as credit on account. Posts credit_note (incl. restock/scrap cost lines). Locks
+    the invoices, the period, the number series. Emits finance.credit_note.issued.v1.
+    """
+    from sales.models import Customer
+
+    cid = correlation_id or context.current_or_new_correlation_id()
+    ref = str(return_data["return_id"])
+    existing = CreditNote.objects.filter(return_ref=ref).first()
+    if existing is not None:
+        return existing
+    customer = Customer.objects.get(pk=return_data["customer_id"])
+    order_line_ids = [ln.get("order_line_id") for ln in return_data["lines"] if ln.get("order_line_id")]
+    candidate_ids = list(Invoice.objects.filter(lines__order_line_id__in=order_line_ids, customer=customer)
+                         .exclude(status__in=[Invoice.Status.VOID, Invoice.Status.PAID])
+                         .order_by("pk").values_list("pk", flat=True).distinct())
+    invoices = locks.invoices_for_update(candidate_ids)
+    lines = [CreditLineInput(quantity=_d(ln["quantity"]), unit_price=_d(ln["unit_price"]),
+                             tax_rate=_d(ln.get("tax_rate")), sku=ln.get("sku", ""), product_id=ln.get("product_id"),
+                             order_line_id=ln.get("order_line_id"), cost_value=_d(ln.get("cost_value")))
+             for ln in return_data["lines"]]
+    received_on = _as_date(return_data.get("received_at"))
+    cn = _make_credit_note(customer=customer, lines=lines, issue_on=received_on,
+                           disposition=return_data.get("disposition", ""),
+                           reason=f"Return {return_data.get('return_number', ref)}", order_id=return_data.get("order_id"),
+                           invoice_id=candidate_ids[0] if len(candidate_ids) == 1 else None, return_ref=ref,
+                           roll_forward=True, cid=cid)
+    applications = []
+    for inv_id in candidate_ids:
+        inv = invoices[inv_id]
+        amount = min(cn.unapplied, inv.balance_due)
+        if amount > 0:
+            applications.append(_apply(cn, inv, amount))
+    publish(events.CREDIT_NOTE_ISSUED, subject=cn.number,
+            data=events.credit_note_issued_payload(cn, cn.lines.all(), applications), correlation_id=cid)
+    return cn
+
+
+@transaction.atomic
+def create_credit_note(*, customer, lines: list[CreditLineInput], reason: str, invoice: Invoice | None = None,
+                       on: date | None = None, correlation_id: str | None = None) -> CreditNote:
+    """A manual credit note (finance role): posts Dr Revenue, Dr Tax / Cr AR; applied to
+    `invoice` up to its balance when given, otherwise left as credit on account.
+
+    Refuses a closed period (409), negative or empty lines (400), an invoice of another
+    customer or a void one. Emits finance.credit_note.issued.v1.
+    """
+    cid = correlation_id or (invoice.correlation_id if invoice else None) or context.current_or_new_correlation_id()
+    locked_invoice = None
+    if invoice is not None:
+        locked_invoice = locks.invoices_for_update([invoice.pk])[invoice.pk]
+        if locked_invoice.customer_id != customer.pk:
+            raise ValidationFailed("The invoice belongs to another customer.",
+                                   errors={"invoice": ["belongs to another customer"]})
+        if locked_invoice.status == Invoice.Status.VOID:
+            raise InvoiceNotVoidable(f"Invoice {locked_invoice.number} is void; it cannot be credited.")
+    cn = _make_credit_note(customer=customer, lines=lines, issue_on=on or timezone.localdate(), disposition="",
+                           reason=reason, order_id=locked_invoice.order_id if locked_invoice else None,
+                           invoice_id=locked_invoice.pk if locked_invoice else None, return_ref="",
+                           roll_forward=False, cid=cid)
+    applications = []
+    if locked_invoice is not None:
+        amount = min(cn.unapplied, locked_invoice.balance_due)
+        if amount > 0:
+            applications.append(_apply(cn, locked_invoice, amount))
+    publish(events.CREDIT_NOTE_ISSUED, subject=cn.number,
+            data=events.credit_note_issued_payload(cn, cn.lines.all(), applications), correlation_id=cid)
+    return cn
+
+
+@transaction.atomic
+def apply_credit_note(*, credit_note_id: int, invoice_id: int, amount: Decimal) -> CreditApplication:
+    """Apply unapplied credit to an invoice of the same customer (sub-ledger only).
+
+    Locks the invoice then the credit note. Refuses over-application (400) and void invoices (409).
+    """
+    from finance.exceptions import InvoiceNotPayable
+
+    amount = q2(_d(amount))
+    if amount <= 0:
+        raise ValidationFailed("Amount must be positive.", errors={"amount": ["must be greater than zero"]})
+    invoice = locks.invoices_for_update([invoice_id]).get(invoice_id)
+    if invoice is None:
+        raise FinanceNotFound(f"Invoice {invoice_id} does not exist.")
+    cn = locks.credit_note_for_update(credit_note_id)
+    if invoice.customer_id != cn.customer_id:
+        raise ValidationFailed("The invoice belongs to another customer.", errors={"invoice": ["another customer"]})
+    if invoice.status == Invoice.Status.VOID:
+        raise InvoiceNotPayable(f"Invoice {invoice.number} is void.")
+    if amount > cn.unapplied:
+        raise OverAllocation(f"Only {cn.unapplied} of credit note {cn.number} is unapplied.",
+                             errors={"amount": [f"exceeds the unapplied credit {cn.unapplied}"]})
+    if amount > invoice.balance_due:
+        raise OverAllocation(f"Invoice {invoice.number} has only {invoice.balance_due} due.",
+                             errors={"amount": [f"exceeds the invoice balance {invoice.balance_due}"]})
+    return _apply(cn, invoice, amount)

@@ -1,0 +1,143 @@
+"""Fiscal years and periods.
+
+Rules (docs/finance.md):
+- A posting needs the period containing its date. When no period exists yet (a fresh
+  install, a new year), the calendar fiscal year is created with twelve open monthly
+  periods, so the system can always post — closing is the deliberate act.
+- A closed period refuses postings with 409 PeriodClosed. The one exception is a posting
+  that records something that already happened elsewhere (a receipt, shipment, return,
+  adjustment or transfer arriving as an event): refusing it would leave the books and the
+  stock ledger disagreeing for ever, so it rolls forward to the first day of the next open
+  period, and the entry memo says so. Documents a person enters (manual entries,
+  payments, bills, manual credit notes, voids) never roll forward.
+- Closing refuses while documents dated in the period are unposted: supplier bills on
+  hold, or finance events (receipts, shipments, returns …) of the period not yet consumed.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core import context
+from finance import events, locks
+from finance.exceptions import PeriodClosed, PeriodNotClosable
+from finance.models import FiscalPeriod, FiscalYear, SupplierBill
+from integrations.services import publish
+
+
+def _months(year: int) -> list[tuple[str, date, date]]:
+    return [(f"{year}-{m:02d}", date(year, m, 1), date(year, m, calendar.monthrange(year, m)[1]))
+            for m in range(1, 13)]
+
+
+@transaction.atomic
+def create_fiscal_year(*, year: int) -> FiscalYear:
+    """Create the calendar fiscal year `year` with twelve open monthly periods (idempotent)."""
+    fy, _ = FiscalYear.objects.get_or_create(name=str(year),
+                                             defaults={"start_date": date(year, 1, 1), "end_date": date(year, 12, 31)})
+    for name, start, end in _months(year):
+        FiscalPeriod.objects.get_or_create(start_date=start, defaults={"fiscal_year": fy, "name": name,
+                                                                        "end_date": end})
+    return fy
+
+
+def period_for_date(on: date) -> FiscalPeriod:
+    period = FiscalPeriod.objects.filter(start_date__lte=on, end_date__gte=on).first()
+    if period is None:
+        try:
+            with transaction.atomic():
+                create_fiscal_year(year=on.year)
+        except IntegrityError:
+            pass  # created concurrently
+        period = FiscalPeriod.objects.get(start_date__lte=on, end_date__gte=on)
+    return period
+
+
+def resolve_posting_period(on: date, *, roll_forward: bool) -> tuple[FiscalPeriod, date]:
+    """The (locked) open period to post into and the posting date.
+
+    Raises PeriodClosed when the date's period is closed and the posting may not roll forward.
+    """
+    locked = locks.period_covering_for_posting(on)
+    if locked is None:
+        period_for_date(on)  # creates the fiscal year
+        locked = locks.period_covering_for_posting(on)
+    if locked.is_open:
+        return locked, on
+    if not roll_forward:
+        raise PeriodClosed(f"Period {locked.name} is closed; nothing can be posted on {on.isoformat()}.",
+                           errors={"date": [f"period {locked.name} is closed"]})
+    nxt = FiscalPeriod.objects.filter(start_date__gt=locked.end_date, status=FiscalPeriod.Status.OPEN) \
+        .order_by("start_date").first()
+    if nxt is None:
+        # no open period after it yet: the day after, creating its fiscal year if needed
+        nxt = period_for_date(locked.end_date + timedelta(days=1))
+        if not nxt.is_open:
+            return resolve_posting_period(nxt.end_date + timedelta(days=1), roll_forward=True)
+    locked_next = locks.period_for_posting(nxt.pk)
+    if not locked_next.is_open:  # closed between the look-up and the lock
+        return resolve_posting_period(locked_next.start_date, roll_forward=True)
+    return locked_next, locked_next.start_date
+
+
+def unposted_in_period(period: FiscalPeriod) -> list[str]:
+    """Reasons the period cannot close (empty when it can)."""
+    from integrations import consumers
+    from integrations.models import ConsumedEvent, OutboxEvent
+
+    reasons = []
+    held = SupplierBill.objects.filter(status=SupplierBill.Status.ON_HOLD,
+                                       bill_date__range=(period.start_date, period.end_date))
+    for bill in held.order_by("pk")[:20]:
+        reasons.append(f"supplier bill {bill.number} is on hold")
+    finance_consumers = {c.name: c.event_type for c in consumers.all_consumers() if c.name.startswith("finance.")}
+    if finance_consumers:
+        events_in_period = OutboxEvent.objects.filter(
+            type__in=set(finance_consumers.values()),
+            time__date__range=(period.start_date, period.end_date))
+        for name, etype in finance_consumers.items():
+            done = ConsumedEvent.objects.filter(consumer=name).values("event_id")
+            pending = events_in_period.filter(type=etype).exclude(event_id__in=done)
+            n = pending.count()
+            if n:
+                reasons.append(f"{n} {etype} event(s) not yet posted by {name}")
+    return reasons
+
+
+@transaction.atomic
+def close_period(*, period_id: int, closed_by=None, correlation_id: str | None = None) -> FiscalPeriod:
+    """Close a fiscal period: no posting may be dated in it afterwards.
+
+    Locks the period FOR UPDATE (postings into it wait, then see it closed). Refuses with
+    PeriodNotClosable (409) while documents of the period are unposted, StateConflict if
+    already closed. Emits finance.period.closed.v1.
+    """
+    cid = correlation_id or context.current_or_new_correlation_id()
+    period = locks.period_for_close(period_id)
+    if not period.is_open:
+        raise PeriodClosed(f"Period {period.name} is already closed.")
+    reasons = unposted_in_period(period)
+    if reasons:
+        raise PeriodNotClosable(f"Period {period.name} cannot be closed: " + "; ".join(reasons) + ".",
+                                reasons=reasons)
+    period.status = FiscalPeriod.Status.CLOSED
+    period.closed_at = timezone.now()
+    period.closed_by = closed_by if getattr(closed_by, "pk", None) else None
+    period.save(update_fields=["status", "closed_at", "closed_by"])
+    publish(events.PERIOD_CLOSED, subject=period.name, data=events.period_closed_payload(period), correlation_id=cid)
+    return period
+
+
+@transaction.atomic
+def reopen_period(*, period_id: int) -> FiscalPeriod:
+    """Reopen a closed period (admin only; for corrections the auditors agreed to)."""
+    period = locks.period_for_close(period_id)
+    period.status = FiscalPeriod.Status.OPEN
+    period.closed_at = None
+    period.closed_by = None
+    period.save(update_fields=["status", "closed_at", "closed_by"])
+    return period

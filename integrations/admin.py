@@ -1,0 +1,157 @@
+"""Admin: browse the outbox, deliveries and inbound log; configure endpoints, shops and EDI
+partners. Replays and reprocessing go through the services (admin actions)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from core.exceptions import DomainError
+from integrations import inbound, webhooks
+from integrations.models import (
+    ChannelConfig,
+    ConsumedEvent,
+    ConsumerFailure,
+    EdiDocument,
+    EdiPartner,
+    InboundMessage,
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Ledgers and logs are their own audit: viewable, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False   # pruned by integrations.services.prune_outbox after retention, never by hand
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    list_display = ["position", "type", "subject", "correlation_id", "time", "dispatched_at", "dispatch_count"]
+    list_filter = ["type"]
+    search_fields = ["event_id", "subject", "correlation_id"]
+    date_hierarchy = "time"
+
+
+@admin.register(ConsumedEvent)
+class ConsumedEventAdmin(ReadOnlyAdmin):
+    list_display = ["consumer", "event_id", "consumed_at"]
+    list_filter = ["consumer"]
+    search_fields = ["event_id"]
+
+
+@admin.register(ConsumerFailure)
+class ConsumerFailureAdmin(ReadOnlyAdmin):
+    list_display = ["consumer", "event_id", "attempts", "failed_at", "next_attempt_at"]
+    list_filter = ["consumer"]
+    search_fields = ["consumer", "error"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(SimpleHistoryAdmin):
+    list_display = ["id", "url", "customer", "is_active", "disabled_reason", "failing_since", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "description", "customer__code"]
+    readonly_fields = ["secret", "previous_secret", "previous_secret_expires_at", "failing_since", "disabled_at"]
+    actions = ["replay_dead_deliveries"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            endpoint, secret = webhooks.create_endpoint(url=obj.url, event_types=obj.event_types,
+                                                        description=obj.description, customer=obj.customer,
+                                                        created_by=request.user)
+            obj.pk, obj.secret = endpoint.pk, secret
+            self.message_user(request, f"Endpoint created. Its secret (shown once): {secret}")
+            return
+        webhooks.check_url_safe(obj.url)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Replay the dead deliveries of the selected endpoints")
+    def replay_dead_deliveries(self, request, queryset):
+        total = sum(webhooks.replay_deliveries(endpoint_id=e.pk) for e in queryset)
+        self.message_user(request, f"{total} deliveries queued again.")
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["number", "started_at", "status_code", "latency_ms", "succeeded", "error", "response_body"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "event_type", "subject", "endpoint", "status", "attempt_count", "next_attempt_at",
+                    "last_status_code", "created_at"]
+    list_filter = ["status", "event_type"]
+    search_fields = ["event__event_id", "subject", "correlation_id"]
+    inlines = [WebhookAttemptInline]
+    actions = ["replay"]
+
+    @admin.action(description="Replay the selected deliveries")
+    def replay(self, request, queryset):
+        done = 0
+        for delivery in queryset:
+            try:
+                webhooks.replay_delivery(delivery=delivery)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"Delivery {delivery.pk}: {exc.detail}", level=messages.WARNING)
+        self.message_user(request, f"{done} deliveries queued again.")
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnlyAdmin):
+    list_display = ["id", "channel", "source", "external_id", "status", "received_at", "order_id", "attempts"]
+    list_filter = ["channel", "status"]
+    search_fields = ["external_id", "correlation_id", "source"]
+    readonly_fields = ["body_text"]
+    exclude = ["body"]
+    actions = ["reprocess"]
+
+    @admin.display(description="Body")
+    def body_text(self, obj):
+        return obj.text[:20000]
+
+    @admin.action(description="Reprocess the selected failed messages")
+    def reprocess(self, request, queryset):
+        for message in queryset:
+            try:
+                message = inbound.reprocess_message(message_id=message.pk, submitted_by=request.user)
+                self.message_user(request, f"Message {message.pk}: {message.status}.")
+            except DomainError as exc:
+                self.message_user(request, f"Message {message.pk}: {exc.detail}", level=messages.WARNING)
+
+
+@admin.register(ChannelConfig)
+class ChannelConfigAdmin(SimpleHistoryAdmin):
+    list_display = ["kind", "shop_domain", "default_customer", "is_active", "last_backfill_at"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["shop_domain", "default_customer__code"]
+
+
+@admin.register(EdiPartner)
+class EdiPartnerAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "customer", "isa_qualifier", "isa_id", "is_active", "last_control_number"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "isa_id", "customer__code"]
+
+
+@admin.register(EdiDocument)
+class EdiDocumentAdmin(ReadOnlyAdmin):
+    list_display = ["id", "partner", "transaction_set", "control_number", "reference", "filename", "created_at"]
+    list_filter = ["transaction_set", "partner"]
+    search_fields = ["filename", "reference", "correlation_id"]

@@ -1,0 +1,135 @@
+"""CSV order import: one row per order line, rows grouped into orders by (customer, external_ref).
+
+Columns (header row, any order, case-insensitive): external_ref, sku, quantity (required);
+customer (required unless a default is given: the partner's own customer, or --customer);
+unit_price, fulfillment_policy, shipping_address (optional). Every row is checked first;
+an order with any bad row is reported with each row's errors and not submitted; the good
+orders are submitted one by one, each all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import OrderedDict
+from decimal import Decimal, InvalidOperation
+
+from integrations.inbound import OrderDraft, Parsed, register_parser
+from integrations.models import InboundMessage
+
+CHANNEL = "csv"
+REQUIRED = ("external_ref", "sku", "quantity")
+OPTIONAL = ("customer", "unit_price", "fulfillment_policy", "shipping_address")
+POLICIES = ("ship_partial", "ship_complete")
+
+
+class CsvStructureError(ValueError):
+    """The file as a whole is unusable (encoding, header, missing columns)."""
+
+
+def _number(raw: str, *, places: int, positive: bool) -> Decimal:
+    value = Decimal(raw)
+    if not value.is_finite():
+        raise InvalidOperation
+    if positive and value <= 0:
+        raise ValueError("must be greater than zero")
+    if value < 0:
+        raise ValueError("must not be negative")
+    if -value.as_tuple().exponent > places:
+        raise ValueError(f"at most {places} decimal places")
+    return value
+
+
+def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
+    """Header and (row number, row) pairs; row numbers count the header as row 1."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CsvStructureError("The file is empty.") from None
+    except csv.Error as exc:
+        raise CsvStructureError(f"Row 1: {exc}") from None
+    columns = [h.strip().lower().lstrip("\ufeff") for h in header]
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise CsvStructureError(f"Missing column(s): {', '.join(missing)}.")
+    rows = []
+    try:
+        for number, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            rows.append((number, {c: (values[i].strip() if i < len(values) else "") for i, c in enumerate(columns)}))
+    except csv.Error as exc:
+        raise CsvStructureError(f"Row {reader.line_num}: {exc}") from None
+    return columns, rows
+
+
+def parse_text(text: str, *, default_customer: str | None = None, force_customer: str | None = None) -> Parsed:
+    from sales.services import CanonicalLine, CanonicalOrder
+
+    try:
+        _, rows = read_rows(text)
+    except CsvStructureError as exc:
+        return Parsed(fatal=str(exc), errors=[{"message": str(exc)}])
+    if not rows:
+        return Parsed(fatal="The file has a header but no rows.", errors=[{"message": "No rows."}])
+    groups: OrderedDict[tuple[str, str], list[tuple[int, dict]]] = OrderedDict()
+    errors: list[dict] = []
+    bad_groups: set[tuple[str, str]] = set()
+    for number, row in rows:
+        customer = force_customer or row.get("customer") or default_customer or ""
+        key = (customer, row.get("external_ref", ""))
+        groups.setdefault(key, []).append((number, row))
+        row_errors = []
+        if force_customer and row.get("customer") and row["customer"] != force_customer:
+            row_errors.append(("customer", f"You may only import orders for {force_customer}."))
+        if not customer:
+            row_errors.append(("customer", "Missing customer."))
+        for column in REQUIRED:
+            if not row.get(column):
+                row_errors.append((column, f"Missing {column}."))
+        if row.get("quantity"):
+            try:
+                _number(row["quantity"], places=3, positive=True)
+            except (InvalidOperation, ValueError) as exc:
+                row_errors.append(("quantity", f"{row['quantity']!r} is not a valid quantity"
+                                               + (f" ({exc})." if str(exc) and not isinstance(exc, InvalidOperation) else ".")))
+        if row.get("unit_price"):
+            try:
+                _number(row["unit_price"], places=2, positive=False)
+            except (InvalidOperation, ValueError) as exc:
+                row_errors.append(("unit_price", f"{row['unit_price']!r} is not a valid price"
+                                                 + (f" ({exc})." if str(exc) and not isinstance(exc, InvalidOperation) else ".")))
+        if row.get("fulfillment_policy") and row["fulfillment_policy"] not in POLICIES:
+            row_errors.append(("fulfillment_policy", f"Choose {' or '.join(POLICIES)}."))
+        for field, message in row_errors:
+            errors.append({"row": number, "ref": key[1], "field": field, "message": message})
+        if row_errors:
+            bad_groups.add(key)
+    drafts = []
+    for key, members in groups.items():
+        if key in bad_groups:
+            continue
+        first = members[0][1]
+        lines = [CanonicalLine(sku=row["sku"], quantity=Decimal(row["quantity"]),
+                               unit_price=Decimal(row["unit_price"]) if row.get("unit_price") else None)
+                 for _, row in members]
+        canonical = CanonicalOrder(customer_code=key[0], channel=CHANNEL, external_ref=key[1], lines=lines,
+                                   fulfillment_policy=first.get("fulfillment_policy") or "ship_partial",
+                                   shipping_address=first.get("shipping_address") or None,
+                                   requested_by_partner=bool(force_customer))
+        drafts.append(OrderDraft(canonical=canonical, ref=key[1], rows=[n for n, _ in members],
+                                 meta={"rows": [n for n, _ in members]}))
+    return Parsed(drafts=drafts, errors=errors)
+
+
+@register_parser(CHANNEL)
+def parse_message(message: InboundMessage) -> Parsed:
+    try:
+        text = bytes(message.body).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return Parsed(fatal=f"The file is not valid UTF-8 (byte {exc.start}).", errors=[{"message": "not UTF-8"}])
+    options = message.headers.get("X-ERP-Import-Options") or ""
+    opts = dict(part.split("=", 1) for part in options.split(";") if "=" in part)
+    return parse_text(text, default_customer=opts.get("default_customer") or None,
+                      force_customer=opts.get("force_customer") or None)

@@ -1,0 +1,28 @@
+"""Demo integrations: a Shopify shop and a WooCommerce shop (orders from unknown emails go to
+HOOLI), an EDI trading partner for ACME, and one sample inbound message of each kind.
+Idempotent: everything is get-or-create, and sample messages are deduplicated by external id."""
+
+from __future__ import annotations
+
+from django.apps import apps
+
+from integrations.models import ChannelConfig, EdiPartner
+
+SHOPIFY_SECRET = "demo-shopify-secret"   # demo only; set real secrets in the admin
+WOO_SECRET = "demo-woocommerce-secret"
+
+
+def seed(stdout) -> None:
+    Customer = apps.get_model("sales", "Customer")  # string-FK target, read only
+    default = Customer.objects.filter(code="HOOLI").first()
+    acme = Customer.objects.filter(code="ACME").first()
+    ChannelConfig.objects.get_or_create(kind="shopify", shop_domain="northwind-demo.myshopify.com",
+                                        defaults={"webhook_secret": SHOPIFY_SECRET, "default_customer": default})
+    ChannelConfig.objects.get_or_create(kind="woocommerce", shop_domain="shop.northwind.example",
+                                        defaults={"webhook_secret": WOO_SECRET, "default_customer": default})
+    parts = ["shopify + woocommerce shops"]
+    if acme is not None:
+        EdiPartner.objects.get_or_create(code="acme", defaults={"customer": acme, "isa_qualifier": "ZZ",
+                                                                "isa_id": "ACMEBUYER", "our_id": "NORTHWIND"})
+        parts.append("EDI partner acme (ISA ZZ:ACMEBUYER)")
+    stdout.write(f"  integrations: {', '.join(parts)}")

@@ -1,0 +1,301 @@
+"""Input/output serializers of the inventory API. Shape checks here; rules in the services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from ..models import (
+    Adjustment,
+    Product,
+    ProductUnit,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Receipt,
+    ReceiptLine,
+    ReorderRule,
+    Reservation,
+    StockMove,
+    Supplier,
+    Transfer,
+    TransferLine,
+    UnitOfMeasure,
+    Warehouse,
+)
+
+
+def Qty(**kw):  # noqa: N802 - reads like a field class
+    return serializers.DecimalField(max_digits=18, decimal_places=3, **kw)
+
+
+def Money(**kw):  # noqa: N802
+    return serializers.DecimalField(max_digits=18, decimal_places=2, **kw)
+
+
+def Cost(**kw):  # noqa: N802
+    return serializers.DecimalField(max_digits=18, decimal_places=6, **kw)
+
+
+# --- master data ------------------------------------------------------------------------------
+
+
+class ProductUnitSerializer(serializers.ModelSerializer):
+    uom = serializers.SlugRelatedField(slug_field="code", queryset=UnitOfMeasure.objects.all())
+
+    class Meta:
+        model = ProductUnit
+        fields = ["uom", "factor"]
+
+
+class ReorderInfoSerializer(serializers.ModelSerializer):
+    warehouse = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    preferred_supplier = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = ReorderRule
+        fields = ["warehouse", "min_quantity", "max_quantity", "multiple", "preferred_supplier", "is_active"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    uom = serializers.SlugRelatedField(slug_field="code", queryset=UnitOfMeasure.objects.all())
+    units = ProductUnitSerializer(many=True, read_only=True)
+    reorder = ReorderInfoSerializer(source="reorder_rules", many=True, read_only=True)
+    list_price = Money(min_value=0)
+    standard_cost = Cost(min_value=0, required=False)
+
+    class Meta:
+        model = Product
+        fields = ["id", "sku", "name", "uom", "cost_method", "list_price", "standard_cost", "is_active", "is_stocked",
+                  "category", "tax_category", "units", "reorder"]
+        read_only_fields = ["id"]
+
+
+class WarehouseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Warehouse
+        fields = ["id", "code", "name", "region", "priority", "is_active"]
+        read_only_fields = ["id"]
+
+
+class SupplierSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Supplier
+        fields = ["id", "code", "name", "email", "lead_time_days", "is_active"]
+        read_only_fields = ["id"]
+
+
+class ReorderRuleSerializer(serializers.ModelSerializer):
+    sku = serializers.SlugRelatedField(source="product", slug_field="sku", queryset=Product.objects.all())
+    warehouse = serializers.SlugRelatedField(slug_field="code", queryset=Warehouse.objects.all())
+    preferred_supplier = serializers.SlugRelatedField(slug_field="code", queryset=Supplier.objects.all(),
+                                                      required=False, allow_null=True)
+    min_quantity = Qty(min_value=0)
+    max_quantity = Qty(min_value=0)
+    multiple = Qty(min_value=Decimal("0.001"), required=False)
+
+    class Meta:
+        model = ReorderRule
+        fields = ["id", "sku", "warehouse", "min_quantity", "max_quantity", "multiple", "preferred_supplier",
+                  "is_active"]
+        read_only_fields = ["id"]
+
+    def validate(self, attrs):
+        lo = attrs.get("min_quantity", getattr(self.instance, "min_quantity", None))
+        hi = attrs.get("max_quantity", getattr(self.instance, "max_quantity", None))
+        if lo is not None and hi is not None and hi < lo:
+            raise serializers.ValidationError({"max_quantity": ["Must be at least min_quantity."]})
+        product = attrs.get("product", getattr(self.instance, "product", None))
+        warehouse = attrs.get("warehouse", getattr(self.instance, "warehouse", None))
+        dup = ReorderRule.objects.filter(product=product, warehouse=warehouse)
+        if self.instance is not None:
+            dup = dup.exclude(pk=self.instance.pk)
+        if product is not None and warehouse is not None and dup.exists():
+            raise serializers.ValidationError({"sku": ["A rule for this SKU and warehouse already exists."]})
+        return attrs
+
+
+# --- stock ------------------------------------------------------------------------------------
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    sku = serializers.CharField(source="product.sku")
+    warehouse = serializers.CharField(source="warehouse.code")
+    on_hand = Qty()
+    reserved = Qty()
+    available = Qty()
+    incoming = Qty()
+
+
+class StockMoveSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+    warehouse = serializers.CharField(source="warehouse.code")
+
+    class Meta:
+        model = StockMove
+        fields = ["id", "sku", "warehouse", "kind", "quantity", "unit_cost", "value", "reference", "source_type",
+                  "source_id", "reservation", "correlation_id", "created_at"]
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+    warehouse = serializers.CharField(source="warehouse.code")
+
+    class Meta:
+        model = Reservation
+        fields = ["id", "demand_ref", "sku", "warehouse", "quantity", "quantity_open", "quantity_consumed",
+                  "quantity_released", "status", "correlation_id", "created_at"]
+
+
+class ReceiptLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = Qty()
+    unit_cost = Cost()
+    uom = serializers.CharField(max_length=20, required=False, allow_blank=True)
+
+
+class ReceiptInputSerializer(serializers.Serializer):
+    warehouse = serializers.CharField(max_length=20)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    supplier = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)
+    purchase_order = serializers.IntegerField(required=False, allow_null=True,
+                                              help_text="Receive against this purchase order (tolerance applies).")
+    lines = ReceiptLineInputSerializer(many=True, allow_empty=False)
+
+
+class ReceiptLineOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+    uom = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = ReceiptLine
+        fields = ["line_no", "sku", "quantity", "uom", "quantity_in_uom", "unit_cost", "value",
+                  "purchase_order_line", "move"]
+
+
+class ReceiptOutputSerializer(serializers.ModelSerializer):
+    warehouse = serializers.CharField(source="warehouse.code")
+    supplier = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    lines = ReceiptLineOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Receipt
+        fields = ["id", "number", "warehouse", "supplier", "purchase_order", "reference", "total_value",
+                  "correlation_id", "created_at", "lines"]
+
+
+class AdjustmentInputSerializer(serializers.Serializer):
+    warehouse = serializers.CharField(max_length=20)
+    sku = serializers.CharField(max_length=64)
+    counted_quantity = Qty(min_value=0)
+    reason = serializers.CharField(max_length=200)
+
+
+class AdjustmentOutputSerializer(serializers.ModelSerializer):
+    warehouse = serializers.CharField(source="warehouse.code")
+    sku = serializers.CharField(source="product.sku")
+
+    class Meta:
+        model = Adjustment
+        fields = ["id", "number", "warehouse", "sku", "system_quantity", "counted_quantity", "difference", "value",
+                  "reason", "move", "correlation_id", "created_at"]
+
+
+class ScrapInputSerializer(serializers.Serializer):
+    warehouse = serializers.CharField(max_length=20)
+    sku = serializers.CharField(max_length=64)
+    quantity = Qty()
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class TransferLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = Qty()
+    uom = serializers.CharField(max_length=20, required=False, allow_blank=True)
+
+
+class TransferInputSerializer(serializers.Serializer):
+    from_warehouse = serializers.CharField(max_length=20)
+    to_warehouse = serializers.CharField(max_length=20)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    lines = TransferLineInputSerializer(many=True, allow_empty=False)
+
+
+class TransferLineOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+
+    class Meta:
+        model = TransferLine
+        fields = ["line_no", "sku", "quantity", "unit_cost", "value", "out_move", "in_move"]
+
+
+class TransferOutputSerializer(serializers.ModelSerializer):
+    from_warehouse = serializers.CharField(source="from_warehouse.code")
+    to_warehouse = serializers.CharField(source="to_warehouse.code")
+    lines = TransferLineOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Transfer
+        fields = ["id", "number", "from_warehouse", "to_warehouse", "total_value", "correlation_id", "created_at",
+                  "lines"]
+
+
+# --- procurement ------------------------------------------------------------------------------
+
+
+class PurchaseOrderLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = Qty()
+    unit_cost = Cost(required=False, allow_null=True)
+    uom = serializers.CharField(max_length=20, required=False, allow_blank=True)
+
+
+class PurchaseOrderInputSerializer(serializers.Serializer):
+    supplier = serializers.CharField(max_length=40)
+    warehouse = serializers.CharField(max_length=20)
+    expected_date = serializers.DateField(required=False, allow_null=True)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    lines = PurchaseOrderLineInputSerializer(many=True, allow_empty=False)
+
+
+class PurchaseOrderLineOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+    quantity_outstanding = Qty(read_only=True)
+
+    class Meta:
+        model = PurchaseOrderLine
+        fields = ["id", "line_no", "sku", "quantity", "unit_cost", "quantity_received", "received_value",
+                  "quantity_outstanding"]
+
+
+class PurchaseOrderOutputSerializer(serializers.ModelSerializer):
+    supplier = serializers.CharField(source="supplier.code")
+    warehouse = serializers.CharField(source="warehouse.code")
+    lines = PurchaseOrderLineOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PurchaseOrder
+        fields = ["id", "number", "supplier", "warehouse", "status", "origin", "expected_date", "reference",
+                  "correlation_id", "created_at", "lines"]
+
+
+class ReceiveLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = Qty()
+    unit_cost = Cost(required=False, allow_null=True)
+    uom = serializers.CharField(max_length=20, required=False, allow_blank=True)
+
+
+class ReceiveInputSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    lines = ReceiveLineInputSerializer(many=True, allow_empty=False)
+
+
+class ReplenishmentRunInputSerializer(serializers.Serializer):
+    warehouses = serializers.ListField(child=serializers.CharField(max_length=20), required=False)
+
+
+class ReplenishmentRunOutputSerializer(serializers.Serializer):
+    purchase_orders = PurchaseOrderOutputSerializer(many=True)
+    suggestions = serializers.ListField(child=serializers.DictField())
+    skipped = serializers.ListField(child=serializers.DictField())

@@ -1,0 +1,372 @@
+"""Public reads of inventory. Availability reads StockLevel rows (never sums the ledger);
+the reconciliation selectors aggregate the ledger in SQL for ops (I1, I2, stock value)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from .exceptions import InvalidQuantity, UnknownSku, UnknownSupplier, UnknownUnit, UnknownWarehouse
+from .models import (
+    Adjustment,
+    Demand,
+    Product,
+    ProductUnit,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Reservation,
+    StockLevel,
+    StockMove,
+    Supplier,
+    Warehouse,
+)
+
+ZERO = Decimal("0")
+_QTY0 = Value(ZERO)
+_Q2, _Q3 = Decimal("0.01"), Decimal("0.001")
+
+
+# --- master data ------------------------------------------------------------------------------
+
+
+def get_product_by_sku(sku: str) -> Product:
+    """The product with this SKU (active or not). Raises UnknownSku (400, field `sku`)."""
+    try:
+        return Product.objects.select_related("uom").get(sku=sku)
+    except Product.DoesNotExist:
+        raise UnknownSku(f"Unknown SKU {sku!r}.", errors={"sku": [f"Unknown SKU {sku!r}."]}) from None
+
+
+def get_warehouse_by_code(code: str) -> Warehouse:
+    """Raises UnknownWarehouse (400, field `warehouse`)."""
+    try:
+        return Warehouse.objects.get(code=code)
+    except Warehouse.DoesNotExist:
+        raise UnknownWarehouse(f"Unknown warehouse {code!r}.",
+                               errors={"warehouse": [f"Unknown warehouse {code!r}."]}) from None
+
+
+def get_supplier_by_code(code: str) -> Supplier:
+    try:
+        return Supplier.objects.get(code=code)
+    except Supplier.DoesNotExist:
+        raise UnknownSupplier(f"Unknown supplier {code!r}.",
+                              errors={"supplier": [f"Unknown supplier {code!r}."]}) from None
+
+
+def warehouses_by_priority() -> list[Warehouse]:
+    """Active warehouses, preferred first (priority ascending, then code)."""
+    return list(Warehouse.objects.filter(is_active=True).order_by("priority", "code"))
+
+
+def convert_to_base(*, product: Product, quantity: Decimal, uom_code: str | None, field: str = "quantity") -> Decimal:
+    """Convert a quantity in `uom_code` (None: the base unit) to the product's base unit, exactly.
+
+    Raises UnknownUnit (400, field `uom`) for a unit the product has no conversion for, and
+    InvalidQuantity (400, field `quantity`) for more decimals than the unit allows, or a
+    result that is not exact in the base unit.
+    """
+    from .services._ledger import as_decimal, places
+
+    qty = as_decimal(quantity, field=field)
+    base = product.uom
+    if not uom_code or uom_code == base.code:
+        unit_decimals, factor = base.decimals, Decimal("1")
+    else:
+        pu = ProductUnit.objects.select_related("uom").filter(product=product, uom__code=uom_code).first()
+        if pu is None:
+            raise UnknownUnit(f"{product.sku} has no conversion for unit {uom_code!r}.",
+                              errors={"uom": [f"No conversion from {uom_code!r} to {base.code} for {product.sku}."]})
+        unit_decimals, factor = pu.uom.decimals, pu.factor
+    if places(qty) > unit_decimals:
+        raise InvalidQuantity(f"{field}: {uom_code or base.code} allows {unit_decimals} decimal places (got {qty}).",
+                              errors={field: [f"At most {unit_decimals} decimal places in {uom_code or base.code}."]})
+    result = qty * factor
+    if places(result) > min(base.decimals, 3):
+        raise InvalidQuantity(f"{field}: {qty} {uom_code} is {result} {base.code}, more decimals than "
+                              f"{base.code} allows.", errors={field: ["Not a whole number of base units."]})
+    return result.quantize(Decimal("0.001"))
+
+
+# --- stock ------------------------------------------------------------------------------------
+
+
+def get_stock_level(*, warehouse, product) -> StockLevel:
+    """The level of a product in a warehouse (an unsaved zero level if none exists yet)."""
+    wid = getattr(warehouse, "pk", warehouse)
+    pid = getattr(product, "pk", product)
+    level = StockLevel.objects.filter(product_id=pid, warehouse_id=wid).first()
+    return level or StockLevel(product_id=pid, warehouse_id=wid)
+
+
+def incoming_quantities(*, product_ids=None, warehouse_ids=None, include_suggested: bool = False,
+                        until: date | None = None) -> dict[tuple[int, int], Decimal]:
+    """Outstanding purchase-order quantity per (product_id, warehouse_id)."""
+    statuses = PurchaseOrder.OPEN_STATUSES if include_suggested else PurchaseOrder.INCOMING_STATUSES
+    qs = PurchaseOrderLine.objects.filter(purchase_order__status__in=statuses, quantity__gt=F("quantity_received"))
+    if product_ids is not None:
+        qs = qs.filter(product_id__in=product_ids)
+    if warehouse_ids is not None:
+        qs = qs.filter(purchase_order__warehouse_id__in=warehouse_ids)
+    if until is not None:
+        qs = qs.filter(Q(purchase_order__expected_date__lte=until) | Q(purchase_order__expected_date__isnull=True))
+    rows = qs.values("product_id", "purchase_order__warehouse_id").annotate(
+        q=Sum(F("quantity") - F("quantity_received")))
+    return {(r["product_id"], r["purchase_order__warehouse_id"]): r["q"] for r in rows}
+
+
+def list_availability(*, product_ids=None, warehouse_ids=None, active_only: bool = False) -> list[dict]:
+    """Rows {product, warehouse, on_hand, reserved, available, incoming} from StockLevel.
+
+    One indexed query: the levels, their product and warehouse, and the outstanding quantity
+    of open purchase-order lines as a correlated subquery. The ledger is never summed, so the
+    cost does not grow with the number of moves. On PostgreSQL the query is hand-written
+    (this is the hottest read of the system and the ORM's compile step cost more than the
+    query itself); elsewhere the equivalent ORM query runs.
+    """
+    if connection.vendor != "postgresql":
+        return _list_availability_orm(product_ids=product_ids, warehouse_ids=warehouse_ids, active_only=active_only)
+    sql, params = availability_sql(product_ids=product_ids, warehouse_ids=warehouse_ids, active_only=active_only)
+    p_fields = [f.attname for f in Product._meta.concrete_fields]
+    w_fields = [f.attname for f in Warehouse._meta.concrete_fields]
+    np, nw = len(p_fields), len(w_fields)
+    rows = []
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        for rec in cur.fetchall():
+            on_hand, reserved, incoming = rec[0], rec[1], rec[2]
+            product = Product.from_db("default", p_fields, rec[3:3 + np])
+            warehouse = Warehouse.from_db("default", w_fields, rec[3 + np:3 + np + nw])
+            rows.append({"product": product, "warehouse": warehouse, "on_hand": on_hand, "reserved": reserved,
+                         "available": on_hand - reserved, "incoming": Decimal(incoming).quantize(_Q3)})
+    return rows
+
+
+def availability_sql(*, product_ids=None, warehouse_ids=None, active_only: bool = False) -> tuple[str, list]:
+    """The availability query (PostgreSQL), for list_availability and the benchmark's EXPLAIN."""
+    p_cols = ", ".join(f'p."{f.column}"' for f in Product._meta.concrete_fields)
+    w_cols = ", ".join(f'w."{f.column}"' for f in Warehouse._meta.concrete_fields)
+    statuses = list(PurchaseOrder.INCOMING_STATUSES)
+    where, params = [], [*statuses]
+    if product_ids is not None:
+        where.append("l.product_id = ANY(%s)")
+        params.append(list(product_ids))
+    if warehouse_ids is not None:
+        where.append("l.warehouse_id = ANY(%s)")
+        params.append(list(warehouse_ids))
+    if active_only:
+        where.append("p.is_active")
+    sql = (
+        "SELECT l.on_hand, l.reserved, COALESCE(("
+        "  SELECT SUM(pol.quantity - pol.quantity_received) FROM inventory_purchaseorderline pol"
+        "  JOIN inventory_purchaseorder po ON po.id = pol.purchase_order_id"
+        "  WHERE pol.product_id = l.product_id AND po.warehouse_id = l.warehouse_id"
+        f"  AND po.status IN ({', '.join(['%s'] * len(statuses))}) AND pol.quantity > pol.quantity_received"
+        f"), 0), {p_cols}, {w_cols} "
+        "FROM inventory_stocklevel l JOIN inventory_product p ON p.id = l.product_id "
+        "JOIN inventory_warehouse w ON w.id = l.warehouse_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY p.sku, w.priority, w.code"
+    )
+    return sql, params
+
+
+def _list_availability_orm(*, product_ids=None, warehouse_ids=None, active_only: bool = False) -> list[dict]:
+    incoming = (PurchaseOrderLine.objects
+                .filter(product_id=OuterRef("product_id"), purchase_order__warehouse_id=OuterRef("warehouse_id"),
+                        purchase_order__status__in=PurchaseOrder.INCOMING_STATUSES,
+                        quantity__gt=F("quantity_received"))
+                .values("product_id").annotate(s=Sum(F("quantity") - F("quantity_received"))).values("s"))
+    qs = (StockLevel.objects.select_related("product", "warehouse")
+          .annotate(incoming=Coalesce(Subquery(incoming), _QTY0))
+          .order_by("product__sku", "warehouse__priority", "warehouse__code"))
+    if product_ids is not None:
+        qs = qs.filter(product_id__in=product_ids)
+    if warehouse_ids is not None:
+        qs = qs.filter(warehouse_id__in=warehouse_ids)
+    if active_only:
+        qs = qs.filter(product__is_active=True)
+    return [{
+        "product": lv.product, "warehouse": lv.warehouse, "on_hand": lv.on_hand, "reserved": lv.reserved,
+        "available": lv.on_hand - lv.reserved, "incoming": Decimal(lv.incoming).quantize(_Q3),
+    } for lv in qs]
+
+
+def available_by_warehouse(*, product_id: int, warehouse_ids: list[int] | None = None) -> dict[int, Decimal]:
+    qs = StockLevel.objects.filter(product_id=product_id)
+    if warehouse_ids is not None:
+        qs = qs.filter(warehouse_id__in=warehouse_ids)
+    return {wid: oh - rs for wid, oh, rs in qs.values_list("warehouse_id", "on_hand", "reserved")}
+
+
+def open_demand(*, product_ids=None, warehouse_ids=None) -> dict[tuple[int, int], Decimal]:
+    qs = Demand.objects.filter(status=Demand.Status.OPEN, quantity__gt=0)
+    if product_ids is not None:
+        qs = qs.filter(product_id__in=product_ids)
+    if warehouse_ids is not None:
+        qs = qs.filter(warehouse_id__in=warehouse_ids)
+    return {(r["product_id"], r["warehouse_id"]): r["q"]
+            for r in qs.values("product_id", "warehouse_id").annotate(q=Sum("quantity"))}
+
+
+def atp(*, product, warehouse, until: date | None = None) -> list[dict]:
+    """Available-to-promise projection by date for one product in one warehouse.
+
+    Starts from available now, subtracts open backorder demand, and adds open purchase-order
+    quantities on their expected dates (undated orders count from today). Rows:
+    [{date, incoming, projected}] with the first row for today.
+    """
+    today = date.today()
+    pid, wid = getattr(product, "pk", product), getattr(warehouse, "pk", warehouse)
+    level = get_stock_level(warehouse=wid, product=pid)
+    demand = open_demand(product_ids=[pid], warehouse_ids=[wid]).get((pid, wid), ZERO)
+    by_date: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    lines = PurchaseOrderLine.objects.filter(
+        product_id=pid, purchase_order__warehouse_id=wid, purchase_order__status__in=PurchaseOrder.INCOMING_STATUSES,
+        quantity__gt=F("quantity_received")).values_list("purchase_order__expected_date", "quantity",
+                                                          "quantity_received")
+    for d, q, r in lines:
+        by_date[max(d or today, today)] += q - r
+    if until is not None:
+        by_date = {d: q for d, q in by_date.items() if d <= until}
+    today_in = by_date.pop(today, ZERO)
+    projected = level.on_hand - level.reserved - demand + today_in
+    rows = [{"date": today, "incoming": today_in, "projected": projected}]
+    for d in sorted(by_date):
+        projected += by_date[d]
+        rows.append({"date": d, "incoming": by_date[d], "projected": projected})
+    return rows
+
+
+def list_moves(*, product_id=None, warehouse_id=None, correlation_id=None):
+    qs = StockMove.objects.select_related("product", "warehouse").order_by("-id")
+    if product_id is not None:
+        qs = qs.filter(product_id=product_id)
+    if warehouse_id is not None:
+        qs = qs.filter(warehouse_id=warehouse_id)
+    if correlation_id:
+        qs = qs.filter(correlation_id=correlation_id)
+    return qs
+
+
+def reservations_for(*, demand_refs: list[str], active_only: bool = True):
+    qs = Reservation.objects.filter(demand_ref__in=demand_refs).order_by("id")
+    if active_only:
+        qs = qs.filter(status=Reservation.Status.ACTIVE)
+    return list(qs)
+
+
+# --- valuation and reconciliation (ops) ---------------------------------------------------------
+
+
+def stock_value(*, as_of=None) -> Decimal:
+    """The company's stock value: the sum of all move values (up to `as_of`, a datetime)."""
+    qs = StockMove.objects.all()
+    if as_of is not None:
+        qs = qs.filter(created_at__lte=as_of)
+    return qs.aggregate(v=Coalesce(Sum("value"), _QTY0))["v"].quantize(Decimal("0.01"))
+
+
+def stock_value_from_levels() -> Decimal:
+    return StockLevel.objects.aggregate(v=Coalesce(Sum("value"), _QTY0))["v"].quantize(Decimal("0.01"))
+
+
+def on_hand_discrepancies(*, limit: int = 1000) -> list[dict]:
+    """I1: levels whose on_hand (or value) differs from the sum of their moves, computed in SQL.
+
+    Rows {product_id, sku, warehouse_id, warehouse_code, on_hand, moves_quantity, value, moves_value}.
+    """
+    moves = StockMove.objects.filter(product_id=OuterRef("product_id"), warehouse_id=OuterRef("warehouse_id"))
+    qty = moves.values("product_id").annotate(s=Sum("quantity")).values("s")
+    val = moves.values("product_id").annotate(s=Sum("value")).values("s")
+    qs = StockLevel.objects.annotate(mq=Coalesce(Subquery(qty), _QTY0), mv=Coalesce(Subquery(val), _QTY0))
+    if connection.vendor == "postgresql":
+        qs = qs.filter(~Q(on_hand=F("mq")) | ~Q(value=F("mv")))
+    qs = qs.values("product_id", "product__sku", "warehouse_id", "warehouse__code", "on_hand", "mq", "value", "mv")
+    rows = []
+    for r in qs.iterator():
+        # SQLite sums decimals as floats: compare at the fields' precision
+        mq, mv = Decimal(r["mq"]).quantize(_Q3), Decimal(r["mv"]).quantize(_Q2)
+        if r["on_hand"] != mq or r["value"] != mv:
+            rows.append({"product_id": r["product_id"], "sku": r["product__sku"], "warehouse_id": r["warehouse_id"],
+                         "warehouse_code": r["warehouse__code"], "on_hand": r["on_hand"], "moves_quantity": mq,
+                         "value": r["value"], "moves_value": mv})
+            if len(rows) >= limit:
+                break
+    # Moves for a (product, warehouse) without any level row at all.
+    orphan = (StockMove.objects.values("product_id", "warehouse_id").annotate(mq=Sum("quantity"), mv=Sum("value"))
+              .order_by())
+    have = set(StockLevel.objects.values_list("product_id", "warehouse_id"))
+    for r in orphan:
+        if (r["product_id"], r["warehouse_id"]) not in have and len(rows) < limit:
+            rows.append({"product_id": r["product_id"], "sku": None, "warehouse_id": r["warehouse_id"],
+                         "warehouse_code": None, "on_hand": None, "moves_quantity": r["mq"], "value": None,
+                         "moves_value": r["mv"]})
+    return rows
+
+
+def reserved_discrepancies(*, limit: int = 1000) -> list[dict]:
+    """I2: levels whose reserved differs from the sum of open quantity of active reservations."""
+    res = (Reservation.objects.filter(product_id=OuterRef("product_id"), warehouse_id=OuterRef("warehouse_id"),
+                                      status=Reservation.Status.ACTIVE)
+           .values("product_id").annotate(s=Sum("quantity_open")).values("s"))
+    qs = StockLevel.objects.annotate(rq=Coalesce(Subquery(res), _QTY0))
+    if connection.vendor == "postgresql":
+        qs = qs.filter(~Q(reserved=F("rq")))
+    rows = []
+    for r in qs.values("product_id", "product__sku", "warehouse_id", "warehouse__code", "reserved", "rq").iterator():
+        rq = Decimal(r["rq"]).quantize(_Q3)
+        if r["reserved"] != rq:
+            rows.append({"product_id": r["product_id"], "sku": r["product__sku"], "warehouse_id": r["warehouse_id"],
+                         "warehouse_code": r["warehouse__code"], "reserved": r["reserved"],
+                         "reservations_quantity": rq})
+            if len(rows) >= limit:
+                break
+    return rows
+
+
+def level_constraint_violations(*, limit: int = 1000) -> list[dict]:
+    """I3 (belt and braces; the database constraint already refuses these)."""
+    qs = StockLevel.objects.filter(Q(reserved__lt=0) | Q(on_hand__lt=0) | Q(reserved__gt=F("on_hand")))
+    return list(qs.values("product_id", "warehouse_id", "on_hand", "reserved")[:limit])
+
+
+def stock_accuracy(*, since=None) -> dict:
+    """Cycle-count accuracy for the KPI: share of counts that matched the system quantity."""
+    qs = Adjustment.objects.exclude(reason__startswith="scrap")
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    total = qs.count()
+    accurate = qs.filter(difference=0).count()
+    return {"counts": total, "accurate": accurate,
+            "accuracy": (Decimal(accurate) / Decimal(total)).quantize(Decimal("0.0001")) if total else None}
+
+
+# --- procurement (finance's three-way match reads these) ----------------------------------------
+
+
+def get_purchase_order(purchase_order_id: int) -> PurchaseOrder:
+    from .exceptions import NotFound
+
+    try:
+        return PurchaseOrder.objects.select_related("supplier", "warehouse").get(pk=purchase_order_id)
+    except PurchaseOrder.DoesNotExist:
+        raise NotFound(f"Purchase order {purchase_order_id} not found.") from None
+
+
+def purchase_order_lines(*, purchase_order_id: int) -> list[dict]:
+    """Per PO line: ordered and received quantity and cost. Rows {purchase_order_line_id, line_no,
+    product_id, sku, quantity, unit_cost, quantity_received, received_value, average_received_cost}."""
+    rows = []
+    for ln in PurchaseOrderLine.objects.filter(purchase_order_id=purchase_order_id).select_related("product"):
+        avg = (ln.received_value / ln.quantity_received).quantize(Decimal("0.000001")) if ln.quantity_received else None
+        rows.append({"purchase_order_line_id": ln.pk, "line_no": ln.line_no, "product_id": ln.product_id,
+                     "sku": ln.product.sku, "quantity": ln.quantity, "unit_cost": ln.unit_cost,
+                     "quantity_received": ln.quantity_received, "received_value": ln.received_value,
+                     "average_received_cost": avg})
+    return rows

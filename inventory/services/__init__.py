@@ -1,0 +1,35 @@
+"""Public write interface of inventory (see docs/architecture.md). Other apps call only these.
+
+Every service is keyword-only, runs in one transaction (@transaction.atomic), validates all
+input before writing anything, and takes `correlation_id` (default: the context's).
+"""
+
+from ..dto import (
+    IssueResult,
+    PurchaseOrderLineInput,
+    ReceiptLineInput,
+    ReceiveLineInput,
+    ReplenishmentResult,
+    ReserveRequest,
+    TransferLineInput,
+)
+from .counts import adjust_stock, return_stock, scrap_stock
+from .procurement import (
+    cancel_purchase_order,
+    clear_demand,
+    confirm_purchase_order,
+    create_purchase_order,
+    receive_purchase_order,
+    register_demand,
+    run_replenishment,
+)
+from .stock import issue_reserved_stock, issue_stock, receive_stock, release_reservations, reserve_stock
+from .transfers import transfer_stock
+
+__all__ = [
+    "IssueResult", "PurchaseOrderLineInput", "ReceiptLineInput", "ReceiveLineInput", "ReplenishmentResult",
+    "ReserveRequest", "TransferLineInput",
+    "adjust_stock", "cancel_purchase_order", "clear_demand", "confirm_purchase_order", "create_purchase_order",
+    "issue_reserved_stock", "issue_stock", "receive_purchase_order", "receive_stock", "register_demand",
+    "release_reservations", "reserve_stock", "return_stock", "run_replenishment", "scrap_stock", "transfer_stock",
+]

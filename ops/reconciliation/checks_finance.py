@@ -1,0 +1,216 @@
+"""Finance invariants: I4 (balanced entries), I5 (GL inventory = stock value), I6 (GL AR = open
+invoices), I7 (GL AP = open bills), and received-not-billed (GRNI) aging.
+
+The totals come from finance.selectors and inventory.selectors, which aggregate in SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import DecimalField, Min, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from ops.reconciliation.base import Check, CheckOutcome, Finding, SkipCheck, erp_setting, model, register
+from ops.reconciliation.inflight import in_flight_events
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def _finance_selectors():
+    try:
+        from finance import selectors
+    except ImportError:  # pragma: no cover - finance not installed
+        raise SkipCheck("finance.selectors is not available") from None
+    return selectors
+
+
+class _BalanceCheck(Check):
+    """GL control-account balance vs its sub-ledger total; one finding (key = role) when they differ."""
+
+    role: str
+    subledger_label: str
+    settle_types: set[str] | None = None   # event types whose postings may lag (None: do not wait)
+
+    def subledger_total(self) -> Decimal:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _deferred_before(self, runs: int = 2) -> bool:
+        """True when the last `runs` results were deferred too: on a busy system something is
+        always in flight, so a difference that persists is reported after that many runs."""
+        from ops.models import ReconciliationResult
+
+        last = list(ReconciliationResult.objects.filter(check_name=self.name).order_by("-id")
+                    .values_list("figures", flat=True)[:runs])
+        return len(last) == runs and all((f or {}).get("deferred") for f in last)
+
+    def run(self, *, now: datetime) -> CheckOutcome:
+        gl = _finance_selectors().gl_balance_for_role(self.role)
+        sub = self.subledger_total()
+        diff = (gl - sub).quantize(CENT)
+        figures = {"gl_balance": gl, self.subledger_label: sub, "difference": diff}
+        if abs(diff) < CENT:
+            return CheckOutcome(figures=figures)
+        if self.settle_types is not None:
+            in_flight = in_flight_events(now=now, types=self.settle_types)
+            figures["in_flight_events"] = in_flight
+            if in_flight and not self._deferred_before():
+                # Postings for recent events are still being made; judge on the next run.
+                raise _Deferred(figures)
+        finding = Finding(
+            key=self.role,
+            title=f"GL {self.role.upper()} balance {gl} differs from {self.subledger_label.replace('_', ' ')} "
+                  f"{sub} by {diff}",
+            detail=self.description, links=[{"type": "finance.account_role", "id": self.role}], figures=figures,
+        )
+        return CheckOutcome(figures=figures, findings=[finding])
+
+
+class _Deferred(Exception):
+    def __init__(self, figures):
+        super().__init__("deferred")
+        self.figures = figures
+
+
+def _deferring(run):
+    """Turn a _Deferred into an incomplete outcome: nothing opened, nothing auto-resolved."""
+
+    def wrapper(self, *, now):
+        try:
+            return run(self, now=now)
+        except _Deferred as d:
+            return CheckOutcome(figures={**d.figures, "deferred": True}, complete=False)
+
+    return wrapper
+
+
+@register
+class GlInventoryVsStockValue(_BalanceCheck):
+    name = "i5_gl_inventory_vs_stock_value"
+    title = "I5 GL inventory vs stock value"
+    owner_role = "finance"
+    severity = "high"
+    role = "inventory"
+    subledger_label = "stock_value"
+    settle_types = {"inventory.receipt.posted.v1", "inventory.adjustment.posted.v1", "inventory.transfer.posted.v1",
+                    "sales.shipment.shipped.v1", "sales.return.received.v1", "inventory.stock.changed.v1"}
+    description = ("The balance of the GL inventory account(s) must equal the stock value, the sum of the "
+                   "values of all stock moves.")
+
+    def subledger_total(self) -> Decimal:
+        try:
+            from inventory import selectors
+        except ImportError:  # pragma: no cover
+            raise SkipCheck("inventory.selectors is not available") from None
+        return selectors.stock_value()
+
+    run = _deferring(_BalanceCheck.run)
+
+
+@register
+class GlArVsOpenInvoices(_BalanceCheck):
+    name = "i6_gl_ar_vs_open_invoices"
+    title = "I6 GL AR vs open invoices"
+    owner_role = "finance"
+    severity = "high"
+    role = "ar"
+    subledger_label = "open_invoice_balance"
+    description = ("The balance of the GL accounts receivable account(s) must equal the open invoice balances "
+                   "less payments on account and unapplied credit notes.")
+
+    def subledger_total(self) -> Decimal:
+        return _finance_selectors().open_invoice_balance_total()
+
+
+@register
+class GlApVsOpenBills(_BalanceCheck):
+    name = "i7_gl_ap_vs_open_bills"
+    title = "I7 GL AP vs open supplier bills"
+    owner_role = "finance"
+    severity = "high"
+    role = "ap"
+    subledger_label = "open_bill_balance"
+    description = "The balance of the GL accounts payable account(s) must equal the open posted supplier bills."
+
+    def subledger_total(self) -> Decimal:
+        return _finance_selectors().open_bill_balance_total()
+
+
+@register
+class BalancedEntries(Check):
+    name = "i4_balanced_entries"
+    title = "I4 journal entries balance"
+    owner_role = "finance"
+    severity = "critical"
+    description = "Every journal entry's debits must equal its credits (also guarded in the database)."
+
+    def run(self, *, now: datetime) -> CheckOutcome:
+        JournalEntry = model("finance.JournalEntry")
+        JournalLine = model("finance.JournalLine")
+        totals = JournalLine.objects.aggregate(d=Coalesce(Sum("debit"), Value(ZERO)), c=Coalesce(Sum("credit"), Value(ZERO)))
+        figures = {"total_debit": totals["d"], "total_credit": totals["c"]}
+        if totals["d"] == totals["c"]:
+            # Equal grand totals do not prove each entry balances, but an unbalanced entry
+            # almost always shows here first; the per-entry scan only runs when needed.
+            return CheckOutcome(figures=figures)
+        ids = _finance_selectors().unbalanced_entry_ids()[:1000]
+        entries = JournalEntry.objects.filter(pk__in=ids).values_list("pk", "number", "correlation_id")
+        return CheckOutcome(figures=figures, findings=[
+            Finding(key=f"entry={pk}", title=f"Journal entry {number} does not balance", correlation_id=cid or "",
+                    links=[{"type": "finance.journalentry", "id": pk, "label": str(number)}])
+            for pk, number, cid in entries
+        ])
+
+
+@register
+class GrniAging(Check):
+    name = "grni_aging"
+    title = "Received, not billed (GRNI aging)"
+    owner_role = "finance"
+    severity = "medium"
+    description = ("Goods received on a purchase order must be billed by the supplier within SLA_GRNI_DAYS; "
+                   "value received but not matched on a posted bill stays on the GRNI account.")
+
+    def run(self, *, now: datetime) -> CheckOutcome:
+        PurchaseOrder = model("inventory.PurchaseOrder")
+        ReceiptLine = model("inventory.ReceiptLine")
+        SupplierBillLine = model("finance.SupplierBillLine")
+        days = erp_setting("SLA_GRNI_DAYS", 30)
+        cutoff = now - timedelta(days=days)
+        money = DecimalField(max_digits=18, decimal_places=2)
+        received = (ReceiptLine.objects.filter(receipt__purchase_order=OuterRef("pk")).order_by()
+                    .values("receipt__purchase_order").annotate(s=Sum("value")).values("s"))
+        billed = (SupplierBillLine.objects.filter(bill__purchase_order=OuterRef("pk"),
+                                                  bill__status__in=["open", "partially_paid", "paid"]).order_by()
+                  .values("bill__purchase_order").annotate(s=Sum("grni_amount")).values("s"))
+        first = (ReceiptLine.objects.filter(receipt__purchase_order=OuterRef("pk")).order_by()
+                 .values("receipt__purchase_order").annotate(m=Min("receipt__created_at")).values("m"))
+        rows = (PurchaseOrder.objects
+                .annotate(received=Coalesce(Subquery(received, output_field=money), Value(ZERO)),
+                          billed=Coalesce(Subquery(billed, output_field=money), Value(ZERO)),
+                          first_receipt=Subquery(first))
+                .filter(first_receipt__lt=cutoff)
+                .values_list("pk", "number", "supplier__code", "received", "billed", "first_receipt", "correlation_id")
+                .order_by("pk"))
+        figures = {"sla_days": days}
+
+        def findings():
+            aged = ZERO
+            for pk, number, supplier, rec, bil, first_at, cid in rows.iterator(chunk_size=2000):
+                open_value = (Decimal(rec) - Decimal(bil)).quantize(CENT)
+                if open_value < CENT:
+                    continue
+                aged += open_value
+                age = (now - first_at).days
+                yield Finding(
+                    key=f"purchase_order={pk}",
+                    title=f"PO {number or pk} ({supplier}): {open_value} received {age} days ago, not billed",
+                    correlation_id=cid or "", detail=self.description,
+                    links=[{"type": "inventory.purchaseorder", "id": pk, "label": number or str(pk)}],
+                    figures={"received_value": rec, "billed_grni": bil, "open_value": open_value, "age_days": age},
+                )
+            figures["aged_value"] = aged
+
+        return CheckOutcome(figures=figures, findings=findings())

@@ -1,0 +1,254 @@
+"""Forms of the staff UI: list filters and action inputs. Rules live in the services; these
+only check shape (required, positive, decimal places) and turn text into Decimals."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.apps import apps
+from django.core.validators import MinValueValidator
+
+QTY = {"max_digits": 18, "decimal_places": 3, "validators": [MinValueValidator(Decimal("0.001"))]}
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+def _choices(model_label: str, field: str, *, blank: str = "Any") -> list[tuple[str, str]]:
+    model = apps.get_model(model_label)
+    return [("", blank), *model._meta.get_field(field).choices]
+
+
+def _codes(model_label: str, *, blank: str = "Any", active_only: bool = True) -> list[tuple[str, str]]:
+    model = apps.get_model(model_label)
+    qs = model.objects.all()
+    if active_only and any(f.name == "is_active" for f in model._meta.fields):
+        qs = qs.filter(is_active=True)
+    return [("", blank), *[(c, f"{c} — {n}") for c, n in qs.values_list("code", "name")]]
+
+
+class FilterForm(forms.Form):
+    """A GET form; every field optional. `.value(name)` gives the cleaned value or None."""
+
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data if data is not None else {}, *args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+    def value(self, name: str):
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()  # subclasses set their choices first; validate once, lazily
+        return (getattr(self, "cleaned_data", {}) or {}).get(name) or None
+
+
+class OrderFilter(FilterForm):
+    q = forms.CharField(label="Search", max_length=100,
+                        widget=forms.TextInput(attrs={"placeholder": "number, customer, external ref",
+                                                      "type": "search"}))
+    status = forms.ChoiceField(label="Status", choices=())
+    channel = forms.CharField(label="Channel", max_length=40)
+    backordered = forms.BooleanField(label="Backordered only")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = _choices("sales.Order", "status")
+
+
+class ShipmentFilter(FilterForm):
+    q = forms.CharField(label="Search", max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    status = forms.ChoiceField(label="Status", choices=())
+    warehouse = forms.ChoiceField(label="Warehouse", choices=())
+    not_invoiced = forms.BooleanField(label="Shipped, not invoiced")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = _choices("sales.Shipment", "status")
+        self.fields["warehouse"].choices = _codes("inventory.Warehouse")
+
+
+class OrderLineForm(forms.Form):
+    sku = forms.CharField(label="SKU", max_length=64, required=False,
+                          widget=forms.TextInput(attrs={"list": "sku-options", "autocomplete": "off"}))
+    quantity = forms.DecimalField(label="Quantity", required=False, **QTY)
+    unit_price = forms.DecimalField(label="Unit price (optional)", required=False, min_value=Decimal("0"), **MONEY)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sku") and not data.get("quantity"):
+            self.add_error("quantity", "Enter a quantity for this SKU.")
+        if data.get("quantity") and not data.get("sku"):
+            self.add_error("sku", "Enter the SKU.")
+        return data
+
+
+OrderLineFormSet = forms.formset_factory(OrderLineForm, extra=5, max_num=50)
+
+
+class NewOrderForm(forms.Form):
+    customer = forms.ChoiceField(label="Customer", choices=())
+    external_ref = forms.CharField(label="Customer reference (PO number)", max_length=120, required=False)
+    fulfillment_policy = forms.ChoiceField(label="Fulfilment", choices=(
+        ("ship_partial", "Ship partial (backorder the rest)"), ("ship_complete", "Ship complete")))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].choices = _codes("sales.Customer", blank="Choose a customer")
+
+
+class ShipForm(forms.Form):
+    tracking_number = forms.CharField(label="Tracking number", max_length=100, required=False)
+
+
+class ReturnLineForm(forms.Form):
+    order_line_id = forms.IntegerField(widget=forms.HiddenInput)
+    quantity = forms.DecimalField(label="Quantity to return", required=False, min_value=Decimal("0"),
+                                  max_digits=18, decimal_places=3)
+
+
+class ReturnForm(forms.Form):
+    disposition = forms.ChoiceField(label="Disposition", choices=(("restock", "Restock"), ("scrap", "Scrap")))
+    reason = forms.CharField(label="Reason", max_length=500, required=False)
+
+
+class StockFilter(FilterForm):
+    q = forms.CharField(label="SKU or name", max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    warehouse = forms.ChoiceField(label="Warehouse", choices=())
+    low = forms.BooleanField(label="Below reorder point")
+    available_only = forms.BooleanField(label="With stock only")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["warehouse"].choices = _codes("inventory.Warehouse")
+
+
+class LedgerFilter(FilterForm):
+    sku = forms.CharField(label="SKU", max_length=64)
+    warehouse = forms.ChoiceField(label="Warehouse", choices=())
+    kind = forms.ChoiceField(label="Kind", choices=())
+    correlation_id = forms.CharField(label="Correlation id", max_length=128)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["warehouse"].choices = _codes("inventory.Warehouse")
+        self.fields["kind"].choices = _choices("inventory.StockMove", "kind")
+
+
+class CycleCountForm(forms.Form):
+    warehouse = forms.ChoiceField(label="Warehouse", choices=())
+    sku = forms.CharField(label="SKU", max_length=64)
+    counted_quantity = forms.DecimalField(label="Counted quantity", min_value=Decimal("0"), max_digits=18,
+                                          decimal_places=3)
+    reason = forms.CharField(label="Reason", max_length=200, initial="cycle count")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["warehouse"].choices = _codes("inventory.Warehouse", blank="Choose a warehouse")
+
+
+class PurchaseOrderFilter(FilterForm):
+    q = forms.CharField(label="Search", max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    status = forms.ChoiceField(label="Status", choices=())
+    supplier = forms.ChoiceField(label="Supplier", choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = _choices("inventory.PurchaseOrder", "status")
+        self.fields["supplier"].choices = _codes("inventory.Supplier")
+
+
+class InvoiceFilter(FilterForm):
+    q = forms.CharField(label="Search", max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    status = forms.ChoiceField(label="Status", choices=())
+    customer = forms.ChoiceField(label="Customer", choices=())
+    overdue = forms.BooleanField(label="Overdue only")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = _choices("finance.Invoice", "status")
+        self.fields["customer"].choices = _codes("sales.Customer", active_only=False)
+
+
+class CustomerFilter(FilterForm):
+    customer = forms.ChoiceField(label="Customer", choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].choices = _codes("sales.Customer", active_only=False)
+
+
+class CustomerCreditFilter(FilterForm):
+    q = forms.CharField(label="Search", max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    with_holds = forms.BooleanField(label="With orders on credit hold")
+
+
+class PaymentForm(forms.Form):
+    customer = forms.ChoiceField(label="Customer", choices=())
+    amount = forms.DecimalField(label="Amount received", min_value=Decimal("0.01"), **MONEY)
+    reference = forms.CharField(label="Reference (bank, cheque number)", max_length=120, required=False)
+    received_on = forms.DateField(label="Received on", required=False,
+                                  widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].choices = _codes("sales.Customer", blank="Choose a customer", active_only=False)
+
+
+class AsOfForm(FilterForm):
+    as_of = forms.DateField(label="As of", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ExceptionFilter(FilterForm):
+    q = forms.CharField(label="Search", max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    status = forms.ChoiceField(label="Status", choices=(("live", "Open or acknowledged"), ("open", "Open"),
+                                                         ("acknowledged", "Acknowledged"), ("resolved", "Resolved"),
+                                                         ("all", "All")))
+    kind = forms.CharField(label="Kind", max_length=80)
+    owner_role = forms.ChoiceField(label="Owner role", choices=(("", "Any"), ("admin", "admin"),
+                                                                 ("operations", "operations"), ("finance", "finance"),
+                                                                 ("support", "support")))
+    severity = forms.ChoiceField(label="Severity", choices=(("", "Any"), ("critical", "critical"), ("high", "high"),
+                                                             ("medium", "medium"), ("low", "low")))
+    assignee = forms.ChoiceField(label="Assignee", choices=(("", "Anyone"), ("me", "Me"), ("none", "Unassigned")))
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ChoiceField(label="Assign to", choices=(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+
+        from core import roles
+
+        users = get_user_model().objects.filter(is_active=True, groups__name__in=roles.STAFF_ROLES).distinct()
+        self.fields["assignee"].choices = [("", "Nobody"), *[(str(u.pk), u.get_username()) for u in
+                                                             users.order_by("username")]]
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+
+
+class DeliveryFilter(FilterForm):
+    status = forms.ChoiceField(label="Status", choices=())
+    endpoint = forms.IntegerField(label="Endpoint id", min_value=1)
+    event_type = forms.CharField(label="Event type", max_length=120)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = _choices("integrations.WebhookDelivery", "status")
+
+
+class InboundFilter(FilterForm):
+    status = forms.ChoiceField(label="Status", choices=())
+    channel = forms.CharField(label="Channel", max_length=40)
+    q = forms.CharField(label="External id", max_length=200, widget=forms.TextInput(attrs={"type": "search"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = _choices("integrations.InboundMessage", "status")
+
+
+class EventFilter(FilterForm):
+    type = forms.CharField(label="Type", max_length=120)
+    correlation_id = forms.CharField(label="Correlation id", max_length=128)
+    subject = forms.CharField(label="Subject", max_length=200)

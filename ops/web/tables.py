@@ -1,0 +1,141 @@
+"""Lists: columns, filters, pagination, empty states and CSV export, the same on every page.
+
+A list view builds a `Table` from rows (a queryset or a list from a selector) and calls
+`table.response(request, ...)`: with `?format=csv` it streams every filtered row as CSV,
+otherwise it renders `web/list.html` with one page of rows.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.text import slugify
+
+PAGE_SIZE = 50
+
+
+def resolve(obj: Any, path: str) -> Any:
+    """Follow `a.b.c` through attributes or dict keys; None if any step is missing."""
+    for part in path.split("."):
+        if obj is None:
+            return None
+        obj = obj.get(part) if isinstance(obj, dict) else getattr(obj, part, None)
+        if callable(obj) and not hasattr(obj, "all"):
+            obj = obj()
+    return obj
+
+
+@dataclass
+class Col:
+    header: str
+    value: str | Callable[[Any], Any]
+    link: Callable[[Any], str | None] | None = None
+    numeric: bool = False
+    badge: bool = False          # render as a status badge
+
+    def get(self, row: Any) -> Any:
+        return self.value(row) if callable(self.value) else resolve(row, self.value)
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[Col]
+    rows: Iterable[Any]
+    empty: str = "Nothing here yet."
+    filter_form: Any = None
+    actions: list[dict] = field(default_factory=list)   # [{"label", "url"}] shown above the table
+    intro: str = ""
+    page_size: int = PAGE_SIZE
+    related: list[tuple[str, str]] = field(default_factory=list)   # (label, url) links to sibling pages
+
+    def csv_response(self) -> StreamingHttpResponse:
+        class Echo:
+            def write(self, value):
+                return value
+
+        writer = csv.writer(Echo())
+
+        def lines():
+            yield writer.writerow([c.header for c in self.columns])
+            rows = self.rows.iterator(chunk_size=1000) if hasattr(self.rows, "iterator") else self.rows
+            for row in rows:
+                yield writer.writerow([csv_cell(c.get(row)) for c in self.columns])
+
+        name = f"{slugify(self.title)}-{timezone.now():%Y%m%d-%H%M}.csv"
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    def page(self, request: HttpRequest):
+        paginator = Paginator(self.rows, self.page_size, allow_empty_first_page=True)
+        page = paginator.get_page(request.GET.get("page"))
+        return page, [[cell(c, row) for c in self.columns] for row in page.object_list]
+
+    def response(self, request: HttpRequest, template: str = "web/list.html", *, section: str = "",
+                 **extra) -> HttpResponse:
+        if request.GET.get("format") == "csv":
+            return self.csv_response()
+        page, cells = self.page(request)
+        query = request.GET.copy()
+        query.pop("page", None)
+        csv_query = query.copy()
+        csv_query["format"] = "csv"
+        ctx = {"table": self, "page": page, "cells": cells, "query": query.urlencode(),
+               "csv_query": csv_query.urlencode(), **extra}
+        from ops.web.render import page as render_page
+
+        return render_page(request, template, ctx, section=section)
+
+
+def cell(col: Col, row: Any) -> dict:
+    value = col.get(row)
+    return {"value": display(value), "raw": value, "link": col.link(row) if col.link else None,
+            "numeric": col.numeric, "badge": col.badge}
+
+
+def display(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(value) else \
+            value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if value.as_tuple().exponent < -2:      # quantities (3 places), unit costs (6): no trailing zeros
+            value = value.normalize() if value != value.to_integral_value() else value.quantize(Decimal(1))
+        return f"{value:,}"
+    return str(value)
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    # Neutralise spreadsheet formulas (CSV injection) in free text.
+    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
+        text = "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except Exception:  # noqa: BLE001
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Staff web UI views, one module per area (dashboards, orders, stock, finance, queue)."""

@@ -1,0 +1,90 @@
+"""Role dashboards: what each role looks at first thing in the morning."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from core import roles
+from ops.web import queries
+from ops.web.access import HOME, staff_page
+from ops.web.charts import chart
+from ops.web.render import page
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each user to their role's dashboard; partners have no staff pages."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    if roles.is_partner(request.user) or not roles.is_staff_member(request.user):
+        raise PermissionDenied("Partner accounts use the API.")
+    return redirect(HOME[roles.primary_role(request.user)])
+
+
+@staff_page(read=(roles.OPERATIONS,))
+def operations(request: HttpRequest) -> HttpResponse:
+    f = queries.operations_figures()
+    f["my_exceptions"] = queries.open_exceptions_for(roles.OPERATIONS)
+    charts = [
+        chart("orders-status", "Orders by status", [s.replace("_", " ") for s, _ in f["orders_by_status"]],
+              [("Orders", [n for _, n in f["orders_by_status"]])]),
+        chart("orders-days", "Orders and shipments, last 14 days", [d[5:] for d in f["days"]],
+              [("Orders", f["orders_per_day"]), ("Shipments", f["shipments_per_day"])], kind="line"),
+    ]
+    return page(request, "web/dashboard_operations.html",
+                {"f": f, "charts": charts, "low_stock": queries.low_stock_rows(limit=10),
+                 "page_title": "Operations", "kpis": queries.business_kpis()}, section="operations")
+
+
+@staff_page(read=(roles.FINANCE,))
+def finance(request: HttpRequest) -> HttpResponse:
+    f = queries.finance_figures()
+    f["my_exceptions"] = queries.open_exceptions_for(roles.FINANCE)
+    aging = f["aging"]
+    charts = [
+        chart("ar-aging", "AR aging (balance due by days past due)", queries.AGING_BUCKETS,
+              [("Balance due", [aging["buckets"][b] for b in queries.AGING_BUCKETS])]),
+        chart("invoiced-days", "Invoiced per day, last 14 days", [d[5:] for d in f["days"]],
+              [("Invoiced", f["invoiced_per_day"])]),
+    ]
+    return page(request, "web/dashboard_finance.html", {"f": f, "charts": charts, "page_title": "Finance", "kpis": queries.business_kpis()},
+                section="finance")
+
+
+@staff_page(read=(roles.SUPPORT,))
+def support(request: HttpRequest) -> HttpResponse:
+    f = queries.support_figures()
+    charts = [
+        chart("exc-kind", "Open exceptions by kind", [k for k, _ in f["by_kind"]],
+              [("Open", [n for _, n in f["by_kind"]])], horizontal=True),
+        chart("exc-owner", "Open exceptions by owner role", [k for k, _ in f["by_owner"]],
+              [("Open", [n for _, n in f["by_owner"]])], kind="doughnut"),
+        chart("exc-assignee", "Open exceptions by assignee", [k for k, _ in f["by_assignee"]],
+              [("Open", [n for _, n in f["by_assignee"]])]),
+    ]
+    return page(request, "web/dashboard_support.html", {"f": f, "charts": charts, "page_title": "Support", "kpis": queries.business_kpis()},
+                section="support")
+
+
+
+
+@staff_page(read=(roles.SUPPORT, roles.OPERATIONS))
+def integrations(request: HttpRequest) -> HttpResponse:
+    f = queries.integrations_figures()
+    eps = f["endpoints"]
+    charts = [
+        chart("webhook-rate", "Webhook success rate per endpoint (%)", [f"#{e['endpoint_id']}" for e in eps],
+              [("Success %", [e["rate"] or 0 for e in eps])]),
+        chart("webhook-status", "Webhook deliveries per endpoint", [f"#{e['endpoint_id']}" for e in eps],
+              [("Succeeded", [e["ok"] for e in eps]), ("Pending", [e["pending"] for e in eps]),
+               ("Failed (retrying)", [e["failed"] for e in eps]), ("Dead", [e["dead"] for e in eps])],
+              stacked=True),
+        chart("inbound", "Inbound messages per channel", [r["channel"] for r in f["inbound"]],
+              [("Processed", [r["processed"] for r in f["inbound"]]), ("Failed", [r["failed"] for r in f["inbound"]]),
+               ("Rejected", [r["rejected"] for r in f["inbound"]]), ("Ignored", [r["ignored"] for r in f["inbound"]])],
+              stacked=True),
+    ]
+    return page(request, "web/dashboard_integrations.html",
+                {"f": f, "charts": charts, "page_title": "Integrations health",
+                 "kpis": queries.business_kpis()}, section="integrations")

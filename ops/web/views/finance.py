@@ -1,0 +1,367 @@
+"""Finance pages: invoices, payments entry and allocation, credit notes, trial balance,
+AR aging, periods and their close checklist. Writes go through finance.services."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from core import roles
+from core.exceptions import DomainError
+from ops.web import forms, queries, related
+from ops.web.access import may, staff_page
+from ops.web.render import page
+from ops.web.tables import Col, Table
+
+FIN = (roles.FINANCE,)
+READ = (roles.FINANCE, roles.SUPPORT)
+ZERO = Decimal("0")
+
+
+def _invoice_url(i) -> str:
+    return reverse("web:invoice", args=[i.pk])
+
+
+def _order_link(obj) -> str | None:
+    return reverse("web:order", args=[obj.order_id]) if obj.order_id else None
+
+
+@staff_page(read=READ)
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    Invoice = queries.model("finance.Invoice")
+    f = forms.InvoiceFilter(request.GET)
+    qs = Invoice.objects.select_related("customer", "order").order_by("-id")
+    if q := f.value("q"):
+        qs = qs.filter(Q(number__icontains=q) | Q(order__number__icontains=q) | Q(customer__code__icontains=q))
+    if s := f.value("status"):
+        qs = qs.filter(status=s)
+    if c := f.value("customer"):
+        qs = qs.filter(customer__code=c)
+    if f.value("overdue"):
+        qs = qs.filter(status__in=["open", "partially_paid"], due_date__lt=timezone.localdate(), balance_due__gt=0)
+    table = Table(
+        title="Invoices", related=related.finance(), rows=qs, filter_form=f, empty="No invoices match. Invoices are issued when goods ship.",
+        actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
+        if may(request.user, FIN) else [],
+        columns=[
+            Col("Number", "number", link=_invoice_url),
+            Col("Issued", "issue_date"),
+            Col("Customer", "customer.code"),
+            Col("Order", "order.number", link=_order_link),
+            Col("Status", "status", badge=True),
+            Col("Total", "total", numeric=True),
+            Col("Balance due", "balance_due", numeric=True),
+            Col("Due", "due_date"),
+        ],
+    )
+    return table.response(request, section="invoices")
+
+
+@staff_page(read=READ)
+def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from finance import selectors as fin_sel
+
+    Invoice = queries.model("finance.Invoice")
+    invoice = get_object_or_404(Invoice.objects.select_related("customer", "order", "shipment"), pk=pk)
+    entries = fin_sel.entries_for_source(source_type="invoice", source_id=invoice.pk)
+    return page(request, "web/invoice_detail.html", {
+        "invoice": invoice, "lines": invoice.lines.all(),
+        "allocations": invoice.allocations.select_related("payment").order_by("id"),
+        "credits": invoice.credit_applications.select_related("credit_note").order_by("id"),
+        "entries": entries, "can_pay": may(request.user, FIN) and invoice.balance_due > 0,
+        "page_title": f"Invoice {invoice.number}"}, section="invoices")
+
+
+@staff_page(read=READ)
+def payment_list(request: HttpRequest) -> HttpResponse:
+    Payment = queries.model("finance.Payment")
+    f = forms.CustomerFilter(request.GET)
+    qs = Payment.objects.select_related("customer").order_by("-id")
+    if c := f.value("customer"):
+        qs = qs.filter(customer__code=c)
+    table = Table(
+        title="Payments", related=related.finance(), rows=qs, filter_form=f, empty="No payments recorded yet.",
+        actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
+        if may(request.user, FIN) else [],
+        columns=[
+            Col("Number", "number", link=lambda p: reverse("web:payment", args=[p.pk])),
+            Col("Received", "received_on"),
+            Col("Customer", "customer.code"),
+            Col("Amount", "amount", numeric=True),
+            Col("On account", "unallocated", numeric=True),
+            Col("Reference", "reference"),
+        ],
+    )
+    return table.response(request, section="payments")
+
+
+def _open_invoices(customer_code: str):
+    Invoice = queries.model("finance.Invoice")
+    return list(Invoice.objects.filter(customer__code=customer_code, status__in=["open", "partially_paid"],
+                                       balance_due__gt=0).order_by("due_date", "id"))
+
+
+def _read_allocations(request, invoices) -> tuple[list, dict]:
+    from finance import services as fin
+
+    allocations, errors = [], {}
+    for inv in invoices:
+        text = request.POST.get(f"alloc-{inv.pk}", "").strip()
+        if not text:
+            continue
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            errors[inv.pk] = "Enter an amount."
+            continue
+        if amount > 0:
+            allocations.append(fin.AllocationInput(invoice_id=inv.pk, amount=amount))
+    return allocations, errors
+
+
+@staff_page(read=FIN)
+def payment_new(request: HttpRequest) -> HttpResponse:
+    """Enter a payment and allocate it. Choosing the customer (htmx) loads its open invoices."""
+    from finance import services as fin
+    from sales import selectors as sales_sel
+
+    form = forms.PaymentForm(request.POST or None, initial={"customer": request.GET.get("customer", "")})
+    code = (request.POST.get("customer") or request.GET.get("customer") or "").strip()
+    invoices = _open_invoices(code) if code else []
+    alloc_errors: dict = {}
+    if request.headers.get("HX-Request") and request.method == "GET":
+        return page(request, "web/_payment_invoices.html", {"invoices": invoices})
+    if request.method == "POST" and form.is_valid():
+        allocations, alloc_errors = _read_allocations(request, invoices)
+        if not alloc_errors:
+            d = form.cleaned_data
+            try:
+                customer = sales_sel.get_customer_by_code(d["customer"])
+                if customer is None:
+                    raise DomainError(f"Unknown customer {d['customer']}.")
+                payment = fin.receive_payment(customer=customer, amount=d["amount"], reference=d["reference"],
+                                              received_on=d["received_on"], allocations=allocations,
+                                              created_by=request.user)
+            except DomainError as exc:
+                messages.error(request, f"Refused: {exc.detail}")
+            else:
+                messages.success(request, f"Payment {payment.number} of {payment.amount} recorded; "
+                                          f"{payment.unallocated} left on account.")
+                return redirect("web:payment", pk=payment.pk)
+    rows = [{"invoice": i, "value": request.POST.get(f"alloc-{i.pk}", ""), "error": alloc_errors.get(i.pk)}
+            for i in invoices]
+    return page(request, "web/payment_new.html", {"form": form, "rows": rows, "page_title": "Enter a payment"},
+                section="payments")
+
+
+@staff_page(read=READ, write=FIN)
+def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from finance import services as fin
+
+    Payment = queries.model("finance.Payment")
+    payment = get_object_or_404(Payment.objects.select_related("customer"), pk=pk)
+    invoices = _open_invoices(payment.customer.code) if payment.unallocated > 0 else []
+    errors: dict = {}
+    if request.method == "POST":
+        allocations, errors = _read_allocations(request, invoices)
+        if not errors and allocations:
+            try:
+                fin.allocate_payment(payment_id=payment.pk, allocations=allocations)
+            except DomainError as exc:
+                messages.error(request, f"Refused: {exc.detail}")
+            else:
+                messages.success(request, "Allocation recorded.")
+                return redirect("web:payment", pk=payment.pk)
+        elif not errors:
+            messages.error(request, "Enter an amount on at least one invoice.")
+    rows = [{"invoice": i, "value": request.POST.get(f"alloc-{i.pk}", ""), "error": errors.get(i.pk)}
+            for i in invoices]
+    return page(request, "web/payment_detail.html", {
+        "payment": payment, "allocations": payment.allocations.select_related("invoice").order_by("id"),
+        "rows": rows, "can_allocate": may(request.user, FIN) and bool(rows),
+        "page_title": f"Payment {payment.number}"}, section="payments")
+
+
+@staff_page(read=READ)
+def credit_note_list(request: HttpRequest) -> HttpResponse:
+    CreditNote = queries.model("finance.CreditNote")
+    f = forms.CustomerFilter(request.GET)
+    qs = CreditNote.objects.select_related("customer", "order", "invoice").order_by("-id")
+    if c := f.value("customer"):
+        qs = qs.filter(customer__code=c)
+    table = Table(
+        title="Credit notes", related=related.finance(), rows=qs, filter_form=f, empty="No credit notes. Received returns create them.",
+        columns=[
+            Col("Number", "number"),
+            Col("Issued", "issue_date"),
+            Col("Customer", "customer.code"),
+            Col("Order", "order.number", link=_order_link),
+            Col("Invoice", "invoice.number", link=lambda c: _invoice_url(c.invoice) if c.invoice_id else None),
+            Col("Disposition", "disposition"),
+            Col("Reason", "reason"),
+            Col("Status", "status", badge=True),
+            Col("Total", "total", numeric=True),
+            Col("Unapplied", "unapplied", numeric=True),
+        ],
+    )
+    return table.response(request, section="payments")
+
+
+def _trial_balance(as_of):
+    from finance import selectors as fin_sel
+
+    tb = fin_sel.trial_balance(as_of=as_of)
+    rows = tb["rows"] if isinstance(tb, dict) else tb
+    out = []
+    for r in rows:
+        get = r.get if isinstance(r, dict) else (lambda k, _r=r: getattr(_r, k, None))
+        account = get("account")
+        out.append({"account": account if isinstance(account, str) else getattr(account, "code", account),
+                    "name": get("name") or get("account_name") or getattr(account, "name", ""),
+                    "debit": get("debit") or ZERO, "credit": get("credit") or ZERO})
+    total_d = tb.get("total_debit") if isinstance(tb, dict) else None
+    total_c = tb.get("total_credit") if isinstance(tb, dict) else None
+    return out, total_d if total_d is not None else sum((r["debit"] for r in out), ZERO), \
+        total_c if total_c is not None else sum((r["credit"] for r in out), ZERO)
+
+
+@staff_page(read=FIN)
+def trial_balance(request: HttpRequest) -> HttpResponse:
+    f = forms.AsOfForm(request.GET)
+    as_of = f.value("as_of") or timezone.localdate()
+    rows, total_d, total_c = _trial_balance(as_of)
+    table = Table(
+        title=f"Trial balance as of {as_of.isoformat()}", rows=rows, filter_form=f, page_size=500,
+        related=related.finance(),
+        empty="Nothing posted yet.",
+        columns=[Col("Account", "account"), Col("Name", "name"), Col("Debit", "debit", numeric=True),
+                 Col("Credit", "credit", numeric=True)],
+    )
+    return table.response(request, template="web/trial_balance.html", section="reports",
+                          total_debit=total_d, total_credit=total_c, balanced=total_d == total_c)
+
+
+@staff_page(read=FIN)
+def ar_aging(request: HttpRequest) -> HttpResponse:
+    f = forms.AsOfForm(request.GET)
+    aging = queries.ar_aging(f.value("as_of"))
+    table = Table(
+        title=f"AR aging as of {aging['as_of'].isoformat()}", rows=aging["customers"], filter_form=f,
+        related=related.finance(),
+        empty="No open invoices: nothing is owed.",
+        columns=[Col("Customer", "code"), Col("Name", "name"),
+                 *[Col(b, b, numeric=True) for b in queries.AGING_BUCKETS], Col("Total", "total", numeric=True),
+                 Col("Unapplied credit", "unapplied_credit", numeric=True)],
+    )
+    return table.response(request, template="web/ar_aging.html", section="reports", aging=aging,
+                          buckets=queries.AGING_BUCKETS)
+
+
+def close_checklist(period) -> list[dict]:
+    """What must be true before a period closes: each item passes or says why not."""
+    from finance.services import periods as fin_periods
+
+    items = []
+    recon = queries.latest_reconciliation_results()
+    bad = [r["check"] for r in recon if r["status"] != "ok"]
+    items.append({"label": "Reconciliations green", "ok": bool(recon) and not bad,
+                  "detail": ("no reconciliation has run yet" if not recon else
+                             f"not green: {', '.join(bad)}" if bad else f"{len(recon)} checks ok"),
+                  "url": reverse("web:reconciliations")})
+    reasons = fin_periods.unposted_in_period(period)
+    items.append({"label": "Nothing unposted", "ok": not reasons,
+                  "detail": "; ".join(reasons) if reasons else "every document of the period is posted"})
+    Shipment = queries.model("sales.Shipment")
+    sni = Shipment.objects.filter(status="shipped", invoice__isnull=True,
+                                  shipped_at__date__lte=period.end_date).count()
+    items.append({"label": "Every shipment invoiced", "ok": sni == 0,
+                  "detail": f"{sni} shipped, not invoiced" if sni else "all shipments invoiced",
+                  "url": reverse("web:shipments") + "?not_invoiced=1"})
+    return items
+
+
+@staff_page(read=FIN)
+def period_list(request: HttpRequest) -> HttpResponse:
+    FiscalPeriod = queries.model("finance.FiscalPeriod")
+    today = timezone.localdate()
+    qs = FiscalPeriod.objects.select_related("closed_by").order_by("-start_date")
+    table = Table(
+        title="Fiscal periods", related=related.finance(), rows=qs, empty="No periods yet. The first posting creates the year.",
+        columns=[Col("Period", "name", link=lambda p: reverse("web:period", args=[p.pk])),
+                 Col("From", "start_date"), Col("To", "end_date"), Col("Status", "status", badge=True),
+                 Col("Closed at", "closed_at"), Col("Closed by", "closed_by.username"),
+                 Col("Current", lambda p: p.start_date <= today <= p.end_date)],
+    )
+    return table.response(request, section="periods")
+
+
+@staff_page(read=FIN)
+def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    FiscalPeriod = queries.model("finance.FiscalPeriod")
+    period = get_object_or_404(FiscalPeriod, pk=pk)
+    checklist = close_checklist(period) if period.status == "open" else []
+    return page(request, "web/period_detail.html", {
+        "period": period, "checklist": checklist, "ready": all(i["ok"] for i in checklist),
+        "page_title": f"Period {period.name}"}, section="periods")
+
+
+@require_POST
+@staff_page(read=FIN)
+def period_close(request: HttpRequest, pk: int) -> HttpResponse:
+    from finance import services as fin
+
+    FiscalPeriod = queries.model("finance.FiscalPeriod")
+    period = get_object_or_404(FiscalPeriod, pk=pk)
+    failing = [i["label"] for i in close_checklist(period) if not i["ok"]] if period.status == "open" else []
+    if failing:
+        messages.error(request, f"Period {period.name} is not ready to close: {', '.join(failing)}.")
+        return redirect("web:period", pk=period.pk)
+    try:
+        fin.close_period(period_id=period.pk, closed_by=request.user)
+    except DomainError as exc:
+        messages.error(request, f"Refused: {exc.detail}")
+    else:
+        messages.success(request, f"Period {period.name} closed.")
+    return redirect("web:period", pk=period.pk)
+
+
+@staff_page(read=READ)
+def customer_credit(request: HttpRequest) -> HttpResponse:
+    """Customers with their credit position: what finance looks at before releasing a hold."""
+    from django.db.models import Count, DecimalField, OuterRef, Subquery, Sum, Value
+    from django.db.models.functions import Coalesce
+
+    Customer = queries.model("sales.Customer")
+    Invoice = queries.model("finance.Invoice")
+    money = DecimalField(max_digits=18, decimal_places=2)
+    open_ar = (Invoice.objects.filter(customer=OuterRef("pk"), status__in=["open", "partially_paid"])
+               .values("customer").annotate(s=Sum("balance_due")).values("s"))
+    f = forms.CustomerCreditFilter(request.GET)
+    qs = (Customer.objects.annotate(
+        open_ar=Coalesce(Subquery(open_ar, output_field=money), Value(ZERO), output_field=money),
+        holds=Count("orders", filter=Q(orders__status="credit_hold")))
+        .order_by("code"))
+    if q := f.value("q"):
+        qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q))
+    if f.value("with_holds"):
+        qs = qs.filter(holds__gt=0)
+    table = Table(
+        title="Customer credit", rows=qs, filter_form=f, related=related.finance(),
+        empty="No customers match.",
+        columns=[
+            Col("Customer", "code",
+                link=lambda c: reverse("web:orders") + f"?q={c.code}&status=credit_hold" if c.holds else None),
+            Col("Name", "name"), Col("Credit limit", "credit_limit", numeric=True),
+            Col("Open AR", "open_ar", numeric=True), Col("Orders on hold", "holds", numeric=True),
+            Col("Terms (days)", "payment_terms_days", numeric=True), Col("On hold", "on_hold"),
+            Col("Active", "is_active"),
+        ],
+    )
+    return table.response(request, section="invoices")

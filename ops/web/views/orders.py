@@ -1,0 +1,268 @@
+"""Order desk: find orders, read one order end to end, act on it (ship, cancel, release
+hold, return) through the sales services, and place an order by hand."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from core import roles
+from core.exceptions import DomainError
+from ops.web import forms, queries, related, trace
+from ops.web.access import STAFF, may, staff_page
+from ops.web.render import next_url, page
+from ops.web.tables import Col, Table
+
+OPS = (roles.OPERATIONS,)
+FIN = (roles.FINANCE,)
+RETURNS = (roles.OPERATIONS, roles.SUPPORT)
+CANCEL = (roles.OPERATIONS, roles.FINANCE)
+
+
+def _order_url(o) -> str:
+    return reverse("web:order", args=[o.pk if hasattr(o, "pk") else o])
+
+
+def refused(request: HttpRequest, exc: DomainError) -> None:
+    messages.error(request, f"Refused: {exc.detail}")
+
+
+@staff_page(read=STAFF)
+def order_list(request: HttpRequest) -> HttpResponse:
+    Order = queries.model("sales.Order")
+    f = forms.OrderFilter(request.GET)
+    qs = Order.objects.select_related("customer").order_by("-created_at", "-id")
+    if q := f.value("q"):
+        qs = qs.filter(Q(number__icontains=q) | Q(customer__code__icontains=q) | Q(customer__name__icontains=q)
+                       | Q(external_ref__icontains=q) | Q(correlation_id=q))
+    if s := f.value("status"):
+        qs = qs.filter(status=s)
+    if c := f.value("channel"):
+        qs = qs.filter(channel=c)
+    if f.value("backordered"):
+        qs = qs.filter(lines__quantity_backordered__gt=0).distinct()
+    table = Table(
+        title="Orders", related=related.orders(), rows=qs, filter_form=f,
+        empty="No orders match. Clear the filters, or place an order.",
+        columns=[
+            Col("Number", "number", link=_order_url),
+            Col("Created", "created_at"),
+            Col("Customer", "customer.code"),
+            Col("Channel", "channel"),
+            Col("External ref", "external_ref"),
+            Col("Status", "status", badge=True),
+            Col("Total", "total", numeric=True),
+            Col("Hold reason", "hold_reason"),
+        ],
+        actions=[{"label": "Place an order", "url": reverse("web:order-new"), "primary": True}]
+        if may(request.user, OPS) else [],
+    )
+    return table.response(request, section="orders")
+
+
+@staff_page(read=STAFF)
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    Order = queries.model("sales.Order")
+    order = get_object_or_404(Order.objects.select_related("customer", "submitted_by"), pk=pk)
+    lines = list(order.lines.select_related("product").prefetch_related("allocations__warehouse")
+                 .order_by("line_no"))
+    shipments = list(order.shipments.select_related("warehouse").prefetch_related("lines").order_by("id"))
+    Invoice = queries.model("finance.Invoice")
+    invoices = list(Invoice.objects.filter(order=order).order_by("id"))
+    PaymentAllocation = queries.model("finance.PaymentAllocation")
+    payments = list(PaymentAllocation.objects.filter(invoice__order=order).select_related("payment", "invoice")
+                    .order_by("id"))
+    CreditNote = queries.model("finance.CreditNote")
+    credit_notes = list(CreditNote.objects.filter(order=order).order_by("id"))
+    returns = list(order.returns.prefetch_related("lines").order_by("id"))
+    u = request.user
+    can = {
+        "ship": may(u, OPS), "cancel": may(u, CANCEL) and order.status in ("credit_hold", "open", "partially_shipped"),
+        "release": may(u, FIN) and order.status == "credit_hold",
+        "return": may(u, RETURNS) and any(line.quantity_shipped > line.quantity_returned for line in lines),
+    }
+    return page(request, "web/order_detail.html", {
+        "order": order, "lines": lines, "shipments": shipments, "invoices": invoices, "payments": payments,
+        "credit_notes": credit_notes, "returns": returns, "can": can,
+        "timeline": trace.timeline(order.correlation_id), "ship_form": forms.ShipForm(),
+        "page_title": f"Order {order.number}",
+    }, section="orders")
+
+
+@staff_page(read=OPS)
+def order_new(request: HttpRequest) -> HttpResponse:
+    from sales import services as sales
+
+    form = forms.NewOrderForm(request.POST or None)
+    lines = forms.OrderLineFormSet(request.POST or None, prefix="lines")
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        wanted = [ln.cleaned_data for ln in lines if ln.cleaned_data.get("sku")]
+        if not wanted:
+            messages.error(request, "Add at least one line.")
+        else:
+            canonical = sales.CanonicalOrder(
+                customer_code=form.cleaned_data["customer"], channel="staff",
+                external_ref=form.cleaned_data["external_ref"] or "",
+                fulfillment_policy=form.cleaned_data["fulfillment_policy"],
+                lines=[sales.CanonicalLine(sku=ln["sku"].strip(), quantity=ln["quantity"],
+                                           unit_price=ln.get("unit_price")) for ln in wanted],
+                price_authorised=any(ln.get("unit_price") is not None for ln in wanted),
+            )
+            try:
+                result = sales.submit_order(canonical, submitted_by=request.user)
+            except DomainError as exc:
+                refused(request, exc)
+            else:
+                order = result.order
+                if result.created:
+                    messages.success(request, f"Order {order.number} placed: {order.get_status_display()}.")
+                else:
+                    messages.info(request, f"That reference was already order {order.number}; nothing new placed.")
+                return redirect("web:order", pk=order.pk)
+    skus = queries.model("inventory.Product").objects.filter(is_active=True).order_by("sku").values_list(
+        "sku", "name")[:500]
+    return page(request, "web/order_new.html", {"form": form, "lines": lines, "skus": skus,
+                                                "page_title": "Place an order"}, section="orders")
+
+
+@require_POST
+@staff_page(read=STAFF, write=OPS)
+def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
+    from sales import services as sales
+
+    Shipment = queries.model("sales.Shipment")
+    shipment = get_object_or_404(Shipment, pk=pk)
+    form = forms.ShipForm(request.POST)
+    tracking = form.cleaned_data["tracking_number"] if form.is_valid() else ""
+    try:
+        sales.ship_shipment(shipment_id=shipment.pk, tracking_number=tracking, shipped_by=request.user)
+    except DomainError as exc:
+        refused(request, exc)
+    else:
+        messages.success(request, f"Shipment {shipment.number} shipped.")
+    return redirect(next_url(request, _order_url(shipment.order_id)))
+
+
+@require_POST
+@staff_page(read=STAFF, write=CANCEL)
+def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    from sales import services as sales
+
+    order = get_object_or_404(queries.model("sales.Order"), pk=pk)
+    try:
+        sales.cancel_order(order_id=order.pk, cancelled_by=request.user,
+                           reason=request.POST.get("reason", "")[:500])
+    except DomainError as exc:
+        refused(request, exc)
+    else:
+        messages.success(request, f"Order {order.number} cancelled (unshipped quantities released).")
+    return redirect("web:order", pk=order.pk)
+
+
+@require_POST
+@staff_page(read=STAFF, write=FIN)
+def order_release_hold(request: HttpRequest, pk: int) -> HttpResponse:
+    from sales import services as sales
+
+    order = get_object_or_404(queries.model("sales.Order"), pk=pk)
+    try:
+        sales.release_hold(order_id=order.pk, released_by=request.user)
+    except DomainError as exc:
+        refused(request, exc)
+    else:
+        messages.success(request, f"Credit hold on {order.number} released.")
+    return redirect("web:order", pk=order.pk)
+
+
+@staff_page(read=RETURNS)
+def return_new(request: HttpRequest, pk: int) -> HttpResponse:
+    from sales import services as sales
+
+    order = get_object_or_404(queries.model("sales.Order"), pk=pk)
+    lines = [ln for ln in order.lines.order_by("line_no") if ln.quantity_shipped > ln.quantity_returned]
+    form = forms.ReturnForm(request.POST or None)
+    rows = []
+    for ln in lines:
+        value = request.POST.get(f"qty-{ln.pk}", "") if request.method == "POST" else ""
+        rows.append({"line": ln, "returnable": ln.quantity_shipped - ln.quantity_returned, "value": value})
+    if request.method == "POST" and form.is_valid():
+        wanted, bad = {}, False
+        for row in rows:
+            if not row["value"].strip():
+                continue
+            try:
+                qty = Decimal(row["value"])
+            except Exception:  # noqa: BLE001
+                bad = True
+                row["error"] = "Enter a number."
+                continue
+            if qty > 0:
+                sku = row["line"].sku
+                wanted[sku] = wanted.get(sku, Decimal("0")) + qty
+        if not bad and not wanted:
+            messages.error(request, "Enter a quantity on at least one line.")
+        elif not bad:
+            try:
+                ret = sales.create_return(
+                    order_id=order.pk, disposition=form.cleaned_data["disposition"],
+                    lines=[sales.ReturnLineInput(sku=sku, quantity=q) for sku, q in wanted.items()],
+                    reason=form.cleaned_data["reason"])
+            except DomainError as exc:
+                refused(request, exc)
+            else:
+                messages.success(request, f"Return {ret.number} authorised. Receive it when the goods arrive.")
+                return redirect("web:order", pk=order.pk)
+    return page(request, "web/return_new.html", {"order": order, "rows": rows, "form": form,
+                                                 "page_title": f"Return for {order.number}"}, section="orders")
+
+
+@require_POST
+@staff_page(read=RETURNS)
+def return_receive(request: HttpRequest, pk: int) -> HttpResponse:
+    from sales import services as sales
+
+    ret = get_object_or_404(queries.model("sales.Return"), pk=pk)
+    try:
+        sales.receive_return(return_id=ret.pk, received_by=request.user)
+    except DomainError as exc:
+        refused(request, exc)
+    else:
+        messages.success(request, f"Return {ret.number} received; the credit note follows.")
+    return redirect("web:order", pk=ret.order_id)
+
+
+@staff_page(read=STAFF)
+def shipment_list(request: HttpRequest) -> HttpResponse:
+    Shipment = queries.model("sales.Shipment")
+    f = forms.ShipmentFilter(request.GET)
+    qs = Shipment.objects.select_related("order", "order__customer", "warehouse").annotate(
+        n_lines=Count("lines")).order_by("-created_at", "-id")
+    if q := f.value("q"):
+        qs = qs.filter(Q(number__icontains=q) | Q(order__number__icontains=q) | Q(tracking_number__icontains=q))
+    if s := f.value("status"):
+        qs = qs.filter(status=s)
+    if w := f.value("warehouse"):
+        qs = qs.filter(warehouse__code=w)
+    if f.value("not_invoiced"):
+        qs = qs.filter(status="shipped", invoice__isnull=True)
+    table = Table(
+        title="Shipments", related=related.orders(), rows=qs, filter_form=f, empty="No shipments match.",
+        columns=[
+            Col("Number", "number", link=lambda s: _order_url(s.order_id) + f"#shipment-{s.pk}"),
+            Col("Order", "order.number", link=lambda s: _order_url(s.order_id)),
+            Col("Customer", "order.customer.code"),
+            Col("Warehouse", "warehouse.code"),
+            Col("Status", "status", badge=True),
+            Col("Lines", "n_lines", numeric=True),
+            Col("Created", "created_at"),
+            Col("Shipped", "shipped_at"),
+            Col("Tracking", "tracking_number"),
+        ],
+    )
+    return table.response(request, section="orders")

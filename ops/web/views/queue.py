@@ -1,0 +1,286 @@
+"""Exception queue, integrations (deliveries, inbound messages, events) and reconciliation
+runs. Writes go through ops.services / ops.actions and integrations' services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from core import roles
+from core.exceptions import DomainError
+from ops.web import forms, queries, related, trace
+from ops.web.access import STAFF, may, staff_page
+from ops.web.render import next_url, page
+from ops.web.tables import Col, Table
+
+INTEGRATIONS = (roles.SUPPORT, roles.OPERATIONS)
+RECON_RUN = (roles.FINANCE, roles.SUPPORT, roles.OPERATIONS)
+
+
+def _exc_url(item) -> str:
+    return reverse("web:exception", args=[item.pk])
+
+
+@staff_page(read=STAFF)
+def exception_list(request: HttpRequest) -> HttpResponse:
+    Item = queries.model("ops.ExceptionItem")
+    f = forms.ExceptionFilter(request.GET)
+    qs = Item.objects.select_related("assignee").order_by("-opened_at", "-id")
+    status = f.value("status") or "live"
+    if status == "live":
+        qs = qs.exclude(status="resolved")
+    elif status != "all":
+        qs = qs.filter(status=status)
+    if q := f.value("q"):
+        qs = qs.filter(Q(title__icontains=q) | Q(key__icontains=q) | Q(correlation_id=q))
+    if k := f.value("kind"):
+        qs = qs.filter(kind__icontains=k)
+    if r := f.value("owner_role"):
+        qs = qs.filter(owner_role=r)
+    if s := f.value("severity"):
+        qs = qs.filter(severity=s)
+    a = f.value("assignee")
+    if a == "me":
+        qs = qs.filter(assignee=request.user)
+    elif a == "none":
+        qs = qs.filter(assignee__isnull=True)
+    table = Table(
+        title="Exception queue", related=related.integrations(), rows=qs, filter_form=f,
+        empty="No exceptions match. When something needs a person, it shows up here.",
+        columns=[
+            Col("#", "id", link=_exc_url),
+            Col("Opened", "opened_at"),
+            Col("Severity", "severity", badge=True),
+            Col("Kind", "kind"),
+            Col("Title", "title", link=_exc_url),
+            Col("Owner", "owner_role"),
+            Col("Assignee", "assignee.username"),
+            Col("Status", "status", badge=True),
+            Col("Seen", "occurrences", numeric=True),
+        ],
+    )
+    return table.response(request, section="exceptions")
+
+
+def _link_url(link: dict) -> str | None:
+    t, i = link.get("type", ""), link.get("id")
+    if i is None:
+        return None
+    mapping = {"sales.order": "web:order", "order": "web:order", "finance.invoice": "web:invoice",
+               "invoice": "web:invoice", "inventory.purchaseorder": "web:purchase-order",
+               "purchase_order": "web:purchase-order"}
+    if t in mapping:
+        try:
+            return reverse(mapping[t], args=[i])
+        except Exception:  # noqa: BLE001
+            return None
+    if t in ("integrations.webhookdelivery", "webhook_delivery"):
+        return f"{reverse('web:deliveries')}?id={i}"
+    if t in ("integrations.inboundmessage", "inbound_message"):
+        return reverse("web:inbound-message", args=[i])
+    if t in ("integrations.webhookendpoint", "webhook_endpoint"):
+        return f"{reverse('web:deliveries')}?endpoint={i}"
+    return None
+
+
+@staff_page(read=STAFF)
+def exception_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from ops import actions as ops_actions
+
+    Item = queries.model("ops.ExceptionItem")
+    item = get_object_or_404(Item.objects.select_related("assignee", "resolved_by"), pk=pk)
+    links = [{**link, "url": _link_url(link)} for link in item.links or []]
+    return page(request, "web/exception_detail.html", {
+        "item": item, "links": links, "notes": item.notes.select_related("author").order_by("created_at", "id"),
+        "actions": ops_actions.available_actions(item),
+        "assign_form": forms.AssignForm(initial={"assignee": item.assignee_id or ""}),
+        "note_form": forms.NoteForm(), "timeline": trace.timeline(item.correlation_id) if item.correlation_id else [],
+        "page_title": f"Exception #{item.pk}"}, section="exceptions")
+
+
+@require_POST
+@staff_page(read=STAFF)
+def exception_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
+    """assign | acknowledge | resolve | note | run (an action such as replay or reprocess)."""
+    from ops import actions as ops_actions
+    from ops import services as ops
+
+    done = None
+    try:
+        if verb == "assign":
+            form = forms.AssignForm(request.POST)
+            form.is_valid()
+            value = form.cleaned_data.get("assignee") if hasattr(form, "cleaned_data") else None
+            ops.assign_exception(exception_id=pk, assignee_id=int(value) if value else None, by=request.user)
+            done = "Assignment saved."
+        elif verb == "acknowledge":
+            ops.acknowledge_exception(exception_id=pk, by=request.user, note=request.POST.get("note", ""))
+            done = "Acknowledged: the exception is yours."
+        elif verb == "resolve":
+            ops.resolve_exception(exception_id=pk, note=request.POST.get("note", ""), by=request.user)
+            done = "Resolved."
+        elif verb == "note":
+            ops.add_exception_note(exception_id=pk, body=request.POST.get("note", ""), by=request.user)
+            done = "Note added."
+        elif verb == "run":
+            result = ops_actions.perform_action(exception_id=pk, action=request.POST.get("action", ""),
+                                                by=request.user)
+            done = f"{result['action']}: {result['detail']}" + (" — resolved." if result.get("resolved") else "")
+        else:
+            messages.error(request, "Unknown action.")
+    except DomainError as exc:
+        messages.error(request, f"Refused: {exc.detail}")
+    if done:
+        messages.success(request, done)
+    return redirect(next_url(request, reverse("web:exception", args=[pk])))
+
+
+@staff_page(read=INTEGRATIONS)
+def delivery_list(request: HttpRequest) -> HttpResponse:
+    Delivery = queries.model("integrations.WebhookDelivery")
+    f = forms.DeliveryFilter(request.GET)
+    qs = Delivery.objects.select_related("endpoint").order_by("-id")
+    if s := f.value("status"):
+        qs = qs.filter(status=s)
+    if e := f.value("endpoint"):
+        qs = qs.filter(endpoint_id=e)
+    if t := f.value("event_type"):
+        qs = qs.filter(event_type__icontains=t)
+    if (i := request.GET.get("id", "")).isdigit():
+        qs = qs.filter(pk=int(i))
+    table = Table(
+        title="Webhook deliveries", related=related.integrations(), rows=qs, filter_form=f, empty="No deliveries match.",
+        columns=[
+            Col("#", "id"), Col("Created", "created_at"), Col("Endpoint", "endpoint_id"),
+            Col("Event", "event_type"), Col("Subject", "subject"), Col("Status", "status", badge=True),
+            Col("Attempts", "attempt_count", numeric=True), Col("Last code", "last_status_code"),
+            Col("Last error", "last_error"), Col("Next attempt", "next_attempt_at"),
+        ],
+    )
+    return table.response(request, template="web/deliveries.html", section="integrations",
+                          can_replay=may(request.user, INTEGRATIONS))
+
+
+@require_POST
+@staff_page(read=INTEGRATIONS)
+def delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
+    from integrations import webhooks
+
+    Delivery = queries.model("integrations.WebhookDelivery")
+    delivery = get_object_or_404(Delivery, pk=pk)
+    try:
+        webhooks.replay_delivery(delivery=delivery)
+    except DomainError as exc:
+        messages.error(request, f"Refused: {exc.detail}")
+    else:
+        messages.success(request, f"Delivery #{delivery.pk} queued again.")
+    return redirect(next_url(request, reverse("web:deliveries")))
+
+
+@require_POST
+@staff_page(read=INTEGRATIONS)
+def delivery_replay_dead(request: HttpRequest) -> HttpResponse:
+    from integrations import webhooks
+
+    endpoint = request.POST.get("endpoint", "")
+    try:
+        n = webhooks.replay_deliveries(endpoint_id=int(endpoint) if endpoint.isdigit() else None, status="dead")
+    except DomainError as exc:
+        messages.error(request, f"Refused: {exc.detail}")
+    else:
+        messages.success(request, f"{n} dead deliveries queued again.")
+    return redirect(next_url(request, reverse("web:deliveries") + "?status=dead"))
+
+
+@staff_page(read=INTEGRATIONS)
+def inbound_list(request: HttpRequest) -> HttpResponse:
+    Inbound = queries.model("integrations.InboundMessage")
+    f = forms.InboundFilter(request.GET)
+    qs = Inbound.objects.defer("body", "headers").order_by("-id")
+    if s := f.value("status"):
+        qs = qs.filter(status=s)
+    if c := f.value("channel"):
+        qs = qs.filter(channel=c)
+    if q := f.value("q"):
+        qs = qs.filter(Q(external_id__icontains=q) | Q(correlation_id=q))
+    table = Table(
+        title="Inbound messages", related=related.integrations(), rows=qs, filter_form=f, empty="No inbound messages match.",
+        columns=[
+            Col("#", "id", link=lambda m: reverse("web:inbound-message", args=[m.pk])),
+            Col("Received", "received_at"), Col("Channel", "channel"), Col("Source", "source"),
+            Col("External id", "external_id"), Col("Status", "status", badge=True),
+            Col("Attempts", "attempts", numeric=True), Col("Error", lambda m: (m.error or "")[:120]),
+            Col("Order", "order_id", link=lambda m: reverse("web:order", args=[m.order_id]) if m.order_id else None),
+        ],
+    )
+    return table.response(request, section="integrations")
+
+
+@staff_page(read=INTEGRATIONS)
+def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from integrations import inbound
+
+    Inbound = queries.model("integrations.InboundMessage")
+    message = get_object_or_404(Inbound, pk=pk)
+    if request.method == "POST":
+        try:
+            message = inbound.reprocess_message(message_id=message.pk, submitted_by=request.user)
+        except DomainError as exc:
+            messages.error(request, f"Refused: {exc.detail}")
+        else:
+            messages.success(request, f"Message #{message.pk} reprocessed: {message.status}.")
+        return redirect("web:inbound-message", pk=message.pk)
+    return page(request, "web/inbound_detail.html", {"message": message, "body": message.text[:20000],
+                                                     "page_title": f"Inbound message #{message.pk}"},
+                section="integrations")
+
+
+@staff_page(read=INTEGRATIONS)
+def event_list(request: HttpRequest) -> HttpResponse:
+    Event = queries.model("integrations.OutboxEvent")
+    f = forms.EventFilter(request.GET)
+    qs = Event.objects.defer("data").order_by("-position")
+    if t := f.value("type"):
+        qs = qs.filter(type__icontains=t)
+    if c := f.value("correlation_id"):
+        qs = qs.filter(correlation_id=c.strip())
+    if s := f.value("subject"):
+        qs = qs.filter(subject__icontains=s)
+    table = Table(
+        title="Events (outbox)", related=related.integrations(), rows=qs, filter_form=f, empty="No events match.",
+        columns=[Col("Position", "position", numeric=True), Col("Time", "time"), Col("Type", "type"),
+                 Col("Subject", "subject"), Col("Correlation id", "correlation_id"),
+                 Col("Dispatched", "dispatched_at")],
+    )
+    return table.response(request, section="integrations")
+
+
+@staff_page(read=STAFF, write=RECON_RUN)
+def reconciliations(request: HttpRequest) -> HttpResponse:
+    from ops import services as ops
+
+    if request.method == "POST":
+        try:
+            run = ops.run_reconciliation(trigger="ui", user=request.user)
+        except DomainError as exc:
+            messages.error(request, f"Refused: {exc.detail}")
+        else:
+            messages.success(request, f"Reconciliation run #{run.pk}: {run.status}, {run.findings_count} finding(s).")
+        return redirect(next_url(request, reverse("web:reconciliations")))
+    Run = queries.model("ops.ReconciliationRun")
+    qs = Run.objects.select_related("requested_by").order_by("-started_at", "-id")
+    table = Table(
+        title="Reconciliation runs", related=related.integrations(), rows=qs, empty="No run yet. Runs happen every 15 minutes, or now:",
+        intro="Each run checks the invariants (ledger vs levels, GL vs sub-ledgers, shipped vs invoiced …) "
+              "and opens an exception per discrepancy.",
+        columns=[Col("Run", "id"), Col("Started", "started_at"), Col("Group", "group"),
+                 Col("Trigger", "trigger"), Col("By", "requested_by.username"), Col("Status", "status", badge=True),
+                 Col("Checks", lambda r: len(r.checks or [])), Col("Findings", "findings_count", numeric=True),
+                 Col("Opened", "opened_count", numeric=True), Col("Resolved", "resolved_count", numeric=True)],
+    )
+    return table.response(request, template="web/reconciliations.html", section="exceptions",
+                          latest=queries.latest_reconciliation_results(), can_run=may(request.user, RECON_RUN))

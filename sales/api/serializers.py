@@ -1,0 +1,232 @@
+"""Input and output shapes of the sales API (CONTRACT "Sales")."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from rest_framework import serializers
+
+from sales import stock
+from sales.models import Customer, Order, OrderLine, PriceList, PriceListItem, Return, Shipment
+
+QTY = {"max_digits": 18, "decimal_places": 3}
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+# --- customers ------------------------------------------------------------------------------
+
+
+class WarehouseCodeField(serializers.CharField):
+    """A warehouse given by its code (validated through inventory's selector)."""
+
+    def to_representation(self, value):
+        return getattr(value, "code", value)
+
+    def to_internal_value(self, data):
+        code = super().to_internal_value(data)
+        try:
+            return stock.warehouse_by_code(code)
+        except Exception:  # noqa: BLE001 - inventory raises its own UnknownWarehouse
+            raise serializers.ValidationError(f"Unknown warehouse {code!r}.") from None
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    preferred_warehouse = WarehouseCodeField(required=False, allow_null=True)
+    price_list = serializers.SlugRelatedField(slug_field="code", queryset=PriceList.objects.all(),
+                                              required=False, allow_null=True)
+    credit_limit = serializers.DecimalField(**MONEY, min_value=Decimal("0"), required=False, allow_null=True)
+
+    class Meta:
+        model = Customer
+        fields = ["id", "code", "name", "email", "billing_address", "billing_country", "shipping_address",
+                  "shipping_country", "credit_limit", "payment_terms_days", "on_hold", "is_active",
+                  "preferred_warehouse", "price_list", "tax_category", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+# --- price lists ----------------------------------------------------------------------------
+
+
+class PriceListItemSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(max_length=64, write_only=True)  # shown from product.sku below
+    min_quantity = serializers.DecimalField(**QTY, min_value=Decimal("0"), required=False, default=Decimal("0"))
+    unit_price = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+
+    class Meta:
+        model = PriceListItem
+        fields = ["id", "sku", "min_quantity", "unit_price", "valid_from", "valid_to"]
+        read_only_fields = ["id"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["sku"] = instance.product.sku
+        return data
+
+    def validate(self, attrs):
+        try:
+            attrs["product"] = stock.product_by_sku(attrs.pop("sku"))
+        except Exception:  # noqa: BLE001
+            raise serializers.ValidationError({"sku": ["Unknown SKU."]}) from None
+        if attrs.get("valid_from") and attrs.get("valid_to") and attrs["valid_to"] < attrs["valid_from"]:
+            raise serializers.ValidationError({"valid_to": ["Must not be before valid_from."]})
+        return attrs
+
+
+class PriceListSerializer(serializers.ModelSerializer):
+    items = PriceListItemSerializer(many=True, required=False)
+
+    class Meta:
+        model = PriceList
+        fields = ["id", "code", "name", "currency", "is_active", "items", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    @transaction.atomic
+    def create(self, validated_data):
+        items = validated_data.pop("items", [])
+        price_list = PriceList.objects.create(**validated_data)
+        PriceListItem.objects.bulk_create([PriceListItem(price_list=price_list, **item) for item in items])
+        return price_list
+
+    @transaction.atomic
+    def update(self, instance, validated_data):
+        items = validated_data.pop("items", None)
+        instance = super().update(instance, validated_data)
+        if items is not None:  # the items given replace the list's items
+            instance.items.all().delete()
+            PriceListItem.objects.bulk_create([PriceListItem(price_list=instance, **item) for item in items])
+        return instance
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"), max_value=Decimal("1000000"))
+    unit_price = serializers.DecimalField(**MONEY, min_value=Decimal("0"), required=False, allow_null=True)
+    uom = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True)
+
+
+class OrderInputSerializer(serializers.Serializer):
+    customer = serializers.CharField(max_length=40, required=False)
+    channel = serializers.CharField(max_length=40, required=False, default="api")
+    external_ref = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    fulfillment_policy = serializers.ChoiceField(choices=Order.Policy.values, required=False,
+                                                 default=Order.Policy.SHIP_PARTIAL)
+    shipping_address = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
+
+
+class AllocationOutputSerializer(serializers.Serializer):
+    warehouse = serializers.CharField(source="warehouse.code")
+    quantity = serializers.SerializerMethodField()
+
+    def get_quantity(self, alloc) -> str:
+        # what this warehouse holds or shipped for the line (released quantity is gone)
+        return str(alloc.quantity + alloc.quantity_shipped)
+
+
+class OrderLineOutputSerializer(serializers.ModelSerializer):
+    allocations = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrderLine
+        fields = ["id", "line_no", "sku", "quantity", "unit_price", "tax_rate", "line_subtotal", "line_tax",
+                  "quantity_allocated", "quantity_backordered", "quantity_shipped", "quantity_invoiced",
+                  "quantity_cancelled", "quantity_returned", "price_source", "allocations"]
+
+    def get_allocations(self, line) -> list[dict]:
+        per: dict[str, Decimal] = {}
+        for alloc in line.allocations.all():
+            qty = alloc.quantity + alloc.quantity_shipped
+            if qty > 0:
+                per[alloc.warehouse.code] = per.get(alloc.warehouse.code, Decimal("0")) + qty
+        return [{"warehouse": code, "quantity": str(qty)} for code, qty in per.items()]
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    customer = serializers.CharField(source="customer.code")
+    lines = OrderLineOutputSerializer(many=True)
+
+    class Meta:
+        model = Order
+        fields = ["id", "number", "status", "customer", "channel", "external_ref", "fulfillment_policy",
+                  "correlation_id", "currency", "subtotal", "tax", "total", "hold_reason", "shipping_address",
+                  "created_at", "updated_at", "lines"]
+
+
+class CancelLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"))
+
+
+class CancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    lines = CancelLineSerializer(many=True, required=False, allow_empty=False)
+
+
+# --- shipments ------------------------------------------------------------------------------
+
+
+class ShipmentLineOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.DecimalField(**QTY)
+    order_line = serializers.IntegerField(source="order_line_id")
+
+
+class ShipmentOutputSerializer(serializers.ModelSerializer):
+    warehouse = serializers.CharField(source="warehouse.code")
+    order_number = serializers.CharField(source="order.number")
+    lines = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Shipment
+        fields = ["id", "number", "order", "order_number", "warehouse", "status", "tracking_number",
+                  "shipped_at", "correlation_id", "created_at", "lines"]
+
+    def get_lines(self, shipment) -> list[dict]:
+        return ShipmentLineOutputSerializer([sl for sl in shipment.lines.all() if sl.quantity > 0], many=True).data
+
+
+class ShipLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"))
+
+
+class ShipInputSerializer(serializers.Serializer):
+    tracking_number = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    lines = ShipLineSerializer(many=True, required=False, allow_empty=False)
+
+
+# --- returns --------------------------------------------------------------------------------
+
+
+class ReturnLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"))
+
+
+class ReturnInputSerializer(serializers.Serializer):
+    order = serializers.IntegerField(min_value=1)
+    disposition = serializers.ChoiceField(choices=Return.Disposition.values)
+    warehouse = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    lines = ReturnLineInputSerializer(many=True, allow_empty=False, max_length=500)
+
+
+class ReturnLineOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.DecimalField(**QTY)
+    order_line = serializers.IntegerField(source="order_line_id")
+
+
+class ReturnOutputSerializer(serializers.ModelSerializer):
+    warehouse = serializers.CharField(source="warehouse.code")
+    order_number = serializers.CharField(source="order.number")
+    lines = ReturnLineOutputSerializer(many=True)
+
+    class Meta:
+        model = Return
+        fields = ["id", "number", "order", "order_number", "status", "disposition", "warehouse", "reason",
+                  "correlation_id", "created_at", "received_at", "lines"]

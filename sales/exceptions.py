@@ -1,0 +1,69 @@
+"""Sales errors. Each carries its HTTP status (core.api.problems maps them to problem+json)."""
+
+from __future__ import annotations
+
+from core.exceptions import DomainError, NotFound, PermissionRefused, StateConflict, ValidationFailed
+
+
+class UnknownCustomer(ValidationFailed):
+    code = "unknown_customer"
+
+
+class CustomerInactive(DomainError):
+    code = "customer_inactive"
+
+
+class UnknownSku(ValidationFailed):
+    code = "unknown_sku"
+
+
+class InvalidOrder(ValidationFailed):
+    """Shape or value problems found against the database (units, quantities, duplicates)."""
+
+    code = "invalid_order"
+
+
+class PriceNotAllowed(DomainError):
+    """A unit price was given by a caller not authorised to set prices (422)."""
+
+    code = "price_not_allowed"
+
+
+class NoPrice(DomainError):
+    code = "no_price"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+
+class ShipmentNotFound(NotFound):
+    code = "shipment_not_found"
+
+
+class ReturnNotFound(NotFound):
+    code = "return_not_found"
+
+
+class OrderStateConflict(StateConflict):
+    code = "order_state_conflict"
+
+
+class ShipmentStateConflict(StateConflict):
+    code = "shipment_state_conflict"
+
+
+class ReturnStateConflict(StateConflict):
+    code = "return_state_conflict"
+
+
+class OverReturn(DomainError):
+    code = "over_return"
+
+
+class OverCancel(DomainError):
+    code = "over_cancel"
+
+
+class PartnerScopeRefused(PermissionRefused):
+    code = "partner_scope"

@@ -1,0 +1,91 @@
+"""Price, tax and credit decisions used while accepting an order (reads only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum, Value
+
+from core.money import q2
+from sales.models import Customer, Order, OrderLine, PriceListItem
+
+ZERO = Decimal("0")
+ONE = Decimal("1")
+
+# Orders whose un-invoiced value counts against the credit limit.
+CREDIT_EXPOSURE_STATUSES = (Order.Status.OPEN, Order.Status.PARTIALLY_SHIPPED, Order.Status.SHIPPED)
+
+
+def list_price(*, customer: Customer, product, quantity: Decimal, on: dt.date) -> tuple[Decimal | None, str]:
+    """The customer's price-list price for this quantity (best quantity break valid on `on`),
+    else the product's list price. Returns (price, source) with source price_list|list_price."""
+    if customer.price_list_id and customer.price_list.is_active:
+        item = (PriceListItem.objects
+                .filter(price_list_id=customer.price_list_id, product=product, min_quantity__lte=quantity)
+                .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on))
+                .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+                .order_by("-min_quantity", "-valid_from", "-id")
+                .first())
+        if item is not None:
+            return item.unit_price, "price_list"
+    if product.list_price is not None and product.list_price > 0:
+        return product.list_price, "list_price"
+    return None, "none"
+
+
+def within_partner_tolerance(*, given: Decimal, reference: Decimal) -> bool:
+    """A partner's own price is accepted when within ERP["PARTNER_PRICE_TOLERANCE"] (a fraction,
+    e.g. 0.02 = 2 %) of the price we would have charged."""
+    tolerance = Decimal(settings.ERP.get("PARTNER_PRICE_TOLERANCE", ZERO))
+    return abs(given - reference) <= q2(reference * tolerance)
+
+
+def tax_rate(*, tax_category: str, on: dt.date) -> Decimal:
+    """Ask finance for the rate of a tax category; 0 while finance has no selectors module yet."""
+    try:
+        from finance.selectors import tax_rate_for
+    except ImportError:
+        return ZERO
+    return Decimal(tax_rate_for(tax_category=tax_category, on=on))
+
+
+def open_ar(customer: Customer) -> Decimal:
+    """Open receivables from finance; 0 while finance has no selectors module yet (the open
+    order value below already counts everything not yet invoiced)."""
+    try:
+        from finance.selectors import open_ar_for_customer
+    except ImportError:
+        return ZERO
+    return Decimal(open_ar_for_customer(customer.pk))
+
+
+def open_order_value(customer: Customer, *, exclude_order_id: int | None = None) -> Decimal:
+    """Value (incl. tax) of what is ordered and not yet invoiced nor cancelled."""
+    open_qty = F("quantity") - F("quantity_cancelled") - F("quantity_invoiced")
+    expr = ExpressionWrapper(open_qty * F("unit_price") * (Value(ONE) + F("tax_rate")),
+                             output_field=DecimalField(max_digits=30, decimal_places=9))
+    qs = OrderLine.objects.filter(order__customer=customer, order__status__in=CREDIT_EXPOSURE_STATUSES)
+    if exclude_order_id is not None:
+        qs = qs.exclude(order_id=exclude_order_id)
+    return q2(qs.aggregate(v=Sum(expr))["v"] or ZERO)
+
+
+def credit_hold_reason(customer: Customer, *, order_total: Decimal, exclude_order_id: int | None = None) -> str:
+    """Why an order must wait for finance, or "" when it may proceed.
+
+    open AR + open (uninvoiced) order value + this order must not exceed the credit limit;
+    a customer on hold or without a limit of its own is handled first.
+    """
+    if customer.on_hold:
+        return "Customer is on credit hold."
+    if customer.credit_limit is None:
+        return ""
+    ar = open_ar(customer)
+    open_orders = open_order_value(customer, exclude_order_id=exclude_order_id)
+    exposure = ar + open_orders + order_total
+    if exposure > customer.credit_limit:
+        return (f"Credit limit exceeded: open AR {q2(ar)} + open orders {open_orders} + this order "
+                f"{q2(order_total)} = {q2(exposure)} > limit {customer.credit_limit}.")
+    return ""

@@ -1,0 +1,63 @@
+"""Public reads of sales."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from core import roles
+from sales.models import Allocation, Customer, Order, OrderLine, PartnerAccount, Return, Shipment
+
+
+def partner_customer_id(user) -> int | None:
+    """The customer a partner user is bound to (None for staff, or an unbound partner)."""
+    cached = getattr(user, "_sales_partner_customer", "unset")
+    if cached != "unset":
+        return cached
+    value = None
+    if roles.is_partner(user):
+        value = PartnerAccount.objects.filter(user=user).values_list("customer_id", flat=True).first()
+        value = value if value is not None else -1  # a partner without a binding sees nothing
+    user._sales_partner_customer = value
+    return value
+
+
+def get_customer_by_code(code: str) -> Customer | None:
+    return Customer.objects.filter(code=code).first()
+
+
+def orders_for(user) -> QuerySet[Order]:
+    qs = Order.objects.select_related("customer").prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.order_by("line_no").prefetch_related(
+            Prefetch("allocations", queryset=Allocation.objects.select_related("warehouse").order_by("pk")))))
+    cid = partner_customer_id(user)
+    return qs.filter(customer_id=cid) if cid is not None else qs
+
+
+def shipments_for(user) -> QuerySet[Shipment]:
+    qs = Shipment.objects.select_related("order", "warehouse").prefetch_related("lines")
+    cid = partner_customer_id(user)
+    return qs.filter(order__customer_id=cid) if cid is not None else qs
+
+
+def returns_for(user) -> QuerySet[Return]:
+    qs = Return.objects.select_related("order", "warehouse").prefetch_related("lines")
+    cid = partner_customer_id(user)
+    return qs.filter(order__customer_id=cid) if cid is not None else qs
+
+
+def customers_for(user) -> QuerySet[Customer]:
+    qs = Customer.objects.select_related("preferred_warehouse", "price_list")
+    cid = partner_customer_id(user)
+    return qs.filter(pk=cid) if cid is not None else qs
+
+
+def open_backorders(*, product_id: int | None = None) -> QuerySet[OrderLine]:
+    qs = OrderLine.objects.filter(quantity_backordered__gt=0,
+                                  order__status__in=(Order.Status.OPEN, Order.Status.PARTIALLY_SHIPPED))
+    return qs.filter(product_id=product_id) if product_id else qs
+
+
+def shipped_not_invoiced(*, older_than=None) -> QuerySet[Shipment]:
+    """Shipped shipments of orders not yet fully invoiced (for the I8 reconciliation)."""
+    qs = Shipment.objects.filter(status=Shipment.Status.SHIPPED).exclude(order__status=Order.Status.INVOICED)
+    return qs.filter(shipped_at__lt=older_than) if older_than else qs

@@ -1,0 +1,37 @@
+"""Public write interface of sales (docs/architecture.md "sales.services").
+
+Split by job; everything public is re-exported here so other apps import `sales.services`.
+"""
+
+from sales.services.allocation import allocate_backorders, allocate_order_backorders
+from sales.services.customers import bind_partner_user
+from sales.services.invoicing import record_invoice
+from sales.services.orders import (
+    CancelLine,
+    CanonicalLine,
+    CanonicalOrder,
+    SubmitResult,
+    cancel_order,
+    release_hold,
+    submit_order,
+)
+from sales.services.returns import ReturnLineInput, create_return, receive_return
+from sales.services.shipping import ship_shipment
+
+__all__ = [
+    "bind_partner_user",
+    "CanonicalLine",
+    "CanonicalOrder",
+    "SubmitResult",
+    "CancelLine",
+    "submit_order",
+    "release_hold",
+    "cancel_order",
+    "allocate_backorders",
+    "allocate_order_backorders",
+    "ship_shipment",
+    "ReturnLineInput",
+    "create_return",
+    "receive_return",
+    "record_invoice",
+]

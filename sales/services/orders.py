@@ -1,0 +1,521 @@
+"""Order intake (the canonical order every channel submits), credit-hold release and cancellation."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core import context
+from core.exceptions import DomainError
+from core.money import q2, q3
+from integrations.services import publish
+from sales import events, locks, pricing, stock
+from sales.exceptions import (
+    CustomerInactive,
+    InvalidOrder,
+    NoPrice,
+    OrderNotFound,
+    OrderStateConflict,
+    OverCancel,
+    PriceNotAllowed,
+    UnknownCustomer,
+    UnknownSku,
+)
+from sales.models import Allocation, Customer, Order, OrderLine, Shipment, ShipmentLine
+from sales.services import allocation
+from sales.services._common import derive_status, recompute_totals
+
+ZERO = Decimal("0")
+MAX_LINES = 500
+MAX_QUANTITY = Decimal("1000000")  # per line, base units: beyond this is a typo, not an order
+MAX_UNIT_PRICE = Decimal("10000000")
+
+
+@dataclass(frozen=True)
+class CanonicalLine:
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal | None = None   # per unit of `uom` (base unit when uom is None)
+    uom: str | None = None
+
+
+@dataclass(frozen=True)
+class CanonicalOrder:
+    """What every channel (API, Shopify, WooCommerce, EDI 850, CSV, staff UI) turns an order into."""
+
+    customer_code: str
+    channel: str
+    external_ref: str
+    lines: list[CanonicalLine] = field(default_factory=list)
+    fulfillment_policy: str = "ship_partial"
+    shipping_address: str | None = None
+    price_authorised: bool = False       # caller may set prices (staff with the right role, trusted channel)
+    requested_by_partner: bool = False   # a partner's own price is checked against the tolerance
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    order: Order
+    created: bool
+
+
+@dataclass(frozen=True)
+class CancelLine:
+    quantity: Decimal
+    sku: str | None = None
+    order_line_id: int | None = None
+
+
+@dataclass
+class _Priced:
+    index: int
+    product: object
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal
+    price_source: str
+
+
+# --- submit ---------------------------------------------------------------------------------
+
+
+def submit_order(order: CanonicalOrder, *, submitted_by=None, correlation_id: str | None = None) -> SubmitResult:
+    """Validate, price, credit-check and allocate one canonical order; or return the existing one.
+
+    `channel` + `external_ref` is the dedupe key: a repeat (even a concurrent one, caught on
+    the unique constraint) returns the existing order with created=False. Everything is
+    validated before anything is written; the order, its lines, reservations, shipments,
+    demand, number and events are written in one transaction.
+
+    Locks: the customer row (only when it has a credit limit, so two orders cannot both pass
+    the same headroom), then inventory's stock levels (reserve), then the order number series
+    (taken last to keep that serialising lock short).
+    Emits sales.order.accepted.v1 (+ sales.order.backordered.v1 when something is short), or
+    sales.order.held.v1 when the order goes to credit hold.
+    Raises UnknownCustomer / UnknownSku / InvalidOrder (400), CustomerInactive, PriceNotAllowed,
+    NoPrice (422), OrderStateConflict (409, external_ref used by another customer).
+    """
+    cid = correlation_id or context.current_or_new_correlation_id()
+    channel = (order.channel or "api").strip()
+    external_ref = (order.external_ref or "").strip()
+    if not channel or len(channel) > 40:
+        raise InvalidOrder("channel must be 1 to 40 characters.", errors={"channel": ["1 to 40 characters."]})
+    if len(external_ref) > 120:
+        raise InvalidOrder("external_ref is too long.", errors={"external_ref": ["At most 120 characters."]})
+    if external_ref:
+        existing = Order.objects.filter(channel=channel, external_ref=external_ref).select_related("customer").first()
+        if existing is not None:
+            return _existing(existing, order.customer_code)
+    # As the outermost transaction we may retry when PostgreSQL picks us as a deadlock victim
+    # (possible only against a caller that submits several orders in one transaction, which
+    # holds the number-series lock of its first order while reserving for the next).
+    outermost = not connection.in_atomic_block
+    for attempt in range(1, 4):
+        try:
+            return _submit(order, channel=channel, external_ref=external_ref, submitted_by=submitted_by, cid=cid)
+        except OperationalError as exc:
+            if not outermost or attempt == 3 or getattr(exc.__cause__, "sqlstate", None) not in _RETRYABLE:
+                raise
+    raise AssertionError("unreachable")
+
+
+_RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _existing(existing: Order, customer_code: str) -> SubmitResult:
+    if existing.customer.code != (customer_code or "").strip():
+        # Never hand one customer's order to another because they reused a reference.
+        raise OrderStateConflict("This channel and external_ref already belong to another order.",
+                                 errors={"external_ref": ["Already used on this channel."]})
+    return SubmitResult(order=existing, created=False)
+
+
+@transaction.atomic
+def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted_by, cid: str) -> SubmitResult:
+    customer = _customer(order.customer_code)
+    policy = order.fulfillment_policy or Order.Policy.SHIP_PARTIAL
+    if policy not in Order.Policy.values:
+        raise InvalidOrder(f"Unknown fulfillment_policy {policy!r}.",
+                           errors={"fulfillment_policy": [f"Choose one of {', '.join(Order.Policy.values)}."]})
+    today = timezone.localdate()
+    priced = _price_lines(order, customer=customer, on=today)
+    rate = pricing.tax_rate(tax_category=customer.tax_category, on=today)
+    subtotal = sum((q2(p.quantity * p.unit_price) for p in priced), ZERO)
+    tax = sum((q2(q2(p.quantity * p.unit_price) * rate) for p in priced), ZERO)
+
+    if customer.credit_limit is not None:
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    hold_reason = pricing.credit_hold_reason(customer, order_total=subtotal + tax)
+
+    # -- write ---------------------------------------------------------------------------
+    new = Order(number=f"~{uuid.uuid4().hex[:24]}", customer=customer, channel=channel, external_ref=external_ref,
+                status=Order.Status.CREDIT_HOLD if hold_reason else Order.Status.OPEN,
+                fulfillment_policy=policy, hold_reason=hold_reason[:500],
+                shipping_address=order.shipping_address or customer.shipping_address,
+                correlation_id=cid, submitted_by=submitted_by if getattr(submitted_by, "pk", None) else None)
+    new.skip_history_when_saving = True  # the one history row is written once the order is complete
+    if not external_ref:
+        new.save(force_insert=True)  # no dedupe key, nothing to collide with: skip the savepoint
+    else:
+        try:
+            with transaction.atomic():
+                new.save(force_insert=True)
+        except IntegrityError:
+            existing = Order.objects.filter(channel=channel, external_ref=external_ref).select_related("customer").first()
+            if existing is None:
+                raise
+            return _existing(existing, customer.code)
+
+    lines = [OrderLine(order=new, line_no=i, product=p.product, sku=p.sku, quantity=p.quantity,
+                       unit_price=p.unit_price, tax_rate=rate, price_source=p.price_source)
+             for i, p in enumerate(priced, start=1)]
+    OrderLine.objects.bulk_create(lines)
+    recompute_totals(new, lines)
+
+    warehouse_ids: list[int] = []
+    reservations: list[stock.Reserved] = []
+    if not hold_reason:
+        warehouse_ids = allocation.warehouse_ids_for(customer)
+        reservations = allocation.reserve_lines(order=new, wanted={ln.pk: ln.quantity for ln in lines},
+                                                lines=lines, warehouse_ids=warehouse_ids, correlation_id=cid)
+
+    new.number = locks.next_number("order")
+    allocated = allocation.apply_reservations(order=new, lines=lines, reservations=reservations, fresh=True)
+    if not hold_reason:
+        for ln in lines:
+            ln.quantity_allocated = allocated.get(ln.pk, ZERO)
+            ln.quantity_backordered = ln.quantity - ln.quantity_allocated
+        allocation.sync_demand(order=new, lines=lines, warehouse_ids=warehouse_ids, correlation_id=cid)
+    OrderLine.objects.bulk_update(lines, ["quantity_allocated", "quantity_backordered", "line_subtotal", "line_tax"])
+    del new.skip_history_when_saving
+    new.save()
+    _publish_intake(new, lines, cid)
+    return SubmitResult(order=new, created=True)
+
+
+def _publish_intake(order: Order, lines: list[OrderLine], cid: str) -> None:
+    payload = events.order_payload(order, lines)
+    if order.status == Order.Status.CREDIT_HOLD:
+        publish(events.ORDER_HELD, order.number, payload, correlation_id=cid)
+        return
+    publish(events.ORDER_ACCEPTED, order.number, payload, correlation_id=cid)
+    if any(ln.quantity_backordered > 0 for ln in lines):
+        publish(events.ORDER_BACKORDERED, order.number, payload, correlation_id=cid)
+
+
+def _customer(code: str) -> Customer:
+    code = (code or "").strip()
+    customer = Customer.objects.select_related("price_list").filter(code=code).first() if code else None
+    if customer is None:
+        raise UnknownCustomer(f"Unknown customer {code!r}.", errors={"customer": [f"Unknown customer {code!r}."]})
+    if not customer.is_active:
+        raise CustomerInactive(f"Customer {code} is not active.", errors={"customer": ["Customer is not active."]})
+    return customer
+
+
+def _decimal(value, field: str, errors: dict) -> Decimal | None:
+    """Channels hand over str, int or Decimal; a JSON float is taken by its text (1.5 → "1.5")."""
+    if isinstance(value, Decimal):
+        d = value
+    else:
+        try:
+            d = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            d = None
+    if d is None or not d.is_finite():
+        errors.setdefault(field, []).append("Must be a decimal number.")
+        return None
+    return d
+
+
+def _price_lines(order: CanonicalOrder, *, customer: Customer, on) -> list[_Priced]:
+    """Resolve SKUs, convert units, merge duplicate SKUs and price every line.
+
+    Duplicate SKUs are merged into one line (quantities added) when they agree on the
+    price (both without, or the same given price); otherwise the order is refused.
+    Collects every problem before raising, so the caller sees all fields at once.
+    """
+    errors: dict[str, list[str]] = {}
+    if not order.lines:
+        raise InvalidOrder("An order needs at least one line.", errors={"lines": ["At least one line."]})
+    if len(order.lines) > MAX_LINES:
+        raise InvalidOrder(f"At most {MAX_LINES} lines per order.", errors={"lines": [f"At most {MAX_LINES}."]})
+
+    merged: dict[str, dict] = {}
+    unknown = False
+    for i, line in enumerate(order.lines):
+        f = f"lines.{i}"
+        sku = (line.sku or "").strip()
+        if not sku:
+            errors.setdefault(f"{f}.sku", []).append("Required.")
+            continue
+        qty = _decimal(line.quantity, f"{f}.quantity", errors)
+        price = None if line.unit_price is None else _decimal(line.unit_price, f"{f}.unit_price", errors)
+        try:
+            product = stock.product_by_sku(sku)
+        except DomainError:
+            errors.setdefault(f"{f}.sku", []).append(f"Unknown SKU {sku!r}.")
+            unknown = True
+            continue
+        if not product.is_active:
+            errors.setdefault(f"{f}.sku", []).append(f"SKU {sku} is not sellable (inactive).")
+            continue
+        if not getattr(product, "is_stocked", True):
+            errors.setdefault(f"{f}.sku", []).append(f"SKU {sku} is not a stocked product.")
+            continue
+        if qty is None:
+            continue
+        if qty <= 0:
+            errors.setdefault(f"{f}.quantity", []).append("Must be greater than zero.")
+            continue
+        try:
+            # also checks the decimals the unit allows (1.5 EA is refused)
+            base = stock.convert_to_base(product=product, quantity=qty, uom_code=line.uom or None)
+        except DomainError as exc:
+            key = f"{f}.uom" if "uom" in (exc.errors or {}) else f"{f}.quantity"
+            errors.setdefault(key, []).append(exc.detail)
+            continue
+        if base != q3(base):
+            errors.setdefault(f"{f}.quantity", []).append("At most 3 decimal places in the base unit.")
+            continue
+        if base > MAX_QUANTITY:
+            errors.setdefault(f"{f}.quantity", []).append(f"At most {MAX_QUANTITY} per line.")
+            continue
+        if price is not None:
+            if price < 0 or price > MAX_UNIT_PRICE:
+                errors.setdefault(f"{f}.unit_price", []).append("Must be between 0 and 10,000,000.")
+                continue
+            price = q2(price * qty / base) if base != qty else price
+            if price != q2(price):
+                errors.setdefault(f"{f}.unit_price", []).append("At most 2 decimal places.")
+                continue
+        entry = merged.get(product.sku)
+        if entry is None:
+            merged[product.sku] = {"index": i, "product": product, "quantity": base, "price": price}
+        elif entry["price"] != price:
+            errors.setdefault(f"{f}.sku", []).append(
+                f"SKU {sku} appears twice with different prices; send one line per SKU.")
+        else:
+            entry["quantity"] += base
+            if entry["quantity"] > MAX_QUANTITY:
+                errors.setdefault(f"{f}.quantity", []).append(f"At most {MAX_QUANTITY} per SKU.")
+
+    if errors:
+        cls = UnknownSku if unknown else InvalidOrder
+        raise cls("The order has invalid lines: " + ", ".join(sorted(errors)) + ".", errors=errors)
+
+    priced: list[_Priced] = []
+    refusals: dict[str, list[str]] = {}
+    missing: dict[str, list[str]] = {}
+    for entry in merged.values():
+        f = f"lines.{entry['index']}.unit_price"
+        product, qty, given = entry["product"], entry["quantity"], entry["price"]
+        reference, source = pricing.list_price(customer=customer, product=product, quantity=qty, on=on)
+        if given is None:
+            if reference is None:
+                missing.setdefault(f, []).append(f"No price for {product.sku}: not on the price list, no list price.")
+                continue
+            priced.append(_Priced(entry["index"], product, product.sku, qty, q2(reference), source))
+            continue
+        if order.price_authorised:
+            priced.append(_Priced(entry["index"], product, product.sku, qty, q2(given), "given"))
+        elif reference is not None and pricing.within_partner_tolerance(given=given, reference=reference):
+            priced.append(_Priced(entry["index"], product, product.sku, qty, q2(given), "given"))
+        else:
+            refusals.setdefault(f, []).append(
+                f"You may not set the price of {product.sku}"
+                + (f" (price {reference}); leave unit_price out to use it." if reference is not None else "."))
+    if refusals:
+        raise PriceNotAllowed("A unit price was given that this caller may not set.", errors=refusals)
+    if missing:
+        raise NoPrice("Some lines have no price.", errors=missing)
+    return priced
+
+
+# --- release hold ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def release_hold(*, order_id: int, released_by=None, correlation_id: str | None = None) -> Order:
+    """Release an order from credit hold (finance decision) and allocate it as if just accepted.
+
+    Locks the order and its lines, then inventory's stock levels. Emits
+    sales.order.accepted.v1 (+ sales.order.backordered.v1). Raises OrderNotFound (404),
+    OrderStateConflict (409) when the order is not on credit hold.
+    """
+    order = _lock_order(order_id)
+    if order.status != Order.Status.CREDIT_HOLD:
+        raise OrderStateConflict(f"Order {order.number} is not on credit hold (status {order.status}).")
+    cid = correlation_id or order.correlation_id
+    lines = locks.order_lines_for_update(order.pk)
+    wanted = {ln.pk: ln.quantity - ln.quantity_cancelled - ln.quantity_allocated - ln.quantity_backordered
+              - ln.quantity_shipped for ln in lines}
+    warehouse_ids = allocation.warehouse_ids_for(order.customer)
+    reservations = allocation.reserve_lines(order=order, wanted=wanted, lines=lines, warehouse_ids=warehouse_ids,
+                                            correlation_id=cid)
+    allocated = allocation.apply_reservations(order=order, lines=lines, reservations=reservations)
+    before = {ln.pk: ln.quantity_backordered for ln in lines}
+    for ln in lines:
+        got = allocated.get(ln.pk, ZERO)
+        ln.quantity_allocated += got
+        ln.quantity_backordered += wanted[ln.pk] - got
+    OrderLine.objects.bulk_update(lines, ["quantity_allocated", "quantity_backordered"])
+    allocation.sync_demand(order=order, lines=lines, warehouse_ids=warehouse_ids, correlation_id=cid, previous=before)
+    order.status = Order.Status.OPEN
+    order.hold_reason = ""
+    order._change_reason = f"credit hold released by {released_by}" if released_by else "credit hold released"
+    order.save()
+    _publish_intake(order, lines, cid)
+    return order
+
+
+def _lock_order(order_id) -> Order:
+    try:
+        return locks.order_for_update(int(order_id))
+    except (Order.DoesNotExist, ValueError, TypeError):
+        raise OrderNotFound(f"Order {order_id} not found.") from None
+
+
+# --- cancel ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def cancel_order(*, order_id: int, lines: list[CancelLine] | None = None, reason: str = "",
+                 cancelled_by=None, correlation_id: str | None = None) -> Order:
+    """Cancel an order's unshipped quantity: all of it, or the given quantities per line.
+
+    Per line the quantity is taken from the backorder first (clearing replenishment demand),
+    then from what was never allocated (credit hold), then from allocations, newest first
+    (releasing their reservations; a partly cancelled allocation is released and re-reserved
+    for the rest in the same warehouse, under the same level lock). Shipments left empty are
+    cancelled. Shipped quantity is never cancelled (that is a return).
+
+    Locks the order, its lines and allocations, then inventory's stock levels.
+    Emits sales.order.cancelled.v1. Raises OrderNotFound (404); OrderStateConflict (409)
+    when nothing is left to cancel; OverCancel (422) / InvalidOrder (400) for bad lines.
+    """
+    order = _lock_order(order_id)
+    cid = correlation_id or order.correlation_id
+    if order.status == Order.Status.CANCELLED:
+        raise OrderStateConflict(f"Order {order.number} is already cancelled.")
+    order_lines = locks.order_lines_for_update(order.pk)
+    open_qty = {ln.pk: ln.quantity - ln.quantity_cancelled - ln.quantity_shipped for ln in order_lines}
+
+    # -- decide how much to cancel per line (validate all before writing) -------------------
+    wanted: dict[int, Decimal] = {}
+    if lines is None:
+        wanted = {pk: q for pk, q in open_qty.items() if q > 0}
+        if not wanted:
+            raise OrderStateConflict(f"Order {order.number} has nothing left to cancel (status {order.status}).")
+    else:
+        if not lines:
+            raise InvalidOrder("Give at least one line to cancel, or none for the whole order.",
+                               errors={"lines": ["At least one line."]})
+        by_sku = {ln.sku: ln for ln in order_lines}
+        by_id = {ln.pk: ln for ln in order_lines}
+        errors: dict[str, list[str]] = {}
+        over: dict[str, list[str]] = {}
+        for i, cl in enumerate(lines):
+            target = by_id.get(cl.order_line_id) if cl.order_line_id else by_sku.get((cl.sku or "").strip())
+            if target is None:
+                errors.setdefault(f"lines.{i}.sku", []).append("Not a line of this order.")
+                continue
+            qty = Decimal(cl.quantity)
+            if qty <= 0 or qty != q3(qty):
+                errors.setdefault(f"lines.{i}.quantity", []).append("Must be > 0 with at most 3 decimals.")
+                continue
+            wanted[target.pk] = wanted.get(target.pk, ZERO) + qty
+            if wanted[target.pk] > open_qty[target.pk]:
+                over.setdefault(f"lines.{i}.quantity", []).append(
+                    f"Only {open_qty[target.pk]} of {target.sku} is left to cancel.")
+        if errors:
+            raise InvalidOrder("Invalid cancellation lines.", errors=errors)
+        if over:
+            raise OverCancel("Cannot cancel more than the unshipped quantity.", errors=over)
+
+    # -- write -----------------------------------------------------------------------------
+    lines_by_id = {ln.pk: ln for ln in order_lines}
+    allocations = list(locks.allocations_for_update(wanted.keys()).filter(status=Allocation.Status.ACTIVE,
+                                                                          quantity__gt=0))
+    before = {ln.pk: ln.quantity_backordered for ln in order_lines}
+    to_release: list[int] = []
+    rereserve: list[tuple[Allocation, Decimal]] = []
+    touched_shipments: set[int] = set()
+    for line_id, qty in wanted.items():
+        ln = lines_by_id[line_id]
+        # never allocated (only while on credit hold)
+        unallocated = (ln.quantity - ln.quantity_cancelled - ln.quantity_shipped - ln.quantity_allocated
+                       - ln.quantity_backordered)
+        take = min(qty, ln.quantity_backordered)
+        ln.quantity_backordered -= take
+        qty -= take
+        take = min(qty, max(unallocated, ZERO))
+        qty -= take
+        for alloc in sorted((a for a in allocations if a.order_line_id == line_id), key=lambda a: -a.pk):
+            if qty <= 0:
+                break
+            take = min(qty, alloc.quantity)
+            qty -= take
+            ln.quantity_allocated -= take
+            to_release.append(alloc.reservation_id)
+            if alloc.quantity - take > 0:
+                rereserve.append((alloc, alloc.quantity - take))
+            alloc.quantity -= take
+            alloc.quantity_released += take
+            if alloc.quantity == 0:
+                alloc.status = Allocation.Status.RELEASED
+            ShipmentLine.objects.filter(shipment_id=alloc.shipment_id, order_line_id=line_id).update(
+                quantity=F("quantity") - take)
+            touched_shipments.add(alloc.shipment_id)
+        ln.quantity_cancelled += wanted[line_id]
+
+    stock.release(reservation_ids=to_release, correlation_id=cid)
+    for alloc, rest in rereserve:
+        made = stock.reserve(requests=[(stock.demand_ref(order.pk, lines_by_id[alloc.order_line_id].line_no),
+                                        lines_by_id[alloc.order_line_id].product_id, rest)],
+                             warehouse_ids=[alloc.warehouse_id], all_or_nothing=True, correlation_id=cid)
+        # the stock we just released is still locked by this transaction, so this cannot fail
+        if sum((r.quantity for r in made), ZERO) != rest:
+            raise OrderStateConflict("Could not keep the remaining reservation; retry.")
+        alloc.reservation_id = made[0].reservation_id
+    if allocations:
+        Allocation.objects.bulk_update(allocations, ["quantity", "quantity_released", "status", "reservation_id"])
+    for shipment in Shipment.objects.filter(pk__in=touched_shipments, status=Shipment.Status.READY):
+        if not ShipmentLine.objects.filter(shipment=shipment, quantity__gt=0).exists():
+            shipment.status = Shipment.Status.CANCELLED
+            shipment.save(update_fields=["status"])
+
+    warehouse_ids = allocation.warehouse_ids_for(order.customer)
+    allocation.sync_demand(order=order, lines=order_lines, warehouse_ids=warehouse_ids, correlation_id=cid,
+                           previous=before)
+    recompute_totals(order, order_lines)
+    OrderLine.objects.bulk_update(order_lines, ["quantity_allocated", "quantity_backordered", "quantity_cancelled",
+                                                "line_subtotal", "line_tax"])
+    order.status = derive_status(order, order_lines)
+    if reason:
+        order._change_reason = reason[:100]
+    order.save()
+    payload = events.order_payload(order, order_lines)
+    payload["reason"] = reason
+    payload["cancelled"] = [{"order_line_id": pk, "sku": lines_by_id[pk].sku, "quantity": str(q)}
+                            for pk, q in wanted.items()]
+    publish(events.ORDER_CANCELLED, order.number, payload, correlation_id=cid)
+    if to_release:
+        # released stock may serve waiting backorders of other orders
+        product_ids = sorted({lines_by_id[pk].product_id for pk in wanted})
+        transaction.on_commit(lambda: _kick_backorders(product_ids))
+    return order
+
+
+def _kick_backorders(product_ids: list[int]) -> None:
+    from sales.tasks import allocate_backorders_task
+
+    try:
+        allocate_backorders_task.delay(product_ids=product_ids)
+    except Exception:  # noqa: BLE001 - the beat run picks it up if the broker is down
+        pass

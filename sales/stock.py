@@ -1,0 +1,113 @@
+"""The one place sales talks to inventory's public interface (services and selectors).
+
+Kept thin: it adapts argument shapes and names the demand references, so the rest of
+sales reads in its own terms. Imports are inside functions so sales stays importable while
+inventory migrates (and to respect the layer rule: we only use inventory.services/selectors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Reserved:
+    reservation_id: int
+    demand_ref: str
+    warehouse_id: int
+    product_id: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class Issued:
+    reservation_id: int
+    product_id: int
+    warehouse_id: int
+    quantity: Decimal
+    unit_cost: Decimal
+    value: Decimal
+
+
+def demand_ref(order_id: int, line_no: int) -> str:
+    """Reservations and replenishment demand of an order line are filed under this reference."""
+    return f"SOL-{order_id}-{line_no}"
+
+
+def reserve(*, requests: list[tuple[str, int, Decimal]], warehouse_ids: list[int], all_or_nothing: bool,
+            correlation_id: str) -> list[Reserved]:
+    from inventory import services as inv
+
+    reqs = [inv.ReserveRequest(demand_ref=ref, product_id=pid, quantity=qty) for ref, pid, qty in requests]
+    made = inv.reserve_stock(requests=reqs, warehouse_ids=warehouse_ids, all_or_nothing=all_or_nothing,
+                             correlation_id=correlation_id)
+    return [Reserved(reservation_id=r.id, demand_ref=r.demand_ref, warehouse_id=r.warehouse_id,
+                     product_id=r.product_id, quantity=_open_qty(r)) for r in made]
+
+
+def _open_qty(reservation) -> Decimal:
+    value = getattr(reservation, "quantity_open", None)
+    return Decimal(value if value is not None else reservation.quantity)
+
+
+def release(*, reservation_ids: list[int], correlation_id: str) -> Decimal:
+    if not reservation_ids:
+        return Decimal("0")
+    from inventory import services as inv
+
+    return inv.release_reservations(reservation_ids=reservation_ids, correlation_id=correlation_id)
+
+
+def issue(*, pairs: list[tuple[int, Decimal]], reference: str, correlation_id: str) -> list[Issued]:
+    from inventory import services as inv
+
+    results = inv.issue_reserved_stock(reservation_ids_and_quantities=pairs, reference=reference,
+                                       correlation_id=correlation_id)
+    return [Issued(reservation_id=r.reservation_id, product_id=r.product_id, warehouse_id=r.warehouse_id,
+                   quantity=r.quantity, unit_cost=r.unit_cost, value=r.value) for r in results]
+
+
+def return_to_stock(*, warehouse, product, quantity: Decimal, unit_cost: Decimal, reference: str,
+                    disposition: str, correlation_id: str) -> Decimal:
+    """Put returned goods back (or in and straight to scrap). Returns the value that came in."""
+    from inventory import services as inv
+
+    moves = inv.return_stock(warehouse=warehouse, product=product, quantity=quantity, unit_cost=unit_cost,
+                             reference=reference, disposition=disposition, correlation_id=correlation_id)
+    return sum((m.value for m in moves if m.quantity > 0), Decimal("0"))
+
+
+def set_demand(*, ref: str, product_id: int, warehouse_id: int, quantity: Decimal, correlation_id: str) -> None:
+    """Make the replenishment demand of a line equal to its backordered quantity (0 clears it)."""
+    from inventory import services as inv
+
+    if quantity > 0:
+        inv.register_demand(demand_ref=ref, product_id=product_id, warehouse_id=warehouse_id,
+                            quantity=quantity, correlation_id=correlation_id)
+    else:
+        inv.clear_demand(demand_ref=ref)
+
+
+def product_by_sku(sku: str):
+    from inventory import selectors
+
+    return selectors.get_product_by_sku(sku)
+
+
+def warehouse_by_code(code: str):
+    from inventory import selectors
+
+    return selectors.get_warehouse_by_code(code)
+
+
+def warehouses_by_priority() -> list:
+    from inventory import selectors
+
+    return list(selectors.warehouses_by_priority())
+
+
+def convert_to_base(*, product, quantity: Decimal, uom_code: str) -> Decimal:
+    from inventory import selectors
+
+    return selectors.convert_to_base(product=product, quantity=quantity, uom_code=uom_code)

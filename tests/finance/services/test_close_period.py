@@ -1,0 +1,50 @@
+from datetime import date
+
+import pytest
+
+from finance.exceptions import PeriodClosed, PeriodNotClosable
+from finance.models import FiscalPeriod, Invoice, JournalEntry
+from finance.services import close_period, create_fiscal_year, issue_invoice_for_shipment
+from integrations.models import OutboxEvent
+from tests.finance.conftest import order, receive, ship_all
+
+pytestmark = pytest.mark.django_db
+
+
+def _period(on: date) -> FiscalPeriod:
+    create_fiscal_year(year=on.year)
+    return FiscalPeriod.objects.get(start_date__lte=on, end_date__gte=on)
+
+
+def test_close_refuses_while_finance_events_of_the_period_are_unposted(customer, warehouse, product, drain):
+    # given a shipment whose event finance has not consumed yet
+    receive(warehouse, product, "5", "4.00")
+    ship_all(order(customer, [(product.sku, "1", "10.00")]), drain=False)
+    event = OutboxEvent.objects.get(type="sales.shipment.shipped.v1")
+    period = _period(event.time.date())
+    # when / then
+    with pytest.raises(PeriodNotClosable) as err:
+        close_period(period_id=period.pk)
+    assert any("sales.shipment.shipped.v1" in r for r in err.value.extra["reasons"])
+    # once posted, it closes
+    drain()
+    assert close_period(period_id=period.pk).status == "closed"
+    with pytest.raises(PeriodClosed):
+        close_period(period_id=period.pk)
+
+
+def test_a_late_shipment_event_for_a_closed_period_rolls_forward(customer, warehouse, product):
+    # given October closed and a shipment whose event says it left in October
+    receive(warehouse, product, "5", "4.00")
+    ship_all(order(customer, [(product.sku, "2", "10.00")]), drain=False)
+    data = dict(OutboxEvent.objects.get(type="sales.shipment.shipped.v1").data, shipped_at="2026-10-15T09:00:00+00:00")
+    close_period(period_id=_period(date(2026, 10, 15)).pk)
+    # when finance handles it
+    invoice = issue_invoice_for_shipment(shipment=data)
+    # then the invoice and both entries are dated the first day of the next open period
+    assert invoice.issue_date == date(2026, 11, 1)
+    cogs = JournalEntry.objects.get(source_type="sales.shipment", rule="shipment_cogs")
+    posted = JournalEntry.objects.get(source_type="finance.invoice", source_id=str(invoice.pk))
+    assert cogs.date == posted.date == date(2026, 11, 1)
+    assert "period closed" in cogs.memo
+    assert Invoice.objects.count() == 1

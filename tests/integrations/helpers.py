@@ -1,0 +1,36 @@
+"""Small helpers shared by the integrations tests."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from integrations import consumers
+from integrations.models import OutboxEvent
+from integrations.services import publish
+
+NEUTRAL_TYPE = "finance.period.closed.v1"  # an internal type no other app's consumer acts on in these tests
+
+
+def publish_committed(event_type: str = NEUTRAL_TYPE, subject: str = "S-1", data: dict | None = None,
+                      correlation_id: str | None = None, age_seconds: float = 0) -> OutboxEvent:
+    with transaction.atomic():
+        event = publish(event_type, subject, data or {"period": "2026-11"}, correlation_id=correlation_id)
+    if age_seconds:
+        OutboxEvent.objects.filter(pk=event.pk).update(time=timezone.now() - timedelta(seconds=age_seconds))
+        event.refresh_from_db()
+    return event
+
+
+@contextmanager
+def temporary_consumer(event_type: str, name: str, handler):
+    """Register a consumer for the duration of a test (the registry is process-global)."""
+    consumers.consumer(event_type, name=name)(handler)
+    try:
+        yield
+    finally:
+        consumers._by_name.pop(name, None)
+        consumers._by_type[event_type] = [c for c in consumers._by_type.get(event_type, []) if c.name != name]

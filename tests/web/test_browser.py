@@ -1,0 +1,266 @@
+"""The staff UI in a real browser: Playwright driving Debian's Chromium against the live
+server. Skipped when /usr/bin/chromium or the playwright package is missing.
+
+    apt-get install -y chromium      # once; no `playwright install`, no browser download
+
+Screenshots of each dashboard go to artifacts/screenshots/ (ERP_SCREENSHOT_DIR overrides).
+The outbox settles on its own in the live server (CELERY_TASK_ALWAYS_EAGER in tests); the
+test also drains it between steps so nothing depends on timing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from core import roles
+
+CHROMIUM = os.environ.get("ERP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # pragma: no cover - dev extra not installed
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed"),
+    pytest.mark.skipif(not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)), reason=f"{CHROMIUM} is missing"),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+SHOTS = Path(os.environ.get("ERP_SCREENSHOT_DIR", settings.BASE_DIR / "artifacts" / "screenshots"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between browser steps are ordinary synchronous code.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield b
+            b.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    yield pg
+    context.close()
+
+
+def user(username: str, role: str):
+    from tests.conftest import make_user
+
+    return make_user(username, role)
+
+
+def login(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert accessibility_violations(page) == []
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("pw-" + username)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("networkidle")
+
+
+def kpi(page, key: str) -> str:
+    return page.locator(f'[data-kpi="{key}"]').inner_text().strip()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+def accessibility_violations(page) -> list[str]:
+    """axe-core's serious and critical WCAG 2 A/AA violations on the current page."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]}});
+        return r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+            .map(v => v.id + ": " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "));
+    }""")
+    return result
+
+
+def drain() -> None:
+    from integrations.services import drain_outbox
+
+    drain_outbox()
+
+
+def seed():
+    """The demo data set (each app's demo.py), plus the web tests' own small scenario."""
+    from tests.web import scenario
+
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    sc = scenario.build()
+    drain()
+    return sc
+
+
+def test_each_role_sees_its_dashboard_with_real_numbers(page, live_server):
+    from finance.models import Invoice
+    from ops.models import ExceptionItem
+    from sales.models import Order, Shipment
+
+    seed()
+    user("b-ops", roles.OPERATIONS)
+    user("b-fin", roles.FINANCE)
+    user("b-sup", roles.SUPPORT)
+    user("b-admin", roles.ADMIN)
+
+    login(page, live_server, "b-ops")
+    expect(page.get_by_role("heading", name="Operations dashboard")).to_be_visible()
+    assert kpi(page, "orders_open") == str(Order.objects.filter(status__in=["open", "partially_shipped"]).count())
+    assert kpi(page, "shipments_ready") == str(Shipment.objects.filter(status="ready").count())
+    assert kpi(page, "credit_hold") == str(Order.objects.filter(status="credit_hold").count())
+    assert page.locator("canvas[data-chart]").first.get_attribute("data-drawn") == "1"   # Chart.js drew it
+    nav = page.get_by_role("navigation", name="Main").get_by_role("link")
+    assert nav.first.inner_text() == "Operations"
+    assert accessibility_violations(page) == []
+    shot(page, "dashboard-operations")
+
+    page.context.clear_cookies()
+    login(page, live_server, "b-fin")
+    expect(page.get_by_role("heading", name="Finance dashboard")).to_be_visible()
+    assert kpi(page, "credit_holds") == str(Order.objects.filter(status="credit_hold").count())
+    assert kpi(page, "shipped_not_invoiced") == str(
+        Shipment.objects.filter(status="shipped", invoice__isnull=True).count())
+    assert kpi(page, "overdue") == str(Invoice.objects.filter(
+        status__in=["open", "partially_paid"], balance_due__gt=0,
+        due_date__lt=__import__("django.utils.timezone", fromlist=["x"]).localdate()).count())
+    assert accessibility_violations(page) == []
+    shot(page, "dashboard-finance")
+
+    page.context.clear_cookies()
+    login(page, live_server, "b-sup")
+    expect(page.get_by_role("heading", name="Support dashboard")).to_be_visible()
+    assert kpi(page, "open_exceptions") == str(ExceptionItem.objects.exclude(status="resolved").count())
+    assert accessibility_violations(page) == []
+    shot(page, "dashboard-support")
+
+    page.context.clear_cookies()
+    login(page, live_server, "b-admin")
+    page.goto(f"{live_server.url}/dashboard/integrations/")
+    expect(page.get_by_role("heading", name="Integrations health")).to_be_visible()
+    assert accessibility_violations(page) == []
+    shot(page, "dashboard-integrations")
+    for path in ("/orders/", "/orders/new/", "/stock/", "/finance/invoices/", "/finance/payments/new/",
+                 "/exceptions/", "/reconciliations/"):
+        page.goto(f"{live_server.url}{path}")
+        assert accessibility_violations(page) == [], path
+
+
+def test_place_ship_and_see_the_invoice(page, live_server):
+    from sales.models import Order
+
+    seed()
+    user("b-ops2", roles.OPERATIONS)
+    login(page, live_server, "b-ops2")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
+    page.get_by_role("link", name="Place an order").click()
+    page.get_by_label("Customer", exact=True).select_option("WEBCUST")
+    page.get_by_label("Customer reference (PO number)").fill("BROWSER-1")
+    page.get_by_label("SKU, line 1").fill("WEB-1")
+    page.get_by_label("Quantity, line 1").fill("4")
+    shot(page, "order-desk-new-order")
+    page.get_by_role("button", name="Place order").click()
+    expect(page.locator(".msg-success")).to_contain_text("placed")
+    order = Order.objects.get(external_ref="BROWSER-1")
+    expect(page.get_by_role("heading", name=f"Order {order.number}")).to_be_visible()
+
+    page.get_by_label("Tracking number").first.fill("1Z-BROWSER")
+    page.get_by_role("button", name="Ship ").first.click()
+    expect(page.locator(".msg-success")).to_contain_text("shipped")
+    drain()
+    page.reload()
+    invoice = order.invoices.get()
+    expect(page.locator("#invoices")).to_contain_text(invoice.number)
+    expect(page.locator("ol.timeline")).to_contain_text("shipped")
+    assert accessibility_violations(page) == []
+    shot(page, "order-shipped-invoiced")
+
+    # finance enters the payment: choosing the customer loads its open invoices (htmx)
+    user("b-fin3", roles.FINANCE)
+    page.context.clear_cookies()
+    login(page, live_server, "b-fin3")
+    page.goto(f"{live_server.url}/finance/payments/new/")
+    page.get_by_label("Customer", exact=True).select_option("WEBCUST")
+    allocation = page.get_by_label(f"Amount for {invoice.number}")
+    expect(allocation).to_be_visible()
+    page.get_by_label("Amount received").fill(str(invoice.total))
+    allocation.fill(str(invoice.total))
+    page.get_by_role("button", name="Record payment").click()
+    expect(page.locator(".msg-success")).to_contain_text("recorded")
+    invoice.refresh_from_db()
+    assert invoice.status == "paid" and invoice.balance_due == 0
+
+
+def test_resolve_an_exception(page, live_server):
+    from ops.models import ExceptionItem
+
+    sc = seed()
+    user("b-sup2", roles.SUPPORT)
+    login(page, live_server, "b-sup2")
+    page.goto(f"{live_server.url}/exceptions/?kind=web.test")
+    page.get_by_role("link", name="Something to look at").click()
+    page.get_by_role("button", name="Acknowledge (take it)").click()
+    expect(page.locator("#exception-status")).to_have_text("acknowledged")
+    page.get_by_label("Resolution note (required)").fill("Called the customer; fixed.")
+    page.get_by_role("button", name="Resolve", exact=True).click()
+    expect(page.locator("#exception-status")).to_have_text("resolved")
+    shot(page, "exception-resolved")
+    assert ExceptionItem.objects.get(pk=sc.exception.pk).status == "resolved"
+
+
+def test_close_a_period(page, live_server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from finance.models import FiscalPeriod
+    from finance.services import period_for_date
+
+    first_of_month = timezone.localdate().replace(day=1)
+    previous = period_for_date(first_of_month - timedelta(days=1))
+    user("b-fin2", roles.FINANCE)
+    login(page, live_server, "b-fin2")
+    page.goto(f"{live_server.url}/finance/periods/{previous.pk}/")
+    expect(page.get_by_role("heading", name="Close checklist")).to_be_visible()
+    page.get_by_role("button", name="Run reconciliations now").click()
+    expect(page.locator(".checklist li").first).to_have_class("pass")
+    page.get_by_role("button", name=f"Close period {previous.name}").click()
+    expect(page.locator("#period-status")).to_have_text("closed")
+    assert FiscalPeriod.objects.get(pk=previous.pk).status == "closed"
+    shot(page, "period-closed")
+
+
+def test_partner_cannot_open_staff_pages(page, live_server):
+    user("b-partner", roles.PARTNER)
+    login(page, live_server, "b-partner")
+    for path in ("/", "/dashboard/operations/", "/orders/", "/finance/invoices/", "/exceptions/"):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 403, path
+        expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
