@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Events benchmark: outbox → Redis broker → Celery worker processes → signed webhook → receiver.
 
-Not a test. Prints figures; docs/bench-integrations.md records them with the machine and command.
+Not a test. Prints figures; docs/benchmarks.md records them with the machine and command.
 
     .venv/bin/python bench/events.py                              # defaults below
     .venv/bin/python bench/events.py --events 3000 --rate 500 --concurrency 4

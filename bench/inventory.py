@@ -2,7 +2,7 @@
 """Inventory benchmark on PostgreSQL: receipts/s, reservations/s (1 and 8 workers), and
 availability latency for one SKU with 10^6 moves in the ledger.
 
-Not a test. Prints figures; docs/bench-inventory.md records them with the machine and command.
+Not a test. Prints figures; docs/benchmarks.md records them with the machine and command.
 
     .venv/bin/python bench/inventory.py                        # defaults below
     .venv/bin/python bench/inventory.py --ops 2000 --moves 1000000 --lookups 2000

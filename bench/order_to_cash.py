@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Order-to-cash benchmark: submit → allocate → ship → invoice → journal, on PostgreSQL.
 
-Not a test. Prints figures; docs/bench-sales.md records them with the machine and command.
+Not a test. Prints figures; docs/benchmarks.md records them with the machine and command.
 
     .venv/bin/python bench/order_to_cash.py                 # defaults below
     .venv/bin/python bench/order_to_cash.py --orders 400 --api-requests 600

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Finance posting benchmark. Not a test: prints figures for docs/bench-finance.md.
+"""Finance posting benchmark. Not a test: prints figures for docs/benchmarks.md.
 
     .venv/bin/python bench/posting.py                       # defaults below
     .venv/bin/python bench/posting.py --events 3000 --lines 1000000
