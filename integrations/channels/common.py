@@ -76,3 +76,24 @@ def address_text(addr: dict | None, *, keys: dict) -> str | None:
              " ".join(x for x in (g("city"), g("province"), g("zip")) if x), g("country")]
     text = "\n".join(x for x in lines if x)
     return text or None
+
+
+def canonical_lines_from_items(items, errors: list[dict]) -> list:
+    """Turn an eCommerce order's `line_items` (Shopify and WooCommerce share the shape:
+    sku, quantity, price) into canonical lines, appending a field error for each bad item."""
+    from sales.services import CanonicalLine
+
+    if not isinstance(items, list) or not items:
+        errors.append({"field": "line_items", "message": "The order has no line items."})
+        return []
+    lines = []
+    for index, item in enumerate(items):
+        sku = str((item or {}).get("sku") or "").strip()
+        quantity = decimal_or_none((item or {}).get("quantity"))
+        if not sku:
+            errors.append({"field": f"line_items.{index}.sku", "message": "Missing SKU."})
+        if quantity is None or quantity <= 0:
+            errors.append({"field": f"line_items.{index}.quantity", "message": "Quantity must be a positive number."})
+        if sku and quantity and quantity > 0:
+            lines.append(CanonicalLine(sku=sku, quantity=quantity, unit_price=decimal_or_none(item.get("price"))))
+    return lines

@@ -21,7 +21,12 @@ import requests
 import structlog
 from django.utils import timezone
 
-from integrations.channels.common import address_text, customer_code_for, decimal_or_none, get_config
+from integrations.channels.common import (
+    address_text,
+    canonical_lines_from_items,
+    customer_code_for,
+    get_config,
+)
 from integrations.inbound import M, OrderDraft, Parsed, process_message, receive_message, register_parser
 from integrations.models import ChannelConfig, InboundMessage
 
@@ -45,7 +50,7 @@ def external_id(shop: str, order_id) -> str:
 
 
 def parse_order(payload: dict, config: ChannelConfig) -> Parsed:
-    from sales.services import CanonicalLine, CanonicalOrder
+    from sales.services import CanonicalOrder
 
     errors = []
     order_id = payload.get("id")
@@ -56,20 +61,7 @@ def parse_order(payload: dict, config: ChannelConfig) -> Parsed:
     if customer is None:
         errors.append({"field": "billing.email", "message": f"No customer has email {email!r} and the shop "
                                                             f"{config.shop_domain} has no default customer."})
-    lines = []
-    items = payload.get("line_items")
-    if not isinstance(items, list) or not items:
-        errors.append({"field": "line_items", "message": "The order has no line items."})
-        items = []
-    for index, item in enumerate(items):
-        sku = str((item or {}).get("sku") or "").strip()
-        quantity = decimal_or_none((item or {}).get("quantity"))
-        if not sku:
-            errors.append({"field": f"line_items.{index}.sku", "message": "Missing SKU."})
-        if quantity is None or quantity <= 0:
-            errors.append({"field": f"line_items.{index}.quantity", "message": "Quantity must be a positive number."})
-        if sku and quantity and quantity > 0:
-            lines.append(CanonicalLine(sku=sku, quantity=quantity, unit_price=decimal_or_none(item.get("price"))))
+    lines = canonical_lines_from_items(payload.get("line_items"), errors)
     if errors:
         return Parsed(fatal="; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
     canonical = CanonicalOrder(customer_code=customer, channel=CHANNEL,

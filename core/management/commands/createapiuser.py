@@ -30,9 +30,8 @@ class Command(BaseCommand):
                 user.save()
             roles.assign_role(user, role)
             if role == roles.PARTNER:
-                from sales.services import bind_partner_user
-
                 from core.exceptions import DomainError
+                from sales.services import bind_partner_user
 
                 try:
                     bind_partner_user(user=user, customer_code=customer)
