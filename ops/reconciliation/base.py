@@ -12,6 +12,7 @@ the exceptions of that kind whose key a later complete run no longer finds.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,7 +50,7 @@ class SkipCheck(Exception):
     """The data this check reads does not exist (yet): the check is skipped, not failed."""
 
 
-class Check:
+class Check(ABC):
     """Subclass, set the class attributes, implement run(now=...)."""
 
     name: ClassVar[str]
@@ -70,8 +71,9 @@ class Check:
         head = self.name.split("_", 1)[0]
         return head if head[:1] == "i" and head[1:].isdigit() else self.name
 
-    def run(self, *, now: datetime) -> CheckOutcome:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def run(self, *, now: datetime) -> CheckOutcome:
+        """Compute the check's figures and findings (in SQL aggregates, bounded memory)."""
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "owner_role": self.owner_role,

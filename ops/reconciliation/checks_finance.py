@@ -6,6 +6,7 @@ The totals come from finance.selectors and inventory.selectors, which aggregate 
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -34,8 +35,9 @@ class _BalanceCheck(Check):
     subledger_label: str
     settle_types: set[str] | None = None   # event types whose postings may lag (None: do not wait)
 
-    def subledger_total(self) -> Decimal:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def subledger_total(self) -> Decimal:
+        """The sub-ledger figure the control account must equal."""
 
     def _deferred_before(self, runs: int = 2) -> bool:
         """True when the last `runs` results were deferred too: on a busy system something is
