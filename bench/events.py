@@ -8,11 +8,13 @@ Not a test. Prints figures; docs/benchmarks.md records them with the machine and
 
 What is measured
 - A publisher process writes events one per transaction (integrations.services.publish, so
-  the on-commit hand-off enqueues dispatch_event_task on Redis), paced at --rate events/s
-  (0 = as fast as it can), and notes the wall-clock time right after each commit.
+  the on-commit hand-off wakes the relay on Redis: dispatch_events_task, coalesced while one
+  is waiting), paced at --rate events/s (0 = as fast as it can), and notes the wall-clock
+  time right after each commit.
 - Real `celery -A config worker` processes (prefork, --concurrency) run the relay
-  (dispatch_event_task: one delivery row per endpoint) and the deliveries
-  (deliver_webhook_task: lease, sign, POST, attempt row, status).
+  (dispatch_events_task: claims pending events in batches, one delivery row per endpoint,
+  consumers) and the deliveries (deliver_webhooks_task: per endpoint, a batch of deliveries
+  leased, signed, POSTed in order, attempt rows and statuses written in bulk).
 - A local webhook receiver in its own process (http.server, keep-alive) verifies nothing
   and notes the arrival time per webhook-id.
 - Reported: events/s from first commit to last arrival, and commit→arrival latency p50/p95/
@@ -45,7 +47,8 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/erp_bench_events"
 os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("DEBUG", "0")  # DEBUG=1 records every SQL statement: not production
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-not-for-production-use-0123456789")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("ERP_WEBHOOK_ALLOW_PRIVATE_URLS", "1")

@@ -26,6 +26,9 @@ class OutboxEvent(models.Model):
     data = models.JSONField(encoder=DjangoJSONEncoder)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     dispatch_count = models.PositiveIntegerField(default=0)
+    # Set while a relay works on the event (its consumers run in their own transactions); an
+    # expired lease means that relay died, and the sweeper takes the event again.
+    relay_lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["position"]

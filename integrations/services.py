@@ -7,11 +7,14 @@ SKIP LOCKED sweeper) tied to our consumer registry and webhook deliveries.
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core import context
@@ -19,6 +22,10 @@ from integrations import consumers
 from integrations.models import ConsumerFailure, OutboxEvent
 
 log = structlog.get_logger(__name__)
+
+# Events relayed per batch: large enough to amortise the claim, the consumers' set-based work
+# and the commits; small enough to keep each consumer transaction short (tens of ms).
+DISPATCH_BATCH = 200
 
 
 class OutsideTransaction(RuntimeError):
@@ -30,7 +37,8 @@ def publish(event_type: str, subject: str, data: dict, *, correlation_id: str | 
 
     Must be called inside `transaction.atomic()` (raises OutsideTransaction otherwise), so
     the event exists if and only if the change it describes commits. After commit the
-    event is handed to the relay; if that hand-off is lost, the sweeper finds it.
+    transaction's events are handed to the relay together (one Celery message per
+    transaction, not per event); if that hand-off is lost, the sweeper finds them.
     """
     if not connection.in_atomic_block:
         raise OutsideTransaction(f"publish({event_type!r}) must run inside transaction.atomic()")
@@ -45,45 +53,262 @@ def publish(event_type: str, subject: str, data: dict, *, correlation_id: str | 
         request_id=context.get_request_id() or "",
         data=data,
     )
-    event_id = str(event.event_id)
-    transaction.on_commit(lambda: _enqueue_dispatch(event_id))
+    _hand_off_after_commit(event.event_id)
     return event
 
 
-def _enqueue_dispatch(event_id: str) -> None:
-    from integrations.tasks import dispatch_event_task
+@dataclass(frozen=True)
+class EventToPublish:
+    type: str
+    subject: str
+    data: dict
+    correlation_id: str | None = None
 
+
+def publish_many(items: list[EventToPublish | tuple[str, str, dict]], *,
+                 correlation_id: str | None = None) -> list[OutboxEvent]:
+    """publish() for several events at once (one multi-row insert), in the given order — for
+    set-based services that emit several events per operation. Same rules as publish.
+
+    Items are EventToPublish or (type, subject, data) tuples; `correlation_id` applies to the
+    items that do not carry their own."""
+    if not items:
+        return []
+    if not connection.in_atomic_block:
+        raise OutsideTransaction("publish_many() must run inside transaction.atomic()")
+    from integrations import catalogue
+
+    source = settings.ERP["EVENT_SOURCE"]
+    request_id = context.get_request_id() or ""
+    rows = []
+    for item in items:
+        if not isinstance(item, EventToPublish):
+            item = EventToPublish(*item)
+        catalogue.check_type(item.type)
+        rows.append(OutboxEvent(type=item.type, source=source, subject=str(item.subject)[:200],
+                                correlation_id=(item.correlation_id or correlation_id
+                                                or context.current_or_new_correlation_id()),
+                                request_id=request_id, data=item.data))
+    created = OutboxEvent.objects.bulk_create(rows)
+    for event in created:
+        _hand_off_after_commit(event.event_id)
+    return created
+
+
+class _CommitBatch:
+    """The events one transaction published, handed to the relay by one on-commit callback."""
+
+    __slots__ = ("event_ids", "callback")
+
+    def __init__(self) -> None:
+        self.event_ids: list[str] = []
+        self.callback = self.flush
+
+    def flush(self) -> None:
+        if getattr(_local, "batch", None) is self:
+            _local.batch = None
+        for start in range(0, len(self.event_ids), DISPATCH_BATCH):
+            _enqueue_dispatch(self.event_ids[start:start + DISPATCH_BATCH])
+
+
+_local = threading.local()  # Django connections are per thread, so is the open batch
+
+
+def _hand_off_after_commit(event_id) -> None:
+    # One callback per transaction. Its registration is checked on every publish because a
+    # rolled-back savepoint discards the callbacks registered inside it (the events written
+    # there are gone too; ids of rolled-back events are simply not found by the relay).
+    batch = getattr(_local, "batch", None)
+    if batch is None or not any(cb is batch.callback for _, cb, _ in connection.run_on_commit):
+        batch = _CommitBatch()
+        _local.batch = batch
+        transaction.on_commit(batch.callback)
+    batch.event_ids.append(str(event_id))
+
+
+def _enqueue_dispatch(event_ids: list[str]) -> None:
+    """Wake the relay for a committed transaction's events.
+
+    On a Redis broker the wake-ups are coalesced: a message is sent only when none is
+    waiting (SET NX on a per-database key, which the relay task deletes as it starts, before
+    it claims). Skipping is safe: the waiting task starts after this commit and claims every
+    committed event, ours included. Under load that turns one Celery message per
+    transaction (≈ 10 ms of broker and worker CPU each on a small machine) into one per
+    relay batch. The key expires (WAKEUP_TTL) so a lost message costs at most that delay
+    before the next publisher sends a new one; the beat sweeper remains the safety net.
+    """
+    from integrations.tasks import dispatch_events_task
+
+    key = _wakeup_key()
     try:
-        dispatch_event_task.delay(event_id)
+        if key is not None and not _redis().set(key, "1", nx=True, px=WAKEUP_TTL_MS):
+            return  # a relay task is queued and has not started: it will take these events
+    except Exception:  # noqa: BLE001 - Redis trouble: fall back to one message per transaction
+        log.warning("outbox_wakeup_check_failed", exc_info=True)
+        key = None
+    try:
+        dispatch_events_task.delay(event_ids)
     except Exception:  # noqa: BLE001 - a broker outage must not fail the committed request
-        log.warning("outbox_enqueue_failed", event_id=event_id, exc_info=True)
+        log.warning("outbox_enqueue_failed", event_ids=event_ids[:10], count=len(event_ids), exc_info=True)
+        if key is not None:
+            _clear_wakeup()
 
 
-def dispatch_event(*, event_id, run_inline: bool = False) -> None:
-    """Fan an event out: one consumer task per registered consumer, one webhook delivery per
-    subscribed endpoint. Marks the event dispatched. Safe to call twice (consumers and
-    deliveries are unique per event)."""
-    from integrations import webhooks
-    from integrations.tasks import consume_event_task
+WAKEUP_TTL_MS = 2000
+_redis_client = None
 
-    event = OutboxEvent.objects.get(event_id=event_id)
+
+def _wakeup_key() -> str | None:
+    """The coalescing key, or None when wake-ups are not coalesced (a broker other than Redis,
+    or tasks run eagerly in the caller's process)."""
+    from config.celery import app
+
+    url = settings.CELERY_BROKER_URL
+    if app.conf.task_always_eager or not url.startswith(("redis://", "rediss://")):
+        return None
+    return f"erp:outbox-wakeup:{connection.settings_dict.get('NAME')}"
+
+
+def _redis():
+    global _redis_client
+    if _redis_client is None:
+        import redis
+
+        _redis_client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2)
+    return _redis_client
+
+
+def _clear_wakeup() -> None:
+    key = _wakeup_key()
+    if key is not None:
+        try:
+            _redis().delete(key)
+        except Exception:  # noqa: BLE001 - the key expires by itself
+            log.warning("outbox_wakeup_clear_failed", exc_info=True)
+
+
+def relay_after_commit(event_ids: list[str], *, max_rounds: int = 20) -> int:
+    """The relay task's body: clear the wake-up key, then dispatch the given events and
+    everything else pending in batches until nothing is left (or max_rounds, after which it
+    wakes another task rather than holding this worker). Returns the events dispatched."""
+    _clear_wakeup()
+    total = dispatch_events(event_ids=event_ids)
+    rounds = 1
+    last = total
+    while last >= DISPATCH_BATCH and rounds < max_rounds:
+        last = dispatch_events()
+        total += last
+        rounds += 1
+    if last >= DISPATCH_BATCH:
+        _enqueue_dispatch([])
+    return total
+
+
+def dispatch_event(*, event_id, run_inline: bool = True) -> None:
+    """Dispatch one event (see dispatch_events). Kept for messages queued by older releases."""
+    dispatch_events(event_ids=[event_id], include_pending=False)
+
+
+def dispatch_events(*, event_ids: list | None = None, include_pending: bool = True,
+                    older_than_seconds: float = 0, limit: int = DISPATCH_BATCH) -> int:
+    """Relay a batch of outbox events and return how many were dispatched.
+
+    1. Claim: the given events (and, with include_pending, any other committed undispatched
+       ones, oldest first, so a burst of small transactions is relayed in a few batches) are
+       taken with SELECT … FOR UPDATE SKIP LOCKED and leased (relay_lease_until) in one short
+       transaction: two relays never work on the same event at once.
+    2. Consumers: each consumer of the batch's types runs in its own transaction(s) — a batch
+       handler for all its events where it has one, else event by event — so each keeps the
+       lock order its app documents, and one consumer's failure (recorded for retry) neither
+       rolls back nor blocks another.
+    3. Finish: the webhook delivery rows are created and the events marked dispatched in one
+       transaction; the deliveries are enqueued per endpoint after it commits.
+    A crash between 1 and 3 leaves the events undispatched with a lease that runs out; the
+    sweeper then relays them again, and consumers (ConsumedEvent markers) and deliveries
+    (unique per event and endpoint) have their effect once.
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    events = _claim(event_ids, include_pending=include_pending, cutoff=cutoff, limit=limit)
+    if not events:
+        return 0
+    by_consumer: dict[str, list[OutboxEvent]] = {}
+    for event in events:
+        for c in consumers.consumers_for(event.type):
+            by_consumer.setdefault(c.name, []).append(event)
+    for name in sorted(by_consumer):
+        run_consumer_group(consumer_name=name, events=by_consumer[name])
+    try:
+        return _finish(events)
+    except Exception:
+        if len(events) == 1:
+            raise
+        # Something in the fan-out broke the batch: finish its events one by one so one bad
+        # event does not hold back the others (it stays leased, then the sweeper retries it).
+        log.exception("outbox_batch_failed", count=len(events))
+        done = 0
+        for event in events:
+            try:
+                done += _finish([event])
+            except Exception:  # noqa: BLE001 - left undispatched: the sweeper retries, ops sees the lag
+                log.exception("outbox_dispatch_failed", event_id=str(event.event_id))
+        return done
+
+
+RELAY_LEASE_SECONDS = 120
+
+
+def _claim(event_ids, *, include_pending: bool, cutoff, limit: int) -> list[OutboxEvent]:
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    now = timezone.now()
+    free = Q(dispatched_at__isnull=True) & (Q(relay_lease_until__isnull=True) | Q(relay_lease_until__lt=now))
+
+    def locked(qs):
+        return qs.select_for_update(skip_locked=True) if skip_locked else qs
+
     with transaction.atomic():
-        webhooks.create_deliveries(event)
-        OutboxEvent.objects.filter(pk=event.pk).update(
-            dispatched_at=timezone.now(), dispatch_count=event.dispatch_count + 1)
-    for c in consumers.consumers_for(event.type):
-        if run_inline:
-            run_consumer_safely(consumer_name=c.name, event_id=event.event_id)
-        else:
-            consume_event_task.delay(str(event.event_id), c.name)
-    if not run_inline:
-        webhooks.enqueue_deliveries_for(event)
+        claimed: list[OutboxEvent] = []
+        if event_ids:
+            claimed = list(locked(OutboxEvent.objects.filter(free, event_id__in=event_ids).order_by("position")))
+        if include_pending and len(claimed) < limit:
+            have = {e.pk for e in claimed}
+            more = locked(OutboxEvent.objects.filter(free, time__lte=cutoff).exclude(pk__in=have)
+                          .order_by("position"))[: limit - len(claimed)]
+            claimed += list(more)
+            claimed.sort(key=lambda e: e.position)
+        if claimed:
+            OutboxEvent.objects.filter(pk__in=[e.pk for e in claimed]).update(
+                relay_lease_until=now + timedelta(seconds=RELAY_LEASE_SECONDS))
+    return claimed
 
 
-def run_consumer_safely(*, consumer_name: str, event_id) -> bool:
+def _finish(events: list[OutboxEvent]) -> int:
+    from integrations import webhooks
+
+    with transaction.atomic():
+        delivery_ids = webhooks.create_deliveries_for_events(events)
+        OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+            dispatched_at=timezone.now(), relay_lease_until=None, dispatch_count=F("dispatch_count") + 1)
+    webhooks.enqueue_deliveries(delivery_ids)
+    return len(events)
+
+
+def run_consumer_group(*, consumer_name: str, events: list[OutboxEvent]) -> int:
+    """Run one consumer on several events: its batch handler when it has one (falling back to
+    single events if the batch fails), else event by event. Failures are recorded per event."""
+    c = consumers.get_consumer(consumer_name)
+    if c.batch_handler is not None and len(events) > 1:
+        try:
+            return consumers.run_consumer_batch(consumer_name=consumer_name, events=events)
+        except Exception:  # noqa: BLE001 - retried one by one below, where each failure is recorded
+            log.warning("consumer_batch_failed", consumer=consumer_name, count=len(events), exc_info=True)
+    return sum(1 for e in events if run_consumer_safely(consumer_name=consumer_name, event_id=e.event_id,
+                                                        event=e))
+
+
+def run_consumer_safely(*, consumer_name: str, event_id, event: OutboxEvent | None = None) -> bool:
     """Run a consumer; on failure record it (for retry by the sweeper and for ops) and return False."""
     try:
-        return consumers.run_consumer(consumer_name=consumer_name, event_id=event_id)
+        return consumers.run_consumer(consumer_name=consumer_name, event_id=event_id, event=event)
     except Exception as exc:  # noqa: BLE001 - recorded, retried, surfaced in ops
         log.exception("consumer_failed", consumer=consumer_name, event_id=str(event_id))
         record_consumer_failure(consumer_name=consumer_name, event_id=event_id, error=exc)
@@ -107,42 +332,29 @@ def record_consumer_failure(*, consumer_name: str, event_id, error: BaseExceptio
 
 
 def relay_pending(*, older_than_seconds: float = 0, limit: int = 500, run_inline: bool = True) -> int:
-    """Dispatch outbox events not yet dispatched, oldest first, and retry due consumer failures.
+    """Dispatch outbox events not yet dispatched, oldest first, in batches, and retry due
+    consumer failures (the beat sweeper, the `relay_outbox` command, tests, benchmarks).
 
-    Rows are claimed with SELECT … FOR UPDATE SKIP LOCKED so several sweepers never
-    dispatch the same event at once. With run_inline the consumers run in this process
-    (tests, benchmarks, the `relay_outbox` command); otherwise they are enqueued.
-    Returns the number of events dispatched.
+    Consumers always run in the relaying process (run_inline is kept for callers of older
+    releases). Returns the number of events dispatched.
     """
     total = 0
-    while True:
-        cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-        with transaction.atomic():
-            qs = OutboxEvent.objects.filter(dispatched_at__isnull=True, time__lte=cutoff).order_by("position")
-            if connection.features.has_select_for_update_skip_locked:
-                qs = qs.select_for_update(skip_locked=True)
-            ids = list(qs.values_list("event_id", flat=True)[: min(limit, 100)])
-            for event_id in ids:
-                dispatch_event(event_id=event_id, run_inline=run_inline)
-        total += len(ids)
-        if not ids or total >= limit:
+    while total < limit:
+        n = dispatch_events(older_than_seconds=older_than_seconds, limit=min(DISPATCH_BATCH, limit - total))
+        total += n
+        if n == 0:
             break
-    _retry_failed_consumers(run_inline=run_inline)
+    _retry_failed_consumers()
     return total
 
 
-def _retry_failed_consumers(*, run_inline: bool) -> None:
-    from integrations.tasks import consume_event_task
-
+def _retry_failed_consumers() -> None:
     due = list(ConsumerFailure.objects.filter(next_attempt_at__lte=timezone.now())
                .values_list("consumer", "event_id")[:100])
+    known = {c.name for c in consumers.all_consumers()}
     for name, event_id in due:
-        if name not in {c.name for c in consumers.all_consumers()}:
-            continue
-        if run_inline:
+        if name in known:
             run_consumer_safely(consumer_name=name, event_id=event_id)
-        else:
-            consume_event_task.delay(str(event_id), name)
 
 
 def drain_outbox(max_rounds: int = 50) -> int:

@@ -10,7 +10,14 @@ from integrations import services, webhooks
 
 
 @shared_task(acks_late=True)
+def dispatch_events_task(event_ids: list[str]) -> int:
+    """After commit: relay the transaction's events (and whatever else is pending, batched)."""
+    return services.relay_after_commit(event_ids)
+
+
+@shared_task(acks_late=True)
 def dispatch_event_task(event_id: str) -> None:
+    """One event (messages queued by earlier releases)."""
     services.dispatch_event(event_id=event_id)
 
 
@@ -23,8 +30,7 @@ def consume_event_task(event_id: str, consumer_name: str) -> bool:
 @shared_task
 def sweep_outbox() -> int:
     """Beat (every 5 s): dispatch events that were not relayed on commit."""
-    return services.relay_pending(older_than_seconds=settings.ERP["OUTBOX_SWEEP_AFTER_SECONDS"],
-                                  run_inline=False)
+    return services.relay_pending(older_than_seconds=settings.ERP["OUTBOX_SWEEP_AFTER_SECONDS"])
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
@@ -66,3 +72,13 @@ def backfill_woocommerce_orders() -> int:
     from integrations.channels import woocommerce
 
     return woocommerce.backfill_all()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def deliver_webhooks_task(delivery_ids: list[int]) -> dict[str, int]:
+    """One attempt of each of a batch of deliveries (one endpoint, ≤ webhooks.BATCH_SIZE ids, as
+    enqueue_deliveries sends them). Leases make a repeated or overlapping batch harmless."""
+    outcomes: dict[str, int] = {}
+    for outcome in webhooks.deliver_batch(delivery_ids).values():
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
