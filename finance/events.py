@@ -15,13 +15,18 @@ def _s(value) -> str | None:
     return None if value is None else str(value)
 
 
-def invoice_issued_payload(invoice, lines) -> dict:
-    """finance.invoice.issued.v1 (docs/architecture.md)."""
+def invoice_issued_payload(invoice, lines, *, order_number: str | None = None) -> dict:
+    """finance.invoice.issued.v1 (docs/architecture.md). `order_number` when the caller knows
+    it (the shipment event carries it), saving a query for the order."""
+    if invoice.order_id is None:
+        order_number = None
+    elif order_number is None:
+        order_number = invoice.order.number
     return {
         "invoice_id": invoice.pk,
         "invoice_number": invoice.number,
         "order_id": invoice.order_id,
-        "order_number": invoice.order.number if invoice.order_id else None,
+        "order_number": order_number,
         "issued_at": invoice.created_at.isoformat(),
         "shipment_id": invoice.shipment_id,
         "customer_id": invoice.customer_id,

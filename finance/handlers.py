@@ -3,15 +3,24 @@
 integrations.consumers.run_consumer records (consumer, event_id) in the consumer's
 transaction, and every posting rule is unique per (source, rule), so an event delivered
 twice — or to two workers at once — posts once.
+
+The busy consumers also have a batch handler (integrations.consumers.batch_handler): the
+relay hands it every not-yet-handled event of a relay batch and it posts them set-based
+(finance.services.journal.post_journal_entries: one counter update, one multi-row insert).
+Single and batch handlers build their entries with the same functions, so handling a list
+of events at once has the same effect as handling them one by one in order.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 from django.utils import timezone
 
 from finance import posting
 from finance.services import invoicing
-from integrations.consumers import consumer
+from finance.services.journal import EntryRequest, post_journal_entries
+from integrations.consumers import batch_handler, consumer
 
 RECEIPT_POSTED = "inventory.receipt.posted.v1"
 ADJUSTMENT_POSTED = "inventory.adjustment.posted.v1"
@@ -27,51 +36,122 @@ def _event_date(event, *fields: str):
     return timezone.localtime(event.time).date()
 
 
-def _warehouse_id(data: dict, id_field: str, code_field: str) -> int | None:
-    if data.get(id_field):
-        return data[id_field]
-    if data.get(code_field):
-        from inventory.models import Warehouse
+class _Warehouses:
+    """Warehouse ids of a list of events: the id when the payload has it, else looked up by
+    code — one query for the whole list."""
 
-        return Warehouse.objects.filter(code=data[code_field]).values_list("pk", flat=True).first()
-    return None
+    FIELDS = (("warehouse_id", "warehouse_code"), ("from_warehouse_id", "from_warehouse_code"),
+              ("to_warehouse_id", "to_warehouse_code"))
+
+    def __init__(self, events: Sequence) -> None:
+        codes = {e.data[code] for e in events for id_field, code in self.FIELDS
+                 if not e.data.get(id_field) and e.data.get(code)}
+        self.by_code: dict[str, int] = {}
+        if codes:
+            from inventory.models import Warehouse
+
+            self.by_code = dict(Warehouse.objects.filter(code__in=codes).values_list("code", "pk"))
+
+    def id(self, data: dict, id_field: str, code_field: str) -> int | None:
+        if data.get(id_field):
+            return data[id_field]
+        if data.get(code_field):
+            return self.by_code.get(data[code_field])
+        return None
+
+
+Builder = Callable[[object, _Warehouses], EntryRequest | None]
+
+
+def _post_events(events: Sequence, build: Builder) -> None:
+    warehouses = _Warehouses(events)
+    requests = [req for req in (build(e, warehouses) for e in events) if req is not None]
+    post_journal_entries(requests)
+
+
+# --- inventory.receipt.posted.v1 ------------------------------------------------------------------
+
+def _receipt_entry(event, warehouses: _Warehouses) -> EntryRequest:
+    d = event.data
+    return posting.receipt_entry(
+        receipt_id=d["receipt_id"], on=_event_date(event, "received_at"), lines=d["lines"],
+        warehouse_id=warehouses.id(d, "warehouse_id", "warehouse_code"), supplier_id=d.get("supplier_id"),
+        memo=f"Receipt {d.get('receipt_number') or d['receipt_id']}", correlation_id=event.correlation_id)
 
 
 @consumer(RECEIPT_POSTED, name="finance.post_receipt")
 def on_receipt_posted(event) -> None:
+    _post_events([event], _receipt_entry)
+
+
+@batch_handler("finance.post_receipt")
+def on_receipts_posted(events: list) -> None:
+    _post_events(events, _receipt_entry)
+
+
+# --- inventory.adjustment.posted.v1 ---------------------------------------------------------------
+
+def _adjustment_entry(event, warehouses: _Warehouses) -> EntryRequest | None:
     d = event.data
-    posting.post_receipt(receipt_id=d["receipt_id"], on=_event_date(event, "received_at"), lines=d["lines"],
-                         warehouse_id=_warehouse_id(d, "warehouse_id", "warehouse_code"),
-                         supplier_id=d.get("supplier_id"),
-                         memo=f"Receipt {d.get('receipt_number') or d['receipt_id']}", correlation_id=event.correlation_id)
+    return posting.adjustment_entry(
+        adjustment_id=d["adjustment_id"], on=_event_date(event, "posted_at"), kind=d.get("kind", "adjustment"),
+        value=d.get("value") or "0", product_id=d.get("product_id"),
+        warehouse_id=warehouses.id(d, "warehouse_id", "warehouse_code"),
+        memo=f"Adjustment {d.get('adjustment_number') or d['adjustment_id']}: {d.get('reason', '')}",
+        correlation_id=event.correlation_id)
 
 
 @consumer(ADJUSTMENT_POSTED, name="finance.post_adjustment")
 def on_adjustment_posted(event) -> None:
+    _post_events([event], _adjustment_entry)
+
+
+@batch_handler("finance.post_adjustment")
+def on_adjustments_posted(events: list) -> None:
+    _post_events(events, _adjustment_entry)
+
+
+# --- inventory.transfer.posted.v1 -----------------------------------------------------------------
+
+def _transfer_entry(event, warehouses: _Warehouses) -> EntryRequest | None:
     d = event.data
-    posting.post_adjustment(adjustment_id=d["adjustment_id"], on=_event_date(event, "posted_at"),
-                            kind=d.get("kind", "adjustment"), value=d.get("value") or "0",
-                            product_id=d.get("product_id"), warehouse_id=_warehouse_id(d, "warehouse_id", "warehouse_code"),
-                            memo=f"Adjustment {d.get('adjustment_number') or d['adjustment_id']}: {d.get('reason', '')}",
-                            correlation_id=event.correlation_id)
+    return posting.transfer_entry(
+        transfer_id=d["transfer_id"], on=_event_date(event, "posted_at"), lines=d["lines"],
+        from_warehouse_id=warehouses.id(d, "from_warehouse_id", "from_warehouse_code"),
+        to_warehouse_id=warehouses.id(d, "to_warehouse_id", "to_warehouse_code"),
+        memo=f"Transfer {d.get('transfer_number') or d['transfer_id']}", correlation_id=event.correlation_id)
 
 
 @consumer(TRANSFER_POSTED, name="finance.post_transfer")
 def on_transfer_posted(event) -> None:
-    d = event.data
-    posting.post_transfer(transfer_id=d["transfer_id"], on=_event_date(event, "posted_at"), lines=d["lines"],
-                          from_warehouse_id=_warehouse_id(d, "from_warehouse_id", "from_warehouse_code"),
-                          to_warehouse_id=_warehouse_id(d, "to_warehouse_id", "to_warehouse_code"),
-                          memo=f"Transfer {d.get('transfer_number') or d['transfer_id']}",
-                          correlation_id=event.correlation_id)
+    _post_events([event], _transfer_entry)
+
+
+@batch_handler("finance.post_transfer")
+def on_transfers_posted(events: list) -> None:
+    _post_events(events, _transfer_entry)
+
+
+# --- sales.shipment.shipped.v1 --------------------------------------------------------------------
+
+def _shipment(event) -> dict:
+    data = dict(event.data)
+    data.setdefault("shipped_at", event.time.isoformat())
+    return data
 
 
 @consumer(SHIPMENT_SHIPPED, name="finance.invoice_shipment")
 def on_shipment_shipped(event) -> None:
-    data = dict(event.data)
-    data.setdefault("shipped_at", event.time.isoformat())
-    invoicing.issue_invoice_for_shipment(shipment=data, correlation_id=event.correlation_id)
+    invoicing.issue_invoice_for_shipment(shipment=_shipment(event), correlation_id=event.correlation_id)
 
+
+@batch_handler("finance.invoice_shipment")
+def on_shipments_shipped(events: list) -> None:
+    invoicing.issue_invoices_for_shipments(shipments=[_shipment(e) for e in events],
+                                           correlation_ids=[e.correlation_id for e in events])
+
+
+# --- sales.return.received.v1 ---------------------------------------------------------------------
 
 @consumer(RETURN_RECEIVED, name="finance.credit_return")
 def on_return_received(event) -> None:

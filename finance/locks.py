@@ -8,7 +8,10 @@ instead of deadlocking:
     → the journal counter (always last)
 
 The journal counter is the one row every posting locks: it is what makes entry numbers
-gapless (a rolled-back posting never consumed its number).
+gapless (a rolled-back posting never consumed its number). A batch (post_journal_entries,
+issue_invoices_for_shipments) takes the same locks in the same order, once for the batch:
+its document numbers as one range, every period it posts into, then the journal counter
+advanced once by the number of entries.
 """
 
 from __future__ import annotations

@@ -2,8 +2,13 @@
 
 Every rule names control roles, never account codes (finance.services.journal.account_for
 picks the account: customer override → product-category override → role default), and
-posts through post_journal_entry, which makes it idempotent per (source_type, source_id,
+posts through post_journal_entries, which makes it idempotent per (source_type, source_id,
 rule): handling the same event twice posts once.
+
+Each rule is two functions: `<rule>_entry(...)` builds the EntryRequest without writing
+anything (None when there is nothing to post), and `post_<rule>(...)` posts it. The batch
+consumers (finance.handlers) build many requests and post them with one
+post_journal_entries call; both paths share the rule, so they cannot drift apart.
 
     rule                 Dr                                  Cr
     receipt              Inventory                           GRNI
@@ -30,7 +35,7 @@ from decimal import Decimal
 from core.money import q2
 from finance.models import AccountRole as R
 from finance.models import JournalEntry
-from finance.services.journal import Line, post_journal_entry
+from finance.services.journal import EntryRequest, Line, post_journal_entries
 
 ZERO = Decimal("0.00")
 
@@ -39,10 +44,14 @@ def _d(value) -> Decimal:
     return Decimal(str(value)) if value not in (None, "") else ZERO
 
 
+def _post(request: EntryRequest | None) -> JournalEntry | None:
+    return post_journal_entries([request])[0] if request is not None else None
+
+
 # --- inventory ----------------------------------------------------------------------------------
 
-def post_receipt(*, receipt_id, on: date, lines: Iterable[dict], warehouse_id: int | None, supplier_id: int | None,
-                 memo: str, correlation_id: str | None = None) -> JournalEntry:
+def receipt_entry(*, receipt_id, on: date, lines: Iterable[dict], warehouse_id: int | None,
+                  supplier_id: int | None, memo: str, correlation_id: str | None = None) -> EntryRequest:
     """Dr Inventory / Cr GRNI at the received value, per line."""
     out: list[Line] = []
     for ln in lines:
@@ -50,12 +59,18 @@ def post_receipt(*, receipt_id, on: date, lines: Iterable[dict], warehouse_id: i
         pid = ln.get("product_id")
         out.append(Line(R.INVENTORY, value, product_id=pid, warehouse_id=warehouse_id, supplier_id=supplier_id))
         out.append(Line(R.GRNI, -value, product_id=pid, warehouse_id=warehouse_id, supplier_id=supplier_id))
-    return post_journal_entry(on=on, lines=out, source_type="inventory.receipt", source_id=receipt_id,
-                              rule="receipt", memo=memo, roll_forward=True, correlation_id=correlation_id)
+    return EntryRequest(on=on, lines=out, source_type="inventory.receipt", source_id=receipt_id, rule="receipt",
+                        memo=memo, roll_forward=True, correlation_id=correlation_id)
 
 
-def post_adjustment(*, adjustment_id, on: date, kind: str, value: Decimal, product_id: int | None,
-                    warehouse_id: int | None, memo: str, correlation_id: str | None = None) -> JournalEntry | None:
+def post_receipt(*, receipt_id, on: date, lines: Iterable[dict], warehouse_id: int | None, supplier_id: int | None,
+                 memo: str, correlation_id: str | None = None) -> JournalEntry:
+    return _post(receipt_entry(receipt_id=receipt_id, on=on, lines=lines, warehouse_id=warehouse_id,
+                               supplier_id=supplier_id, memo=memo, correlation_id=correlation_id))
+
+
+def adjustment_entry(*, adjustment_id, on: date, kind: str, value: Decimal, product_id: int | None,
+                     warehouse_id: int | None, memo: str, correlation_id: str | None = None) -> EntryRequest | None:
     """Count gain: Dr Inventory / Cr Inventory adjustment; loss: the reverse. A scrap
     adjustment: Dr Inventory write-off / Cr Inventory. `value` is the signed stock value change."""
     value = q2(_d(value))
@@ -64,12 +79,18 @@ def post_adjustment(*, adjustment_id, on: date, kind: str, value: Decimal, produ
     other = R.WRITE_OFF if kind == "scrap" else R.INVENTORY_ADJUSTMENT
     lines = [Line(R.INVENTORY, value, product_id=product_id, warehouse_id=warehouse_id),
              Line(other, -value, product_id=product_id, warehouse_id=warehouse_id)]
-    return post_journal_entry(on=on, lines=lines, source_type="inventory.adjustment", source_id=adjustment_id,
-                              rule="adjustment", memo=memo, roll_forward=True, correlation_id=correlation_id)
+    return EntryRequest(on=on, lines=lines, source_type="inventory.adjustment", source_id=adjustment_id,
+                        rule="adjustment", memo=memo, roll_forward=True, correlation_id=correlation_id)
 
 
-def post_transfer(*, transfer_id, on: date, lines: Iterable[dict], from_warehouse_id: int | None,
-                  to_warehouse_id: int | None, memo: str, correlation_id: str | None = None) -> JournalEntry | None:
+def post_adjustment(*, adjustment_id, on: date, kind: str, value: Decimal, product_id: int | None,
+                    warehouse_id: int | None, memo: str, correlation_id: str | None = None) -> JournalEntry | None:
+    return _post(adjustment_entry(adjustment_id=adjustment_id, on=on, kind=kind, value=value, product_id=product_id,
+                                  warehouse_id=warehouse_id, memo=memo, correlation_id=correlation_id))
+
+
+def transfer_entry(*, transfer_id, on: date, lines: Iterable[dict], from_warehouse_id: int | None,
+                   to_warehouse_id: int | None, memo: str, correlation_id: str | None = None) -> EntryRequest | None:
     """Dr Inventory (to) / Cr Inventory (from): value changes warehouse, not the P&L."""
     out: list[Line] = []
     for ln in lines:
@@ -78,14 +99,20 @@ def post_transfer(*, transfer_id, on: date, lines: Iterable[dict], from_warehous
         out.append(Line(R.INVENTORY, -value, product_id=ln.get("product_id"), warehouse_id=from_warehouse_id))
     if not any(ln.signed() for ln in out):
         return None
-    return post_journal_entry(on=on, lines=out, source_type="inventory.transfer", source_id=transfer_id,
-                              rule="transfer", memo=memo, roll_forward=True, correlation_id=correlation_id)
+    return EntryRequest(on=on, lines=out, source_type="inventory.transfer", source_id=transfer_id, rule="transfer",
+                        memo=memo, roll_forward=True, correlation_id=correlation_id)
+
+
+def post_transfer(*, transfer_id, on: date, lines: Iterable[dict], from_warehouse_id: int | None,
+                  to_warehouse_id: int | None, memo: str, correlation_id: str | None = None) -> JournalEntry | None:
+    return _post(transfer_entry(transfer_id=transfer_id, on=on, lines=lines, from_warehouse_id=from_warehouse_id,
+                                to_warehouse_id=to_warehouse_id, memo=memo, correlation_id=correlation_id))
 
 
 # --- sales --------------------------------------------------------------------------------------
 
-def post_shipment_cogs(*, shipment_id, on: date, lines: Iterable[dict], customer_id: int, warehouse_id: int | None,
-                       memo: str, correlation_id: str | None = None) -> JournalEntry | None:
+def shipment_cogs_entry(*, shipment_id, on: date, lines: Iterable[dict], customer_id: int,
+                        warehouse_id: int | None, memo: str, correlation_id: str | None = None) -> EntryRequest | None:
     """Dr COGS / Cr Inventory at the cost value inventory issued (line["cost_value"])."""
     out: list[Line] = []
     for ln in lines:
@@ -95,23 +122,33 @@ def post_shipment_cogs(*, shipment_id, on: date, lines: Iterable[dict], customer
         out.append(Line(R.INVENTORY, -cost, product_id=ln.get("product_id"), warehouse_id=warehouse_id))
     if not any(ln.signed() for ln in out):
         return None  # free goods at zero cost: nothing to post
-    return post_journal_entry(on=on, lines=out, source_type="sales.shipment", source_id=shipment_id,
-                              rule="shipment_cogs", memo=memo, roll_forward=True, correlation_id=correlation_id)
+    return EntryRequest(on=on, lines=out, source_type="sales.shipment", source_id=shipment_id, rule="shipment_cogs",
+                        memo=memo, roll_forward=True, correlation_id=correlation_id)
 
 
-def post_invoice(*, invoice, lines, roll_forward: bool, correlation_id: str | None = None) -> JournalEntry:
+def post_shipment_cogs(*, shipment_id, on: date, lines: Iterable[dict], customer_id: int, warehouse_id: int | None,
+                       memo: str, correlation_id: str | None = None) -> JournalEntry | None:
+    return _post(shipment_cogs_entry(shipment_id=shipment_id, on=on, lines=lines, customer_id=customer_id,
+                                     warehouse_id=warehouse_id, memo=memo, correlation_id=correlation_id))
+
+
+def invoice_entry(*, invoice, lines, roll_forward: bool, correlation_id: str | None = None) -> EntryRequest:
     """Dr AR (total) / Cr Revenue per line / Cr Tax payable (total tax)."""
     cust = invoice.customer_id
     out = [Line(R.AR, invoice.total, customer_id=cust)]
     for ln in lines:
         out.append(Line(R.REVENUE, -ln.amount, customer_id=cust, product_id=ln.product_id, memo=ln.sku))
     out.append(Line(R.TAX_PAYABLE, -invoice.tax, customer_id=cust))
-    return post_journal_entry(on=invoice.issue_date, lines=out, source_type="finance.invoice", source_id=invoice.pk,
-                              rule="invoice", memo=f"Invoice {invoice.number}", roll_forward=roll_forward,
-                              correlation_id=correlation_id)
+    return EntryRequest(on=invoice.issue_date, lines=out, source_type="finance.invoice", source_id=invoice.pk,
+                        rule="invoice", memo=f"Invoice {invoice.number}", roll_forward=roll_forward,
+                        correlation_id=correlation_id)
 
 
-def post_credit_note(*, credit_note, lines, roll_forward: bool, correlation_id: str | None = None) -> JournalEntry:
+def post_invoice(*, invoice, lines, roll_forward: bool, correlation_id: str | None = None) -> JournalEntry:
+    return _post(invoice_entry(invoice=invoice, lines=lines, roll_forward=roll_forward, correlation_id=correlation_id))
+
+
+def credit_note_entry(*, credit_note, lines, roll_forward: bool, correlation_id: str | None = None) -> EntryRequest:
     """Dr Revenue per line, Dr Tax payable / Cr AR (total); plus, for returned goods,
     Dr Inventory (restock) or Dr Inventory write-off (scrap) / Cr COGS at their cost."""
     cust = credit_note.customer_id
@@ -125,37 +162,53 @@ def post_credit_note(*, credit_note, lines, roll_forward: bool, correlation_id: 
             if ln.cost_value:
                 out.append(Line(goods_role, ln.cost_value, product_id=ln.product_id, customer_id=cust))
                 out.append(Line(R.COGS, -ln.cost_value, product_id=ln.product_id, customer_id=cust))
-    return post_journal_entry(on=credit_note.issue_date, lines=out, source_type="finance.credit_note",
-                              source_id=credit_note.pk, rule="credit_note", memo=f"Credit note {credit_note.number}",
-                              roll_forward=roll_forward, correlation_id=correlation_id)
+    return EntryRequest(on=credit_note.issue_date, lines=out, source_type="finance.credit_note",
+                        source_id=credit_note.pk, rule="credit_note", memo=f"Credit note {credit_note.number}",
+                        roll_forward=roll_forward, correlation_id=correlation_id)
 
 
-def post_payment(*, payment, correlation_id: str | None = None) -> JournalEntry:
+def post_credit_note(*, credit_note, lines, roll_forward: bool, correlation_id: str | None = None) -> JournalEntry:
+    return _post(credit_note_entry(credit_note=credit_note, lines=lines, roll_forward=roll_forward,
+                                   correlation_id=correlation_id))
+
+
+def payment_entry(*, payment, correlation_id: str | None = None) -> EntryRequest:
     """Dr Cash / Cr AR for the whole amount (allocation only moves the AR sub-ledger)."""
     lines = [Line(R.CASH, payment.amount, customer_id=payment.customer_id),
              Line(R.AR, -payment.amount, customer_id=payment.customer_id)]
-    return post_journal_entry(on=payment.received_on, lines=lines, source_type="finance.payment",
-                              source_id=payment.pk, rule="payment", memo=f"Payment {payment.number}",
-                              correlation_id=correlation_id)
+    return EntryRequest(on=payment.received_on, lines=lines, source_type="finance.payment", source_id=payment.pk,
+                        rule="payment", memo=f"Payment {payment.number}", correlation_id=correlation_id)
+
+
+def post_payment(*, payment, correlation_id: str | None = None) -> JournalEntry:
+    return _post(payment_entry(payment=payment, correlation_id=correlation_id))
 
 
 # --- purchasing ---------------------------------------------------------------------------------
 
-def post_supplier_bill(*, bill, lines, correlation_id: str | None = None) -> JournalEntry:
+def supplier_bill_entry(*, bill, lines, correlation_id: str | None = None) -> EntryRequest:
     """Dr GRNI at the receipt cost, Dr (or Cr) Price variance for the difference / Cr AP."""
     sup = bill.supplier_id
     out = [Line(R.AP, -bill.total, supplier_id=sup)]
     for ln in lines:
         out.append(Line(R.GRNI, ln.grni_amount, supplier_id=sup, product_id=ln.product_id))
         out.append(Line(R.PRICE_VARIANCE, ln.variance, supplier_id=sup, product_id=ln.product_id))
-    return post_journal_entry(on=bill.bill_date, lines=out, source_type="finance.supplier_bill", source_id=bill.pk,
-                              rule="supplier_bill", memo=f"Supplier bill {bill.number}", correlation_id=correlation_id)
+    return EntryRequest(on=bill.bill_date, lines=out, source_type="finance.supplier_bill", source_id=bill.pk,
+                        rule="supplier_bill", memo=f"Supplier bill {bill.number}", correlation_id=correlation_id)
 
 
-def post_supplier_payment(*, payment, correlation_id: str | None = None) -> JournalEntry:
+def post_supplier_bill(*, bill, lines, correlation_id: str | None = None) -> JournalEntry:
+    return _post(supplier_bill_entry(bill=bill, lines=lines, correlation_id=correlation_id))
+
+
+def supplier_payment_entry(*, payment, correlation_id: str | None = None) -> EntryRequest:
     """Dr AP / Cr Cash."""
     lines = [Line(R.AP, payment.amount, supplier_id=payment.supplier_id),
              Line(R.CASH, -payment.amount, supplier_id=payment.supplier_id)]
-    return post_journal_entry(on=payment.paid_on, lines=lines, source_type="finance.supplier_payment",
-                              source_id=payment.pk, rule="supplier_payment", memo=f"Supplier payment {payment.number}",
-                              correlation_id=correlation_id)
+    return EntryRequest(on=payment.paid_on, lines=lines, source_type="finance.supplier_payment",
+                        source_id=payment.pk, rule="supplier_payment", memo=f"Supplier payment {payment.number}",
+                        correlation_id=correlation_id)
+
+
+def post_supplier_payment(*, payment, correlation_id: str | None = None) -> JournalEntry:
+    return _post(supplier_payment_entry(payment=payment, correlation_id=correlation_id))

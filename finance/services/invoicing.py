@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from core import context
 from core.money import q2, q3
@@ -15,8 +17,8 @@ from finance import events, locks, posting
 from finance.exceptions import FinanceNotFound, InvoiceNotVoidable, OverAllocation, ValidationFailed
 from finance.models import CreditApplication, CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from finance.services import numbering, periods
-from finance.services.journal import reverse_journal_entry
-from integrations.services import publish
+from finance.services.journal import post_journal_entries, reverse_journal_entry
+from integrations.services import EventToPublish, publish, publish_many
 
 ZERO = Decimal("0.00")
 
@@ -54,57 +56,116 @@ def issue_invoice_for_shipment(*, shipment: dict, correlation_id: str | None = N
     `shipment` is the sales.shipment.shipped.v1 data. Idempotent: a shipment has one
     invoice (unique), so a repeated event returns the existing invoice. Posts
     shipment_cogs (Dr COGS / Cr Inventory) and invoice (Dr AR / Cr Revenue, Tax). Locks
-    the period and the number series. Emits finance.invoice.issued.v1.
+    the number series, the period and the journal counter. Emits finance.invoice.issued.v1.
     """
-    from sales.models import Customer
+    return issue_invoices_for_shipments(shipments=[shipment], correlation_ids=[correlation_id])[0]
 
-    cid = correlation_id or context.current_or_new_correlation_id()
-    existing = Invoice.objects.filter(shipment_id=shipment["shipment_id"]).first()
-    if existing is not None:
-        return existing
-    customer = Customer.objects.get(pk=shipment["customer_id"])
-    shipped_on = _as_date(shipment.get("shipped_at"))
-    issue_date = _open_posting_date(shipped_on)
-    warehouse_id = shipment.get("warehouse_id")
-    if warehouse_id is None and shipment.get("warehouse_code"):
+
+@transaction.atomic
+def issue_invoices_for_shipments(*, shipments: Sequence[dict],
+                                 correlation_ids: Sequence[str | None] | None = None) -> list[Invoice]:
+    """issue_invoice_for_shipment for several shipments at once, set-based; returns one
+    invoice per shipment, in order (the existing one for a shipment already invoiced or
+    repeated earlier in the list).
+
+    The same effect as invoicing them one by one in order (consecutive invoice numbers,
+    each invoice's COGS entry then its invoice entry numbered in that order, one
+    finance.invoice.issued.v1 per new invoice), in a few statements for the batch: one
+    look-up each of existing invoices, customers, warehouses and orders, one invoice number
+    range, one insert each of invoices (with their history rows) and lines, one
+    post_journal_entries for all the entries. All or nothing: a shipment that cannot be
+    invoiced (unknown customer, closed period without roll-forward …) fails the batch.
+    """
+    from sales.models import Customer, Order
+
+    cids = list(correlation_ids) if correlation_ids is not None else [None] * len(shipments)
+    existing = {inv.shipment_id: inv for inv in Invoice.objects.filter(
+        shipment_id__in={s["shipment_id"] for s in shipments}).select_related("customer")}
+    todo: list[tuple[dict, str]] = []
+    for shipment, cid in zip(shipments, cids, strict=True):
+        if shipment["shipment_id"] not in existing:
+            existing[shipment["shipment_id"]] = None  # a repeat later in the batch is the same invoice
+            todo.append((shipment, cid or context.current_or_new_correlation_id()))
+    if not todo:
+        return [existing[s["shipment_id"]] for s in shipments]
+
+    customers = Customer.objects.in_bulk({s["customer_id"] for s, _ in todo})
+    codes = {s["warehouse_code"] for s, _ in todo if s.get("warehouse_id") is None and s.get("warehouse_code")}
+    warehouses: dict[str, int] = {}
+    if codes:
         from inventory.models import Warehouse
 
-        warehouse_id = Warehouse.objects.filter(code=shipment["warehouse_code"]).values_list("pk", flat=True).first()
+        warehouses = dict(Warehouse.objects.filter(code__in=codes).values_list("code", "pk"))
+    doc_dates: dict[date, date] = {}
 
-    lines = []
-    for ln in shipment["lines"]:
-        qty = q3(_d(ln["quantity"]))
-        price = _d(ln["unit_price"])
-        rate = _d(ln.get("tax_rate"))
-        amount = q2(qty * price)
-        lines.append(InvoiceLine(order_line_id=ln.get("order_line_id"), product_id=ln.get("product_id"),
-                                 sku=ln.get("sku", ""), quantity=qty, unit_price=price, amount=amount,
-                                 tax_rate=rate, tax=q2(amount * rate), cost_value=q2(_d(ln.get("cost_value")))))
-    subtotal = sum((ln.amount for ln in lines), ZERO)
-    tax = sum((ln.tax for ln in lines), ZERO)
+    invoices: list[Invoice] = []
+    line_sets: list[list[InvoiceLine]] = []
+    cogs: list = []
+    # Numbers first: the document series before the period and the journal counter (locks.py order).
+    first = numbering.take_values("invoice", len(todo))
+    for i, (shipment, cid) in enumerate(todo):
+        customer = customers.get(shipment["customer_id"])
+        if customer is None:
+            raise Customer.DoesNotExist(f"Customer {shipment['customer_id']} does not exist.")
+        shipped_on = _as_date(shipment.get("shipped_at"))
+        if shipped_on not in doc_dates:
+            doc_dates[shipped_on] = _open_posting_date(shipped_on)
+        issue_date = doc_dates[shipped_on]
+        warehouse_id = shipment.get("warehouse_id")
+        if warehouse_id is None and shipment.get("warehouse_code"):
+            warehouse_id = warehouses.get(shipment["warehouse_code"])
+        lines = []
+        for ln in shipment["lines"]:
+            qty = q3(_d(ln["quantity"]))
+            price = _d(ln["unit_price"])
+            rate = _d(ln.get("tax_rate"))
+            amount = q2(qty * price)
+            lines.append(InvoiceLine(order_line_id=ln.get("order_line_id"), product_id=ln.get("product_id"),
+                                     sku=ln.get("sku", ""), quantity=qty, unit_price=price, amount=amount,
+                                     tax_rate=rate, tax=q2(amount * rate), cost_value=q2(_d(ln.get("cost_value")))))
+        subtotal = sum((ln.amount for ln in lines), ZERO)
+        tax = sum((ln.tax for ln in lines), ZERO)
+        total = subtotal + tax
+        invoices.append(Invoice(
+            number=numbering.format_document_number("invoice", first + i), customer=customer,
+            order_id=shipment.get("order_id"), shipment_id=shipment["shipment_id"], issue_date=issue_date,
+            due_date=issue_date + timedelta(days=customer.payment_terms_days or 0),
+            subtotal=subtotal, tax=tax, total=total, balance_due=total, correlation_id=cid,
+            # free goods: an invoice for the record, nothing to post or collect
+            status=Invoice.Status.OPEN if total > 0 else Invoice.Status.PAID,
+            **({"currency": shipment["currency"]} if shipment.get("currency") else {})))
+        line_sets.append(lines)
+        cogs.append(posting.shipment_cogs_entry(
+            shipment_id=shipment["shipment_id"], on=shipped_on, lines=shipment["lines"], customer_id=customer.pk,
+            warehouse_id=warehouse_id, memo=f"COGS shipment {shipment.get('shipment_number', '')}",
+            correlation_id=cid))
 
-    # Number first: document series before the period and the journal counter (locks.py order).
-    number = numbering.next_document_number("invoice")
-    posting.post_shipment_cogs(shipment_id=shipment["shipment_id"], on=shipped_on, lines=shipment["lines"],
-                               customer_id=customer.pk, warehouse_id=warehouse_id,
-                               memo=f"COGS shipment {shipment.get('shipment_number', '')}", correlation_id=cid)
-    invoice = Invoice.objects.create(
-        number=number, customer=customer, order_id=shipment.get("order_id"),
-        shipment_id=shipment["shipment_id"], issue_date=issue_date,
-        due_date=issue_date + timedelta(days=customer.payment_terms_days or 0),
-        subtotal=subtotal, tax=tax, total=subtotal + tax, balance_due=subtotal + tax, correlation_id=cid,
-        **({"currency": shipment["currency"]} if shipment.get("currency") else {}))
-    for ln in lines:
-        ln.invoice = invoice
-    InvoiceLine.objects.bulk_create(lines)
-    if invoice.total > 0:
-        posting.post_invoice(invoice=invoice, lines=lines, roll_forward=True, correlation_id=cid)
-    else:  # free goods: an invoice for the record, nothing to post or collect
-        invoice.status = Invoice.Status.PAID
-        invoice.save(update_fields=["status"])
-    publish(events.INVOICE_ISSUED, subject=invoice.number, data=events.invoice_issued_payload(invoice, lines),
-            correlation_id=cid)
-    return invoice
+    bulk_create_with_history(invoices, Invoice)
+    for invoice, lines in zip(invoices, line_sets, strict=True):
+        for ln in lines:
+            ln.invoice = invoice
+    InvoiceLine.objects.bulk_create([ln for lines in line_sets for ln in lines])
+    requests = []
+    for invoice, lines, cogs_request in zip(invoices, line_sets, cogs, strict=True):
+        if cogs_request is not None:
+            requests.append(cogs_request)
+        if invoice.total > 0:
+            requests.append(posting.invoice_entry(invoice=invoice, lines=lines, roll_forward=True,
+                                                  correlation_id=invoice.correlation_id))
+    post_journal_entries(requests)
+
+    # The payload names the order: its number comes with the shipment event, else one query for all.
+    order_numbers = {s["order_id"]: s["order_number"] for s, _ in todo if s.get("order_id") and s.get("order_number")}
+    missing = {inv.order_id for inv in invoices if inv.order_id and inv.order_id not in order_numbers}
+    if missing:
+        order_numbers.update(Order.objects.filter(pk__in=missing).values_list("pk", "number"))
+    publish_many([EventToPublish(events.INVOICE_ISSUED, subject=invoice.number, correlation_id=invoice.correlation_id,
+                                 data=events.invoice_issued_payload(invoice, lines,
+                                                                    order_number=order_numbers.get(invoice.order_id)))
+                  for invoice, lines in zip(invoices, line_sets, strict=True)])
+    for invoice in invoices:
+        existing[invoice.shipment_id] = invoice
+    return [existing[s["shipment_id"]] for s in shipments]
 
 
 @transaction.atomic

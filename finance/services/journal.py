@@ -1,13 +1,24 @@
-"""The one way into the journal: post_journal_entry (and reverse_journal_entry)."""
+"""The one way into the journal: post_journal_entries (set-based), post_journal_entry (a batch
+of one) and reverse_journal_entry.
+
+Posting is set-based because a statement, not a row, is what costs on the bench machine
+(≈ 0.7 ms of Django ORM CPU per statement): a batch of N entries costs the same handful of
+statements as one entry — an idempotency look-up, an account look-up, a period lock per
+distinct date, and on PostgreSQL one statement that advances the gapless counter by N and
+inserts the entries and their lines. The PostgreSQL deferred balance trigger still checks
+every entry at commit (it fires per inserted row and re-sums that entry's lines through the
+entry_id index: measured at ≈ 0.07 ms of database CPU per two-line entry, a sixth of a batched
+entry's cost, so it stays).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Exists
 from django.utils import timezone
 
 from core import context
@@ -19,7 +30,7 @@ from finance.exceptions import (
     UnbalancedEntry,
     ValidationFailed,
 )
-from finance.models import Account, AccountOverride, JournalEntry, JournalLine
+from finance.models import Account, AccountOverride, FiscalPeriod, JournalEntry, JournalLine
 from finance.services import numbering, periods
 
 ZERO = Decimal("0.00")
@@ -52,20 +63,63 @@ class Line:
 
 # --- account determination -------------------------------------------------------------------
 
-def account_for(role: str, *, customer_id: int | None = None, product_category: str = "") -> Account:
-    """The account serving a control role: a customer override, then a product-category
-    override, then the role's default account. Raises AccountNotConfigured."""
-    overrides = AccountOverride.objects.filter(role=role).select_related("account")
-    if customer_id is not None:
-        hit = overrides.filter(customer_id=customer_id).first()
-        if hit:
-            return hit.account
-    if product_category:
-        hit = overrides.filter(product_category=product_category, customer__isnull=True).first()
-        if hit:
-            return hit.account
+class _Accounts:
+    """Account determination for a whole batch of lines, its queries done once: the role
+    defaults (with "are there any overrides?" in the same query: the hot path of event
+    postings), and only when overrides exist, the overrides of those roles and the
+    categories of the products involved.
+
+    The most specific match wins: a customer override, then a product-category override
+    (one without a customer), then the role's active default account.
+    """
+
+    def __init__(self, roles: set[str], product_ids: set[int] | None = None) -> None:
+        self.defaults: dict[str, Account] = {}
+        self.by_customer: dict[tuple[str, int], Account] = {}
+        self.by_category: dict[tuple[str, str], Account] = {}
+        self.categories: dict[int, str] = {}
+        if not roles:
+            return
+        # Raw SQL: compiling this ORM query (an Exists annotation) cost three times its execution.
+        rows = list(Account.objects.raw(
+            f"SELECT *, EXISTS (SELECT 1 FROM {AccountOverride._meta.db_table}) AS any_override "
+            f"FROM {Account._meta.db_table} WHERE role IN ({', '.join(['%s'] * len(roles))}) AND is_active",
+            sorted(roles)))
+        self.defaults = {a.role: a for a in rows}
+        if not (rows[0].any_override if rows else AccountOverride.objects.exists()):
+            return
+        # order by pk: of several overrides of one customer the first wins, as .first() did
+        for o in AccountOverride.objects.filter(role__in=roles).select_related("account").order_by("pk"):
+            if o.customer_id is not None:
+                self.by_customer.setdefault((o.role, o.customer_id), o.account)
+            elif o.product_category:
+                self.by_category[(o.role, o.product_category)] = o.account
+        if self.by_category and product_ids:
+            from inventory.models import Product
+
+            self.categories = dict(Product.objects.filter(pk__in=product_ids).values_list("pk", "category"))
+
+    def resolve(self, role: str, *, customer_id: int | None = None, product_category: str = "",
+                product_id: int | None = None) -> Account:
+        if customer_id is not None:
+            hit = self.by_customer.get((role, customer_id))
+            if hit is not None:
+                return hit
+        category = product_category or self.categories.get(product_id, "")
+        if category:
+            hit = self.by_category.get((role, category))
+            if hit is not None:
+                return hit
+        account = self.defaults.get(role)
+        if account is None:
+            account = self.defaults[role] = _role_default(role)
+        return account
+
+
+def _role_default(role: str) -> Account:
     account = Account.objects.filter(role=role, is_active=True).first()
     if account is None and not Account.objects.filter(role=role).exists():
+        # a flushed database (tests, a fresh install that skipped the data migration)
         from finance.defaults import ensure_default_chart
 
         ensure_default_chart()
@@ -76,57 +130,156 @@ def account_for(role: str, *, customer_id: int | None = None, product_category: 
     return account
 
 
-def _has_overrides() -> bool:
-    return AccountOverride.objects.exists()
+def account_for(role: str, *, customer_id: int | None = None, product_category: str = "") -> Account:
+    """The account serving a control role: a customer override, then a product-category
+    override, then the role's default account. Raises AccountNotConfigured."""
+    return _Accounts({role}).resolve(role, customer_id=customer_id, product_category=product_category)
 
 
 # --- posting ----------------------------------------------------------------------------------
 
-def _normalise(lines: list[Line]) -> list[tuple[Account, Decimal, Decimal, Line]]:
-    """Resolve accounts and turn signed amounts into (debit, credit); drop zero lines."""
-    # The role defaults and "are there any overrides?" in one query (the hot path of event postings).
-    wanted = {ln.role for ln in lines if ln.account is None and ln.role}
-    defaults = list(Account.objects.filter(role__in=wanted, is_active=True)
-                    .annotate(any_override=Exists(AccountOverride.objects.all())))
-    use_overrides = defaults[0].any_override if defaults else _has_overrides()
-    cache: dict[str, Account] = {a.role: a for a in defaults}
-    categories: dict[int, str] = {}
-    if use_overrides:
-        from inventory.models import Product
+@dataclass(frozen=True)
+class EntryRequest:
+    """One entry to post with post_journal_entries (the arguments of post_journal_entry)."""
 
-        pids = {ln.product_id for ln in lines if ln.product_id and not ln.product_category}
-        categories = dict(Product.objects.filter(pk__in=pids).values_list("pk", "category"))
+    on: date
+    lines: Sequence[Line]
+    source_type: str
+    source_id: object
+    rule: str
+    memo: str = ""
+    roll_forward: bool = False
+    correlation_id: str | None = None
+    reversal_of: JournalEntry | None = None
+    posted_by: object = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.source_type, str(self.source_id), self.rule)
+
+
+Resolved = list[tuple[Account, Decimal, Decimal, Line]]
+
+
+def _normalise(line_sets: list[Sequence[Line]]) -> list[Resolved]:
+    """Resolve accounts and turn signed amounts into (debit, credit), dropping zero lines,
+    for every entry of a batch (account queries once for all of them)."""
+    roles = {ln.role for lines in line_sets for ln in lines if ln.account is None and ln.role}
+    pids = {ln.product_id for lines in line_sets for ln in lines
+            if ln.account is None and ln.product_id and not ln.product_category}
+    accounts = _Accounts(roles, pids)
     out = []
-    for ln in lines:
-        if Decimal(ln.debit) < 0 or Decimal(ln.credit) < 0:
-            raise ValidationFailed("Debit and credit must not be negative.",
-                                   errors={"lines": ["debit and credit must be zero or positive"]})
-        value = ln.signed()
-        if value == 0:
-            continue
-        if ln.account is not None:
-            account = ln.account
-        elif not ln.role:
-            raise ValidationFailed("A journal line needs an account.", errors={"lines": ["account is required"]})
-        elif use_overrides:
-            account = account_for(ln.role, customer_id=ln.customer_id,
-                                  product_category=ln.product_category or categories.get(ln.product_id, ""))
-        else:
-            if ln.role not in cache:
-                cache[ln.role] = account_for(ln.role)
-            account = cache[ln.role]
-        if not account.is_active:
-            raise ValidationFailed(f"Account {account.code} is inactive.",
-                                   errors={"lines": [f"account {account.code} is inactive"]})
-        out.append((account, value if value > 0 else ZERO, -value if value < 0 else ZERO, ln))
+    for lines in line_sets:
+        rows: Resolved = []
+        for ln in lines:
+            if Decimal(ln.debit) < 0 or Decimal(ln.credit) < 0:
+                raise ValidationFailed("Debit and credit must not be negative.",
+                                       errors={"lines": ["debit and credit must be zero or positive"]})
+            value = ln.signed()
+            if value == 0:
+                continue
+            if ln.account is not None:
+                account = ln.account
+            elif not ln.role:
+                raise ValidationFailed("A journal line needs an account.", errors={"lines": ["account is required"]})
+            else:
+                account = accounts.resolve(ln.role, customer_id=ln.customer_id, product_category=ln.product_category,
+                                           product_id=ln.product_id)
+            if not account.is_active:
+                raise ValidationFailed(f"Account {account.code} is inactive.",
+                                       errors={"lines": [f"account {account.code} is inactive"]})
+            rows.append((account, value if value > 0 else ZERO, -value if value < 0 else ZERO, ln))
+        out.append(rows)
+    return out
+
+
+def _check_balanced(rows: Resolved) -> None:
+    total_debit = sum((d for _, d, _, _ in rows), ZERO)
+    total_credit = sum((c for _, _, c, _ in rows), ZERO)
+    if total_debit != total_credit:
+        raise UnbalancedEntry(f"Debits {total_debit} do not equal credits {total_credit}.",
+                              errors={"lines": [f"debits {total_debit} ≠ credits {total_credit}"]},
+                              total_debit=str(total_debit), total_credit=str(total_credit))
+    if len(rows) < 2:
+        raise UnbalancedEntry("An entry needs at least one debit and one credit line of non-zero amount.",
+                              errors={"lines": ["at least two non-zero lines are required"]})
+
+
+def _existing(keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], JournalEntry]:
+    """The entries already posted for these (source_type, source_id, rule), in one query:
+    one OR-branch per source_type and rule (a batch usually has one or two), each answered
+    by the unique (source_type, source_id, rule) index. Raw SQL because compiling the ORM
+    filter cost twice its execution, on every posting."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for source_type, source_id, rule in keys:
+        groups.setdefault((source_type, rule), []).append(source_id)
+    where, params = [], []
+    for (source_type, rule), ids in groups.items():
+        where.append(f"(source_type = %s AND rule = %s AND source_id IN ({', '.join(['%s'] * len(ids))}))")
+        params += [source_type, rule, *ids]
+    sql = f"SELECT * FROM {JournalEntry._meta.db_table} WHERE {' OR '.join(where)}"
+    return {(e.source_type, e.source_id, e.rule): e for e in JournalEntry.objects.raw(sql, params)}
+
+
+def _posting_places(todo: list[EntryRequest]) -> list[tuple[FiscalPeriod, date]]:
+    """(locked period, posting date) per entry: resolve_posting_period (the FOR SHARE lock)
+    once per distinct date, and not at all for a date inside a period already locked open
+    by this batch (the lock holds to commit, so it stays open)."""
+    open_locked: list[FiscalPeriod] = []
+    done: dict[tuple[date, bool], tuple[FiscalPeriod, date]] = {}
+    out = []
+    for req in todo:
+        k = (req.on, req.roll_forward)
+        if k not in done:
+            period = next((p for p in open_locked if p.start_date <= req.on <= p.end_date), None)
+            if period is not None:
+                done[k] = (period, req.on)
+            else:  # the period it returns is always open and locked, rolled forward or not
+                done[k] = periods.resolve_posting_period(req.on, roll_forward=req.roll_forward)
+                open_locked.append(done[k][0])
+        out.append(done[k])
     return out
 
 
 @transaction.atomic
+def post_journal_entries(requests: Sequence[EntryRequest]) -> list[JournalEntry]:
+    """Post a batch of balanced entries set-based and return one entry per request, in order.
+
+    The same effect as post_journal_entry on each request in turn, in a few statements
+    whatever the batch size: one idempotency look-up (an entry whose (source_type,
+    source_id, rule) exists, or repeats an earlier request of the batch, is returned, not
+    posted again), one account look-up, one period lock per distinct date, and (PostgreSQL)
+    one statement that advances the journal counter by N and inserts the N entries and
+    their lines — so the numbers are consecutive, in request order, without gaps.
+
+    All or nothing: every entry is validated before anything is written, and any error
+    (UnbalancedEntry 400, ValidationFailed 400, PeriodClosed 409 unless roll_forward,
+    AccountNotConfigured 422) leaves the batch unposted. Locks as post_journal_entry.
+    """
+    if not requests:
+        return []
+    keys = [req.key for req in requests]
+    posted = _existing(set(keys))
+    todo: list[EntryRequest] = []
+    seen = set(posted)
+    for req, k in zip(requests, keys, strict=True):
+        if k not in seen:
+            seen.add(k)
+            todo.append(req)
+    if todo:
+        resolved = _normalise([req.lines for req in todo])
+        for rows in resolved:
+            _check_balanced(rows)  # validate everything, then write
+        places = _posting_places(todo)
+        for entry in _insert(todo, resolved, places):
+            posted[(entry.source_type, entry.source_id, entry.rule)] = entry
+    return [posted[k] for k in keys]
+
+
 def post_journal_entry(*, on: date, lines: list[Line], source_type: str, source_id, rule: str, memo: str = "",
                        roll_forward: bool = False, reversal_of: JournalEntry | None = None, posted_by=None,
                        correlation_id: str | None = None) -> JournalEntry:
-    """Post one balanced entry, numbered without gaps, and return it.
+    """Post one balanced entry, numbered without gaps, and return it (a batch of one).
 
     Idempotent per (source_type, source_id, rule): when that entry exists it is returned
     and nothing is written. Share-locks the fiscal period (FOR SHARE) then locks the journal
@@ -134,86 +287,105 @@ def post_journal_entry(*, on: date, lines: list[Line], source_type: str, source_
     than two lines remain, PeriodClosed (409) for a closed period unless roll_forward,
     AccountNotConfigured (422). Emits nothing (the documents that post emit their events).
     """
-    cid = correlation_id or context.current_or_new_correlation_id()
-    source_id = str(source_id)
-    # no ORDER BY: the unique (source_type, source_id, rule) index answers it alone
-    existing = next(iter(JournalEntry.objects.filter(source_type=source_type, source_id=source_id, rule=rule)
-                         .order_by()[:1]), None)
-    if existing is not None:
-        return existing
-
-    resolved = _normalise(lines)
-    total_debit = sum((d for _, d, _, _ in resolved), ZERO)
-    total_credit = sum((c for _, _, c, _ in resolved), ZERO)
-    if total_debit != total_credit:
-        raise UnbalancedEntry(f"Debits {total_debit} do not equal credits {total_credit}.",
-                              errors={"lines": [f"debits {total_debit} ≠ credits {total_credit}"]},
-                              total_debit=str(total_debit), total_credit=str(total_credit))
-    if len(resolved) < 2:
-        raise UnbalancedEntry("An entry needs at least one debit and one credit line of non-zero amount.",
-                              errors={"lines": ["at least two non-zero lines are required"]})
-
-    period, posting_date = periods.resolve_posting_period(on, roll_forward=roll_forward)
-    if posting_date != on:
-        memo = f"{memo} (dated {on.isoformat()}, period closed: posted in {period.name})".strip()
-    entry = JournalEntry(date=posting_date, period=period, memo=memo[:255],
-                         source_type=source_type, source_id=source_id, rule=rule, correlation_id=cid,
-                         request_id=context.get_request_id() or "", reversal_of=reversal_of,
-                         posted_at=timezone.now(), posted_by=posted_by if getattr(posted_by, "pk", None) else None)
-    lines_rows = [JournalLine(line_no=i, account=account, date=posting_date, debit=d, credit=c,
-                              memo=ln.memo[:255], customer_id=ln.customer_id, supplier_id=ln.supplier_id,
-                              product_id=ln.product_id, warehouse_id=ln.warehouse_id)
-                  for i, (account, d, c, ln) in enumerate(resolved, start=1)]
-    if connection.vendor == "postgresql" and _insert_in_one_statement(entry, lines_rows):
-        return entry
-    entry.number = numbering.next_value(numbering.JOURNAL)
-    entry.save(_allow_insert=True)
-    for row in lines_rows:
-        row.entry = entry
-    JournalLine.objects.bulk_create(lines_rows)
-    return entry
+    return post_journal_entries([EntryRequest(
+        on=on, lines=lines, source_type=source_type, source_id=source_id, rule=rule, memo=memo,
+        roll_forward=roll_forward, correlation_id=correlation_id, reversal_of=reversal_of, posted_by=posted_by)])[0]
 
 
-_ENTRY_COLUMNS = ("date", "period_id", "memo", "source_type", "source_id", "rule", "correlation_id", "request_id",
-                  "reversal_of_id", "posted_at", "posted_by_id")
-_LINE_COLUMNS = ("line_no", "account_id", "date", "debit", "credit", "memo", "customer_id", "supplier_id",
-                 "product_id", "warehouse_id")
-_LINE_CASTS = ("integer", "bigint", "date", "numeric", "numeric", "varchar", "bigint", "bigint", "bigint", "bigint")
+def _insert(todo: list[EntryRequest], resolved: list[Resolved],
+            places: list[tuple[FiscalPeriod, date]]) -> list[JournalEntry]:
+    """Number and write validated entries; returns them saved (pk, number set)."""
+    now = timezone.now()
+    request_id = context.get_request_id() or ""
+    entries: list[JournalEntry] = []
+    # Lines as plain rows in _LINE_COLUMNS order: they are written, never returned, so no
+    # model instances on the PostgreSQL path (their __init__ was a tenth of a batch's CPU).
+    line_sets: list[list[tuple]] = []
+    for req, rows, (period, posting_date) in zip(todo, resolved, places, strict=True):
+        memo = req.memo
+        if posting_date != req.on:
+            memo = f"{memo} (dated {req.on.isoformat()}, period closed: posted in {period.name})".strip()
+        posted_by = req.posted_by if getattr(req.posted_by, "pk", None) else None
+        entries.append(JournalEntry(
+            date=posting_date, period=period, memo=memo[:255], source_type=req.source_type,
+            source_id=str(req.source_id), rule=req.rule,
+            correlation_id=req.correlation_id or context.current_or_new_correlation_id(), request_id=request_id,
+            reversal_of=req.reversal_of, posted_at=now, posted_by=posted_by))
+        line_sets.append([(i, account.pk, posting_date, d, c, ln.memo[:255], ln.customer_id, ln.supplier_id,
+                           ln.product_id, ln.warehouse_id)
+                          for i, (account, d, c, ln) in enumerate(rows, start=1)])
+    if connection.vendor == "postgresql":
+        _insert_in_one_statement(entries, line_sets)
+    else:
+        first = numbering.take_values(numbering.JOURNAL, len(entries))
+        for i, entry in enumerate(entries):
+            entry.number = first + i
+        JournalEntry.objects.bulk_create(entries)  # bulk_create skips save(): these are inserts
+        names = [c for c, _ in _LINE_COLUMNS]
+        JournalLine.objects.bulk_create([JournalLine(entry=entry, **dict(zip(names, row, strict=True)))
+                                         for entry, rows in zip(entries, line_sets, strict=True) for row in rows])
+    return entries
 
 
-def _insert_in_one_statement(entry: JournalEntry, lines: list[JournalLine]) -> bool:
-    """PostgreSQL: take the next number, insert the entry and its lines in one statement
-    (data-modifying CTEs) — one round trip instead of three on the hot path of postings.
-    The counter row is locked by the UPDATE exactly as numbering.next_value does. Returns
-    False (nothing written) when the journal series row does not exist yet."""
-    values = ", ".join("(" + ", ".join(f"%s::{cast}" for cast in _LINE_CASTS) + ")" for _ in lines)
-    sql = f"""
+_ENTRY_COLUMNS = (("date", "date"), ("period_id", "bigint"), ("memo", "varchar"), ("source_type", "varchar"),
+                  ("source_id", "varchar"), ("rule", "varchar"), ("correlation_id", "varchar"),
+                  ("request_id", "varchar"), ("reversal_of_id", "bigint"), ("posted_at", "timestamptz"),
+                  ("posted_by_id", "integer"))
+_LINE_COLUMNS = (("line_no", "integer"), ("account_id", "bigint"), ("date", "date"), ("debit", "numeric"),
+                 ("credit", "numeric"), ("memo", "varchar"), ("customer_id", "bigint"), ("supplier_id", "bigint"),
+                 ("product_id", "bigint"), ("warehouse_id", "bigint"))
+
+
+def _insert_sql() -> str:
+    entry_cols = ", ".join(c for c, _ in _ENTRY_COLUMNS)
+    line_cols = ", ".join(c for c, _ in _LINE_COLUMNS)
+    entry_arrays = ", ".join(f"%s::{t}[]" for _, t in _ENTRY_COLUMNS)
+    line_arrays = ", ".join(f"%s::{t}[]" for _, t in _LINE_COLUMNS)
+    return f"""
         WITH num AS (
-            UPDATE finance_numberseries SET next_value = next_value + 1 WHERE key = %s
-            RETURNING next_value - 1 AS n
+            UPDATE finance_numberseries SET next_value = next_value + %s WHERE key = %s
+            RETURNING next_value - %s AS first
         ), e AS (
-            INSERT INTO finance_journalentry (number, {", ".join(_ENTRY_COLUMNS)})
-            SELECT n, {", ".join(["%s"] * len(_ENTRY_COLUMNS))} FROM num
+            INSERT INTO finance_journalentry (number, {entry_cols})
+            SELECT num.first + v.ord, {", ".join("v." + c for c, _ in _ENTRY_COLUMNS)}
+              FROM num, unnest(%s::integer[], {entry_arrays}) AS v(ord, {entry_cols})
+             ORDER BY v.ord
             RETURNING id, number
         ), l AS (
-            INSERT INTO finance_journalline (entry_id, {", ".join(_LINE_COLUMNS)})
-            SELECT e.id, {", ".join("v." + c for c in _LINE_COLUMNS)}
-              FROM e, (VALUES {values}) AS v({", ".join(_LINE_COLUMNS)})
+            INSERT INTO finance_journalline (entry_id, {line_cols})
+            SELECT e.id, {", ".join("v." + c for c, _ in _LINE_COLUMNS)}
+              FROM num CROSS JOIN unnest(%s::integer[], {line_arrays}) AS v(ord, {line_cols})
+              JOIN e ON e.number = num.first + v.ord
         )
-        SELECT id, number FROM e"""
-    params: list = [numbering.JOURNAL]
-    params += [getattr(entry, c) for c in _ENTRY_COLUMNS]
-    for row in lines:
-        params += [getattr(row, c) for c in _LINE_COLUMNS]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        got = cursor.fetchone()
-    if got is None:
-        return False
-    entry.pk, entry.number = got
-    entry._state.adding = False
-    entry._state.db = connection.alias
-    return True
+        SELECT id, number FROM e ORDER BY number"""
+
+
+_INSERT_SQL = _insert_sql()
+
+
+def _insert_in_one_statement(entries: list[JournalEntry], line_sets: list[list[tuple]]) -> None:
+    """PostgreSQL: advance the journal counter by N, insert the N entries and all their lines
+    in one statement (data-modifying CTEs over unnest()ed column arrays: one parameter per
+    column whatever the batch size, one round trip). The counter row is locked by the
+    UPDATE exactly as numbering.next_value does; entry i gets number first + i."""
+    n = len(entries)
+    params: list = [n, numbering.JOURNAL, n, list(range(n))]
+    params += [[getattr(e, c) for e in entries] for c, _ in _ENTRY_COLUMNS]
+    params.append([i for i, rows in enumerate(line_sets) for _ in rows])
+    params += [[row[k] for rows in line_sets for row in rows] for k in range(len(_LINE_COLUMNS))]
+    for _ in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_SQL, params)
+            got = cursor.fetchall()
+        if got:
+            break
+        numbering.ensure_series(numbering.JOURNAL)  # a fresh database: no counter row yet, nothing written
+    if len(got) != n:
+        raise RuntimeError(f"journal insert returned {len(got)} rows for {n} entries")
+    for entry, (pk, number) in zip(entries, got, strict=True):
+        entry.pk, entry.number = pk, number
+        entry._state.adding = False
+        entry._state.db = connection.alias
 
 
 @transaction.atomic

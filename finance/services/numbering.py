@@ -17,33 +17,45 @@ DOCUMENT_SERIES = {
 }
 
 
-def _ensure(key: str, prefix: str) -> None:
+def ensure_series(key: str) -> None:
+    """Create the counter row of a series if missing (a fresh database)."""
     if not NumberSeries.objects.filter(key=key).exists():
         try:
             with transaction.atomic():
-                NumberSeries.objects.create(key=key, prefix=prefix)
+                NumberSeries.objects.create(key=key, prefix=DOCUMENT_SERIES.get(key, ("", 0))[0])
         except IntegrityError:
             pass  # another transaction created it first
 
 
-def next_value(key: str) -> int:
-    """Take the next value of a series; must run inside the posting transaction.
+def take_values(key: str, count: int) -> int:
+    """Take `count` consecutive values of a series and return the first; must run inside
+    the posting transaction.
 
     One statement: UPDATE … RETURNING takes the row lock (held to commit, so numbers are
-    gapless and never shared) and reads the value (PostgreSQL, SQLite ≥ 3.35).
+    gapless and never shared) and reads the value (PostgreSQL, SQLite ≥ 3.35). A batch
+    advances the counter once by its size rather than once per document.
     """
-    sql = (f"UPDATE {NumberSeries._meta.db_table} SET next_value = next_value + 1 "
+    sql = (f"UPDATE {NumberSeries._meta.db_table} SET next_value = next_value + %s "
            "WHERE key = %s RETURNING next_value")
     for _ in range(2):
         with connection.cursor() as cursor:
-            cursor.execute(sql, [key])
+            cursor.execute(sql, [count, key])
             row = cursor.fetchone()
         if row is not None:
-            return int(row[0]) - 1
-        _ensure(key, DOCUMENT_SERIES.get(key, ("", 0))[0])
+            return int(row[0]) - count
+        ensure_series(key)
     raise RuntimeError(f"number series {key!r} could not be created")
 
 
-def next_document_number(key: str) -> str:
+def next_value(key: str) -> int:
+    """Take the next value of a series (see take_values)."""
+    return take_values(key, 1)
+
+
+def format_document_number(key: str, value: int) -> str:
     prefix, width = DOCUMENT_SERIES[key]
-    return f"{prefix}{next_value(key):0{width}d}"
+    return f"{prefix}{value:0{width}d}"
+
+
+def next_document_number(key: str) -> str:
+    return format_document_number(key, next_value(key))
