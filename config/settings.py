@@ -253,7 +253,7 @@ ERP = {
     "OUTBOX_RETENTION_DAYS": env.int("ERP_OUTBOX_RETENTION_DAYS", default=30),
     "OUTBOX_SWEEP_AFTER_SECONDS": env.int("ERP_OUTBOX_SWEEP_AFTER_SECONDS", default=3),
     # how long a woken relay task lets further commits gather before it claims (Redis broker)
-    "OUTBOX_RELAY_GATHER_MS": env.int("ERP_OUTBOX_RELAY_GATHER_MS", default=25),
+    "OUTBOX_RELAY_GATHER_MS": env.int("ERP_OUTBOX_RELAY_GATHER_MS", default=100),
     "WEBHOOK_RETRY_SCHEDULE": env.list("ERP_WEBHOOK_RETRY_SCHEDULE", cast=int,
                                        default=[5, 30, 120, 600, 1800, 7200, 21600, 43200]),
     "WEBHOOK_TIMEOUT_SECONDS": env.float("ERP_WEBHOOK_TIMEOUT_SECONDS", default=10.0),
