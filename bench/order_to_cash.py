@@ -23,6 +23,14 @@ What is measured
    each order's events are enqueued as in production). The load generator runs on the same
    machine and competes for its CPUs.
 
+Besides wall-clock figures it reports CPU time, which a shared machine disturbs less: the
+application process's CPU per flow and per stage (time.process_time; PostgreSQL's own CPU
+is not included), the relay process's CPU per order, and the gunicorn workers' and the load
+generator's CPU per API request (from /proc).
+
+Settings are production-like by default: DEBUG=0 (DEBUG=1 makes Django record every query)
+with a throw-away SECRET_KEY; both can be overridden from the environment.
+
 Database: DATABASE_URL, default postgres://postgres@127.0.0.1:5432/erp_bench_sales, which
 is created and migrated if missing. Orders use 60 products picked at random (3 per order),
 so concurrent orders share stock levels sometimes, as in real traffic, not always.
@@ -51,7 +59,9 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/erp_bench_sales"
 os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "1")
+# Production-like by default: DEBUG=1 makes Django record every query (and costs CPU).
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 
@@ -82,12 +92,12 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    # DEBUG=1 only lets settings load without a SECRET_KEY; do not pay for query logging.
+    # Even when run with DEBUG=1, do not pay for query logging.
     settings.DEBUG = False
     # The relay is run explicitly (stage 3); no on-commit hand-off to a broker in this process.
     import integrations.services as integ
 
-    integ._enqueue_dispatch = lambda event_id: None
+    integ._enqueue_dispatch = lambda *args, **kwargs: None
 
 
 def seed() -> list[str]:
@@ -131,17 +141,25 @@ def one_flow(rnd: random.Random, skus: list[str], *, relay: bool = True) -> tupl
         customer_code=CUSTOMER, channel="bench", external_ref=uuid.uuid4().hex,
         lines=[services.CanonicalLine(sku=s, quantity=D(rnd.randint(1, 5))) for s in picks]))
     t1 = time.perf_counter()
+    c1 = time.process_time()
     for shipment_id in Shipment.objects.filter(order=result.order, status="ready").values_list("pk", flat=True):
         services.ship_shipment(shipment_id=shipment_id, tracking_number="BENCH")
     t2 = time.perf_counter()
+    c2 = time.process_time()
     if relay:
         drain_outbox()
     t3 = time.perf_counter()
-    _CPU.append(time.process_time() - c0)
+    c3 = time.process_time()
+    _CPU.append(c3 - c0)
+    _STAGE_CPU["submit"].append(c1 - c0)
+    _STAGE_CPU["ship"].append(c2 - c1)
+    if relay:
+        _STAGE_CPU["relay"].append(c3 - c2)
     return t1 - t0, t2 - t1, t3 - t2, result.order.pk
 
 
 _CPU: list[float] = []  # app-process CPU seconds per flow (excludes PostgreSQL's own CPU)
+_STAGE_CPU: dict[str, list[float]] = {"submit": [], "ship": [], "relay": []}
 
 
 def _worker(args) -> dict:
@@ -153,6 +171,8 @@ def _worker(args) -> dict:
     stages = {"submit": [], "ship": [], "relay": []}
     order_ids = []
     _CPU.clear()
+    for values in _STAGE_CPU.values():
+        values.clear()
     for _ in range(n):
         a, b, c, oid = one_flow(rnd, skus, relay=relay)
         stages["submit"].append(a)
@@ -161,7 +181,8 @@ def _worker(args) -> dict:
             stages["relay"].append(c)
         order_ids.append(oid)
     connections.close_all()
-    return {"stages": stages, "order_ids": order_ids, "cpu": list(_CPU)}
+    return {"stages": stages, "order_ids": order_ids, "cpu": list(_CPU),
+            "stage_cpu": {k: list(v) for k, v in _STAGE_CPU.items()}}
 
 
 def _relay_worker(args) -> dict:
@@ -173,6 +194,7 @@ def _relay_worker(args) -> dict:
 
     connections.close_all()
     events, busy = 0, 0.0
+    cpu0 = time.process_time()
     while True:
         t0 = time.perf_counter()
         n = drain_outbox()
@@ -183,7 +205,7 @@ def _relay_worker(args) -> dict:
                 break
             time.sleep(0.005)
     connections.close_all()
-    return {"events": events, "busy_s": busy}
+    return {"events": events, "busy_s": busy, "cpu_s": time.process_time() - cpu0}
 
 
 def run_flows(clients: int, orders: int, skus: list[str], relay_workers: int = 1) -> dict:
@@ -218,7 +240,8 @@ def run_flows(clients: int, orders: int, skus: list[str], relay_workers: int = 1
     invoiced = Order.objects.filter(pk__in=ids, status=Order.Status.INVOICED).count()
     stages = {k: [x for r in results for x in r["stages"][k]] for k in ("submit", "ship", "relay")}
     cpu = [x for r in results for x in r["cpu"]]
-    return {"cpu": cpu, "clients": clients, "orders": len(ids), "invoiced": invoiced, "wall_s": wall,
+    stage_cpu = {k: [x for r in results for x in r["stage_cpu"][k]] for k in ("submit", "ship", "relay")}
+    return {"cpu": cpu, "stage_cpu": stage_cpu, "clients": clients, "orders": len(ids), "invoiced": invoiced, "wall_s": wall,
             "flows_per_s": invoiced / wall, "stages": stages, "relay_stats": relay_stats}
 
 
@@ -230,17 +253,20 @@ def _ms(values: list[float], q: float) -> float:
 def report_flows(r: dict) -> None:
     print(f"\n== full order-to-cash, {r['clients']} client(s): {r['orders']} orders, {r['invoiced']} invoiced, "
           f"{r['wall_s']:.2f} s -> {r['flows_per_s']:.1f} flows/s")
-    if r["clients"] == 1 and r["cpu"]:
-        print(f"   app-process CPU per flow (submit+ship+relay, without PostgreSQL): "
-              f"{1000 * statistics.mean(r['cpu']):.1f} ms")
+    if r["cpu"]:
+        scope = "submit+ship+relay" if r["clients"] == 1 else "submit+ship (relay in its own process)"
+        print(f"   app-process CPU per flow ({scope}, without PostgreSQL): {1000 * statistics.mean(r['cpu']):.1f} ms")
     for rs in r.get("relay_stats", []):
         print(f"   relay worker: {rs['events']} events relayed, busy {rs['busy_s']:.1f} s "
-              f"({1000 * rs['busy_s'] / max(1, r['orders']):.1f} ms of relay per order)")
+              f"({1000 * rs['busy_s'] / max(1, r['orders']):.1f} ms of relay per order, "
+              f"{1000 * rs['cpu_s'] / max(1, r['orders']):.1f} ms CPU per order)")
     for stage, values in r["stages"].items():
         if not values:
             continue
+        cpu = r["stage_cpu"].get(stage) or []
+        cpu_txt = f"   CPU mean {1000 * statistics.mean(cpu):5.1f} ms" if cpu else ""
         print(f"   {stage:7s} mean {1000 * statistics.mean(values):6.1f} ms   p50 {_ms(values, .5):6.1f} ms"
-              f"   p95 {_ms(values, .95):6.1f} ms")
+              f"   p95 {_ms(values, .95):6.1f} ms{cpu_txt}")
 
 
 def verify_books(order_ids_sample: int = 50) -> None:
@@ -277,14 +303,36 @@ def api_latency(requests_total: int, clients: int, workers: int, threads: int, s
         _wait_up(port)
         # warm-up: every worker connects and imports
         _load(port, token.key, skus, clients=clients, total=clients * 3)
+        server_cpu0 = _tree_cpu(server.pid)
+        own_cpu0 = time.process_time()
         t0 = time.perf_counter()
         latencies, statuses = _load(port, token.key, skus, clients=clients, total=requests_total)
         wall = time.perf_counter() - t0
+        server_cpu = _tree_cpu(server.pid) - server_cpu0
+        client_cpu = time.process_time() - own_cpu0
     finally:
         server.terminate()
         server.wait(10)
         _forget_enqueued()
-    return {"latencies": latencies, "statuses": statuses, "wall": wall, "cmd": " ".join(cmd[1:])}
+    return {"latencies": latencies, "statuses": statuses, "wall": wall, "cmd": " ".join(cmd[1:]),
+            "server_cpu": server_cpu, "client_cpu": client_cpu}
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children, from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def _forget_enqueued() -> None:
@@ -374,6 +422,8 @@ def main() -> None:
         print(f"   statuses: {r['statuses']}")
         print(f"   latency p50 {_ms(lat, .5):.1f} ms   p95 {_ms(lat, .95):.1f} ms   p99 {_ms(lat, .99):.1f} ms"
               f"   max {1000 * max(lat):.1f} ms")
+        print(f"   CPU per request: server (gunicorn workers) {1000 * r['server_cpu'] / len(lat):.1f} ms, "
+              f"load generator {1000 * r['client_cpu'] / len(lat):.1f} ms (PostgreSQL not included)")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -98,11 +98,17 @@ class IdempotencyMiddleware:
         ttl_start = timezone.now() - settings.IDEMPOTENCY_KEY_TTL
         for _ in range(2):
             try:
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(
-                        principal=principal, key=key, fingerprint=fingerprint, method=request.method,
-                        path=request.path[:500], correlation_id=getattr(request, "correlation_id", "") or "",
-                    )
+                record = IdempotencyRecord(
+                    principal=principal, key=key, fingerprint=fingerprint, method=request.method,
+                    path=request.path[:500], correlation_id=getattr(request, "correlation_id", "") or "")
+                if connection.in_atomic_block:
+                    # inside a caller's transaction (tests) a collision must not abort it
+                    with transaction.atomic():
+                        record.save(force_insert=True)
+                else:
+                    # autocommit: the INSERT is its own committed transaction (no BEGIN/COMMIT
+                    # round trips), visible to a concurrent duplicate at once
+                    record.save(force_insert=True)
                 return record, None
             except IntegrityError:
                 existing = IdempotencyRecord.objects.filter(principal=principal, key=key).first()

@@ -4,6 +4,12 @@ Payload shapes (data):
 
 inventory.stock.changed.v1  {product_id, sku, warehouse_id, warehouse_code, on_hand, reserved,
                              available, cause, reason (= cause)}
+                            A level feed, not a move log: one event per (product, warehouse)
+                            per business operation, with the level's quantities at the end of
+                            it; `cause` names the operation (receipt, reservation, release,
+                            shipment, …), or several joined by "+" in order when one
+                            transaction ran several (services.coalesced_stock_events).
+                            Subject "<sku>@<warehouse code>" (webhooks keep per-subject order).
 inventory.stock.low.v1      {product_id, sku, warehouse_id, warehouse_code, on_hand, reserved,
                              available, min_quantity, max_quantity, reorder_point (= min)}
 inventory.receipt.posted.v1 {receipt_id, receipt_number, warehouse_id, warehouse_code,

@@ -5,7 +5,14 @@
 
 Sales takes its own locks before calling inventory, so the global order is sales → inventory.
 Two transactions touching the same levels therefore queue on the first common row instead
-of deadlocking, whatever order their lines came in.
+of deadlocking, whatever order their lines came in. Every writer of a reservation holds its
+level's lock first (reserve creates under it; release and issue lock each reservation
+together with its level, lock_levels_of_reservations), so the level lock also guards the
+reservations of that product × warehouse.
+
+The lock queries are hand-written, one statement each: they run on every order and every
+shipment, and the ORM's compile of a select_for_update/select_related costs more CPU than
+the statement itself.
 """
 
 from __future__ import annotations
@@ -54,42 +61,120 @@ def lock_levels(keys: Iterable[Key]) -> dict[Key, StockLevel]:
 def lock_levels_existing(keys: Iterable[Key], *, with_related: bool = False) -> dict[Key, StockLevel]:
     """Lock the levels that exist among these keys (sorted); a missing level has nothing to give.
 
-    This is the hot path of every reservation, so it is one hand-written query: the level rows
-    (locked, FOR UPDATE OF the level only), their active reorder rule's min/max (for
-    stock.low), and with_related the product's SKU and cost method and the warehouse's code,
-    set on the level as unsaved-but-identified Product/Warehouse instances.
+    This is the hot path of every stock change, so it is one hand-written query: the level
+    rows (locked, FOR UPDATE OF the level only), their active reorder rule's min/max (for
+    stock.low), and the product's SKU and cost method and the warehouse's code, set on the
+    level as unsaved-but-identified Product/Warehouse instances (`with_related` is kept for
+    callers' readability; the related columns always come along, they are free here).
     """
     keys = sorted(set(keys))
     if not keys:
         return {}
     pairs = ", ".join(["(%s, %s)"] * len(keys))
     params = [x for k in keys for x in k]
-    lock = " FOR UPDATE OF l" if connection.features.has_select_for_update_of else ""
+    levels, _ = _lock(f"(l.product_id, l.warehouse_id) IN ({pairs})", params, with_related=with_related)
+    return levels
+
+
+def lock_levels_of_products(product_ids: Iterable[int]) -> dict[Key, StockLevel]:
+    """Lock the levels of these products in every *active* warehouse (sorted), in one query.
+
+    For reservations across all warehouses: it saves asking for the warehouse list first.
+    Each level carries `product` (sku, cost method) and `warehouse` (code, priority) as
+    unsaved-but-identified instances, so the caller can order and describe them.
+    """
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    levels, _ = _lock(f"l.product_id IN ({', '.join(['%s'] * len(ids))}) AND w.is_active", ids, with_related=True)
+    return levels
+
+
+def lock_levels_of_reservations(*, ids: Iterable[int] = (), demand_refs: Iterable[str] = (),
+                                active_only: bool = False) -> tuple[dict[Key, StockLevel], dict[int, Reservation]]:
+    """Lock the levels of these reservations and the reservations themselves, in one query.
+
+    Rows come out sorted by (product_id, warehouse_id, reservation id) and PostgreSQL locks
+    them in that order, so the levels are still taken in the global order (a reservation is
+    only ever locked together with, and after, its own level — the order every writer of
+    reservations follows). Returns (levels by key, reservations by id); the reservations are
+    identified instances carrying their quantities and status, saved by the caller with a
+    plain UPDATE (never Model.save()).
+    """
+    ids, refs = sorted(set(int(i) for i in ids)), sorted(set(demand_refs))
+    if not ids and not refs:
+        return {}, {}
+    where, params = [], []
+    if ids:
+        where.append(f"res.id IN ({', '.join(['%s'] * len(ids))})")
+        params += ids
+    if refs:
+        where.append(f"res.demand_ref IN ({', '.join(['%s'] * len(refs))})")
+        params += refs
+    cond = "(" + " OR ".join(where) + ")" + (" AND res.status = 'active'" if active_only else "")
+    return _lock(cond, params, with_reservations=True, with_related=True)
+
+
+_RES_COLUMNS = ("id", "demand_ref", "quantity", "quantity_open", "quantity_consumed", "quantity_released", "status")
+
+
+def _lock(where: str, params: list, *, with_related: bool, with_reservations: bool = False):
+    res_select = res_from = ""
+    lock_of = "l"
+    order = "l.product_id, l.warehouse_id"
+    if with_reservations:
+        res_select = ", " + ", ".join(f"res.{c} AS res_{c}" for c in _RES_COLUMNS)
+        res_from = ("JOIN inventory_reservation res ON res.product_id = l.product_id "
+                    "AND res.warehouse_id = l.warehouse_id ")
+        lock_of = "l, res"
+        order += ", res.id"
+    lock = f" FOR UPDATE OF {lock_of}" if connection.features.has_select_for_update_of else ""
     sql = (
         "SELECT l.id, l.product_id, l.warehouse_id, l.on_hand, l.reserved, l.value, l.average_cost, l.last_move_at, "
         "r.min_quantity AS rule_min, r.max_quantity AS rule_max, "
-        "p.sku AS p_sku, p.cost_method AS p_cost_method, p.uom_id AS p_uom_id, w.code AS w_code "
+        "p.sku AS p_sku, p.cost_method AS p_cost_method, p.uom_id AS p_uom_id, "
+        f"w.code AS w_code, w.priority AS w_priority{res_select} "
         "FROM inventory_stocklevel l "
+        f"{res_from}"
         "JOIN inventory_product p ON p.id = l.product_id "
         "JOIN inventory_warehouse w ON w.id = l.warehouse_id "
         "LEFT JOIN inventory_reorderrule r ON r.product_id = l.product_id AND r.warehouse_id = l.warehouse_id "
         "AND r.is_active "
-        f"WHERE (l.product_id, l.warehouse_id) IN ({pairs}) "
-        f"ORDER BY l.product_id, l.warehouse_id{lock}"
+        f"WHERE {where} ORDER BY {order}{lock}"
     )
-    out: dict[Key, StockLevel] = {}
+    levels: dict[Key, StockLevel] = {}
+    reservations: dict[int, Reservation] = {}
     for lv in StockLevel.objects.raw(sql, params):
-        # extra columns of raw() skip the field converters (SQLite hands back floats)
-        lv.rule_min = None if lv.rule_min is None else Decimal(str(lv.rule_min)).quantize(_Q3)
-        lv.rule_max = None if lv.rule_max is None else Decimal(str(lv.rule_max)).quantize(_Q3)
-        if with_related:
-            lv.product = Product(pk=lv.product_id, sku=lv.p_sku, cost_method=lv.p_cost_method, uom_id=lv.p_uom_id)
-            lv.warehouse = Warehouse(pk=lv.warehouse_id, code=lv.w_code)
-        out[(lv.product_id, lv.warehouse_id)] = lv
-    return out
+        key = (lv.product_id, lv.warehouse_id)
+        level = levels.get(key)
+        if level is None:
+            # extra columns of raw() skip the field converters (SQLite hands back floats)
+            lv.rule_min = _dec(lv.rule_min)
+            lv.rule_max = _dec(lv.rule_max)
+            if with_related:
+                lv.product = Product(pk=lv.product_id, sku=lv.p_sku, cost_method=lv.p_cost_method,
+                                     uom_id=lv.p_uom_id)
+                lv.warehouse = Warehouse(pk=lv.warehouse_id, code=lv.w_code, priority=lv.w_priority)
+            levels[key] = level = lv
+        if with_reservations:
+            r = Reservation(pk=lv.res_id, demand_ref=lv.res_demand_ref, product_id=lv.product_id,
+                            warehouse_id=lv.warehouse_id, quantity=_dec(lv.res_quantity),
+                            quantity_open=_dec(lv.res_quantity_open), quantity_consumed=_dec(lv.res_quantity_consumed),
+                            quantity_released=_dec(lv.res_quantity_released), status=lv.res_status)
+            r._state.adding = False
+            r._state.db = "default"
+            reservations[r.pk] = r
+    return levels, reservations
+
+
+def _dec(value) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value)).quantize(_Q3)
 
 
 def lock_reservations(ids: Iterable[int]) -> dict[int, Reservation]:
+    """Lock reservations by id (the caller holds their levels' locks already)."""
     ids = sorted(set(ids))
     return {r.pk: r for r in Reservation.objects.filter(pk__in=ids).order_by("pk").select_for_update()}
 

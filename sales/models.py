@@ -40,9 +40,9 @@ def _cost(**kw) -> models.DecimalField:
 class NumberSeries(models.Model):
     """A gap-free document number counter (orders, shipments, returns).
 
-    The row is locked with SELECT … FOR UPDATE in the same transaction that inserts the
-    document, so concurrent writers queue on it and a rolled-back transaction gives its
-    number back (no gaps, no duplicates). See sales.locks.next_number.
+    The row is locked (by the UPDATE … RETURNING that takes the number) in the same
+    transaction that writes the document, so concurrent writers queue on it and a rolled-back
+    transaction gives its number back (no gaps, no duplicates). See sales.locks.next_number.
     """
 
     key = models.CharField(max_length=20, unique=True)

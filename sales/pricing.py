@@ -35,6 +35,36 @@ def list_price(*, customer: Customer, product, quantity: Decimal, on: dt.date) -
     return None, "none"
 
 
+def list_prices(*, customer: Customer, wanted: list[tuple[object, Decimal]],
+                on: dt.date) -> dict[int, tuple[Decimal | None, str]]:
+    """list_price for several (product, quantity) pairs with one query: product id → (price, source).
+
+    The candidate items of every product come back in the same order list_price asks the
+    database for (so NULL dates sort as the database sorts them), the first per product wins.
+    """
+    best: dict[int, Decimal] = {}
+    if wanted and customer.price_list_id and customer.price_list.is_active:
+        per_product = Q()
+        for product, quantity in wanted:
+            per_product |= Q(product_id=product.pk, min_quantity__lte=quantity)
+        rows = (PriceListItem.objects.filter(per_product, price_list_id=customer.price_list_id)
+                .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on))
+                .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+                .order_by("product_id", "-min_quantity", "-valid_from", "-id")
+                .values_list("product_id", "unit_price"))
+        for product_id, unit_price in rows:
+            best.setdefault(product_id, unit_price)
+    out: dict[int, tuple[Decimal | None, str]] = {}
+    for product, _quantity in wanted:
+        if product.pk in best:
+            out[product.pk] = (best[product.pk], "price_list")
+        elif product.list_price is not None and product.list_price > 0:
+            out[product.pk] = (product.list_price, "list_price")
+        else:
+            out[product.pk] = (None, "none")
+    return out
+
+
 def within_partner_tolerance(*, given: Decimal, reference: Decimal) -> bool:
     """A partner's own price is accepted when within ERP["PARTNER_PRICE_TOLERANCE"] (a fraction,
     e.g. 0.02 = 2 %) of the price we would have charged."""

@@ -1,12 +1,17 @@
 """The one place sales talks to inventory's public interface (services and selectors).
 
 Kept thin: it adapts argument shapes and names the demand references, so the rest of
-sales reads in its own terms. Imports are inside functions so sales stays importable while
-inventory migrates (and to respect the layer rule: we only use inventory.services/selectors).
+sales reads in its own terms. Reserve, release and issue run inside the sales service's
+transaction without a savepoint of their own (`savepoint=False`): sales never catches an
+inventory error to carry on, it lets the whole transaction roll back. Imports are inside
+functions so sales stays importable while inventory migrates (and to respect the layer rule:
+we only use inventory.services/selectors).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,6 +23,7 @@ class Reserved:
     warehouse_id: int
     product_id: int
     quantity: Decimal
+    warehouse_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,15 +41,36 @@ def demand_ref(order_id: int, line_no: int) -> str:
     return f"SOL-{order_id}-{line_no}"
 
 
-def reserve(*, requests: list[tuple[str, int, Decimal]], warehouse_ids: list[int], all_or_nothing: bool,
-            correlation_id: str) -> list[Reserved]:
+def reserve(*, requests: list[tuple[str, int, Decimal]], all_or_nothing: bool, correlation_id: str,
+            warehouse_ids: list[int] | None = None, preferred_warehouse_id: int | None = None) -> list[Reserved]:
+    """Reserve for (demand_ref, product_id, quantity) requests. Without `warehouse_ids`, from
+    every active warehouse by priority, the preferred one first (inventory finds them while
+    locking the levels, so this costs no query of its own)."""
     from inventory import services as inv
 
     reqs = [inv.ReserveRequest(demand_ref=ref, product_id=pid, quantity=qty) for ref, pid, qty in requests]
     made = inv.reserve_stock(requests=reqs, warehouse_ids=warehouse_ids, all_or_nothing=all_or_nothing,
-                             correlation_id=correlation_id)
+                             preferred_warehouse_id=preferred_warehouse_id, correlation_id=correlation_id,
+                             savepoint=False)
     return [Reserved(reservation_id=r.id, demand_ref=r.demand_ref, warehouse_id=r.warehouse_id,
-                     product_id=r.product_id, quantity=_open_qty(r)) for r in made]
+                     product_id=r.product_id, quantity=_open_qty(r), warehouse_code=_warehouse_code(r))
+            for r in made]
+
+
+def _warehouse_code(reservation) -> str:
+    warehouse = reservation._state.fields_cache.get("warehouse")
+    return warehouse.code if warehouse is not None else ""
+
+
+@contextmanager
+def coalesced_events(correlation_id: str) -> Iterator[list]:
+    """Run a sales operation's stock calls as one operation: each stock level is reported once,
+    at the end, and the (type, subject, data) events the caller appends to the yielded list
+    are written after them in the same outbox INSERT."""
+    from inventory import services as inv
+
+    with inv.coalesced_stock_events(correlation_id) as outbox:
+        yield outbox
 
 
 def _open_qty(reservation) -> Decimal:
@@ -56,14 +83,14 @@ def release(*, reservation_ids: list[int], correlation_id: str) -> Decimal:
         return Decimal("0")
     from inventory import services as inv
 
-    return inv.release_reservations(reservation_ids=reservation_ids, correlation_id=correlation_id)
+    return inv.release_reservations(reservation_ids=reservation_ids, correlation_id=correlation_id, savepoint=False)
 
 
 def issue(*, pairs: list[tuple[int, Decimal]], reference: str, correlation_id: str) -> list[Issued]:
     from inventory import services as inv
 
     results = inv.issue_reserved_stock(reservation_ids_and_quantities=pairs, reference=reference,
-                                       correlation_id=correlation_id)
+                                       correlation_id=correlation_id, savepoint=False)
     return [Issued(reservation_id=r.reservation_id, product_id=r.product_id, warehouse_id=r.warehouse_id,
                    quantity=r.quantity, unit_cost=r.unit_cost, value=r.value) for r in results]
 
@@ -93,6 +120,22 @@ def product_by_sku(sku: str):
     from inventory import selectors
 
     return selectors.get_product_by_sku(sku)
+
+
+def products_by_sku(skus) -> dict:
+    """SKU → product for the SKUs that exist, in one query."""
+    from inventory import selectors
+
+    return selectors.get_products_by_sku(skus)
+
+
+def demand_warehouse_id(preferred_warehouse_id: int | None) -> int | None:
+    """Where replenishment demand of a customer's backorders is filed: the preferred warehouse
+    when it is active, else the first active warehouse by priority."""
+    ids = [w.pk for w in warehouses_by_priority()]
+    if preferred_warehouse_id in ids:
+        return preferred_warehouse_id
+    return ids[0] if ids else None
 
 
 def warehouse_by_code(code: str):

@@ -17,15 +17,19 @@ Valuation and rounding rules (summarised in docs/architecture.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 
-from core import context
+from core import context, sql
 from core.money import q2, q6
-from integrations.services import publish
+from integrations import services as integrations_services
 
-from .. import events, locks
+from .. import events as events_module
+from .. import locks
 from ..exceptions import InvalidCost, InvalidQuantity, UnknownSku, UnknownWarehouse
 from ..models import CostLayer, Product, ReorderRule, StockLevel, StockMove, Warehouse
 
@@ -117,7 +121,27 @@ def post_move(*, level: StockLevel, product: Product, kind: str, quantity: Decim
     the valuation method. The caller has checked availability; the database constraints on
     StockLevel are the last line of defence.
     """
-    now = timezone.now()
+    move = build_move(level=level, product=product, kind=kind, quantity=quantity, unit_cost=unit_cost,
+                      value=value, reference=reference, source_type=source_type, source_id=source_id,
+                      reservation_id=reservation_id, correlation_id=correlation_id)
+    move.save(force_insert=True)
+    if quantity > 0 and product.cost_method == Product.CostMethod.FIFO and open_layer:
+        CostLayer.objects.create(product=product, warehouse_id=level.warehouse_id, move=move,
+                                 quantity_in=quantity, quantity_remaining=quantity,
+                                 unit_cost=move.unit_cost, value_remaining=move.value, created_at=move.created_at)
+    return move
+
+
+def build_move(*, level: StockLevel, product: Product, kind: str, quantity: Decimal,
+               unit_cost: Decimal | None = None, value: Decimal | None = None, reference: str = "",
+               source_type: str = "", source_id: str = "", reservation_id: int | None = None,
+               correlation_id: str, now=None) -> StockMove:
+    """post_move without the INSERT: value the move, apply it to the level, return it unsaved.
+
+    For callers that write several moves with one bulk INSERT. An inbound FIFO move needs its
+    row before its cost layer, so only post_move may write inbound moves of FIFO products.
+    """
+    now = now or timezone.now()
     if quantity > 0:
         assert unit_cost is not None
         move_value = q2(quantity * unit_cost) if value is None else value
@@ -125,15 +149,11 @@ def post_move(*, level: StockLevel, product: Product, kind: str, quantity: Decim
     else:
         move_cost, move_value = _outbound_cost(level=level, product=product, quantity=-quantity)
         move_value = -move_value
-    move = StockMove.objects.create(
-        product=product, warehouse_id=level.warehouse_id, kind=kind, quantity=quantity,
+    move = StockMove(
+        product_id=product.pk, warehouse_id=level.warehouse_id, kind=kind, quantity=quantity,
         unit_cost=move_cost, value=move_value, reference=reference[:100], source_type=source_type,
         source_id=str(source_id), reservation_id=reservation_id, correlation_id=correlation_id,
         request_id=context.get_request_id() or "", created_at=now)
-    if quantity > 0 and product.cost_method == Product.CostMethod.FIFO and open_layer:
-        CostLayer.objects.create(product=product, warehouse_id=level.warehouse_id, move=move,
-                                 quantity_in=quantity, quantity_remaining=quantity,
-                                 unit_cost=move_cost, value_remaining=move_value, created_at=now)
     level.on_hand += quantity
     level.value += move_value
     if level.on_hand > 0:
@@ -172,12 +192,34 @@ def _outbound_cost(*, level: StockLevel, product: Product, quantity: Decimal) ->
     return level.average_cost, min(q2(quantity * level.average_cost), level.value)
 
 
+_LEVEL_COLUMNS = (("on_hand", sql.NUMERIC), ("reserved", sql.NUMERIC), ("value", sql.NUMERIC),
+                  ("average_cost", sql.NUMERIC), ("last_move_at", sql.TIMESTAMPTZ))
+
+
 def save_levels(levels) -> None:
-    for level in levels:
-        level.save(update_fields=["on_hand", "reserved", "value", "average_cost", "last_move_at"])
+    """Write the (locked) levels' quantities, value and cost back in one UPDATE."""
+    sql.update_rows("inventory_stocklevel", _LEVEL_COLUMNS,
+                    [(lv.pk, lv.on_hand, lv.reserved, lv.value, lv.average_cost, lv.last_move_at) for lv in levels])
+
+
+def save_reserved(levels) -> None:
+    """Write only `reserved` of the (locked) levels, in one UPDATE (reservations and releases)."""
+    sql.update_rows("inventory_stocklevel", (("reserved", sql.NUMERIC),), [(lv.pk, lv.reserved) for lv in levels])
 
 
 # --- events after a change --------------------------------------------------------------------
+#
+# inventory.stock.changed.v1 is a level feed, not a move log: one event per (product,
+# warehouse) per business operation, carrying the level as it stands at the end of the
+# operation (on_hand, reserved, available) and the cause(s) of the change. Every inventory
+# service emits once per level it changed, however many moves or reservations it wrote for
+# that level. A caller that runs several inventory services in one transaction (a sales
+# cancellation releasing and re-reserving, say) can widen the operation to the whole block
+# with `coalesced_stock_events()`: then each level is reported once, at the end of the block,
+# with its final quantities and the causes joined by "+" in order ("release+reservation"),
+# together with the caller's own events of the operation in one outbox INSERT.
+# inventory.stock.low.v1 follows the same rule: emitted when the available quantity at the
+# end is below the reorder point and it was not below it before the operation began.
 
 
 class _Rule:
@@ -187,40 +229,111 @@ class _Rule:
         self.min_quantity, self.max_quantity = min_quantity, max_quantity
 
 
+class _Pending:
+    """One level's change within a coalescing block: the first `before`, the latest level."""
+
+    __slots__ = ("level", "product", "warehouse", "before", "causes", "rule")
+
+    def __init__(self, level, product, warehouse, before, cause, rule):
+        self.level, self.product, self.warehouse, self.before = level, product, warehouse, before
+        self.causes, self.rule = [cause], rule
+
+
+_coalescing: ContextVar[tuple[dict, list] | None] = ContextVar("inventory_stock_events", default=None)
+
+
+@contextmanager
+def coalesced_stock_events(correlation_id: str | None = None) -> Iterator[list]:
+    """Within this block (inside the caller's transaction) stock.changed / stock.low are emitted
+    once per level, when the block ends without an exception. Nested blocks join the outer one.
+
+    Yields a list to which the caller may append its own events of the same operation, as
+    (type, subject, data) tuples: they are written after the stock events, in the same
+    INSERT (one outbox statement for the whole operation).
+    """
+    current = _coalescing.get()
+    if current is not None:
+        yield current[1]
+        return
+    pending: dict = {}
+    extra: list = []
+    token = _coalescing.set((pending, extra))
+    try:
+        yield extra
+    finally:
+        _coalescing.reset(token)
+    # only reached when the block succeeded: an exception rolls the changes back anyway
+    _emit(pending.values(), correlation_id=cid(correlation_id), extra=extra)
+
+
 def publish_level_changes(*, changed: dict, before_available: dict, cause: str, correlation_id: str,
                           products: dict | None = None, warehouses: dict | None = None) -> None:
-    """Emit stock.changed for each changed level and stock.low where available crossed below min."""
+    """Emit stock.changed for each changed level and stock.low where available crossed below min.
+
+    Levels carry their product and warehouse (locks.lock_levels_existing with_related) or
+    the caller passes them; anything missing is read in one query per model.
+    """
     if not changed:
         return
-    product_ids = {k[0] for k in changed}
-    warehouse_ids = {k[1] for k in changed}
-    products = products if products is not None else {}
-    missing = product_ids - set(products)
+    products = dict(products or {})
+    warehouses = dict(warehouses or {})
+    for key, level in changed.items():
+        if key[0] not in products and "product" in level._state.fields_cache:
+            products[key[0]] = level.product
+        if key[1] not in warehouses and "warehouse" in level._state.fields_cache:
+            warehouses[key[1]] = level.warehouse
+    missing = {k[0] for k in changed} - set(products)
     if missing:
-        products = {**products, **Product.objects.in_bulk(missing)}
-    warehouses = warehouses if warehouses is not None else {}
-    missing = warehouse_ids - set(warehouses)
+        products.update(Product.objects.in_bulk(missing))
+    missing = {k[1] for k in changed} - set(warehouses)
     if missing:
-        warehouses = {**warehouses, **Warehouse.objects.in_bulk(missing)}
-    dropped = [k for k, lv in changed.items() if lv.on_hand - lv.reserved < before_available.get(k, ZERO)]
-    rules = {}
-    if dropped and all(hasattr(changed[k], "rule_min") for k in dropped):
-        # the lock query brought the rule along (locks.lock_levels_existing)
-        rules = {k: _Rule(changed[k].rule_min, changed[k].rule_max) for k in dropped
-                 if changed[k].rule_min is not None}
-    elif dropped:
-        rules = {(r.product_id, r.warehouse_id): r for r in ReorderRule.objects.filter(
-            is_active=True, product_id__in={k[0] for k in dropped}, warehouse_id__in={k[1] for k in dropped})}
+        warehouses.update(Warehouse.objects.in_bulk(missing))
+    rules = _rules(changed)
+    current = _coalescing.get()
+    pending = current[0] if current is not None else None
+    items = []
     for key in sorted(changed):
-        level = changed[key]
-        product, warehouse = products[key[0]], warehouses[key[1]]
-        publish(events.STOCK_CHANGED, f"{product.sku}@{warehouse.code}",
-                events.stock_changed_payload(level, product=product, warehouse=warehouse, cause=cause),
-                correlation_id=correlation_id)
-        rule = rules.get(key)
-        if rule is not None:
-            after = level.on_hand - level.reserved
-            if after < rule.min_quantity <= before_available.get(key, ZERO):
-                publish(events.STOCK_LOW, f"{product.sku}@{warehouse.code}",
-                        events.stock_low_payload(level, product=product, warehouse=warehouse, rule=rule),
-                        correlation_id=correlation_id)
+        item = _Pending(changed[key], products[key[0]], warehouses[key[1]], before_available.get(key, ZERO), cause,
+                        rules.get(key))
+        if pending is None:
+            items.append(item)
+            continue
+        seen = pending.get(key)
+        if seen is None:
+            pending[key] = item
+        else:  # keep the first `before` (stock.low compares the whole operation) and the latest level
+            seen.level = item.level
+            seen.rule = item.rule if item.rule is not None else seen.rule
+            if cause not in seen.causes:
+                seen.causes.append(cause)
+    if items:
+        _emit(items, correlation_id=correlation_id)
+
+
+def _rules(changed: dict) -> dict:
+    """Active reorder rules of the changed levels (brought along by the lock query when possible)."""
+    if all(hasattr(lv, "rule_min") for lv in changed.values()):
+        return {k: _Rule(lv.rule_min, lv.rule_max) for k, lv in changed.items() if lv.rule_min is not None}
+    return {(r.product_id, r.warehouse_id): r for r in ReorderRule.objects.filter(
+        is_active=True, product_id__in={k[0] for k in changed}, warehouse_id__in={k[1] for k in changed})
+        if (r.product_id, r.warehouse_id) in changed}
+
+
+def _emit(items, *, correlation_id: str, extra: list | None = None) -> None:
+    events = []
+    for item in items:
+        level, product, warehouse = item.level, item.product, item.warehouse
+        subject = f"{product.sku}@{warehouse.code}"
+        events.append((events_module.STOCK_CHANGED, subject, events_module.stock_changed_payload(
+            level, product=product, warehouse=warehouse, cause="+".join(item.causes))))
+        rule = item.rule
+        if rule is not None and level.on_hand - level.reserved < rule.min_quantity <= item.before:
+            events.append((events_module.STOCK_LOW, subject, events_module.stock_low_payload(
+                level, product=product, warehouse=warehouse, rule=rule)))
+    publish_all(events + list(extra or ()), correlation_id=correlation_id)
+
+
+def publish_all(events: list[tuple[str, str, dict]], *, correlation_id: str) -> None:
+    """Write the operation's events to the outbox with one INSERT."""
+    if events:
+        integrations_services.publish_many(events, correlation_id=correlation_id)

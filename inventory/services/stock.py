@@ -6,9 +6,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from core import sql
 from core.money import q6
 from integrations.services import publish
 
@@ -34,6 +35,7 @@ from ..models import (
 )
 from ._ledger import (
     ZERO,
+    build_move,
     check_cost,
     check_quantity,
     cid,
@@ -42,6 +44,7 @@ from ._ledger import (
     resolve_product,
     resolve_warehouse,
     save_levels,
+    save_reserved,
 )
 
 Kind = StockMove.Kind
@@ -152,23 +155,35 @@ def _supplier(supplier, purchase_order):
 # --- reservations -----------------------------------------------------------------------------
 
 
-@transaction.atomic
-def reserve_stock(*, requests: Sequence[ReserveRequest], warehouse_ids: Sequence[int], all_or_nothing: bool,
-                  correlation_id: str | None = None) -> list[Reservation]:
+# `savepoint=False` (reserve, release, issue): inside a caller's transaction, run without a
+# savepoint of our own — two statements fewer per call. Then an error leaves the caller's
+# transaction unusable (it can only roll back), so only a caller that never catches our
+# errors may ask for it (sales, which propagates them). Outermost it changes nothing.
+def reserve_stock(*, requests: Sequence[ReserveRequest], warehouse_ids: Sequence[int] | None, all_or_nothing: bool,
+                  preferred_warehouse_id: int | None = None, correlation_id: str | None = None,
+                  savepoint: bool = True) -> list[Reservation]:
     """Reserve stock for demand lines from the warehouses in the given preference order.
 
+    `warehouse_ids=None` means every active warehouse, by priority then code, with
+    `preferred_warehouse_id` first when it is active (the order sales allocates in); the
+    warehouses then come out of the lock query itself instead of a query of their own.
     For each request, takes as much as is available from the first warehouse, then the next.
     Requests for the same product share what is available (earlier requests first). With
     all_or_nothing, reserves nothing (returns []) unless every request is fully covered.
     Locks: the existing StockLevel rows of every (product, warehouse) concerned, sorted by
-    (product_id, warehouse_id); a missing level simply has nothing available.
+    (product_id, warehouse_id), in one query; a missing level simply has nothing available.
     Emits: inventory.stock.changed.v1 (and stock.low.v1 on crossing a reorder point) per level.
     Raises: InvalidQuantity, UnknownSku, UnknownWarehouse (400) before anything is written.
+    The reservations returned carry `warehouse` (id and code) without a query.
     """
-    correlation_id = cid(correlation_id)
+    with transaction.atomic(savepoint=savepoint):
+        return _reserve_stock(requests=requests, warehouse_ids=warehouse_ids, all_or_nothing=all_or_nothing,
+                              preferred_warehouse_id=preferred_warehouse_id, correlation_id=cid(correlation_id))
+
+
+def _reserve_stock(*, requests, warehouse_ids, all_or_nothing, preferred_warehouse_id, correlation_id):
     if not requests:
         return []
-    wids = list(dict.fromkeys(int(w) for w in warehouse_ids))
     checked = []
     for i, r in enumerate(requests):
         qty = check_quantity(r.quantity, field=f"requests.{i}.quantity")
@@ -177,16 +192,30 @@ def reserve_stock(*, requests: Sequence[ReserveRequest], warehouse_ids: Sequence
                                    errors={f"requests.{i}.demand_ref": ["1 to 64 characters."]})
         checked.append((r.demand_ref, int(r.product_id), qty))
     pids = {p for _, p, _ in checked}
-    if not wids:
-        _check_known(pids, wids)
-        return []
-    # One query locks the levels and brings their product and warehouse along; ids that have
-    # no level anywhere are checked for existence only then (the rare path).
-    levels = locks.lock_levels_existing({(p, w) for p in pids for w in wids}, with_related=True)
+    if warehouse_ids is None:
+        # One query locks the levels of these products in every active warehouse and brings
+        # the product, the warehouse (code, priority) and the reorder rule along.
+        levels = locks.lock_levels_of_products(pids)
+        warehouses = {lv.warehouse_id: lv.warehouse for lv in levels.values()}
+        wids = sorted(warehouses, key=lambda w: (warehouses[w].priority, warehouses[w].code))
+        if preferred_warehouse_id in warehouses:
+            wids.remove(preferred_warehouse_id)
+            wids.insert(0, preferred_warehouse_id)
+        expected_warehouses: list[int] = []
+    else:
+        wids = list(dict.fromkeys(int(w) for w in warehouse_ids))
+        if not wids:
+            _check_known(pids, wids)
+            return []
+        levels = locks.lock_levels_existing({(p, w) for p in pids for w in wids}, with_related=True)
+        warehouses = {lv.warehouse_id: lv.warehouse for lv in levels.values()}
+        expected_warehouses = wids
     products = {lv.product_id: lv.product for lv in levels.values()}
-    warehouses = {lv.warehouse_id: lv.warehouse for lv in levels.values()}
-    if len(products) != len(pids) or len(warehouses) != len(wids):
-        _check_known(pids - set(products), [w for w in wids if w not in warehouses])
+    no_level = pids - set(products)
+    no_level_warehouses = [w for w in expected_warehouses if w not in warehouses]
+    if no_level or no_level_warehouses:
+        # ids that have no level anywhere are checked for existence only then (the rare path)
+        _check_known(no_level, no_level_warehouses)
     avail = {k: lv.on_hand - lv.reserved for k, lv in levels.items()}
     before = dict(avail)
     plan: list[tuple[str, int, int, Decimal]] = []
@@ -213,10 +242,11 @@ def reserve_stock(*, requests: Sequence[ReserveRequest], warehouse_ids: Sequence
                     for d, p, w, q in plan]
     reservations = _bulk_create(reservations)
     changed = {}
-    for _ref, p, w, q in plan:
+    for r, (_ref, p, w, q) in zip(reservations, plan, strict=True):
+        r.warehouse = warehouses[w]  # id + code, for the caller (no query)
         levels[(p, w)].reserved += q
         changed[(p, w)] = levels[(p, w)]
-    _set_reserved(changed.values())
+    save_reserved(changed.values())
     publish_level_changes(changed=changed, before_available=before, cause="reservation",
                           correlation_id=correlation_id, products=products, warehouses=warehouses)
     return reservations
@@ -233,66 +263,43 @@ def _check_known(product_ids, warehouse_ids) -> None:
                                errors={"warehouse_ids": [f"Unknown: {unknown}."]})
 
 
-def _set_reserved(levels) -> None:
-    """UPDATE reserved of locked levels: plain SQL, the hot path of every reservation."""
-    with connection.cursor() as cur:
-        for lv in levels:
-            cur.execute("UPDATE inventory_stocklevel SET reserved = %s WHERE id = %s", [lv.reserved, lv.pk])
-
-
 def _bulk_create(objs: list) -> list:
-    if len(objs) == 1 and connection.vendor == "postgresql":
-        # one reservation (the common case): a plain INSERT … RETURNING, skipping Model.save
-        o = objs[0]
-        with connection.cursor() as cur:
-            cur.execute(
-                "INSERT INTO inventory_reservation (demand_ref, product_id, warehouse_id, quantity, quantity_open, "
-                "quantity_consumed, quantity_released, status, correlation_id, created_at, updated_at) "
-                "VALUES (%s, %s, %s, %s, %s, 0, 0, %s, %s, %s, %s) RETURNING id",
-                [o.demand_ref, o.product_id, o.warehouse_id, o.quantity, o.quantity_open, o.status,
-                 o.correlation_id, o.created_at, o.updated_at])
-            o.pk = cur.fetchone()[0]
-        o._state.adding = False
-        o._state.db = "default"
-        return objs
-    if len(objs) == 1:
-        objs[0].save(force_insert=True)
-        return objs
-    created = type(objs[0]).objects.bulk_create(objs)
-    if created and created[0].pk is None:  # backends that cannot return ids
-        for o in created:
-            o.save(force_insert=True)
-    return created
+    """One INSERT … RETURNING id for the reservations or moves of a call (core.sql: plain models,
+    none has behaviour in save() that an INSERT would skip; StockMove's only refuses updates)."""
+    return sql.insert_objects(objs)
 
 
-@transaction.atomic
+_RESERVATION_COLUMNS = (("quantity_open", sql.NUMERIC), ("quantity_consumed", sql.NUMERIC),
+                        ("quantity_released", sql.NUMERIC), ("status", sql.TEXT), ("updated_at", sql.TIMESTAMPTZ))
+
+
+def _save_reservations(reservations) -> None:
+    """Write the (locked) reservations' quantities and status back in one UPDATE."""
+    sql.update_rows("inventory_reservation", _RESERVATION_COLUMNS,
+                    [(r.pk, r.quantity_open, r.quantity_consumed, r.quantity_released, r.status, r.updated_at)
+                     for r in reservations])
+
+
 def release_reservations(*, demand_refs: Sequence[str] | None = None, reservation_ids: Sequence[int] | None = None,
-                         correlation_id: str | None = None) -> Decimal:
+                         correlation_id: str | None = None, savepoint: bool = True) -> Decimal:
     """Release the open quantity of active reservations (by demand ref and/or id).
 
     Returns the quantity released (0 if nothing was active; releasing twice is harmless).
-    Locks: the levels concerned (sorted), then the reservations (by id).
+    Locks: the levels concerned (sorted), each with its reservations, in one query.
     Emits: inventory.stock.changed.v1 per level.
     """
-    correlation_id = cid(correlation_id)
     if not demand_refs and not reservation_ids:
         return ZERO
-    from django.db.models import Q
+    with transaction.atomic(savepoint=savepoint):
+        return _release(demand_refs=demand_refs, reservation_ids=reservation_ids, correlation_id=cid(correlation_id))
 
-    q = Q()
-    if demand_refs:
-        q |= Q(demand_ref__in=list(demand_refs))
-    if reservation_ids:
-        q |= Q(pk__in=list(reservation_ids))
-    candidates = list(Reservation.objects.filter(q, status=Reservation.Status.ACTIVE)
-                      .values_list("pk", "product_id", "warehouse_id"))
-    if not candidates:
-        return ZERO
-    levels = locks.lock_levels_existing({(p, w) for _, p, w in candidates})
-    before = {k: lv.on_hand - lv.reserved for k, lv in levels.items()}
-    reservations = locks.lock_reservations(pk for pk, _, _ in candidates)
+
+def _release(*, demand_refs, reservation_ids, correlation_id) -> Decimal:
+    levels, reservations = locks.lock_levels_of_reservations(ids=reservation_ids or (), demand_refs=demand_refs or (),
+                                                             active_only=True)
     total = ZERO
-    changed = {}
+    changed, released = {}, []
+    before = {k: lv.on_hand - lv.reserved for k, lv in levels.items()}
     now = timezone.now()
     for r in reservations.values():
         if r.status != Reservation.Status.ACTIVE or r.quantity_open <= 0:
@@ -305,67 +312,67 @@ def release_reservations(*, demand_refs: Sequence[str] | None = None, reservatio
         r.quantity_open = ZERO
         r.status = Reservation.Status.RELEASED
         r.updated_at = now
-        r.save(update_fields=["quantity_open", "quantity_released", "status", "updated_at"])
-    for lv in changed.values():
-        lv.save(update_fields=["reserved"])
+        released.append(r)
+    _save_reservations(released)
+    save_reserved(changed.values())
     publish_level_changes(changed=changed, before_available=before, cause="release", correlation_id=correlation_id)
     return total
 
 
-@transaction.atomic
 def issue_reserved_stock(*, reservation_ids_and_quantities: Sequence[tuple[int, Decimal]], reference: str,
-                         correlation_id: str | None = None) -> list[IssueResult]:
+                         correlation_id: str | None = None, savepoint: bool = True) -> list[IssueResult]:
     """Ship (part of) reservations: consume them and write `shipment` moves at valuation cost.
 
     A reservation consumed in full becomes `consumed`; a partial issue leaves the rest active.
-    Locks: the levels (sorted), then the reservations (by id), then FIFO layers.
+    Locks: the levels (sorted) each with its reservations, in one query, then FIFO layers.
+    Writes: the moves in one INSERT, the reservations and the levels in one UPDATE each.
     Emits: inventory.stock.changed.v1 per level.
     Raises: ReservationNotFound (404), ReservationState (409: not active or not enough open
     quantity), InvalidQuantity (400). Nothing is written on error.
     """
-    correlation_id = cid(correlation_id)
     wanted: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for i, (rid, qty) in enumerate(reservation_ids_and_quantities):
         wanted[int(rid)] += check_quantity(qty, field=f"lines.{i}.quantity")
     if not wanted:
         return []
-    meta = {pk: (p, w) for pk, p, w in Reservation.objects.filter(pk__in=list(wanted))
-            .values_list("pk", "product_id", "warehouse_id")}
-    missing = sorted(set(wanted) - set(meta))
+    with transaction.atomic(savepoint=savepoint):
+        return _issue(wanted=wanted, reference=reference, correlation_id=cid(correlation_id))
+
+
+def _issue(*, wanted: dict[int, Decimal], reference: str, correlation_id: str) -> list[IssueResult]:
+    levels, reservations = locks.lock_levels_of_reservations(ids=wanted)
+    missing = sorted(set(wanted) - set(reservations))
     if missing:
         raise ReservationNotFound(f"Reservation(s) {missing} not found.", errors={"reservation_id": [str(missing)]})
-    levels = locks.lock_levels_existing(set(meta.values()))
-    before = {k: lv.on_hand - lv.reserved for k, lv in levels.items()}
-    reservations = locks.lock_reservations(wanted)
     for rid, qty in wanted.items():
         r = reservations[rid]
         if r.status != Reservation.Status.ACTIVE or r.quantity_open < qty:
             raise ReservationState(
                 f"Reservation {rid} has {r.quantity_open} open ({r.status}); cannot issue {qty}.",
                 errors={"quantity": [f"At most {r.quantity_open} for reservation {rid}."]})
-    products = Product.objects.in_bulk({p for p, _ in meta.values()})
-    results = []
+    before = {k: lv.on_hand - lv.reserved for k, lv in levels.items()}
+    moves, issued = [], []
     now = timezone.now()
     for rid in sorted(wanted):
         qty, r = wanted[rid], reservations[rid]
-        key = (r.product_id, r.warehouse_id)
-        level = levels[key]
+        level = levels[(r.product_id, r.warehouse_id)]
         level.reserved -= qty
-        move = post_move(level=level, product=products[r.product_id], kind=Kind.SHIPMENT, quantity=-qty,
-                         reference=reference, source_type="reservation", source_id=str(rid), reservation_id=rid,
-                         correlation_id=correlation_id)
+        moves.append(build_move(level=level, product=level.product, kind=Kind.SHIPMENT, quantity=-qty,
+                                reference=reference, source_type="reservation", source_id=str(rid),
+                                reservation_id=rid, correlation_id=correlation_id, now=now))
         r.quantity_open -= qty
         r.quantity_consumed += qty
         if r.quantity_open == 0:
             r.status = Reservation.Status.CONSUMED
         r.updated_at = now
-        r.save(update_fields=["quantity_open", "quantity_consumed", "status", "updated_at"])
-        results.append(IssueResult(reservation_id=rid, product_id=r.product_id, warehouse_id=r.warehouse_id,
-                                   quantity=qty, unit_cost=move.unit_cost, value=-move.value, move_id=move.pk))
+        issued.append(r)
+    moves = _bulk_create(moves)
+    _save_reservations(issued)
     save_levels(levels.values())
-    publish_level_changes(changed=levels, before_available=before, cause="shipment", correlation_id=correlation_id,
-                          products=products)
-    return results
+    publish_level_changes(changed=levels, before_available=before, cause="shipment", correlation_id=correlation_id)
+    return [IssueResult(reservation_id=r.pk, product_id=r.product_id, warehouse_id=r.warehouse_id,
+                        quantity=wanted[r.pk], unit_cost=m.unit_cost, value=-m.value, move_id=m.pk)
+            for r, m in zip(issued, moves, strict=True)]
 
 
 @transaction.atomic

@@ -97,8 +97,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             requested_by_partner=partner_customer is not None,
         )
         result = services.submit_order(canonical, submitted_by=user)
-        order = self.get_queryset().get(pk=result.order.pk)
-        body = s.OrderOutputSerializer(order).data
+        if result.created:
+            # show the new order as it was written (the service hands its lines and allocations
+            # back) instead of reading it again: it is this caller's own customer's order
+            order = _with_written_lines(result)
+        else:
+            order = self.get_queryset().get(pk=result.order.pk)  # scoped: another customer's is a 404
+        body = s.order_representation(order)
         if result.created:
             return Response(body, status=status.HTTP_201_CREATED,
                             headers={"Location": request.build_absolute_uri(f"{order.pk}/")})
@@ -123,6 +128,19 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         order = self.get_object()
         services.release_hold(order_id=order.pk, released_by=request.user)
         return Response(s.OrderOutputSerializer(self.get_queryset().get(pk=order.pk)).data)
+
+
+def _with_written_lines(result):
+    """The order of a SubmitResult with its lines and their allocations in the prefetch cache."""
+    order = result.order
+    by_line: dict[int, list] = {}
+    for alloc in result.allocations or ():
+        by_line.setdefault(alloc.order_line_id, []).append(alloc)
+    lines = sorted(result.lines, key=lambda ln: ln.line_no)
+    for ln in lines:
+        ln._prefetched_objects_cache = {"allocations": by_line.get(ln.pk, [])}
+    order._prefetched_objects_cache = {"lines": lines}
+    return order
 
 
 class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

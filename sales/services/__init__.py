@@ -5,7 +5,7 @@ Split by job; everything public is re-exported here so other apps import `sales.
 
 from sales.services.allocation import allocate_backorders, allocate_order_backorders
 from sales.services.customers import bind_partner_user
-from sales.services.invoicing import record_invoice
+from sales.services.invoicing import record_invoice, record_invoices
 from sales.services.orders import (
     CancelLine,
     CanonicalLine,
@@ -34,4 +34,5 @@ __all__ = [
     "create_return",
     "receive_return",
     "record_invoice",
+    "record_invoices",
 ]

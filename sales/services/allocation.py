@@ -17,8 +17,9 @@ import structlog
 from django.db import OperationalError, connection, transaction
 from django.db.models import Min
 
+from core import sql
 from integrations.services import publish
-from sales import events, locks, stock
+from sales import events, history, locks, stock
 from sales.models import Allocation, Order, OrderLine, Shipment, ShipmentLine
 
 log = structlog.get_logger(__name__)
@@ -27,38 +28,43 @@ ZERO = Decimal("0")
 ALLOCATABLE_STATUSES = (Order.Status.OPEN, Order.Status.PARTIALLY_SHIPPED)
 
 
-def warehouse_ids_for(customer) -> list[int]:
-    ids = [w.pk for w in stock.warehouses_by_priority()]
-    pref = customer.preferred_warehouse_id
-    if pref and pref in ids:
-        ids.remove(pref)
-        ids.insert(0, pref)
-    return ids
-
-
 def reserve_lines(*, order: Order, wanted: dict[int, Decimal], lines: list[OrderLine],
-                  warehouse_ids: list[int], correlation_id: str) -> list[stock.Reserved]:
-    """Ask inventory to reserve `wanted[line.pk]` for each line; all-or-nothing for ship_complete."""
-    requests = [(stock.demand_ref(order.pk, ln.line_no), ln.product_id, wanted[ln.pk])
-                for ln in lines if wanted.get(ln.pk, ZERO) > 0]
-    if not requests or not warehouse_ids:
+                  correlation_id: str) -> list[stock.Reserved]:
+    """Ask inventory to reserve `wanted[line.line_no]` for each line, from every active
+    warehouse, the customer's preferred one first; all-or-nothing for ship_complete."""
+    requests = [(stock.demand_ref(order.pk, ln.line_no), ln.product_id, wanted[ln.line_no])
+                for ln in lines if wanted.get(ln.line_no, ZERO) > 0]
+    if not requests:
         return []
-    return stock.reserve(requests=requests, warehouse_ids=warehouse_ids,
+    return stock.reserve(requests=requests, preferred_warehouse_id=order.customer.preferred_warehouse_id,
                          all_or_nothing=order.fulfillment_policy == Order.Policy.SHIP_COMPLETE,
                          correlation_id=correlation_id)
 
 
+def reserved_by_line(*, order: Order, lines: list[OrderLine], reservations: list[stock.Reserved]) -> dict[int, Decimal]:
+    """Quantity reserved per line number."""
+    line_no = {stock.demand_ref(order.pk, ln.line_no): ln.line_no for ln in lines}
+    out: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for r in reservations:
+        out[line_no[r.demand_ref]] += r.quantity
+    return dict(out)
+
+
 def apply_reservations(*, order: Order, lines: list[OrderLine], reservations: list[stock.Reserved],
-                       fresh: bool = False) -> dict[int, Decimal]:
+                       fresh: bool = False) -> list[Allocation]:
     """Record reservations as allocations on ready shipments (one per warehouse).
 
     A ready shipment of the same order and warehouse is topped up rather than a second one
     opened, so a warehouse ships an order's stock together. The caller holds the order lock
     (which makes the per-order shipment sequence safe); `fresh` says the order was created
-    in this transaction and has no shipments yet. Returns quantity allocated per line id.
+    in this transaction and has no shipments yet — and no number yet either: its shipments
+    are numbered from its provisional number and get their history row once
+    locks.number_order has given them their final one (the caller writes it). The lines must
+    be saved. Returns the new allocations (each with `warehouse_code` set, for callers that
+    show them).
     """
     if not reservations:
-        return {}
+        return []
     by_ref = {stock.demand_ref(order.pk, ln.line_no): ln for ln in lines}
     by_warehouse: dict[int, list[stock.Reserved]] = defaultdict(list)
     for r in reservations:
@@ -69,52 +75,59 @@ def apply_reservations(*, order: Order, lines: list[OrderLine], reservations: li
     else:
         ready = {s.warehouse_id: s for s in Shipment.objects.filter(order=order, status=Shipment.Status.READY)}
         seq = Shipment.objects.filter(order=order).count()
-    allocated: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    new_allocations: list[Allocation] = []
+    opened = []
     for warehouse_id in by_warehouse:  # first-seen order = preference order
-        shipment = ready.get(warehouse_id)
-        if shipment is None:
+        if warehouse_id not in ready:
             seq += 1
-            shipment = Shipment.objects.create(number=f"{order.number}-S{seq}", order=order,
-                                               warehouse_id=warehouse_id, correlation_id=order.correlation_id)
+            opened.append(Shipment(number=f"{order.number}-S{seq}", order=order, warehouse_id=warehouse_id,
+                                   correlation_id=order.correlation_id))
+    if opened:
+        sql.insert_objects(opened)  # one INSERT, and their "+" history rows in one more
+        if not fresh:
+            history.record(opened, history.CREATED)
+    new_shipments = {s.warehouse_id: s for s in opened}
+    new_allocations: list[Allocation] = []
+    new_ship_lines: list[ShipmentLine] = []
+    for warehouse_id in by_warehouse:
+        shipment = ready.get(warehouse_id) or new_shipments[warehouse_id]
         existing_lines = ({} if shipment.warehouse_id not in ready
                           else {sl.order_line_id: sl for sl in ShipmentLine.objects.filter(shipment=shipment)})
-        per_line: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        per_line: dict[int, tuple[OrderLine, Decimal]] = {}
         for r in by_warehouse[warehouse_id]:
             line = by_ref[r.demand_ref]
-            per_line[line.pk] += r.quantity
-            allocated[line.pk] += r.quantity
-            new_allocations.append(Allocation(order_line=line, warehouse_id=warehouse_id, shipment=shipment,
-                                              reservation_id=r.reservation_id, quantity=r.quantity))
-        to_create = []
-        for line_id, qty in per_line.items():
+            per_line[line.pk] = (line, per_line.get(line.pk, (line, ZERO))[1] + r.quantity)
+            alloc = Allocation(order_line=line, warehouse_id=warehouse_id, shipment=shipment,
+                               reservation_id=r.reservation_id, quantity=r.quantity)
+            alloc.warehouse_code = r.warehouse_code
+            new_allocations.append(alloc)
+        for line_id, (line, qty) in per_line.items():
             sl = existing_lines.get(line_id)
             if sl is None:
-                line = next(ln for ln in lines if ln.pk == line_id)
-                to_create.append(ShipmentLine(shipment=shipment, order_line=line, product_id=line.product_id,
-                                              sku=line.sku, quantity=qty))
+                new_ship_lines.append(ShipmentLine(shipment=shipment, order_line=line, product_id=line.product_id,
+                                                   sku=line.sku, quantity=qty))
             else:
                 sl.quantity += qty
                 sl.save(update_fields=["quantity"])
-        ShipmentLine.objects.bulk_create(to_create)
-    Allocation.objects.bulk_create(new_allocations)
-    return dict(allocated)
+    sql.insert_objects(new_ship_lines)
+    sql.insert_objects(new_allocations)
+    return new_allocations
 
 
-def sync_demand(*, order: Order, lines: list[OrderLine], warehouse_ids: list[int], correlation_id: str,
+def sync_demand(*, order: Order, lines: list[OrderLine], correlation_id: str,
                 previous: dict[int, Decimal] | None = None) -> None:
     """Keep inventory's replenishment demand equal to each line's backordered quantity.
 
     Demand is filed against the warehouse that should receive the stock: the customer's
-    preferred one, else the first by priority. Only lines whose backorder changed are sent.
+    preferred one, else the first by priority. Only lines whose backorder changed are sent
+    (`previous`: backordered quantity per line number before the change).
     """
-    if not warehouse_ids:
+    changed = [ln for ln in lines if ln.quantity_backordered != (previous or {}).get(ln.line_no, ZERO)]
+    if not changed:
         return
-    target = warehouse_ids[0]
-    for ln in lines:
-        before = (previous or {}).get(ln.pk, ZERO)
-        if ln.quantity_backordered == before:
-            continue
+    target = stock.demand_warehouse_id(order.customer.preferred_warehouse_id)
+    if target is None:
+        return
+    for ln in changed:
         stock.set_demand(ref=stock.demand_ref(order.pk, ln.line_no), product_id=ln.product_id,
                          warehouse_id=target, quantity=ln.quantity_backordered, correlation_id=correlation_id)
 
@@ -132,26 +145,25 @@ def allocate_order_backorders(*, order_id: int, correlation_id: str | None = Non
         if order.status not in ALLOCATABLE_STATUSES:
             return ZERO
         lines = locks.order_lines_for_update(order.pk)
-        wanted = {ln.pk: ln.quantity_backordered for ln in lines if ln.quantity_backordered > 0}
+        wanted = {ln.line_no: ln.quantity_backordered for ln in lines if ln.quantity_backordered > 0}
         if not wanted:
             return ZERO
         cid = correlation_id or order.correlation_id
-        warehouse_ids = warehouse_ids_for(order.customer)
-        reservations = reserve_lines(order=order, wanted=wanted, lines=lines, warehouse_ids=warehouse_ids,
-                                     correlation_id=cid)
+        reservations = reserve_lines(order=order, wanted=wanted, lines=lines, correlation_id=cid)
         if not reservations:
             return ZERO
-        before = {ln.pk: ln.quantity_backordered for ln in lines}
-        allocated = apply_reservations(order=order, lines=lines, reservations=reservations)
+        before = {ln.line_no: ln.quantity_backordered for ln in lines}
+        allocated = reserved_by_line(order=order, lines=lines, reservations=reservations)
+        apply_reservations(order=order, lines=lines, reservations=reservations)
         changed = []
         for ln in lines:
-            qty = allocated.get(ln.pk, ZERO)
+            qty = allocated.get(ln.line_no, ZERO)
             if qty:
                 ln.quantity_allocated += qty
                 ln.quantity_backordered -= qty
                 changed.append(ln)
         OrderLine.objects.bulk_update(changed, ["quantity_allocated", "quantity_backordered"])
-        sync_demand(order=order, lines=lines, warehouse_ids=warehouse_ids, correlation_id=cid, previous=before)
+        sync_demand(order=order, lines=lines, correlation_id=cid, previous=before)
         publish(events.ORDER_ALLOCATED, order.number, events.order_payload(order, lines), correlation_id=cid)
         return sum(allocated.values(), ZERO)
 

@@ -10,11 +10,11 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core import context
+from core import context, sql
 from core.exceptions import DomainError
 from core.money import q2, q3
-from integrations.services import publish
-from sales import events, locks, pricing, stock
+from integrations.services import publish, publish_many
+from sales import events, history, locks, pricing, stock
 from sales.exceptions import (
     CustomerInactive,
     InvalidOrder,
@@ -26,7 +26,7 @@ from sales.exceptions import (
     UnknownCustomer,
     UnknownSku,
 )
-from sales.models import Allocation, Customer, Order, OrderLine, Shipment, ShipmentLine
+from sales.models import Allocation, Customer, Order, OrderLine, PriceList, Shipment, ShipmentLine
 from sales.services import allocation
 from sales.services._common import derive_status, recompute_totals
 
@@ -60,8 +60,13 @@ class CanonicalOrder:
 
 @dataclass(frozen=True)
 class SubmitResult:
+    """`lines` and `allocations` are what a new order was written with (None for an existing
+    order), so a caller can show the order without reading it back."""
+
     order: Order
     created: bool
+    lines: list[OrderLine] | None = None
+    allocations: list[Allocation] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,7 @@ def submit_order(order: CanonicalOrder, *, submitted_by=None, correlation_id: st
     if len(external_ref) > 120:
         raise InvalidOrder("external_ref is too long.", errors={"external_ref": ["At most 120 characters."]})
     if external_ref:
-        existing = Order.objects.filter(channel=channel, external_ref=external_ref).select_related("customer").first()
+        existing = _find(channel, external_ref)
         if existing is not None:
             return _existing(existing, order.customer_code)
     # As the outermost transaction we may retry when PostgreSQL picks us as a deadlock victim
@@ -117,7 +122,16 @@ def submit_order(order: CanonicalOrder, *, submitted_by=None, correlation_id: st
     outermost = not connection.in_atomic_block
     for attempt in range(1, 4):
         try:
-            return _submit(order, channel=channel, external_ref=external_ref, submitted_by=submitted_by, cid=cid)
+            return _submit(order, channel=channel, external_ref=external_ref, submitted_by=submitted_by, cid=cid,
+                           guard_insert=bool(external_ref) and not outermost)
+        except IntegrityError:
+            # Outermost, the order INSERT runs without a savepoint (two statements fewer): a
+            # concurrent duplicate that committed first fails it and rolls everything back,
+            # and the order it created is returned, as the savepoint path does when nested.
+            existing = _find(channel, external_ref) if external_ref and outermost else None
+            if existing is None:
+                raise
+            return _existing(existing, order.customer_code)
         except OperationalError as exc:
             if not outermost or attempt == 3 or getattr(exc.__cause__, "sqlstate", None) not in _RETRYABLE:
                 raise
@@ -125,6 +139,23 @@ def submit_order(order: CanonicalOrder, *, submitted_by=None, correlation_id: st
 
 
 _RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _find(channel: str, external_ref: str) -> Order | None:
+    """The order with this dedupe key. Asked before every keyed order and nearly always absent,
+    so a bare cursor asks first and the order is loaded only when there is one."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT id FROM sales_order WHERE channel = %s AND external_ref = %s", [channel, external_ref])
+        if cur.fetchone() is None:
+            return None
+    rows = list(Order.objects.raw(
+        "SELECT o.*, c.code AS c_code FROM sales_order o JOIN sales_customer c ON c.id = o.customer_id "
+        "WHERE o.channel = %s AND o.external_ref = %s", [channel, external_ref]))
+    if not rows:
+        return None
+    order = rows[0]
+    order.customer = Customer.from_db(connection.alias, ["id", "code"], [order.customer_id, order.c_code])
+    return order
 
 
 def _existing(existing: Order, customer_code: str) -> SubmitResult:
@@ -136,7 +167,8 @@ def _existing(existing: Order, customer_code: str) -> SubmitResult:
 
 
 @transaction.atomic
-def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted_by, cid: str) -> SubmitResult:
+def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted_by, cid: str,
+            guard_insert: bool) -> SubmitResult:
     customer = _customer(order.customer_code)
     policy = order.fulfillment_policy or Order.Policy.SHIP_PARTIAL
     if policy not in Order.Policy.values:
@@ -145,72 +177,85 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
     today = timezone.localdate()
     priced = _price_lines(order, customer=customer, on=today)
     rate = pricing.tax_rate(tax_category=customer.tax_category, on=today)
-    subtotal = sum((q2(p.quantity * p.unit_price) for p in priced), ZERO)
-    tax = sum((q2(q2(p.quantity * p.unit_price) * rate) for p in priced), ZERO)
-
-    if customer.credit_limit is not None:
-        Customer.objects.select_for_update().filter(pk=customer.pk).first()
-    hold_reason = pricing.credit_hold_reason(customer, order_total=subtotal + tax)
-
-    # -- write ---------------------------------------------------------------------------
     new = Order(number=f"~{uuid.uuid4().hex[:24]}", customer=customer, channel=channel, external_ref=external_ref,
-                status=Order.Status.CREDIT_HOLD if hold_reason else Order.Status.OPEN,
-                fulfillment_policy=policy, hold_reason=hold_reason[:500],
-                shipping_address=order.shipping_address or customer.shipping_address,
+                fulfillment_policy=policy, shipping_address=order.shipping_address or customer.shipping_address,
                 correlation_id=cid, submitted_by=submitted_by if getattr(submitted_by, "pk", None) else None)
-    new.skip_history_when_saving = True  # the one history row is written once the order is complete
-    if not external_ref:
-        new.save(force_insert=True)  # no dedupe key, nothing to collide with: skip the savepoint
-    else:
-        try:
-            with transaction.atomic():
-                new.save(force_insert=True)
-        except IntegrityError:
-            existing = Order.objects.filter(channel=channel, external_ref=external_ref).select_related("customer").first()
-            if existing is None:
-                raise
-            return _existing(existing, customer.code)
-
     lines = [OrderLine(order=new, line_no=i, product=p.product, sku=p.sku, quantity=p.quantity,
                        unit_price=p.unit_price, tax_rate=rate, price_source=p.price_source)
              for i, p in enumerate(priced, start=1)]
-    OrderLine.objects.bulk_create(lines)
     recompute_totals(new, lines)
 
-    warehouse_ids: list[int] = []
-    reservations: list[stock.Reserved] = []
-    if not hold_reason:
-        warehouse_ids = allocation.warehouse_ids_for(customer)
-        reservations = allocation.reserve_lines(order=new, wanted={ln.pk: ln.quantity for ln in lines},
-                                                lines=lines, warehouse_ids=warehouse_ids, correlation_id=cid)
+    if customer.credit_limit is not None:
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    hold_reason = pricing.credit_hold_reason(customer, order_total=new.total)
+    new.status = Order.Status.CREDIT_HOLD if hold_reason else Order.Status.OPEN
+    new.hold_reason = hold_reason[:500]
 
-    new.number = locks.next_number("order")
-    allocated = allocation.apply_reservations(order=new, lines=lines, reservations=reservations, fresh=True)
-    if not hold_reason:
-        for ln in lines:
-            ln.quantity_allocated = allocated.get(ln.pk, ZERO)
-            ln.quantity_backordered = ln.quantity - ln.quantity_allocated
-        allocation.sync_demand(order=new, lines=lines, warehouse_ids=warehouse_ids, correlation_id=cid)
-    OrderLine.objects.bulk_update(lines, ["quantity_allocated", "quantity_backordered", "line_subtotal", "line_tax"])
-    del new.skip_history_when_saving
-    new.save()
-    _publish_intake(new, lines, cid)
-    return SubmitResult(order=new, created=True)
+    # -- write: the order (its number comes last), its reservations, its lines --------------
+    # plain INSERTs (core.sql) and the one history row written once the order is complete
+    if guard_insert:
+        # inside a caller's transaction the dedupe collision must not abort it: a savepoint
+        try:
+            with transaction.atomic():
+                sql.insert_objects([new])
+        except IntegrityError:
+            existing = _find(channel, external_ref)
+            if existing is None:
+                raise
+            return _existing(existing, customer.code)
+    else:
+        sql.insert_objects([new])
+
+    # the stock events of the reservation and the order's own events: one outbox INSERT
+    with stock.coalesced_events(cid) as outbox:
+        reservations: list[stock.Reserved] = []
+        if not hold_reason:
+            reservations = allocation.reserve_lines(order=new, wanted={ln.line_no: ln.quantity for ln in lines},
+                                                    lines=lines, correlation_id=cid)
+            reserved = allocation.reserved_by_line(order=new, lines=lines, reservations=reservations)
+            for ln in lines:
+                ln.quantity_allocated = reserved.get(ln.line_no, ZERO)
+                ln.quantity_backordered = ln.quantity - ln.quantity_allocated
+        sql.insert_objects(lines)  # with their final quantities: no second write
+        if not hold_reason:
+            allocation.sync_demand(order=new, lines=lines, correlation_id=cid)
+
+        allocations = allocation.apply_reservations(order=new, lines=lines, reservations=reservations, fresh=True)
+        # the number last: from here to commit the series row is locked (every order waits on it)
+        shipments = list({a.shipment_id: a.shipment for a in allocations}.values())
+        locks.number_order(new, shipments)
+        history.record(shipments, history.CREATED)
+        history.record_created(new)
+        outbox.extend(_intake_events(new, lines))
+    return SubmitResult(order=new, created=True, lines=lines, allocations=allocations)
+
+
+def _intake_events(order: Order, lines: list[OrderLine]) -> list[tuple[str, str, dict]]:
+    payload = events.order_payload(order, lines)
+    if order.status == Order.Status.CREDIT_HOLD:
+        return [(events.ORDER_HELD, order.number, payload)]
+    out = [(events.ORDER_ACCEPTED, order.number, payload)]
+    if any(ln.quantity_backordered > 0 for ln in lines):
+        out.append((events.ORDER_BACKORDERED, order.number, payload))
+    return out
 
 
 def _publish_intake(order: Order, lines: list[OrderLine], cid: str) -> None:
-    payload = events.order_payload(order, lines)
-    if order.status == Order.Status.CREDIT_HOLD:
-        publish(events.ORDER_HELD, order.number, payload, correlation_id=cid)
-        return
-    publish(events.ORDER_ACCEPTED, order.number, payload, correlation_id=cid)
-    if any(ln.quantity_backordered > 0 for ln in lines):
-        publish(events.ORDER_BACKORDERED, order.number, payload, correlation_id=cid)
+    publish_many(_intake_events(order, lines), correlation_id=cid)
 
 
 def _customer(code: str) -> Customer:
     code = (code or "").strip()
-    customer = Customer.objects.select_related("price_list").filter(code=code).first() if code else None
+    customer = None
+    if code:
+        # hand-written: the customer with what pricing reads of its price list (id, is_active)
+        rows = list(Customer.objects.raw(
+            "SELECT c.*, pl.is_active AS pl_active FROM sales_customer c "
+            "LEFT JOIN sales_pricelist pl ON pl.id = c.price_list_id WHERE c.code = %s", [code]))
+        customer = rows[0] if rows else None
+        if customer is not None and customer.price_list_id is not None:
+            customer.price_list = PriceList.from_db(connection.alias, ["id", "is_active"],
+                                                    [customer.price_list_id, bool(customer.pl_active)])
     if customer is None:
         raise UnknownCustomer(f"Unknown customer {code!r}.", errors={"customer": [f"Unknown customer {code!r}."]})
     if not customer.is_active:
@@ -246,6 +291,7 @@ def _price_lines(order: CanonicalOrder, *, customer: Customer, on) -> list[_Pric
     if len(order.lines) > MAX_LINES:
         raise InvalidOrder(f"At most {MAX_LINES} lines per order.", errors={"lines": [f"At most {MAX_LINES}."]})
 
+    products = stock.products_by_sku((line.sku or "").strip() for line in order.lines)
     merged: dict[str, dict] = {}
     unknown = False
     for i, line in enumerate(order.lines):
@@ -256,9 +302,8 @@ def _price_lines(order: CanonicalOrder, *, customer: Customer, on) -> list[_Pric
             continue
         qty = _decimal(line.quantity, f"{f}.quantity", errors)
         price = None if line.unit_price is None else _decimal(line.unit_price, f"{f}.unit_price", errors)
-        try:
-            product = stock.product_by_sku(sku)
-        except DomainError:
+        product = products.get(sku)
+        if product is None:
             errors.setdefault(f"{f}.sku", []).append(f"Unknown SKU {sku!r}.")
             unknown = True
             continue
@@ -312,10 +357,12 @@ def _price_lines(order: CanonicalOrder, *, customer: Customer, on) -> list[_Pric
     priced: list[_Priced] = []
     refusals: dict[str, list[str]] = {}
     missing: dict[str, list[str]] = {}
+    prices = pricing.list_prices(customer=customer, wanted=[(e["product"], e["quantity"]) for e in merged.values()],
+                                 on=on)
     for entry in merged.values():
         f = f"lines.{entry['index']}.unit_price"
         product, qty, given = entry["product"], entry["quantity"], entry["price"]
-        reference, source = pricing.list_price(customer=customer, product=product, quantity=qty, on=on)
+        reference, source = prices[product.pk]
         if given is None:
             if reference is None:
                 missing.setdefault(f, []).append(f"No price for {product.sku}: not on the price list, no list price.")
@@ -353,19 +400,18 @@ def release_hold(*, order_id: int, released_by=None, correlation_id: str | None 
         raise OrderStateConflict(f"Order {order.number} is not on credit hold (status {order.status}).")
     cid = correlation_id or order.correlation_id
     lines = locks.order_lines_for_update(order.pk)
-    wanted = {ln.pk: ln.quantity - ln.quantity_cancelled - ln.quantity_allocated - ln.quantity_backordered
+    wanted = {ln.line_no: ln.quantity - ln.quantity_cancelled - ln.quantity_allocated - ln.quantity_backordered
               - ln.quantity_shipped for ln in lines}
-    warehouse_ids = allocation.warehouse_ids_for(order.customer)
-    reservations = allocation.reserve_lines(order=order, wanted=wanted, lines=lines, warehouse_ids=warehouse_ids,
-                                            correlation_id=cid)
-    allocated = allocation.apply_reservations(order=order, lines=lines, reservations=reservations)
-    before = {ln.pk: ln.quantity_backordered for ln in lines}
+    reservations = allocation.reserve_lines(order=order, wanted=wanted, lines=lines, correlation_id=cid)
+    allocated = allocation.reserved_by_line(order=order, lines=lines, reservations=reservations)
+    allocation.apply_reservations(order=order, lines=lines, reservations=reservations)
+    before = {ln.line_no: ln.quantity_backordered for ln in lines}
     for ln in lines:
-        got = allocated.get(ln.pk, ZERO)
+        got = allocated.get(ln.line_no, ZERO)
         ln.quantity_allocated += got
-        ln.quantity_backordered += wanted[ln.pk] - got
+        ln.quantity_backordered += wanted[ln.line_no] - got
     OrderLine.objects.bulk_update(lines, ["quantity_allocated", "quantity_backordered"])
-    allocation.sync_demand(order=order, lines=lines, warehouse_ids=warehouse_ids, correlation_id=cid, previous=before)
+    allocation.sync_demand(order=order, lines=lines, correlation_id=cid, previous=before)
     order.status = Order.Status.OPEN
     order.hold_reason = ""
     order._change_reason = f"credit hold released by {released_by}" if released_by else "credit hold released"
@@ -442,7 +488,7 @@ def cancel_order(*, order_id: int, lines: list[CancelLine] | None = None, reason
     lines_by_id = {ln.pk: ln for ln in order_lines}
     allocations = list(locks.allocations_for_update(wanted.keys()).filter(status=Allocation.Status.ACTIVE,
                                                                           quantity__gt=0))
-    before = {ln.pk: ln.quantity_backordered for ln in order_lines}
+    before = {ln.line_no: ln.quantity_backordered for ln in order_lines}
     to_release: list[int] = []
     rereserve: list[tuple[Allocation, Decimal]] = []
     touched_shipments: set[int] = set()
@@ -474,15 +520,16 @@ def cancel_order(*, order_id: int, lines: list[CancelLine] | None = None, reason
             touched_shipments.add(alloc.shipment_id)
         ln.quantity_cancelled += wanted[line_id]
 
-    stock.release(reservation_ids=to_release, correlation_id=cid)
-    for alloc, rest in rereserve:
-        made = stock.reserve(requests=[(stock.demand_ref(order.pk, lines_by_id[alloc.order_line_id].line_no),
-                                        lines_by_id[alloc.order_line_id].product_id, rest)],
-                             warehouse_ids=[alloc.warehouse_id], all_or_nothing=True, correlation_id=cid)
-        # the stock we just released is still locked by this transaction, so this cannot fail
-        if sum((r.quantity for r in made), ZERO) != rest:
-            raise OrderStateConflict("Could not keep the remaining reservation; retry.")
-        alloc.reservation_id = made[0].reservation_id
+    with stock.coalesced_events(cid):  # a release and its re-reservation: one stock event per level
+        stock.release(reservation_ids=to_release, correlation_id=cid)
+        for alloc, rest in rereserve:
+            made = stock.reserve(requests=[(stock.demand_ref(order.pk, lines_by_id[alloc.order_line_id].line_no),
+                                            lines_by_id[alloc.order_line_id].product_id, rest)],
+                                 warehouse_ids=[alloc.warehouse_id], all_or_nothing=True, correlation_id=cid)
+            # the stock we just released is still locked by this transaction, so this cannot fail
+            if sum((r.quantity for r in made), ZERO) != rest:
+                raise OrderStateConflict("Could not keep the remaining reservation; retry.")
+            alloc.reservation_id = made[0].reservation_id
     if allocations:
         Allocation.objects.bulk_update(allocations, ["quantity", "quantity_released", "status", "reservation_id"])
     for shipment in Shipment.objects.filter(pk__in=touched_shipments, status=Shipment.Status.READY):
@@ -490,9 +537,7 @@ def cancel_order(*, order_id: int, lines: list[CancelLine] | None = None, reason
             shipment.status = Shipment.Status.CANCELLED
             shipment.save(update_fields=["status"])
 
-    warehouse_ids = allocation.warehouse_ids_for(order.customer)
-    allocation.sync_demand(order=order, lines=order_lines, warehouse_ids=warehouse_ids, correlation_id=cid,
-                           previous=before)
+    allocation.sync_demand(order=order, lines=order_lines, correlation_id=cid, previous=before)
     recompute_totals(order, order_lines)
     OrderLine.objects.bulk_update(order_lines, ["quantity_allocated", "quantity_backordered", "quantity_cancelled",
                                                 "line_subtotal", "line_tax"])

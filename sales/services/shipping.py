@@ -9,11 +9,11 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from core import sql
 from core.money import q2, q3, q6
-from integrations.services import publish
-from sales import events, locks, stock
+from sales import events, history, locks, stock
 from sales.exceptions import InvalidOrder, OrderStateConflict, ShipmentNotFound, ShipmentStateConflict
-from sales.models import Allocation, Order, OrderLine, Shipment, ShipmentLine
+from sales.models import Allocation, Order, Shipment, ShipmentLine
 from sales.services._common import derive_status
 
 ZERO = Decimal("0")
@@ -36,16 +36,22 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
     ready shipment from the same warehouse.
 
     Runs under the order's correlation id. Locks the order, its lines, the shipment's
-    allocations, then inventory's stock levels. Emits sales.shipment.shipped.v1.
+    allocations and the shipment, then (last, once the sales side is written) inventory's
+    stock levels. Emits sales.shipment.shipped.v1.
     Raises ShipmentNotFound (404); OrderStateConflict (409) for a cancelled or held order;
     ShipmentStateConflict (409) for a shipment already shipped or cancelled; InvalidOrder
     (400) for ship lines that are not on the shipment or exceed it.
     """
-    head = Shipment.objects.filter(pk=_int(shipment_id)).values("order_id").first()
-    if head is None:
+    sid = _int(shipment_id)
+    # locks in sales.locks order: the order, its lines, the shipment's allocations, the shipment
+    order = locks.order_of_shipment_for_update(sid)
+    if order is None:
         raise ShipmentNotFound(f"Shipment {shipment_id} not found.")
-    order = locks.order_for_update(head["order_id"])
-    shipment = locks.shipment_for_update(shipment_id)
+    order_lines = {ln.pk: ln for ln in locks.order_lines_locked(order.pk)}
+    allocations = locks.shipment_allocations_locked(sid)
+    shipment = locks.shipment_locked(sid)
+    if shipment is None:
+        raise ShipmentNotFound(f"Shipment {shipment_id} not found.")
     if order.status in (Order.Status.CANCELLED, Order.Status.CREDIT_HOLD):
         raise OrderStateConflict(f"Order {order.number} is {order.status}; its shipments cannot ship.")
     if shipment.status != Shipment.Status.READY:
@@ -55,14 +61,11 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
         raise InvalidOrder("tracking_number is too long.", errors={"tracking_number": ["At most 100 characters."]})
 
     cid = correlation_id or order.correlation_id
-    order_lines = {ln.pk: ln for ln in locks.order_lines_for_update(order.pk)}
-    allocations = list(Allocation.objects.filter(shipment=shipment, status=Allocation.Status.ACTIVE, quantity__gt=0)
-                       .order_by("pk").select_for_update())
     if not allocations:
         raise ShipmentStateConflict(f"Shipment {shipment.number} has nothing left to ship.")
     to_ship = _quantities_to_ship(allocations, order_lines, lines)
 
-    # -- issue stock ---------------------------------------------------------------------------
+    # -- what leaves ----------------------------------------------------------------------------
     pairs: list[tuple[int, Decimal]] = []
     plan: list[tuple[Allocation, Decimal]] = []     # (allocation, quantity shipped from it)
     untouched: list[Allocation] = []                 # stays reserved, moves to the next shipment
@@ -75,16 +78,12 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
             remaining[alloc.order_line_id] -= qty
         else:
             untouched.append(alloc)
-    issued = stock.issue(pairs=pairs, reference=shipment.number, correlation_id=cid)
-    cost_by_reservation: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for r in issued:
-        cost_by_reservation[r.reservation_id] += r.value
 
-    # -- record --------------------------------------------------------------------------------
+    # -- record the sales side first: the stock levels are locked last (stock.issue below), so
+    # other orders of the same products wait on them only for the issue and the commit
     now = timezone.now()
     leftovers: list[tuple[Allocation, Decimal]] = []  # partly shipped: the rest continues on a new row
     shipped_by_line: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    cost_by_line: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for alloc, qty in plan:
         rest = alloc.quantity - qty
         if rest > 0:
@@ -93,40 +92,58 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
         alloc.quantity = ZERO
         alloc.status = Allocation.Status.CONSUMED
         shipped_by_line[alloc.order_line_id] += qty
-        cost_by_line[alloc.order_line_id] += cost_by_reservation[alloc.reservation_id]
-    Allocation.objects.bulk_update([a for a, _ in plan], ["quantity", "quantity_shipped", "status"])
-
-    ship_lines = {sl.order_line_id: sl for sl in ShipmentLine.objects.filter(shipment=shipment)}
-    for sl in ship_lines.values():
-        sl.quantity = shipped_by_line.get(sl.order_line_id, ZERO)
-        sl.cost_value = q2(cost_by_line.get(sl.order_line_id, ZERO))
-        sl.unit_cost = q6(sl.cost_value / sl.quantity) if sl.quantity else ZERO
-    ShipmentLine.objects.bulk_update(list(ship_lines.values()), ["quantity", "cost_value", "unit_cost"])
+    # rows locked above, plain UPDATEs (one statement each)
+    sql.update_rows("sales_allocation", _ALLOCATION_COLUMNS,
+                    [(a.pk, a.quantity, a.quantity_shipped, a.status) for a, _ in plan])
     if leftovers or untouched:
         _carry_over(order=order, shipment=shipment, leftovers=leftovers, untouched=untouched,
                     order_lines=order_lines)
-
     changed = []
     for line_id, qty in shipped_by_line.items():
         ln = order_lines[line_id]
         ln.quantity_allocated -= qty
         ln.quantity_shipped += qty
-        changed.append(ln)
-    OrderLine.objects.bulk_update(changed, ["quantity_allocated", "quantity_shipped"])
+        changed.append((ln.pk, ln.quantity_allocated, ln.quantity_shipped))
+    sql.update_rows("sales_orderline", _LINE_COLUMNS, changed)
 
     shipment.status = Shipment.Status.SHIPPED
     shipment.tracking_number = tracking_number
     shipment.shipped_at = now
     shipment.shipped_by = shipped_by if getattr(shipped_by, "pk", None) else None
-    shipment.save()
-    order.status = derive_status(order, list(order_lines.values()))
-    order.save()
+    history.save_changed(shipment, ["status", "tracking_number", "shipped_at", "shipped_by"])
+    status = derive_status(order, list(order_lines.values()))
+    if status != order.status:
+        order.status = status
+        history.save_changed(order, ["status", "updated_at"])
 
-    shipped = [(order_lines[sl.order_line_id], sl.quantity, sl.cost_value, sl.unit_cost)
-               for sl in ship_lines.values() if sl.quantity > 0]
-    publish(events.SHIPMENT_SHIPPED, shipment.number, events.shipment_shipped_payload(shipment, order, shipped),
-            correlation_id=cid)
+    # -- issue stock at valuation cost, keep the cost on the shipment lines -------------------
+    with stock.coalesced_events(cid) as outbox:  # stock events and shipped: one outbox INSERT
+        issued = stock.issue(pairs=pairs, reference=shipment.number, correlation_id=cid)
+        cost_by_reservation: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        for r in issued:
+            cost_by_reservation[r.reservation_id] += r.value
+        cost_by_line: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        for alloc, _qty in plan:
+            cost_by_line[alloc.order_line_id] += cost_by_reservation[alloc.reservation_id]
+        # Every line of the shipment carries what left for its order line (0 for a line that
+        # did not ship this time), with the cost inventory issued it at.
+        shipped = []
+        ship_rows = []
+        for line_id, qty in sorted(shipped_by_line.items(), key=lambda item: order_lines[item[0]].line_no):
+            cost_value = q2(cost_by_line[line_id])
+            unit_cost = q6(cost_value / qty)
+            shipped.append((order_lines[line_id], qty, cost_value, unit_cost))
+            ship_rows.append((line_id, qty, cost_value, unit_cost))
+        sql.update_rows("sales_shipmentline", _SHIP_LINE_COLUMNS, ship_rows, key="order_line_id",
+                        scope=("shipment_id = %s", [shipment.pk]), default=0)
+        outbox.append((events.SHIPMENT_SHIPPED, shipment.number,
+                       events.shipment_shipped_payload(shipment, order, shipped)))
     return shipment
+
+
+_ALLOCATION_COLUMNS = (("quantity", sql.NUMERIC), ("quantity_shipped", sql.NUMERIC), ("status", sql.TEXT))
+_SHIP_LINE_COLUMNS = (("quantity", sql.NUMERIC), ("cost_value", sql.NUMERIC), ("unit_cost", sql.NUMERIC))
+_LINE_COLUMNS = (("quantity_allocated", sql.NUMERIC), ("quantity_shipped", sql.NUMERIC))
 
 
 def _quantities_to_ship(allocations, order_lines, lines) -> dict[int, Decimal]:

@@ -62,3 +62,14 @@ def test_cancel_a_held_order(submit, customer, products, wh_main, receive):
     line = order.lines.get()
     assert order.status == "cancelled" and line.quantity_cancelled == D("2")
     assert level(products[0], wh_main).reserved == D("0")
+
+
+def test_partial_cancel_reports_the_level_once(submit, products, wh_main, receive):
+    # release of the allocation and re-reservation of what stays: one stock event, final level
+    receive(wh_main, products[0], 10)
+    order = submit([("P-1", 6)]).order
+    before = OutboxEvent.objects.filter(type="inventory.stock.changed.v1").count()
+    services.cancel_order(order_id=order.pk, lines=[services.CancelLine(sku="P-1", quantity=D("2"))])
+    events = list(OutboxEvent.objects.filter(type="inventory.stock.changed.v1").order_by("position"))[before:]
+    assert len(events) == 1
+    assert (events[0].data["reserved"], events[0].data["cause"]) == ("4.000", "release+reservation")
