@@ -160,9 +160,10 @@ def wait_for_workers(app, n: int, timeout: float = 60.0) -> None:
     raise SystemExit("workers did not start")
 
 
-def group_cpu_seconds(pgids: set[int]) -> float:
+def group_cpu_seconds(pgids: set[int] | None = None, *, command: str = "") -> float:
     """CPU seconds (user + system) used so far by every live process in these process groups
-    (the worker processes and their prefork children), read from /proc."""
+    (the worker processes and their prefork children), or named `command` (postgres), read
+    from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in os.listdir("/proc"):
@@ -170,11 +171,12 @@ def group_cpu_seconds(pgids: set[int]) -> float:
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
+                name, rest = fh.read().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
             continue
-        if int(fields[2]) in pgids:  # field 5 (pgrp), counted after the ")" of the name
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+        fields = rest.split()
+        if (pgids is not None and int(fields[2]) in pgids) or (command and name == command):
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
     return total / tick
 
 
@@ -241,6 +243,7 @@ def run(args) -> dict:
 
         pgids = {proc.pid for proc in workers}  # each worker was started in its own session
         worker_cpu_before = group_cpu_seconds(pgids)
+        pg_cpu_before = group_cpu_seconds(command="postgres")
         started = time.time() + 0.2
         if args.publishers == 1:
             commits, publisher_cpu = publish_events((0, 1, started, args))
@@ -264,6 +267,7 @@ def run(args) -> dict:
                 break
             time.sleep(0.5)
         worker_cpu = group_cpu_seconds(pgids) - worker_cpu_before
+        pg_cpu = group_cpu_seconds(command="postgres") - pg_cpu_before  # includes other users of the server
     finally:
         for proc in workers:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -298,6 +302,7 @@ def run(args) -> dict:
         # and the publishers.
         # the workers' CPU during the measured run only (no start-up imports, no warm-up)
         "cpu_ms_per_event_workers_measured": round(worker_cpu * 1000 / args.events, 2),
+        "cpu_ms_per_event_postgres": round(pg_cpu * 1000 / args.events, 2),
         "cpu_ms_per_event_receiver": round(data.get("cpu_s", 0) * 1000 / (args.events + args.warmup), 2),
         "publishers": args.publishers,
         "cpu_ms_per_event_publisher": round(publisher_cpu * 1000 / args.events, 2),

@@ -40,17 +40,23 @@ class TableTaxEngine:
             return Decimal("0.0000")
         wanted = jurisdiction or settings.ERP.get("TAX_JURISDICTION", DEFAULT_JURISDICTION)
         validity = Q(valid_from__lte=on) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on))
-        if not TaxRate.objects.exists():
+        # Both jurisdictions in one query; the default chart (which seeds the rates) is only
+        # looked at when nothing matched, not on every order.
+        for attempt in range(2):
+            jurisdictions = list(dict.fromkeys([wanted, DEFAULT_JURISDICTION]))
+            rows = list(TaxRate.objects.filter(validity, category=category, jurisdiction__in=jurisdictions)
+                        .order_by("-valid_from").values_list("jurisdiction", "rate"))
+            for juris in jurisdictions:
+                rate = next((r for j, r in rows if j == juris), None)
+                if rate is not None:
+                    # 4 places unless the rate needs more (0.080000 → 0.0800, 0.071250 stays)
+                    four = rate.quantize(Decimal("0.0001"))
+                    return four if four == rate else rate.normalize()
+            if attempt or TaxRate.objects.exists():
+                break
             from finance.defaults import ensure_default_chart
 
             ensure_default_chart()
-        for juris in dict.fromkeys([wanted, DEFAULT_JURISDICTION]):
-            rate = (TaxRate.objects.filter(validity, category=category, jurisdiction=juris)
-                    .order_by("-valid_from").values_list("rate", flat=True).first())
-            if rate is not None:
-                # 4 places unless the rate needs more (0.080000 → 0.0800, 0.071250 stays)
-                four = rate.quantize(Decimal("0.0001"))
-                return four if four == rate else rate.normalize()
         raise UnknownTaxCategory(f"No tax rate for category {category!r} in {wanted!r} on {on.isoformat()}.",
                                  errors={"tax_category": [f"no rate valid on {on.isoformat()}"]})
 

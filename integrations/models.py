@@ -35,6 +35,9 @@ class OutboxEvent(models.Model):
         indexes = [
             models.Index(fields=["time"], name="outbox_undispatched_idx",
                          condition=models.Q(dispatched_at__isnull=True)),
+            # the relay's claim: undispatched events in position order, however long the history
+            models.Index(fields=["position"], name="outbox_to_relay_idx",
+                         condition=models.Q(dispatched_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

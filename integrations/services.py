@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core import context
+from core.sql import insert_objects
 from integrations import consumers
 from integrations.models import ConsumerFailure, OutboxEvent
 
@@ -46,7 +47,7 @@ def publish(event_type: str, subject: str, data: dict, *, correlation_id: str | 
     from integrations import catalogue
 
     catalogue.check_type(event_type)
-    event = OutboxEvent.objects.create(
+    event = OutboxEvent(
         type=event_type,
         source=settings.ERP["EVENT_SOURCE"],
         subject=str(subject)[:200],
@@ -54,6 +55,7 @@ def publish(event_type: str, subject: str, data: dict, *, correlation_id: str | 
         request_id=context.get_request_id() or "",
         data=data,
     )
+    insert_objects([event])  # a plain INSERT: the outbox row has no save() behaviour or history
     _hand_off_after_commit(event.event_id)
     return event
 
@@ -90,7 +92,7 @@ def publish_many(items: list[EventToPublish | tuple[str, str, dict]], *,
                                 correlation_id=(item.correlation_id or correlation_id
                                                 or context.current_or_new_correlation_id()),
                                 request_id=request_id, data=item.data))
-    created = OutboxEvent.objects.bulk_create(rows)
+    created = insert_objects(rows)
     for event in created:
         _hand_off_after_commit(event.event_id)
     return created
@@ -195,7 +197,7 @@ def relay_after_commit(event_ids: list[str], *, max_rounds: int = 20) -> int:
 
     With coalesced wake-ups the task first waits OUTBOX_RELAY_GATHER_MS while the key still
     stands, so the commits of that window join this batch instead of each waking a task of
-    its own: a few milliseconds of latency buy batches of tens of events under load.
+    its own: that much latency (100 ms by default) buys batches of tens of events under load.
     """
     gather = settings.ERP.get("OUTBOX_RELAY_GATHER_MS", 0)
     if gather and _wakeup_key() is not None:
