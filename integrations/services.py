@@ -139,10 +139,17 @@ def _enqueue_dispatch(event_ids: list[str]) -> None:
     transaction (≈ 10 ms of broker and worker CPU each on a small machine) into one per
     relay batch. The key expires (WAKEUP_TTL) so a lost message costs at most that delay
     before the next publisher sends a new one; the beat sweeper remains the safety net.
+
+    A process that itself set the key less than the gather time ago skips even the Redis
+    call: the task it sent cannot have cleared the key yet (it waits that long after it
+    starts, and it started after the key was set).
     """
     from integrations.tasks import dispatch_events_task
 
     key = _wakeup_key()
+    started = time.monotonic()
+    if key is not None and started < getattr(_local, "wakeup_pending_until", 0.0):
+        return
     try:
         if key is not None and not _redis().set(key, "1", nx=True, px=WAKEUP_TTL_MS):
             return  # a relay task is queued and has not started: it will take these events
@@ -151,6 +158,9 @@ def _enqueue_dispatch(event_ids: list[str]) -> None:
         key = None
     try:
         dispatch_events_task.delay(event_ids)
+        if key is not None:
+            # counted from before the SET, which is before the task can start; 0.8 is a margin
+            _local.wakeup_pending_until = started + 0.8 * settings.ERP.get("OUTBOX_RELAY_GATHER_MS", 0) / 1000
     except Exception:  # noqa: BLE001 - a broker outage must not fail the committed request
         log.warning("outbox_enqueue_failed", event_ids=event_ids[:10], count=len(event_ids), exc_info=True)
         if key is not None:
@@ -234,12 +244,19 @@ def dispatch_events(*, event_ids: list | None = None, include_pending: bool = Tr
        rolls back nor blocks another.
     3. Finish: the webhook delivery rows are created and the events marked dispatched in one
        transaction; the deliveries are enqueued per endpoint after it commits.
+    A batch none of whose events has a consumer (webhook-only types) skips the lease and does
+    3 inside the claim transaction.
     A crash between 1 and 3 leaves the events undispatched with a lease that runs out; the
     sweeper then relays them again, and consumers (ConsumedEvent markers) and deliveries
     (unique per event and endpoint) have their effect once.
     """
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    events = _claim(event_ids, include_pending=include_pending, cutoff=cutoff, limit=limit)
+    events, delivery_ids = _claim(event_ids, include_pending=include_pending, cutoff=cutoff, limit=limit)
+    if delivery_ids is not None:  # no consumers: fanned out and marked in the claim transaction
+        from integrations import webhooks
+
+        webhooks.enqueue_deliveries(delivery_ids)
+        return len(events)
     if not events:
         return 0
     by_consumer: dict[str, list[OutboxEvent]] = {}
@@ -268,7 +285,11 @@ def dispatch_events(*, event_ids: list | None = None, include_pending: bool = Tr
 RELAY_LEASE_SECONDS = 120
 
 
-def _claim(event_ids, *, include_pending: bool, cutoff, limit: int) -> list[OutboxEvent]:
+def _claim(event_ids, *, include_pending: bool, cutoff, limit: int) -> tuple[list[OutboxEvent], list[int] | None]:
+    """Claim a batch. When no event of it has an internal consumer (webhook-only types such as
+    stock changes), there is nothing to run outside this transaction: the deliveries are
+    created and the events marked dispatched right here, and their ids returned; otherwise
+    the events are leased and (events, None) returned."""
     skip_locked = connection.features.has_select_for_update_skip_locked
     now = timezone.now()
     free = Q(dispatched_at__isnull=True) & (Q(relay_lease_until__isnull=True) | Q(relay_lease_until__lt=now))
@@ -286,19 +307,34 @@ def _claim(event_ids, *, include_pending: bool, cutoff, limit: int) -> list[Outb
                           .order_by("position"))[: limit - len(claimed)]
             claimed += list(more)
             claimed.sort(key=lambda e: e.position)
-        if claimed:
-            OutboxEvent.objects.filter(pk__in=[e.pk for e in claimed]).update(
-                relay_lease_until=now + timedelta(seconds=RELAY_LEASE_SECONDS))
-    return claimed
+        if not claimed:
+            return claimed, None
+        if not any(consumers.consumers_for(e.type) for e in claimed):
+            try:
+                with transaction.atomic():
+                    return claimed, _fan_out(claimed)
+            except Exception:  # noqa: BLE001 - leased and finished by the per-event fallback instead
+                log.warning("outbox_fan_out_failed", count=len(claimed), exc_info=True)
+        OutboxEvent.objects.filter(pk__in=[e.pk for e in claimed]).update(
+            relay_lease_until=now + timedelta(seconds=RELAY_LEASE_SECONDS))
+    return claimed, None
+
+
+def _fan_out(events: list[OutboxEvent]) -> list[int]:
+    """Create the events' webhook deliveries and mark them dispatched (caller's transaction)."""
+    from integrations import webhooks
+
+    delivery_ids = webhooks.create_deliveries_for_events(events)
+    OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+        dispatched_at=timezone.now(), relay_lease_until=None, dispatch_count=F("dispatch_count") + 1)
+    return delivery_ids
 
 
 def _finish(events: list[OutboxEvent]) -> int:
     from integrations import webhooks
 
     with transaction.atomic():
-        delivery_ids = webhooks.create_deliveries_for_events(events)
-        OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(
-            dispatched_at=timezone.now(), relay_lease_until=None, dispatch_count=F("dispatch_count") + 1)
+        delivery_ids = _fan_out(events)
     webhooks.enqueue_deliveries(delivery_ids)
     return len(events)
 

@@ -124,18 +124,27 @@ def test_wakeups_are_coalesced_while_one_relay_task_is_waiting(monkeypatch):
     monkeypatch.setattr(services, "_wakeup_key", lambda: key)
     monkeypatch.setattr(tasks.dispatch_events_task, "delay", lambda ids: sent.append(ids))
     services._redis().delete(key)
+    services._local.wakeup_pending_until = 0.0
     try:
         services._enqueue_dispatch(["e1"])
         services._enqueue_dispatch(["e2"])  # the first task has not started: it will take e2 too
         assert sent == [["e1"]]
         assert 0 < services._redis().pttl(key) <= services.WAKEUP_TTL_MS
 
-        # the relay task clears the key as it starts; the next commit wakes a new one
+        # within the gather time this process does not even ask Redis (the task cannot have
+        # cleared the key yet): nothing sent, no round trip
+        services._redis().delete(key)
+        services._enqueue_dispatch(["e2b"])
+        assert sent == [["e1"]]
+
+        # the relay task clears the key after its gather time; the next commit wakes a new one
+        services._local.wakeup_pending_until = 0.0
         services._clear_wakeup()
         services._enqueue_dispatch(["e3"])
         assert sent == [["e1"], ["e3"]]
     finally:
         services._redis().delete(key)
+        services._local.wakeup_pending_until = 0.0
 
 
 def test_the_relay_task_takes_its_events_and_everything_else_pending(monkeypatch):
