@@ -17,11 +17,13 @@ class OutboxEvent(models.Model):
 
     position = models.BigAutoField(primary_key=True)
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    type = models.CharField(max_length=120, db_index=True)
+    # Indexed in Meta.indexes, not with db_index: on PostgreSQL db_index on a CharField adds a
+    # second varchar_pattern_ops index for LIKE, which no query here uses and every insert pays.
+    type = models.CharField(max_length=120)
     source = models.CharField(max_length=200)
-    subject = models.CharField(max_length=200, db_index=True)
+    subject = models.CharField(max_length=200)
     time = models.DateTimeField(default=timezone.now, db_index=True)
-    correlation_id = models.CharField(max_length=128, db_index=True)
+    correlation_id = models.CharField(max_length=128)
     request_id = models.CharField(max_length=128, blank=True)
     data = models.JSONField(encoder=DjangoJSONEncoder)
     dispatched_at = models.DateTimeField(null=True, blank=True)
@@ -33,6 +35,9 @@ class OutboxEvent(models.Model):
     class Meta:
         ordering = ["position"]
         indexes = [
+            models.Index(fields=["type"], name="outbox_type_idx"),
+            models.Index(fields=["subject"], name="outbox_subject_idx"),
+            models.Index(fields=["correlation_id"], name="outbox_correlation_idx"),
             models.Index(fields=["time"], name="outbox_undispatched_idx",
                          condition=models.Q(dispatched_at__isnull=True)),
             # the relay's claim: undispatched events in position order, however long the history
@@ -152,14 +157,17 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", "Failed (retry scheduled)"
         DEAD = "dead", "Dead (no more attempts)"
 
+    # event and endpoint lookups use the leading columns of the unique (event, endpoint) and of
+    # the (endpoint, subject, position) indexes; single-column indexes would only cost inserts
     event = models.ForeignKey(OutboxEvent, on_delete=models.DO_NOTHING, to_field="event_id",
-                              db_constraint=False, related_name="deliveries")
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+                              db_constraint=False, db_index=False, related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, db_index=False,
+                                 related_name="deliveries")
     # Denormalised from the event so ordering and listing need no join (and survive pruning).
     event_type = models.CharField(max_length=120)
     subject = models.CharField(max_length=200)
     event_position = models.BigIntegerField()
-    correlation_id = models.CharField(max_length=128, db_index=True)
+    correlation_id = models.CharField(max_length=128)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempt_count = models.PositiveIntegerField(default=0, help_text="Attempts since creation or last replay.")
     attempts_total = models.PositiveIntegerField(default=0, help_text="All attempts, replays included.")
@@ -177,6 +185,7 @@ class WebhookDelivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
             models.Index(fields=["endpoint", "subject", "event_position"], name="delivery_subject_order_idx"),
+            models.Index(fields=["correlation_id"], name="delivery_correlation_idx"),
         ]
 
     def __str__(self) -> str:
