@@ -109,7 +109,9 @@ STOCK_KEY = {"product_id": INT, "sku": STR, "warehouse_id": INT}
 
 _SPECS = [
     ("inventory.stock.changed.v1", "inventory", SCOPE_PUBLIC,
-     "On-hand or reserved quantity of a product in a warehouse changed (a stock feed for partners).",
+     "On-hand or reserved quantity of a product in a warehouse changed (a stock feed for partners). "
+     "One event per (product, warehouse) per business operation, carrying the final quantities; "
+     "`reason` names the cause(s), joined with `+` when one operation had several.",
      obj(STOCK_KEY, {"warehouse_code": STR, "on_hand": DECIMAL, "reserved": DECIMAL, "available": DECIMAL,
                      "reason": STR, "levels": array_of({"type": "object"})})),
     ("inventory.stock.low.v1", "inventory", SCOPE_INTERNAL,
