@@ -250,7 +250,10 @@ def dispatch_events(*, event_ids: list | None = None, include_pending: bool = Tr
     sweeper then relays them again, and consumers (ConsumedEvent markers) and deliveries
     (unique per event and endpoint) have their effect once.
     """
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    # Only the sweeper asks for events older than some age. The after-commit relay takes every
+    # committed event: comparing `time` (the publishing host's clock) with this host's clock
+    # would leave out events of a host whose clock runs a little ahead.
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds) if older_than_seconds > 0 else None
     events, delivery_ids = _claim(event_ids, include_pending=include_pending, cutoff=cutoff, limit=limit)
     if delivery_ids is not None:  # no consumers: fanned out and marked in the claim transaction
         from integrations import webhooks
@@ -303,8 +306,10 @@ def _claim(event_ids, *, include_pending: bool, cutoff, limit: int) -> tuple[lis
             claimed = list(locked(OutboxEvent.objects.filter(free, event_id__in=event_ids).order_by("position")))
         if include_pending and len(claimed) < limit:
             have = {e.pk for e in claimed}
-            more = locked(OutboxEvent.objects.filter(free, time__lte=cutoff).exclude(pk__in=have)
-                          .order_by("position"))[: limit - len(claimed)]
+            pending = OutboxEvent.objects.filter(free).exclude(pk__in=have)
+            if cutoff is not None:
+                pending = pending.filter(time__lte=cutoff)
+            more = locked(pending.order_by("position"))[: limit - len(claimed)]
             claimed += list(more)
             claimed.sort(key=lambda e: e.position)
         if not claimed:

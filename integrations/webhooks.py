@@ -859,14 +859,17 @@ class _BatchRun:
         c, stamp, statements = sql.col, sql.stamp(now), []
         returning = f"RETURNING {c['id']}, {c['endpoint']}, {c['subject']}, {c['event_position']}"
         if self.kick:
-            endpoints = sorted({e for e, _ in self.kick})
-            subjects = sorted({s for _, s in self.kick})
+            # exact (endpoint, subject) pairs, each after its own position: a cross product of the
+            # endpoints and subjects would also wake rows held back on purpose (Retry-After, backoff)
+            pairs = sorted(self.kick.items())
+            match = " OR ".join(f"({c['endpoint']} = %s AND {c['subject']} = %s AND {c['event_position']} > %s)"
+                                for _ in pairs)
             statements.append((
-                f"UPDATE {sql.d} SET {c['next_attempt_at']} = %s WHERE {c['endpoint']} IN ({sql.ids(len(endpoints))}) "
-                f"AND {c['subject']} IN ({sql.ids(len(subjects))}) AND {c['event_position']} > %s "
+                f"UPDATE {sql.d} SET {c['next_attempt_at']} = %s WHERE ({match}) "
                 f"AND {c['status']} IN (%s, %s) AND {c['attempt_count']} = 0 AND {c['next_attempt_at']} > %s "
                 f"{returning}",
-                [stamp, *endpoints, *subjects, min(self.kick.values()), D.PENDING.value, D.FAILED.value, stamp]))
+                [stamp, *(v for (endpoint, subject), position in pairs for v in (endpoint, subject, position)),
+                 D.PENDING.value, D.FAILED.value, stamp]))
         if self.waiting and self.blocked_outside:
             ids = sql.ids(len(self.waiting))
             statements.append((
