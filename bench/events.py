@@ -161,23 +161,12 @@ def wait_for_workers(app, n: int, timeout: float = 60.0) -> None:
 
 
 def group_cpu_seconds(pgids: set[int] | None = None, *, command: str = "") -> float:
-    """CPU seconds (user + system) used so far by every live process in these process groups
-    (the worker processes and their prefork children), or named `command` (postgres), read
-    from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                name, rest = fh.read().split(" (", 1)[1].rsplit(")", 1)
-        except (OSError, ValueError):
-            continue
-        fields = rest.split()
-        if (pgids is not None and int(fields[2]) in pgids) or (command and name == command):
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
-    return total / tick
+    """CPU seconds used so far by the processes in these process groups (the worker processes
+    and their prefork children), or named `command` (postgres)."""
+    from bench._proc import cpu_seconds
+
+    return cpu_seconds(lambda pid, name, fields: (pgids is not None and int(fields[2]) in pgids)
+                       or bool(command and name == command))
 
 
 def pct(values: list[float], p: float) -> float:

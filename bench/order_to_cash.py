@@ -319,20 +319,10 @@ def api_latency(requests_total: int, clients: int, workers: int, threads: int, s
 
 
 def _tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its children, from /proc (Linux)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    """CPU seconds (user + system) of a process and its children."""
+    from bench._proc import cpu_seconds
+
+    return cpu_seconds(lambda p, name, fields: p == pid or int(fields[1]) == pid)
 
 
 def _forget_enqueued() -> None:

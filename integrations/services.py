@@ -44,20 +44,7 @@ def publish(event_type: str, subject: str, data: dict, *, correlation_id: str | 
     """
     if not connection.in_atomic_block:
         raise OutsideTransaction(f"publish({event_type!r}) must run inside transaction.atomic()")
-    from integrations import catalogue
-
-    catalogue.check_type(event_type)
-    event = OutboxEvent(
-        type=event_type,
-        source=settings.ERP["EVENT_SOURCE"],
-        subject=str(subject)[:200],
-        correlation_id=correlation_id or context.current_or_new_correlation_id(),
-        request_id=context.get_request_id() or "",
-        data=data,
-    )
-    insert_objects([event])  # a plain INSERT: the outbox row has no save() behaviour or history
-    _hand_off_after_commit(event.event_id)
-    return event
+    return publish_many([EventToPublish(event_type, subject, data, correlation_id)])[0]
 
 
 @dataclass(frozen=True)

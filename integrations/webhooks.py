@@ -221,13 +221,6 @@ def disable_endpoint(*, endpoint_id: int, reason: str) -> None:
 
 # --- fan-out ------------------------------------------------------------------------------------
 
-# pk -> (endpoint_id, event_position) of the deliveries this process just created, so that
-# enqueue_deliveries can group them by endpoint without reading them back. Bounded; an entry
-# is dropped when used (a missing one is simply read from the database).
-_routes: dict[int, tuple[int, int]] = {}
-_ROUTES_MAX = 50_000
-
-
 def _endpoint_wants(endpoint: WebhookEndpoint, event: OutboxEvent) -> bool:
     if "*" not in endpoint.event_types and event.type not in endpoint.event_types:
         return False
@@ -266,14 +259,9 @@ def create_deliveries_for_events(events: Sequence[OutboxEvent]) -> list[int]:
     Three statements whatever the number of events: endpoints, bulk insert, pending ids."""
     if not events or not _insert_deliveries(events):
         return []
-    rows = list(WebhookDelivery.objects.filter(event_id__in=[e.event_id for e in events], status=D.PENDING,
+    return list(WebhookDelivery.objects.filter(event_id__in=[e.event_id for e in events], status=D.PENDING,
                                                attempt_count=0)
-                .order_by("endpoint_id", "event_position").values_list("pk", "endpoint_id", "event_position"))
-    if len(_routes) + len(rows) > _ROUTES_MAX:
-        _routes.clear()
-    for pk, endpoint_id, position in rows:
-        _routes[pk] = (endpoint_id, position)
-    return [pk for pk, _, _ in rows]
+                .order_by("endpoint_id", "event_position").values_list("pk", flat=True))
 
 
 def create_deliveries(event: OutboxEvent) -> int:
@@ -290,16 +278,8 @@ def enqueue_deliveries(delivery_ids: Iterable[int], *, chunk_size: int = BATCH_S
     ids = list(dict.fromkeys(int(i) for i in delivery_ids))
     if not ids:
         return 0
-    rows, unknown = [], []
-    for pk in ids:
-        route = _routes.pop(pk, None)
-        if route is None:
-            unknown.append(pk)
-        else:
-            rows.append((pk, *route))
-    if unknown:
-        rows += WebhookDelivery.objects.filter(pk__in=unknown).values_list("pk", "endpoint_id", "event_position")
-    return _enqueue_rows(rows, chunk_size=chunk_size)
+    return _enqueue_rows(WebhookDelivery.objects.filter(pk__in=ids).values_list("pk", "endpoint_id", "event_position"),
+                         chunk_size=chunk_size)
 
 
 def _enqueue_rows(rows: Iterable[tuple[int, int, int]], *, chunk_size: int = BATCH_SIZE) -> int:
