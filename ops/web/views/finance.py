@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from core import roles
 from core.exceptions import DomainError
+from core.money import q2
 from ops.web import forms, queries, related
 from ops.web.access import may, staff_page
 from ops.web.render import page
@@ -359,7 +360,8 @@ def customer_credit(request: HttpRequest) -> HttpResponse:
             Col("Customer", "code",
                 link=lambda c: reverse("web:orders") + f"?q={c.code}&status=credit_hold" if c.holds else None),
             Col("Name", "name"), Col("Credit limit", "credit_limit", numeric=True),
-            Col("Open AR", "open_ar", numeric=True), Col("Orders on hold", "holds", numeric=True),
+            # q2: SQLite returns a SUM of money without its scale (162 for 162.00)
+            Col("Open AR", lambda c: q2(c.open_ar), numeric=True), Col("Orders on hold", "holds", numeric=True),
             Col("Terms (days)", "payment_terms_days", numeric=True), Col("On hold", "on_hold"),
             Col("Active", "is_active"),
         ],
