@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from core import context
 
@@ -92,27 +92,31 @@ def all_consumers() -> list[Consumer]:
     return list(_by_name.values())
 
 
-def run_consumer(*, consumer_name: str, event_id, event=None) -> bool:
+def run_consumer(*, consumer_name: str, event_id, event=None, clear_failure: bool = True) -> bool:
     """Run one consumer on one event, once. Returns False if it had already run.
 
-    Raises whatever the handler raises (the transaction, including the consumed marker,
-    is then rolled back and the failure recorded by the caller).
+    The consumed marker is inserted with ON CONFLICT DO NOTHING in the handler's transaction
+    (no savepoint: a concurrent run of the same pair waits for the first to commit, then
+    finds the marker). Raises whatever the handler raises (the transaction, including the
+    marker, is then rolled back and the failure recorded by the caller). A recorded failure
+    of the pair is cleared on success; the relay passes clear_failure=False when it knows
+    there is none (one statement fewer per consumer and event).
     """
-    from integrations.models import ConsumedEvent, ConsumerFailure, OutboxEvent
+    from integrations.models import ConsumerFailure, OutboxEvent
 
     c = _by_name[consumer_name]
     with transaction.atomic():
         if event is None:
             event = OutboxEvent.objects.get(event_id=event_id)
-        try:
-            with transaction.atomic():
-                ConsumedEvent.objects.create(consumer=consumer_name, event_id=event.event_id)
-        except IntegrityError:
-            log.info("consumer_skip_duplicate", consumer=consumer_name, event_id=str(event_id))
+        if not mark_consumed(consumer_name, [event.event_id]):
+            log.info("consumer_skip_duplicate", consumer=consumer_name, event_id=str(event.event_id))
+            # handled already: a failure still on record is stale (a retry that lost a race)
+            ConsumerFailure.objects.filter(consumer=consumer_name, event_id=event.event_id).delete()
             return False
         with context.correlation(event.correlation_id):
             c.handler(event)
-        ConsumerFailure.objects.filter(consumer=consumer_name, event_id=event.event_id).delete()
+        if clear_failure:
+            ConsumerFailure.objects.filter(consumer=consumer_name, event_id=event.event_id).delete()
     return True
 
 
@@ -139,10 +143,11 @@ def mark_consumed(consumer_name: str, event_ids: list) -> set:
     return {g[0] if isinstance(g[0], uuid.UUID) else uuid.UUID(str(g[0])) for g in got}
 
 
-def run_consumer_batch(*, consumer_name: str, events: list) -> int:
+def run_consumer_batch(*, consumer_name: str, events: list, clear_failures: bool = True) -> int:
     """Run a consumer's batch handler on the events it has not handled yet, in one savepoint
     with their consumed markers. Returns how many it handled. Raises what the handler raises
-    (nothing of the batch is then kept; the caller falls back to single events)."""
+    (nothing of the batch is then kept; the caller falls back to single events).
+    clear_failures=False: the caller knows no failure of these pairs is on record."""
     from integrations.models import ConsumerFailure
 
     c = _by_name[consumer_name]
@@ -153,5 +158,6 @@ def run_consumer_batch(*, consumer_name: str, events: list) -> int:
         fresh = [e for e in events if e.event_id in fresh_ids]
         if fresh:
             c.batch_handler(fresh)
-            ConsumerFailure.objects.filter(consumer=consumer_name, event_id__in=list(fresh_ids)).delete()
+            if clear_failures:
+                ConsumerFailure.objects.filter(consumer=consumer_name, event_id__in=list(fresh_ids)).delete()
     return len(fresh)

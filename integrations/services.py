@@ -253,8 +253,12 @@ def dispatch_events(*, event_ids: list | None = None, include_pending: bool = Tr
     for event in events:
         for c in consumers.consumers_for(event.type):
             by_consumer.setdefault(c.name, []).append(event)
+    # failures on record for this batch (a re-relayed event): one query, so that consumer
+    # groups without any skip their clean-up statement
+    failed = set(ConsumerFailure.objects.filter(event_id__in=[e.event_id for e in events])
+                 .values_list("consumer", flat=True))
     for name in sorted(by_consumer):
-        run_consumer_group(consumer_name=name, events=by_consumer[name])
+        run_consumer_group(consumer_name=name, events=by_consumer[name], clear_failures=name in failed)
     try:
         return _finish(events)
     except Exception:
@@ -331,23 +335,27 @@ def _finish(events: list[OutboxEvent]) -> int:
     return len(events)
 
 
-def run_consumer_group(*, consumer_name: str, events: list[OutboxEvent]) -> int:
+def run_consumer_group(*, consumer_name: str, events: list[OutboxEvent], clear_failures: bool = True) -> int:
     """Run one consumer on several events: its batch handler when it has one (falling back to
-    single events if the batch fails), else event by event. Failures are recorded per event."""
+    single events if the batch fails), else event by event. Failures are recorded per event.
+    clear_failures=False when the caller knows none of these pairs has a failure on record."""
     c = consumers.get_consumer(consumer_name)
     if c.batch_handler is not None and len(events) > 1:
         try:
-            return consumers.run_consumer_batch(consumer_name=consumer_name, events=events)
+            return consumers.run_consumer_batch(consumer_name=consumer_name, events=events,
+                                                clear_failures=clear_failures)
         except Exception:  # noqa: BLE001 - retried one by one below, where each failure is recorded
             log.warning("consumer_batch_failed", consumer=consumer_name, count=len(events), exc_info=True)
     return sum(1 for e in events if run_consumer_safely(consumer_name=consumer_name, event_id=e.event_id,
-                                                        event=e))
+                                                        event=e, clear_failure=clear_failures))
 
 
-def run_consumer_safely(*, consumer_name: str, event_id, event: OutboxEvent | None = None) -> bool:
+def run_consumer_safely(*, consumer_name: str, event_id, event: OutboxEvent | None = None,
+                        clear_failure: bool = True) -> bool:
     """Run a consumer; on failure record it (for retry by the sweeper and for ops) and return False."""
     try:
-        return consumers.run_consumer(consumer_name=consumer_name, event_id=event_id, event=event)
+        return consumers.run_consumer(consumer_name=consumer_name, event_id=event_id, event=event,
+                                      clear_failure=clear_failure)
     except Exception as exc:  # noqa: BLE001 - recorded, retried, surfaced in ops
         log.exception("consumer_failed", consumer=consumer_name, event_id=str(event_id))
         record_consumer_failure(consumer_name=consumer_name, event_id=event_id, error=exc)

@@ -295,3 +295,11 @@ def partner_for_customer(customer_id) -> EdiPartner | None:
     if customer_id is None:
         return None
     return EdiPartner.objects.filter(customer_id=customer_id, is_active=True).first()
+
+
+def partners_for_customers(customer_ids) -> dict:
+    """{customer id: its active EDI partner} for several customers in one query."""
+    ids = {c for c in customer_ids if c is not None}
+    if not ids:
+        return {}
+    return {p.customer_id: p for p in EdiPartner.objects.filter(customer_id__in=ids, is_active=True)}

@@ -206,3 +206,33 @@ def test_truncated_badly_separated_or_non_utf8_interchanges_are_kept_as_failed(o
 
 def test_empty_body_is_400(ops_client):
     assert post_x12(ops_client, b"   ").status_code == 400
+
+
+def test_one_relay_batch_writes_documents_only_for_customers_whose_partner_wants_them(
+        edi_partner, customer, other_customer, web_customer, products, drain):
+    """The EDI consumers' batch handlers: one partner query for the batch; an 855 for the EDI
+    customer's order only, none for a customer without a partner or whose partner sends no 855."""
+    from integrations.models import ConsumedEvent, EdiPartner
+    from sales import services as sales_services
+
+    EdiPartner.objects.create(code="globex", customer=other_customer, isa_id="GLOBEX", our_id="NORTHWIND",
+                              send_855=False)
+
+    def order(cust, ref):
+        return sales_services.submit_order(sales_services.CanonicalOrder(
+            customer_code=cust.code, channel="api", external_ref=ref,
+            lines=[sales_services.CanonicalLine(sku="WIDGET-1", quantity=Decimal(1))])).order
+
+    # given: three accepted orders waiting in the outbox together
+    orders = [order(customer, "A-1"), order(other_customer, "G-1"), order(web_customer, "W-1"),
+              order(customer, "A-2")]
+
+    # when: one relay pass handles them as one batch
+    drain()
+
+    # then: 855s for the EDI customer's two orders, in order; every event marked consumed once
+    docs = EdiDocument.objects.filter(transaction_set="855").order_by("id")
+    assert [d.order_id for d in docs] == [orders[0].pk, orders[3].pk]
+    assert ConsumedEvent.objects.filter(consumer="integrations.edi_855").count() == 4
+    drain()
+    assert EdiDocument.objects.filter(transaction_set="855").count() == 2

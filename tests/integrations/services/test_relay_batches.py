@@ -207,3 +207,36 @@ def test_publish_many_refuses_unknown_types_and_writes_nothing():
     with pytest.raises(ValueError, match="unknown event type"), transaction.atomic():
         publish_many([EventToPublish(NEUTRAL_TYPE, "ok", {}), EventToPublish("no.such.type.v1", "bad", {})])
     assert not OutboxEvent.objects.exists()
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_re_relayed_event_that_succeeds_clears_its_failure_on_record(batched):
+    """The relay reads the batch's failures once; a group with one on record still clears it."""
+    calls: list[str] = []
+    with temporary_consumer(NEUTRAL_TYPE, "test.recovers", lambda e: calls.append(e.subject)):
+        if batched:
+            consumers.batch_handler("test.recovers")(lambda events: calls.extend(e.subject for e in events))
+        events = [publish_committed(subject=s) for s in (("A", "B") if batched else ("A",))]
+        services.record_consumer_failure(consumer_name="test.recovers", event_id=events[0].event_id,
+                                         error=ValueError("earlier attempt"))
+
+        assert dispatch_events() == len(events)
+
+    assert calls == [e.subject for e in events]
+    assert not ConsumerFailure.objects.exists()
+
+
+def test_a_failure_on_record_for_a_pair_already_handled_is_cleared_as_stale():
+    """A retry that finds the consumed marker (another run handled the event) drops the failure
+    instead of retrying it forever."""
+    calls: list = []
+    with temporary_consumer(NEUTRAL_TYPE, "test.stale", calls.append):
+        event = publish_committed()
+        ConsumedEvent.objects.create(consumer="test.stale", event_id=event.event_id)
+        services.record_consumer_failure(consumer_name="test.stale", event_id=event.event_id,
+                                         error=ValueError("lost a race"))
+
+        assert consumers.run_consumer(consumer_name="test.stale", event_id=event.event_id) is False
+
+    assert calls == []
+    assert not ConsumerFailure.objects.exists()
