@@ -33,28 +33,6 @@ def _external_ref(order_id, fallback: str) -> str:
     return ref or fallback
 
 
-def _each_with_partner(events: list, flag: str, write: Callable) -> None:
-    """Call write(event, partner) for the events whose customer has an active EDI partner that
-    wants this document (flag), in event order; the partners come from one query."""
-    partners = edi.partners_for_customers({e.data.get("customer_id") for e in events})
-    for event in events:
-        partner = partners.get(event.data.get("customer_id"))
-        if partner is not None and getattr(partner, flag):
-            write(event, partner)
-
-
-@consumer("sales.order.accepted.v1", name="integrations.edi_855")
-def send_855(event) -> None:
-    partner = edi.partner_for_customer(event.data.get("customer_id"))
-    if partner is not None and partner.send_855:
-        _write_855(event, partner)
-
-
-@batch_handler("integrations.edi_855")
-def send_855_batch(events: list) -> None:
-    _each_with_partner(events, "send_855", _write_855)
-
-
 def _write_855(event, partner) -> None:
     edi.write_document(partner=partner, set_id="855", body=edi.build_855(event.data, partner,
                                                                            order_date=event.time.isoformat()),
@@ -62,35 +40,11 @@ def _write_855(event, partner) -> None:
                        event_id=event.event_id, correlation_id=event.correlation_id)
 
 
-@consumer("sales.shipment.shipped.v1", name="integrations.edi_856")
-def send_856(event) -> None:
-    partner = edi.partner_for_customer(event.data.get("customer_id"))
-    if partner is not None and partner.send_856:
-        _write_856(event, partner)
-
-
-@batch_handler("integrations.edi_856")
-def send_856_batch(events: list) -> None:
-    _each_with_partner(events, "send_856", _write_856)
-
-
 def _write_856(event, partner) -> None:
     po = edi.po_number_of(partner, _external_ref(event.data["order_id"], ""), event.data["order_number"])
     edi.write_document(partner=partner, set_id="856", body=edi.build_856(event.data, partner, po=po),
                        reference=event.data["shipment_number"], order_id=event.data["order_id"],
                        event_id=event.event_id, correlation_id=event.correlation_id)
-
-
-@consumer("finance.invoice.issued.v1", name="integrations.edi_810")
-def send_810(event) -> None:
-    partner = edi.partner_for_customer(event.data.get("customer_id"))
-    if partner is not None and partner.send_810:
-        _write_810(event, partner)
-
-
-@batch_handler("integrations.edi_810")
-def send_810_batch(events: list) -> None:
-    _each_with_partner(events, "send_810", _write_810)
 
 
 def _write_810(event, partner) -> None:
@@ -101,3 +55,31 @@ def _write_810(event, partner) -> None:
                        body=edi.build_810(event.data, partner, po=po, issued=event.time.isoformat()),
                        reference=event.data["invoice_number"], order_id=order_id, event_id=event.event_id,
                        correlation_id=event.correlation_id)
+
+
+def _edi_consumer(event_type: str, set_id: str, write: Callable) -> tuple[Callable, Callable]:
+    """Register the consumer `integrations.edi_<set_id>` of event_type: write(event, partner) for
+    each event whose customer has an active partner with send_<set_id> on. Its batch handler
+    reads the partners of the whole batch in one query."""
+    name, flag = f"integrations.edi_{set_id}", f"send_{set_id}"
+
+    @consumer(event_type, name=name)
+    def single(event) -> None:
+        partner = edi.partner_for_customer(event.data.get("customer_id"))
+        if partner is not None and getattr(partner, flag):
+            write(event, partner)
+
+    @batch_handler(name)
+    def batch(events: list) -> None:
+        partners = edi.partners_for_customers({e.data.get("customer_id") for e in events})
+        for event in events:
+            partner = partners.get(event.data.get("customer_id"))
+            if partner is not None and getattr(partner, flag):
+                write(event, partner)
+
+    return single, batch
+
+
+send_855, send_855_batch = _edi_consumer("sales.order.accepted.v1", "855", _write_855)
+send_856, send_856_batch = _edi_consumer("sales.shipment.shipped.v1", "856", _write_856)
+send_810, send_810_batch = _edi_consumer("finance.invoice.issued.v1", "810", _write_810)
