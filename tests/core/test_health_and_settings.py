@@ -56,3 +56,33 @@ def test_api_docs_and_schema_render(admin_client, db):
     docs = admin_client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content.lower()
+
+
+@pytest.mark.parametrize("flag, expected", [(None, "True 2"), ("0", "None None")])
+def test_postgresql_connections_prepare_statements_unless_switched_off(flag, expected):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_PREPARED_STATEMENTS"}
+    env.update({"DATABASE_URL": "postgres://erp@db.example/erp", "DJANGO_SETTINGS_MODULE": "config.settings",
+                "SECRET_KEY": "x" * 50})
+    if flag is not None:
+        env["DATABASE_PREPARED_STATEMENTS"] = flag
+    code = ("import django; django.setup(); from django.conf import settings as s; "
+            "o = s.DATABASES['default'].get('OPTIONS', {}); "
+            "print(o.get('server_side_binding'), o.get('prepare_threshold'))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.strip() == expected, result.stderr
+
+
+@pytest.mark.django_db
+def test_the_queue_tables_are_vacuumed_by_a_fixed_threshold_on_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL storage parameters")
+    with connection.cursor() as cur:
+        cur.execute("SELECT relname, reloptions FROM pg_class WHERE relname IN "
+                    "('integrations_outboxevent', 'integrations_webhookdelivery') ORDER BY relname")
+        rows = cur.fetchall()
+    assert [name for name, _ in rows] == ["integrations_outboxevent", "integrations_webhookdelivery"]
+    for _, options in rows:
+        assert "autovacuum_vacuum_scale_factor=0" in options and "autovacuum_vacuum_threshold=5000" in options
