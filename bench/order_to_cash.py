@@ -21,7 +21,9 @@ What is measured
    (closed loop, keep-alive HTTP/1.1, no think time) against a real gunicorn server started
    here (config.wsgi, DEBUG off, Redis as the Celery broker with no worker attached, so
    each order's events are enqueued as in production). The load generator runs on the same
-   machine and competes for its CPUs.
+   machine and competes for its CPUs. With --api-rate R the 20 clients send R orders/s in
+   all on a Poisson schedule (open loop), latency counted from each scheduled send time:
+   the latency at a given load rather than at saturation.
 
 Besides wall-clock figures it reports CPU time, which a shared machine disturbs less: the
 application process's CPU per flow and per stage (time.process_time; PostgreSQL's own CPU
@@ -132,7 +134,6 @@ def seed() -> list[str]:
 def one_flow(rnd: random.Random, skus: list[str], *, relay: bool = True) -> tuple[float, float, float, int]:
     from integrations.services import drain_outbox
     from sales import services
-    from sales.models import Shipment
 
     picks = rnd.sample(skus, 3)
     c0 = time.process_time()
@@ -142,7 +143,9 @@ def one_flow(rnd: random.Random, skus: list[str], *, relay: bool = True) -> tupl
         lines=[services.CanonicalLine(sku=s, quantity=D(rnd.randint(1, 5))) for s in picks]))
     t1 = time.perf_counter()
     c1 = time.process_time()
-    for shipment_id in Shipment.objects.filter(order=result.order, status="ready").values_list("pk", flat=True):
+    # the ready shipments of the new order, as submit_order returned them (what a caller that
+    # ships right away knows without reading them back)
+    for shipment_id in sorted({a.shipment_id for a in result.allocations}):
         services.ship_shipment(shipment_id=shipment_id, tracking_number="BENCH")
     t2 = time.perf_counter()
     c2 = time.process_time()
@@ -310,7 +313,8 @@ def verify_books(order_ids_sample: int = 50) -> None:
 # --- API latency -------------------------------------------------------------------------
 
 
-def api_latency(requests_total: int, clients: int, workers: int, threads: int, skus: list[str]) -> dict:
+def api_latency(requests_total: int, clients: int, workers: int, threads: int, skus: list[str],
+                worker_class: str = "gthread", rate: float = 0) -> dict:
     from django.contrib.auth.models import User
     from rest_framework.authtoken.models import Token
 
@@ -324,7 +328,8 @@ def api_latency(requests_total: int, clients: int, workers: int, threads: int, s
     env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "bench-only-secret", "ALLOWED_HOSTS": "127.0.0.1",
            "LOG_LEVEL": "WARNING", "PARTNER_THROTTLE_RATE": "100000/min", "CONN_MAX_AGE": "600"}
     cmd = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-           "-k", "gthread", "--threads", str(threads), "--log-level", "warning", "--backlog", "256"]
+           "-k", worker_class, *(["--threads", str(threads)] if worker_class == "gthread" else []), "--log-level", "warning", "--backlog", "256",
+           "--keep-alive", "75"]
     server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_up(port)
@@ -334,7 +339,7 @@ def api_latency(requests_total: int, clients: int, workers: int, threads: int, s
         pg0 = _postgres_cpu()
         own_cpu0 = time.process_time()
         t0 = time.perf_counter()
-        latencies, statuses = _load(port, token.key, skus, clients=clients, total=requests_total)
+        latencies, statuses = _load(port, token.key, skus, clients=clients, total=requests_total, rate=rate)
         wall = time.perf_counter() - t0
         server_cpu = _tree_cpu(server.pid) - server_cpu0
         pg_cpu = _postgres_cpu() - pg0
@@ -382,16 +387,26 @@ def _wait_up(port: int) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
-def _load(port: int, token: str, skus: list[str], *, clients: int, total: int) -> tuple[list[float], dict]:
+def _load(port: int, token: str, skus: list[str], *, clients: int, total: int,
+          rate: float = 0) -> tuple[list[float], dict]:
+    """`clients` threads, each with its own keep-alive connection, send `total` orders.
+
+    rate 0: closed loop, each client sends its next order as soon as it has the answer (the
+    server runs saturated; latency = clients / throughput). rate R: open loop, R orders/s in
+    all, each client on its own schedule (R / clients per second, Poisson arrivals); latency is
+    counted from the scheduled send time, so a request that had to wait for its client's
+    previous one counts that wait too (no coordinated omission)."""
     latencies: list[float] = []
-    statuses: dict[int, int] = {}
+    statuses: dict = {}
     lock = threading.Lock()
     counter = iter(range(total))
+    start = time.perf_counter() + 0.05
 
     def client(i: int) -> None:
         rnd = random.Random(1000 + i)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        due = start + (rnd.expovariate(rate / clients) if rate else 0)
         while True:
             with lock:
                 if next(counter, None) is None:
@@ -399,14 +414,26 @@ def _load(port: int, token: str, skus: list[str], *, clients: int, total: int) -
             body = json.dumps({"customer": CUSTOMER, "channel": "bench-api", "external_ref": uuid.uuid4().hex,
                                "lines": [{"sku": s, "quantity": str(rnd.randint(1, 5))}
                                          for s in rnd.sample(skus, 3)]})
-            t0 = time.perf_counter()
-            conn.request("POST", "/api/v1/sales/orders/", body=body, headers=headers)
-            resp = conn.getresponse()
-            resp.read()
+            if rate:
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                t0 = due
+                due += rnd.expovariate(rate / clients)
+            else:
+                t0 = time.perf_counter()
+            try:
+                conn.request("POST", "/api/v1/sales/orders/", body=body, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                status = resp.status
+            except (http.client.HTTPException, OSError) as exc:  # counted, never retried
+                status = type(exc).__name__
+                conn.close()
             dt = time.perf_counter() - t0
             with lock:
                 latencies.append(dt)
-                statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                statuses[status] = statuses.get(status, 0) + 1
         conn.close()
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -424,6 +451,9 @@ def main() -> None:
     parser.add_argument("--api-clients", type=int, default=20)
     parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--gunicorn-threads", type=int, default=1)
+    parser.add_argument("--gunicorn-worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--api-rate", type=float, default=0,
+                        help="orders/s in all, open loop (0: closed loop, no think time)")
     parser.add_argument("--relay-workers", type=int, default=1, help="outbox relays beside the 4 clients")
     parser.add_argument("--skip-api", action="store_true")
     parser.add_argument("--only-api", action="store_true")
@@ -440,9 +470,12 @@ def main() -> None:
             report_flows(run_flows(clients, args.orders, skus, args.relay_workers))
         verify_books()
     if not args.skip_api:
-        r = api_latency(args.api_requests, args.api_clients, args.gunicorn_workers, args.gunicorn_threads, skus)
+        r = api_latency(args.api_requests, args.api_clients, args.gunicorn_workers, args.gunicorn_threads, skus,
+                        args.gunicorn_worker_class, args.api_rate)
         lat = r["latencies"]
-        print(f"\n== API POST /api/v1/sales/orders/ (3 lines), {args.api_clients} concurrent clients, "
+        mode = (f"open loop at {args.api_rate:g} orders/s offered" if args.api_rate
+                else "closed loop, no think time")
+        print(f"\n== API POST /api/v1/sales/orders/ (3 lines), {args.api_clients} concurrent clients ({mode}), "
               f"{len(lat)} requests in {r['wall']:.2f} s ({len(lat) / r['wall']:.1f} req/s)")
         print(f"   server: gunicorn {r['cmd']}")
         print(f"   statuses: {r['statuses']}")
