@@ -212,6 +212,9 @@ def run(args) -> dict:
 
     app.control.purge()
     reset_tables()
+    from bench._pg import vacuum_analyze
+
+    vacuum_analyze()  # this machine's PostgreSQL has autovacuum off: drop the deleted rows
 
     ctx = multiprocessing.get_context("spawn")
     port_queue, stop = ctx.Queue(), ctx.Event()

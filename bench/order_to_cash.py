@@ -235,27 +235,6 @@ def _relay_worker(args) -> dict:
     return {"events": events, "busy_s": busy, "cpu_s": time.process_time() - cpu0}
 
 
-def vacuum_analyze() -> None:
-    """VACUUM ANALYZE the bench database before a measurement. This machine's PostgreSQL runs
-    with autovacuum off (its CI configuration); a production server's autovacuum keeps dead
-    rows and planner statistics in hand, and without it every earlier run's dead outbox,
-    order and reservation rows are scanned again (the relay's claim query took 13 ms instead
-    of 0.1 ms after a few runs). Dead rows made during the measurement itself stay, as they
-    would between two autovacuum rounds."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return
-    connection.ensure_connection()
-    autocommit = connection.get_autocommit()
-    connection.set_autocommit(True)
-    try:
-        with connection.cursor() as cur:
-            cur.execute("VACUUM ANALYZE")
-    finally:
-        connection.set_autocommit(autocommit)
-
-
 def run_flows(clients: int, orders: int, skus: list[str], relay_workers: int = 1) -> dict:
     """1 client: each flow relays its own events inline (submit → ship → relay, sequential).
     N clients: N processes submit and ship while `relay_workers` processes relay the outbox
@@ -266,6 +245,8 @@ def run_flows(clients: int, orders: int, skus: list[str], relay_workers: int = 1
     from sales.models import Order
 
     per = max(1, orders // clients)
+    from bench._pg import vacuum_analyze
+
     vacuum_analyze()
     connections.close_all()
     ctx = multiprocessing.get_context("fork")
@@ -347,6 +328,8 @@ def api_latency(requests_total: int, clients: int, workers: int, threads: int, s
     user, _ = User.objects.get_or_create(username="bench-ops")
     roles.assign_role(user, roles.OPERATIONS)
     token, _ = Token.objects.get_or_create(user=user)
+    from bench._pg import vacuum_analyze
+
     vacuum_analyze()
     port = 18765
     env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "bench-only-secret", "ALLOWED_HOSTS": "127.0.0.1",

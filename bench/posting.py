@@ -396,6 +396,9 @@ def main() -> None:
 
     product, warehouse = reference_data()
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
+    from bench._pg import vacuum_analyze
+
+    vacuum_analyze()  # this machine's PostgreSQL has autovacuum off: earlier runs' dead rows
 
     ev = bench_events(args.events, product, warehouse)
     report("events → entries", ev, note="drain_outbox: outbox claim, every consumer of the type and webhooks, "
