@@ -15,8 +15,8 @@ What is measured
    finance.invoice.issued.v1, which sales consumes to mark the order `invoiced`). A flow
    counts only when its order ends `invoiced`.
    The on-commit hand-off to Celery is caught in this process and the relay run explicitly:
-   with 1 client each flow relays its own events inline, one relay pass per hand-off as the
-   Celery task would (so per-stage times add up to the flow); with 4 clients, 4 processes
+   with 1 client each flow relays inline what its commits handed off, as the Celery relay
+   task would (so per-stage times add up to the flow); with 4 clients, 4 processes
    submit and ship while a relay process dispatches the outbox beside them (what the Celery
    relay tasks do under load), until all are invoiced. A final drain_outbox checks that
    nothing is left.

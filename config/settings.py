@@ -113,14 +113,15 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        # Server-side binding + psycopg's automatic prepared statements: a statement run a
-        # second time on a connection is not parsed and planned again (≈ 15 % of PostgreSQL's
-        # CPU on the order path, docs/benchmarks.md). Behind a transaction-pooling PgBouncer
-        # older than 1.21, or to rule them out, set DATABASE_PREPARED_STATEMENTS=0. After a
-        # migration that changes a table's columns, restart the app processes (a prepared
-        # `SELECT *` would otherwise fail once per connection with "cached plan must not
-        # change result type"); docs/operations.md, "Deploying".
-        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
+        # Server-side binding + psycopg's automatic prepared statements: a statement a
+        # connection runs again (prepare_threshold=1: from its second run) is not parsed and
+        # planned again, and parameters are not rendered into the SQL text on the client
+        # (≈ 15 % of PostgreSQL's CPU on the order path, docs/benchmarks.md). core.db sizes the
+        # cache and replaces a connection whose prepared plan a migration made stale. Restart
+        # the app processes after a migration (docs/operations.md, "Deploying"). Behind
+        # PgBouncer in transaction mode older than 1.22, or with max_prepared_statements = 0,
+        # set DATABASE_PREPARED_STATEMENTS=0.
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=1)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

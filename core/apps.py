@@ -6,4 +6,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Core (cross-cutting)"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (role groups after migrate)
+        from django.db.backends.signals import connection_created
+
+        from . import db, signals  # noqa: F401  (role groups after migrate)
+
+        connection_created.connect(db.on_connection_created, dispatch_uid="core.db.prepared_statements")

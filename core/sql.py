@@ -20,6 +20,17 @@ NUMERIC, TIMESTAMPTZ, TEXT, BIGINT = "numeric", "timestamptz", "text", "bigint"
 _NO_DEFAULT = object()
 
 
+@functools.cache
+def columns(model, alias: str = "") -> str:
+    """The model's columns as a select list (`o.id, o.number, …` with alias "o"), for hand-written
+    SELECTs of whole rows instead of a star: with prepared statements (core.db) a star whose
+    table gained a column in a migration changes the statement's result type and fails it; an
+    explicit list keeps working until the code that knows the new column is deployed."""
+    prefix = f"{alias}." if alias else ""
+    qn = connection.ops.quote_name
+    return ", ".join(f"{prefix}{qn(f.column)}" for f in model._meta.concrete_fields)
+
+
 def _adapt(value):
     if isinstance(value, datetime):
         # SQLite stores naive UTC text; PostgreSQL takes the aware datetime as is

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from core.sql import columns
 from finance.models import CreditNote, FiscalPeriod, Invoice, Payment, SupplierBill
 
 
@@ -56,8 +57,8 @@ def _share_locked(where: str, params: list) -> FiscalPeriod | None:
 
     table = FiscalPeriod._meta.db_table
     lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
-    rows = list(FiscalPeriod.objects.raw(f"SELECT * FROM {table} WHERE {where} ORDER BY start_date LIMIT 1{lock}",
-                                         params))
+    rows = list(FiscalPeriod.objects.raw(
+        f"SELECT {columns(FiscalPeriod)} FROM {table} WHERE {where} ORDER BY start_date LIMIT 1{lock}", params))
     return rows[0] if rows else None
 
 

@@ -33,34 +33,37 @@ def _external_ref(order_id, fallback: str) -> str:
     return ref or fallback
 
 
-def _write_855(event, partner) -> None:
+def _write_855(event, partner, files=None) -> None:
     edi.write_document(partner=partner, set_id="855", body=edi.build_855(event.data, partner,
                                                                            order_date=event.time.isoformat()),
                        reference=event.data["order_number"], order_id=event.data["order_id"],
-                       event_id=event.event_id, correlation_id=event.correlation_id)
+                       event_id=event.event_id, correlation_id=event.correlation_id, files=files)
 
 
-def _write_856(event, partner) -> None:
+def _write_856(event, partner, files=None) -> None:
     po = edi.po_number_of(partner, _external_ref(event.data["order_id"], ""), event.data["order_number"])
     edi.write_document(partner=partner, set_id="856", body=edi.build_856(event.data, partner, po=po),
                        reference=event.data["shipment_number"], order_id=event.data["order_id"],
-                       event_id=event.event_id, correlation_id=event.correlation_id)
+                       event_id=event.event_id, correlation_id=event.correlation_id, files=files)
 
 
-def _write_810(event, partner) -> None:
+def _write_810(event, partner, files=None) -> None:
     order_id = event.data.get("order_id")
     fallback = event.data.get("order_number") or ""
     po = edi.po_number_of(partner, _external_ref(order_id, fallback) if order_id else fallback, fallback)
     edi.write_document(partner=partner, set_id="810",
                        body=edi.build_810(event.data, partner, po=po, issued=event.time.isoformat()),
                        reference=event.data["invoice_number"], order_id=order_id, event_id=event.event_id,
-                       correlation_id=event.correlation_id)
+                       correlation_id=event.correlation_id, files=files)
 
 
 def _edi_consumer(event_type: str, set_id: str, write: Callable) -> tuple[Callable, Callable]:
     """Register the consumer `integrations.edi_<set_id>` of event_type: write(event, partner) for
     each event whose customer has an active partner with send_<set_id> on. Its batch handler
-    reads the partners of the whole batch in one query."""
+    reads the partners of the whole batch in one query, locks them in id order (two relays'
+    batches never deadlock on the control-number counters) and writes the files only once
+    every document of the batch is recorded (a batch that fails leaves no file behind; the
+    relay then retries its events one by one)."""
     name, flag = f"integrations.edi_{set_id}", f"send_{set_id}"
 
     @consumer(event_type, name=name)
@@ -72,10 +75,15 @@ def _edi_consumer(event_type: str, set_id: str, write: Callable) -> tuple[Callab
     @batch_handler(name)
     def batch(events: list) -> None:
         partners = edi.partners_for_customers({e.data.get("customer_id") for e in events})
-        for event in events:
-            partner = partners.get(event.data.get("customer_id"))
-            if partner is not None and getattr(partner, flag):
-                write(event, partner)
+        wanted = [(event, partner) for event in events
+                  if (partner := partners.get(event.data.get("customer_id"))) is not None and getattr(partner, flag)]
+        if not wanted:
+            return
+        edi.lock_partners(partner.pk for _, partner in wanted)
+        files: list = []
+        for event, partner in wanted:
+            write(event, partner, files)
+        edi.write_files(files)
 
     return single, batch
 

@@ -62,6 +62,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.exceptions import ValidationFailed
+from core.sql import columns
 from integrations import catalogue, ops_bridge
 from integrations.exceptions import DeliveryNotReplayable, UnsafeWebhookUrl
 from integrations.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -590,8 +591,8 @@ def _claim_and_load(ids: list[int], now: datetime) -> tuple[list[WebhookDelivery
             claimed = [row[0] for row in cursor.fetchall()]
             if not claimed:
                 return [], []
-            cursor.execute(sql.load.format(claimed=f"SELECT * FROM {sql.d} WHERE {sql.col['id']} IN "
-                                                   f"({sql.ids(len(claimed))})"),
+            cursor.execute(sql.load.format(claimed=f"SELECT {columns(WebhookDelivery)} FROM {sql.d} "
+                                                   f"WHERE {sql.col['id']} IN ({sql.ids(len(claimed))})"),
                            [*claimed, D.PENDING.value, D.FAILED.value])
         rows = cursor.fetchall()
     n_delivery, n_endpoint = len(sql.fields[0]), len(sql.fields[1])

@@ -11,6 +11,8 @@ from django.db import connection
 from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from core.sql import columns
+
 from .exceptions import InvalidQuantity, UnknownSku, UnknownSupplier, UnknownUnit, UnknownWarehouse
 from .models import (
     Adjustment,
@@ -53,7 +55,7 @@ def get_products_by_sku(skus) -> dict[str, Product]:
     # the query runs; the unit comes along with what conversions read (code, decimals)
     out = {}
     for p in Product.objects.raw(
-            "SELECT p.*, u.code AS u_code, u.decimals AS u_decimals FROM inventory_product p "
+            f"SELECT {columns(Product, 'p')}, u.code AS u_code, u.decimals AS u_decimals FROM inventory_product p "
             f"JOIN inventory_unitofmeasure u ON u.id = p.uom_id WHERE p.sku IN ({', '.join(['%s'] * len(skus))})",
             skus):
         p.uom = UnitOfMeasure.from_db(connection.alias, ["id", "code", "decimals"], [p.uom_id, p.u_code, p.u_decimals])

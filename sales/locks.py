@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 
+from core.sql import columns
 from sales.models import Allocation, Customer, NumberSeries, Order, OrderLine, Return, Shipment
 
 _SERIES_DEFAULTS = {
@@ -101,7 +102,7 @@ def _for_update(of: str) -> str:
 def order_of_shipment_for_update(shipment_id: int) -> Order | None:
     """Lock the order a shipment belongs to (with its customer's code), in one query."""
     rows = list(Order.objects.raw(
-        "SELECT o.*, c.code AS c_code, c.preferred_warehouse_id AS c_preferred "
+        f"SELECT {columns(Order, 'o')}, c.code AS c_code, c.preferred_warehouse_id AS c_preferred "
         "FROM sales_order o JOIN sales_customer c ON c.id = o.customer_id "
         "WHERE o.id = (SELECT s.order_id FROM sales_shipment s WHERE s.id = %s)" + _for_update("o"),
         [shipment_id]))
@@ -116,14 +117,16 @@ def order_of_shipment_for_update(shipment_id: int) -> Order | None:
 def shipment_allocations_locked(shipment_id: int) -> list[Allocation]:
     """Lock a shipment's active allocations (quantity > 0), sorted by id."""
     return list(Allocation.objects.raw(
-        "SELECT * FROM sales_allocation WHERE shipment_id = %s AND status = 'active' AND quantity > 0 "
+        f"SELECT {columns(Allocation)} FROM sales_allocation "
+        "WHERE shipment_id = %s AND status = 'active' AND quantity > 0 "
         "ORDER BY id" + _for_update("sales_allocation"), [shipment_id]))
 
 
 def shipment_locked(shipment_id: int) -> Shipment | None:
     """Lock a shipment, with its warehouse's code."""
     rows = list(Shipment.objects.raw(
-        "SELECT s.*, w.code AS w_code FROM sales_shipment s JOIN inventory_warehouse w ON w.id = s.warehouse_id "
+        f"SELECT {columns(Shipment, 's')}, w.code AS w_code FROM sales_shipment s "
+        "JOIN inventory_warehouse w ON w.id = s.warehouse_id "
         "WHERE s.id = %s" + _for_update("s"), [shipment_id]))
     if not rows:
         return None
@@ -137,7 +140,7 @@ def orders_locked(order_ids: list[int]) -> list[Order]:
     """Lock orders by id, in id order (hand-written: the invoiced-quantities consumer's path)."""
     ids = sorted(set(order_ids))
     return list(Order.objects.raw(
-        f"SELECT * FROM sales_order WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id" + _for_update("sales_order"),
+        f"SELECT {columns(Order)} FROM sales_order WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id" + _for_update("sales_order"),
         ids))
 
 
@@ -145,14 +148,15 @@ def lines_of_orders_locked(order_ids: list[int]) -> list[OrderLine]:
     """Lock the lines of these orders, in id order (take the orders' locks first)."""
     ids = sorted(set(order_ids))
     return list(OrderLine.objects.raw(
-        f"SELECT * FROM sales_orderline WHERE order_id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id"
+        f"SELECT {columns(OrderLine)} FROM sales_orderline WHERE order_id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id"
         + _for_update("sales_orderline"), ids))
 
 
 def order_lines_locked(order_id: int) -> list[OrderLine]:
     """order_lines_for_update, hand-written (the hot path of shipping)."""
     return list(OrderLine.objects.raw(
-        "SELECT * FROM sales_orderline WHERE order_id = %s ORDER BY id" + _for_update("sales_orderline"), [order_id]))
+        f"SELECT {columns(OrderLine)} FROM sales_orderline WHERE order_id = %s ORDER BY id"
+        + _for_update("sales_orderline"), [order_id]))
 
 
 def order_for_update(order_id: int) -> Order:

@@ -19,7 +19,7 @@ from django.utils.timezone import is_aware, make_aware
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
-from core import roles
+from core import roles, sql
 
 
 @cache
@@ -28,7 +28,7 @@ def _sql() -> str:
     token_model = authentication.TokenAuthentication().get_model()
     through = user_model.groups.through
     return (
-        f"SELECT u.*, t.created AS token_created, g.name AS role_name "
+        f"SELECT {sql.columns(user_model, 'u')}, t.created AS token_created, g.name AS role_name "
         f"FROM {token_model._meta.db_table} t "
         f"JOIN {user_model._meta.db_table} u ON u.id = t.user_id "
         f"LEFT JOIN {through._meta.db_table} ug ON ug.user_id = u.id "

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from core import context
 from core.money import q2
+from core.sql import columns
 from finance.exceptions import (
     AccountNotConfigured,
     AlreadyReversed,
@@ -82,7 +83,7 @@ class _Accounts:
             return
         # Raw SQL: compiling this ORM query (an Exists annotation) cost three times its execution.
         rows = list(Account.objects.raw(
-            f"SELECT *, EXISTS (SELECT 1 FROM {AccountOverride._meta.db_table}) AS any_override "
+            f"SELECT {columns(Account)}, EXISTS (SELECT 1 FROM {AccountOverride._meta.db_table}) AS any_override "
             f"FROM {Account._meta.db_table} WHERE role IN ({', '.join(['%s'] * len(roles))}) AND is_active",
             sorted(roles)))
         self.defaults = {a.role: a for a in rows}
@@ -217,8 +218,8 @@ def _existing(keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Jou
     for (source_type, rule), ids in groups.items():
         where.append(f"(source_type = %s AND rule = %s AND source_id IN ({', '.join(['%s'] * len(ids))}))")
         params += [source_type, rule, *ids]
-    sql = f"SELECT * FROM {JournalEntry._meta.db_table} WHERE {' OR '.join(where)}"
-    return {(e.source_type, e.source_id, e.rule): e for e in JournalEntry.objects.raw(sql, params)}
+    query = f"SELECT {columns(JournalEntry)} FROM {JournalEntry._meta.db_table} WHERE {' OR '.join(where)}"
+    return {(e.source_type, e.source_id, e.rule): e for e in JournalEntry.objects.raw(query, params)}
 
 
 def _posting_places(todo: list[EntryRequest]) -> list[tuple[FiscalPeriod, date]]:

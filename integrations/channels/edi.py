@@ -189,25 +189,48 @@ def _safe(text: str) -> str:
 
 @transaction.atomic
 def write_document(*, partner: EdiPartner, set_id: str, body: list[list], reference: str, order_id=None,
-                   event_id=None, inbound_message=None, correlation_id: str = "") -> EdiDocument:
-    """Envelope one transaction set for a partner, write its file and record it."""
+                   event_id=None, inbound_message=None, correlation_id: str = "",
+                   files: list | None = None) -> EdiDocument:
+    """Envelope one transaction set for a partner, record it and write its file.
+
+    With `files` (a list) the file is not written but appended as (path, content) for the
+    caller to write with write_files once all its documents are recorded: a batch that fails
+    half-way then leaves no file behind for documents it rolled back."""
     partner, control = _next_control(partner.pk)
     content = x12.build_interchange(
         sender=(partner.our_qualifier, partner.our_id), receiver=(partner.isa_qualifier, partner.isa_id),
         control=control, usage=partner.usage, functional_id=FUNCTIONAL_IDS[set_id],
         gs_sender=partner.our_gs_id or partner.our_id, gs_receiver=partner.gs_id or partner.isa_id,
         sets=[(set_id, body)], now=timezone.now().replace(tzinfo=None))
-    folder = Path(settings.ERP["EDI_OUTBOX_DIR"]) / partner.code
-    folder.mkdir(parents=True, exist_ok=True)
     filename = f"{set_id}_{_safe(reference)}_{control:09d}.x12"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(content)
-    os.replace(tmp, folder / filename)
-    return EdiDocument.objects.create(partner=partner, transaction_set=set_id, control_number=control,
-                                      filename=f"{partner.code}/{filename}", content=content, order_id=order_id,
-                                      reference=reference[:120], event_id=event_id, inbound_message=inbound_message,
-                                      correlation_id=correlation_id)
+    document = EdiDocument.objects.create(
+        partner=partner, transaction_set=set_id, control_number=control, filename=f"{partner.code}/{filename}",
+        content=content, order_id=order_id, reference=reference[:120], event_id=event_id,
+        inbound_message=inbound_message, correlation_id=correlation_id)
+    out = (Path(settings.ERP["EDI_OUTBOX_DIR"]) / partner.code / filename, content)
+    if files is None:
+        write_files([out])
+    else:
+        files.append(out)
+    return document
+
+
+def write_files(files: list[tuple[Path, str]]) -> None:
+    """Write documents' files into the partners' folders (each atomically: temp file, rename)."""
+    for path, content in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(content)
+        os.replace(tmp, path)
+
+
+def lock_partners(partner_ids) -> None:
+    """Lock partners' rows (their control-number counters) in id order: a transaction that writes
+    documents for several partners takes them in one order, so two never deadlock."""
+    ids = sorted({pk for pk in partner_ids})
+    if ids:
+        list(EdiPartner.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
 
 
 def write_997(*, partner: EdiPartner, info: dict, error: X12Error | None, message: InboundMessage) -> EdiDocument:

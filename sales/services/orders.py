@@ -149,7 +149,8 @@ def _find(channel: str, external_ref: str) -> Order | None:
         if cur.fetchone() is None:
             return None
     rows = list(Order.objects.raw(
-        "SELECT o.*, c.code AS c_code FROM sales_order o JOIN sales_customer c ON c.id = o.customer_id "
+        f"SELECT {sql.columns(Order, 'o')}, c.code AS c_code FROM sales_order o "
+        "JOIN sales_customer c ON c.id = o.customer_id "
         "WHERE o.channel = %s AND o.external_ref = %s", [channel, external_ref]))
     if not rows:
         return None
@@ -250,7 +251,7 @@ def _customer(code: str) -> Customer:
     if code:
         # hand-written: the customer with what pricing reads of its price list (id, is_active)
         rows = list(Customer.objects.raw(
-            "SELECT c.*, pl.is_active AS pl_active FROM sales_customer c "
+            f"SELECT {sql.columns(Customer, 'c')}, pl.is_active AS pl_active FROM sales_customer c "
             "LEFT JOIN sales_pricelist pl ON pl.id = c.price_list_id WHERE c.code = %s", [code]))
         customer = rows[0] if rows else None
         if customer is not None and customer.price_list_id is not None:

@@ -58,7 +58,7 @@ def test_api_docs_and_schema_render(admin_client, db):
     assert b"swagger-ui" in docs.content.lower()
 
 
-@pytest.mark.parametrize("flag, expected", [(None, "True 2"), ("0", "None None")])
+@pytest.mark.parametrize("flag, expected", [(None, "True 1"), ("0", "None None")])
 def test_postgresql_connections_prepare_statements_unless_switched_off(flag, expected):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_PREPARED_STATEMENTS"}
     env.update({"DATABASE_URL": "postgres://erp@db.example/erp", "DJANGO_SETTINGS_MODULE": "config.settings",

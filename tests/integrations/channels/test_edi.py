@@ -236,3 +236,36 @@ def test_one_relay_batch_writes_documents_only_for_customers_whose_partner_wants
     assert ConsumedEvent.objects.filter(consumer="integrations.edi_855").count() == 4
     drain()
     assert EdiDocument.objects.filter(transaction_set="855").count() == 2
+
+
+def test_a_batch_that_fails_half_way_leaves_no_file_for_what_it_rolled_back(edi_partner, customer, products,
+                                                                             drain, monkeypatch):
+    """Files are written once the batch's documents are recorded: the rolled-back batch wrote
+    none, the one-by-one retry writes the good document's file once and records the bad one."""
+    from integrations.channels import edi
+    from integrations.models import ConsumerFailure
+    from sales import services as sales_services
+
+    orders = [sales_services.submit_order(sales_services.CanonicalOrder(
+        customer_code=customer.code, channel="api", external_ref=ref,
+        lines=[sales_services.CanonicalLine(sku="WIDGET-1", quantity=Decimal(1))])).order for ref in ("A-1", "A-2")]
+    build = edi.build_855
+
+    def build_855(data, partner, **kwargs):
+        if data["order_number"] == orders[1].number:
+            raise ValueError("cannot acknowledge this one")
+        return build(data, partner, **kwargs)
+
+    written: list[str] = []
+    write_files = edi.write_files
+    monkeypatch.setattr(edi, "build_855", build_855)
+    monkeypatch.setattr(edi, "write_files", lambda files: (written.extend(str(p) for p, _ in files),
+                                                           write_files(files)))
+
+    drain()
+
+    (doc,) = EdiDocument.objects.filter(transaction_set="855")
+    assert doc.order_id == orders[0].pk
+    assert written == [str(outbox_file(doc))]
+    assert sorted(p.name for p in outbox_file(doc).parent.glob("*.x12")) == [outbox_file(doc).name]
+    assert ConsumerFailure.objects.filter(consumer="integrations.edi_855").count() == 1
