@@ -37,7 +37,9 @@ def on_connection_created(sender, connection, **kwargs) -> None:
         return
     connection.connection.prepared_max = PREPARED_MAX
     if close_after_stale_plan not in connection.execute_wrappers:
-        connection.execute_wrappers.append(close_after_stale_plan)
+        # first, not last: `with connection.execute_wrapper(w)` pops the last wrapper on exit,
+        # and a connection opened inside such a block must not lose w's place to this one
+        connection.execute_wrappers.insert(0, close_after_stale_plan)
 
 
 def close_after_stale_plan(execute, sql, params, many, context):

@@ -81,3 +81,22 @@ def test_columns_lists_the_concrete_columns_with_the_alias():
     listed = columns(Allocation, "a").split(", ")
     assert listed[0] == 'a."id"' and len(listed) == len(Allocation._meta.concrete_fields)
     assert 'a."reservation_id"' in listed
+
+
+def test_a_connection_opened_inside_an_execute_wrapper_block_keeps_that_block_intact():
+    if connection.vendor != "postgresql" or not connection.settings_dict["OPTIONS"].get("prepare_threshold"):
+        pytest.skip("prepared statements are a PostgreSQL setting")
+    from core.db import close_after_stale_plan
+
+    seen: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    connection.close()
+    with connection.execute_wrapper(spy):
+        with connection.cursor() as cur:  # opens the connection: the guard is installed here
+            cur.execute("SELECT 1")
+    assert connection.execute_wrappers == [close_after_stale_plan]
+    assert seen == ["SELECT 1"]
