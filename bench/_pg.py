@@ -2,6 +2,25 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
+
+def create_database_if_missing(url: str) -> bool:
+    """Create the database a postgres:// URL names if it does not exist (through the server's
+    `postgres` database). Returns True when it was created; False when it existed or the URL
+    is not PostgreSQL's."""
+    import psycopg
+
+    parsed = urlparse(url)
+    if not parsed.scheme.startswith("postgres"):
+        return False
+    name = parsed.path.lstrip("/")
+    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return False
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return True
+
 
 def vacuum_analyze() -> None:
     """VACUUM ANALYZE the bench database before a measurement. This machine's PostgreSQL runs

@@ -40,7 +40,6 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -102,16 +101,9 @@ def run_receiver(port_queue, results_path: str, stop_event) -> None:
 
 
 def ensure_database() -> None:
-    import psycopg
+    from bench._pg import create_database_if_missing
 
-    url = urlparse(os.environ["DATABASE_URL"])
-    if not url.scheme.startswith("postgres"):
-        return
-    name = url.path.lstrip("/")
-    admin = url._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    create_database_if_missing(os.environ["DATABASE_URL"])
 
 
 def setup_django():

@@ -54,16 +54,11 @@ HUGE_SKU = "BENCH-HUGE"
 
 
 def ensure_database(url: str) -> None:
-    import psycopg
+    from bench._pg import create_database_if_missing
 
-    parsed = urlparse(url)
-    if not parsed.scheme.startswith("postgres"):
+    if not urlparse(url).scheme.startswith("postgres"):
         raise SystemExit("this benchmark needs PostgreSQL (DATABASE_URL=postgres://…)")
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    create_database_if_missing(url)
 
 
 def setup_django() -> None:

@@ -58,7 +58,6 @@ import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -77,16 +76,9 @@ CUSTOMER = "BENCH"
 
 
 def ensure_database(url: str) -> None:
-    import psycopg
+    from bench._pg import create_database_if_missing
 
-    parsed = urlparse(url)
-    if not parsed.scheme.startswith("postgres"):
-        return
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    create_database_if_missing(url)
 
 
 def setup_django() -> None:

@@ -43,18 +43,10 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBac
 
 
 def ensure_database(url: str) -> None:
-    from urllib.parse import urlparse
+    from bench._pg import create_database_if_missing
 
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
+    if create_database_if_missing(url):
+        print(f"created database {url.rsplit('/', 1)[-1]}")
 
 
 def rss_mb() -> float:

@@ -16,61 +16,55 @@ from integrations.channels import edi
 from integrations.consumers import batch_handler, consumer
 
 
-def _external_ref(order_id, fallback: str) -> str:
-    """The order's external reference (the partner's PO), read through sales' public selectors
-    when they offer it, else from the order row (a read, never a write)."""
-    try:
-        from sales import selectors as sales_selectors
-
-        getter = getattr(sales_selectors, "get_order", None)
-        if getter is not None:
-            return getter(order_id).external_ref or fallback
-    except Exception:  # noqa: BLE001 - selectors absent or shaped differently: fall back to the row
-        pass
-    from django.apps import apps
-
-    ref = apps.get_model("sales", "Order").objects.filter(pk=order_id).values_list("external_ref", flat=True).first()
-    return ref or fallback
-
-
-def _write_855(event, partner, files=None) -> None:
+def _write_855(event, partner, refs: dict, files=None) -> None:
     edi.write_document(partner=partner, set_id="855", body=edi.build_855(event.data, partner,
                                                                            order_date=event.time.isoformat()),
                        reference=event.data["order_number"], order_id=event.data["order_id"],
                        event_id=event.event_id, correlation_id=event.correlation_id, files=files)
 
 
-def _write_856(event, partner, files=None) -> None:
-    po = edi.po_number_of(partner, _external_ref(event.data["order_id"], ""), event.data["order_number"])
+def _write_856(event, partner, refs: dict, files=None) -> None:
+    po = edi.po_number_of(partner, refs.get(event.data["order_id"]) or "", event.data["order_number"])
     edi.write_document(partner=partner, set_id="856", body=edi.build_856(event.data, partner, po=po),
                        reference=event.data["shipment_number"], order_id=event.data["order_id"],
                        event_id=event.event_id, correlation_id=event.correlation_id, files=files)
 
 
-def _write_810(event, partner, files=None) -> None:
+def _write_810(event, partner, refs: dict, files=None) -> None:
     order_id = event.data.get("order_id")
     fallback = event.data.get("order_number") or ""
-    po = edi.po_number_of(partner, _external_ref(order_id, fallback) if order_id else fallback, fallback)
+    po = edi.po_number_of(partner, refs.get(order_id) or fallback, fallback)
     edi.write_document(partner=partner, set_id="810",
                        body=edi.build_810(event.data, partner, po=po, issued=event.time.isoformat()),
                        reference=event.data["invoice_number"], order_id=order_id, event_id=event.event_id,
                        correlation_id=event.correlation_id, files=files)
 
 
-def _edi_consumer(event_type: str, set_id: str, write: Callable) -> tuple[Callable, Callable]:
-    """Register the consumer `integrations.edi_<set_id>` of event_type: write(event, partner) for
-    each event whose customer has an active partner with send_<set_id> on. Its batch handler
-    reads the partners of the whole batch in one query, locks them in id order (two relays'
-    batches never deadlock on the control-number counters) and writes the files only once
-    every document of the batch is recorded (a batch that fails leaves no file behind; the
-    relay then retries its events one by one)."""
+def _external_refs(events, needed: bool) -> dict:
+    """The orders' external references (the partner's PO numbers) when the document quotes them,
+    read through sales' selectors in one query."""
+    if not needed:
+        return {}
+    from sales import selectors as sales_selectors
+
+    return sales_selectors.external_refs(e.data.get("order_id") for e in events)
+
+
+def _edi_consumer(event_type: str, set_id: str, write: Callable, *, quotes_po: bool) -> tuple[Callable, Callable]:
+    """Register the consumer `integrations.edi_<set_id>` of event_type: write(event, partner, refs)
+    for each event whose customer has an active partner with send_<set_id> on (refs: the orders'
+    external references, read when the document quotes the PO). Its batch handler reads the
+    partners and references of the whole batch in one query each, locks the partners in id
+    order (two relays' batches never deadlock on the control-number counters) and writes the
+    files only once every document of the batch is recorded (a batch that fails leaves no file
+    behind; the relay then retries its events one by one)."""
     name, flag = f"integrations.edi_{set_id}", f"send_{set_id}"
 
     @consumer(event_type, name=name)
     def single(event) -> None:
         partner = edi.partner_for_customer(event.data.get("customer_id"))
         if partner is not None and getattr(partner, flag):
-            write(event, partner)
+            write(event, partner, _external_refs([event], quotes_po))
 
     @batch_handler(name)
     def batch(events: list) -> None:
@@ -80,14 +74,15 @@ def _edi_consumer(event_type: str, set_id: str, write: Callable) -> tuple[Callab
         if not wanted:
             return
         edi.lock_partners(partner.pk for _, partner in wanted)
+        refs = _external_refs([event for event, _ in wanted], quotes_po)
         files: list = []
         for event, partner in wanted:
-            write(event, partner, files)
+            write(event, partner, refs, files)
         edi.write_files(files)
 
     return single, batch
 
 
-send_855, send_855_batch = _edi_consumer("sales.order.accepted.v1", "855", _write_855)
-send_856, send_856_batch = _edi_consumer("sales.shipment.shipped.v1", "856", _write_856)
-send_810, send_810_batch = _edi_consumer("finance.invoice.issued.v1", "810", _write_810)
+send_855, send_855_batch = _edi_consumer("sales.order.accepted.v1", "855", _write_855, quotes_po=False)
+send_856, send_856_batch = _edi_consumer("sales.shipment.shipped.v1", "856", _write_856, quotes_po=True)
+send_810, send_810_batch = _edi_consumer("finance.invoice.issued.v1", "810", _write_810, quotes_po=True)

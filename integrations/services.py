@@ -241,11 +241,11 @@ def dispatch_events(*, event_ids: list | None = None, include_pending: bool = Tr
     # committed event: comparing `time` (the publishing host's clock) with this host's clock
     # would leave out events of a host whose clock runs a little ahead.
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds) if older_than_seconds > 0 else None
-    events, delivery_ids = _claim(event_ids, include_pending=include_pending, cutoff=cutoff, limit=limit)
-    if delivery_ids is not None:  # no consumers: fanned out and marked in the claim transaction
+    events, delivery_rows = _claim(event_ids, include_pending=include_pending, cutoff=cutoff, limit=limit)
+    if delivery_rows is not None:  # no consumers: fanned out and marked in the claim transaction
         from integrations import webhooks
 
-        webhooks.enqueue_deliveries(delivery_ids)
+        webhooks.enqueue_delivery_rows(delivery_rows)
         return len(events)
     if not events:
         return 0
@@ -279,11 +279,11 @@ def dispatch_events(*, event_ids: list | None = None, include_pending: bool = Tr
 RELAY_LEASE_SECONDS = 120
 
 
-def _claim(event_ids, *, include_pending: bool, cutoff, limit: int) -> tuple[list[OutboxEvent], list[int] | None]:
+def _claim(event_ids, *, include_pending: bool, cutoff, limit: int) -> tuple[list[OutboxEvent], list | None]:
     """Claim a batch. When no event of it has an internal consumer (webhook-only types such as
     stock changes), there is nothing to run outside this transaction: the deliveries are
-    created and the events marked dispatched right here, and their ids returned; otherwise
-    the events are leased and (events, None) returned."""
+    created and the events marked dispatched right here, and the deliveries' (id, endpoint,
+    position) rows returned; otherwise the events are leased and (events, None) returned."""
     skip_locked = connection.features.has_select_for_update_skip_locked
     now = timezone.now()
     free = Q(dispatched_at__isnull=True) & (Q(relay_lease_until__isnull=True) | Q(relay_lease_until__lt=now))
@@ -316,22 +316,22 @@ def _claim(event_ids, *, include_pending: bool, cutoff, limit: int) -> tuple[lis
     return claimed, None
 
 
-def _fan_out(events: list[OutboxEvent]) -> list[int]:
+def _fan_out(events: list[OutboxEvent]) -> list[tuple[int, int, int]]:
     """Create the events' webhook deliveries and mark them dispatched (caller's transaction)."""
     from integrations import webhooks
 
-    delivery_ids = webhooks.create_deliveries_for_events(events)
+    delivery_rows = webhooks.create_delivery_rows_for_events(events)
     OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(
         dispatched_at=timezone.now(), relay_lease_until=None, dispatch_count=F("dispatch_count") + 1)
-    return delivery_ids
+    return delivery_rows
 
 
 def _finish(events: list[OutboxEvent]) -> int:
     from integrations import webhooks
 
     with transaction.atomic():
-        delivery_ids = _fan_out(events)
-    webhooks.enqueue_deliveries(delivery_ids)
+        delivery_rows = _fan_out(events)
+    webhooks.enqueue_delivery_rows(delivery_rows)
     return len(events)
 
 

@@ -258,11 +258,17 @@ def create_deliveries_for_events(events: Sequence[OutboxEvent]) -> list[int]:
     `enqueue_deliveries` once the transaction has committed. Safe to repeat.
 
     Three statements whatever the number of events: endpoints, bulk insert, pending ids."""
+    return [pk for pk, _, _ in create_delivery_rows_for_events(events)]
+
+
+def create_delivery_rows_for_events(events: Sequence[OutboxEvent]) -> list[tuple[int, int, int]]:
+    """create_deliveries_for_events, returning (delivery id, endpoint id, event position) rows:
+    what enqueue_delivery_rows takes without reading the deliveries again (the relay's path)."""
     if not events or not _insert_deliveries(events):
         return []
     return list(WebhookDelivery.objects.filter(event_id__in=[e.event_id for e in events], status=D.PENDING,
                                                attempt_count=0)
-                .order_by("endpoint_id", "event_position").values_list("pk", flat=True))
+                .order_by("endpoint_id", "event_position").values_list("pk", "endpoint_id", "event_position"))
 
 
 def create_deliveries(event: OutboxEvent) -> int:
@@ -283,6 +289,11 @@ def enqueue_deliveries(delivery_ids: Iterable[int], *, chunk_size: int = BATCH_S
                          chunk_size=chunk_size)
 
 
+def enqueue_delivery_rows(rows: Iterable[tuple[int, int, int]]) -> int:
+    """enqueue_deliveries for (delivery id, endpoint id, event position) rows already in hand."""
+    return _enqueue_rows(rows)
+
+
 def _enqueue_rows(rows: Iterable[tuple[int, int, int]], *, chunk_size: int = BATCH_SIZE) -> int:
     """rows: (delivery id, endpoint id, event position)."""
     from integrations.tasks import deliver_webhooks_task
@@ -297,12 +308,6 @@ def _enqueue_rows(rows: Iterable[tuple[int, int, int]], *, chunk_size: int = BAT
             _enqueue(deliver_webhooks_task, [pk for _, pk in items[start:start + chunk_size]])
             tasks += 1
     return tasks
-
-
-def enqueue_deliveries_for(event: OutboxEvent) -> None:
-    """Enqueue the delivery tasks of an event's pending deliveries (ids only)."""
-    _enqueue_rows(WebhookDelivery.objects.filter(event_id=event.event_id, status=D.PENDING, attempt_count=0)
-                  .values_list("pk", "endpoint_id", "event_position"))
 
 
 def _enqueue(task, payload) -> None:
@@ -830,7 +835,7 @@ class _BatchRun:
 
     def _wake_statements(self, sql: _Sql, now: datetime) -> list[tuple[str, list]]:
         """What to make due at once (and enqueue) after the writes are committed, each statement
-        returning (id, endpoint, subject, position) of the rows it woke:
+        returning (id, endpoint, position) of the rows it woke:
         - kick: the deliveries of a subject whose last send in this batch succeeded, that were
           deferred (by another batch) while it was pending;
         - recheck: this batch's own deferred ones whose earlier deliveries are no longer pending
@@ -838,7 +843,7 @@ class _BatchRun:
         Both run after the commit, so when two batches race, the later of the two sees the other's
         writes: a deferred delivery never waits for the beat sweep because of the race."""
         c, stamp, statements = sql.col, sql.stamp(now), []
-        returning = f"RETURNING {c['id']}, {c['endpoint']}, {c['subject']}, {c['event_position']}"
+        returning = f"RETURNING {c['id']}, {c['endpoint']}, {c['event_position']}"
         if self.kick:
             # exact (endpoint, subject) pairs, each after its own position: a cross product of the
             # endpoints and subjects would also wake rows held back on purpose (Retry-After, backoff)
@@ -881,14 +886,11 @@ class _BatchRun:
         woken: dict[int, tuple[int, int, int]] = {}
         statements = self._wake_statements(sql, timezone.now())
         if statements:
-            waiting = set(self.waiting)
             with connection.cursor() as cursor:
                 for statement, params in statements:
                     cursor.execute(statement, params)
-                    for pk, endpoint_id, subject, position in cursor.fetchall():
-                        # (the kick matched endpoints × subjects: keep the followers of its groups)
-                        if position > self.kick.get((endpoint_id, subject), -1 if pk in waiting else position):
-                            woken[pk] = (pk, endpoint_id, position)
+                    for pk, endpoint_id, position in cursor.fetchall():
+                        woken[pk] = (pk, endpoint_id, position)
         follow = list(woken.values())
         if follow or self.requeue:
             rows = follow + self.requeue

@@ -173,12 +173,6 @@ def _dec(value) -> Decimal | None:
     return Decimal(str(value)).quantize(_Q3)
 
 
-def lock_reservations(ids: Iterable[int]) -> dict[int, Reservation]:
-    """Lock reservations by id (the caller holds their levels' locks already)."""
-    ids = sorted(set(ids))
-    return {r.pk: r for r in Reservation.objects.filter(pk__in=ids).order_by("pk").select_for_update()}
-
-
 def lock_purchase_order(po_id: int) -> PurchaseOrder:
     return PurchaseOrder.objects.select_for_update().get(pk=po_id)
 

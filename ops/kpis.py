@@ -262,11 +262,10 @@ def _outbox(start, end, summary, days) -> None:
 
 
 def outbox_lag_seconds() -> float:
-    OutboxEvent = _model("integrations.OutboxEvent")
-    if OutboxEvent is None:
-        return 0.0
-    oldest = OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("time").values_list("time", flat=True).first()
-    return max((timezone.now() - oldest).total_seconds(), 0.0) if oldest else 0.0
+    """Age of the oldest undispatched outbox event (integrations' selector)."""
+    from integrations.selectors import outbox_lag_seconds as lag
+
+    return lag()
 
 
 __all__ = ["compute_kpis", "outbox_lag_seconds", "percentile", "window"]

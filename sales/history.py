@@ -54,11 +54,6 @@ def record_created(obj) -> None:
     record([obj], CREATED)
 
 
-def record_changed(objs: Sequence) -> None:
-    """"~" rows of documents (of one model) changed with an UPDATE instead of save()."""
-    record(objs, CHANGED)
-
-
 def save_changed(obj, fields: list[str]) -> None:
     """Write these fields of a document (one plain UPDATE) and its "~" history row (one INSERT)."""
     sql.update_fields(obj, fields)

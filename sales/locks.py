@@ -163,20 +163,12 @@ def order_for_update(order_id: int) -> Order:
     return Order.objects.select_for_update(of=("self",)).select_related("customer").get(pk=order_id)
 
 
-def orders_for_update(order_ids: Iterable[int]) -> list[Order]:
-    return list(Order.objects.filter(pk__in=list(order_ids)).order_by("pk").select_for_update(of=("self",)))
-
-
 def order_lines_for_update(order_id: int) -> list[OrderLine]:
     return list(OrderLine.objects.filter(order_id=order_id).order_by("pk").select_for_update())
 
 
 def allocations_for_update(line_ids: Iterable[int]) -> QuerySet[Allocation]:
     return Allocation.objects.filter(order_line_id__in=list(line_ids)).order_by("pk").select_for_update()
-
-
-def shipment_for_update(shipment_id: int) -> Shipment:
-    return Shipment.objects.select_for_update(of=("self",)).select_related("warehouse").get(pk=shipment_id)
 
 
 def return_for_update(return_id: int) -> Return:

@@ -18,29 +18,14 @@ ONE = Decimal("1")
 CREDIT_EXPOSURE_STATUSES = (Order.Status.OPEN, Order.Status.PARTIALLY_SHIPPED, Order.Status.SHIPPED)
 
 
-def list_price(*, customer: Customer, product, quantity: Decimal, on: dt.date) -> tuple[Decimal | None, str]:
-    """The customer's price-list price for this quantity (best quantity break valid on `on`),
-    else the product's list price. Returns (price, source) with source price_list|list_price."""
-    if customer.price_list_id and customer.price_list.is_active:
-        item = (PriceListItem.objects
-                .filter(price_list_id=customer.price_list_id, product=product, min_quantity__lte=quantity)
-                .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on))
-                .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
-                .order_by("-min_quantity", "-valid_from", "-id")
-                .first())
-        if item is not None:
-            return item.unit_price, "price_list"
-    if product.list_price is not None and product.list_price > 0:
-        return product.list_price, "list_price"
-    return None, "none"
-
-
 def list_prices(*, customer: Customer, wanted: list[tuple[object, Decimal]],
                 on: dt.date) -> dict[int, tuple[Decimal | None, str]]:
-    """list_price for several (product, quantity) pairs with one query: product id → (price, source).
+    """The customer's price-list price for each (product, quantity) — the best quantity break valid
+    on `on` — else the product's list price, with one query: product id → (price, source), source
+    price_list|list_price|none.
 
-    The candidate items of every product come back in the same order list_price asks the
-    database for (so NULL dates sort as the database sorts them), the first per product wins.
+    The candidate items of every product come back ordered by -min_quantity, -valid_from, -id
+    (so NULL dates sort as the database sorts them); the first per product wins.
     """
     best: dict[int, Decimal] = {}
     if wanted and customer.price_list_id and customer.price_list.is_active:

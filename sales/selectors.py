@@ -25,6 +25,14 @@ def get_customer_by_code(code: str) -> Customer | None:
     return Customer.objects.filter(code=code).first()
 
 
+def external_refs(order_ids) -> dict[int, str]:
+    """{order id: its external reference (the customer's PO)} for several orders, one query."""
+    ids = {i for i in order_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(Order.objects.filter(pk__in=ids).values_list("pk", "external_ref"))
+
+
 def orders_for(user) -> QuerySet[Order]:
     qs = Order.objects.select_related("customer").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.order_by("line_no").prefetch_related(

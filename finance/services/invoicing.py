@@ -49,7 +49,6 @@ def _open_posting_date(on: date) -> date:
     return periods.resolve_posting_period(on, roll_forward=True)[1]
 
 
-@transaction.atomic
 def issue_invoice_for_shipment(*, shipment: dict, correlation_id: str | None = None) -> Invoice:
     """Invoice the shipped quantities of a shipment and post it with its cost of sales.
 

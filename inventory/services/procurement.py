@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import ValidationFailed
+from core.money import q6
 from integrations.services import publish
 
 from .. import events, locks, selectors
@@ -73,7 +74,7 @@ def create_purchase_order(*, supplier, warehouse, lines: Sequence[PurchaseOrderL
             cost = prod.standard_cost
         else:
             cost = check_cost(line.unit_cost, field=f"lines.{i}.unit_cost")
-            cost = (cost * qty_uom / qty).quantize(Decimal("0.000001"), rounding="ROUND_HALF_UP")
+            cost = q6(cost * qty_uom / qty)
         prepared.append((prod, qty, cost))
     po = PurchaseOrder.objects.create(supplier=sup, warehouse=wh, status=status, origin=origin,
                                       expected_date=expected_date, reference=reference[:100],
@@ -161,7 +162,7 @@ def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput],
                 continue
             if cost_override is not None:
                 # the given cost is per `uom`; receive_stock takes the line in base units
-                unit_cost = (cost_override * qty_uom / qty).quantize(Decimal("0.000001"), rounding="ROUND_HALF_UP")
+                unit_cost = q6(cost_override * qty_uom / qty)
             else:
                 unit_cost = pol.unit_cost
             receipt_lines.append(ReceiptLineInput(product=prod, quantity=take, unit_cost=unit_cost,

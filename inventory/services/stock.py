@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import sql
-from core.money import q6
+from core.money import q2, q6
 from integrations.services import publish
 
 from .. import events, locks, selectors
@@ -97,7 +97,7 @@ def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: st
                                         field=f"lines.{i}.quantity")
         factor = qty / qty_uom
         base_cost = q6(cost_uom / factor)
-        value = (qty_uom * cost_uom).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+        value = q2(qty_uom * cost_uom)
         pol = line.purchase_order_line
         if pol is not None and not isinstance(pol, PurchaseOrderLine):
             pol = PurchaseOrderLine.objects.get(pk=pol)

@@ -66,10 +66,6 @@ class OptionalNoteInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
 
-class ActionInputSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=[actions.REPLAY, actions.REPROCESS, actions.RERUN])
-
-
 class ActionOutputSerializer(serializers.Serializer):
     action = serializers.CharField()
     detail = serializers.CharField()

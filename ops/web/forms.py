@@ -98,12 +98,6 @@ class ShipForm(forms.Form):
     tracking_number = forms.CharField(label="Tracking number", max_length=100, required=False)
 
 
-class ReturnLineForm(forms.Form):
-    order_line_id = forms.IntegerField(widget=forms.HiddenInput)
-    quantity = forms.DecimalField(label="Quantity to return", required=False, min_value=Decimal("0"),
-                                  max_digits=18, decimal_places=3)
-
-
 class ReturnForm(forms.Form):
     disposition = forms.ChoiceField(label="Disposition", choices=(("restock", "Restock"), ("scrap", "Scrap")))
     reason = forms.CharField(label="Reason", max_length=500, required=False)

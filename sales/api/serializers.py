@@ -118,15 +118,6 @@ class OrderInputSerializer(serializers.Serializer):
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
 
 
-class AllocationOutputSerializer(serializers.Serializer):
-    warehouse = serializers.CharField(source="warehouse.code")
-    quantity = serializers.SerializerMethodField()
-
-    def get_quantity(self, alloc) -> str:
-        # what this warehouse holds or shipped for the line (released quantity is gone)
-        return str(alloc.quantity + alloc.quantity_shipped)
-
-
 class OrderLineOutputSerializer(serializers.ModelSerializer):
     allocations = serializers.SerializerMethodField()
 
