@@ -7,7 +7,7 @@ Not a test. Prints figures; docs/benchmarks.md records them with the machine and
     .venv/bin/python bench/events.py --events 3000 --rate 500 --concurrency 4
 
 What is measured
-- A publisher process writes events one per transaction (integrations.services.publish, so
+- A publisher process writes events one per transaction (core.messaging.publishing.publish, so
   the on-commit hand-off wakes the relay on Redis: dispatch_events_task, coalesced while one
   is waiting), paced at --rate events/s (0 = as fast as it can), and notes the wall-clock
   time right after each commit.
@@ -116,13 +116,8 @@ def setup_django():
 
 
 def reset_tables() -> None:
-    from integrations.models import (
-        ConsumedEvent,
-        OutboxEvent,
-        WebhookAttempt,
-        WebhookDelivery,
-        WebhookEndpoint,
-    )
+    from core.messaging.models import ConsumedEvent, OutboxEvent
+    from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
     WebhookAttempt.objects.all().delete()
     WebhookDelivery.objects.all().delete()
@@ -176,7 +171,7 @@ def publish_events(job) -> tuple[dict[str, float], float]:
     k, n, started, args = job
     from django.db import connections, transaction
 
-    from integrations.services import publish
+    from core.messaging.publishing import publish
 
     cpu0 = time.process_time()
     commits: dict[str, float] = {}
@@ -199,7 +194,7 @@ def run(args) -> dict:
     from django.db import transaction
 
     from config.celery import app
-    from integrations.services import publish
+    from core.messaging.publishing import publish
     from integrations.webhooks import create_endpoint
 
     app.control.purge()

@@ -71,9 +71,9 @@ def setup_django() -> None:
 
     call_command("migrate", verbosity=0)
     settings.DEBUG = False  # no query logging
-    import integrations.services as integ
+    import core.messaging.publishing as integ
 
-    integ._enqueue_dispatch = lambda event_id: None
+    integ.enqueue_dispatch = lambda event_id: None
 
 
 def seed() -> dict:

@@ -10,7 +10,7 @@ What is measured
 1. Full flows per second, 3 lines per order, with 1 and 4 concurrent clients (processes).
    One flow = sales.services.submit_order (validation, price, tax, credit check, reservation,
    shipment) → sales.services.ship_shipment (stock issue at cost, shipped event) → the outbox
-   relay (integrations.services.dispatch_events, the body of the Celery relay task: finance
+   relay (core.messaging.relay.dispatch_events, the body of the Celery relay task: finance
    invoices the shipment and posts COGS/AR/revenue/tax journal entries, emits
    finance.invoice.issued.v1, which sales consumes to mark the order `invoiced`). A flow
    counts only when its order ends `invoiced`.
@@ -93,9 +93,9 @@ def setup_django() -> None:
     # Even when run with DEBUG=1, do not pay for query logging.
     settings.DEBUG = False
     # The relay is run explicitly (stage 3): the on-commit hand-off is caught, not sent to a broker.
-    import integrations.services as integ
+    import core.messaging.publishing as integ
 
-    integ._enqueue_dispatch = lambda ids: _HANDED_OFF.append(list(ids))
+    integ.enqueue_dispatch = lambda ids: _HANDED_OFF.append(list(ids))
 
 
 _HANDED_OFF: list[list[str]] = []  # event ids of each committed transaction, as the relay task gets them
@@ -103,9 +103,9 @@ _HANDED_OFF: list[list[str]] = []  # event ids of each committed transaction, as
 
 def relay_handed_off() -> int:
     """Relay what the committed transactions handed off, as the Celery relay task does
-    (integrations.services.relay_after_commit without the gather window), until the chain
+    (core.messaging.relay.relay_after_commit without the gather window), until the chain
     settles (a consumer's own events are handed off when its transaction commits)."""
-    from integrations.services import dispatch_events
+    from core.messaging.relay import dispatch_events
 
     total = 0
     while _HANDED_OFF:
@@ -138,7 +138,7 @@ def seed() -> list[str]:
              for s in skus if have.get(s, D("0")) < D("100000")]
     if lines:
         inv.receive_stock(warehouse=main, lines=lines, reference="bench stock")
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
 
     drain_outbox()
     _HANDED_OFF.clear()
@@ -210,7 +210,7 @@ def _relay_worker(args) -> dict:
     stop_file, _ = args
     from django.db import connections
 
-    from integrations.services import dispatch_events
+    from core.messaging.relay import dispatch_events
 
     connections.close_all()
     events, busy = 0, 0.0
@@ -234,7 +234,7 @@ def run_flows(clients: int, orders: int, skus: list[str], relay_workers: int = 1
     concurrently (as Celery workers would); the run ends when every order is invoiced."""
     from django.db import connections
 
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
     from sales.models import Order
 
     per = max(1, orders // clients)

@@ -44,7 +44,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def add_volume(n_orders: int, seed: int = 7) -> None:
     """N more orders through sales.submit_order; ship about half (invoices follow via the outbox)."""
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
     from inventory import selectors as inv_sel
     from inventory import services as inv
     from sales import services as sales
@@ -180,7 +180,7 @@ def figures() -> dict:
 
     return {"orders": n("sales.Order"), "order lines": n("sales.OrderLine"), "shipments": n("sales.Shipment"),
             "invoices": n("finance.Invoice"), "stock moves": n("inventory.StockMove"),
-            "journal entries": n("finance.JournalEntry"), "outbox events": n("integrations.OutboxEvent"),
+            "journal entries": n("finance.JournalEntry"), "outbox events": n("core.OutboxEvent"),
             "exceptions": n("ops.ExceptionItem")}
 
 

@@ -10,7 +10,7 @@ Issue #5's goal: ≥ 1,000 journal entries per second from events on the 2-core 
    events (one line each) or postings:
    - events → entries: the events are written to the outbox, then the relay runs them
      through every consumer of the type and the webhook fan-out
-     (integrations.services.drain_outbox, batches of up to 200 events per transaction,
+     (core.messaging.relay.drain_outbox, batches of up to 200 events per transaction,
      batch handlers where a consumer has one);
    - finance batch consumer: integrations.consumers.run_consumer_batch on
      finance.post_receipt, --batch events per call and transaction (what the relay does for
@@ -74,10 +74,10 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    import integrations.services
+    import core.messaging.publishing
 
     # Dispatch happens in-process through drain_outbox below, not through a broker.
-    integrations.services._enqueue_dispatch = lambda event_ids: None
+    core.messaging.publishing.enqueue_dispatch = lambda event_ids: None
 
 
 def reference_data():
@@ -144,7 +144,7 @@ def _receipt_events(n: int, product, warehouse, tag: str) -> list:
     from django.db import transaction
     from django.utils import timezone
 
-    from integrations.services import publish
+    from core.messaging.publishing import publish
 
     base = int(time.time() * 1000) * 10
     out = []
@@ -163,7 +163,7 @@ def _receipt_events(n: int, product, warehouse, tag: str) -> list:
 def _mark_dispatched(events) -> None:
     from django.utils import timezone
 
-    from integrations.models import OutboxEvent
+    from core.messaging.models import OutboxEvent
 
     OutboxEvent.objects.filter(event_id__in=[e.event_id for e in events]).update(dispatched_at=timezone.now())
 
@@ -179,8 +179,8 @@ def _journal_count() -> int:
 def bench_events(n: int, product, warehouse) -> dict:
     from django.utils import timezone
 
-    from integrations.models import OutboxEvent
-    from integrations.services import drain_outbox
+    from core.messaging.models import OutboxEvent
+    from core.messaging.relay import drain_outbox
 
     OutboxEvent.objects.filter(dispatched_at__isnull=True).update(dispatched_at=timezone.now())  # old leftovers
     _receipt_events(n, product, warehouse, "RB")
@@ -194,7 +194,7 @@ def bench_batch_consumer(n: int, batch: int, product, warehouse) -> dict:
     """run_consumer_batch on finance.post_receipt, `batch` events per call and transaction."""
     from django.db import transaction
 
-    from integrations.consumers import run_consumer_batch
+    from core.messaging.consumers import run_consumer_batch
 
     events = _receipt_events(n, product, warehouse, "RBC")
     before = _journal_count()
@@ -211,7 +211,7 @@ def bench_consumer_only(n: int, product, warehouse) -> dict:
     webhooks), 100 events per transaction."""
     from django.db import transaction
 
-    from integrations.consumers import run_consumer
+    from core.messaging.consumers import run_consumer
 
     events = _receipt_events(n, product, warehouse, "RC")
     before = _journal_count()
@@ -269,7 +269,7 @@ def _shipped_events(n: int, warehouse) -> list:
     uom = UnitOfMeasure.objects.get(code="EA")
     product, _ = Product.objects.get_or_create(sku="BENCH-INV", defaults={"name": "Bench invoiced", "uom": uom})
     customer, _ = Customer.objects.get_or_create(code="BENCH-FIN", defaults={"name": "Bench customer", "preferred_warehouse": warehouse})
-    from integrations.models import OutboxEvent
+    from core.messaging.models import OutboxEvent
 
     start = OutboxEvent.objects.aggregate(m=Max("position"))["m"] or 0
     receive_stock(warehouse=warehouse, lines=[ReceiptLineInput(product=product, quantity=Decimal(n * 2),
@@ -291,8 +291,8 @@ def _shipped_events(n: int, warehouse) -> list:
 def bench_invoices(n: int, batch: int, warehouse) -> tuple[dict, dict]:
     from django.db import transaction
 
+    from core.messaging.consumers import run_consumer, run_consumer_batch
     from finance.models import Invoice
-    from integrations.consumers import run_consumer, run_consumer_batch
 
     events = _shipped_events(2 * n, warehouse)
     batched, single = events[:n], events[n:]

@@ -57,10 +57,10 @@ INSTALLED_APPS = [
     "django_structlog",
     # project apps (lowest layer first)
     "core",
-    "integrations",
     "inventory",
     "sales",
     "finance",
+    "integrations",
     "ops",
 ]
 
@@ -198,12 +198,14 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # fanout exchanges (broadcasts, pidbox); kombu's default is ./control in the working directory
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 else:
@@ -233,11 +235,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The one beat schedule of the system (STYLE rule 23). Each entry names its cadence.
 CELERY_BEAT_SCHEDULE = {
     # every 5 s: dispatch outbox events not relayed on commit (crash between commit and enqueue)
-    "outbox-sweep": {"task": "integrations.tasks.sweep_outbox", "schedule": 5.0},
+    "outbox-sweep": {"task": "core.messaging.tasks.sweep_outbox", "schedule": 5.0},
     # every 10 s: webhook deliveries whose next attempt is due (retry schedule lives in the DB)
     "webhook-retries": {"task": "integrations.tasks.deliver_due_webhooks", "schedule": 10.0},
     # 03:10 daily: prune dispatched outbox rows past retention
-    "outbox-prune": {"task": "integrations.tasks.prune_outbox", "schedule": crontab(hour=3, minute=10)},
+    "outbox-prune": {"task": "core.messaging.tasks.prune_outbox", "schedule": crontab(hour=3, minute=10)},
     # every minute: inbound messages stored but never processed (crash between store and process)
     "inbound-stuck": {"task": "integrations.tasks.process_stuck_inbound_messages", "schedule": 60.0},
     # :25 hourly: pull recent WooCommerce orders to backfill missed webhooks

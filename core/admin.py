@@ -1,17 +1,50 @@
 from django.contrib import admin
 
-from .models import IdempotencyRecord
+from .models import ConsumedEvent, ConsumerFailure, IdempotencyRecord, OutboxEvent
 
 
-@admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
-    list_display = ("key", "principal", "method", "path", "state", "response_status", "created_at")
-    list_filter = ("state", "method")
-    search_fields = ("key", "path", "correlation_id")
-    readonly_fields = [f.name for f in IdempotencyRecord._meta.fields]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Ledgers, logs and queues are their own audit: viewable, never added, edited or deleted
+    here (the outbox is pruned by core.messaging.relay.prune_outbox after retention)."""
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    list_display = ["position", "type", "subject", "correlation_id", "time", "dispatched_at", "dispatch_count"]
+    list_filter = ["type"]
+    search_fields = ["event_id", "subject", "correlation_id"]
+    date_hierarchy = "time"
+
+
+@admin.register(ConsumedEvent)
+class ConsumedEventAdmin(ReadOnlyAdmin):
+    list_display = ["consumer", "event_id", "consumed_at"]
+    list_filter = ["consumer"]
+    search_fields = ["event_id"]
+
+
+@admin.register(ConsumerFailure)
+class ConsumerFailureAdmin(ReadOnlyAdmin):
+    list_display = ["consumer", "event_id", "attempts", "failed_at", "next_attempt_at"]
+    list_filter = ["consumer"]
+    search_fields = ["consumer", "error"]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ("key", "principal", "method", "path", "state", "response_status", "created_at")
+    list_filter = ("state", "method")
+    search_fields = ("key", "path", "correlation_id")
+    readonly_fields = [f.name for f in IdempotencyRecord._meta.fields]
+
+    def has_delete_permission(self, request, obj=None):
+        return True  # a stuck key may be removed by hand (expired ones are purged hourly)

@@ -33,3 +33,7 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}] {self.state}"
+
+
+# The outbox tables (defined in core.messaging, registered with the core app here).
+from core.messaging.models import ConsumedEvent, ConsumerFailure, OutboxEvent  # noqa: E402,F401

@@ -7,3 +7,4 @@ from core.idempotency import purge_expired_keys
 def purge_idempotency_keys() -> int:
     """Delete Idempotency-Key records older than 24 h (beat: hourly at :40)."""
     return purge_expired_keys()
+

@@ -2,13 +2,67 @@
 
 from __future__ import annotations
 
-INVOICE_ISSUED = "finance.invoice.issued.v1"
-PAYMENT_RECEIVED = "finance.payment.received.v1"
-CREDIT_NOTE_ISSUED = "finance.credit_note.issued.v1"
-PERIOD_CLOSED = "finance.period.closed.v1"
-SUPPLIER_BILL_POSTED = "finance.supplier_bill.posted.v1"
-INVOICE_VOIDED = "finance.invoice.voided.v1"
-SUPPLIER_BILL_HELD = "finance.supplier_bill.held.v1"
+from core.messaging.catalogue import (
+    DATE,
+    DATETIME,
+    DECIMAL,
+    INT,
+    OPT_INT,
+    OPT_STR,
+    SCOPE_CUSTOMER,
+    SCOPE_INTERNAL,
+    STR,
+    array_of,
+    event_type,
+    obj,
+)
+
+_CUSTOMER = {"customer_id": INT, "customer_code": STR}
+_DOC_LINE = obj({"sku": STR, "quantity": DECIMAL, "unit_price": DECIMAL},
+                {"order_line_id": OPT_INT, "amount": DECIMAL, "tax": DECIMAL})
+
+INVOICE_ISSUED = event_type(
+    "finance.invoice.issued.v1", owner="finance", scope=SCOPE_CUSTOMER,
+    description="A customer invoice was issued and posted.",
+    schema=obj({"invoice_id": INT, "invoice_number": STR, **_CUSTOMER, "total": DECIMAL, "tax": DECIMAL,
+                "subtotal": DECIMAL, "lines": array_of(_DOC_LINE)},
+               {"order_id": OPT_INT, "shipment_id": OPT_INT, "due_date": DATE, "issue_date": DATE,
+                "order_number": OPT_STR, "currency": STR, "issued_at": DATETIME}))
+PAYMENT_RECEIVED = event_type(
+    "finance.payment.received.v1", owner="finance", scope=SCOPE_CUSTOMER,
+    description="A customer payment was received.",
+    schema=obj({"payment_id": INT, "customer_id": INT, "amount": DECIMAL},
+               {"payment_number": STR, "customer_code": STR, "reference": STR, "unallocated": DECIMAL,
+                "received_on": DATE,
+                "allocations": array_of(obj({"invoice_id": INT, "amount": DECIMAL}, {"invoice_number": STR}))}))
+CREDIT_NOTE_ISSUED = event_type(
+    "finance.credit_note.issued.v1", owner="finance", scope=SCOPE_CUSTOMER,
+    description="A credit note was issued and posted.",
+    schema=obj({"credit_note_id": INT, "customer_id": INT, "total": DECIMAL},
+               {"credit_note_number": STR, "customer_code": STR, "return_id": OPT_INT, "invoice_id": OPT_INT,
+                "order_id": OPT_INT, "disposition": OPT_STR, "subtotal": DECIMAL, "tax": DECIMAL,
+                "unapplied": DECIMAL, "lines": array_of(_DOC_LINE),
+                "applications": array_of(obj({"invoice_id": INT, "amount": DECIMAL}))}))
+PERIOD_CLOSED = event_type(
+    "finance.period.closed.v1", owner="finance", scope=SCOPE_INTERNAL,
+    description="A fiscal period was closed.",
+    schema=obj({"period_id": INT, "name": STR}, {"fiscal_year": STR, "start_date": DATE, "end_date": DATE,
+                                                 "closed_at": {"type": ["string", "null"]}}))
+_BILL = obj({"bill_id": INT, "bill_number": STR, "supplier_id": INT, "total": DECIMAL},
+            {"status": STR, "supplier_code": STR, "purchase_order_id": OPT_INT, "supplier_reference": STR,
+             "due_date": DATE, "hold_reasons": {"type": "array"}, "lines": array_of({"type": "object"})})
+SUPPLIER_BILL_POSTED = event_type(
+    "finance.supplier_bill.posted.v1", owner="finance", scope=SCOPE_INTERNAL,
+    description="A supplier bill passed three-way match and was posted.", schema=_BILL)
+SUPPLIER_BILL_HELD = event_type(
+    "finance.supplier_bill.held.v1", owner="finance", scope=SCOPE_INTERNAL,
+    description="A supplier bill failed three-way match and is on hold (reasons in hold_reasons).", schema=_BILL)
+INVOICE_VOIDED = event_type(
+    "finance.invoice.voided.v1", owner="finance", scope=SCOPE_CUSTOMER,
+    description="An invoice was voided by a reversing entry.",
+    schema=obj({"invoice_id": INT, "customer_id": INT},
+               {"invoice_number": STR, "total": DECIMAL, "customer_code": STR, "order_id": OPT_INT,
+                "shipment_id": OPT_INT, "reversal_entry_number": OPT_STR}))
 
 
 def _s(value) -> str | None:

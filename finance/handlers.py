@@ -14,19 +14,18 @@ of events at once has the same effect as handling them one by one in order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
 from django.utils import timezone
 
+from core.messaging.consumers import batch_handler, consumer
 from finance import posting
+from finance.events import INVOICE_ISSUED
 from finance.services import invoicing
 from finance.services.journal import EntryRequest, post_journal_entries
-from integrations.consumers import batch_handler, consumer
-
-RECEIPT_POSTED = "inventory.receipt.posted.v1"
-ADJUSTMENT_POSTED = "inventory.adjustment.posted.v1"
-TRANSFER_POSTED = "inventory.transfer.posted.v1"
-SHIPMENT_SHIPPED = "sales.shipment.shipped.v1"
-RETURN_RECEIVED = "sales.return.received.v1"
+from inventory.events import ADJUSTMENT_POSTED, RECEIPT_POSTED, TRANSFER_POSTED
+from sales import services as sales_services
+from sales.events import RETURN_RECEIVED, SHIPMENT_SHIPPED
 
 
 def _event_date(event, *fields: str):
@@ -158,3 +157,27 @@ def on_return_received(event) -> None:
     data = dict(event.data)
     data.setdefault("received_at", event.time.isoformat())
     invoicing.issue_credit_note_for_return(return_data=data, correlation_id=event.correlation_id)
+
+
+# --- finance.invoice.issued.v1 → sales' invoiced quantities ---------------------------------------
+# Sales sits below finance and cannot subscribe to finance's events itself; finance plugs
+# sales' service in (the consumer keeps its historical name, so its markers stay valid).
+
+def _invoiced(event) -> tuple:
+    data = event.data
+    return (data["order_id"], [(ln.get("order_line_id"), Decimal(str(ln["quantity"])))
+                               for ln in data.get("lines", []) if ln.get("order_line_id")])
+
+
+@consumer(INVOICE_ISSUED, name="sales.invoiced_quantities")
+def invoiced_quantities(event) -> None:
+    sales_services.record_invoices(invoices=[_invoiced(event)])
+
+
+@batch_handler("sales.invoiced_quantities")
+def invoiced_quantities_batch(events) -> None:
+    """The invoices of a relay batch in one set-based call (sales.services.record_invoices:
+    the orders locked in id order in one query, so two relays never wait on each other's
+    orders in opposite order); per order in event order."""
+    ordered = sorted(events, key=lambda e: (int(e.data.get("order_id") or 0), e.position))
+    sales_services.record_invoices(invoices=[_invoiced(e) for e in ordered])

@@ -6,55 +6,18 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import ReadOnlyAdmin
 from core.exceptions import DomainError
 from integrations import inbound, webhooks
 from integrations.models import (
     ChannelConfig,
-    ConsumedEvent,
-    ConsumerFailure,
     EdiDocument,
     EdiPartner,
     InboundMessage,
-    OutboxEvent,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledgers and logs are their own audit: viewable, never edited here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False   # pruned by integrations.services.prune_outbox after retention, never by hand
-
-
-@admin.register(OutboxEvent)
-class OutboxEventAdmin(ReadOnlyAdmin):
-    list_display = ["position", "type", "subject", "correlation_id", "time", "dispatched_at", "dispatch_count"]
-    list_filter = ["type"]
-    search_fields = ["event_id", "subject", "correlation_id"]
-    date_hierarchy = "time"
-
-
-@admin.register(ConsumedEvent)
-class ConsumedEventAdmin(ReadOnlyAdmin):
-    list_display = ["consumer", "event_id", "consumed_at"]
-    list_filter = ["consumer"]
-    search_fields = ["event_id"]
-
-
-@admin.register(ConsumerFailure)
-class ConsumerFailureAdmin(ReadOnlyAdmin):
-    list_display = ["consumer", "event_id", "attempts", "failed_at", "next_attempt_at"]
-    list_filter = ["consumer"]
-    search_fields = ["consumer", "error"]
 
 
 @admin.register(WebhookEndpoint)

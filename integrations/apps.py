@@ -3,7 +3,11 @@ from django.apps import AppConfig
 
 class IntegrationsConfig(AppConfig):
     name = "integrations"
-    verbose_name = "Integrations (outbox, webhooks, channels)"
+    verbose_name = "Integrations (webhooks, channels)"
 
     def ready(self) -> None:
-        from . import handlers  # noqa: F401  (registers consumers)
+        from core.messaging import relay
+
+        from . import events, handlers, webhooks  # noqa: F401  (event types, consumers)
+
+        relay.register_fan_out(webhooks.fan_out())

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from core.messaging.consumers import batch_handler, consumer
+from finance import events as finance_events
 from integrations.channels import edi
-from integrations.consumers import batch_handler, consumer
+from sales import events as sales_events
 
 
 def _write_855(event, partner, refs: dict, files=None) -> None:
@@ -83,6 +85,6 @@ def _edi_consumer(event_type: str, set_id: str, write: Callable, *, quotes_po: b
     return single, batch
 
 
-send_855, send_855_batch = _edi_consumer("sales.order.accepted.v1", "855", _write_855, quotes_po=False)
-send_856, send_856_batch = _edi_consumer("sales.shipment.shipped.v1", "856", _write_856, quotes_po=True)
-send_810, send_810_batch = _edi_consumer("finance.invoice.issued.v1", "810", _write_810, quotes_po=True)
+send_855, send_855_batch = _edi_consumer(sales_events.ORDER_ACCEPTED, "855", _write_855, quotes_po=False)
+send_856, send_856_batch = _edi_consumer(sales_events.SHIPMENT_SHIPPED, "856", _write_856, quotes_po=True)
+send_810, send_810_batch = _edi_consumer(finance_events.INVOICE_ISSUED, "810", _write_810, quotes_po=True)

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from core import context
 from core.exceptions import DomainError
-from integrations import ops_bridge
+from core.messaging.publishing import publish
+from integrations import events
 from integrations.exceptions import MessageNotReprocessable, PayloadTooLarge
 from integrations.models import InboundMessage
 
@@ -181,14 +182,17 @@ def process_message(*, message_id: int, submitted_by=None,
                 log.exception("inbound_after_hook_failed", message_id=message.pk)
 
     if message.status == M.FAILED:
-        ops_bridge.open_exception(
-            kind=EXCEPTION_KIND, key=str(message.pk), severity="medium", owner_role="support",
-            title=f"{message.channel} message {message.external_id or message.pk} failed",
-            correlation_id=message.correlation_id, links=[{"type": "inbound_message", "id": message.pk}],
-            detail=message.error)
+        with transaction.atomic():
+            publish(events.EXCEPTION_RAISED, f"inbound-{message.pk}", events.exception_raised_payload(
+                kind=EXCEPTION_KIND, key=str(message.pk), severity="medium", owner_role="support",
+                title=f"{message.channel} message {message.external_id or message.pk} failed",
+                correlation_id=message.correlation_id, links=[{"type": "inbound_message", "id": message.pk}],
+                detail=message.error), correlation_id=message.correlation_id)
     elif message.attempts > 1:
-        ops_bridge.resolve_exception(kind=EXCEPTION_KIND, key=str(message.pk),
-                                     note=f"Reprocessed: {message.status}.")
+        with transaction.atomic():
+            publish(events.EXCEPTION_CLEARED, f"inbound-{message.pk}", events.exception_cleared_payload(
+                kind=EXCEPTION_KIND, key=str(message.pk), note=f"Reprocessed: {message.status}."),
+                correlation_id=message.correlation_id)
     log.info("inbound_processed", message_id=message.pk, channel=message.channel, status=message.status,
              orders=len(results), errors=len(errors))
     return message

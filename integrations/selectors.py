@@ -5,18 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
-from integrations.models import EdiDocument, InboundMessage, OutboxEvent, WebhookDelivery
-
-
-def get_event(event_id) -> OutboxEvent:
-    """The outbox event (raises OutboxEvent.DoesNotExist once pruned)."""
-    return OutboxEvent.objects.get(event_id=event_id)
-
-
-def events_for_correlation(correlation_id: str) -> QuerySet[OutboxEvent]:
-    return OutboxEvent.objects.filter(correlation_id=correlation_id).order_by("position")
+from integrations.models import EdiDocument, InboundMessage, WebhookDelivery
 
 
 def deliveries_for_correlation(correlation_id: str) -> QuerySet[WebhookDelivery]:
@@ -32,14 +22,6 @@ def inbound_messages_for_correlation(correlation_id: str) -> QuerySet[InboundMes
 
 def edi_documents_for_order(order_id: int) -> QuerySet[EdiDocument]:
     return EdiDocument.objects.filter(order_id=order_id).order_by("id")
-
-
-def outbox_lag_seconds(*, now: datetime | None = None) -> float:
-    """Age of the oldest event not yet dispatched (0 when the outbox is drained)."""
-    now = now or timezone.now()
-    oldest = (OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("time")
-              .values_list("time", flat=True).first())
-    return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
 
 
 def delivery_counts(*, since: datetime | None = None) -> dict[str, int]:

@@ -3,34 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 from django.db import OperationalError
 
-from integrations import services, webhooks
-
-
-@shared_task(acks_late=True)
-def dispatch_events_task(event_ids: list[str]) -> int:
-    """After commit: relay the transaction's events (and whatever else is pending, batched)."""
-    return services.relay_after_commit(event_ids)
-
-
-@shared_task(acks_late=True)
-def dispatch_event_task(event_id: str) -> None:
-    """One event (messages queued by earlier releases)."""
-    services.dispatch_event(event_id=event_id)
-
-
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, retry_jitter=True,
-             max_retries=5)
-def consume_event_task(event_id: str, consumer_name: str) -> bool:
-    return services.run_consumer_safely(consumer_name=consumer_name, event_id=event_id)
-
-
-@shared_task
-def sweep_outbox() -> int:
-    """Beat (every 5 s): dispatch events that were not relayed on commit."""
-    return services.relay_pending(older_than_seconds=settings.ERP["OUTBOX_SWEEP_AFTER_SECONDS"])
+from integrations import webhooks
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
@@ -43,12 +18,6 @@ def deliver_webhook_task(delivery_id: int) -> str:
 def deliver_due_webhooks() -> int:
     """Beat (every 10 s): enqueue deliveries whose next attempt is due."""
     return webhooks.deliver_due()
-
-
-@shared_task
-def prune_outbox() -> int:
-    """Beat (03:10 daily): drop dispatched outbox rows past retention."""
-    return services.prune_outbox()
 
 
 @shared_task(acks_late=True)

@@ -62,10 +62,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.exceptions import ValidationFailed
+from core.messaging import catalogue
+from core.messaging.models import OutboxEvent
+from core.messaging.publishing import publish
+from core.messaging.relay import FanOut
 from core.sql import columns
-from integrations import catalogue, ops_bridge
+from integrations import events
 from integrations.exceptions import DeliveryNotReplayable, UnsafeWebhookUrl
-from integrations.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 log = structlog.get_logger(__name__)
 
@@ -210,13 +214,13 @@ def disable_endpoint(*, endpoint_id: int, reason: str) -> None:
         endpoint.disabled_reason = reason[:500]
         endpoint.disabled_at = timezone.now()
         endpoint.save()
-    owner = f"customer {endpoint.customer.code}" if endpoint.customer_id else "staff"
-    ops_bridge.open_exception(
-        kind="webhook_endpoint_disabled", key=str(endpoint.pk), severity="high", owner_role="support",
-        title=f"Webhook endpoint #{endpoint.pk} disabled ({owner})",
-        links=[{"type": "webhook_endpoint", "id": endpoint.pk}]
-        + ([{"type": "customer", "id": endpoint.customer_id}] if endpoint.customer_id else []),
-        detail=f"{endpoint.url}: {reason}")
+        owner = f"customer {endpoint.customer.code}" if endpoint.customer_id else "staff"
+        publish(events.EXCEPTION_RAISED, f"webhook-endpoint-{endpoint.pk}", events.exception_raised_payload(
+            kind="webhook_endpoint_disabled", key=str(endpoint.pk), severity="high", owner_role="support",
+            title=f"Webhook endpoint #{endpoint.pk} disabled ({owner})",
+            links=[{"type": "webhook_endpoint", "id": endpoint.pk}]
+            + ([{"type": "customer", "id": endpoint.customer_id}] if endpoint.customer_id else []),
+            detail=f"{endpoint.url}: {reason}"))
     log.warning("webhook_endpoint_disabled", endpoint_id=endpoint.pk, reason=reason)
 
 
@@ -730,7 +734,8 @@ class _BatchRun:
                  checked: dict[str, str]) -> tuple[bool, bool]:
         """POST one delivery and note the outcome; returns (ok, failed before any HTTP answer)."""
         event = delivery.event
-        body = json.dumps(event.envelope(), separators=(",", ":"), sort_keys=False).encode()
+        body = json.dumps(event.envelope(partner=endpoint.customer_id is not None), separators=(",", ":"),
+                          sort_keys=False).encode()
         msg_id = str(event.event_id)
         timestamp = int(time.time())
         headers = {
@@ -962,3 +967,16 @@ def replay_deliveries(*, endpoint_id: int | None = None, since: datetime | None 
 
 def _skip_locked() -> bool:
     return connection.features.has_select_for_update_skip_locked
+
+
+def fan_out() -> FanOut:
+    """The webhooks as the outbox relay's fan-out (registered by IntegrationsConfig.ready)."""
+    return FanOut(
+        name="webhooks",
+        create=create_delivery_rows_for_events,
+        after=enqueue_delivery_rows,
+        # events whose deliveries may still be sent or replayed (not yet succeeded)
+        still_needed=lambda: WebhookDelivery.objects.exclude(status=WebhookDelivery.Status.SUCCEEDED)
+        .values("event_id"),
+        forget=lambda event_ids: WebhookDelivery.objects.filter(event_id__in=event_ids).delete(),
+    )

@@ -8,7 +8,7 @@ inventory.stock.changed.v1  {product_id, sku, warehouse_id, warehouse_code, on_h
                             per business operation, with the level's quantities at the end of
                             it; `cause` names the operation (receipt, reservation, release,
                             shipment, …), or several joined by "+" in order when one
-                            transaction ran several (services.coalesced_stock_events).
+                            transaction ran several (core.messaging.publishing.buffered_events).
                             Subject "<sku>@<warehouse code>" (webhooks keep per-subject order).
 inventory.stock.low.v1      {product_id, sku, warehouse_id, warehouse_code, on_hand, reserved,
                              available, min_quantity, max_quantity, reorder_point (= min)}
@@ -35,12 +35,61 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-STOCK_CHANGED = "inventory.stock.changed.v1"
-STOCK_LOW = "inventory.stock.low.v1"
-RECEIPT_POSTED = "inventory.receipt.posted.v1"
-ADJUSTMENT_POSTED = "inventory.adjustment.posted.v1"
-TRANSFER_POSTED = "inventory.transfer.posted.v1"
-PURCHASE_ORDER_CREATED = "inventory.purchase_order.created.v1"
+from core.messaging.catalogue import (
+    DATE,
+    DECIMAL,
+    INT,
+    OPT_DECIMAL,
+    OPT_INT,
+    OPT_STR,
+    SCOPE_INTERNAL,
+    SCOPE_PUBLIC,
+    STR,
+    array_of,
+    event_type,
+    obj,
+)
+
+_STOCK_KEY = {"product_id": INT, "sku": STR, "warehouse_id": INT}
+_LEVEL = {"warehouse_code": STR, "on_hand": DECIMAL, "reserved": DECIMAL, "available": DECIMAL}
+
+STOCK_CHANGED = event_type(
+    "inventory.stock.changed.v1", owner="inventory", scope=SCOPE_PUBLIC,
+    description="On-hand or reserved quantity of a product in a warehouse changed (a stock feed for partners). "
+    "One event per (product, warehouse) per business operation, carrying the final quantities; "
+    "`reason` names the cause(s), joined with `+` when one operation had several.",
+    schema=obj(_STOCK_KEY, {**_LEVEL, "cause": STR, "reason": STR}))
+STOCK_LOW = event_type(
+    "inventory.stock.low.v1", owner="inventory", scope=SCOPE_INTERNAL,
+    description="A stock level fell below its reorder point.",
+    schema=obj(_STOCK_KEY, {**_LEVEL, "min_quantity": DECIMAL, "max_quantity": OPT_DECIMAL,
+                            "reorder_point": DECIMAL}))
+RECEIPT_POSTED = event_type(
+    "inventory.receipt.posted.v1", owner="inventory", scope=SCOPE_INTERNAL,
+    description="Goods were received into a warehouse (with or without a PO).",
+    schema=obj({"receipt_id": INT, "lines": array_of(obj({"sku": STR, "product_id": INT, "quantity": DECIMAL,
+                                                          "unit_cost": DECIMAL, "value": DECIMAL}))},
+               {"receipt_number": STR, "warehouse_id": INT, "warehouse_code": STR, "purchase_order_id": OPT_INT,
+                "purchase_order_number": OPT_STR, "supplier_id": OPT_INT, "supplier_code": OPT_STR,
+                "reference": STR, "received_at": DATE, "total_value": DECIMAL}))
+ADJUSTMENT_POSTED = event_type(
+    "inventory.adjustment.posted.v1", owner="inventory", scope=SCOPE_INTERNAL,
+    description="A stock adjustment, cycle count difference or scrap was posted.",
+    schema=obj({"adjustment_id": INT, **_STOCK_KEY, "value": DECIMAL},
+               {"adjustment_number": STR, "kind": STR, "warehouse_code": STR, "quantity": DECIMAL,
+                "unit_cost": DECIMAL, "reason": STR, "posted_at": DATE}))
+TRANSFER_POSTED = event_type(
+    "inventory.transfer.posted.v1", owner="inventory", scope=SCOPE_INTERNAL,
+    description="Stock moved between two warehouses.",
+    schema=obj({"transfer_id": INT, "from_warehouse_code": STR, "to_warehouse_code": STR,
+                "lines": array_of(obj({"sku": STR, "quantity": DECIMAL, "value": DECIMAL}))},
+               {"transfer_number": STR, "total_value": DECIMAL, "posted_at": DATE}))
+PURCHASE_ORDER_CREATED = event_type(
+    "inventory.purchase_order.created.v1", owner="inventory", scope=SCOPE_INTERNAL,
+    description="A purchase order (or suggestion) was created.",
+    schema=obj({"purchase_order_id": INT, "number": STR, "supplier_code": STR, "warehouse_code": STR,
+                "lines": array_of(obj({"sku": STR, "quantity": DECIMAL}))},
+               {"status": STR, "origin": STR, "expected_date": {"type": ["string", "null"]}}))
 
 
 def s(value: Decimal | None) -> str | None:

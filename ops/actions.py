@@ -3,7 +3,7 @@
 Which actions an exception offers depends on its kind and links:
 - replay        dead/late webhook deliveries (integrations.webhooks.replay_delivery / replay_deliveries)
 - reprocess     a failed inbound message (integrations.inbound.reprocess_message)
-- rerun_consumer  a consumer that failed on an event (integrations.services.run_consumer_safely)
+- rerun_consumer  a consumer that failed on an event (core.messaging.relay.run_consumer_safely)
 Each action writes a note on the exception saying what was done and by whom; an action
 whose effect is known at once (a consumer re-run that succeeds, a message processed)
 also resolves the exception.
@@ -14,6 +14,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from core.exceptions import DomainError
+from core.messaging import relay
+from core.messaging import selectors as messaging_selectors
 from ops.exceptions import ActionNotApplicable, ExceptionAlreadyResolved, ExceptionNotFound
 from ops.models import ExceptionItem, ExceptionNote
 
@@ -120,19 +122,14 @@ def _reprocess(item: ExceptionItem, by) -> tuple[str, bool]:
 
 
 def _rerun(item: ExceptionItem, by) -> tuple[str, bool]:
-    from integrations import services as integration_services
-
     consumer_name, _, event_id = item.key.partition(":")
     if not event_id:
         raise ActionNotApplicable("The exception names no consumer and event.")
     try:
-        ok = integration_services.run_consumer_safely(consumer_name=consumer_name, event_id=event_id)
+        ok = relay.run_consumer_safely(consumer_name=consumer_name, event_id=event_id)
     except KeyError:
         raise ActionNotApplicable(f"No consumer named {consumer_name!r} is registered.") from None
-    from integrations.models import ConsumedEvent, ConsumerFailure
-
-    handled = ConsumedEvent.objects.filter(consumer=consumer_name, event_id=event_id).exists()
-    if ok or handled:
+    if ok or messaging_selectors.was_handled(consumer=consumer_name, event_id=event_id):
         return f"consumer {consumer_name} handled event {event_id}", True
-    failure = ConsumerFailure.objects.filter(consumer=consumer_name, event_id=event_id).first()
+    failure = messaging_selectors.list_consumer_failures().filter(consumer=consumer_name, event_id=event_id).first()
     return f"consumer {consumer_name} failed again: {failure.error if failure else 'unknown error'}"[:500], False

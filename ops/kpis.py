@@ -25,6 +25,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core.exceptions import ValidationFailed
+from core.messaging import selectors as messaging_selectors
 
 MAX_DAYS = 366
 
@@ -107,7 +108,7 @@ def _orders(start, end, channel, summary, days, by_channel) -> None:
     if channel:
         orders = orders.filter(channel=channel)
     backordered = Q(lines__quantity_backordered__gt=0)
-    OutboxEvent = _model("integrations.OutboxEvent")
+    OutboxEvent = _model("core.OutboxEvent")
     exists_event = None
     if OutboxEvent is not None:
         # quantity_backordered drops once stock arrives; the backordered event remembers
@@ -241,7 +242,7 @@ def _webhooks(start, end, summary, days) -> None:
 
 
 def _outbox(start, end, summary, days) -> None:
-    OutboxEvent = _model("integrations.OutboxEvent")
+    OutboxEvent = _model("core.OutboxEvent")
     if OutboxEvent is None:
         return
     now = timezone.now()
@@ -262,10 +263,8 @@ def _outbox(start, end, summary, days) -> None:
 
 
 def outbox_lag_seconds() -> float:
-    """Age of the oldest undispatched outbox event (integrations' selector)."""
-    from integrations.selectors import outbox_lag_seconds as lag
-
-    return lag()
+    """Age of the oldest undispatched outbox event (core.messaging's selector)."""
+    return messaging_selectors.outbox_lag_seconds()
 
 
 __all__ = ["compute_kpis", "outbox_lag_seconds", "percentile", "window"]

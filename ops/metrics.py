@@ -59,7 +59,7 @@ class BusinessCollector:
 
         from django.apps import apps
 
-        OutboxEvent = apps.get_model("integrations", "OutboxEvent")
+        OutboxEvent = apps.get_model("core", "OutboxEvent")
         yield GaugeMetricFamily("erp_outbox_pending_events", "Outbox events not yet dispatched",
                                 value=OutboxEvent.objects.filter(dispatched_at__isnull=True).count())
         yield GaugeMetricFamily("erp_outbox_lag_seconds", "Age of the oldest undispatched outbox event",
@@ -82,7 +82,7 @@ class BusinessCollector:
                                     value=Inbound.objects.filter(status="failed").count())
         except LookupError:
             pass
-        Failure = apps.get_model("integrations", "ConsumerFailure")
+        Failure = apps.get_model("core", "ConsumerFailure")
         yield GaugeMetricFamily("erp_consumer_failures", "Event consumers currently failing",
                                 value=Failure.objects.count())
 

@@ -173,7 +173,7 @@ def trace(correlation_id: str) -> dict:
             ))
 
     # --- integrations -----------------------------------------------------------------------
-    if (OutboxEvent := _model("integrations.OutboxEvent")) is not None:
+    if (OutboxEvent := _model("core.OutboxEvent")) is not None:
         for ev in take("event", OutboxEvent.objects.filter(correlation_id=cid).order_by("time", "position")):
             entries.append(_entry("event", ev.time, str(ev.event_id), ev.type,
                                   "dispatched" if ev.dispatched_at else "pending", subject=ev.subject,

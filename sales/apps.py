@@ -5,4 +5,4 @@ class SalesConfig(AppConfig):
     name = "sales"
 
     def ready(self) -> None:
-        from . import handlers  # noqa: F401  (registers event consumers)
+        from . import events, handlers  # noqa: F401  (event types, consumers)

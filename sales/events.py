@@ -5,13 +5,60 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-ORDER_ACCEPTED = "sales.order.accepted.v1"
-ORDER_HELD = "sales.order.held.v1"
-ORDER_BACKORDERED = "sales.order.backordered.v1"
-ORDER_ALLOCATED = "sales.order.allocated.v1"
-ORDER_CANCELLED = "sales.order.cancelled.v1"
-SHIPMENT_SHIPPED = "sales.shipment.shipped.v1"
-RETURN_RECEIVED = "sales.return.received.v1"
+from core.messaging.catalogue import (
+    DATETIME,
+    DECIMAL,
+    INT,
+    OPT_DECIMAL,
+    SCOPE_CUSTOMER,
+    STR,
+    array_of,
+    event_type,
+    internal,
+    obj,
+)
+
+_ORDER_HEAD = {"order_id": INT, "order_number": STR, "customer_id": INT, "customer_code": STR}
+_ORDER_LINE = obj({"order_line_id": INT, "sku": STR, "quantity": DECIMAL},
+                  {"product_id": INT, "unit_price": OPT_DECIMAL, "tax_rate": OPT_DECIMAL,
+                   "quantity_allocated": OPT_DECIMAL, "quantity_backordered": OPT_DECIMAL,
+                   "quantity_shipped": OPT_DECIMAL, "quantity_cancelled": OPT_DECIMAL})
+_ORDER = obj({**_ORDER_HEAD, "lines": array_of(_ORDER_LINE)},
+             {"channel": STR, "external_ref": STR, "status": STR, "fulfillment_policy": STR,
+              "hold_reason": STR, "currency": STR, "subtotal": OPT_DECIMAL, "tax": OPT_DECIMAL,
+              "total": OPT_DECIMAL, "reason": {"type": ["string", "null"]},
+              "cancelled": array_of(obj({"order_line_id": INT, "sku": STR, "quantity": DECIMAL}))})
+# What finance needs to invoice (or credit) without reading sales' or inventory's tables:
+# prices and tax per line, the cost that left stock (internal: never sent to partners), the
+# customer's payment terms and the warehouse.
+_MOVED_LINE = obj({"order_line_id": INT, "sku": STR, "quantity": DECIMAL},
+                  {"product_id": INT, "unit_price": OPT_DECIMAL, "tax_rate": OPT_DECIMAL,
+                   "cost_value": internal(OPT_DECIMAL), "unit_cost": internal(OPT_DECIMAL)})
+_FOR_FINANCE = {"warehouse_id": INT, "warehouse_code": STR, "currency": STR,
+                "payment_terms_days": internal(INT)}
+_SHIPMENT = obj({"shipment_id": INT, "shipment_number": STR, **_ORDER_HEAD, "shipped_at": DATETIME,
+                 "lines": array_of(_MOVED_LINE)},
+                {**_FOR_FINANCE, "tracking_number": STR})
+_RETURN = obj({"return_id": INT, "return_number": STR, **_ORDER_HEAD, "disposition": STR,
+               "lines": array_of(_MOVED_LINE)},
+              {**_FOR_FINANCE, "received_at": DATETIME})
+
+
+def _order_event(name: str, description: str) -> str:
+    return event_type(name, owner="sales", scope=SCOPE_CUSTOMER, description=description, schema=_ORDER)
+
+
+ORDER_ACCEPTED = _order_event("sales.order.accepted.v1",
+                              "An order passed validation and was allocated (fully, partly or backordered).")
+ORDER_HELD = _order_event("sales.order.held.v1", "An order was put on credit hold.")
+ORDER_BACKORDERED = _order_event("sales.order.backordered.v1",
+                                 "Part of an order could not be allocated and waits for stock.")
+ORDER_ALLOCATED = _order_event("sales.order.allocated.v1", "Backordered quantity of an order was allocated.")
+ORDER_CANCELLED = _order_event("sales.order.cancelled.v1", "An order (or its remaining quantity) was cancelled.")
+SHIPMENT_SHIPPED = event_type("sales.shipment.shipped.v1", owner="sales", scope=SCOPE_CUSTOMER,
+                              description="A shipment left the warehouse.", schema=_SHIPMENT)
+RETURN_RECEIVED = event_type("sales.return.received.v1", owner="sales", scope=SCOPE_CUSTOMER,
+                             description="Returned goods were received (restock or scrap).", schema=_RETURN)
 
 
 def _s(value: Decimal | None) -> str | None:

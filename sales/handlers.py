@@ -1,4 +1,7 @@
-"""Idempotent consumers of other apps' events (registered with integrations.consumers).
+"""Idempotent consumers of inventory's events (registered with core.messaging.consumers).
+
+(Invoiced quantities come from finance, a layer above: finance's handlers plug
+`services.record_invoices` into its own invoice events.)
 
 Backorder allocation is not done inside the consumer's transaction: the consumer only asks
 for a run after it commits (sales.tasks.allocate_backorders_task), and that run takes one
@@ -12,18 +15,12 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from integrations.consumers import batch_handler, consumer
-from sales import services
-
-RECEIPT_POSTED = "inventory.receipt.posted.v1"
-ADJUSTMENT_POSTED = "inventory.adjustment.posted.v1"
-TRANSFER_POSTED = "inventory.transfer.posted.v1"
-INVOICE_ISSUED = "finance.invoice.issued.v1"
+from core.messaging.consumers import batch_handler, consumer
+from inventory.events import ADJUSTMENT_POSTED, RECEIPT_POSTED, TRANSFER_POSTED
+from sales.tasks import allocate_backorders_task
 
 
 def _after_commit_allocate(product_ids: list[int]) -> None:
-    from sales.tasks import allocate_backorders_task
-
     ids = sorted({int(p) for p in product_ids if p is not None})
     if ids:
         transaction.on_commit(lambda: allocate_backorders_task.delay(product_ids=ids))
@@ -60,23 +57,3 @@ def backorders_on_transfer(event) -> None:
 @batch_handler("sales.backorders_on_transfer")
 def backorders_on_transfers(events) -> None:
     _after_commit_allocate([ln.get("product_id") for e in events for ln in e.data.get("lines", [])])
-
-
-def _invoiced(event) -> tuple:
-    data = event.data
-    return (data["order_id"], [(ln.get("order_line_id"), Decimal(str(ln["quantity"])))
-                               for ln in data.get("lines", []) if ln.get("order_line_id")])
-
-
-@consumer(INVOICE_ISSUED, name="sales.invoiced_quantities")
-def invoiced_quantities(event) -> None:
-    services.record_invoices(invoices=[_invoiced(event)])
-
-
-@batch_handler("sales.invoiced_quantities")
-def invoiced_quantities_batch(events) -> None:
-    """The invoices of a relay batch in one set-based call (sales.services.record_invoices:
-    the orders locked in id order in one query, so two relays never wait on each other's
-    orders in opposite order); per order in event order."""
-    ordered = sorted(events, key=lambda e: (int(e.data.get("order_id") or 0), e.position))
-    services.record_invoices(invoices=[_invoiced(e) for e in ordered])

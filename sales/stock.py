@@ -3,17 +3,17 @@
 Kept thin: it adapts argument shapes and names the demand references, so the rest of
 sales reads in its own terms. Reserve, release and issue run inside the sales service's
 transaction without a savepoint of their own (`savepoint=False`): sales never catches an
-inventory error to carry on, it lets the whole transaction roll back. Imports are inside
-functions so sales stays importable while inventory migrates (and to respect the layer rule:
-we only use inventory.services/selectors).
+inventory error to carry on, it lets the whole transaction roll back. Only inventory's
+public interface is used (services and selectors).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+
+from inventory import selectors
+from inventory import services as inv
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,6 @@ def reserve(*, requests: list[tuple[str, int, Decimal]], all_or_nothing: bool, c
     """Reserve for (demand_ref, product_id, quantity) requests. Without `warehouse_ids`, from
     every active warehouse by priority, the preferred one first (inventory finds them while
     locking the levels, so this costs no query of its own)."""
-    from inventory import services as inv
-
     reqs = [inv.ReserveRequest(demand_ref=ref, product_id=pid, quantity=qty) for ref, pid, qty in requests]
     made = inv.reserve_stock(requests=reqs, warehouse_ids=warehouse_ids, all_or_nothing=all_or_nothing,
                              preferred_warehouse_id=preferred_warehouse_id, correlation_id=correlation_id,
@@ -62,17 +60,6 @@ def _warehouse_code(reservation) -> str:
     return warehouse.code if warehouse is not None else ""
 
 
-@contextmanager
-def coalesced_events(correlation_id: str) -> Iterator[list]:
-    """Run a sales operation's stock calls as one operation: each stock level is reported once,
-    at the end, and the (type, subject, data) events the caller appends to the yielded list
-    are written after them in the same outbox INSERT."""
-    from inventory import services as inv
-
-    with inv.coalesced_stock_events(correlation_id) as outbox:
-        yield outbox
-
-
 def _open_qty(reservation) -> Decimal:
     value = getattr(reservation, "quantity_open", None)
     return Decimal(value if value is not None else reservation.quantity)
@@ -81,14 +68,10 @@ def _open_qty(reservation) -> Decimal:
 def release(*, reservation_ids: list[int], correlation_id: str) -> Decimal:
     if not reservation_ids:
         return Decimal("0")
-    from inventory import services as inv
-
     return inv.release_reservations(reservation_ids=reservation_ids, correlation_id=correlation_id, savepoint=False)
 
 
 def issue(*, pairs: list[tuple[int, Decimal]], reference: str, correlation_id: str) -> list[Issued]:
-    from inventory import services as inv
-
     results = inv.issue_reserved_stock(reservation_ids_and_quantities=pairs, reference=reference,
                                        correlation_id=correlation_id, savepoint=False)
     return [Issued(reservation_id=r.reservation_id, product_id=r.product_id, warehouse_id=r.warehouse_id,
@@ -98,8 +81,6 @@ def issue(*, pairs: list[tuple[int, Decimal]], reference: str, correlation_id: s
 def return_to_stock(*, warehouse, product, quantity: Decimal, unit_cost: Decimal, reference: str,
                     disposition: str, correlation_id: str) -> Decimal:
     """Put returned goods back (or in and straight to scrap). Returns the value that came in."""
-    from inventory import services as inv
-
     moves = inv.return_stock(warehouse=warehouse, product=product, quantity=quantity, unit_cost=unit_cost,
                              reference=reference, disposition=disposition, correlation_id=correlation_id)
     return sum((m.value for m in moves if m.quantity > 0), Decimal("0"))
@@ -107,8 +88,6 @@ def return_to_stock(*, warehouse, product, quantity: Decimal, unit_cost: Decimal
 
 def set_demand(*, ref: str, product_id: int, warehouse_id: int, quantity: Decimal, correlation_id: str) -> None:
     """Make the replenishment demand of a line equal to its backordered quantity (0 clears it)."""
-    from inventory import services as inv
-
     if quantity > 0:
         inv.register_demand(demand_ref=ref, product_id=product_id, warehouse_id=warehouse_id,
                             quantity=quantity, correlation_id=correlation_id)
@@ -117,15 +96,11 @@ def set_demand(*, ref: str, product_id: int, warehouse_id: int, quantity: Decima
 
 
 def product_by_sku(sku: str):
-    from inventory import selectors
-
     return selectors.get_product_by_sku(sku)
 
 
 def products_by_sku(skus) -> dict:
     """SKU → product for the SKUs that exist, in one query."""
-    from inventory import selectors
-
     return selectors.get_products_by_sku(skus)
 
 
@@ -139,18 +114,12 @@ def demand_warehouse_id(preferred_warehouse_id: int | None) -> int | None:
 
 
 def warehouse_by_code(code: str):
-    from inventory import selectors
-
     return selectors.get_warehouse_by_code(code)
 
 
 def warehouses_by_priority() -> list:
-    from inventory import selectors
-
     return list(selectors.warehouses_by_priority())
 
 
 def convert_to_base(*, product, quantity: Decimal, uom_code: str) -> Decimal:
-    from inventory import selectors
-
     return selectors.convert_to_base(product=product, quantity=quantity, uom_code=uom_code)

@@ -81,7 +81,7 @@ def anon_client():
 @pytest.fixture
 def drain():
     """Relay the outbox synchronously until the event chain settles (ship → invoice → …)."""
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
 
     return drain_outbox
 

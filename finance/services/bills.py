@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import context
+from core.messaging.publishing import publish
 from core.money import q2, q3, q6
 from finance import events, locks, posting
 from finance.exceptions import (
@@ -22,7 +23,6 @@ from finance.exceptions import (
 )
 from finance.models import SupplierBill, SupplierBillLine, SupplierPayment, SupplierPaymentAllocation
 from finance.services import numbering, periods
-from integrations.services import publish
 
 ZERO = Decimal("0.00")
 POSTED = (SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID, SupplierBill.Status.PAID)

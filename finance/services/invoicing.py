@@ -12,13 +12,13 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core import context
+from core.messaging.publishing import EventToPublish, publish, publish_many
 from core.money import q2, q3
 from finance import events, locks, posting
 from finance.exceptions import FinanceNotFound, InvoiceNotVoidable, OverAllocation, ValidationFailed
 from finance.models import CreditApplication, CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from finance.services import numbering, periods
 from finance.services.journal import post_journal_entries, reverse_journal_entry
-from integrations.services import EventToPublish, publish, publish_many
 
 ZERO = Decimal("0.00")
 

@@ -10,13 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import context
+from core.messaging.publishing import publish
 from core.money import q2
 from finance import events, locks, posting
 from finance.exceptions import FinanceNotFound, InvoiceNotPayable, OverAllocation, ValidationFailed
 from finance.models import Invoice, Payment, PaymentAllocation
 from finance.services import numbering, periods
 from finance.services.invoicing import settle_invoice
-from integrations.services import publish
 
 
 @dataclass(frozen=True)

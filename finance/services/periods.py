@@ -23,10 +23,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import context
+from core.messaging import selectors as messaging_selectors
+from core.messaging.publishing import publish
 from finance import events, locks
 from finance.exceptions import PeriodClosed, PeriodNotClosable
 from finance.models import FiscalPeriod, FiscalYear, SupplierBill
-from integrations.services import publish
 
 
 def _months(year: int) -> list[tuple[str, date, date]]:
@@ -86,25 +87,15 @@ def resolve_posting_period(on: date, *, roll_forward: bool) -> tuple[FiscalPerio
 
 def unposted_in_period(period: FiscalPeriod) -> list[str]:
     """Reasons the period cannot close (empty when it can)."""
-    from integrations import consumers
-    from integrations.models import ConsumedEvent, OutboxEvent
-
     reasons = []
     held = SupplierBill.objects.filter(status=SupplierBill.Status.ON_HOLD,
                                        bill_date__range=(period.start_date, period.end_date))
     for bill in held.order_by("pk")[:20]:
         reasons.append(f"supplier bill {bill.number} is on hold")
-    finance_consumers = {c.name: c.event_type for c in consumers.all_consumers() if c.name.startswith("finance.")}
-    if finance_consumers:
-        events_in_period = OutboxEvent.objects.filter(
-            type__in=set(finance_consumers.values()),
-            time__date__range=(period.start_date, period.end_date))
-        for name, etype in finance_consumers.items():
-            done = ConsumedEvent.objects.filter(consumer=name).values("event_id")
-            pending = events_in_period.filter(type=etype).exclude(event_id__in=done)
-            n = pending.count()
-            if n:
-                reasons.append(f"{n} {etype} event(s) not yet posted by {name}")
+    unposted = messaging_selectors.unhandled_counts(consumer_prefix="finance.",
+                                                    on_dates=(period.start_date, period.end_date))
+    for (name, etype), n in sorted(unposted.items()):
+        reasons.append(f"{n} {etype} event(s) not yet posted by {name}")
     return reasons
 
 

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from integrations.models import (
-    EdiDocument,
-    InboundMessage,
-    OutboxEvent,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from core import roles
+from core.messaging.models import OutboxEvent
+from integrations.models import EdiDocument, InboundMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 class WebhookEndpointInputSerializer(serializers.Serializer):
@@ -56,10 +51,11 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointOutputSerializer):
 
 
 class EventOutputSerializer(serializers.Serializer):
-    """The CloudEvents envelope (CONTRACT "Events")."""
+    """The CloudEvents envelope (CONTRACT "Events"); a partner gets each type's partner view."""
 
     def to_representation(self, instance: OutboxEvent) -> dict:
-        return instance.envelope()
+        request = self.context.get("request")
+        return instance.envelope(partner=request is not None and roles.is_partner(request.user))
 
 
 class WebhookAttemptOutputSerializer(serializers.ModelSerializer):

@@ -18,12 +18,14 @@ from rest_framework.views import APIView
 from core import roles
 from core.api.permissions import EVERYONE, STAFF, role_required
 from core.exceptions import NotFound, PermissionRefused, ValidationFailed
-from integrations import catalogue, inbound, webhooks
+from core.messaging import catalogue
+from core.messaging.models import OutboxEvent
+from integrations import inbound, webhooks
 from integrations.api import serializers as s
 from integrations.api.parsers import CSVParser, PlainTextParser, RawJSONParser
 from integrations.channels import receivers, shopify, woocommerce
 from integrations.exceptions import InboundRejected
-from integrations.models import EdiDocument, InboundMessage, OutboxEvent, WebhookDelivery, WebhookEndpoint
+from integrations.models import EdiDocument, InboundMessage, WebhookDelivery, WebhookEndpoint
 
 WEBHOOK_ADMINS = ("admin", "support", "partner")
 INBOUND_STAFF = ("admin", "operations", "support")

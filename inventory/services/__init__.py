@@ -13,7 +13,6 @@ from ..dto import (
     ReserveRequest,
     TransferLineInput,
 )
-from ._ledger import coalesced_stock_events
 from .counts import adjust_stock, return_stock, scrap_stock
 from .procurement import (
     cancel_purchase_order,
@@ -30,7 +29,7 @@ from .transfers import transfer_stock
 __all__ = [
     "IssueResult", "PurchaseOrderLineInput", "ReceiptLineInput", "ReceiveLineInput", "ReplenishmentResult",
     "ReserveRequest", "TransferLineInput",
-    "adjust_stock", "cancel_purchase_order", "coalesced_stock_events", "clear_demand", "confirm_purchase_order", "create_purchase_order",
+    "adjust_stock", "cancel_purchase_order", "clear_demand", "confirm_purchase_order", "create_purchase_order",
     "issue_reserved_stock", "issue_stock", "receive_purchase_order", "receive_stock", "register_demand",
     "release_reservations", "reserve_stock", "return_stock", "run_replenishment", "scrap_stock", "transfer_stock",
 ]

@@ -17,16 +17,13 @@ Valuation and rounding rules (summarised in docs/architecture.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 
 from core import context, sql
+from core.messaging.publishing import current_buffer, publish_many
 from core.money import q2, q6
-from integrations import services as integrations_services
 
 from .. import events as events_module
 from .. import locks
@@ -213,11 +210,11 @@ def save_reserved(levels) -> None:
 # warehouse) per business operation, carrying the level as it stands at the end of the
 # operation (on_hand, reserved, available) and the cause(s) of the change. Every inventory
 # service emits once per level it changed, however many moves or reservations it wrote for
-# that level. A caller that runs several inventory services in one transaction (a sales
-# cancellation releasing and re-reserving, say) can widen the operation to the whole block
-# with `coalesced_stock_events()`: then each level is reported once, at the end of the block,
-# with its final quantities and the causes joined by "+" in order ("release+reservation"),
-# together with the caller's own events of the operation in one outbox INSERT.
+# that level. A caller that runs several inventory services as one operation (a sales
+# cancellation releasing and re-reserving, say) runs them inside core's
+# `buffered_events()`: then each level is reported once, when the block ends, with its
+# final quantities and the causes joined by "+" in order ("release+reservation"), followed
+# by the operation's other events in the same outbox INSERT.
 # inventory.stock.low.v1 follows the same rule: emitted when the available quantity at the
 # end is below the reorder point and it was not below it before the operation began.
 
@@ -230,7 +227,7 @@ class _Rule:
 
 
 class _Pending:
-    """One level's change within a coalescing block: the first `before`, the latest level."""
+    """One level's change within an operation: the first `before`, the latest level."""
 
     __slots__ = ("level", "product", "warehouse", "before", "causes", "rule")
 
@@ -239,31 +236,7 @@ class _Pending:
         self.causes, self.rule = [cause], rule
 
 
-_coalescing: ContextVar[tuple[dict, list] | None] = ContextVar("inventory_stock_events", default=None)
-
-
-@contextmanager
-def coalesced_stock_events(correlation_id: str | None = None) -> Iterator[list]:
-    """Within this block (inside the caller's transaction) stock.changed / stock.low are emitted
-    once per level, when the block ends without an exception. Nested blocks join the outer one.
-
-    Yields a list to which the caller may append its own events of the same operation, as
-    (type, subject, data) tuples: they are written after the stock events, in the same
-    INSERT (one outbox statement for the whole operation).
-    """
-    current = _coalescing.get()
-    if current is not None:
-        yield current[1]
-        return
-    pending: dict = {}
-    extra: list = []
-    token = _coalescing.set((pending, extra))
-    try:
-        yield extra
-    finally:
-        _coalescing.reset(token)
-    # only reached when the block succeeded: an exception rolls the changes back anyway
-    _emit(pending.values(), correlation_id=cid(correlation_id), extra=extra)
+_BUFFER_STATE = "inventory.stock_levels"
 
 
 def publish_level_changes(*, changed: dict, before_available: dict, cause: str, correlation_id: str,
@@ -289,8 +262,8 @@ def publish_level_changes(*, changed: dict, before_available: dict, cause: str, 
     if missing:
         warehouses.update(Warehouse.objects.in_bulk(missing))
     rules = _rules(changed)
-    current = _coalescing.get()
-    pending = current[0] if current is not None else None
+    buffer = current_buffer()
+    pending = buffer.state(_BUFFER_STATE, dict, flush=_events_of) if buffer is not None else None
     items = []
     for key in sorted(changed):
         item = _Pending(changed[key], products[key[0]], warehouses[key[1]], before_available.get(key, ZERO), cause,
@@ -307,7 +280,7 @@ def publish_level_changes(*, changed: dict, before_available: dict, cause: str, 
             if cause not in seen.causes:
                 seen.causes.append(cause)
     if items:
-        _emit(items, correlation_id=correlation_id)
+        publish_many(_events_of(items), correlation_id=correlation_id)
 
 
 def _rules(changed: dict) -> dict:
@@ -319,9 +292,10 @@ def _rules(changed: dict) -> dict:
         if (r.product_id, r.warehouse_id) in changed}
 
 
-def _emit(items, *, correlation_id: str, extra: list | None = None) -> None:
+def _events_of(items) -> list[tuple[str, str, dict]]:
+    """The stock.changed (and stock.low) events of pending level changes (a list or a dict)."""
     events = []
-    for item in items:
+    for item in (items.values() if isinstance(items, dict) else items):
         level, product, warehouse = item.level, item.product, item.warehouse
         subject = f"{product.sku}@{warehouse.code}"
         events.append((events_module.STOCK_CHANGED, subject, events_module.stock_changed_payload(
@@ -330,10 +304,4 @@ def _emit(items, *, correlation_id: str, extra: list | None = None) -> None:
         if rule is not None and level.on_hand - level.reserved < rule.min_quantity <= item.before:
             events.append((events_module.STOCK_LOW, subject, events_module.stock_low_payload(
                 level, product=product, warehouse=warehouse, rule=rule)))
-    publish_all(events + list(extra or ()), correlation_id=correlation_id)
-
-
-def publish_all(events: list[tuple[str, str, dict]], *, correlation_id: str) -> None:
-    """Write the operation's events to the outbox with one INSERT."""
-    if events:
-        integrations_services.publish_many(events, correlation_id=correlation_id)
+    return events

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from core.messaging.publishing import publish
 from core.money import q6
-from integrations.services import publish
 
 from .. import events, locks
 from ..exceptions import InsufficientStock, ValidationFailed

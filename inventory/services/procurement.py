@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import ValidationFailed
+from core.messaging.publishing import publish
 from core.money import q6
-from integrations.services import publish
 
 from .. import events, locks, selectors
 from ..dto import PurchaseOrderLineInput, ReceiptLineInput, ReceiveLineInput, ReplenishmentResult

@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import sql
+from core.messaging.publishing import publish
 from core.money import q2, q6
-from integrations.services import publish
 
 from .. import events, locks, selectors
 from ..dto import IssueResult, ReceiptLineInput, ReserveRequest

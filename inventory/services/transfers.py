@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from core.messaging.publishing import publish
 from core.money import q6
-from integrations.services import publish
 
 from .. import events, locks, selectors
 from ..dto import TransferLineInput

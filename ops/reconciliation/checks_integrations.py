@@ -23,7 +23,7 @@ class OutboxNotDispatched(Check):
                    "every few seconds). Events older than SLA_OUTBOX_MINUTES mean the relay or the broker is down.")
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        OutboxEvent = model("integrations.OutboxEvent")
+        OutboxEvent = model("core.OutboxEvent")
         minutes = erp_setting("SLA_OUTBOX_MINUTES", 5)
         pending = OutboxEvent.objects.filter(dispatched_at__isnull=True)
         agg = pending.aggregate(n=Count("pk"), oldest=Min("time"))
@@ -54,7 +54,7 @@ class ConsumerFailures(Check):
                    "with backoff; fix the cause and re-run the consumer from the exception.")
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        ConsumerFailure, OutboxEvent = model("integrations.ConsumerFailure"), model("integrations.OutboxEvent")
+        ConsumerFailure, OutboxEvent = model("core.ConsumerFailure"), model("core.OutboxEvent")
         rows = (ConsumerFailure.objects.order_by("failed_at", "pk")
                 .values_list("pk", "consumer", "event_id", "attempts", "error", "failed_at"))
         figures = {"failures": ConsumerFailure.objects.count()}

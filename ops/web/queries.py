@@ -200,10 +200,10 @@ def support_figures() -> dict:
 
 
 def integrations_figures() -> dict:
-    Event = model("integrations.OutboxEvent")
+    Event = model("core.OutboxEvent")
     Delivery = model("integrations.WebhookDelivery")
     Inbound = model("integrations.InboundMessage")
-    Failure = model("integrations.ConsumerFailure")
+    Failure = model("core.ConsumerFailure")
     now = timezone.now()
     pending = Event.objects.filter(dispatched_at__isnull=True).aggregate(n=Count("pk"), oldest=Min("time"))
     lag = (now - pending["oldest"]).total_seconds() if pending["oldest"] else 0.0

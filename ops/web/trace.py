@@ -110,7 +110,7 @@ def _gather(cid: str) -> list[dict]:
         add(p.created_at, "payment", f"Payment {p.number} received", f"{p.amount}")
     for cn in model("finance.CreditNote").objects.filter(correlation_id=cid).order_by("id")[:LIMIT]:
         add(cn.created_at, "credit_note", f"Credit note {cn.number} issued", f"total {cn.total}")
-    for ev in model("integrations.OutboxEvent").objects.filter(correlation_id=cid).order_by("position")[:LIMIT]:
+    for ev in model("core.OutboxEvent").objects.filter(correlation_id=cid).order_by("position")[:LIMIT]:
         add(ev.time, "event", f"Event {ev.type}", ev.subject)
     for d in model("integrations.WebhookDelivery").objects.filter(correlation_id=cid).order_by("id")[:LIMIT]:
         add(d.completed_at or d.created_at, "webhook",

@@ -18,7 +18,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Min
 
 from core import sql
-from integrations.services import publish
+from core.messaging.publishing import publish
 from sales import events, history, locks, stock
 from sales.models import Allocation, Order, OrderLine, Shipment, ShipmentLine
 

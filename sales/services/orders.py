@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from core import context, sql
 from core.exceptions import DomainError
+from core.messaging.publishing import buffered_events, publish, publish_many
 from core.money import q2, q3
-from integrations.services import publish, publish_many
 from sales import events, history, locks, pricing, stock
 from sales.exceptions import (
     CustomerInactive,
@@ -208,7 +208,7 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
         sql.insert_objects([new])
 
     # the stock events of the reservation and the order's own events: one outbox INSERT
-    with stock.coalesced_events(cid) as outbox:
+    with buffered_events(cid):
         reservations: list[stock.Reserved] = []
         if not hold_reason:
             reservations = allocation.reserve_lines(order=new, wanted={ln.line_no: ln.quantity for ln in lines},
@@ -227,7 +227,7 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
         locks.number_order(new, shipments)
         history.record(shipments, history.CREATED)
         history.record_created(new)
-        outbox.extend(_intake_events(new, lines))
+        publish_many(_intake_events(new, lines), correlation_id=cid)
     return SubmitResult(order=new, created=True, lines=lines, allocations=allocations)
 
 
@@ -521,7 +521,7 @@ def cancel_order(*, order_id: int, lines: list[CancelLine] | None = None, reason
             touched_shipments.add(alloc.shipment_id)
         ln.quantity_cancelled += wanted[line_id]
 
-    with stock.coalesced_events(cid):  # a release and its re-reservation: one stock event per level
+    with buffered_events(cid):  # a release and its re-reservation: one stock event per level
         stock.release(reservation_ids=to_release, correlation_id=cid)
         for alloc, rest in rereserve:
             made = stock.reserve(requests=[(stock.demand_ref(order.pk, lines_by_id[alloc.order_line_id].line_no),

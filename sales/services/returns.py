@@ -10,8 +10,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.exceptions import DomainError
+from core.messaging.publishing import publish
 from core.money import q3, q6
-from integrations.services import publish
 from sales import events, locks, stock
 from sales.exceptions import InvalidOrder, OrderNotFound, OverReturn, ReturnNotFound, ReturnStateConflict
 from sales.models import Order, OrderLine, Return, ReturnLine, Shipment, ShipmentLine

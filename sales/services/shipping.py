@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import sql
+from core.messaging.publishing import buffered_events, publish
 from core.money import q2, q3, q6
 from sales import events, history, locks, stock
 from sales.exceptions import InvalidOrder, OrderStateConflict, ShipmentNotFound, ShipmentStateConflict
@@ -117,7 +118,7 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
         history.save_changed(order, ["status", "updated_at"])
 
     # -- issue stock at valuation cost, keep the cost on the shipment lines -------------------
-    with stock.coalesced_events(cid) as outbox:  # stock events and shipped: one outbox INSERT
+    with buffered_events(cid):  # stock events and shipped: one outbox INSERT
         issued = stock.issue(pairs=pairs, reference=shipment.number, correlation_id=cid)
         cost_by_reservation: dict[int, Decimal] = defaultdict(lambda: ZERO)
         for r in issued:
@@ -136,8 +137,8 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
             ship_rows.append((line_id, qty, cost_value, unit_cost))
         sql.update_rows("sales_shipmentline", _SHIP_LINE_COLUMNS, ship_rows, key="order_line_id",
                         scope=("shipment_id = %s", [shipment.pk]), default=0)
-        outbox.append((events.SHIPMENT_SHIPPED, shipment.number,
-                       events.shipment_shipped_payload(shipment, order, shipped)))
+        publish(events.SHIPMENT_SHIPPED, shipment.number, events.shipment_shipped_payload(shipment, order, shipped),
+                correlation_id=cid)
     return shipment
 
 

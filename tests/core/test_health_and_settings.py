@@ -81,8 +81,8 @@ def test_the_queue_tables_are_vacuumed_by_a_fixed_threshold_on_postgresql():
         pytest.skip("PostgreSQL storage parameters")
     with connection.cursor() as cur:
         cur.execute("SELECT relname, reloptions FROM pg_class WHERE relname IN "
-                    "('integrations_outboxevent', 'integrations_webhookdelivery') ORDER BY relname")
+                    "('core_outboxevent', 'integrations_webhookdelivery') ORDER BY relname")
         rows = cur.fetchall()
-    assert [name for name, _ in rows] == ["integrations_outboxevent", "integrations_webhookdelivery"]
+    assert [name for name, _ in rows] == ["core_outboxevent", "integrations_webhookdelivery"]
     for _, options in rows:
         assert "autovacuum_vacuum_scale_factor=0" in options and "autovacuum_vacuum_threshold=5000" in options

@@ -88,7 +88,7 @@ def account(role: str) -> Account:
 # --- real flows through the other apps' services ------------------------------------------------
 
 def receive(warehouse, product, quantity: str, unit_cost: str, *, drain=True, supplier=None):
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
     from inventory.services import ReceiptLineInput, receive_stock
 
     receipt = receive_stock(warehouse=warehouse, supplier=supplier,
@@ -111,7 +111,7 @@ def order(customer, lines: list[tuple[str, str, str]], *, ref: str = "o1"):
 
 
 def ship_all(order_obj, *, drain=True):
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
     from sales.models import Shipment
     from sales.services import ship_shipment
 
@@ -124,7 +124,7 @@ def ship_all(order_obj, *, drain=True):
 
 
 def return_goods(order_obj, sku: str, quantity: str, disposition: str):
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
     from sales.services import ReturnLineInput, create_return, receive_return
 
     ret = create_return(order_id=order_obj.pk, disposition=disposition,

@@ -8,9 +8,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from integrations import consumers
-from integrations.models import OutboxEvent
-from integrations.services import publish
+from core.messaging import consumers
+from core.messaging.models import OutboxEvent
+from core.messaging.publishing import publish
 
 NEUTRAL_TYPE = "finance.period.closed.v1"  # an internal type no other app's consumer acts on in these tests
 

@@ -14,8 +14,9 @@ from django.conf import settings
 from django.db import transaction
 
 from core import context
-from integrations.models import ConsumedEvent, WebhookDelivery
-from integrations.services import publish
+from core.messaging.models import ConsumedEvent
+from core.messaging.publishing import publish
+from integrations.models import WebhookDelivery
 from integrations.webhooks import create_endpoint
 from tests.integrations.conftest import verify_standard_webhook
 from tests.integrations.helpers import NEUTRAL_TYPE, temporary_consumer

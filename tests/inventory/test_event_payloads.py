@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from integrations import catalogue
-from integrations.models import OutboxEvent
+from core.messaging import catalogue
+from core.messaging.models import OutboxEvent
 from inventory import services
 from tests.factories.inventory import ReorderRuleFactory
 from tests.inventory.conftest import receive, reserve

@@ -59,8 +59,8 @@ def test_failed_inbound_message_fixed_by_raw_sql_auto_resolves(customer):
 
 
 def _event_with_deliveries(n_endpoints=1):
+    from core.messaging.publishing import publish
     from integrations import webhooks
-    from integrations.services import publish
 
     endpoints = [webhooks.create_endpoint(url=f"https://hooks{i}.example.com/erp", event_types=["*"])[0]
                  for i in range(n_endpoints)]
@@ -95,8 +95,9 @@ def test_dead_deliveries_one_exception_per_endpoint_and_replay(db, support_user,
 
 
 def test_consumer_failure_rerun_resolves(db, support_user, monkeypatch):
-    from integrations import consumers
-    from integrations.services import publish, run_consumer_safely
+    from core.messaging import consumers
+    from core.messaging.publishing import publish
+    from core.messaging.relay import run_consumer_safely
 
     calls = {"n": 0}
 
@@ -107,7 +108,7 @@ def test_consumer_failure_rerun_resolves(db, support_user, monkeypatch):
 
     c = consumers.Consumer(name="ops.test_flaky", event_type="ops.test.v1", handler=flaky)
     monkeypatch.setitem(consumers._by_name, c.name, c)
-    monkeypatch.setattr("integrations.catalogue.check_type", lambda t: None)
+    monkeypatch.setattr("core.messaging.catalogue.check_type", lambda t: None)
     with transaction.atomic():
         event = publish("ops.test.v1", "X-1", {}, correlation_id="cid-flaky")
     assert run_consumer_safely(consumer_name=c.name, event_id=event.event_id) is False

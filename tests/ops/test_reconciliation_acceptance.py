@@ -126,7 +126,7 @@ def test_i7_gl_ap_differs_from_open_bills(wh, product, receive):
         lines=[inventory_services.PurchaseOrderLineInput(product=product, quantity=D("5"), unit_cost=D("3.00"))])
     inventory_services.receive_purchase_order(
         purchase_order=po, lines=[inventory_services.ReceiveLineInput(product=product, quantity=D("5"))])
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
 
     drain_outbox()
     bill = finance_services.create_supplier_bill(
@@ -157,15 +157,15 @@ def test_i8_shipped_not_invoiced_past_sla(shipped_order, settings):
 
 def test_outbox_not_dispatched_past_sla(db):
     # given: an event dispatched long ago
-    sql("INSERT INTO integrations_outboxevent (event_id, type, source, subject, time, correlation_id, request_id, "
+    sql("INSERT INTO core_outboxevent (event_id, type, source, subject, time, correlation_id, request_id, "
         "data, dispatch_count, dispatched_at) VALUES (%s, 'sales.order.accepted.v1', '/t', 'SO-1', %s, 'c-stale', "
         "'', '{}', 1, %s)",
         ["0b8f7a52-6a8c-4a43-9a0e-111111111111", timezone.now() - timedelta(minutes=30), timezone.now()])
     item = assert_cycle(
         "outbox_not_dispatched", "reconciliation.outbox_not_dispatched",
         # break: the relay never dispatched it (30 min > SLA_OUTBOX_MINUTES)
-        ("UPDATE integrations_outboxevent SET dispatched_at = NULL WHERE correlation_id = 'c-stale'",),
-        ("UPDATE integrations_outboxevent SET dispatched_at = %s WHERE correlation_id = 'c-stale'", [timezone.now()]),
+        ("UPDATE core_outboxevent SET dispatched_at = NULL WHERE correlation_id = 'c-stale'",),
+        ("UPDATE core_outboxevent SET dispatched_at = %s WHERE correlation_id = 'c-stale'", [timezone.now()]),
         key_part="outbox")
     assert item.severity == "high"
 

@@ -58,8 +58,8 @@ def test_backorder_older_than_sla(customer, product, settings):
 def test_webhook_not_delivered_within_sla(db, settings):
     from django.db import transaction
 
+    from core.messaging.publishing import publish
     from integrations import webhooks
-    from integrations.services import publish
 
     endpoint, _ = webhooks.create_endpoint(url="https://partner.example.com/hook", event_types=["*"])
     with transaction.atomic():
@@ -86,7 +86,7 @@ def test_beat_tasks_run_both_groups(db):
 
 
 def test_grni_aging(wh, product):
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
     from inventory import services as inventory_services
     from tests.factories.inventory import SupplierFactory
 

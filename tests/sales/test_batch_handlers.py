@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from integrations.services import dispatch_events, publish
+from core.messaging.publishing import publish
+from core.messaging.relay import dispatch_events
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from integrations.catalogue import validate_payload
-from integrations.models import OutboxEvent
+from core.messaging.catalogue import validate_payload
+from core.messaging.models import OutboxEvent
 from sales import services
 
 D = Decimal

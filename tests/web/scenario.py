@@ -56,7 +56,7 @@ def build() -> Scenario:
     exc = ops.open_exception(kind="web.test", key="one", title="Something to look at", owner_role="support",
                              severity="high", correlation_id=order.correlation_id,
                              links=[{"type": "sales.order", "id": order.pk, "label": order.number}])
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
 
     drain_outbox()
     return Scenario(warehouse=wh, customer=customer, held_customer=held, products=products, order=order,

@@ -40,7 +40,7 @@ def test_admin_changelist_and_change_page_open(admin_web, app, model):
         assert admin_web.get(reverse(f"admin:{app}_{model}_changelist") + "?q=x").status_code == 200
 
 
-@pytest.mark.parametrize("label", ["inventory.StockMove", "finance.JournalEntry", "integrations.OutboxEvent"])
+@pytest.mark.parametrize("label", ["inventory.StockMove", "finance.JournalEntry", "core.OutboxEvent"])
 def test_ledgers_are_read_only_in_the_admin(admin_web, label):
     from django.apps import apps
     from django.contrib.auth import get_user_model

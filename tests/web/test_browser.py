@@ -105,7 +105,7 @@ def accessibility_violations(page) -> list[str]:
 
 
 def drain() -> None:
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
 
     drain_outbox()
 

@@ -241,7 +241,7 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page(read=INTEGRATIONS)
 def event_list(request: HttpRequest) -> HttpResponse:
-    Event = queries.model("integrations.OutboxEvent")
+    Event = queries.model("core.OutboxEvent")
     f = forms.EventFilter(request.GET)
     qs = Event.objects.defer("data").order_by("-position")
     if t := f.value("type"):

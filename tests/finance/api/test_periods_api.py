@@ -3,9 +3,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from core.messaging.models import OutboxEvent
 from finance.models import FiscalPeriod
 from finance.services import BillLineInput, create_fiscal_year, create_supplier_bill
-from integrations.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from core.messaging.consumers import run_consumer, run_consumer_batch
+from core.messaging.models import ConsumedEvent, OutboxEvent
+from core.messaging.publishing import publish
 from finance.models import Invoice, JournalEntry, JournalLine, NumberSeries
-from integrations.consumers import run_consumer, run_consumer_batch
-from integrations.models import ConsumedEvent, OutboxEvent
-from integrations.services import publish
 from tests.finance.conftest import order, receive, role_totals, ship_all
 
 D = Decimal

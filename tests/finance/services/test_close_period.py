@@ -2,10 +2,10 @@ from datetime import date
 
 import pytest
 
+from core.messaging.models import OutboxEvent
 from finance.exceptions import PeriodClosed, PeriodNotClosable
 from finance.models import FiscalPeriod, Invoice, JournalEntry
 from finance.services import close_period, create_fiscal_year, issue_invoice_for_shipment
-from integrations.models import OutboxEvent
 from tests.finance.conftest import order, receive, ship_all
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from django.db import close_old_connections, connection
 
+from core.messaging.consumers import run_consumer
+from core.messaging.models import OutboxEvent
+from core.messaging.publishing import publish
 from finance.models import Invoice, JournalEntry
-from integrations.consumers import run_consumer
-from integrations.models import OutboxEvent
-from integrations.services import publish
 from tests.finance.conftest import order, receive, ship_all
 
 D = Decimal
@@ -82,10 +82,10 @@ def _race(*event_ids):
 def test_two_workers_on_the_same_shipment_invoice_once(customer, warehouse, product, monkeypatch):
     from django.db import transaction
 
-    from integrations.models import ConsumedEvent
+    from core.messaging.models import ConsumedEvent
 
     # committed events would be relayed eagerly on commit; here the racing workers do it
-    monkeypatch.setattr("integrations.services._enqueue_dispatch", lambda event_id: None)
+    monkeypatch.setattr("core.messaging.publishing.enqueue_dispatch", lambda event_id: None)
     receive(warehouse, product, "10", "4.00")
     ship_all(order(customer, [(product.sku, "2", "10.00")], ref="r1"), drain=False)
     ship_all(order(customer, [(product.sku, "1", "10.00")], ref="r2"), drain=False)

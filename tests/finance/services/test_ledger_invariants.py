@@ -19,6 +19,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from core.messaging.relay import drain_outbox
 from finance import selectors
 from finance.models import Invoice, SupplierBill
 from finance.services import (
@@ -29,7 +30,6 @@ from finance.services import (
     receive_payment,
     void_invoice,
 )
-from integrations.services import drain_outbox
 from tests.finance.conftest import order, receive, return_goods, ship_all
 
 D = Decimal

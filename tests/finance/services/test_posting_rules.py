@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from core.messaging.models import OutboxEvent
 from finance import selectors
 from finance.models import CreditNote, Invoice, JournalEntry, SupplierBill
 from finance.services import (
@@ -15,7 +16,6 @@ from finance.services import (
     pay_supplier,
     receive_payment,
 )
-from integrations.models import OutboxEvent
 from tests.finance.conftest import order, receive, return_goods, role_totals, ship_all
 
 D = Decimal
@@ -105,7 +105,7 @@ def test_return_issues_credit_note_with_goods_entry(customer, warehouse, product
 
 
 def test_stock_adjustment_posts_against_inventory_adjustment(warehouse, product):
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
     from inventory.services import adjust_stock
 
     receive(warehouse, product, "10", "4.00")
@@ -122,7 +122,7 @@ def test_stock_adjustment_posts_against_inventory_adjustment(warehouse, product)
 
 
 def test_transfer_moves_value_between_warehouses_without_pnl(warehouse, product):
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
     from inventory.services import TransferLineInput, transfer_stock
     from tests.factories.inventory import WarehouseFactory
 
@@ -139,7 +139,7 @@ def test_transfer_moves_value_between_warehouses_without_pnl(warehouse, product)
 
 
 def _po(supplier, warehouse, product, qty="10", cost="5.00"):
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
     from inventory.services import (
         PurchaseOrderLineInput,
         ReceiveLineInput,

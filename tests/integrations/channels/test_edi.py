@@ -175,8 +175,8 @@ def test_855_856_810_are_written_for_an_accepted_shipped_invoiced_order(ops_clie
     assert outbox_file(invoice_doc).parent.name == "acme"
 
     # every event of the flow (order, shipment, invoice…) matches its catalogue schema
-    from integrations import catalogue
-    from integrations.models import OutboxEvent
+    from core.messaging import catalogue
+    from core.messaging.models import OutboxEvent
 
     for event in OutboxEvent.objects.all():
         catalogue.validate_payload(event.type, event.data)
@@ -212,7 +212,8 @@ def test_one_relay_batch_writes_documents_only_for_customers_whose_partner_wants
         edi_partner, customer, other_customer, web_customer, products, drain):
     """The EDI consumers' batch handlers: one partner query for the batch; an 855 for the EDI
     customer's order only, none for a customer without a partner or whose partner sends no 855."""
-    from integrations.models import ConsumedEvent, EdiPartner
+    from core.messaging.models import ConsumedEvent
+    from integrations.models import EdiPartner
     from sales import services as sales_services
 
     EdiPartner.objects.create(code="globex", customer=other_customer, isa_id="GLOBEX", our_id="NORTHWIND",
@@ -242,8 +243,8 @@ def test_a_batch_that_fails_half_way_leaves_no_file_for_what_it_rolled_back(edi_
                                                                              drain, monkeypatch):
     """Files are written once the batch's documents are recorded: the rolled-back batch wrote
     none, the one-by-one retry writes the good document's file once and records the bad one."""
+    from core.messaging.models import ConsumerFailure
     from integrations.channels import edi
-    from integrations.models import ConsumerFailure
     from sales import services as sales_services
 
     orders = [sales_services.submit_order(sales_services.CanonicalOrder(

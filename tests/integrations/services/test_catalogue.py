@@ -7,8 +7,8 @@ from decimal import Decimal
 import jsonschema
 import pytest
 
-from integrations import catalogue
-from integrations.models import OutboxEvent
+from core.messaging import catalogue
+from core.messaging.models import OutboxEvent
 
 
 def test_every_contract_type_is_catalogued_with_a_schema():

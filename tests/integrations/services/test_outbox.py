@@ -8,9 +8,11 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from integrations import tasks
-from integrations.models import ConsumedEvent, OutboxEvent, WebhookDelivery
-from integrations.services import OutsideTransaction, prune_outbox, publish, relay_pending
+from core.messaging import tasks
+from core.messaging.models import ConsumedEvent, OutboxEvent
+from core.messaging.publishing import OutsideTransaction, publish
+from core.messaging.relay import prune_outbox, relay_pending, run_consumer_safely
+from integrations.models import WebhookDelivery
 from integrations.webhooks import create_endpoint
 from tests.integrations.conftest import verify_standard_webhook
 from tests.integrations.helpers import NEUTRAL_TYPE, publish_committed, temporary_consumer
@@ -58,8 +60,8 @@ def test_commit_then_crash_the_sweeper_delivers_and_a_double_enqueue_is_consumed
         assert request["headers"]["X-Correlation-ID"] == "crash-1"
 
         # when: the same event is enqueued twice more (a redelivered broker message, a second sweeper)
-        tasks.consume_event_task.delay(str(event.event_id), "test.recorder")
-        tasks.dispatch_event_task.delay(str(event.event_id))
+        run_consumer_safely(consumer_name="test.recorder", event_id=str(event.event_id))
+        tasks.dispatch_events_task.delay([str(event.event_id)])
 
         # then: still one effect, one consumed marker, one delivery row
         assert seen == [event.event_id]
@@ -69,8 +71,8 @@ def test_commit_then_crash_the_sweeper_delivers_and_a_double_enqueue_is_consumed
 
 def test_sweeper_leaves_fresh_events_to_the_on_commit_relay():
     publish_committed()
-    assert relay_pending(older_than_seconds=60, run_inline=True) == 0
-    assert relay_pending(older_than_seconds=0, run_inline=True) == 1
+    assert relay_pending(older_than_seconds=60) == 0
+    assert relay_pending(older_than_seconds=0) == 1
 
 
 def test_a_failing_consumer_is_recorded_and_retried_until_it_succeeds():
@@ -83,13 +85,13 @@ def test_a_failing_consumer_is_recorded_and_retried_until_it_succeeds():
 
     with temporary_consumer(NEUTRAL_TYPE, "test.flaky", flaky):
         event = publish_committed()
-        relay_pending(run_inline=True)
-        from integrations.models import ConsumerFailure
+        relay_pending()
+        from core.messaging.models import ConsumerFailure
 
         failure = ConsumerFailure.objects.get(consumer="test.flaky")
         assert "finance is down" in failure.error
         ConsumerFailure.objects.filter(pk=failure.pk).update(next_attempt_at=timezone.now())
-        relay_pending(run_inline=True)
+        relay_pending()
         assert len(calls) == 2
         assert not ConsumerFailure.objects.exists()
         assert ConsumedEvent.objects.filter(consumer="test.flaky", event_id=event.event_id).exists()
@@ -98,7 +100,7 @@ def test_a_failing_consumer_is_recorded_and_retried_until_it_succeeds():
 def test_prune_keeps_recent_events_and_those_with_dead_deliveries(receiver):
     endpoint, _ = create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
     old_done, old_dead, recent = (publish_committed(subject=s) for s in ("old-done", "old-dead", "recent"))
-    relay_pending(run_inline=True)
+    relay_pending()
     WebhookDelivery.objects.filter(event_id=old_done.event_id).update(status="succeeded")
     WebhookDelivery.objects.filter(event_id=old_dead.event_id).update(status="dead")
     WebhookDelivery.objects.filter(event_id=recent.event_id).update(status="succeeded")

@@ -7,9 +7,11 @@ import os
 import pytest
 from django.db import connection, transaction
 
-from integrations import consumers, services
-from integrations.models import ConsumedEvent, ConsumerFailure, OutboxEvent
-from integrations.services import dispatch_events, publish, relay_pending
+from core.messaging import consumers, relay
+from core.messaging import publishing as services
+from core.messaging.models import ConsumedEvent, ConsumerFailure, OutboxEvent
+from core.messaging.publishing import publish
+from core.messaging.relay import dispatch_events, relay_pending
 from tests.integrations.helpers import NEUTRAL_TYPE, publish_committed, temporary_consumer
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def handed_off(monkeypatch):
     """The lists of event ids the on-commit hand-off passes to the relay (nothing is relayed)."""
     calls: list[list[str]] = []
-    monkeypatch.setattr(services, "_enqueue_dispatch", lambda ids: calls.append(list(ids)))
+    monkeypatch.setattr(services, "enqueue_dispatch", lambda ids: calls.append(list(ids)))
     return calls
 
 
@@ -117,30 +119,30 @@ def test_mark_consumed_returns_only_the_new_markers():
 @pytest.mark.skipif(not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"),
                     reason="coalesced wake-ups need a Redis broker")
 def test_wakeups_are_coalesced_while_one_relay_task_is_waiting(monkeypatch):
-    from integrations import tasks
+    from core.messaging import tasks
 
     sent: list[list[str]] = []
     key = f"erp:outbox-wakeup:test-{os.getpid()}-{connection.settings_dict['NAME']}"
-    monkeypatch.setattr(services, "_wakeup_key", lambda: key)
+    monkeypatch.setattr(services, "wakeup_key", lambda: key)
     monkeypatch.setattr(tasks.dispatch_events_task, "delay", lambda ids: sent.append(ids))
     services._redis().delete(key)
     services._local.wakeup_pending_until = 0.0
     try:
-        services._enqueue_dispatch(["e1"])
-        services._enqueue_dispatch(["e2"])  # the first task has not started: it will take e2 too
+        services.enqueue_dispatch(["e1"])
+        services.enqueue_dispatch(["e2"])  # the first task has not started: it will take e2 too
         assert sent == [["e1"]]
         assert 0 < services._redis().pttl(key) <= services.WAKEUP_TTL_MS
 
         # within the gather time this process does not even ask Redis (the task cannot have
         # cleared the key yet): nothing sent, no round trip
         services._redis().delete(key)
-        services._enqueue_dispatch(["e2b"])
+        services.enqueue_dispatch(["e2b"])
         assert sent == [["e1"]]
 
         # the relay task clears the key after its gather time; the next commit wakes a new one
         services._local.wakeup_pending_until = 0.0
-        services._clear_wakeup()
-        services._enqueue_dispatch(["e3"])
+        services.clear_wakeup()
+        services.enqueue_dispatch(["e3"])
         assert sent == [["e1"], ["e3"]]
     finally:
         services._redis().delete(key)
@@ -148,11 +150,11 @@ def test_wakeups_are_coalesced_while_one_relay_task_is_waiting(monkeypatch):
 
 
 def test_the_relay_task_takes_its_events_and_everything_else_pending(monkeypatch):
-    monkeypatch.setattr(services, "_clear_wakeup", lambda: None)
+    monkeypatch.setattr(services, "clear_wakeup", lambda: None)
     others = [publish_committed(subject=f"P-{i}") for i in range(3)]  # committed, never handed off
     mine = publish_committed(subject="mine")
 
-    assert services.relay_after_commit([str(mine.event_id)]) == 4
+    assert relay.relay_after_commit([str(mine.event_id)]) == 4
     assert not OutboxEvent.objects.filter(pk__in=[e.pk for e in [*others, mine]], dispatched_at__isnull=True).exists()
 
 
@@ -188,7 +190,7 @@ def test_a_consumer_failure_does_not_roll_back_another_consumers_work():
 
 def test_publish_many_writes_the_events_in_order_and_hands_them_off_with_the_transaction(
         handed_off, django_capture_on_commit_callbacks):
-    from integrations.services import EventToPublish, publish_many
+    from core.messaging.publishing import EventToPublish, publish_many
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         one = publish(NEUTRAL_TYPE, "S-0", {"n": 0})
@@ -202,7 +204,7 @@ def test_publish_many_writes_the_events_in_order_and_hands_them_off_with_the_tra
 
 
 def test_publish_many_refuses_unknown_types_and_writes_nothing():
-    from integrations.services import EventToPublish, publish_many
+    from core.messaging.publishing import EventToPublish, publish_many
 
     with pytest.raises(ValueError, match="unknown event type"), transaction.atomic():
         publish_many([EventToPublish(NEUTRAL_TYPE, "ok", {}), EventToPublish("no.such.type.v1", "bad", {})])
@@ -217,7 +219,7 @@ def test_a_re_relayed_event_that_succeeds_clears_its_failure_on_record(batched):
         if batched:
             consumers.batch_handler("test.recovers")(lambda events: calls.extend(e.subject for e in events))
         events = [publish_committed(subject=s) for s in (("A", "B") if batched else ("A",))]
-        services.record_consumer_failure(consumer_name="test.recovers", event_id=events[0].event_id,
+        relay.record_consumer_failure(consumer_name="test.recovers", event_id=events[0].event_id,
                                          error=ValueError("earlier attempt"))
 
         assert dispatch_events() == len(events)
@@ -233,7 +235,7 @@ def test_a_failure_on_record_for_a_pair_already_handled_is_cleared_as_stale():
     with temporary_consumer(NEUTRAL_TYPE, "test.stale", calls.append):
         event = publish_committed()
         ConsumedEvent.objects.create(consumer="test.stale", event_id=event.event_id)
-        services.record_consumer_failure(consumer_name="test.stale", event_id=event.event_id,
+        relay.record_consumer_failure(consumer_name="test.stale", event_id=event.event_id,
                                          error=ValueError("lost a race"))
 
         assert consumers.run_consumer(consumer_name="test.stale", event_id=event.event_id) is False

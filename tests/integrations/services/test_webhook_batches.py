@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.messaging.models import OutboxEvent
 from integrations import webhooks
-from integrations.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.integrations.conftest import verify_standard_webhook
 from tests.integrations.helpers import NEUTRAL_TYPE, publish_committed
 
@@ -116,7 +117,7 @@ def test_the_due_sweep_and_bulk_replay_enqueue_batches(receiver, sent, django_ca
 def test_the_relay_fans_out_and_delivers_in_batches(receiver, django_capture_on_commit_callbacks):
     """publish → relay → create_deliveries_for_events → enqueue_deliveries → deliver_webhooks_task
     (Celery runs eagerly in tests): every event arrives once, signed."""
-    from integrations.services import drain_outbox
+    from core.messaging.relay import drain_outbox
 
     _, secret = webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
     with django_capture_on_commit_callbacks(execute=True):

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from core.exceptions import StateConflict
-from integrations.models import OutboxEvent
+from core.messaging.models import OutboxEvent
 from inventory import selectors, services
 from inventory.exceptions import InsufficientStock
 from inventory.models import Adjustment, StockMove, Transfer

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from integrations.models import OutboxEvent
+from core.messaging.models import OutboxEvent
 from inventory import selectors, services
 from inventory.exceptions import InvalidQuantity
 from inventory.models import Reservation

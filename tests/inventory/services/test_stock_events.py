@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from integrations.models import OutboxEvent
+from core.messaging.models import OutboxEvent
+from core.messaging.publishing import buffered_events
 from inventory import services
 from tests.inventory.conftest import receive, reserve
 
@@ -36,7 +37,7 @@ def test_coalesced_block_reports_each_level_once_with_final_quantities(warehouse
     receive(warehouse2, product, "5", "1.00")
     [first] = reserve(warehouse, product, "4", ref="SOL-9-1")
     before = len(_changed())
-    with transaction.atomic(), services.coalesced_stock_events():
+    with transaction.atomic(), buffered_events():
         services.release_reservations(reservation_ids=[first.pk])
         reserve(warehouse, product, "3", ref="SOL-9-1")
         reserve(warehouse2, product, "1", ref="SOL-9-2")
@@ -51,7 +52,7 @@ def test_coalesced_block_reports_each_level_once_with_final_quantities(warehouse
 def test_coalesced_block_that_fails_emits_nothing(warehouse, product):
     receive(warehouse, product, "10", "1.00")
     before = OutboxEvent.objects.count()
-    with pytest.raises(RuntimeError), transaction.atomic(), services.coalesced_stock_events():
+    with pytest.raises(RuntimeError), transaction.atomic(), buffered_events():
         reserve(warehouse, product, "3")
         raise RuntimeError("caller gives up")
     assert OutboxEvent.objects.count() == before
@@ -62,7 +63,7 @@ def test_stock_low_compares_the_start_and_the_end_of_the_block(warehouse, produc
 
     ReorderRuleFactory(product=product, warehouse=warehouse, min_quantity=D("5"), preferred_supplier=supplier)
     receive(warehouse, product, "8", "1.00")
-    with transaction.atomic(), services.coalesced_stock_events():
+    with transaction.atomic(), buffered_events():
         reserve(warehouse, product, "2", ref="A")   # 6 available: not low yet
         reserve(warehouse, product, "2", ref="B")   # 4 available: crossed within the block
     lows = list(OutboxEvent.objects.filter(type="inventory.stock.low.v1"))

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from integrations.models import OutboxEvent
+from core.messaging.models import OutboxEvent
 from inventory.models import Demand
 from sales import services
 
@@ -44,8 +44,8 @@ def test_ship_complete_backorder_waits_for_everything(submit, products, wh_main,
 def test_invoice_event_sets_invoiced_quantities(submit, products, wh_main, receive):
     from django.db import transaction
 
-    from integrations.consumers import run_consumer
-    from integrations.services import publish
+    from core.messaging.consumers import run_consumer
+    from core.messaging.publishing import publish
 
     receive(wh_main, products[0], 5)
     order = submit([("P-1", 2)]).order

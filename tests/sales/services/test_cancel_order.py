@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from integrations.models import OutboxEvent
+from core.messaging.models import OutboxEvent
 from inventory.models import Demand, Reservation
 from sales import services
 from sales.exceptions import OrderStateConflict, OverCancel

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from integrations.models import OutboxEvent
+from core.messaging.models import OutboxEvent
 from sales import services
 from sales.models import Order, Shipment
 

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from integrations.models import OutboxEvent
+from core.messaging.models import OutboxEvent
 from inventory.models import Demand, Reservation
 from sales.exceptions import InvalidOrder, PriceNotAllowed, UnknownCustomer, UnknownSku
 from sales.models import Order, Shipment

@@ -1,6 +1,6 @@
 """Registry of internal event consumers, and the idempotent way to run one.
 
-Each domain app registers its consumers in its handlers.py (imported by AppConfig.ready):
+Each app registers its consumers in its handlers.py (imported by its AppConfig.ready):
 
     @consumer("sales.shipment.shipped.v1", name="finance.invoice_shipment")
     def invoice_shipment(event: OutboxEvent) -> None: ...
@@ -23,20 +23,21 @@ failure of its own and does not hold back the others).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
-from django.db import transaction
+from django.db import connection, transaction
 
 from core import context
 
+from .models import ConsumedEvent, ConsumerFailure, OutboxEvent
+
 log = structlog.get_logger(__name__)
 
-Handler = Callable[["OutboxEvent"], None]  # noqa: F821
-
-
-BatchHandler = Callable[[list["OutboxEvent"]], None]  # noqa: F821
+Handler = Callable[[OutboxEvent], None]
+BatchHandler = Callable[[list[OutboxEvent]], None]
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,6 @@ def run_consumer(*, consumer_name: str, event_id, event=None, clear_failure: boo
     of the pair is cleared on success; the relay passes clear_failure=False when it knows
     there is none (one statement fewer per consumer and event).
     """
-    from integrations.models import ConsumerFailure, OutboxEvent
-
     c = _by_name[consumer_name]
     with transaction.atomic():
         if event is None:
@@ -123,10 +122,6 @@ def run_consumer(*, consumer_name: str, event_id, event=None, clear_failure: boo
 def mark_consumed(consumer_name: str, event_ids: list) -> set:
     """Insert the consumed markers of several events in one statement and return the ids that
     were new (the others had been handled already). Runs in the caller's transaction."""
-    from django.db import connection
-
-    from integrations.models import ConsumedEvent
-
     if not event_ids:
         return set()
     table = connection.ops.quote_name(ConsumedEvent._meta.db_table)
@@ -138,8 +133,6 @@ def mark_consumed(consumer_name: str, event_ids: list) -> set:
         cursor.execute(f"INSERT INTO {table} (consumer, event_id, consumed_at) VALUES {rows} "
                        "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id", params)
         got = cursor.fetchall()
-    import uuid
-
     return {g[0] if isinstance(g[0], uuid.UUID) else uuid.UUID(str(g[0])) for g in got}
 
 
@@ -148,8 +141,6 @@ def run_consumer_batch(*, consumer_name: str, events: list, clear_failures: bool
     with their consumed markers. Returns how many it handled. Raises what the handler raises
     (nothing of the batch is then kept; the caller falls back to single events).
     clear_failures=False: the caller knows no failure of these pairs is on record."""
-    from integrations.models import ConsumerFailure
-
     c = _by_name[consumer_name]
     if c.batch_handler is None:
         raise ValueError(f"consumer {consumer_name!r} has no batch handler")

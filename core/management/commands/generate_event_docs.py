@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from integrations import catalogue
+from core.messaging import catalogue
 
 
 class Command(BaseCommand):
