@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 
 from core.money import q2
@@ -144,6 +144,40 @@ def unbalanced_entry_ids() -> list[int]:
         return list(sums.filter(Q(d__isnull=True) | ~Q(d=F("c"))).values_list("id", flat=True))
     # SQLite sums decimals as floats: compare rounded to cents
     return [pk for pk, d, c in sums.values_list("id", "d", "c") if d is None or q2(d) != q2(c)]
+
+
+# --- by correlation id (ops' trace) -------------------------------------------------------------
+
+def invoices_for_correlation(*, correlation_id: str, order_ids=()):
+    """Invoices of the correlation id or of these orders, in time order."""
+    from finance.models import Invoice
+
+    return Invoice.objects.filter(Q(correlation_id=correlation_id) | Q(order_id__in=order_ids)).order_by("created_at", "pk")
+
+
+def credit_notes_for_correlation(*, correlation_id: str, order_ids=()):
+    from finance.models import CreditNote
+
+    return (CreditNote.objects.filter(Q(correlation_id=correlation_id) | Q(order_id__in=order_ids))
+            .order_by("created_at", "pk"))
+
+
+def payments_for_correlation(*, correlation_id: str, invoice_ids=()):
+    """Payments of the correlation id or allocated to these invoices (a payment made in its own
+    transaction), in time order."""
+    from finance.models import Payment
+
+    return (Payment.objects.filter(Q(correlation_id=correlation_id) | Q(allocations__invoice_id__in=invoice_ids))
+            .distinct().order_by("created_at", "pk"))
+
+
+def journal_entries_for_correlation(*, correlation_id: str):
+    """Journal entries of the correlation id with their lines and accounts, in posting order."""
+    from finance.models import JournalEntry, JournalLine
+
+    lines = JournalLine.objects.select_related("account").order_by("line_no")
+    return (JournalEntry.objects.filter(correlation_id=correlation_id)
+            .prefetch_related(Prefetch("lines", queryset=lines)).order_by("posted_at", "pk"))
 
 
 from finance.reports import (  # noqa: E402  (reports are selectors too; kept in their own module)

@@ -15,19 +15,36 @@ def get_event(event_id) -> OutboxEvent:
     return OutboxEvent.objects.get(event_id=event_id)
 
 
-def events_for_correlation(correlation_id: str) -> QuerySet[OutboxEvent]:
-    return OutboxEvent.objects.filter(correlation_id=correlation_id).order_by("position")
+def events_for_correlation(*, correlation_id: str) -> QuerySet[OutboxEvent]:
+    """Events stamped with the correlation id, in time order (the trace)."""
+    return OutboxEvent.objects.filter(correlation_id=correlation_id).order_by("time", "position")
 
 
-def deliveries_for_correlation(correlation_id: str) -> QuerySet[WebhookDelivery]:
-    return WebhookDelivery.objects.filter(correlation_id=correlation_id).order_by("id")
+def deliveries_for_correlation(*, correlation_id: str) -> QuerySet[WebhookDelivery]:
+    """Webhook deliveries of the correlation id with their endpoint and attempts (the trace)."""
+    return (WebhookDelivery.objects.filter(correlation_id=correlation_id).select_related("endpoint")
+            .prefetch_related("attempts").order_by("created_at", "pk"))
 
 
-def inbound_messages_for_correlation(correlation_id: str) -> QuerySet[InboundMessage]:
+def correlation_family(correlation_id: str) -> list[str]:
+    """The id itself and, for a child `<parent>.<n>` of a multi-order message, the parent."""
+    out = [correlation_id]
+    head, dot, tail = correlation_id.rpartition(".")
+    if dot and tail.isdigit() and head:
+        out.append(head)
+    return out
+
+
+def inbound_messages_for_correlation(*, correlation_id: str) -> QuerySet[InboundMessage]:
     """Messages whose own id is the correlation id, or that produced orders under it (a
-    multi-order message gives each order "<message id>.<n>")."""
-    base = correlation_id.rsplit(".", 1)[0] if "." in correlation_id else correlation_id
-    return InboundMessage.objects.filter(correlation_id__in={correlation_id, base}).defer("body").order_by("id")
+    multi-order message gives each order "<message id>.<n>"), without their bodies, in
+    arrival order."""
+    return (InboundMessage.objects.filter(correlation_id__in=correlation_family(correlation_id))
+            .defer("body", "headers").order_by("received_at", "pk"))
+
+
+def edi_documents_for_correlation(*, correlation_id: str) -> QuerySet[EdiDocument]:
+    return EdiDocument.objects.filter(correlation_id=correlation_id).defer("content").order_by("created_at", "pk")
 
 
 def edi_documents_for_order(order_id: int) -> QuerySet[EdiDocument]:

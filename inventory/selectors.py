@@ -21,6 +21,7 @@ from .models import (
     ProductUnit,
     PurchaseOrder,
     PurchaseOrderLine,
+    Receipt,
     Reservation,
     StockLevel,
     StockMove,
@@ -280,6 +281,26 @@ def reservations_for(*, demand_refs: list[str], active_only: bool = True):
     if active_only:
         qs = qs.filter(status=Reservation.Status.ACTIVE)
     return list(qs)
+
+
+def reservations_for_correlation(*, correlation_id: str):
+    """Reservations of the correlation id with product and warehouse, in time order (ops' trace)."""
+    return (Reservation.objects.filter(correlation_id=correlation_id).select_related("product", "warehouse")
+            .order_by("created_at", "pk"))
+
+
+def moves_for_correlation(*, correlation_id: str):
+    """Stock moves of the correlation id with product and warehouse, in time order (ops' trace)."""
+    return (StockMove.objects.filter(correlation_id=correlation_id).select_related("product", "warehouse")
+            .order_by("created_at", "pk"))
+
+
+def purchase_orders_for_correlation(*, correlation_id: str):
+    return PurchaseOrder.objects.filter(correlation_id=correlation_id).order_by("created_at", "pk")
+
+
+def receipts_for_correlation(*, correlation_id: str):
+    return Receipt.objects.filter(correlation_id=correlation_id).order_by("created_at", "pk")
 
 
 # --- valuation and reconciliation (ops) ---------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from core import roles
 from sales.models import Allocation, Customer, Order, OrderLine, PartnerAccount, Return, Shipment
@@ -69,3 +69,29 @@ def shipped_not_invoiced(*, older_than=None) -> QuerySet[Shipment]:
     """Shipped shipments of orders not yet fully invoiced (for the I8 reconciliation)."""
     qs = Shipment.objects.filter(status=Shipment.Status.SHIPPED).exclude(order__status=Order.Status.INVOICED)
     return qs.filter(shipped_at__lt=older_than) if older_than else qs
+
+
+# --- by correlation id (ops' trace) -------------------------------------------------------------
+
+
+def orders_for_correlation(*, correlation_id: str) -> QuerySet[Order]:
+    """Orders of the correlation id with their customer and lines, in time order."""
+    return (Order.objects.filter(correlation_id=correlation_id).select_related("customer")
+            .prefetch_related("lines").order_by("created_at", "pk"))
+
+
+def order_status_history(*, order_ids) -> QuerySet:
+    """The audit rows of these orders (status, hold reason, who, when), oldest first per order."""
+    return (Order.history.model.objects.filter(id__in=order_ids).order_by("id", "history_date", "history_id")
+            .only("id", "status", "hold_reason", "history_date", "history_user_id", "number"))
+
+
+def shipments_for_correlation(*, correlation_id: str, order_ids=()) -> QuerySet[Shipment]:
+    """Shipments of the correlation id or of these orders, with warehouse and lines, in time order."""
+    return (Shipment.objects.filter(Q(correlation_id=correlation_id) | Q(order_id__in=order_ids))
+            .select_related("warehouse").prefetch_related("lines").order_by("created_at", "pk"))
+
+
+def returns_for_correlation(*, correlation_id: str, order_ids=()) -> QuerySet[Return]:
+    return (Return.objects.filter(Q(correlation_id=correlation_id) | Q(order_id__in=order_ids))
+            .order_by("created_at", "pk"))
