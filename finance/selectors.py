@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from core.money import q2
+from inventory import selectors as inventory_selectors
+from sales import selectors as sales_selectors
 
 ZERO = Decimal("0.00")
 
@@ -144,6 +146,64 @@ def unbalanced_entry_ids() -> list[int]:
         return list(sums.filter(Q(d__isnull=True) | ~Q(d=F("c"))).values_list("id", flat=True))
     # SQLite sums decimals as floats: compare rounded to cents
     return [pk for pk, d, c in sums.values_list("id", "d", "c") if d is None or q2(d) != q2(c)]
+
+
+# --- reconciliations and KPIs (ops) -------------------------------------------------------------
+
+def journal_totals() -> dict:
+    """{total_debit, total_credit} over every journal line (one aggregate; I4's first look)."""
+    from django.db.models import Value
+
+    from finance.models import JournalLine
+
+    totals = JournalLine.objects.aggregate(d=Coalesce(Sum("debit"), Value(ZERO)), c=Coalesce(Sum("credit"), Value(ZERO)))
+    return {"total_debit": totals["d"], "total_credit": totals["c"]}
+
+
+def unbalanced_entries(*, limit: int = 1000) -> list[tuple]:
+    """I4's findings: (id, number, correlation_id) of the entries whose lines do not balance."""
+    from finance.models import JournalEntry
+
+    ids = unbalanced_entry_ids()[:limit]
+    return list(JournalEntry.objects.filter(pk__in=ids).values_list("pk", "number", "correlation_id"))
+
+
+def received_not_billed(*, first_receipt_before):
+    """GRNI aging: per purchase order first received before the cutoff, tuples (id, number,
+    supplier code, received value, billed GRNI on posted bills, first receipt, correlation_id),
+    by id, in one query."""
+    from django.db.models import DecimalField, Value
+
+    from finance.models import SupplierBill, SupplierBillLine
+
+    money = DecimalField(max_digits=18, decimal_places=2)
+    posted = [SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID, SupplierBill.Status.PAID]
+    billed = (SupplierBillLine.objects.filter(bill__purchase_order=OuterRef("pk"), bill__status__in=posted).order_by()
+              .values("bill__purchase_order").annotate(s=Sum("grni_amount")).values("s"))
+    return (inventory_selectors.purchase_orders_received_before(first_receipt_before=first_receipt_before)
+            .annotate(billed=Coalesce(Subquery(billed, output_field=money), Value(ZERO)))
+            .values_list("pk", "number", "supplier__code", "received", "billed", "first_receipt", "correlation_id"))
+
+
+def shipments_not_invoiced(*, shipped_before):
+    """I8: shipped shipments without an invoice, shipped before the cutoff, oldest first: tuples
+    (id, number, order id, order number, shipped_at, correlation_id)."""
+    from finance.models import Invoice
+
+    return (sales_selectors.shipped_shipments(shipped_before=shipped_before)
+            .exclude(Exists(Invoice.objects.filter(shipment_id=OuterRef("pk"))))
+            .values_list("pk", "number", "order_id", "order__number", "shipped_at", "correlation_id")
+            .order_by("shipped_at", "pk"))
+
+
+def invoice_latency_rows(*, shipped_from, shipped_before, channel: str | None = None):
+    """For the invoice-latency KPI: (shipped_at, order channel, invoice created_at or None) per
+    shipment shipped in the window, in one query."""
+    from finance.models import Invoice
+
+    invoiced_at = Invoice.objects.filter(shipment_id=OuterRef("pk")).values("created_at")[:1]
+    return (sales_selectors.shipped_shipments(shipped_from=shipped_from, shipped_before=shipped_before, channel=channel)
+            .annotate(invoiced_at=Subquery(invoiced_at)).values_list("shipped_at", "order__channel", "invoiced_at"))
 
 
 # --- by correlation id (ops' trace) -------------------------------------------------------------

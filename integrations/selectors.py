@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from integrations.models import EdiDocument, InboundMessage, OutboxEvent, WebhookDelivery
+from integrations import consumers
+from integrations.models import (
+    ConsumedEvent,
+    ConsumerFailure,
+    EdiDocument,
+    InboundMessage,
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 
 
 def get_event(event_id) -> OutboxEvent:
@@ -66,3 +76,198 @@ def delivery_counts(*, since: datetime | None = None) -> dict[str, int]:
         qs = qs.filter(created_at__gte=since)
     row = qs.aggregate(**{s: Count("pk", filter=Q(status=s)) for s in WebhookDelivery.Status.values})
     return {k: v or 0 for k, v in row.items()}
+
+
+# --- ops: reconciliation checks, in-flight events, KPIs, dashboards, metrics --------------------
+
+
+def pending_event_stats(*, stale_before: datetime) -> dict:
+    """Undispatched events: {pending, oldest (time or None), stale (older than the cutoff)}."""
+    pending = OutboxEvent.objects.filter(dispatched_at__isnull=True)
+    agg = pending.aggregate(n=Count("pk"), oldest=Min("time"))
+    return {"pending": agg["n"], "oldest": agg["oldest"], "stale": pending.filter(time__lt=stale_before).count()}
+
+
+def count_pending_events() -> int:
+    return OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
+
+
+def stale_events(*, stale_before: datetime, limit: int) -> list[tuple]:
+    """(event_id, type) of the oldest undispatched events older than the cutoff, in outbox order."""
+    return list(OutboxEvent.objects.filter(dispatched_at__isnull=True, time__lt=stale_before)
+                .order_by("position").values_list("event_id", "type")[:limit])
+
+
+def event_refs(*, event_ids) -> dict:
+    """{event_id: (type, correlation_id)} for these events (one query; pruned ones are absent)."""
+    return {e: (t, c) for e, t, c in OutboxEvent.objects.filter(event_id__in=list(event_ids))
+            .values_list("event_id", "type", "correlation_id")}
+
+
+def consumer_failures():
+    """Failing consumers, oldest failure first: tuples (id, consumer, event_id, attempts, error, failed_at)."""
+    return (ConsumerFailure.objects.order_by("failed_at", "pk")
+            .values_list("pk", "consumer", "event_id", "attempts", "error", "failed_at"))
+
+
+def count_consumer_failures() -> int:
+    return ConsumerFailure.objects.count()
+
+
+def get_consumer_failure(*, consumer: str, event_id) -> ConsumerFailure | None:
+    return ConsumerFailure.objects.filter(consumer=consumer, event_id=event_id).first()
+
+
+def consumer_has_handled(*, consumer: str, event_id) -> bool:
+    return ConsumedEvent.objects.filter(consumer=consumer, event_id=event_id).exists()
+
+
+def count_events_in_flight(*, since: datetime, types: set[str] | None = None) -> int:
+    """Events since `since` (of these types) still being processed: not dispatched yet, or
+    dispatched but not yet recorded by some registered consumer of their type."""
+    recent = OutboxEvent.objects.filter(time__gte=since)
+    if types is not None:
+        recent = recent.filter(type__in=types)
+    waiting = recent.filter(dispatched_at__isnull=True).count()
+    by_type: dict[str, list[str]] = {}
+    for c in consumers.all_consumers():
+        if types is None or c.event_type in types:
+            by_type.setdefault(c.event_type, []).append(c.name)
+    for event_type, names in by_type.items():
+        for name in names:
+            waiting += (recent.filter(type=event_type, dispatched_at__isnull=False)
+                        .exclude(Exists(ConsumedEvent.objects.filter(consumer=name, event_id=OuterRef("event_id"))))
+                        .count())
+    return waiting
+
+
+def event_of_type_exists(*, event_type: str, correlation_id) -> Exists:
+    """An EXISTS expression: an event of this type with this correlation id (an OuterRef to
+    annotate another app's rows with, in the same query)."""
+    return Exists(OutboxEvent.objects.filter(type=event_type, correlation_id=correlation_id))
+
+
+def event_dispatch_times(*, time_from: datetime, time_before: datetime):
+    """(time, dispatched_at) of the dispatched events of the window (streamed by the caller)."""
+    return (OutboxEvent.objects.filter(time__gte=time_from, time__lt=time_before, dispatched_at__isnull=False)
+            .values_list("time", "dispatched_at"))
+
+
+def oldest_pending_event_time() -> datetime | None:
+    return (OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("time")
+            .values_list("time", flat=True).first())
+
+
+def count_events(*, since: datetime) -> int:
+    return OutboxEvent.objects.filter(time__gte=since).count()
+
+
+def list_events() -> QuerySet[OutboxEvent]:
+    """Every event without its payload, newest first (the staff UI filters it)."""
+    return OutboxEvent.objects.defer("data").order_by("-position")
+
+
+def deliveries_by_day(*, created_from: datetime, created_before: datetime):
+    """Per UTC day of creation: rows {day, ok (succeeded), dead, n}."""
+    return (WebhookDelivery.objects.filter(created_at__gte=created_from, created_at__lt=created_before)
+            .annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day")
+            .annotate(ok=Count("pk", filter=Q(status="succeeded")), dead=Count("pk", filter=Q(status="dead")),
+                      n=Count("pk")).order_by("day"))
+
+
+def attempt_counts(*, started_from: datetime, started_before: datetime) -> dict:
+    """{n, ok}: webhook attempts started in the window, and how many succeeded."""
+    return WebhookAttempt.objects.filter(started_at__gte=started_from, started_at__lt=started_before).aggregate(
+        n=Count("pk"), ok=Count("pk", filter=Q(succeeded=True)))
+
+
+def deliveries_by_status() -> dict[str, int]:
+    return dict(WebhookDelivery.objects.values_list("status").annotate(n=Count("pk")).order_by())
+
+
+def count_deliveries(*, status: str | None = None, statuses=None, created_before: datetime | None = None) -> int:
+    qs = WebhookDelivery.objects.all()
+    if status is not None:
+        qs = qs.filter(status=status)
+    if statuses is not None:
+        qs = qs.filter(status__in=statuses)
+    if created_before is not None:
+        qs = qs.filter(created_at__lt=created_before)
+    return qs.count()
+
+
+def dead_deliveries_by_endpoint():
+    """Per endpoint with dead deliveries: rows {endpoint_id, endpoint__url, endpoint__is_active, n, first, last}."""
+    return (WebhookDelivery.objects.filter(status="dead")
+            .values("endpoint_id", "endpoint__url", "endpoint__is_active")
+            .annotate(n=Count("pk"), first=Min("created_at"), last=Max("created_at")).order_by("endpoint_id"))
+
+
+def late_deliveries_by_endpoint(*, created_before: datetime):
+    """Per endpoint, pending or failed deliveries created before the cutoff: rows {endpoint_id,
+    endpoint__url, n, oldest}."""
+    return (WebhookDelivery.objects.filter(status__in=["pending", "failed"], created_at__lt=created_before)
+            .values("endpoint_id", "endpoint__url").annotate(n=Count("pk"), oldest=Min("created_at"))
+            .order_by("endpoint_id"))
+
+
+def delivery_ids(*, endpoint_ids, statuses, limit: int) -> list[int]:
+    return list(WebhookDelivery.objects.filter(endpoint_id__in=list(endpoint_ids), status__in=list(statuses))
+                .order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def list_deliveries(*, ids=None) -> QuerySet[WebhookDelivery]:
+    """Deliveries with their endpoint, newest first (the staff UI filters it)."""
+    qs = WebhookDelivery.objects.select_related("endpoint").order_by("-id")
+    return qs.filter(pk__in=list(ids)) if ids is not None else qs
+
+
+def get_delivery(*, delivery_id: int) -> WebhookDelivery | None:
+    return WebhookDelivery.objects.filter(pk=delivery_id).first()
+
+
+def endpoint_delivery_stats() -> list[dict]:
+    """Per endpoint: {endpoint_id, endpoint__url, endpoint__is_active, total, ok, failed, dead, pending}."""
+    return list(WebhookDelivery.objects.values("endpoint_id", "endpoint__url", "endpoint__is_active").annotate(
+        total=Count("pk"), ok=Count("pk", filter=Q(status="succeeded")),
+        failed=Count("pk", filter=Q(status="failed")), dead=Count("pk", filter=Q(status="dead")),
+        pending=Count("pk", filter=Q(status="pending"))).order_by("endpoint_id"))
+
+
+def delivery_success(*, since: datetime) -> dict:
+    """{n, ok}: deliveries created since, and how many succeeded."""
+    return WebhookDelivery.objects.filter(created_at__gte=since).aggregate(
+        n=Count("pk"), ok=Count("pk", filter=Q(status="succeeded")))
+
+
+def failed_inbound_messages():
+    """Failed inbound messages, oldest first: tuples (id, channel, external_id, error, received_at, correlation_id)."""
+    return (InboundMessage.objects.filter(status="failed").order_by("received_at", "pk")
+            .values_list("pk", "channel", "external_id", "error", "received_at", "correlation_id"))
+
+
+def count_failed_inbound_messages() -> int:
+    return InboundMessage.objects.filter(status="failed").count()
+
+
+def inbound_stats_by_channel() -> list[dict]:
+    """Per channel: {channel, total, processed, failed, rejected, ignored}."""
+    return list(InboundMessage.objects.values("channel").annotate(
+        total=Count("pk"), processed=Count("pk", filter=Q(status="processed")),
+        failed=Count("pk", filter=Q(status="failed")), rejected=Count("pk", filter=Q(status="rejected")),
+        ignored=Count("pk", filter=Q(status="ignored"))).order_by("channel"))
+
+
+def list_inbound_messages() -> QuerySet[InboundMessage]:
+    """Every inbound message without its body, newest first (the staff UI filters it)."""
+    return InboundMessage.objects.defer("body", "headers").order_by("-id")
+
+
+def get_inbound_message(*, message_id: int) -> InboundMessage | None:
+    return InboundMessage.objects.filter(pk=message_id).first()
+
+
+def status_choices(kind: str) -> list[tuple[str, str]]:
+    """The statuses of deliveries ("delivery") or inbound messages ("inbound"), for filters."""
+    model = {"delivery": WebhookDelivery, "inbound": InboundMessage}[kind]
+    return list(model._meta.get_field("status").choices)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from itertools import islice
 
 from django.db import connection
-from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from core.sql import columns
@@ -22,6 +23,7 @@ from .models import (
     PurchaseOrder,
     PurchaseOrderLine,
     Receipt,
+    ReceiptLine,
     Reservation,
     StockLevel,
     StockMove,
@@ -318,58 +320,116 @@ def stock_value_from_levels() -> Decimal:
     return StockLevel.objects.aggregate(v=Coalesce(Sum("value"), _QTY0))["v"].quantize(Decimal("0.01"))
 
 
-def on_hand_discrepancies(*, limit: int = 1000) -> list[dict]:
-    """I1: levels whose on_hand (or value) differs from the sum of their moves, computed in SQL.
+# Comparisons in SQL allow half a unit of the fields' precision, so SQLite's float sums do
+# not report noise (PostgreSQL's numeric sums are exact: the same as comparing for equality).
+_QTY_TOL, _MONEY_TOL = "0.0005", "0.005"
 
-    Rows {product_id, sku, warehouse_id, warehouse_code, on_hand, moves_quantity, value, moves_value}.
+
+def _fetch_iter(sql: str, params=(), size: int = 2000):
+    """Stream the rows of a query in batches (bounded memory however large the ledger grows)."""
+    with connection.cursor() as cur:
+        cur.execute(sql, list(params))
+        while rows := cur.fetchmany(size):
+            yield from rows
+
+
+def ledger_totals() -> dict:
+    """Grand totals of the ledger and of the levels, for I1's figures: {moves, ledger_quantity,
+    ledger_value, levels, on_hand, level_value} (two aggregate queries)."""
+    moves = StockMove.objects.aggregate(n=Count("pk"), q=Coalesce(Sum("quantity"), _QTY0),
+                                        v=Coalesce(Sum("value"), _QTY0))
+    levels = StockLevel.objects.aggregate(n=Count("pk"), q=Coalesce(Sum("on_hand"), _QTY0),
+                                          v=Coalesce(Sum("value"), _QTY0))
+    return {"moves": moves["n"], "ledger_quantity": moves["q"], "ledger_value": moves["v"],
+            "levels": levels["n"], "on_hand": levels["q"], "level_value": levels["v"]}
+
+
+def iter_on_hand_discrepancies():
+    """I1, the one implementation: levels whose on_hand or value differs from the sum of their
+    moves, and (product, warehouse) pairs whose moves do not net to zero but have no level.
+
+    One grouped aggregate over the ledger joined to the levels, streamed from the cursor, in
+    (product, warehouse) order. Yields rows {product_id, sku, warehouse_id, warehouse_code,
+    on_hand, moves_quantity, value, moves_value}; on_hand and value are None without a level.
     """
-    moves = StockMove.objects.filter(product_id=OuterRef("product_id"), warehouse_id=OuterRef("warehouse_id"))
-    qty = moves.values("product_id").annotate(s=Sum("quantity")).values("s")
-    val = moves.values("product_id").annotate(s=Sum("value")).values("s")
-    qs = StockLevel.objects.annotate(mq=Coalesce(Subquery(qty), _QTY0), mv=Coalesce(Subquery(val), _QTY0))
-    if connection.vendor == "postgresql":
-        qs = qs.filter(~Q(on_hand=F("mq")) | ~Q(value=F("mv")))
-    qs = qs.values("product_id", "product__sku", "warehouse_id", "warehouse__code", "on_hand", "mq", "value", "mv")
-    rows = []
-    for r in qs.iterator():
-        # SQLite sums decimals as floats: compare at the fields' precision
-        mq, mv = Decimal(r["mq"]).quantize(_Q3), Decimal(r["mv"]).quantize(_Q2)
-        if r["on_hand"] != mq or r["value"] != mv:
-            rows.append({"product_id": r["product_id"], "sku": r["product__sku"], "warehouse_id": r["warehouse_id"],
-                         "warehouse_code": r["warehouse__code"], "on_hand": r["on_hand"], "moves_quantity": mq,
-                         "value": r["value"], "moves_value": mv})
-            if len(rows) >= limit:
-                break
-    # Moves for a (product, warehouse) without any level row at all.
-    orphan = (StockMove.objects.values("product_id", "warehouse_id").annotate(mq=Sum("quantity"), mv=Sum("value"))
-              .order_by())
-    have = set(StockLevel.objects.values_list("product_id", "warehouse_id"))
-    for r in orphan:
-        if (r["product_id"], r["warehouse_id"]) not in have and len(rows) < limit:
-            rows.append({"product_id": r["product_id"], "sku": None, "warehouse_id": r["warehouse_id"],
-                         "warehouse_code": None, "on_hand": None, "moves_quantity": r["mq"], "value": None,
-                         "moves_value": r["mv"]})
-    return rows
+    move, level = StockMove._meta.db_table, StockLevel._meta.db_table
+    product, warehouse = Product._meta.db_table, Warehouse._meta.db_table
+    sql = f"""
+        WITH m AS (
+            SELECT product_id, warehouse_id, SUM(quantity) AS qty, SUM(value) AS val
+            FROM {move} GROUP BY product_id, warehouse_id
+        ), d AS (
+            SELECT l.product_id, l.warehouse_id, l.on_hand AS on_hand, COALESCE(m.qty, 0) AS qty,
+                   l.value AS level_value, COALESCE(m.val, 0) AS val
+            FROM {level} l LEFT JOIN m ON m.product_id = l.product_id AND m.warehouse_id = l.warehouse_id
+            WHERE ABS(l.on_hand - COALESCE(m.qty, 0)) > {_QTY_TOL} OR ABS(l.value - COALESCE(m.val, 0)) > {_MONEY_TOL}
+            UNION ALL
+            SELECT m.product_id, m.warehouse_id, NULL, m.qty, NULL, m.val
+            FROM m
+            WHERE NOT EXISTS (SELECT 1 FROM {level} l
+                              WHERE l.product_id = m.product_id AND l.warehouse_id = m.warehouse_id)
+              AND (ABS(m.qty) > {_QTY_TOL} OR ABS(m.val) > {_MONEY_TOL})
+        )
+        SELECT d.product_id, d.warehouse_id, d.on_hand, d.qty, d.level_value, d.val, p.sku, w.code
+        FROM d JOIN {product} p ON p.id = d.product_id JOIN {warehouse} w ON w.id = d.warehouse_id
+        ORDER BY d.product_id, d.warehouse_id
+    """
+    for pid, wid, on_hand, qty, level_value, val, sku, code in _fetch_iter(sql):
+        yield {"product_id": pid, "sku": sku, "warehouse_id": wid, "warehouse_code": code,
+               "on_hand": None if on_hand is None else _dec(on_hand, _Q3), "moves_quantity": _dec(qty, _Q3),
+               "value": None if level_value is None else _dec(level_value, _Q2), "moves_value": _dec(val, _Q2)}
+
+
+def on_hand_discrepancies(*, limit: int = 1000) -> list[dict]:
+    """I1 (see iter_on_hand_discrepancies), at most `limit` rows."""
+    return list(islice(iter_on_hand_discrepancies(), limit))
+
+
+def reservation_totals() -> dict:
+    """For I2's figures: {active_reservations, open_quantity, reserved} (two aggregate queries)."""
+    active = Reservation.objects.filter(status=Reservation.Status.ACTIVE).aggregate(
+        n=Count("pk"), q=Coalesce(Sum("quantity_open"), _QTY0))
+    reserved = StockLevel.objects.aggregate(q=Coalesce(Sum("reserved"), _QTY0))["q"]
+    return {"active_reservations": active["n"], "open_quantity": active["q"], "reserved": reserved}
+
+
+def iter_reserved_discrepancies():
+    """I2, the one implementation: levels whose reserved differs from the open quantity of their
+    active reservations, and active reservations without a level; streamed, in (product,
+    warehouse) order. Yields rows {product_id, sku, warehouse_id, warehouse_code, reserved,
+    reservations_quantity}; reserved is None without a level."""
+    res, level = Reservation._meta.db_table, StockLevel._meta.db_table
+    product, warehouse = Product._meta.db_table, Warehouse._meta.db_table
+    sql = f"""
+        WITH r AS (
+            SELECT product_id, warehouse_id, SUM(quantity_open) AS qty
+            FROM {res} WHERE status = %s GROUP BY product_id, warehouse_id
+        ), d AS (
+            SELECT l.product_id, l.warehouse_id, l.reserved AS reserved, COALESCE(r.qty, 0) AS qty
+            FROM {level} l LEFT JOIN r ON r.product_id = l.product_id AND r.warehouse_id = l.warehouse_id
+            WHERE ABS(l.reserved - COALESCE(r.qty, 0)) > {_QTY_TOL}
+            UNION ALL
+            SELECT r.product_id, r.warehouse_id, NULL, r.qty FROM r
+            WHERE NOT EXISTS (SELECT 1 FROM {level} l
+                              WHERE l.product_id = r.product_id AND l.warehouse_id = r.warehouse_id)
+              AND ABS(r.qty) > {_QTY_TOL}
+        )
+        SELECT d.product_id, d.warehouse_id, d.reserved, d.qty, p.sku, w.code
+        FROM d JOIN {product} p ON p.id = d.product_id JOIN {warehouse} w ON w.id = d.warehouse_id
+        ORDER BY d.product_id, d.warehouse_id
+    """
+    for pid, wid, reserved, qty, sku, code in _fetch_iter(sql, [Reservation.Status.ACTIVE.value]):
+        yield {"product_id": pid, "sku": sku, "warehouse_id": wid, "warehouse_code": code,
+               "reserved": None if reserved is None else _dec(reserved, _Q3), "reservations_quantity": _dec(qty, _Q3)}
 
 
 def reserved_discrepancies(*, limit: int = 1000) -> list[dict]:
-    """I2: levels whose reserved differs from the sum of open quantity of active reservations."""
-    res = (Reservation.objects.filter(product_id=OuterRef("product_id"), warehouse_id=OuterRef("warehouse_id"),
-                                      status=Reservation.Status.ACTIVE)
-           .values("product_id").annotate(s=Sum("quantity_open")).values("s"))
-    qs = StockLevel.objects.annotate(rq=Coalesce(Subquery(res), _QTY0))
-    if connection.vendor == "postgresql":
-        qs = qs.filter(~Q(reserved=F("rq")))
-    rows = []
-    for r in qs.values("product_id", "product__sku", "warehouse_id", "warehouse__code", "reserved", "rq").iterator():
-        rq = Decimal(r["rq"]).quantize(_Q3)
-        if r["reserved"] != rq:
-            rows.append({"product_id": r["product_id"], "sku": r["product__sku"], "warehouse_id": r["warehouse_id"],
-                         "warehouse_code": r["warehouse__code"], "reserved": r["reserved"],
-                         "reservations_quantity": rq})
-            if len(rows) >= limit:
-                break
-    return rows
+    """I2 (see iter_reserved_discrepancies), at most `limit` rows."""
+    return list(islice(iter_reserved_discrepancies(), limit))
+
+
+def _dec(value, places: Decimal) -> Decimal:
+    return Decimal(str(value or 0)).quantize(places)
 
 
 def level_constraint_violations(*, limit: int = 1000) -> list[dict]:
@@ -412,3 +472,15 @@ def purchase_order_lines(*, purchase_order_id: int) -> list[dict]:
                      "quantity_received": ln.quantity_received, "received_value": ln.received_value,
                      "average_received_cost": avg})
     return rows
+
+
+def purchase_orders_received_before(*, first_receipt_before):
+    """Purchase orders whose first receipt is older than the cutoff, annotated with `received`
+    (Σ receipt line values) and `first_receipt`, by id: the base of finance's GRNI aging."""
+    money = DecimalField(max_digits=18, decimal_places=2)
+    lines = ReceiptLine.objects.filter(receipt__purchase_order=OuterRef("pk")).order_by().values("receipt__purchase_order")
+    return (PurchaseOrder.objects
+            .annotate(received=Coalesce(Subquery(lines.annotate(s=Sum("value")).values("s"), output_field=money),
+                                        Value(Decimal("0.00"))),
+                      first_receipt=Subquery(lines.annotate(m=Min("receipt__created_at")).values("m")))
+            .filter(first_receipt__lt=first_receipt_before).order_by("pk"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
 
 from core import roles
 from sales.models import Allocation, Customer, Order, OrderLine, PartnerAccount, Return, Shipment
@@ -94,4 +94,40 @@ def shipments_for_correlation(*, correlation_id: str, order_ids=()) -> QuerySet[
 
 def returns_for_correlation(*, correlation_id: str, order_ids=()) -> QuerySet[Return]:
     return (Return.objects.filter(Q(correlation_id=correlation_id) | Q(order_id__in=order_ids))
+            .order_by("created_at", "pk"))
+
+
+# --- reconciliation and SLA rules (ops) ---------------------------------------------------------
+
+
+def shipped_shipments(*, shipped_before=None, shipped_from=None, channel: str | None = None) -> QuerySet[Shipment]:
+    """Shipped shipments, optionally shipped in [shipped_from, shipped_before) and of one order channel."""
+    qs = Shipment.objects.filter(status=Shipment.Status.SHIPPED)
+    if shipped_before is not None:
+        qs = qs.filter(shipped_at__lt=shipped_before)
+    if shipped_from is not None:
+        qs = qs.filter(shipped_at__gte=shipped_from)
+    return qs.filter(order__channel=channel) if channel else qs
+
+
+def backorders_by_order(*, ordered_before):
+    """Per open order created before the cutoff with quantity on backorder: rows {order_id,
+    order__number, order__correlation_id, qty, lines, since}, by order id (one grouped query)."""
+    return (OrderLine.objects.filter(quantity_backordered__gt=0, order__created_at__lt=ordered_before,
+                                     order__status__in=(Order.Status.OPEN, Order.Status.PARTIALLY_SHIPPED))
+            .values("order_id", "order__number", "order__correlation_id")
+            .annotate(qty=Sum("quantity_backordered"), lines=Count("id"), since=Min("order__created_at"))
+            .order_by("order_id"))
+
+
+def orders_on_credit_hold(*, created_before=None) -> QuerySet[Order]:
+    qs = Order.objects.filter(status=Order.Status.CREDIT_HOLD)
+    return qs.filter(created_at__lt=created_before) if created_before is not None else qs
+
+
+def credit_hold_rows(*, created_before):
+    """Orders on credit hold since before the cutoff, oldest first: tuples (id, number, customer
+    code, hold reason, created_at, correlation_id)."""
+    return (orders_on_credit_hold(created_before=created_before)
+            .values_list("pk", "number", "customer__code", "hold_reason", "created_at", "correlation_id")
             .order_by("created_at", "pk"))

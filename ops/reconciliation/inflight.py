@@ -12,29 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef
-
-from ops.reconciliation.base import erp_setting, model
+from integrations import selectors as integrations_selectors
+from ops.reconciliation.base import erp_setting
 
 
 def in_flight_events(*, now: datetime, types: set[str] | None = None) -> int:
-    from integrations import consumers
-
-    OutboxEvent, ConsumedEvent = model("integrations.OutboxEvent"), model("integrations.ConsumedEvent")
     window = now - timedelta(minutes=erp_setting("SLA_OUTBOX_MINUTES", 5))
-    recent = OutboxEvent.objects.filter(time__gte=window)
-    if types is not None:
-        recent = recent.filter(type__in=types)
-    pending = recent.filter(dispatched_at__isnull=True).count()
-    # Dispatched recently but some registered consumer has not recorded it yet.
-    waiting = 0
-    by_type: dict[str, list[str]] = {}
-    for c in consumers.all_consumers():
-        if types is None or c.event_type in types:
-            by_type.setdefault(c.event_type, []).append(c.name)
-    for event_type, names in by_type.items():
-        for name in names:
-            waiting += (recent.filter(type=event_type, dispatched_at__isnull=False)
-                        .exclude(Exists(ConsumedEvent.objects.filter(consumer=name, event_id=OuterRef("event_id"))))
-                        .count())
-    return pending + waiting
+    return integrations_selectors.count_events_in_flight(since=window, types=types)
