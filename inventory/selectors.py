@@ -4,13 +4,13 @@ the reconciliation selectors aggregate the ledger in SQL for ops (I1, I2, stock 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from itertools import islice
 
 from django.db import connection
 from django.db.models import Count, DecimalField, F, Min, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 
 from core.sql import columns
 
@@ -447,6 +447,14 @@ def stock_accuracy(*, since=None) -> dict:
     accurate = qs.filter(difference=0).count()
     return {"counts": total, "accurate": accurate,
             "accuracy": (Decimal(accurate) / Decimal(total)).quantize(Decimal("0.0001")) if total else None}
+
+
+def stock_counts_by_day(*, created_from, created_before):
+    """Cycle counts (adjustments that are not scraps) per UTC day: rows {day, n, ok (matched)}."""
+    return (Adjustment.objects.filter(created_at__gte=created_from, created_at__lt=created_before)
+            .exclude(reason__startswith="scrap")
+            .annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day")
+            .annotate(n=Count("pk"), ok=Count("pk", filter=Q(difference=0))).order_by("day"))
 
 
 # --- procurement (finance's three-way match reads these) ----------------------------------------

@@ -23,7 +23,7 @@ from ops.models import SEVERITY_RANK, ExceptionItem, ExceptionNote, Severity
 
 log = structlog.get_logger(__name__)
 
-LIVE = (ExceptionItem.Status.OPEN, ExceptionItem.Status.ACKNOWLEDGED)
+LIVE = ExceptionItem.LIVE
 OWNER_ROLES = roles.STAFF_ROLES
 
 

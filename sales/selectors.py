@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
 
 from core import roles
 from sales.models import Allocation, Customer, Order, OrderLine, PartnerAccount, Return, Shipment
@@ -131,3 +131,18 @@ def credit_hold_rows(*, created_before):
     return (orders_on_credit_hold(created_before=created_before)
             .values_list("pk", "number", "customer__code", "hold_reason", "created_at", "correlation_id")
             .order_by("created_at", "pk"))
+
+
+def order_kpi_rows(*, created_from, created_before, channel: str | None = None, had_backorder=None):
+    """For the order KPIs: per order created in the window, tuples (created_at, channel, status,
+    last shipped_at, backordered lines now[, had_backorder]) in one query. `had_backorder` is an
+    optional boolean expression over the order (e.g. an EXISTS on its backordered event, which
+    remembers a wait that quantity_backordered forgot) annotated as a sixth value."""
+    orders = Order.objects.filter(created_at__gte=created_from, created_at__lt=created_before)
+    if channel:
+        orders = orders.filter(channel=channel)
+    extra = {"bo_event": had_backorder} if had_backorder is not None else {}
+    return (orders.annotate(
+        shipped_at=Max("shipments__shipped_at", filter=Q(shipments__status=Shipment.Status.SHIPPED)),
+        bo_lines=Count("lines", filter=Q(lines__quantity_backordered__gt=0)), **extra,
+    ).values_list("created_at", "channel", "status", "shipped_at", "bo_lines", *extra))
