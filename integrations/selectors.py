@@ -81,11 +81,15 @@ def delivery_counts(*, since: datetime | None = None) -> dict[str, int]:
 # --- ops: reconciliation checks, in-flight events, KPIs, dashboards, metrics --------------------
 
 
-def pending_event_stats(*, stale_before: datetime) -> dict:
-    """Undispatched events: {pending, oldest (time or None), stale (older than the cutoff)}."""
-    pending = OutboxEvent.objects.filter(dispatched_at__isnull=True)
-    agg = pending.aggregate(n=Count("pk"), oldest=Min("time"))
-    return {"pending": agg["n"], "oldest": agg["oldest"], "stale": pending.filter(time__lt=stale_before).count()}
+def pending_event_summary() -> dict:
+    """Undispatched events: {pending (count), oldest (time or None)}, one aggregate."""
+    agg = OutboxEvent.objects.filter(dispatched_at__isnull=True).aggregate(n=Count("pk"), oldest=Min("time"))
+    return {"pending": agg["n"], "oldest": agg["oldest"]}
+
+
+def count_stale_events(*, stale_before: datetime) -> int:
+    """Undispatched events older than the cutoff."""
+    return OutboxEvent.objects.filter(dispatched_at__isnull=True, time__lt=stale_before).count()
 
 
 def count_pending_events() -> int:
@@ -162,9 +166,18 @@ def count_events(*, since: datetime) -> int:
     return OutboxEvent.objects.filter(time__gte=since).count()
 
 
-def list_events() -> QuerySet[OutboxEvent]:
-    """Every event without its payload, newest first (the staff UI filters it)."""
-    return OutboxEvent.objects.defer("data").order_by("-position")
+def list_events(*, type_contains: str | None = None, correlation_id: str | None = None,
+                subject_contains: str | None = None) -> QuerySet[OutboxEvent]:
+    """Events without their payload, newest first, filtered by type and subject (contains) and
+    correlation id."""
+    qs = OutboxEvent.objects.defer("data").order_by("-position")
+    if type_contains:
+        qs = qs.filter(type__icontains=type_contains)
+    if correlation_id:
+        qs = qs.filter(correlation_id=correlation_id)
+    if subject_contains:
+        qs = qs.filter(subject__icontains=subject_contains)
+    return qs
 
 
 def deliveries_by_day(*, created_from: datetime, created_before: datetime):
@@ -216,9 +229,17 @@ def delivery_ids(*, endpoint_ids, statuses, limit: int) -> list[int]:
                 .order_by("pk").values_list("pk", flat=True)[:limit])
 
 
-def list_deliveries(*, ids=None) -> QuerySet[WebhookDelivery]:
-    """Deliveries with their endpoint, newest first (the staff UI filters it)."""
+def list_deliveries(*, status: str | None = None, endpoint_id: int | None = None, event_type: str | None = None,
+                    ids=None) -> QuerySet[WebhookDelivery]:
+    """Deliveries with their endpoint, newest first, filtered by status, endpoint, event type
+    (contains) and ids."""
     qs = WebhookDelivery.objects.select_related("endpoint").order_by("-id")
+    if status:
+        qs = qs.filter(status=status)
+    if endpoint_id:
+        qs = qs.filter(endpoint_id=endpoint_id)
+    if event_type:
+        qs = qs.filter(event_type__icontains=event_type)
     return qs.filter(pk__in=list(ids)) if ids is not None else qs
 
 
@@ -258,9 +279,18 @@ def inbound_stats_by_channel() -> list[dict]:
         ignored=Count("pk", filter=Q(status="ignored"))).order_by("channel"))
 
 
-def list_inbound_messages() -> QuerySet[InboundMessage]:
-    """Every inbound message without its body, newest first (the staff UI filters it)."""
-    return InboundMessage.objects.defer("body", "headers").order_by("-id")
+def list_inbound_messages(*, status: str | None = None, channel: str | None = None,
+                          search: str | None = None) -> QuerySet[InboundMessage]:
+    """Inbound messages without their body, newest first, filtered by status and channel;
+    `search` matches the external id (contains) or the correlation id."""
+    qs = InboundMessage.objects.defer("body", "headers").order_by("-id")
+    if status:
+        qs = qs.filter(status=status)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if search:
+        qs = qs.filter(Q(external_id__icontains=search) | Q(correlation_id=search))
+    return qs
 
 
 def get_inbound_message(*, message_id: int) -> InboundMessage | None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import islice
 
 from django.db import connection
-from django.db.models import Count, DecimalField, F, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
 from core.sql import columns
@@ -24,6 +24,7 @@ from .models import (
     PurchaseOrderLine,
     Receipt,
     ReceiptLine,
+    ReorderRule,
     Reservation,
     StockLevel,
     StockMove,
@@ -492,3 +493,147 @@ def purchase_orders_received_before(*, first_receipt_before):
                                         Value(Decimal("0.00"))),
                       first_receipt=Subquery(lines.annotate(m=Min("receipt__created_at")).values("m")))
             .filter(first_receipt__lt=first_receipt_before).order_by("pk"))
+
+
+# --- staff UI (ops.web): lists, documents, choices and dashboard figures ------------------------
+
+_QTY_FIELD = DecimalField(max_digits=18, decimal_places=3)
+
+
+def list_stock_positions(*, search: str | None = None, sku: str | None = None, warehouse_code: str | None = None,
+                         below_reorder_min: bool = False, available_only: bool = False):
+    """StockLevel rows with product and warehouse, annotated with available_q (on hand − reserved),
+    incoming_q (open PO quantity), backordered_q (open demand), reorder_min (the active rule's
+    minimum) and atp (available + incoming − backordered), all computed in one query; by SKU,
+    then warehouse priority."""
+    incoming = (PurchaseOrderLine.objects.filter(product=OuterRef("product"), purchase_order__warehouse=OuterRef("warehouse"),
+                                                 purchase_order__status__in=PurchaseOrder.INCOMING_STATUSES)
+                .values("product").annotate(q=Sum(F("quantity") - F("quantity_received"))).values("q"))
+    demand = (Demand.objects.filter(product=OuterRef("product"), warehouse=OuterRef("warehouse"),
+                                    status=Demand.Status.OPEN)
+              .values("product").annotate(q=Sum("quantity")).values("q"))
+    rule_min = ReorderRule.objects.filter(product=OuterRef("product"), warehouse=OuterRef("warehouse"),
+                                          is_active=True).values("min_quantity")[:1]
+    qs = (StockLevel.objects.select_related("product", "warehouse")
+          .annotate(available_q=ExpressionWrapper(F("on_hand") - F("reserved"), output_field=_QTY_FIELD),
+                    incoming_q=Coalesce(Subquery(incoming, output_field=_QTY_FIELD), _QTY0, output_field=_QTY_FIELD),
+                    backordered_q=Coalesce(Subquery(demand, output_field=_QTY_FIELD), _QTY0, output_field=_QTY_FIELD),
+                    reorder_min=Subquery(rule_min, output_field=_QTY_FIELD))
+          .annotate(atp=ExpressionWrapper(F("available_q") + F("incoming_q") - F("backordered_q"),
+                                          output_field=_QTY_FIELD))
+          .order_by("product__sku", "warehouse__priority", "warehouse__code"))
+    if search:
+        qs = qs.filter(Q(product__sku__icontains=search) | Q(product__name__icontains=search))
+    if sku:
+        qs = qs.filter(product__sku=sku)
+    if warehouse_code:
+        qs = qs.filter(warehouse__code=warehouse_code)
+    if below_reorder_min:
+        qs = qs.filter(reorder_min__isnull=False, available_q__lt=F("reorder_min"))
+    if available_only:
+        qs = qs.filter(available_q__gt=0)
+    return qs
+
+
+def list_ledger(*, sku: str | None = None, warehouse_code: str | None = None, kind: str | None = None,
+                correlation_id: str | None = None):
+    """Stock moves with product and warehouse, newest first, filtered by SKU, warehouse code,
+    kind and correlation id."""
+    qs = StockMove.objects.select_related("product", "warehouse").order_by("-id")
+    if sku:
+        qs = qs.filter(product__sku=sku)
+    if warehouse_code:
+        qs = qs.filter(warehouse__code=warehouse_code)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if correlation_id:
+        qs = qs.filter(correlation_id=correlation_id)
+    return qs
+
+
+def list_recent_adjustments(*, limit: int = 20):
+    return Adjustment.objects.select_related("product", "warehouse").order_by("-created_at", "-id")[:limit]
+
+
+def list_purchase_orders(*, search: str | None = None, status: str | None = None, supplier_code: str | None = None):
+    """Purchase orders with supplier and warehouse, annotated with ordered and received quantity,
+    newest first."""
+    qs = (PurchaseOrder.objects.select_related("supplier", "warehouse")
+          .annotate(ordered=Sum("lines__quantity"), received=Sum("lines__quantity_received"))
+          .order_by("-created_at", "-id"))
+    if search:
+        qs = qs.filter(Q(number__icontains=search) | Q(reference__icontains=search)
+                       | Q(supplier__code__icontains=search))
+    if status:
+        qs = qs.filter(status=status)
+    if supplier_code:
+        qs = qs.filter(supplier__code=supplier_code)
+    return qs
+
+
+def find_purchase_order(*, purchase_order_id: int) -> PurchaseOrder | None:
+    """The purchase order with supplier and warehouse, or None."""
+    return PurchaseOrder.objects.select_related("supplier", "warehouse").filter(pk=purchase_order_id).first()
+
+
+def list_purchase_order_lines(*, purchase_order_id: int):
+    return PurchaseOrderLine.objects.filter(purchase_order_id=purchase_order_id).select_related("product").order_by("line_no")
+
+
+def list_receipts(*, purchase_order_id: int):
+    return Receipt.objects.filter(purchase_order_id=purchase_order_id).order_by("-id")
+
+
+def list_suggested_purchase_orders():
+    """Purchase orders suggested by replenishment, with supplier, warehouse and lines, by supplier."""
+    return (PurchaseOrder.objects.filter(status=PurchaseOrder.Status.SUGGESTED).select_related("supplier", "warehouse")
+            .prefetch_related("lines__product").order_by("supplier__code", "id"))
+
+
+def list_active_products(*, limit: int = 500) -> list[tuple[str, str]]:
+    """(sku, name) of active products by SKU, for pickers."""
+    return list(Product.objects.filter(is_active=True).order_by("sku").values_list("sku", "name")[:limit])
+
+
+def code_choices(kind: str, *, active_only: bool = True) -> list[tuple[str, str]]:
+    """(code, name) of warehouses ("warehouse") or suppliers ("supplier"), for pickers."""
+    model = {"warehouse": Warehouse, "supplier": Supplier}[kind]
+    qs = model.objects.filter(is_active=True) if active_only else model.objects.all()
+    return list(qs.values_list("code", "name"))
+
+
+def status_choices(kind: str) -> list[tuple[str, str]]:
+    """Stock move kinds ("move_kind") or purchase order statuses ("purchase_order"), for filters."""
+    return list({"move_kind": StockMove.Kind, "purchase_order": PurchaseOrder.Status}[kind].choices)
+
+
+def low_stock(*, limit: int | None = None) -> list[dict]:
+    """Active reorder rules whose available quantity (on hand − reserved) is below their minimum,
+    most short first: rows {sku, name, warehouse, available, min, max, short}. Two queries."""
+    rules = ReorderRule.objects.filter(is_active=True).select_related("product", "warehouse")
+    levels = {(lv.product_id, lv.warehouse_id): lv for lv in StockLevel.objects.filter(
+        product_id__in=rules.values("product_id"))}
+    rows = []
+    for rule in rules:
+        level = levels.get((rule.product_id, rule.warehouse_id))
+        available = (level.on_hand - level.reserved) if level else ZERO
+        if available < rule.min_quantity:
+            rows.append({"sku": rule.product.sku, "name": rule.product.name, "warehouse": rule.warehouse.code,
+                         "available": available, "min": rule.min_quantity, "max": rule.max_quantity,
+                         "short": rule.min_quantity - available})
+    rows.sort(key=lambda r: -r["short"])
+    return rows[:limit] if limit else rows
+
+
+def stock_figures(*, counts_since) -> dict:
+    """The stock dashboard: {low_stock (rules below their minimum), out_of_stock (levels with
+    nothing available), counts, accurate (cycle counts since, not scraps)}. Four queries."""
+    rules = list(ReorderRule.objects.filter(is_active=True).values_list("product_id", "warehouse_id", "min_quantity"))
+    levels = {(p, w): (oh - rs) for p, w, oh, rs in StockLevel.objects.filter(
+        product_id__in={r[0] for r in rules}).values_list("product_id", "warehouse_id", "on_hand", "reserved")}
+    low = sum(1 for p, w, mn in rules if levels.get((p, w), ZERO) < mn)
+    out_of_stock = StockLevel.objects.filter(on_hand__lte=F("reserved")).count()
+    counts = Adjustment.objects.filter(created_at__gte=counts_since).exclude(reason__startswith="scrap").aggregate(
+        n=Count("pk"), accurate=Count("pk", filter=Q(difference=0)))
+    return {"low_stock": low, "out_of_stock": out_of_stock, "counts": counts["n"] or 0,
+            "accurate": counts["accurate"] or 0}

@@ -14,8 +14,12 @@ from __future__ import annotations
 from django.db import transaction
 
 from core.exceptions import DomainError
+from integrations import inbound, webhooks
+from integrations import selectors as integrations_selectors
+from integrations import services as integration_services
 from ops.exceptions import ActionNotApplicable, ExceptionAlreadyResolved, ExceptionNotFound
 from ops.models import ExceptionItem, ExceptionNote
+from ops.services import resolve_exception_if_open
 
 REPLAY, REPROCESS, RERUN = "replay", "reprocess", "rerun_consumer"
 
@@ -72,8 +76,6 @@ def perform_action(*, exception_id, action: str, by=None) -> dict:
     with transaction.atomic():
         _note(item, f"Action {action}: {detail}", by)
         if resolved:
-            from ops.services import resolve_exception_if_open
-
             resolve_exception_if_open(kind=item.kind, key=item.key, note=f"Resolved by action {action}: {detail}",
                                       user=by if getattr(by, "is_authenticated", False) else None)
     item.refresh_from_db()
@@ -81,19 +83,16 @@ def perform_action(*, exception_id, action: str, by=None) -> dict:
 
 
 def _replay(item: ExceptionItem, by) -> tuple[str, bool]:
-    from integrations import webhooks
-    from integrations.models import WebhookDelivery
-
     endpoint_ids = _ids(item, _ENDPOINT_TYPES)
     if endpoint_ids and item.kind == "reconciliation.dead_webhook_deliveries":
         count = sum(webhooks.replay_deliveries(endpoint_id=int(e), status="dead") for e in endpoint_ids)
         return f"{count} dead deliveries queued again", False
     delivery_ids = _ids(item, _DELIVERY_TYPES)
     if not delivery_ids and endpoint_ids:
-        delivery_ids = list(WebhookDelivery.objects.filter(endpoint_id__in=endpoint_ids, status__in=["dead", "failed"])
-                            .values_list("pk", flat=True)[:500])
+        delivery_ids = integrations_selectors.delivery_ids(endpoint_ids=endpoint_ids, statuses=["dead", "failed"],
+                                                           limit=500)
     done, refused = 0, []
-    for delivery in WebhookDelivery.objects.filter(pk__in=delivery_ids):
+    for delivery in integrations_selectors.list_deliveries(ids=delivery_ids):
         try:
             webhooks.replay_delivery(delivery=delivery)
             done += 1
@@ -105,8 +104,6 @@ def _replay(item: ExceptionItem, by) -> tuple[str, bool]:
 
 
 def _reprocess(item: ExceptionItem, by) -> tuple[str, bool]:
-    from integrations import inbound
-
     ids = _ids(item, _INBOUND_TYPES) or ([int(item.key)] if item.key.isdigit() else [])
     if not ids:
         raise ActionNotApplicable("The exception names no inbound message.")
@@ -120,8 +117,6 @@ def _reprocess(item: ExceptionItem, by) -> tuple[str, bool]:
 
 
 def _rerun(item: ExceptionItem, by) -> tuple[str, bool]:
-    from integrations import services as integration_services
-
     consumer_name, _, event_id = item.key.partition(":")
     if not event_id:
         raise ActionNotApplicable("The exception names no consumer and event.")
@@ -129,10 +124,8 @@ def _rerun(item: ExceptionItem, by) -> tuple[str, bool]:
         ok = integration_services.run_consumer_safely(consumer_name=consumer_name, event_id=event_id)
     except KeyError:
         raise ActionNotApplicable(f"No consumer named {consumer_name!r} is registered.") from None
-    from integrations.models import ConsumedEvent, ConsumerFailure
-
-    handled = ConsumedEvent.objects.filter(consumer=consumer_name, event_id=event_id).exists()
+    handled = integrations_selectors.consumer_has_handled(consumer=consumer_name, event_id=event_id)
     if ok or handled:
         return f"consumer {consumer_name} handled event {event_id}", True
-    failure = ConsumerFailure.objects.filter(consumer=consumer_name, event_id=event_id).first()
+    failure = integrations_selectors.get_consumer_failure(consumer=consumer_name, event_id=event_id)
     return f"consumer {consumer_name} failed again: {failure.error if failure else 'unknown error'}"[:500], False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, Sum
 
 from core import roles
 from sales.models import Allocation, Customer, Order, OrderLine, PartnerAccount, Return, Shipment
@@ -146,3 +146,111 @@ def order_kpi_rows(*, created_from, created_before, channel: str | None = None, 
         shipped_at=Max("shipments__shipped_at", filter=Q(shipments__status=Shipment.Status.SHIPPED)),
         bo_lines=Count("lines", filter=Q(lines__quantity_backordered__gt=0)), **extra,
     ).values_list("created_at", "channel", "status", "shipped_at", "bo_lines", *extra))
+
+
+# --- staff UI (ops.web): lists, documents, choices and dashboard figures ------------------------
+
+
+def list_orders(*, search: str | None = None, status: str | None = None, channel: str | None = None,
+                backordered: bool = False) -> QuerySet[Order]:
+    """Orders with their customer, newest first. `search` matches number, customer code or name,
+    external reference (contains) or the correlation id (exact)."""
+    qs = Order.objects.select_related("customer").order_by("-created_at", "-id")
+    if search:
+        qs = qs.filter(Q(number__icontains=search) | Q(customer__code__icontains=search)
+                       | Q(customer__name__icontains=search) | Q(external_ref__icontains=search)
+                       | Q(correlation_id=search))
+    if status:
+        qs = qs.filter(status=status)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if backordered:
+        qs = qs.filter(lines__quantity_backordered__gt=0).distinct()
+    return qs
+
+
+def get_order(*, order_id: int) -> Order | None:
+    """The order with its customer and submitter (None if there is none)."""
+    return Order.objects.select_related("customer", "submitted_by").filter(pk=order_id).first()
+
+
+def list_order_lines(*, order_id: int) -> QuerySet[OrderLine]:
+    """The order's lines with product and allocations (with their warehouse), in line order."""
+    return (OrderLine.objects.filter(order_id=order_id).select_related("product")
+            .prefetch_related("allocations__warehouse").order_by("line_no"))
+
+
+def list_order_shipments(*, order_id: int) -> QuerySet[Shipment]:
+    return (Shipment.objects.filter(order_id=order_id).select_related("warehouse").prefetch_related("lines")
+            .order_by("id"))
+
+
+def list_order_returns(*, order_id: int) -> QuerySet[Return]:
+    return Return.objects.filter(order_id=order_id).prefetch_related("lines").order_by("id")
+
+
+def get_shipment(*, shipment_id: int) -> Shipment | None:
+    return Shipment.objects.filter(pk=shipment_id).first()
+
+
+def get_return(*, return_id: int) -> Return | None:
+    return Return.objects.filter(pk=return_id).first()
+
+
+def list_shipments(*, search: str | None = None, status: str | None = None, warehouse_code: str | None = None,
+                   shipped_only: bool = False) -> QuerySet[Shipment]:
+    """Shipments with order, customer, warehouse and their number of lines (n_lines), newest first."""
+    qs = (Shipment.objects.select_related("order", "order__customer", "warehouse")
+          .annotate(n_lines=Count("lines")).order_by("-created_at", "-id"))
+    if search:
+        qs = qs.filter(Q(number__icontains=search) | Q(order__number__icontains=search)
+                       | Q(tracking_number__icontains=search))
+    if status:
+        qs = qs.filter(status=status)
+    if warehouse_code:
+        qs = qs.filter(warehouse__code=warehouse_code)
+    if shipped_only:
+        qs = qs.filter(status=Shipment.Status.SHIPPED)
+    return qs
+
+
+def list_customers(*, search: str | None = None, with_holds: bool = False) -> QuerySet[Customer]:
+    """Customers by code, annotated with their orders on credit hold (`holds`)."""
+    qs = (Customer.objects.annotate(holds=Count("orders", filter=Q(orders__status=Order.Status.CREDIT_HOLD)))
+          .order_by("code"))
+    if search:
+        qs = qs.filter(Q(code__icontains=search) | Q(name__icontains=search))
+    if with_holds:
+        qs = qs.filter(holds__gt=0)
+    return qs
+
+
+def customer_choices(*, active_only: bool = True) -> list[tuple[str, str]]:
+    """(code, name) of the customers (active ones by default), for pickers."""
+    qs = Customer.objects.filter(is_active=True) if active_only else Customer.objects.all()
+    return list(qs.values_list("code", "name"))
+
+
+def status_choices(kind: str) -> list[tuple[str, str]]:
+    """The statuses of orders ("order") or shipments ("shipment"), for filters."""
+    return list({"order": Order, "shipment": Shipment}[kind].Status.choices)
+
+
+def order_figures(*, today, since) -> dict:
+    """The order desk's dashboard: orders by status, open backorders, shipments ready and shipped
+    today, and orders / shipments per day since `since` (a date). Seven aggregate queries."""
+    by_status = dict(Order.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    backorder = (OrderLine.objects.filter(quantity_backordered__gt=0)
+                 .exclude(order__status__in=[Order.Status.CANCELLED, Order.Status.CREDIT_HOLD])
+                 .aggregate(lines=Count("pk"), qty=Sum("quantity_backordered"),
+                            orders=Count("order", distinct=True), oldest=Min("order__created_at")))
+    ready = Shipment.objects.filter(status=Shipment.Status.READY).aggregate(
+        n=Count("pk"), today=Count("pk", filter=Q(created_at__date=today)))
+    shipped_today = Shipment.objects.filter(status=Shipment.Status.SHIPPED, shipped_at__date=today).count()
+    per_day = {row["d"]: row["n"] for row in Order.objects.filter(created_at__date__gte=since)
+               .values(d=F("created_at__date")).annotate(n=Count("pk"))}
+    ship_day = {row["d"]: row["n"] for row in Shipment.objects.filter(
+        status=Shipment.Status.SHIPPED, shipped_at__date__gte=since).values(d=F("shipped_at__date"))
+        .annotate(n=Count("pk"))}
+    return {"by_status": by_status, "status_order": [s for s, _ in Order.Status.choices], "backorder": backorder,
+            "ready": ready, "shipped_today": shipped_today, "orders_per_day": per_day, "shipments_per_day": ship_day}

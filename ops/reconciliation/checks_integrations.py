@@ -24,8 +24,8 @@ class OutboxNotDispatched(Check):
     def run(self, *, now: datetime) -> CheckOutcome:
         minutes = erp_setting("SLA_OUTBOX_MINUTES", 5)
         stale_before = now - timedelta(minutes=minutes)
-        stats = integrations_selectors.pending_event_stats(stale_before=stale_before)
-        stale_n = stats["stale"]
+        stats = integrations_selectors.pending_event_summary()
+        stale_n = integrations_selectors.count_stale_events(stale_before=stale_before)
         lag = (now - stats["oldest"]).total_seconds() if stats["oldest"] else 0.0
         figures = {"sla_minutes": minutes, "pending": stats["pending"], "stale": stale_n, "lag_seconds": round(lag, 1)}
         findings = []
