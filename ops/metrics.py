@@ -17,13 +17,12 @@ import time
 
 import structlog
 from django.db import DatabaseError
-from django.db.models import Count
+from django.db.models import Count, Max
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 from integrations import selectors as integrations_selectors
-from ops.models import ExceptionItem
-from ops.selectors import latest_results
+from ops.models import ExceptionItem, ReconciliationResult
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +79,8 @@ class BusinessCollector:
                                      labels=["check"])
         last = GaugeMetricFamily("erp_reconciliation_check_last_run_timestamp", "When the check last ran (unix)",
                                  labels=["check"])
-        for r in latest_results():
+        latest = ReconciliationResult.objects.values("check_name").annotate(m=Max("id")).values_list("m", flat=True)
+        for r in ReconciliationResult.objects.filter(id__in=list(latest)):
             status.add_metric([r.check_name], 1 if r.status == "ok" else 0)
             findings.add_metric([r.check_name], r.findings_count)
             last.add_metric([r.check_name], (r.finished_at or r.started_at).timestamp())

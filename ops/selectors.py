@@ -12,6 +12,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from integrations.selectors import outbox_lag_seconds
 from ops.kpis import compute_kpis
 from ops.models import ExceptionItem, ReconciliationResult, ReconciliationRun
+from ops.reconciliation import REGISTRY
 from ops.trace import trace
 
 LIVE = ExceptionItem.LIVE
@@ -107,8 +108,6 @@ def latest_results() -> list[ReconciliationResult]:
 
 
 def list_checks() -> list[dict]:
-    from ops.reconciliation import REGISTRY
-
     return [c.describe() | {"alias": c.alias} for c in REGISTRY.values()]
 
 
