@@ -25,6 +25,20 @@ def get_customer_by_code(code: str) -> Customer | None:
     return Customer.objects.filter(code=code).first()
 
 
+def get_customer(*, customer_id: int) -> Customer | None:
+    return Customer.objects.filter(pk=customer_id).first()
+
+
+def get_customer_code(*, customer_id: int) -> str | None:
+    return Customer.objects.filter(pk=customer_id).values_list("code", flat=True).first()
+
+
+def find_customer_code_by_email(email: str) -> str | None:
+    """The code of the (oldest) active customer with this email, case-insensitive, or None."""
+    return (Customer.objects.filter(email__iexact=email, is_active=True).order_by("pk")
+            .values_list("code", flat=True).first())
+
+
 def external_refs(order_ids) -> dict[int, str]:
     """{order id: its external reference (the customer's PO)} for several orders, one query."""
     ids = {i for i in order_ids if i is not None}
