@@ -1,9 +1,9 @@
 """Read-only figures for the staff dashboards.
 
-Dashboards need aggregates the domain selectors do not (yet) offer one by one; they are
-computed here with read-only queries (aggregate + GROUP BY, a handful per page, no N+1),
-and prefer the owning app's selector where one exists (AR aging, trial balance, KPIs).
-Nothing here writes.
+The figures come from the owning apps' selectors (sales.order_figures, inventory.stock_figures
+and low_stock, finance.invoice_figures and ar_aging, integrations' counts) and ops' own
+tables, a fixed handful of aggregate queries per page (no N+1); this module only shapes them
+for the templates. Nothing here writes.
 """
 
 from __future__ import annotations
