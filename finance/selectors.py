@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from core.money import q2
+from inventory import selectors as inventory_selectors
+from sales import selectors as sales_selectors
 
 ZERO = Decimal("0.00")
 
@@ -144,6 +146,245 @@ def unbalanced_entry_ids() -> list[int]:
         return list(sums.filter(Q(d__isnull=True) | ~Q(d=F("c"))).values_list("id", flat=True))
     # SQLite sums decimals as floats: compare rounded to cents
     return [pk for pk, d, c in sums.values_list("id", "d", "c") if d is None or q2(d) != q2(c)]
+
+
+# --- reconciliations and KPIs (ops) -------------------------------------------------------------
+
+def journal_totals() -> dict:
+    """{total_debit, total_credit} over every journal line (one aggregate; I4's first look)."""
+    from django.db.models import Value
+
+    from finance.models import JournalLine
+
+    totals = JournalLine.objects.aggregate(d=Coalesce(Sum("debit"), Value(ZERO)), c=Coalesce(Sum("credit"), Value(ZERO)))
+    return {"total_debit": totals["d"], "total_credit": totals["c"]}
+
+
+def unbalanced_entries(*, limit: int = 1000) -> list[tuple]:
+    """I4's findings: (id, number, correlation_id) of the entries whose lines do not balance."""
+    from finance.models import JournalEntry
+
+    ids = unbalanced_entry_ids()[:limit]
+    return list(JournalEntry.objects.filter(pk__in=ids).values_list("pk", "number", "correlation_id"))
+
+
+def received_not_billed(*, first_receipt_before):
+    """GRNI aging: per purchase order first received before the cutoff, tuples (id, number,
+    supplier code, received value, billed GRNI on posted bills, first receipt, correlation_id),
+    by id, in one query."""
+    from django.db.models import DecimalField, Value
+
+    from finance.models import SupplierBill, SupplierBillLine
+
+    money = DecimalField(max_digits=18, decimal_places=2)
+    posted = [SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID, SupplierBill.Status.PAID]
+    billed = (SupplierBillLine.objects.filter(bill__purchase_order=OuterRef("pk"), bill__status__in=posted).order_by()
+              .values("bill__purchase_order").annotate(s=Sum("grni_amount")).values("s"))
+    return (inventory_selectors.purchase_orders_received_before(first_receipt_before=first_receipt_before)
+            .annotate(billed=Coalesce(Subquery(billed, output_field=money), Value(ZERO)))
+            .values_list("pk", "number", "supplier__code", "received", "billed", "first_receipt", "correlation_id"))
+
+
+def exclude_invoiced(shipments):
+    """These shipments (a sales.selectors queryset) less those that have an invoice."""
+    from finance.models import Invoice
+
+    return shipments.exclude(Exists(Invoice.objects.filter(shipment_id=OuterRef("pk"))))
+
+
+def shipments_not_invoiced(*, shipped_before):
+    """I8: shipped shipments without an invoice, shipped before the cutoff, oldest first: tuples
+    (id, number, order id, order number, shipped_at, correlation_id)."""
+    return (exclude_invoiced(sales_selectors.shipped_shipments(shipped_before=shipped_before))
+            .values_list("pk", "number", "order_id", "order__number", "shipped_at", "correlation_id")
+            .order_by("shipped_at", "pk"))
+
+
+def invoice_latency_rows(*, shipped_from, shipped_before, channel: str | None = None):
+    """For the invoice-latency KPI: (shipped_at, order channel, invoice created_at or None) per
+    shipment shipped in the window, in one query."""
+    from finance.models import Invoice
+
+    invoiced_at = Invoice.objects.filter(shipment_id=OuterRef("pk")).values("created_at")[:1]
+    return (sales_selectors.shipped_shipments(shipped_from=shipped_from, shipped_before=shipped_before, channel=channel)
+            .annotate(invoiced_at=Subquery(invoiced_at)).values_list("shipped_at", "order__channel", "invoiced_at"))
+
+
+# --- by correlation id (ops' trace) -------------------------------------------------------------
+
+def invoices_for_correlation(*, correlation_id: str, order_ids=()):
+    """Invoices of the correlation id or of these orders, in time order."""
+    from finance.models import Invoice
+
+    return Invoice.objects.filter(Q(correlation_id=correlation_id) | Q(order_id__in=order_ids)).order_by("created_at", "pk")
+
+
+def credit_notes_for_correlation(*, correlation_id: str, order_ids=()):
+    from finance.models import CreditNote
+
+    return (CreditNote.objects.filter(Q(correlation_id=correlation_id) | Q(order_id__in=order_ids))
+            .order_by("created_at", "pk"))
+
+
+def payments_for_correlation(*, correlation_id: str, invoice_ids=()):
+    """Payments of the correlation id or allocated to these invoices (a payment made in its own
+    transaction), in time order."""
+    from finance.models import Payment
+
+    return (Payment.objects.filter(Q(correlation_id=correlation_id) | Q(allocations__invoice_id__in=invoice_ids))
+            .distinct().order_by("created_at", "pk"))
+
+
+def journal_entries_for_correlation(*, correlation_id: str):
+    """Journal entries of the correlation id with their lines and accounts, in posting order."""
+    from finance.models import JournalEntry, JournalLine
+
+    lines = JournalLine.objects.select_related("account").order_by("line_no")
+    return (JournalEntry.objects.filter(correlation_id=correlation_id)
+            .prefetch_related(Prefetch("lines", queryset=lines)).order_by("posted_at", "pk"))
+
+
+# --- staff UI (ops.web): lists, documents, choices and dashboard figures ------------------------
+
+_OPEN_INVOICE = ("open", "partially_paid")
+
+
+def search_invoices(*, search: str | None = None, status: str | None = None, customer_code: str | None = None,
+                    overdue_on: date | None = None):
+    """Invoices with customer and order, newest first. `search` matches invoice number, order
+    number or customer code; `overdue_on` keeps open invoices with a balance due before that date."""
+    from finance.models import Invoice
+
+    qs = Invoice.objects.select_related("customer", "order").order_by("-id")
+    if search:
+        qs = qs.filter(Q(number__icontains=search) | Q(order__number__icontains=search)
+                       | Q(customer__code__icontains=search))
+    if status:
+        qs = qs.filter(status=status)
+    if customer_code:
+        qs = qs.filter(customer__code=customer_code)
+    if overdue_on is not None:
+        qs = qs.filter(status__in=_OPEN_INVOICE, due_date__lt=overdue_on, balance_due__gt=0)
+    return qs
+
+
+def list_order_invoices(*, order_id: int):
+    from finance.models import Invoice
+
+    return Invoice.objects.filter(order_id=order_id).order_by("id")
+
+
+def get_invoice(*, invoice_id: int):
+    """The invoice with customer, order and shipment, or None."""
+    from finance.models import Invoice
+
+    return Invoice.objects.select_related("customer", "order", "shipment").filter(pk=invoice_id).first()
+
+
+def list_open_invoices(*, customer_code: str) -> list:
+    """The customer's invoices with a balance due, oldest due first (to allocate a payment to)."""
+    from finance.models import Invoice
+
+    return list(Invoice.objects.filter(customer__code=customer_code, status__in=_OPEN_INVOICE, balance_due__gt=0)
+                .order_by("due_date", "id"))
+
+
+def list_order_payment_allocations(*, order_id: int):
+    """Payment allocations to the order's invoices, with payment and invoice."""
+    from finance.models import PaymentAllocation
+
+    return (PaymentAllocation.objects.filter(invoice__order_id=order_id).select_related("payment", "invoice")
+            .order_by("id"))
+
+
+def list_payments(*, customer_code: str | None = None):
+    from finance.models import Payment
+
+    qs = Payment.objects.select_related("customer").order_by("-id")
+    return qs.filter(customer__code=customer_code) if customer_code else qs
+
+
+def get_payment(*, payment_id: int):
+    from finance.models import Payment
+
+    return Payment.objects.select_related("customer").filter(pk=payment_id).first()
+
+
+def list_order_credit_notes(*, order_id: int):
+    from finance.models import CreditNote
+
+    return CreditNote.objects.filter(order_id=order_id).order_by("id")
+
+
+def list_credit_notes(*, customer_code: str | None = None):
+    """Credit notes with customer, order and invoice, newest first."""
+    from finance.models import CreditNote
+
+    qs = CreditNote.objects.select_related("customer", "order", "invoice").order_by("-id")
+    return qs.filter(customer__code=customer_code) if customer_code else qs
+
+
+def list_periods():
+    from finance.models import FiscalPeriod
+
+    return FiscalPeriod.objects.select_related("closed_by").order_by("-start_date")
+
+
+def get_period(*, period_id: int):
+    from finance.models import FiscalPeriod
+
+    return FiscalPeriod.objects.filter(pk=period_id).first()
+
+
+def invoice_status_choices() -> list[tuple[str, str]]:
+    from finance.models import Invoice
+
+    return list(Invoice.Status.choices)
+
+
+def count_shipments_not_invoiced(*, shipped_on_or_before: date | None = None) -> int:
+    """Shipped shipments without an invoice (shipped on or before a date)."""
+    qs = exclude_invoiced(sales_selectors.shipped_shipments())
+    if shipped_on_or_before is not None:
+        qs = qs.filter(shipped_at__date__lte=shipped_on_or_before)
+    return qs.count()
+
+
+def list_customer_credit(*, search: str | None = None, with_holds: bool = False):
+    """Customers (sales.selectors.list_customers: by code, with `holds`) annotated with `open_ar`,
+    the balance due of their open invoices, in one query."""
+    from django.db.models import DecimalField, Value
+
+    from finance.models import Invoice
+
+    money = DecimalField(max_digits=18, decimal_places=2)
+    open_ar = (Invoice.objects.filter(customer=OuterRef("pk"), status__in=_OPEN_INVOICE)
+               .values("customer").annotate(s=Sum("balance_due")).values("s"))
+    return (sales_selectors.list_customers(search=search, with_holds=with_holds)
+            .annotate(open_ar=Coalesce(Subquery(open_ar, output_field=money), Value(ZERO), output_field=money)))
+
+
+def invoice_figures(*, today: date, since: date, days_from: date) -> dict:
+    """The finance dashboard: invoices issued since (count, amount), overdue (count, amount),
+    open AR, shipped-not-invoiced (count, oldest), the current period, open past periods and
+    invoiced amount per day from `days_from`. Seven queries."""
+    from django.db.models import Count, Min
+
+    from finance.models import FiscalPeriod, Invoice
+
+    issued = Invoice.objects.exclude(status="void").filter(issue_date__gte=since).aggregate(
+        n=Count("pk"), amount=Sum("total"))
+    overdue = Invoice.objects.filter(status__in=_OPEN_INVOICE, due_date__lt=today,
+                                     balance_due__gt=0).aggregate(n=Count("pk"), amount=Sum("balance_due"))
+    open_ar = Invoice.objects.filter(status__in=_OPEN_INVOICE).aggregate(amount=Sum("balance_due"))
+    sni = (exclude_invoiced(sales_selectors.shipped_shipments())
+           .aggregate(n=Count("pk"), oldest=Min("shipped_at")))
+    current = FiscalPeriod.objects.filter(start_date__lte=today, end_date__gte=today).first()
+    open_past = FiscalPeriod.objects.filter(status="open", end_date__lt=today).count()
+    per_day = {row["issue_date"]: row["amount"] for row in Invoice.objects.exclude(status="void").filter(
+        issue_date__gte=days_from).values("issue_date").annotate(amount=Sum("total"))}
+    return {"issued": issued, "overdue": overdue, "open_ar": open_ar["amount"], "sni": sni, "current_period": current,
+            "open_past_periods": open_past, "invoiced_per_day": per_day}
 
 
 from finance.reports import (  # noqa: E402  (reports are selectors too; kept in their own module)

@@ -4,18 +4,16 @@ Idempotent: everything is get-or-create, and sample messages are deduplicated by
 
 from __future__ import annotations
 
-from django.apps import apps
-
 from integrations.models import ChannelConfig, EdiPartner
+from sales import selectors as sales_selectors
 
 SHOPIFY_SECRET = "demo-shopify-secret"   # demo only; set real secrets in the admin
 WOO_SECRET = "demo-woocommerce-secret"
 
 
 def seed(stdout) -> None:
-    Customer = apps.get_model("sales", "Customer")  # string-FK target, read only
-    default = Customer.objects.filter(code="HOOLI").first()
-    acme = Customer.objects.filter(code="ACME").first()
+    default = sales_selectors.get_customer_by_code("HOOLI")
+    acme = sales_selectors.get_customer_by_code("ACME")
     ChannelConfig.objects.get_or_create(kind="shopify", shop_domain="northwind-demo.myshopify.com",
                                         defaults={"webhook_secret": SHOPIFY_SECRET, "default_customer": default})
     ChannelConfig.objects.get_or_create(kind="woocommerce", shop_domain="shop.northwind.example",

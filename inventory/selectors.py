@@ -4,12 +4,13 @@ the reconciliation selectors aggregate the ledger in SQL for ops (I1, I2, stock 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
+from itertools import islice
 
 from django.db import connection
-from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
 
 from core.sql import columns
 
@@ -21,6 +22,9 @@ from .models import (
     ProductUnit,
     PurchaseOrder,
     PurchaseOrderLine,
+    Receipt,
+    ReceiptLine,
+    ReorderRule,
     Reservation,
     StockLevel,
     StockMove,
@@ -282,6 +286,26 @@ def reservations_for(*, demand_refs: list[str], active_only: bool = True):
     return list(qs)
 
 
+def reservations_for_correlation(*, correlation_id: str):
+    """Reservations of the correlation id with product and warehouse, in time order (ops' trace)."""
+    return (Reservation.objects.filter(correlation_id=correlation_id).select_related("product", "warehouse")
+            .order_by("created_at", "pk"))
+
+
+def moves_for_correlation(*, correlation_id: str):
+    """Stock moves of the correlation id with product and warehouse, in time order (ops' trace)."""
+    return (StockMove.objects.filter(correlation_id=correlation_id).select_related("product", "warehouse")
+            .order_by("created_at", "pk"))
+
+
+def purchase_orders_for_correlation(*, correlation_id: str):
+    return PurchaseOrder.objects.filter(correlation_id=correlation_id).order_by("created_at", "pk")
+
+
+def receipts_for_correlation(*, correlation_id: str):
+    return Receipt.objects.filter(correlation_id=correlation_id).order_by("created_at", "pk")
+
+
 # --- valuation and reconciliation (ops) ---------------------------------------------------------
 
 
@@ -297,58 +321,116 @@ def stock_value_from_levels() -> Decimal:
     return StockLevel.objects.aggregate(v=Coalesce(Sum("value"), _QTY0))["v"].quantize(Decimal("0.01"))
 
 
-def on_hand_discrepancies(*, limit: int = 1000) -> list[dict]:
-    """I1: levels whose on_hand (or value) differs from the sum of their moves, computed in SQL.
+# Comparisons in SQL allow half a unit of the fields' precision, so SQLite's float sums do
+# not report noise (PostgreSQL's numeric sums are exact: the same as comparing for equality).
+_QTY_TOL, _MONEY_TOL = "0.0005", "0.005"
 
-    Rows {product_id, sku, warehouse_id, warehouse_code, on_hand, moves_quantity, value, moves_value}.
+
+def _fetch_iter(sql: str, params=(), size: int = 2000):
+    """Stream the rows of a query in batches (bounded memory however large the ledger grows)."""
+    with connection.cursor() as cur:
+        cur.execute(sql, list(params))
+        while rows := cur.fetchmany(size):
+            yield from rows
+
+
+def ledger_totals() -> dict:
+    """Grand totals of the ledger and of the levels, for I1's figures: {moves, ledger_quantity,
+    ledger_value, levels, on_hand, level_value} (two aggregate queries)."""
+    moves = StockMove.objects.aggregate(n=Count("pk"), q=Coalesce(Sum("quantity"), _QTY0),
+                                        v=Coalesce(Sum("value"), _QTY0))
+    levels = StockLevel.objects.aggregate(n=Count("pk"), q=Coalesce(Sum("on_hand"), _QTY0),
+                                          v=Coalesce(Sum("value"), _QTY0))
+    return {"moves": moves["n"], "ledger_quantity": moves["q"], "ledger_value": moves["v"],
+            "levels": levels["n"], "on_hand": levels["q"], "level_value": levels["v"]}
+
+
+def iter_on_hand_discrepancies():
+    """I1, the one implementation: levels whose on_hand or value differs from the sum of their
+    moves, and (product, warehouse) pairs whose moves do not net to zero but have no level.
+
+    One grouped aggregate over the ledger joined to the levels, streamed from the cursor, in
+    (product, warehouse) order. Yields rows {product_id, sku, warehouse_id, warehouse_code,
+    on_hand, moves_quantity, value, moves_value}; on_hand and value are None without a level.
     """
-    moves = StockMove.objects.filter(product_id=OuterRef("product_id"), warehouse_id=OuterRef("warehouse_id"))
-    qty = moves.values("product_id").annotate(s=Sum("quantity")).values("s")
-    val = moves.values("product_id").annotate(s=Sum("value")).values("s")
-    qs = StockLevel.objects.annotate(mq=Coalesce(Subquery(qty), _QTY0), mv=Coalesce(Subquery(val), _QTY0))
-    if connection.vendor == "postgresql":
-        qs = qs.filter(~Q(on_hand=F("mq")) | ~Q(value=F("mv")))
-    qs = qs.values("product_id", "product__sku", "warehouse_id", "warehouse__code", "on_hand", "mq", "value", "mv")
-    rows = []
-    for r in qs.iterator():
-        # SQLite sums decimals as floats: compare at the fields' precision
-        mq, mv = Decimal(r["mq"]).quantize(_Q3), Decimal(r["mv"]).quantize(_Q2)
-        if r["on_hand"] != mq or r["value"] != mv:
-            rows.append({"product_id": r["product_id"], "sku": r["product__sku"], "warehouse_id": r["warehouse_id"],
-                         "warehouse_code": r["warehouse__code"], "on_hand": r["on_hand"], "moves_quantity": mq,
-                         "value": r["value"], "moves_value": mv})
-            if len(rows) >= limit:
-                break
-    # Moves for a (product, warehouse) without any level row at all.
-    orphan = (StockMove.objects.values("product_id", "warehouse_id").annotate(mq=Sum("quantity"), mv=Sum("value"))
-              .order_by())
-    have = set(StockLevel.objects.values_list("product_id", "warehouse_id"))
-    for r in orphan:
-        if (r["product_id"], r["warehouse_id"]) not in have and len(rows) < limit:
-            rows.append({"product_id": r["product_id"], "sku": None, "warehouse_id": r["warehouse_id"],
-                         "warehouse_code": None, "on_hand": None, "moves_quantity": r["mq"], "value": None,
-                         "moves_value": r["mv"]})
-    return rows
+    move, level = StockMove._meta.db_table, StockLevel._meta.db_table
+    product, warehouse = Product._meta.db_table, Warehouse._meta.db_table
+    sql = f"""
+        WITH m AS (
+            SELECT product_id, warehouse_id, SUM(quantity) AS qty, SUM(value) AS val
+            FROM {move} GROUP BY product_id, warehouse_id
+        ), d AS (
+            SELECT l.product_id, l.warehouse_id, l.on_hand AS on_hand, COALESCE(m.qty, 0) AS qty,
+                   l.value AS level_value, COALESCE(m.val, 0) AS val
+            FROM {level} l LEFT JOIN m ON m.product_id = l.product_id AND m.warehouse_id = l.warehouse_id
+            WHERE ABS(l.on_hand - COALESCE(m.qty, 0)) > {_QTY_TOL} OR ABS(l.value - COALESCE(m.val, 0)) > {_MONEY_TOL}
+            UNION ALL
+            SELECT m.product_id, m.warehouse_id, NULL, m.qty, NULL, m.val
+            FROM m
+            WHERE NOT EXISTS (SELECT 1 FROM {level} l
+                              WHERE l.product_id = m.product_id AND l.warehouse_id = m.warehouse_id)
+              AND (ABS(m.qty) > {_QTY_TOL} OR ABS(m.val) > {_MONEY_TOL})
+        )
+        SELECT d.product_id, d.warehouse_id, d.on_hand, d.qty, d.level_value, d.val, p.sku, w.code
+        FROM d JOIN {product} p ON p.id = d.product_id JOIN {warehouse} w ON w.id = d.warehouse_id
+        ORDER BY d.product_id, d.warehouse_id
+    """
+    for pid, wid, on_hand, qty, level_value, val, sku, code in _fetch_iter(sql):
+        yield {"product_id": pid, "sku": sku, "warehouse_id": wid, "warehouse_code": code,
+               "on_hand": None if on_hand is None else _dec(on_hand, _Q3), "moves_quantity": _dec(qty, _Q3),
+               "value": None if level_value is None else _dec(level_value, _Q2), "moves_value": _dec(val, _Q2)}
+
+
+def on_hand_discrepancies(*, limit: int = 1000) -> list[dict]:
+    """I1 (see iter_on_hand_discrepancies), at most `limit` rows."""
+    return list(islice(iter_on_hand_discrepancies(), limit))
+
+
+def reservation_totals() -> dict:
+    """For I2's figures: {active_reservations, open_quantity, reserved} (two aggregate queries)."""
+    active = Reservation.objects.filter(status=Reservation.Status.ACTIVE).aggregate(
+        n=Count("pk"), q=Coalesce(Sum("quantity_open"), _QTY0))
+    reserved = StockLevel.objects.aggregate(q=Coalesce(Sum("reserved"), _QTY0))["q"]
+    return {"active_reservations": active["n"], "open_quantity": active["q"], "reserved": reserved}
+
+
+def iter_reserved_discrepancies():
+    """I2, the one implementation: levels whose reserved differs from the open quantity of their
+    active reservations, and active reservations without a level; streamed, in (product,
+    warehouse) order. Yields rows {product_id, sku, warehouse_id, warehouse_code, reserved,
+    reservations_quantity}; reserved is None without a level."""
+    res, level = Reservation._meta.db_table, StockLevel._meta.db_table
+    product, warehouse = Product._meta.db_table, Warehouse._meta.db_table
+    sql = f"""
+        WITH r AS (
+            SELECT product_id, warehouse_id, SUM(quantity_open) AS qty
+            FROM {res} WHERE status = %s GROUP BY product_id, warehouse_id
+        ), d AS (
+            SELECT l.product_id, l.warehouse_id, l.reserved AS reserved, COALESCE(r.qty, 0) AS qty
+            FROM {level} l LEFT JOIN r ON r.product_id = l.product_id AND r.warehouse_id = l.warehouse_id
+            WHERE ABS(l.reserved - COALESCE(r.qty, 0)) > {_QTY_TOL}
+            UNION ALL
+            SELECT r.product_id, r.warehouse_id, NULL, r.qty FROM r
+            WHERE NOT EXISTS (SELECT 1 FROM {level} l
+                              WHERE l.product_id = r.product_id AND l.warehouse_id = r.warehouse_id)
+              AND ABS(r.qty) > {_QTY_TOL}
+        )
+        SELECT d.product_id, d.warehouse_id, d.reserved, d.qty, p.sku, w.code
+        FROM d JOIN {product} p ON p.id = d.product_id JOIN {warehouse} w ON w.id = d.warehouse_id
+        ORDER BY d.product_id, d.warehouse_id
+    """
+    for pid, wid, reserved, qty, sku, code in _fetch_iter(sql, [Reservation.Status.ACTIVE.value]):
+        yield {"product_id": pid, "sku": sku, "warehouse_id": wid, "warehouse_code": code,
+               "reserved": None if reserved is None else _dec(reserved, _Q3), "reservations_quantity": _dec(qty, _Q3)}
 
 
 def reserved_discrepancies(*, limit: int = 1000) -> list[dict]:
-    """I2: levels whose reserved differs from the sum of open quantity of active reservations."""
-    res = (Reservation.objects.filter(product_id=OuterRef("product_id"), warehouse_id=OuterRef("warehouse_id"),
-                                      status=Reservation.Status.ACTIVE)
-           .values("product_id").annotate(s=Sum("quantity_open")).values("s"))
-    qs = StockLevel.objects.annotate(rq=Coalesce(Subquery(res), _QTY0))
-    if connection.vendor == "postgresql":
-        qs = qs.filter(~Q(reserved=F("rq")))
-    rows = []
-    for r in qs.values("product_id", "product__sku", "warehouse_id", "warehouse__code", "reserved", "rq").iterator():
-        rq = Decimal(r["rq"]).quantize(_Q3)
-        if r["reserved"] != rq:
-            rows.append({"product_id": r["product_id"], "sku": r["product__sku"], "warehouse_id": r["warehouse_id"],
-                         "warehouse_code": r["warehouse__code"], "reserved": r["reserved"],
-                         "reservations_quantity": rq})
-            if len(rows) >= limit:
-                break
-    return rows
+    """I2 (see iter_reserved_discrepancies), at most `limit` rows."""
+    return list(islice(iter_reserved_discrepancies(), limit))
+
+
+def _dec(value, places: Decimal) -> Decimal:
+    return Decimal(str(value or 0)).quantize(places)
 
 
 def level_constraint_violations(*, limit: int = 1000) -> list[dict]:
@@ -366,6 +448,14 @@ def stock_accuracy(*, since=None) -> dict:
     accurate = qs.filter(difference=0).count()
     return {"counts": total, "accurate": accurate,
             "accuracy": (Decimal(accurate) / Decimal(total)).quantize(Decimal("0.0001")) if total else None}
+
+
+def stock_counts_by_day(*, created_from, created_before):
+    """Cycle counts (adjustments that are not scraps) per UTC day: rows {day, n, ok (matched)}."""
+    return (Adjustment.objects.filter(created_at__gte=created_from, created_at__lt=created_before)
+            .exclude(reason__startswith="scrap")
+            .annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day")
+            .annotate(n=Count("pk"), ok=Count("pk", filter=Q(difference=0))).order_by("day"))
 
 
 # --- procurement (finance's three-way match reads these) ----------------------------------------
@@ -391,3 +481,159 @@ def purchase_order_lines(*, purchase_order_id: int) -> list[dict]:
                      "quantity_received": ln.quantity_received, "received_value": ln.received_value,
                      "average_received_cost": avg})
     return rows
+
+
+def purchase_orders_received_before(*, first_receipt_before):
+    """Purchase orders whose first receipt is older than the cutoff, annotated with `received`
+    (Σ receipt line values) and `first_receipt`, by id: the base of finance's GRNI aging."""
+    money = DecimalField(max_digits=18, decimal_places=2)
+    lines = ReceiptLine.objects.filter(receipt__purchase_order=OuterRef("pk")).order_by().values("receipt__purchase_order")
+    return (PurchaseOrder.objects
+            .annotate(received=Coalesce(Subquery(lines.annotate(s=Sum("value")).values("s"), output_field=money),
+                                        Value(Decimal("0.00"))),
+                      first_receipt=Subquery(lines.annotate(m=Min("receipt__created_at")).values("m")))
+            .filter(first_receipt__lt=first_receipt_before).order_by("pk"))
+
+
+# --- staff UI (ops.web): lists, documents, choices and dashboard figures ------------------------
+
+_QTY_FIELD = DecimalField(max_digits=18, decimal_places=3)
+
+
+def list_stock_positions(*, search: str | None = None, sku: str | None = None, warehouse_code: str | None = None,
+                         below_reorder_min: bool = False, available_only: bool = False):
+    """StockLevel rows with product and warehouse, annotated with available_q (on hand − reserved),
+    incoming_q (open PO quantity), backordered_q (open demand), reorder_min (the active rule's
+    minimum) and atp (available + incoming − backordered), all computed in one query; by SKU,
+    then warehouse priority."""
+    incoming = (PurchaseOrderLine.objects.filter(product=OuterRef("product"), purchase_order__warehouse=OuterRef("warehouse"),
+                                                 purchase_order__status__in=PurchaseOrder.INCOMING_STATUSES)
+                .values("product").annotate(q=Sum(F("quantity") - F("quantity_received"))).values("q"))
+    demand = (Demand.objects.filter(product=OuterRef("product"), warehouse=OuterRef("warehouse"),
+                                    status=Demand.Status.OPEN)
+              .values("product").annotate(q=Sum("quantity")).values("q"))
+    rule_min = ReorderRule.objects.filter(product=OuterRef("product"), warehouse=OuterRef("warehouse"),
+                                          is_active=True).values("min_quantity")[:1]
+    qs = (StockLevel.objects.select_related("product", "warehouse")
+          .annotate(available_q=ExpressionWrapper(F("on_hand") - F("reserved"), output_field=_QTY_FIELD),
+                    incoming_q=Coalesce(Subquery(incoming, output_field=_QTY_FIELD), _QTY0, output_field=_QTY_FIELD),
+                    backordered_q=Coalesce(Subquery(demand, output_field=_QTY_FIELD), _QTY0, output_field=_QTY_FIELD),
+                    reorder_min=Subquery(rule_min, output_field=_QTY_FIELD))
+          .annotate(atp=ExpressionWrapper(F("available_q") + F("incoming_q") - F("backordered_q"),
+                                          output_field=_QTY_FIELD))
+          .order_by("product__sku", "warehouse__priority", "warehouse__code"))
+    if search:
+        qs = qs.filter(Q(product__sku__icontains=search) | Q(product__name__icontains=search))
+    if sku:
+        qs = qs.filter(product__sku=sku)
+    if warehouse_code:
+        qs = qs.filter(warehouse__code=warehouse_code)
+    if below_reorder_min:
+        qs = qs.filter(reorder_min__isnull=False, available_q__lt=F("reorder_min"))
+    if available_only:
+        qs = qs.filter(available_q__gt=0)
+    return qs
+
+
+def list_ledger(*, sku: str | None = None, warehouse_code: str | None = None, kind: str | None = None,
+                correlation_id: str | None = None):
+    """Stock moves with product and warehouse, newest first, filtered by SKU, warehouse code,
+    kind and correlation id."""
+    qs = StockMove.objects.select_related("product", "warehouse").order_by("-id")
+    if sku:
+        qs = qs.filter(product__sku=sku)
+    if warehouse_code:
+        qs = qs.filter(warehouse__code=warehouse_code)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if correlation_id:
+        qs = qs.filter(correlation_id=correlation_id)
+    return qs
+
+
+def list_recent_adjustments(*, limit: int = 20):
+    return Adjustment.objects.select_related("product", "warehouse").order_by("-created_at", "-id")[:limit]
+
+
+def list_purchase_orders(*, search: str | None = None, status: str | None = None, supplier_code: str | None = None):
+    """Purchase orders with supplier and warehouse, annotated with ordered and received quantity,
+    newest first."""
+    qs = (PurchaseOrder.objects.select_related("supplier", "warehouse")
+          .annotate(ordered=Sum("lines__quantity"), received=Sum("lines__quantity_received"))
+          .order_by("-created_at", "-id"))
+    if search:
+        qs = qs.filter(Q(number__icontains=search) | Q(reference__icontains=search)
+                       | Q(supplier__code__icontains=search))
+    if status:
+        qs = qs.filter(status=status)
+    if supplier_code:
+        qs = qs.filter(supplier__code=supplier_code)
+    return qs
+
+
+def find_purchase_order(*, purchase_order_id: int) -> PurchaseOrder | None:
+    """The purchase order with supplier and warehouse, or None."""
+    return PurchaseOrder.objects.select_related("supplier", "warehouse").filter(pk=purchase_order_id).first()
+
+
+def list_purchase_order_lines(*, purchase_order_id: int):
+    return PurchaseOrderLine.objects.filter(purchase_order_id=purchase_order_id).select_related("product").order_by("line_no")
+
+
+def list_receipts(*, purchase_order_id: int):
+    return Receipt.objects.filter(purchase_order_id=purchase_order_id).order_by("-id")
+
+
+def list_suggested_purchase_orders():
+    """Purchase orders suggested by replenishment, with supplier, warehouse and lines, by supplier."""
+    return (PurchaseOrder.objects.filter(status=PurchaseOrder.Status.SUGGESTED).select_related("supplier", "warehouse")
+            .prefetch_related("lines__product").order_by("supplier__code", "id"))
+
+
+def list_active_products(*, limit: int = 500) -> list[tuple[str, str]]:
+    """(sku, name) of active products by SKU, for pickers."""
+    return list(Product.objects.filter(is_active=True).order_by("sku").values_list("sku", "name")[:limit])
+
+
+def code_choices(kind: str, *, active_only: bool = True) -> list[tuple[str, str]]:
+    """(code, name) of warehouses ("warehouse") or suppliers ("supplier"), for pickers."""
+    model = {"warehouse": Warehouse, "supplier": Supplier}[kind]
+    qs = model.objects.filter(is_active=True) if active_only else model.objects.all()
+    return list(qs.values_list("code", "name"))
+
+
+def status_choices(kind: str) -> list[tuple[str, str]]:
+    """Stock move kinds ("move_kind") or purchase order statuses ("purchase_order"), for filters."""
+    return list({"move_kind": StockMove.Kind, "purchase_order": PurchaseOrder.Status}[kind].choices)
+
+
+def low_stock(*, limit: int | None = None) -> list[dict]:
+    """Active reorder rules whose available quantity (on hand − reserved) is below their minimum,
+    most short first: rows {sku, name, warehouse, available, min, max, short}. Two queries."""
+    rules = ReorderRule.objects.filter(is_active=True).select_related("product", "warehouse")
+    levels = {(lv.product_id, lv.warehouse_id): lv for lv in StockLevel.objects.filter(
+        product_id__in=rules.values("product_id"))}
+    rows = []
+    for rule in rules:
+        level = levels.get((rule.product_id, rule.warehouse_id))
+        available = (level.on_hand - level.reserved) if level else ZERO
+        if available < rule.min_quantity:
+            rows.append({"sku": rule.product.sku, "name": rule.product.name, "warehouse": rule.warehouse.code,
+                         "available": available, "min": rule.min_quantity, "max": rule.max_quantity,
+                         "short": rule.min_quantity - available})
+    rows.sort(key=lambda r: -r["short"])
+    return rows[:limit] if limit else rows
+
+
+def stock_figures(*, counts_since) -> dict:
+    """The stock dashboard: {low_stock (rules below their minimum), out_of_stock (levels with
+    nothing available), counts, accurate (cycle counts since, not scraps)}. Four queries."""
+    rules = list(ReorderRule.objects.filter(is_active=True).values_list("product_id", "warehouse_id", "min_quantity"))
+    levels = {(p, w): (oh - rs) for p, w, oh, rs in StockLevel.objects.filter(
+        product_id__in={r[0] for r in rules}).values_list("product_id", "warehouse_id", "on_hand", "reserved")}
+    low = sum(1 for p, w, mn in rules if levels.get((p, w), ZERO) < mn)
+    out_of_stock = StockLevel.objects.filter(on_hand__lte=F("reserved")).count()
+    counts = Adjustment.objects.filter(created_at__gte=counts_since).exclude(reason__startswith="scrap").aggregate(
+        n=Count("pk"), accurate=Count("pk", filter=Q(difference=0)))
+    return {"low_stock": low, "out_of_stock": out_of_stock, "counts": counts["n"] or 0,
+            "accurate": counts["accurate"] or 0}

@@ -1,8 +1,8 @@
 """Actions on exceptions that fix the cause through the owning app's services.
 
 Which actions an exception offers depends on its kind and links:
-- replay        dead/late webhook deliveries (integrations.webhooks.replay_delivery / replay_deliveries)
-- reprocess     a failed inbound message (integrations.inbound.reprocess_message)
+- replay        dead/late webhook deliveries (integrations.services.replay_delivery / replay_deliveries)
+- reprocess     a failed inbound message (integrations.services.reprocess_message)
 - rerun_consumer  a consumer that failed on an event (core.messaging.relay.run_consumer_safely)
 Each action writes a note on the exception saying what was done and by whom; an action
 whose effect is known at once (a consumer re-run that succeeds, a message processed)
@@ -16,8 +16,11 @@ from django.db import transaction
 from core.exceptions import DomainError
 from core.messaging import relay
 from core.messaging import selectors as messaging_selectors
+from integrations import selectors as integrations_selectors
+from integrations import services as integrations_services
 from ops.exceptions import ActionNotApplicable, ExceptionAlreadyResolved, ExceptionNotFound
 from ops.models import ExceptionItem, ExceptionNote
+from ops.services import resolve_exception_if_open
 
 REPLAY, REPROCESS, RERUN = "replay", "reprocess", "rerun_consumer"
 
@@ -74,8 +77,6 @@ def perform_action(*, exception_id, action: str, by=None) -> dict:
     with transaction.atomic():
         _note(item, f"Action {action}: {detail}", by)
         if resolved:
-            from ops.services import resolve_exception_if_open
-
             resolve_exception_if_open(kind=item.kind, key=item.key, note=f"Resolved by action {action}: {detail}",
                                       user=by if getattr(by, "is_authenticated", False) else None)
     item.refresh_from_db()
@@ -83,21 +84,18 @@ def perform_action(*, exception_id, action: str, by=None) -> dict:
 
 
 def _replay(item: ExceptionItem, by) -> tuple[str, bool]:
-    from integrations import webhooks
-    from integrations.models import WebhookDelivery
-
     endpoint_ids = _ids(item, _ENDPOINT_TYPES)
     if endpoint_ids and item.kind == "reconciliation.dead_webhook_deliveries":
-        count = sum(webhooks.replay_deliveries(endpoint_id=int(e), status="dead") for e in endpoint_ids)
+        count = sum(integrations_services.replay_deliveries(endpoint_id=int(e), status="dead") for e in endpoint_ids)
         return f"{count} dead deliveries queued again", False
     delivery_ids = _ids(item, _DELIVERY_TYPES)
     if not delivery_ids and endpoint_ids:
-        delivery_ids = list(WebhookDelivery.objects.filter(endpoint_id__in=endpoint_ids, status__in=["dead", "failed"])
-                            .values_list("pk", flat=True)[:500])
+        delivery_ids = integrations_selectors.delivery_ids(endpoint_ids=endpoint_ids, statuses=["dead", "failed"],
+                                                           limit=500)
     done, refused = 0, []
-    for delivery in WebhookDelivery.objects.filter(pk__in=delivery_ids):
+    for delivery in integrations_selectors.list_deliveries(ids=delivery_ids):
         try:
-            webhooks.replay_delivery(delivery=delivery)
+            integrations_services.replay_delivery(delivery=delivery)
             done += 1
         except DomainError as exc:
             refused.append(f"#{delivery.pk}: {exc.detail}")
@@ -107,14 +105,12 @@ def _replay(item: ExceptionItem, by) -> tuple[str, bool]:
 
 
 def _reprocess(item: ExceptionItem, by) -> tuple[str, bool]:
-    from integrations import inbound
-
     ids = _ids(item, _INBOUND_TYPES) or ([int(item.key)] if item.key.isdigit() else [])
     if not ids:
         raise ActionNotApplicable("The exception names no inbound message.")
     outcomes, ok = [], True
     for message_id in ids:
-        message = inbound.reprocess_message(message_id=int(message_id),
+        message = integrations_services.reprocess_message(message_id=int(message_id),
                                             submitted_by=by if getattr(by, "is_authenticated", False) else None)
         outcomes.append(f"message {message.pk}: {message.status}")
         ok = ok and message.status in ("processed", "ignored")
@@ -129,7 +125,8 @@ def _rerun(item: ExceptionItem, by) -> tuple[str, bool]:
         ok = relay.run_consumer_safely(consumer_name=consumer_name, event_id=event_id)
     except KeyError:
         raise ActionNotApplicable(f"No consumer named {consumer_name!r} is registered.") from None
-    if ok or messaging_selectors.was_handled(consumer=consumer_name, event_id=event_id):
+    handled = messaging_selectors.consumer_has_handled(consumer=consumer_name, event_id=event_id)
+    if ok or handled:
         return f"consumer {consumer_name} handled event {event_id}", True
-    failure = messaging_selectors.list_consumer_failures().filter(consumer=consumer_name, event_id=event_id).first()
+    failure = messaging_selectors.get_consumer_failure(consumer=consumer_name, event_id=event_id)
     return f"consumer {consumer_name} failed again: {failure.error if failure else 'unknown error'}"[:500], False

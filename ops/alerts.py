@@ -10,8 +10,11 @@ failing channel is logged, never raised: the exception itself is already recorde
 from __future__ import annotations
 
 import structlog
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import mail_admins, send_mail
+
+from ops.models import ExceptionItem
 
 log = structlog.get_logger(__name__)
 
@@ -73,3 +76,20 @@ def _send(subject: str, body: str, payload: dict, *, ref) -> None:
             requests.post(url, json=payload, timeout=5)
         except Exception:  # noqa: BLE001
             log.warning("alert_webhook_failed", exception_id=ref, url=url, exc_info=True)
+
+
+# The tasks live beside what they send (ops.services and the reconciliation runner enqueue
+# them, and ops.tasks calls ops.services); their names stay those of ops.tasks, where
+# they are re-exported.
+
+@shared_task(name="ops.tasks.send_alert_task", ignore_result=True)
+def send_alert_task(exception_id: int) -> None:
+    item = ExceptionItem.objects.filter(pk=exception_id).first()
+    if item is not None:
+        send_alert(item)
+
+
+@shared_task(name="ops.tasks.send_digest_task", ignore_result=True)
+def send_digest_task(exception_ids: list[int], title: str) -> None:
+    items = list(ExceptionItem.objects.filter(pk__in=exception_ids).order_by("pk"))
+    send_digest(items, title=title)

@@ -19,22 +19,20 @@ import math
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.apps import apps
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Count, OuterRef
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core.exceptions import ValidationFailed
 from core.messaging import selectors as messaging_selectors
+from finance import selectors as finance_selectors
+from integrations import selectors as integrations_selectors
+from inventory import selectors as inventory_selectors
+from ops.models import ExceptionItem
+from sales import selectors as sales_selectors
 
 MAX_DAYS = 366
-
-
-def _model(label: str):
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
+BACKORDERED_EVENT = "sales.order.backordered.v1"
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -101,33 +99,19 @@ def _day(dt: datetime) -> str:
 
 
 def _orders(start, end, channel, summary, days, by_channel) -> None:
-    Order = _model("sales.Order")
-    if Order is None:
-        return
-    orders = Order.objects.filter(created_at__gte=start, created_at__lt=end)
-    if channel:
-        orders = orders.filter(channel=channel)
-    backordered = Q(lines__quantity_backordered__gt=0)
-    OutboxEvent = _model("core.OutboxEvent")
-    exists_event = None
-    if OutboxEvent is not None:
-        # quantity_backordered drops once stock arrives; the backordered event remembers
-        # that the order waited (for as long as the outbox keeps events).
-        exists_event = Exists(OutboxEvent.objects.filter(type="sales.order.backordered.v1",
-                                                         correlation_id=OuterRef("correlation_id")))
-    rows = (orders.annotate(
-        shipped_at=Max("shipments__shipped_at", filter=Q(shipments__status="shipped")),
-        bo_lines=Count("lines", filter=backordered),
-        **({"bo_event": exists_event} if exists_event is not None else {}),
-    ).values_list("created_at", "channel", "status", "shipped_at", "bo_lines",
-                  *(["bo_event"] if exists_event is not None else [])))
+    # quantity_backordered drops once stock arrives; the backordered event remembers that the
+    # order waited (for as long as the outbox keeps events).
+    had_event = messaging_selectors.event_of_type_exists(event_type=BACKORDERED_EVENT,
+                                                            correlation_id=OuterRef("correlation_id"))
+    rows = sales_selectors.order_kpi_rows(created_from=start, created_before=end, channel=channel,
+                                          had_backorder=had_event)
     cycle_all: list[float] = []
     cycle_day: dict[str, list[float]] = defaultdict(list)
     cycle_chan: dict[str, list[float]] = defaultdict(list)
     n_all = bo_all = 0
     for row in rows.iterator(chunk_size=2000):
-        created, chan, status, shipped_at, bo_lines = row[:5]
-        had_bo = bool(bo_lines) or (len(row) > 5 and bool(row[5]))
+        created, chan, status, shipped_at, bo_lines, bo_event = row
+        had_bo = bool(bo_lines) or bool(bo_event)
         day = _day(created)
         n_all += 1
         bo_all += had_bo
@@ -152,17 +136,7 @@ def _orders(start, end, channel, summary, days, by_channel) -> None:
 
 
 def _invoice_latency(start, end, channel, summary, days, by_channel) -> None:
-    Shipment, Invoice = _model("sales.Shipment"), _model("finance.Invoice")
-    if Shipment is None or Invoice is None:
-        return
-    shipments = Shipment.objects.filter(status="shipped", shipped_at__gte=start, shipped_at__lt=end)
-    if channel:
-        shipments = shipments.filter(order__channel=channel)
-    invoiced_at = Invoice.objects.filter(shipment_id=OuterRef("pk")).values("created_at")[:1]
-    from django.db.models import Subquery
-
-    rows = shipments.annotate(invoiced_at=Subquery(invoiced_at)).values_list("shipped_at", "order__channel",
-                                                                              "invoiced_at")
+    rows = finance_selectors.invoice_latency_rows(shipped_from=start, shipped_before=end, channel=channel)
     lat_all: list[float] = []
     lat_day: dict[str, list[float]] = defaultdict(list)
     lat_chan: dict[str, list[float]] = defaultdict(list)
@@ -183,12 +157,7 @@ def _invoice_latency(start, end, channel, summary, days, by_channel) -> None:
 
 
 def _stock_accuracy(start, end, summary, days) -> None:
-    Adjustment = _model("inventory.Adjustment")
-    if Adjustment is None:
-        return
-    rows = (Adjustment.objects.filter(created_at__gte=start, created_at__lt=end).exclude(reason__startswith="scrap")
-            .annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day")
-            .annotate(n=Count("pk"), ok=Count("pk", filter=Q(difference=0))).order_by("day"))
+    rows = inventory_selectors.stock_counts_by_day(created_from=start, created_before=end)
     total = ok = 0
     for r in rows:
         day = r["day"].isoformat()
@@ -199,8 +168,6 @@ def _stock_accuracy(start, end, summary, days) -> None:
 
 
 def _exceptions(start, end, summary, days) -> None:
-    from ops.models import ExceptionItem
-
     rows = (ExceptionItem.objects.filter(opened_at__gte=start, opened_at__lt=end)
             .annotate(day=TruncDate("opened_at", tzinfo=UTC)).values("day")
             .annotate(n=Count("pk")).order_by("day"))
@@ -222,49 +189,33 @@ def _exceptions(start, end, summary, days) -> None:
 
 
 def _webhooks(start, end, summary, days) -> None:
-    Delivery, Attempt = _model("integrations.WebhookDelivery"), _model("integrations.WebhookAttempt")
-    if Delivery is None:
-        return
-    rows = (Delivery.objects.filter(created_at__gte=start, created_at__lt=end)
-            .annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day")
-            .annotate(ok=Count("pk", filter=Q(status="succeeded")), dead=Count("pk", filter=Q(status="dead")),
-                      n=Count("pk")).order_by("day"))
+    rows = integrations_selectors.deliveries_by_day(created_from=start, created_before=end)
     ok_t = dead_t = n_t = 0
     for r in rows:
         day = r["day"].isoformat()
         ok_t, dead_t, n_t = ok_t + r["ok"], dead_t + r["dead"], n_t + r["n"]
         days.setdefault(day, {"date": day})["webhook_success_rate"] = _rate(r["ok"], r["ok"] + r["dead"])
-    attempts = Attempt.objects.filter(started_at__gte=start, started_at__lt=end).aggregate(
-        n=Count("pk"), ok=Count("pk", filter=Q(succeeded=True))) if Attempt is not None else {"n": 0, "ok": 0}
+    attempts = integrations_selectors.attempt_counts(started_from=start, started_before=end)
     summary["webhook_success_rate"] = {"deliveries": n_t, "succeeded": ok_t, "dead": dead_t,
                                        "rate": _rate(ok_t, ok_t + dead_t),
                                        "attempts": attempts["n"], "attempt_success_rate": _rate(attempts["ok"], attempts["n"])}
 
 
 def _outbox(start, end, summary, days) -> None:
-    OutboxEvent = _model("core.OutboxEvent")
-    if OutboxEvent is None:
-        return
     now = timezone.now()
-    pending = OutboxEvent.objects.filter(dispatched_at__isnull=True)
-    oldest = pending.order_by("time").values_list("time", flat=True).first()
+    oldest = messaging_selectors.oldest_pending_event_time()
     delays: list[float] = []
     by_day: dict[str, list[float]] = defaultdict(list)
-    for t, dispatched in (OutboxEvent.objects.filter(time__gte=start, time__lt=end, dispatched_at__isnull=False)
-                          .values_list("time", "dispatched_at").iterator(chunk_size=5000)):
+    for t, dispatched in (messaging_selectors.event_dispatch_times(time_from=start, time_before=end)
+                          .iterator(chunk_size=5000)):
         secs = max((dispatched - t).total_seconds(), 0.0)
         delays.append(secs)
         by_day[_day(t)].append(secs)
-    summary["outbox_lag"] = {"pending": pending.count(),
+    summary["outbox_lag"] = {"pending": messaging_selectors.count_pending_events(),
                              "lag_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
                              "dispatch_delay": _dist(delays)}
     for day, bucket in days.items():
         bucket["outbox_dispatch_delay"] = _dist(by_day.get(day, []))
 
 
-def outbox_lag_seconds() -> float:
-    """Age of the oldest undispatched outbox event (core.messaging's selector)."""
-    return messaging_selectors.outbox_lag_seconds()
-
-
-__all__ = ["compute_kpis", "outbox_lag_seconds", "percentile", "window"]
+__all__ = ["compute_kpis", "percentile", "window"]

@@ -16,8 +16,14 @@ import os
 import time
 
 import structlog
+from django.db import DatabaseError
+from django.db.models import Count, Max
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
+
+from core.messaging import selectors as messaging_selectors
+from integrations import selectors as integrations_selectors
+from ops.models import ExceptionItem, ReconciliationResult
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +42,7 @@ class BusinessCollector:
     def collect(self):
         try:
             yield from self._collect()
-        except Exception:  # noqa: BLE001 - a scrape must never fail (e.g. during migrations)
+        except DatabaseError:  # a scrape must not fail while the database is away or being migrated
             log.warning("business_metrics_failed", exc_info=True)
 
     def describe(self):
@@ -44,57 +50,37 @@ class BusinessCollector:
         return []
 
     def _collect(self):
-        from django.db.models import Count
-
-        from ops.models import ExceptionItem, ReconciliationResult
-        from ops.selectors import LIVE, outbox_lag_seconds
-
         g = GaugeMetricFamily("erp_open_exceptions", "Live (open or acknowledged) exceptions",
                               labels=["kind", "severity", "owner_role"])
-        for kind, severity, role, n in (ExceptionItem.objects.filter(status__in=LIVE)
+        for kind, severity, role, n in (ExceptionItem.objects.filter(status__in=ExceptionItem.LIVE)
                                         .values_list("kind", "severity", "owner_role").annotate(n=Count("pk"))
                                         .order_by()):
             g.add_metric([kind, severity, role], n)
         yield g
 
-        from django.apps import apps
-
-        OutboxEvent = apps.get_model("core", "OutboxEvent")
         yield GaugeMetricFamily("erp_outbox_pending_events", "Outbox events not yet dispatched",
-                                value=OutboxEvent.objects.filter(dispatched_at__isnull=True).count())
+                                value=messaging_selectors.count_pending_events())
         yield GaugeMetricFamily("erp_outbox_lag_seconds", "Age of the oldest undispatched outbox event",
-                                value=outbox_lag_seconds())
-        try:
-            Delivery = apps.get_model("integrations", "WebhookDelivery")
-            deliveries = GaugeMetricFamily("erp_webhook_deliveries", "Webhook deliveries by status",
-                                           labels=["status"])
-            counts = dict(Delivery.objects.values_list("status").annotate(n=Count("pk")).order_by())
-            for st in ("pending", "failed", "dead"):
-                deliveries.add_metric([st], counts.get(st, 0))
-            yield deliveries
-            yield GaugeMetricFamily("erp_webhook_dead_deliveries", "Dead-lettered webhook deliveries",
-                                    value=counts.get("dead", 0))
-        except LookupError:
-            pass
-        try:
-            Inbound = apps.get_model("integrations", "InboundMessage")
-            yield GaugeMetricFamily("erp_inbound_failed_messages", "Inbound channel messages that failed",
-                                    value=Inbound.objects.filter(status="failed").count())
-        except LookupError:
-            pass
-        Failure = apps.get_model("core", "ConsumerFailure")
+                                value=messaging_selectors.outbox_lag_seconds())
+        deliveries = GaugeMetricFamily("erp_webhook_deliveries", "Webhook deliveries by status", labels=["status"])
+        counts = integrations_selectors.deliveries_by_status()
+        for st in ("pending", "failed", "dead"):
+            deliveries.add_metric([st], counts.get(st, 0))
+        yield deliveries
+        yield GaugeMetricFamily("erp_webhook_dead_deliveries", "Dead-lettered webhook deliveries",
+                                value=counts.get("dead", 0))
+        yield GaugeMetricFamily("erp_inbound_failed_messages", "Inbound channel messages that failed",
+                                value=integrations_selectors.count_failed_inbound_messages())
         yield GaugeMetricFamily("erp_consumer_failures", "Event consumers currently failing",
-                                value=Failure.objects.count())
+                                value=messaging_selectors.count_consumer_failures())
 
-        from django.db.models import Max
-
-        latest = ReconciliationResult.objects.values("check_name").annotate(m=Max("id")).values_list("m", flat=True)
         status = GaugeMetricFamily("erp_reconciliation_check_ok",
                                    "1 if the last run of the check found nothing, 0 otherwise", labels=["check"])
         findings = GaugeMetricFamily("erp_reconciliation_check_findings", "Findings of the last run of the check",
                                      labels=["check"])
         last = GaugeMetricFamily("erp_reconciliation_check_last_run_timestamp", "When the check last ran (unix)",
                                  labels=["check"])
+        latest = ReconciliationResult.objects.values("check_name").annotate(m=Max("id")).values_list("m", flat=True)
         for r in ReconciliationResult.objects.filter(id__in=list(latest)):
             status.add_metric([r.check_name], 1 if r.status == "ok" else 0)
             findings.add_metric([r.check_name], r.findings_count)

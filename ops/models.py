@@ -32,6 +32,8 @@ class ExceptionItem(models.Model):
         ACKNOWLEDGED = "acknowledged"
         RESOLVED = "resolved"
 
+    LIVE = (Status.OPEN, Status.ACKNOWLEDGED)   # an exception that still needs a person
+
     kind = models.CharField(max_length=80, db_index=True,
                             help_text="What went wrong, e.g. reconciliation.i1_ledger_vs_levels, inbound.failed")
     key = models.CharField(max_length=255, help_text="Identity of the problem within its kind (e.g. 'wh=1:product=7')")

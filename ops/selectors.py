@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
-from ops.kpis import compute_kpis, outbox_lag_seconds
+from core.messaging.selectors import outbox_lag_seconds
+from ops.kpis import compute_kpis
 from ops.models import ExceptionItem, ReconciliationResult, ReconciliationRun
+from ops.reconciliation import REGISTRY
 from ops.trace import trace
 
-LIVE = (ExceptionItem.Status.OPEN, ExceptionItem.Status.ACKNOWLEDGED)
+LIVE = ExceptionItem.LIVE
 
 
 # --- exception queue ---------------------------------------------------------------------------
@@ -101,15 +103,11 @@ def get_run(run_id: int) -> ReconciliationRun | None:
 
 def latest_results() -> list[ReconciliationResult]:
     """The most recent result of each check (for a dashboard tile per check)."""
-    from django.db.models import Max
-
     latest_ids = (ReconciliationResult.objects.values("check_name").annotate(m=Max("id")).values_list("m", flat=True))
     return list(ReconciliationResult.objects.filter(id__in=list(latest_ids)).order_by("check_name"))
 
 
 def list_checks() -> list[dict]:
-    from ops.reconciliation import REGISTRY
-
     return [c.describe() | {"alias": c.alias} for c in REGISTRY.values()]
 
 

@@ -14,24 +14,20 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
-from django.db.models import Prefetch, Q
+from core.messaging import selectors as messaging_selectors
+from finance import selectors as finance_selectors
+from integrations import selectors as integrations_selectors
+from inventory import selectors as inventory_selectors
+from ops.models import ExceptionItem
+from sales import selectors as sales_selectors
 
 MAX_PER_KIND = 500
 
 
-def _model(label: str):
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
-
-
 def _s(value: Any) -> Any:
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
@@ -44,15 +40,6 @@ def _s(value: Any) -> Any:
 def _entry(kind: str, at, obj_id, label: str, status: str = "", **data) -> dict:
     return {"time": _s(at), "kind": kind, "id": obj_id, "label": label, "status": status or "",
             "data": {k: _s(v) for k, v in data.items()}}
-
-
-def _cids(correlation_id: str) -> list[str]:
-    """The id itself and, for a child `<parent>.<n>` of a multi-order message, the parent."""
-    out = [correlation_id]
-    head, dot, tail = correlation_id.rpartition(".")
-    if dot and tail.isdigit() and head:
-        out.append(head)
-    return out
 
 
 def trace(correlation_id: str) -> dict:
@@ -75,129 +62,97 @@ def trace(correlation_id: str) -> dict:
         return rows
 
     # --- channel in ------------------------------------------------------------------------
-    if (M := _model("integrations.InboundMessage")) is not None:
-        for m in take("inbound_message", M.objects.filter(correlation_id__in=_cids(cid)).defer("body", "headers")
-                      .order_by("received_at", "pk")):
-            entries.append(_entry("inbound_message", m.received_at, m.pk, f"{m.channel} {m.external_id}".strip(),
-                                  m.status, channel=m.channel, external_id=m.external_id, error=m.error,
-                                  attempts=m.attempts, processed_at=m.processed_at))
+    for m in take("inbound_message", integrations_selectors.inbound_messages_for_correlation(correlation_id=cid)):
+        entries.append(_entry("inbound_message", m.received_at, m.pk, f"{m.channel} {m.external_id}".strip(),
+                              m.status, channel=m.channel, external_id=m.external_id, error=m.error,
+                              attempts=m.attempts, processed_at=m.processed_at))
 
     # --- sales ------------------------------------------------------------------------------
-    order_ids: list[int] = []
-    if (Order := _model("sales.Order")) is not None:
-        orders = take("order", Order.objects.filter(correlation_id=cid).select_related("customer")
-                      .prefetch_related("lines").order_by("created_at", "pk"))
-        order_ids = [o.pk for o in orders]
-        for o in orders:
-            entries.append(_entry(
-                "order", o.created_at, o.pk, o.number, o.status, customer=o.customer.code, channel=o.channel,
-                external_ref=o.external_ref, total=o.total, hold_reason=o.hold_reason,
-                lines=[{"sku": ln.sku, "quantity": _s(ln.quantity), "unit_price": _s(ln.unit_price),
-                        "quantity_shipped": _s(ln.quantity_shipped), "quantity_invoiced": _s(ln.quantity_invoiced),
-                        "quantity_backordered": _s(ln.quantity_backordered)} for ln in o.lines.all()],
-            ))
-        history = getattr(Order, "history", None)
-        if order_ids and history is not None:
-            # Status changes (credit hold, release, shipped, invoiced…) from the audit trail.
-            previous: dict[int, str] = {}
-            for h in take("order_status", history.model.objects.filter(id__in=order_ids)
-                          .order_by("id", "history_date", "history_id")
-                          .only("id", "status", "hold_reason", "history_date", "history_user_id", "number")):
-                if previous.get(h.id) != h.status:
-                    entries.append(_entry("order_status", h.history_date, h.id, h.number, h.status,
-                                          hold_reason=h.hold_reason, user_id=h.history_user_id,
-                                          previous=previous.get(h.id)))
-                    previous[h.id] = h.status
+    orders = take("order", sales_selectors.orders_for_correlation(correlation_id=cid))
+    order_ids = [o.pk for o in orders]
+    for o in orders:
+        entries.append(_entry(
+            "order", o.created_at, o.pk, o.number, o.status, customer=o.customer.code, channel=o.channel,
+            external_ref=o.external_ref, total=o.total, hold_reason=o.hold_reason,
+            lines=[{"sku": ln.sku, "quantity": _s(ln.quantity), "unit_price": _s(ln.unit_price),
+                    "quantity_shipped": _s(ln.quantity_shipped), "quantity_invoiced": _s(ln.quantity_invoiced),
+                    "quantity_backordered": _s(ln.quantity_backordered)} for ln in o.lines.all()],
+        ))
+    if order_ids:
+        # Status changes (credit hold, release, shipped, invoiced…) from the audit trail.
+        previous: dict[int, str] = {}
+        for h in take("order_status", sales_selectors.order_status_history(order_ids=order_ids)):
+            if previous.get(h.id) != h.status:
+                entries.append(_entry("order_status", h.history_date, h.id, h.number, h.status,
+                                      hold_reason=h.hold_reason, user_id=h.history_user_id,
+                                      previous=previous.get(h.id)))
+                previous[h.id] = h.status
 
-    if (Shipment := _model("sales.Shipment")) is not None:
-        for s in take("shipment", Shipment.objects.filter(Q(correlation_id=cid) | Q(order_id__in=order_ids))
-                      .select_related("warehouse").prefetch_related("lines").order_by("created_at", "pk")):
-            entries.append(_entry("shipment", s.shipped_at or s.created_at, s.pk, s.number, s.status,
-                                  warehouse=s.warehouse.code, created_at=s.created_at, shipped_at=s.shipped_at,
-                                  tracking_number=s.tracking_number,
-                                  lines=[{"sku": ln.sku, "quantity": _s(ln.quantity), "cost_value": _s(ln.cost_value)}
-                                         for ln in s.lines.all()]))
-
-    if (Return := _model("sales.Return")) is not None:
-        for r in take("return", Return.objects.filter(Q(correlation_id=cid) | Q(order_id__in=order_ids))
-                      .order_by("created_at", "pk")):
-            entries.append(_entry("return", r.received_at or r.created_at, r.pk, r.number, r.status,
-                                  disposition=r.disposition, reason=r.reason))
+    for s in take("shipment", sales_selectors.shipments_for_correlation(correlation_id=cid, order_ids=order_ids)):
+        entries.append(_entry("shipment", s.shipped_at or s.created_at, s.pk, s.number, s.status,
+                              warehouse=s.warehouse.code, created_at=s.created_at, shipped_at=s.shipped_at,
+                              tracking_number=s.tracking_number,
+                              lines=[{"sku": ln.sku, "quantity": _s(ln.quantity), "cost_value": _s(ln.cost_value)}
+                                     for ln in s.lines.all()]))
+    for r in take("return", sales_selectors.returns_for_correlation(correlation_id=cid, order_ids=order_ids)):
+        entries.append(_entry("return", r.received_at or r.created_at, r.pk, r.number, r.status,
+                              disposition=r.disposition, reason=r.reason))
 
     # --- inventory --------------------------------------------------------------------------
-    if (Reservation := _model("inventory.Reservation")) is not None:
-        for r in take("reservation", Reservation.objects.filter(correlation_id=cid)
-                      .select_related("product", "warehouse").order_by("created_at", "pk")):
-            entries.append(_entry("reservation", r.created_at, r.pk, r.demand_ref, r.status, sku=r.product.sku,
-                                  warehouse=r.warehouse.code, quantity=r.quantity, open=r.quantity_open,
-                                  consumed=r.quantity_consumed, released=r.quantity_released))
-    if (StockMove := _model("inventory.StockMove")) is not None:
-        for m in take("stock_move", StockMove.objects.filter(correlation_id=cid)
-                      .select_related("product", "warehouse").order_by("created_at", "pk")):
-            entries.append(_entry("stock_move", m.created_at, m.pk, f"{m.kind} {m.product.sku}", m.kind,
-                                  sku=m.product.sku, warehouse=m.warehouse.code, quantity=m.quantity,
-                                  unit_cost=m.unit_cost, value=m.value, reference=m.reference))
-    for label, kind in (("inventory.PurchaseOrder", "purchase_order"), ("inventory.Receipt", "receipt")):
-        if (Doc := _model(label)) is not None:
-            for d in take(kind, Doc.objects.filter(correlation_id=cid).order_by("created_at", "pk")):
-                entries.append(_entry(kind, d.created_at, d.pk, d.number or str(d.pk), getattr(d, "status", "")))
+    for r in take("reservation", inventory_selectors.reservations_for_correlation(correlation_id=cid)):
+        entries.append(_entry("reservation", r.created_at, r.pk, r.demand_ref, r.status, sku=r.product.sku,
+                              warehouse=r.warehouse.code, quantity=r.quantity, open=r.quantity_open,
+                              consumed=r.quantity_consumed, released=r.quantity_released))
+    for m in take("stock_move", inventory_selectors.moves_for_correlation(correlation_id=cid)):
+        entries.append(_entry("stock_move", m.created_at, m.pk, f"{m.kind} {m.product.sku}", m.kind,
+                              sku=m.product.sku, warehouse=m.warehouse.code, quantity=m.quantity,
+                              unit_cost=m.unit_cost, value=m.value, reference=m.reference))
+    for kind, docs in (("purchase_order", inventory_selectors.purchase_orders_for_correlation(correlation_id=cid)),
+                       ("receipt", inventory_selectors.receipts_for_correlation(correlation_id=cid))):
+        for d in take(kind, docs):
+            entries.append(_entry(kind, d.created_at, d.pk, d.number or str(d.pk), getattr(d, "status", "")))
 
     # --- finance ----------------------------------------------------------------------------
-    invoice_ids: list[int] = []
-    if (Invoice := _model("finance.Invoice")) is not None:
-        invoices = take("invoice", Invoice.objects.filter(Q(correlation_id=cid) | Q(order_id__in=order_ids))
-                        .order_by("created_at", "pk"))
-        invoice_ids = [i.pk for i in invoices]
-        for i in invoices:
-            entries.append(_entry("invoice", i.created_at, i.pk, i.number, i.status, total=i.total, tax=i.tax,
-                                  balance_due=i.balance_due, due_date=i.due_date, shipment_id=i.shipment_id))
-    if (CreditNote := _model("finance.CreditNote")) is not None:
-        for c in take("credit_note", CreditNote.objects.filter(Q(correlation_id=cid) | Q(order_id__in=order_ids))
-                      .order_by("created_at", "pk")):
-            entries.append(_entry("credit_note", c.created_at, c.pk, c.number, c.status, total=c.total))
-    if (Payment := _model("finance.Payment")) is not None:
-        for p in take("payment", Payment.objects.filter(Q(correlation_id=cid) | Q(allocations__invoice_id__in=invoice_ids))
-                      .distinct().order_by("created_at", "pk")):
-            entries.append(_entry("payment", p.created_at, p.pk, p.number, "", amount=p.amount,
-                                  unallocated=p.unallocated, reference=p.reference))
-    if (JournalEntry := _model("finance.JournalEntry")) is not None:
-        JournalLine = _model("finance.JournalLine")
-        lines_qs = JournalLine.objects.select_related("account").order_by("line_no")
-        for e in take("journal_entry", JournalEntry.objects.filter(correlation_id=cid)
-                      .prefetch_related(Prefetch("lines", queryset=lines_qs)).order_by("posted_at", "pk")):
-            entries.append(_entry(
-                "journal_entry", e.posted_at, e.pk, f"JE {e.number}", e.rule, memo=e.memo, date=e.date,
-                source_type=e.source_type, source_id=e.source_id,
-                lines=[{"account": ln.account.code, "account_name": ln.account.name, "debit": _s(ln.debit),
-                        "credit": _s(ln.credit)} for ln in e.lines.all()],
-            ))
+    invoices = take("invoice", finance_selectors.invoices_for_correlation(correlation_id=cid, order_ids=order_ids))
+    invoice_ids = [i.pk for i in invoices]
+    for i in invoices:
+        entries.append(_entry("invoice", i.created_at, i.pk, i.number, i.status, total=i.total, tax=i.tax,
+                              balance_due=i.balance_due, due_date=i.due_date, shipment_id=i.shipment_id))
+    for c in take("credit_note", finance_selectors.credit_notes_for_correlation(correlation_id=cid,
+                                                                                order_ids=order_ids)):
+        entries.append(_entry("credit_note", c.created_at, c.pk, c.number, c.status, total=c.total))
+    for p in take("payment", finance_selectors.payments_for_correlation(correlation_id=cid, invoice_ids=invoice_ids)):
+        entries.append(_entry("payment", p.created_at, p.pk, p.number, "", amount=p.amount,
+                              unallocated=p.unallocated, reference=p.reference))
+    for e in take("journal_entry", finance_selectors.journal_entries_for_correlation(correlation_id=cid)):
+        entries.append(_entry(
+            "journal_entry", e.posted_at, e.pk, f"JE {e.number}", e.rule, memo=e.memo, date=e.date,
+            source_type=e.source_type, source_id=e.source_id,
+            lines=[{"account": ln.account.code, "account_name": ln.account.name, "debit": _s(ln.debit),
+                    "credit": _s(ln.credit)} for ln in e.lines.all()],
+        ))
 
     # --- integrations -----------------------------------------------------------------------
-    if (OutboxEvent := _model("core.OutboxEvent")) is not None:
-        for ev in take("event", OutboxEvent.objects.filter(correlation_id=cid).order_by("time", "position")):
-            entries.append(_entry("event", ev.time, str(ev.event_id), ev.type,
-                                  "dispatched" if ev.dispatched_at else "pending", subject=ev.subject,
-                                  dispatched_at=ev.dispatched_at, request_id=ev.request_id))
-    if (Delivery := _model("integrations.WebhookDelivery")) is not None:
-        for d in take("webhook_delivery", Delivery.objects.filter(correlation_id=cid).select_related("endpoint")
-                      .prefetch_related("attempts").order_by("created_at", "pk")):
-            entries.append(_entry(
-                "webhook_delivery", d.created_at, d.pk, f"{d.event_type} → {d.endpoint.url}", d.status,
-                endpoint_id=d.endpoint_id, event_id=str(d.event_id), attempt_count=d.attempt_count,
-                completed_at=d.completed_at,
-                attempts=[{"number": a.number, "started_at": _s(a.started_at), "status_code": a.status_code,
-                           "succeeded": a.succeeded, "latency_ms": a.latency_ms, "error": a.error}
-                          for a in d.attempts.all()],
-            ))
-    if (Edi := _model("integrations.EdiDocument")) is not None:
-        for d in take("edi_document", Edi.objects.filter(correlation_id=cid).defer("content").order_by("created_at", "pk")):
-            entries.append(_entry("edi_document", d.created_at, d.pk, f"X12 {d.transaction_set} {d.reference}".strip(),
-                                  "", filename=d.filename))
+    for ev in take("event", messaging_selectors.events_for_correlation(correlation_id=cid)):
+        entries.append(_entry("event", ev.time, str(ev.event_id), ev.type,
+                              "dispatched" if ev.dispatched_at else "pending", subject=ev.subject,
+                              dispatched_at=ev.dispatched_at, request_id=ev.request_id))
+    for d in take("webhook_delivery", integrations_selectors.deliveries_for_correlation(correlation_id=cid)):
+        entries.append(_entry(
+            "webhook_delivery", d.created_at, d.pk, f"{d.event_type} → {d.endpoint.url}", d.status,
+            endpoint_id=d.endpoint_id, event_id=str(d.event_id), attempt_count=d.attempt_count,
+            completed_at=d.completed_at,
+            attempts=[{"number": a.number, "started_at": _s(a.started_at), "status_code": a.status_code,
+                       "succeeded": a.succeeded, "latency_ms": a.latency_ms, "error": a.error}
+                      for a in d.attempts.all()],
+        ))
+    for d in take("edi_document", integrations_selectors.edi_documents_for_correlation(correlation_id=cid)):
+        entries.append(_entry("edi_document", d.created_at, d.pk, f"X12 {d.transaction_set} {d.reference}".strip(),
+                              "", filename=d.filename))
 
     # --- ops --------------------------------------------------------------------------------
-    from ops.models import ExceptionItem
-
-    for x in take("exception", ExceptionItem.objects.filter(correlation_id__in=_cids(cid))
+    family = integrations_selectors.correlation_family(cid)
+    for x in take("exception", ExceptionItem.objects.filter(correlation_id__in=family)
                   .prefetch_related("notes").order_by("opened_at", "pk")):
         entries.append(_entry("exception", x.opened_at, x.pk, x.title, x.status, exception_kind=x.kind, severity=x.severity,
                               owner_role=x.owner_role, resolved_at=x.resolved_at,

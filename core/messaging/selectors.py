@@ -1,10 +1,10 @@
-"""Public reads of the outbox (events, consumer failures, lag)."""
+"""Public reads of the outbox: events, consumers' progress and failures, lag."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, QuerySet
 from django.utils import timezone
 
 from . import consumers
@@ -16,19 +16,9 @@ def get_event(event_id) -> OutboxEvent:
     return OutboxEvent.objects.get(event_id=event_id)
 
 
-def list_events(*, types: list[str] | None = None) -> QuerySet[OutboxEvent]:
-    qs = OutboxEvent.objects.all()
-    if types is not None:
-        qs = qs.filter(type__in=types)
-    return qs
-
-
-def events_for_correlation(correlation_id: str) -> QuerySet[OutboxEvent]:
-    return OutboxEvent.objects.filter(correlation_id=correlation_id).order_by("position")
-
-
-def list_consumer_failures() -> QuerySet[ConsumerFailure]:
-    return ConsumerFailure.objects.all()
+def events_for_correlation(*, correlation_id: str) -> QuerySet[OutboxEvent]:
+    """Events stamped with the correlation id, in time order (the trace)."""
+    return OutboxEvent.objects.filter(correlation_id=correlation_id).order_by("time", "position")
 
 
 def outbox_lag_seconds(*, now: datetime | None = None) -> float:
@@ -37,6 +27,86 @@ def outbox_lag_seconds(*, now: datetime | None = None) -> float:
     oldest = (OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("time")
               .values_list("time", flat=True).first())
     return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+
+
+def pending_event_summary() -> dict:
+    """Undispatched events: {pending (count), oldest (time or None)}, one aggregate."""
+    agg = OutboxEvent.objects.filter(dispatched_at__isnull=True).aggregate(n=Count("pk"), oldest=Min("time"))
+    return {"pending": agg["n"], "oldest": agg["oldest"]}
+
+
+def count_stale_events(*, stale_before: datetime) -> int:
+    """Undispatched events older than the cutoff."""
+    return OutboxEvent.objects.filter(dispatched_at__isnull=True, time__lt=stale_before).count()
+
+
+def count_pending_events() -> int:
+    return OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
+
+
+def stale_events(*, stale_before: datetime, limit: int) -> list[tuple]:
+    """(event_id, type) of the oldest undispatched events older than the cutoff, in outbox order."""
+    return list(OutboxEvent.objects.filter(dispatched_at__isnull=True, time__lt=stale_before)
+                .order_by("position").values_list("event_id", "type")[:limit])
+
+
+def event_refs(*, event_ids) -> dict:
+    """{event_id: (type, correlation_id)} for these events (one query; pruned ones are absent)."""
+    return {e: (t, c) for e, t, c in OutboxEvent.objects.filter(event_id__in=list(event_ids))
+            .values_list("event_id", "type", "correlation_id")}
+
+
+def consumer_failures():
+    """Failing consumers, oldest failure first: tuples (id, consumer, event_id, attempts, error, failed_at)."""
+    return (ConsumerFailure.objects.order_by("failed_at", "pk")
+            .values_list("pk", "consumer", "event_id", "attempts", "error", "failed_at"))
+
+
+def count_consumer_failures() -> int:
+    return ConsumerFailure.objects.count()
+
+
+def get_consumer_failure(*, consumer: str, event_id) -> ConsumerFailure | None:
+    return ConsumerFailure.objects.filter(consumer=consumer, event_id=event_id).first()
+
+
+def consumer_has_handled(*, consumer: str, event_id) -> bool:
+    return ConsumedEvent.objects.filter(consumer=consumer, event_id=event_id).exists()
+
+
+def event_of_type_exists(*, event_type: str, correlation_id) -> Exists:
+    """An EXISTS expression: an event of this type with this correlation id (an OuterRef to
+    annotate another app's rows with, in the same query)."""
+    return Exists(OutboxEvent.objects.filter(type=event_type, correlation_id=correlation_id))
+
+
+def event_dispatch_times(*, time_from: datetime, time_before: datetime):
+    """(time, dispatched_at) of the dispatched events of the window (streamed by the caller)."""
+    return (OutboxEvent.objects.filter(time__gte=time_from, time__lt=time_before, dispatched_at__isnull=False)
+            .values_list("time", "dispatched_at"))
+
+
+def oldest_pending_event_time() -> datetime | None:
+    return (OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("time")
+            .values_list("time", flat=True).first())
+
+
+def count_events(*, since: datetime) -> int:
+    return OutboxEvent.objects.filter(time__gte=since).count()
+
+
+def list_events(*, type_contains: str | None = None, correlation_id: str | None = None,
+                subject_contains: str | None = None) -> QuerySet[OutboxEvent]:
+    """Events without their payload, newest first, filtered by type and subject (contains) and
+    correlation id."""
+    qs = OutboxEvent.objects.defer("data").order_by("-position")
+    if type_contains:
+        qs = qs.filter(type__icontains=type_contains)
+    if correlation_id:
+        qs = qs.filter(correlation_id=correlation_id)
+    if subject_contains:
+        qs = qs.filter(subject__icontains=subject_contains)
+    return qs
 
 
 def unhandled_counts(*, consumer_prefix: str = "", types: set[str] | None = None, since: datetime | None = None,
@@ -75,5 +145,8 @@ def undispatched_count(*, since: datetime | None = None, types: set[str] | None 
     return qs.count()
 
 
-def was_handled(*, consumer: str, event_id) -> bool:
-    return ConsumedEvent.objects.filter(consumer=consumer, event_id=event_id).exists()
+def count_events_in_flight(*, since: datetime, types: set[str] | None = None) -> int:
+    """Events since `since` (of these types) still being processed: not dispatched yet, or
+    dispatched but not yet recorded by some registered consumer of their type."""
+    pending = undispatched_count(since=since, types=types)
+    return pending + sum(unhandled_counts(types=types, since=since, dispatched=True).values())

@@ -26,6 +26,7 @@ from integrations.api.parsers import CSVParser, PlainTextParser, RawJSONParser
 from integrations.channels import receivers, shopify, woocommerce
 from integrations.exceptions import InboundRejected
 from integrations.models import EdiDocument, InboundMessage, WebhookDelivery, WebhookEndpoint
+from sales import selectors as sales_selectors
 
 WEBHOOK_ADMINS = ("admin", "support", "partner")
 INBOUND_STAFF = ("admin", "operations", "support")
@@ -35,8 +36,6 @@ def _partner_customer_id(user) -> int | None:
     """The partner's customer id, None for staff (sales owns the binding)."""
     if not roles.is_partner(user):
         return None
-    from sales import selectors as sales_selectors
-
     return sales_selectors.partner_customer_id(user)
 
 
@@ -100,14 +99,10 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, m
         customer_id = _partner_customer_id(request.user)
         customer = None
         if customer_id is not None:
-            from sales.models import Customer  # string-FK target; read only
-
-            customer = Customer.objects.filter(pk=customer_id).first()
+            customer = sales_selectors.get_customer(customer_id=customer_id)
             if customer is None:
                 raise PermissionRefused("Your partner account is not bound to a customer.")
         elif data.get("customer"):
-            from sales import selectors as sales_selectors
-
             customer = sales_selectors.get_customer_by_code(data["customer"])
             if customer is None:
                 raise ValidationFailed(f"Unknown customer {data['customer']!r}.",
@@ -316,9 +311,7 @@ class CsvOrderImportView(APIView):
         force = None
         customer_id = _partner_customer_id(request.user)
         if customer_id is not None:
-            from sales.models import Customer  # string-FK target; read only
-
-            force = Customer.objects.filter(pk=customer_id).values_list("code", flat=True).first() or "-"
+            force = sales_selectors.get_customer_code(customer_id=customer_id) or "-"
             default_customer = None
         message = receivers.receive_csv(body=body, filename=filename, user=request.user,
                                         default_customer=default_customer, force_customer=force,

@@ -9,6 +9,8 @@ from decimal import Decimal, InvalidOperation
 
 from integrations.exceptions import BadSignature, UnknownChannel
 from integrations.models import ChannelConfig
+from sales import selectors as sales_selectors
+from sales.services import CanonicalLine
 
 
 def verify_base64_hmac(*, secret: str, body: bytes, header_value: str | None, header_name: str) -> None:
@@ -32,27 +34,10 @@ def get_config(kind: str, shop_domain: str | None) -> ChannelConfig:
 
 
 def customer_code_for(email: str | None, config: ChannelConfig) -> str | None:
-    """The customer whose email matches (case-insensitive), else the shop's default customer.
-
-    Read through sales' public selectors when they offer a lookup, else a read of the row."""
+    """The customer whose email matches (case-insensitive, active), else the shop's default customer."""
     email = (email or "").strip()
-    if email:
-        try:
-            from sales import selectors as sales_selectors
-
-            finder = getattr(sales_selectors, "find_customer_by_email", None)
-            if finder is not None:
-                customer = finder(email)
-                if customer is not None:
-                    return customer.code
-        except ImportError:
-            pass
-        from django.apps import apps
-
-        code = (apps.get_model("sales", "Customer").objects.filter(email__iexact=email, is_active=True)
-                .order_by("pk").values_list("code", flat=True).first())
-        if code:
-            return code
+    if email and (code := sales_selectors.find_customer_code_by_email(email)):
+        return code
     return config.default_customer.code if config.default_customer_id else None
 
 
@@ -81,8 +66,6 @@ def address_text(addr: dict | None, *, keys: dict) -> str | None:
 def canonical_lines_from_items(items, errors: list[dict]) -> list:
     """Turn an eCommerce order's `line_items` (Shopify and WooCommerce share the shape:
     sku, quantity, price) into canonical lines, appending a field error for each bad item."""
-    from sales.services import CanonicalLine
-
     if not isinstance(items, list) or not items:
         errors.append({"field": "line_items", "message": "The order has no line items."})
         return []

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from integrations.inbound import OrderDraft, Parsed, register_parser
 from integrations.models import InboundMessage
+from sales.services import CanonicalLine, CanonicalOrder
 
 CHANNEL = "csv"
 REQUIRED = ("external_ref", "sku", "quantity")
@@ -65,8 +66,6 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
 
 
 def parse_text(text: str, *, default_customer: str | None = None, force_customer: str | None = None) -> Parsed:
-    from sales.services import CanonicalLine, CanonicalOrder
-
     try:
         _, rows = read_rows(text)
     except CsvStructureError as exc:

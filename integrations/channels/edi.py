@@ -29,6 +29,7 @@ from integrations.channels import x12
 from integrations.exceptions import X12Error
 from integrations.inbound import OrderDraft, Parsed, register_parser
 from integrations.models import EdiDocument, EdiPartner, InboundMessage
+from sales.services import CanonicalLine, CanonicalOrder
 
 CHANNEL = "edi"
 PART_QUALIFIERS = ("VP", "SK")   # vendor part number / stock keeping unit = our SKU
@@ -116,8 +117,6 @@ def _address(segments: list[x12.Segment]) -> str | None:
 
 def purchase_order_draft(ts: x12.TransactionSet, partner: EdiPartner) -> OrderDraft:
     """One 850 set → a canonical order. Raises X12Error naming the segment and element."""
-    from sales.services import CanonicalLine, CanonicalOrder
-
     if ts.id != "850":
         raise X12Error(f"transaction set {ts.id} is not supported here (expected 850)", segment_number=ts.st.number,
                        segment_id="ST", element=1, ak_code="1", transaction_index=ts.index)

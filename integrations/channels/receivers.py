@@ -13,6 +13,7 @@ import json
 from core.exceptions import DomainError
 from integrations.channels import edi, shopify, woocommerce
 from integrations.channels.common import get_config, verify_base64_hmac
+from integrations.exceptions import UnknownChannel
 from integrations.inbound import M, process_message, receive_message
 from integrations.models import InboundMessage
 
@@ -68,8 +69,6 @@ def receive_edi(*, body: bytes, headers=None, user=None, allowed_customer_id: in
     text = body.decode("utf-8", errors="replace")
     external_id, source = edi.external_id_for(text)
     if allowed_customer_id is not None:
-        from integrations.exceptions import UnknownChannel
-
         info = edi.x12.peek_envelope(text)
         partner = edi.find_partner(*info["sender"]) if info.get("sender") else None
         if partner is None or partner.customer_id != allowed_customer_id:

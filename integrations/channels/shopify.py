@@ -19,6 +19,7 @@ from integrations.channels.common import (
 )
 from integrations.inbound import OrderDraft, Parsed, register_parser
 from integrations.models import ChannelConfig, InboundMessage
+from sales.services import CanonicalOrder
 
 CHANNEL = "shopify"
 TOPIC = "orders/create"
@@ -26,8 +27,6 @@ ADDRESS_KEYS = {"province": "province_code", "country": "country_code"}
 
 
 def parse_order(payload: dict, config: ChannelConfig) -> Parsed:
-    from sales.services import CanonicalOrder
-
     errors = []
     order_id = payload.get("id")
     if not order_id:

@@ -29,6 +29,7 @@ from integrations.channels.common import (
 )
 from integrations.inbound import M, OrderDraft, Parsed, process_message, receive_message, register_parser
 from integrations.models import ChannelConfig, InboundMessage
+from sales.services import CanonicalOrder
 
 log = structlog.get_logger(__name__)
 
@@ -50,8 +51,6 @@ def external_id(shop: str, order_id) -> str:
 
 
 def parse_order(payload: dict, config: ChannelConfig) -> Parsed:
-    from sales.services import CanonicalOrder
-
     errors = []
     order_id = payload.get("id")
     if not order_id:

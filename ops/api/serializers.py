@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from ops import actions
 from ops.models import ExceptionItem, ExceptionNote, ReconciliationResult, ReconciliationRun
+from ops.selectors import exception_history
 
 
 class ExceptionNoteOutputSerializer(serializers.ModelSerializer):
@@ -48,8 +49,6 @@ class ExceptionDetailOutputSerializer(ExceptionOutputSerializer):
         fields = ExceptionOutputSerializer.Meta.fields + ["notes", "history"]
 
     def get_history(self, obj) -> list[dict]:
-        from ops.selectors import exception_history
-
         return exception_history(obj.pk)
 
 

@@ -13,12 +13,11 @@ the exceptions of that kind whose key a later complete run no longer finds.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from django.apps import apps
 from django.conf import settings
 
 
@@ -83,30 +82,8 @@ class Check(ABC):
 
 # --- helpers for checks -------------------------------------------------------------------------
 
-def model(label: str):
-    """Another app's model, looked up by label at run time (read-only use), or SkipCheck."""
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        raise SkipCheck(f"{label} is not installed") from None
-
-
-def table(label: str) -> str:
-    return model(label)._meta.db_table
-
-
 def erp_setting(name: str, default: Any) -> Any:
     return settings.ERP.get(name, default)
-
-
-def fetch_iter(cursor, sql: str, params: Iterable[Any] = (), size: int = 2000) -> Iterator[tuple]:
-    """Stream rows of a query in batches (bounded memory)."""
-    cursor.execute(sql, list(params))
-    while True:
-        rows = cursor.fetchmany(size)
-        if not rows:
-            return
-        yield from rows
 
 
 REGISTRY: dict[str, Check] = {}

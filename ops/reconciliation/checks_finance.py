@@ -10,22 +10,14 @@ from abc import abstractmethod
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, Min, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
-
-from ops.reconciliation.base import Check, CheckOutcome, Finding, SkipCheck, erp_setting, model, register
+from finance import selectors as finance_selectors
+from inventory import selectors as inventory_selectors
+from ops.models import ReconciliationResult
+from ops.reconciliation.base import Check, CheckOutcome, Finding, erp_setting, register
 from ops.reconciliation.inflight import in_flight_events
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-
-
-def _finance_selectors():
-    try:
-        from finance import selectors
-    except ImportError:  # pragma: no cover - finance not installed
-        raise SkipCheck("finance.selectors is not available") from None
-    return selectors
 
 
 class _BalanceCheck(Check):
@@ -42,14 +34,12 @@ class _BalanceCheck(Check):
     def _deferred_before(self, runs: int = 2) -> bool:
         """True when the last `runs` results were deferred too: on a busy system something is
         always in flight, so a difference that persists is reported after that many runs."""
-        from ops.models import ReconciliationResult
-
         last = list(ReconciliationResult.objects.filter(check_name=self.name).order_by("-id")
                     .values_list("figures", flat=True)[:runs])
         return len(last) == runs and all((f or {}).get("deferred") for f in last)
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        gl = _finance_selectors().gl_balance_for_role(self.role)
+        gl = finance_selectors.gl_balance_for_role(self.role)
         sub = self.subledger_total()
         diff = (gl - sub).quantize(CENT)
         figures = {"gl_balance": gl, self.subledger_label: sub, "difference": diff}
@@ -102,11 +92,7 @@ class GlInventoryVsStockValue(_BalanceCheck):
                    "values of all stock moves.")
 
     def subledger_total(self) -> Decimal:
-        try:
-            from inventory import selectors
-        except ImportError:  # pragma: no cover
-            raise SkipCheck("inventory.selectors is not available") from None
-        return selectors.stock_value()
+        return inventory_selectors.stock_value()
 
     run = _deferring(_BalanceCheck.run)
 
@@ -123,7 +109,7 @@ class GlArVsOpenInvoices(_BalanceCheck):
                    "less payments on account and unapplied credit notes.")
 
     def subledger_total(self) -> Decimal:
-        return _finance_selectors().open_invoice_balance_total()
+        return finance_selectors.open_invoice_balance_total()
 
 
 @register
@@ -137,7 +123,7 @@ class GlApVsOpenBills(_BalanceCheck):
     description = "The balance of the GL accounts payable account(s) must equal the open posted supplier bills."
 
     def subledger_total(self) -> Decimal:
-        return _finance_selectors().open_bill_balance_total()
+        return finance_selectors.open_bill_balance_total()
 
 
 @register
@@ -149,16 +135,12 @@ class BalancedEntries(Check):
     description = "Every journal entry's debits must equal its credits (also guarded in the database)."
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        JournalEntry = model("finance.JournalEntry")
-        JournalLine = model("finance.JournalLine")
-        totals = JournalLine.objects.aggregate(d=Coalesce(Sum("debit"), Value(ZERO)), c=Coalesce(Sum("credit"), Value(ZERO)))
-        figures = {"total_debit": totals["d"], "total_credit": totals["c"]}
-        if totals["d"] == totals["c"]:
+        figures = finance_selectors.journal_totals()
+        if figures["total_debit"] == figures["total_credit"]:
             # Equal grand totals do not prove each entry balances, but an unbalanced entry
             # almost always shows here first; the per-entry scan only runs when needed.
             return CheckOutcome(figures=figures)
-        ids = _finance_selectors().unbalanced_entry_ids()[:1000]
-        entries = JournalEntry.objects.filter(pk__in=ids).values_list("pk", "number", "correlation_id")
+        entries = finance_selectors.unbalanced_entries(limit=1000)
         return CheckOutcome(figures=figures, findings=[
             Finding(key=f"entry={pk}", title=f"Journal entry {number} does not balance", correlation_id=cid or "",
                     links=[{"type": "finance.journalentry", "id": pk, "label": str(number)}])
@@ -176,26 +158,8 @@ class GrniAging(Check):
                    "value received but not matched on a posted bill stays on the GRNI account.")
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        PurchaseOrder = model("inventory.PurchaseOrder")
-        ReceiptLine = model("inventory.ReceiptLine")
-        SupplierBillLine = model("finance.SupplierBillLine")
         days = erp_setting("SLA_GRNI_DAYS", 30)
-        cutoff = now - timedelta(days=days)
-        money = DecimalField(max_digits=18, decimal_places=2)
-        received = (ReceiptLine.objects.filter(receipt__purchase_order=OuterRef("pk")).order_by()
-                    .values("receipt__purchase_order").annotate(s=Sum("value")).values("s"))
-        billed = (SupplierBillLine.objects.filter(bill__purchase_order=OuterRef("pk"),
-                                                  bill__status__in=["open", "partially_paid", "paid"]).order_by()
-                  .values("bill__purchase_order").annotate(s=Sum("grni_amount")).values("s"))
-        first = (ReceiptLine.objects.filter(receipt__purchase_order=OuterRef("pk")).order_by()
-                 .values("receipt__purchase_order").annotate(m=Min("receipt__created_at")).values("m"))
-        rows = (PurchaseOrder.objects
-                .annotate(received=Coalesce(Subquery(received, output_field=money), Value(ZERO)),
-                          billed=Coalesce(Subquery(billed, output_field=money), Value(ZERO)),
-                          first_receipt=Subquery(first))
-                .filter(first_receipt__lt=cutoff)
-                .values_list("pk", "number", "supplier__code", "received", "billed", "first_receipt", "correlation_id")
-                .order_by("pk"))
+        rows = finance_selectors.received_not_billed(first_receipt_before=now - timedelta(days=days))
         figures = {"sla_days": days}
 
         def findings():

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Min
-
-from ops.reconciliation.base import Check, CheckOutcome, Finding, erp_setting, model, register
+from core.messaging import selectors as messaging_selectors
+from integrations import selectors as integrations_selectors
+from ops.reconciliation.base import Check, CheckOutcome, Finding, erp_setting, register
 
 SAMPLE = 20   # object links kept on an aggregated finding
 
@@ -23,17 +23,15 @@ class OutboxNotDispatched(Check):
                    "every few seconds). Events older than SLA_OUTBOX_MINUTES mean the relay or the broker is down.")
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        OutboxEvent = model("core.OutboxEvent")
         minutes = erp_setting("SLA_OUTBOX_MINUTES", 5)
-        pending = OutboxEvent.objects.filter(dispatched_at__isnull=True)
-        agg = pending.aggregate(n=Count("pk"), oldest=Min("time"))
-        stale = pending.filter(time__lt=now - timedelta(minutes=minutes))
-        stale_n = stale.count()
-        lag = (now - agg["oldest"]).total_seconds() if agg["oldest"] else 0.0
-        figures = {"sla_minutes": minutes, "pending": agg["n"], "stale": stale_n, "lag_seconds": round(lag, 1)}
+        stale_before = now - timedelta(minutes=minutes)
+        stats = messaging_selectors.pending_event_summary()
+        stale_n = messaging_selectors.count_stale_events(stale_before=stale_before)
+        lag = (now - stats["oldest"]).total_seconds() if stats["oldest"] else 0.0
+        figures = {"sla_minutes": minutes, "pending": stats["pending"], "stale": stale_n, "lag_seconds": round(lag, 1)}
         findings = []
         if stale_n:
-            sample = list(stale.order_by("position").values_list("event_id", "type")[:SAMPLE])
+            sample = messaging_selectors.stale_events(stale_before=stale_before, limit=SAMPLE)
             findings.append(Finding(
                 key="outbox",
                 title=f"{stale_n} outbox event(s) not dispatched for more than {minutes} min "
@@ -54,25 +52,22 @@ class ConsumerFailures(Check):
                    "with backoff; fix the cause and re-run the consumer from the exception.")
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        ConsumerFailure, OutboxEvent = model("core.ConsumerFailure"), model("core.OutboxEvent")
-        rows = (ConsumerFailure.objects.order_by("failed_at", "pk")
-                .values_list("pk", "consumer", "event_id", "attempts", "error", "failed_at"))
-        figures = {"failures": ConsumerFailure.objects.count()}
+        rows = messaging_selectors.consumer_failures()
+        figures = {"failures": messaging_selectors.count_consumer_failures()}
 
         def findings():
             batch = []
             for row in rows.iterator(chunk_size=500):
                 batch.append(row)
                 if len(batch) == 500:
-                    yield from self._emit(batch, OutboxEvent)
+                    yield from self._emit(batch)
                     batch = []
-            yield from self._emit(batch, OutboxEvent)
+            yield from self._emit(batch)
 
         return CheckOutcome(figures=figures, findings=findings())
 
-    def _emit(self, batch, OutboxEvent):
-        events = {e: (t, c) for e, t, c in OutboxEvent.objects.filter(event_id__in=[r[2] for r in batch])
-                  .values_list("event_id", "type", "correlation_id")}
+    def _emit(self, batch):
+        events = messaging_selectors.event_refs(event_ids=[r[2] for r in batch])
         for _pk, consumer, event_id, attempts, error, failed_at in batch:
             etype, cid = events.get(event_id, ("?", ""))
             yield Finding(
@@ -95,15 +90,12 @@ class DeadWebhookDeliveries(Check):
                    "Fix the receiver (or the endpoint) and replay them.")
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        WebhookDelivery = model("integrations.WebhookDelivery")
-        dead = WebhookDelivery.objects.filter(status="dead")
-        rows = (dead.values("endpoint_id", "endpoint__url", "endpoint__is_active")
-                .annotate(n=Count("pk"), first=Min("created_at"), last=Max("created_at")).order_by("endpoint_id"))
-        figures = {"dead": dead.count()}
+        rows = integrations_selectors.dead_deliveries_by_endpoint()
+        figures = {"dead": integrations_selectors.count_deliveries(status="dead")}
 
         def findings():
             for r in rows.iterator(chunk_size=500):
-                ids = list(dead.filter(endpoint_id=r["endpoint_id"]).order_by("pk").values_list("pk", flat=True)[:SAMPLE])
+                ids = integrations_selectors.delivery_ids(endpoint_ids=[r["endpoint_id"]], statuses=["dead"], limit=SAMPLE)
                 state = "" if r["endpoint__is_active"] else " (endpoint disabled)"
                 yield Finding(
                     key=f"endpoint={r['endpoint_id']}",
@@ -128,13 +120,11 @@ class WebhookDeliverySla(Check):
     description = "A webhook must be delivered within SLA_WEBHOOK_MINUTES of its event; one exception per endpoint."
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        WebhookDelivery = model("integrations.WebhookDelivery")
         minutes = erp_setting("SLA_WEBHOOK_MINUTES", 60)
-        late = WebhookDelivery.objects.filter(status__in=["pending", "failed"],
-                                              created_at__lt=now - timedelta(minutes=minutes))
-        rows = (late.values("endpoint_id", "endpoint__url").annotate(n=Count("pk"), oldest=Min("created_at"))
-                .order_by("endpoint_id"))
-        figures = {"sla_minutes": minutes, "late": late.count()}
+        cutoff = now - timedelta(minutes=minutes)
+        rows = integrations_selectors.late_deliveries_by_endpoint(created_before=cutoff)
+        figures = {"sla_minutes": minutes,
+                   "late": integrations_selectors.count_deliveries(statuses=["pending", "failed"], created_before=cutoff)}
 
         def findings():
             for r in rows.iterator(chunk_size=500):
@@ -164,11 +154,8 @@ class FailedInboundMessages(Check):
     kind = "inbound_message_failed"
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        InboundMessage = model("integrations.InboundMessage")
-        failed = InboundMessage.objects.filter(status="failed")
-        rows = failed.order_by("received_at", "pk").values_list(
-            "pk", "channel", "external_id", "error", "received_at", "correlation_id")
-        figures = {"failed": failed.count()}
+        rows = integrations_selectors.failed_inbound_messages()
+        figures = {"failed": integrations_selectors.count_failed_inbound_messages()}
 
         def findings():
             for pk, channel, external_id, error, received_at, cid in rows.iterator(chunk_size=2000):

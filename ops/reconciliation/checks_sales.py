@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, Min, OuterRef, Sum
-
-from ops.reconciliation.base import Check, CheckOutcome, Finding, erp_setting, model, register
+from finance import selectors as finance_selectors
+from ops.reconciliation.base import Check, CheckOutcome, Finding, erp_setting, register
+from sales import selectors as sales_selectors
 
 
 @register
@@ -21,15 +21,10 @@ class ShippedNotInvoiced(Check):
                    "(finance invoices on the sales.shipment.shipped event).")
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        Shipment, Invoice = model("sales.Shipment"), model("finance.Invoice")
         minutes = erp_setting("SLA_INVOICE_MINUTES", 15)
         cutoff = now - timedelta(minutes=minutes)
-        late = (Shipment.objects.filter(status="shipped", shipped_at__lt=cutoff)
-                .exclude(Exists(Invoice.objects.filter(shipment_id=OuterRef("pk"))))
-                .values_list("pk", "number", "order_id", "order__number", "shipped_at", "correlation_id")
-                .order_by("shipped_at", "pk"))
-        figures = {"sla_minutes": minutes,
-                   "shipped": Shipment.objects.filter(status="shipped").count()}
+        late = finance_selectors.shipments_not_invoiced(shipped_before=cutoff)
+        figures = {"sla_minutes": minutes, "shipped": sales_selectors.shipped_shipments().count()}
 
         def findings():
             for pk, number, order_id, order_number, shipped_at, cid in late.iterator(chunk_size=2000):
@@ -57,14 +52,8 @@ class BackorderAge(Check):
     description = "An order with quantity on backorder for more than SLA_BACKORDER_DAYS days needs procurement."
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        OrderLine = model("sales.OrderLine")
         days = erp_setting("SLA_BACKORDER_DAYS", 7)
-        cutoff = now - timedelta(days=days)
-        rows = (OrderLine.objects.filter(quantity_backordered__gt=0, order__created_at__lt=cutoff,
-                                         order__status__in=["open", "partially_shipped"])
-                .values("order_id", "order__number", "order__correlation_id")
-                .annotate(qty=Sum("quantity_backordered"), lines=Count("id"), since=Min("order__created_at"))
-                .order_by("order_id"))
+        rows = sales_selectors.backorders_by_order(ordered_before=now - timedelta(days=days))
         figures = {"sla_days": days}
 
         def findings():
@@ -93,13 +82,9 @@ class CreditHoldAge(Check):
     description = "An order on credit hold for more than SLA_CREDIT_HOLD_HOURS hours needs a finance decision."
 
     def run(self, *, now: datetime) -> CheckOutcome:
-        Order = model("sales.Order")
         hours = erp_setting("SLA_CREDIT_HOLD_HOURS", 24)
-        cutoff = now - timedelta(hours=hours)
-        rows = (Order.objects.filter(status="credit_hold", created_at__lt=cutoff)
-                .values_list("pk", "number", "customer__code", "hold_reason", "created_at", "correlation_id")
-                .order_by("created_at", "pk"))
-        figures = {"sla_hours": hours, "on_hold": Order.objects.filter(status="credit_hold").count()}
+        rows = sales_selectors.credit_hold_rows(created_before=now - timedelta(hours=hours))
+        figures = {"sla_hours": hours, "on_hold": sales_selectors.orders_on_credit_hold().count()}
 
         def findings():
             for pk, number, customer, reason, created, cid in rows.iterator(chunk_size=2000):

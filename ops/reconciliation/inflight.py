@@ -18,7 +18,4 @@ from ops.reconciliation.base import erp_setting
 
 def in_flight_events(*, now: datetime, types: set[str] | None = None) -> int:
     window = now - timedelta(minutes=erp_setting("SLA_OUTBOX_MINUTES", 5))
-    pending = messaging_selectors.undispatched_count(since=window, types=types)
-    # Dispatched recently but some registered consumer has not recorded it yet.
-    waiting = messaging_selectors.unhandled_counts(types=types, since=window, dispatched=True)
-    return pending + sum(waiting.values())
+    return messaging_selectors.count_events_in_flight(since=window, types=types)

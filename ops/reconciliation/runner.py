@@ -12,11 +12,12 @@ import structlog
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ops import alerts, services
+from ops import alerts, exception_queue
+from ops.alerts import send_digest_task
 from ops.exceptions import ReconciliationBusy, UnknownCheck
 from ops.metrics import RECONCILIATION_FINDINGS
 from ops.models import ExceptionItem, ReconciliationResult, ReconciliationRun
-from ops.reconciliation.base import Check, SkipCheck, checks_in, get_check
+from ops.reconciliation.base import REGISTRY, Check, SkipCheck, checks_in, get_check
 
 log = structlog.get_logger(__name__)
 
@@ -35,8 +36,6 @@ def resolve_checks(names: Sequence[str] | None, group: str) -> list[Check]:
         check = get_check(name)
         (found if check else unknown).append(check or name)
     if unknown:
-        from ops.reconciliation.base import REGISTRY
-
         raise UnknownCheck(f"Unknown check: {', '.join(unknown)}.",
                            errors={"checks": [f"Choose from {', '.join(sorted(REGISTRY))}."]})
     return list(dict.fromkeys(found))
@@ -148,7 +147,7 @@ def _run_one(run: ReconciliationRun, check: Check) -> ReconciliationResult:
     except Exception as exc:  # noqa: BLE001 - one broken check must not stop the others
         log.exception("reconciliation_check_failed", check=check.name, run_id=run.pk)
         result.status, result.error, result.figures = ReconciliationRun.Status.FAILED, f"{type(exc).__name__}: {exc}", {}
-        services.open_exception(
+        exception_queue.open_exception(
             kind=CHECK_FAILED_KIND, key=check.name, title=f"Reconciliation check {check.name} failed",
             severity="high", owner_role="admin", detail=result.error[:4000],
         )
@@ -165,7 +164,7 @@ def _run_one(run: ReconciliationRun, check: Check) -> ReconciliationResult:
         opened, resolved = _act(run, check, kept, keys, complete=complete)
         run.opened_count += opened
         run.resolved_count += resolved
-        services.resolve_exception_if_open(kind=CHECK_FAILED_KIND, key=check.name,
+        exception_queue.resolve_exception_if_open(kind=CHECK_FAILED_KIND, key=check.name,
                                            note=f"Check ran successfully in run #{run.pk}.")
     result.finished_at = timezone.now()
     result.save()
@@ -174,11 +173,11 @@ def _run_one(run: ReconciliationRun, check: Check) -> ReconciliationResult:
 
 @transaction.atomic
 def _act(run: ReconciliationRun, check: Check, findings: list, keys: set[str], *, complete: bool) -> tuple[int, int]:
-    live = set(ExceptionItem.objects.filter(kind=check.kind, status__in=services.LIVE).values_list("key", flat=True))
+    live = set(ExceptionItem.objects.filter(kind=check.kind, status__in=exception_queue.LIVE).values_list("key", flat=True))
     opened = 0
     to_alert: list[int] = []
     for f in findings:
-        item = services.open_exception(
+        item = exception_queue.open_exception(
             kind=check.kind, key=f.key, title=f.title, severity=f.severity or check.severity,
             owner_role=check.owner_role, correlation_id=f.correlation_id, links=f.links,
             detail=f.detail or check.description, notify=False,
@@ -193,7 +192,7 @@ def _act(run: ReconciliationRun, check: Check, findings: list, keys: set[str], *
     if complete:
         stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S UTC")
         for key in sorted(live - keys):
-            services.resolve_exception_if_open(
+            exception_queue.resolve_exception_if_open(
                 kind=check.kind, key=key,
                 note=f"Reconciliation run #{run.pk} ({check.name}) at {stamp} no longer finds this "
                      f"discrepancy; resolved automatically.",
@@ -204,8 +203,6 @@ def _act(run: ReconciliationRun, check: Check, findings: list, keys: set[str], *
 
 def _digest_on_commit(ids: list[int], title: str) -> None:
     def _send() -> None:
-        from ops.tasks import send_digest_task
-
         try:
             send_digest_task.delay(ids, title)
         except Exception:  # noqa: BLE001 - a broker outage must not fail the run

@@ -6,7 +6,7 @@ Layout
     views/      dashboards, orders (order desk), stock, finance, queue (exceptions,
                 integrations, reconciliations) — reads through selectors/read-only
                 queries, every write through the owning app's services
-    queries.py  dashboard aggregates (fixed number of GROUP BY queries)
+    queries.py  dashboard figures from the owners' selectors, shaped for the templates
     tables.py   one list component: filters, pagination, empty state, CSV export (?format=csv)
     charts.py   chart specs; every chart also carries a table of its figures
     trace.py    an order's timeline from ops' trace of its correlation id

@@ -6,24 +6,26 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
-from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.validators import MinValueValidator
+
+from core import roles
+from finance import selectors as finance_selectors
+from integrations import selectors as integrations_selectors
+from inventory import selectors as inventory_selectors
+from sales import selectors as sales_selectors
 
 QTY = {"max_digits": 18, "decimal_places": 3, "validators": [MinValueValidator(Decimal("0.001"))]}
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
-def _choices(model_label: str, field: str, *, blank: str = "Any") -> list[tuple[str, str]]:
-    model = apps.get_model(model_label)
-    return [("", blank), *model._meta.get_field(field).choices]
+def _choices(choices, *, blank: str = "Any") -> list[tuple[str, str]]:
+    return [("", blank), *choices]
 
 
-def _codes(model_label: str, *, blank: str = "Any", active_only: bool = True) -> list[tuple[str, str]]:
-    model = apps.get_model(model_label)
-    qs = model.objects.all()
-    if active_only and any(f.name == "is_active" for f in model._meta.fields):
-        qs = qs.filter(is_active=True)
-    return [("", blank), *[(c, f"{c} — {n}") for c, n in qs.values_list("code", "name")]]
+def _codes(rows, *, blank: str = "Any") -> list[tuple[str, str]]:
+    """(code, "code — name") choices from an owner's (code, name) rows."""
+    return [("", blank), *[(c, f"{c} — {n}") for c, n in rows]]
 
 
 class FilterForm(forms.Form):
@@ -50,7 +52,7 @@ class OrderFilter(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = _choices("sales.Order", "status")
+        self.fields["status"].choices = _choices(sales_selectors.status_choices("order"))
 
 
 class ShipmentFilter(FilterForm):
@@ -61,8 +63,8 @@ class ShipmentFilter(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = _choices("sales.Shipment", "status")
-        self.fields["warehouse"].choices = _codes("inventory.Warehouse")
+        self.fields["status"].choices = _choices(sales_selectors.status_choices("shipment"))
+        self.fields["warehouse"].choices = _codes(inventory_selectors.code_choices("warehouse"))
 
 
 class OrderLineForm(forms.Form):
@@ -91,7 +93,7 @@ class NewOrderForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["customer"].choices = _codes("sales.Customer", blank="Choose a customer")
+        self.fields["customer"].choices = _codes(sales_selectors.customer_choices(), blank="Choose a customer")
 
 
 class ShipForm(forms.Form):
@@ -111,7 +113,7 @@ class StockFilter(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["warehouse"].choices = _codes("inventory.Warehouse")
+        self.fields["warehouse"].choices = _codes(inventory_selectors.code_choices("warehouse"))
 
 
 class LedgerFilter(FilterForm):
@@ -122,8 +124,8 @@ class LedgerFilter(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["warehouse"].choices = _codes("inventory.Warehouse")
-        self.fields["kind"].choices = _choices("inventory.StockMove", "kind")
+        self.fields["warehouse"].choices = _codes(inventory_selectors.code_choices("warehouse"))
+        self.fields["kind"].choices = _choices(inventory_selectors.status_choices("move_kind"))
 
 
 class CycleCountForm(forms.Form):
@@ -135,7 +137,7 @@ class CycleCountForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["warehouse"].choices = _codes("inventory.Warehouse", blank="Choose a warehouse")
+        self.fields["warehouse"].choices = _codes(inventory_selectors.code_choices("warehouse"), blank="Choose a warehouse")
 
 
 class PurchaseOrderFilter(FilterForm):
@@ -145,8 +147,8 @@ class PurchaseOrderFilter(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = _choices("inventory.PurchaseOrder", "status")
-        self.fields["supplier"].choices = _codes("inventory.Supplier")
+        self.fields["status"].choices = _choices(inventory_selectors.status_choices("purchase_order"))
+        self.fields["supplier"].choices = _codes(inventory_selectors.code_choices("supplier"))
 
 
 class InvoiceFilter(FilterForm):
@@ -157,8 +159,8 @@ class InvoiceFilter(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = _choices("finance.Invoice", "status")
-        self.fields["customer"].choices = _codes("sales.Customer", active_only=False)
+        self.fields["status"].choices = _choices(finance_selectors.invoice_status_choices())
+        self.fields["customer"].choices = _codes(sales_selectors.customer_choices(active_only=False))
 
 
 class CustomerFilter(FilterForm):
@@ -166,7 +168,7 @@ class CustomerFilter(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["customer"].choices = _codes("sales.Customer", active_only=False)
+        self.fields["customer"].choices = _codes(sales_selectors.customer_choices(active_only=False))
 
 
 class CustomerCreditFilter(FilterForm):
@@ -183,7 +185,7 @@ class PaymentForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["customer"].choices = _codes("sales.Customer", blank="Choose a customer", active_only=False)
+        self.fields["customer"].choices = _codes(sales_selectors.customer_choices(active_only=False), blank="Choose a customer")
 
 
 class AsOfForm(FilterForm):
@@ -209,10 +211,6 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from django.contrib.auth import get_user_model
-
-        from core import roles
-
         users = get_user_model().objects.filter(is_active=True, groups__name__in=roles.STAFF_ROLES).distinct()
         self.fields["assignee"].choices = [("", "Nobody"), *[(str(u.pk), u.get_username()) for u in
                                                              users.order_by("username")]]
@@ -229,7 +227,7 @@ class DeliveryFilter(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = _choices("integrations.WebhookDelivery", "status")
+        self.fields["status"].choices = _choices(integrations_selectors.status_choices("delivery"))
 
 
 class InboundFilter(FilterForm):
@@ -239,7 +237,7 @@ class InboundFilter(FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = _choices("integrations.InboundMessage", "status")
+        self.fields["status"].choices = _choices(integrations_selectors.status_choices("inbound"))
 
 
 class EventFilter(FilterForm):

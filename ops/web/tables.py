@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from ops.web.render import page as render_page
+
 PAGE_SIZE = 50
 
 
@@ -91,8 +93,6 @@ class Table:
         csv_query["format"] = "csv"
         ctx = {"table": self, "page": page, "cells": cells, "query": query.urlencode(),
                "csv_query": csv_query.urlencode(), **extra}
-        from ops.web.render import page as render_page
-
         return render_page(request, template, ctx, section=section)
 
 

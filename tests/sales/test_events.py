@@ -1,4 +1,4 @@
-"""Every sales event matches its schema in the integrations catalogue."""
+"""Every sales event matches its schema in the event catalogue."""
 
 from decimal import Decimal
 

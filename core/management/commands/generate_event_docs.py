@@ -1,4 +1,4 @@
-"""Write docs/events.md from the event catalogue (integrations/catalogue.py)."""
+"""Write docs/events.md from the event catalogue (the owners' events.py, registry core/messaging/catalogue.py)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import DomainError
+from ops import services
+from ops.reconciliation import REGISTRY
 
 
 class Command(BaseCommand):
@@ -20,9 +22,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bar (for logs and cron).")
 
     def handle(self, *args, checks=None, sla=False, list=False, no_progress=False, **options):
-        from ops import services
-        from ops.reconciliation import REGISTRY
-
         if list:
             for check in REGISTRY.values():
                 self.stdout.write(f"{check.name:34} {check.alias:6} {','.join(check.groups):22} "

@@ -6,9 +6,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -16,14 +15,24 @@ from django.views.decorators.http import require_POST
 from core import roles
 from core.exceptions import DomainError
 from core.money import q2
+from finance import selectors as finance_selectors
+from finance import services as fin
+from finance.services import periods as fin_periods
 from ops.web import forms, queries, related
 from ops.web.access import may, staff_page
 from ops.web.render import page
 from ops.web.tables import Col, Table
+from sales import selectors as sales_selectors
 
 FIN = (roles.FINANCE,)
 READ = (roles.FINANCE, roles.SUPPORT)
 ZERO = Decimal("0")
+
+
+def _found(obj):
+    if obj is None:
+        raise Http404
+    return obj
 
 
 def _invoice_url(i) -> str:
@@ -36,17 +45,10 @@ def _order_link(obj) -> str | None:
 
 @staff_page(read=READ)
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    Invoice = queries.model("finance.Invoice")
     f = forms.InvoiceFilter(request.GET)
-    qs = Invoice.objects.select_related("customer", "order").order_by("-id")
-    if q := f.value("q"):
-        qs = qs.filter(Q(number__icontains=q) | Q(order__number__icontains=q) | Q(customer__code__icontains=q))
-    if s := f.value("status"):
-        qs = qs.filter(status=s)
-    if c := f.value("customer"):
-        qs = qs.filter(customer__code=c)
-    if f.value("overdue"):
-        qs = qs.filter(status__in=["open", "partially_paid"], due_date__lt=timezone.localdate(), balance_due__gt=0)
+    qs = finance_selectors.search_invoices(search=f.value("q"), status=f.value("status"),
+                                           customer_code=f.value("customer"),
+                                           overdue_on=timezone.localdate() if f.value("overdue") else None)
     table = Table(
         title="Invoices", related=related.finance(), rows=qs, filter_form=f, empty="No invoices match. Invoices are issued when goods ship.",
         actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
@@ -67,11 +69,8 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 
 @staff_page(read=READ)
 def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from finance import selectors as fin_sel
-
-    Invoice = queries.model("finance.Invoice")
-    invoice = get_object_or_404(Invoice.objects.select_related("customer", "order", "shipment"), pk=pk)
-    entries = fin_sel.entries_for_source(source_type="invoice", source_id=invoice.pk)
+    invoice = _found(finance_selectors.get_invoice(invoice_id=pk))
+    entries = finance_selectors.entries_for_source(source_type="invoice", source_id=invoice.pk)
     return page(request, "web/invoice_detail.html", {
         "invoice": invoice, "lines": invoice.lines.all(),
         "allocations": invoice.allocations.select_related("payment").order_by("id"),
@@ -82,11 +81,8 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page(read=READ)
 def payment_list(request: HttpRequest) -> HttpResponse:
-    Payment = queries.model("finance.Payment")
     f = forms.CustomerFilter(request.GET)
-    qs = Payment.objects.select_related("customer").order_by("-id")
-    if c := f.value("customer"):
-        qs = qs.filter(customer__code=c)
+    qs = finance_selectors.list_payments(customer_code=f.value("customer"))
     table = Table(
         title="Payments", related=related.finance(), rows=qs, filter_form=f, empty="No payments recorded yet.",
         actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
@@ -104,14 +100,10 @@ def payment_list(request: HttpRequest) -> HttpResponse:
 
 
 def _open_invoices(customer_code: str):
-    Invoice = queries.model("finance.Invoice")
-    return list(Invoice.objects.filter(customer__code=customer_code, status__in=["open", "partially_paid"],
-                                       balance_due__gt=0).order_by("due_date", "id"))
+    return finance_selectors.list_open_invoices(customer_code=customer_code)
 
 
 def _read_allocations(request, invoices) -> tuple[list, dict]:
-    from finance import services as fin
-
     allocations, errors = [], {}
     for inv in invoices:
         text = request.POST.get(f"alloc-{inv.pk}", "").strip()
@@ -130,9 +122,6 @@ def _read_allocations(request, invoices) -> tuple[list, dict]:
 @staff_page(read=FIN)
 def payment_new(request: HttpRequest) -> HttpResponse:
     """Enter a payment and allocate it. Choosing the customer (htmx) loads its open invoices."""
-    from finance import services as fin
-    from sales import selectors as sales_sel
-
     form = forms.PaymentForm(request.POST or None, initial={"customer": request.GET.get("customer", "")})
     code = (request.POST.get("customer") or request.GET.get("customer") or "").strip()
     invoices = _open_invoices(code) if code else []
@@ -144,7 +133,7 @@ def payment_new(request: HttpRequest) -> HttpResponse:
         if not alloc_errors:
             d = form.cleaned_data
             try:
-                customer = sales_sel.get_customer_by_code(d["customer"])
+                customer = sales_selectors.get_customer_by_code(d["customer"])
                 if customer is None:
                     raise DomainError(f"Unknown customer {d['customer']}.")
                 payment = fin.receive_payment(customer=customer, amount=d["amount"], reference=d["reference"],
@@ -164,10 +153,7 @@ def payment_new(request: HttpRequest) -> HttpResponse:
 
 @staff_page(read=READ, write=FIN)
 def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from finance import services as fin
-
-    Payment = queries.model("finance.Payment")
-    payment = get_object_or_404(Payment.objects.select_related("customer"), pk=pk)
+    payment = _found(finance_selectors.get_payment(payment_id=pk))
     invoices = _open_invoices(payment.customer.code) if payment.unallocated > 0 else []
     errors: dict = {}
     if request.method == "POST":
@@ -192,11 +178,8 @@ def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page(read=READ)
 def credit_note_list(request: HttpRequest) -> HttpResponse:
-    CreditNote = queries.model("finance.CreditNote")
     f = forms.CustomerFilter(request.GET)
-    qs = CreditNote.objects.select_related("customer", "order", "invoice").order_by("-id")
-    if c := f.value("customer"):
-        qs = qs.filter(customer__code=c)
+    qs = finance_selectors.list_credit_notes(customer_code=f.value("customer"))
     table = Table(
         title="Credit notes", related=related.finance(), rows=qs, filter_form=f, empty="No credit notes. Received returns create them.",
         columns=[
@@ -216,9 +199,7 @@ def credit_note_list(request: HttpRequest) -> HttpResponse:
 
 
 def _trial_balance(as_of):
-    from finance import selectors as fin_sel
-
-    tb = fin_sel.trial_balance(as_of=as_of)
+    tb = finance_selectors.trial_balance(as_of=as_of)
     rows = tb["rows"] if isinstance(tb, dict) else tb
     out = []
     for r in rows:
@@ -267,8 +248,6 @@ def ar_aging(request: HttpRequest) -> HttpResponse:
 
 def close_checklist(period) -> list[dict]:
     """What must be true before a period closes: each item passes or says why not."""
-    from finance.services import periods as fin_periods
-
     items = []
     recon = queries.latest_reconciliation_results()
     bad = [r["check"] for r in recon if r["status"] != "ok"]
@@ -279,9 +258,7 @@ def close_checklist(period) -> list[dict]:
     reasons = fin_periods.unposted_in_period(period)
     items.append({"label": "Nothing unposted", "ok": not reasons,
                   "detail": "; ".join(reasons) if reasons else "every document of the period is posted"})
-    Shipment = queries.model("sales.Shipment")
-    sni = Shipment.objects.filter(status="shipped", invoice__isnull=True,
-                                  shipped_at__date__lte=period.end_date).count()
+    sni = finance_selectors.count_shipments_not_invoiced(shipped_on_or_before=period.end_date)
     items.append({"label": "Every shipment invoiced", "ok": sni == 0,
                   "detail": f"{sni} shipped, not invoiced" if sni else "all shipments invoiced",
                   "url": reverse("web:shipments") + "?not_invoiced=1"})
@@ -290,9 +267,8 @@ def close_checklist(period) -> list[dict]:
 
 @staff_page(read=FIN)
 def period_list(request: HttpRequest) -> HttpResponse:
-    FiscalPeriod = queries.model("finance.FiscalPeriod")
     today = timezone.localdate()
-    qs = FiscalPeriod.objects.select_related("closed_by").order_by("-start_date")
+    qs = finance_selectors.list_periods()
     table = Table(
         title="Fiscal periods", related=related.finance(), rows=qs, empty="No periods yet. The first posting creates the year.",
         columns=[Col("Period", "name", link=lambda p: reverse("web:period", args=[p.pk])),
@@ -305,8 +281,7 @@ def period_list(request: HttpRequest) -> HttpResponse:
 
 @staff_page(read=FIN)
 def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    FiscalPeriod = queries.model("finance.FiscalPeriod")
-    period = get_object_or_404(FiscalPeriod, pk=pk)
+    period = _found(finance_selectors.get_period(period_id=pk))
     checklist = close_checklist(period) if period.status == "open" else []
     return page(request, "web/period_detail.html", {
         "period": period, "checklist": checklist, "ready": all(i["ok"] for i in checklist),
@@ -316,10 +291,7 @@ def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_page(read=FIN)
 def period_close(request: HttpRequest, pk: int) -> HttpResponse:
-    from finance import services as fin
-
-    FiscalPeriod = queries.model("finance.FiscalPeriod")
-    period = get_object_or_404(FiscalPeriod, pk=pk)
+    period = _found(finance_selectors.get_period(period_id=pk))
     failing = [i["label"] for i in close_checklist(period) if not i["ok"]] if period.status == "open" else []
     if failing:
         messages.error(request, f"Period {period.name} is not ready to close: {', '.join(failing)}.")
@@ -336,23 +308,8 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_page(read=READ)
 def customer_credit(request: HttpRequest) -> HttpResponse:
     """Customers with their credit position: what finance looks at before releasing a hold."""
-    from django.db.models import Count, DecimalField, OuterRef, Subquery, Sum, Value
-    from django.db.models.functions import Coalesce
-
-    Customer = queries.model("sales.Customer")
-    Invoice = queries.model("finance.Invoice")
-    money = DecimalField(max_digits=18, decimal_places=2)
-    open_ar = (Invoice.objects.filter(customer=OuterRef("pk"), status__in=["open", "partially_paid"])
-               .values("customer").annotate(s=Sum("balance_due")).values("s"))
     f = forms.CustomerCreditFilter(request.GET)
-    qs = (Customer.objects.annotate(
-        open_ar=Coalesce(Subquery(open_ar, output_field=money), Value(ZERO), output_field=money),
-        holds=Count("orders", filter=Q(orders__status="credit_hold")))
-        .order_by("code"))
-    if q := f.value("q"):
-        qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q))
-    if f.value("with_holds"):
-        qs = qs.filter(holds__gt=0)
+    qs = finance_selectors.list_customer_credit(search=f.value("q"), with_holds=bool(f.value("with_holds")))
     table = Table(
         title="Customer credit", rows=qs, filter_form=f, related=related.finance(),
         empty="No customers match.",

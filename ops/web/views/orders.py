@@ -6,18 +6,21 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib import messages
-from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core import roles
 from core.exceptions import DomainError
-from ops.web import forms, queries, related, trace
+from finance import selectors as finance_selectors
+from inventory import selectors as inventory_selectors
+from ops.web import forms, related, trace
 from ops.web.access import STAFF, may, staff_page
 from ops.web.render import next_url, page
 from ops.web.tables import Col, Table
+from sales import selectors as sales_selectors
+from sales import services as sales
 
 OPS = (roles.OPERATIONS,)
 FIN = (roles.FINANCE,)
@@ -33,20 +36,17 @@ def refused(request: HttpRequest, exc: DomainError) -> None:
     messages.error(request, f"Refused: {exc.detail}")
 
 
+def _found(obj):
+    if obj is None:
+        raise Http404
+    return obj
+
+
 @staff_page(read=STAFF)
 def order_list(request: HttpRequest) -> HttpResponse:
-    Order = queries.model("sales.Order")
     f = forms.OrderFilter(request.GET)
-    qs = Order.objects.select_related("customer").order_by("-created_at", "-id")
-    if q := f.value("q"):
-        qs = qs.filter(Q(number__icontains=q) | Q(customer__code__icontains=q) | Q(customer__name__icontains=q)
-                       | Q(external_ref__icontains=q) | Q(correlation_id=q))
-    if s := f.value("status"):
-        qs = qs.filter(status=s)
-    if c := f.value("channel"):
-        qs = qs.filter(channel=c)
-    if f.value("backordered"):
-        qs = qs.filter(lines__quantity_backordered__gt=0).distinct()
+    qs = sales_selectors.list_orders(search=f.value("q"), status=f.value("status"), channel=f.value("channel"),
+                                     backordered=bool(f.value("backordered")))
     table = Table(
         title="Orders", related=related.orders(), rows=qs, filter_form=f,
         empty="No orders match. Clear the filters, or place an order.",
@@ -68,19 +68,13 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 @staff_page(read=STAFF)
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    Order = queries.model("sales.Order")
-    order = get_object_or_404(Order.objects.select_related("customer", "submitted_by"), pk=pk)
-    lines = list(order.lines.select_related("product").prefetch_related("allocations__warehouse")
-                 .order_by("line_no"))
-    shipments = list(order.shipments.select_related("warehouse").prefetch_related("lines").order_by("id"))
-    Invoice = queries.model("finance.Invoice")
-    invoices = list(Invoice.objects.filter(order=order).order_by("id"))
-    PaymentAllocation = queries.model("finance.PaymentAllocation")
-    payments = list(PaymentAllocation.objects.filter(invoice__order=order).select_related("payment", "invoice")
-                    .order_by("id"))
-    CreditNote = queries.model("finance.CreditNote")
-    credit_notes = list(CreditNote.objects.filter(order=order).order_by("id"))
-    returns = list(order.returns.prefetch_related("lines").order_by("id"))
+    order = _found(sales_selectors.get_order(order_id=pk))
+    lines = list(sales_selectors.list_order_lines(order_id=order.pk))
+    shipments = list(sales_selectors.list_order_shipments(order_id=order.pk))
+    invoices = list(finance_selectors.list_order_invoices(order_id=order.pk))
+    payments = list(finance_selectors.list_order_payment_allocations(order_id=order.pk))
+    credit_notes = list(finance_selectors.list_order_credit_notes(order_id=order.pk))
+    returns = list(sales_selectors.list_order_returns(order_id=order.pk))
     u = request.user
     can = {
         "ship": may(u, OPS), "cancel": may(u, CANCEL) and order.status in ("credit_hold", "open", "partially_shipped"),
@@ -97,8 +91,6 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page(read=OPS)
 def order_new(request: HttpRequest) -> HttpResponse:
-    from sales import services as sales
-
     form = forms.NewOrderForm(request.POST or None)
     lines = forms.OrderLineFormSet(request.POST or None, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
@@ -125,8 +117,7 @@ def order_new(request: HttpRequest) -> HttpResponse:
                 else:
                     messages.info(request, f"That reference was already order {order.number}; nothing new placed.")
                 return redirect("web:order", pk=order.pk)
-    skus = queries.model("inventory.Product").objects.filter(is_active=True).order_by("sku").values_list(
-        "sku", "name")[:500]
+    skus = inventory_selectors.list_active_products(limit=500)
     return page(request, "web/order_new.html", {"form": form, "lines": lines, "skus": skus,
                                                 "page_title": "Place an order"}, section="orders")
 
@@ -134,10 +125,7 @@ def order_new(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_page(read=STAFF, write=OPS)
 def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
-    from sales import services as sales
-
-    Shipment = queries.model("sales.Shipment")
-    shipment = get_object_or_404(Shipment, pk=pk)
+    shipment = _found(sales_selectors.get_shipment(shipment_id=pk))
     form = forms.ShipForm(request.POST)
     tracking = form.cleaned_data["tracking_number"] if form.is_valid() else ""
     try:
@@ -152,9 +140,7 @@ def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_page(read=STAFF, write=CANCEL)
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    from sales import services as sales
-
-    order = get_object_or_404(queries.model("sales.Order"), pk=pk)
+    order = _found(sales_selectors.get_order(order_id=pk))
     try:
         sales.cancel_order(order_id=order.pk, cancelled_by=request.user,
                            reason=request.POST.get("reason", "")[:500])
@@ -168,9 +154,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_page(read=STAFF, write=FIN)
 def order_release_hold(request: HttpRequest, pk: int) -> HttpResponse:
-    from sales import services as sales
-
-    order = get_object_or_404(queries.model("sales.Order"), pk=pk)
+    order = _found(sales_selectors.get_order(order_id=pk))
     try:
         sales.release_hold(order_id=order.pk, released_by=request.user)
     except DomainError as exc:
@@ -182,10 +166,8 @@ def order_release_hold(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page(read=RETURNS)
 def return_new(request: HttpRequest, pk: int) -> HttpResponse:
-    from sales import services as sales
-
-    order = get_object_or_404(queries.model("sales.Order"), pk=pk)
-    lines = [ln for ln in order.lines.order_by("line_no") if ln.quantity_shipped > ln.quantity_returned]
+    order = _found(sales_selectors.get_order(order_id=pk))
+    lines = [ln for ln in sales_selectors.list_order_lines(order_id=order.pk) if ln.quantity_shipped > ln.quantity_returned]
     form = forms.ReturnForm(request.POST or None)
     rows = []
     for ln in lines:
@@ -225,9 +207,7 @@ def return_new(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_page(read=RETURNS)
 def return_receive(request: HttpRequest, pk: int) -> HttpResponse:
-    from sales import services as sales
-
-    ret = get_object_or_404(queries.model("sales.Return"), pk=pk)
+    ret = _found(sales_selectors.get_return(return_id=pk))
     try:
         sales.receive_return(return_id=ret.pk, received_by=request.user)
     except DomainError as exc:
@@ -239,18 +219,11 @@ def return_receive(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page(read=STAFF)
 def shipment_list(request: HttpRequest) -> HttpResponse:
-    Shipment = queries.model("sales.Shipment")
     f = forms.ShipmentFilter(request.GET)
-    qs = Shipment.objects.select_related("order", "order__customer", "warehouse").annotate(
-        n_lines=Count("lines")).order_by("-created_at", "-id")
-    if q := f.value("q"):
-        qs = qs.filter(Q(number__icontains=q) | Q(order__number__icontains=q) | Q(tracking_number__icontains=q))
-    if s := f.value("status"):
-        qs = qs.filter(status=s)
-    if w := f.value("warehouse"):
-        qs = qs.filter(warehouse__code=w)
+    qs = sales_selectors.list_shipments(search=f.value("q"), status=f.value("status"),
+                                        warehouse_code=f.value("warehouse"), shipped_only=bool(f.value("not_invoiced")))
     if f.value("not_invoiced"):
-        qs = qs.filter(status="shipped", invoice__isnull=True)
+        qs = finance_selectors.exclude_invoiced(qs)
     table = Table(
         title="Shipments", related=related.orders(), rows=qs, filter_form=f, empty="No shipments match.",
         columns=[

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core import roles
 from core.exceptions import DomainError
+from core.messaging import selectors as messaging_selectors
+from integrations import selectors as integrations_selectors
+from integrations import services as integrations_services
+from ops import actions as ops_actions
+from ops import services as ops
+from ops.models import ExceptionItem, ReconciliationRun
 from ops.web import forms, queries, related, trace
 from ops.web.access import STAFF, may, staff_page
 from ops.web.render import next_url, page
@@ -27,9 +33,8 @@ def _exc_url(item) -> str:
 
 @staff_page(read=STAFF)
 def exception_list(request: HttpRequest) -> HttpResponse:
-    Item = queries.model("ops.ExceptionItem")
     f = forms.ExceptionFilter(request.GET)
-    qs = Item.objects.select_related("assignee").order_by("-opened_at", "-id")
+    qs = ExceptionItem.objects.select_related("assignee").order_by("-opened_at", "-id")
     status = f.value("status") or "live"
     if status == "live":
         qs = qs.exclude(status="resolved")
@@ -89,10 +94,7 @@ def _link_url(link: dict) -> str | None:
 
 @staff_page(read=STAFF)
 def exception_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from ops import actions as ops_actions
-
-    Item = queries.model("ops.ExceptionItem")
-    item = get_object_or_404(Item.objects.select_related("assignee", "resolved_by"), pk=pk)
+    item = get_object_or_404(ExceptionItem.objects.select_related("assignee", "resolved_by"), pk=pk)
     links = [{**link, "url": _link_url(link)} for link in item.links or []]
     return page(request, "web/exception_detail.html", {
         "item": item, "links": links, "notes": item.notes.select_related("author").order_by("created_at", "id"),
@@ -106,9 +108,6 @@ def exception_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_page(read=STAFF)
 def exception_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     """assign | acknowledge | resolve | note | run (an action such as replay or reprocess)."""
-    from ops import actions as ops_actions
-    from ops import services as ops
-
     done = None
     try:
         if verb == "assign":
@@ -141,17 +140,11 @@ def exception_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
 
 @staff_page(read=INTEGRATIONS)
 def delivery_list(request: HttpRequest) -> HttpResponse:
-    Delivery = queries.model("integrations.WebhookDelivery")
     f = forms.DeliveryFilter(request.GET)
-    qs = Delivery.objects.select_related("endpoint").order_by("-id")
-    if s := f.value("status"):
-        qs = qs.filter(status=s)
-    if e := f.value("endpoint"):
-        qs = qs.filter(endpoint_id=e)
-    if t := f.value("event_type"):
-        qs = qs.filter(event_type__icontains=t)
-    if (i := request.GET.get("id", "")).isdigit():
-        qs = qs.filter(pk=int(i))
+    i = request.GET.get("id", "")
+    qs = integrations_selectors.list_deliveries(status=f.value("status"), endpoint_id=f.value("endpoint"),
+                                                event_type=f.value("event_type"),
+                                                ids=[int(i)] if i.isdigit() else None)
     table = Table(
         title="Webhook deliveries", related=related.integrations(), rows=qs, filter_form=f, empty="No deliveries match.",
         columns=[
@@ -168,12 +161,11 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_page(read=INTEGRATIONS)
 def delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
-    from integrations import webhooks
-
-    Delivery = queries.model("integrations.WebhookDelivery")
-    delivery = get_object_or_404(Delivery, pk=pk)
+    delivery = integrations_selectors.get_delivery(delivery_id=pk)
+    if delivery is None:
+        raise Http404
     try:
-        webhooks.replay_delivery(delivery=delivery)
+        integrations_services.replay_delivery(delivery=delivery)
     except DomainError as exc:
         messages.error(request, f"Refused: {exc.detail}")
     else:
@@ -184,11 +176,9 @@ def delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_page(read=INTEGRATIONS)
 def delivery_replay_dead(request: HttpRequest) -> HttpResponse:
-    from integrations import webhooks
-
     endpoint = request.POST.get("endpoint", "")
     try:
-        n = webhooks.replay_deliveries(endpoint_id=int(endpoint) if endpoint.isdigit() else None, status="dead")
+        n = integrations_services.replay_deliveries(endpoint_id=int(endpoint) if endpoint.isdigit() else None, status="dead")
     except DomainError as exc:
         messages.error(request, f"Refused: {exc.detail}")
     else:
@@ -198,15 +188,9 @@ def delivery_replay_dead(request: HttpRequest) -> HttpResponse:
 
 @staff_page(read=INTEGRATIONS)
 def inbound_list(request: HttpRequest) -> HttpResponse:
-    Inbound = queries.model("integrations.InboundMessage")
     f = forms.InboundFilter(request.GET)
-    qs = Inbound.objects.defer("body", "headers").order_by("-id")
-    if s := f.value("status"):
-        qs = qs.filter(status=s)
-    if c := f.value("channel"):
-        qs = qs.filter(channel=c)
-    if q := f.value("q"):
-        qs = qs.filter(Q(external_id__icontains=q) | Q(correlation_id=q))
+    qs = integrations_selectors.list_inbound_messages(status=f.value("status"), channel=f.value("channel"),
+                                                      search=f.value("q"))
     table = Table(
         title="Inbound messages", related=related.integrations(), rows=qs, filter_form=f, empty="No inbound messages match.",
         columns=[
@@ -222,13 +206,12 @@ def inbound_list(request: HttpRequest) -> HttpResponse:
 
 @staff_page(read=INTEGRATIONS)
 def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from integrations import inbound
-
-    Inbound = queries.model("integrations.InboundMessage")
-    message = get_object_or_404(Inbound, pk=pk)
+    message = integrations_selectors.get_inbound_message(message_id=pk)
+    if message is None:
+        raise Http404
     if request.method == "POST":
         try:
-            message = inbound.reprocess_message(message_id=message.pk, submitted_by=request.user)
+            message = integrations_services.reprocess_message(message_id=message.pk, submitted_by=request.user)
         except DomainError as exc:
             messages.error(request, f"Refused: {exc.detail}")
         else:
@@ -241,15 +224,10 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page(read=INTEGRATIONS)
 def event_list(request: HttpRequest) -> HttpResponse:
-    Event = queries.model("core.OutboxEvent")
     f = forms.EventFilter(request.GET)
-    qs = Event.objects.defer("data").order_by("-position")
-    if t := f.value("type"):
-        qs = qs.filter(type__icontains=t)
-    if c := f.value("correlation_id"):
-        qs = qs.filter(correlation_id=c.strip())
-    if s := f.value("subject"):
-        qs = qs.filter(subject__icontains=s)
+    qs = messaging_selectors.list_events(type_contains=f.value("type"),
+                                            correlation_id=(f.value("correlation_id") or "").strip() or None,
+                                            subject_contains=f.value("subject"))
     table = Table(
         title="Events (outbox)", related=related.integrations(), rows=qs, filter_form=f, empty="No events match.",
         columns=[Col("Position", "position", numeric=True), Col("Time", "time"), Col("Type", "type"),
@@ -261,8 +239,6 @@ def event_list(request: HttpRequest) -> HttpResponse:
 
 @staff_page(read=STAFF, write=RECON_RUN)
 def reconciliations(request: HttpRequest) -> HttpResponse:
-    from ops import services as ops
-
     if request.method == "POST":
         try:
             run = ops.run_reconciliation(trigger="ui", user=request.user)
@@ -271,8 +247,7 @@ def reconciliations(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Reconciliation run #{run.pk}: {run.status}, {run.findings_count} finding(s).")
         return redirect(next_url(request, reverse("web:reconciliations")))
-    Run = queries.model("ops.ReconciliationRun")
-    qs = Run.objects.select_related("requested_by").order_by("-started_at", "-id")
+    qs = ReconciliationRun.objects.select_related("requested_by").order_by("-started_at", "-id")
     table = Table(
         title="Reconciliation runs", related=related.integrations(), rows=qs, empty="No run yet. Runs happen every 15 minutes, or now:",
         intro="Each run checks the invariants (ledger vs levels, GL vs sub-ledgers, shipped vs invoiced …) "

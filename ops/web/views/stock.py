@@ -6,15 +6,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib import messages
-from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core import roles
 from core.exceptions import DomainError
+from inventory import selectors as inventory_selectors
+from inventory import services as inv
 from ops.web import forms, queries, related
 from ops.web.access import may, staff_page
 from ops.web.render import next_url, page
@@ -23,31 +23,13 @@ from ops.web.tables import Col, Table
 OPS = (roles.OPERATIONS,)
 READ = (roles.OPERATIONS, roles.SUPPORT)
 ZERO = Decimal("0")
-QTY = DecimalField(max_digits=18, decimal_places=3)
 
 
-def availability_queryset():
-    """StockLevel rows with available, incoming (open PO quantity) and ATP
-    (available + incoming − open backorder demand), computed in the database."""
-    StockLevel = queries.model("inventory.StockLevel")
-    POLine = queries.model("inventory.PurchaseOrderLine")
-    Demand = queries.model("inventory.Demand")
-    ReorderRule = queries.model("inventory.ReorderRule")
-    incoming = (POLine.objects.filter(product=OuterRef("product"), purchase_order__warehouse=OuterRef("warehouse"),
-                                      purchase_order__status__in=["open", "partially_received"])
-                .values("product").annotate(q=Sum(F("quantity") - F("quantity_received"))).values("q"))
-    demand = (Demand.objects.filter(product=OuterRef("product"), warehouse=OuterRef("warehouse"), status="open")
-              .values("product").annotate(q=Sum("quantity")).values("q"))
-    rule_min = ReorderRule.objects.filter(product=OuterRef("product"), warehouse=OuterRef("warehouse"),
-                                          is_active=True).values("min_quantity")[:1]
-    return (StockLevel.objects.select_related("product", "warehouse")
-            .annotate(available_q=ExpressionWrapper(F("on_hand") - F("reserved"), output_field=QTY),
-                      incoming_q=Coalesce(Subquery(incoming, output_field=QTY), Value(ZERO), output_field=QTY),
-                      backordered_q=Coalesce(Subquery(demand, output_field=QTY), Value(ZERO), output_field=QTY),
-                      reorder_min=Subquery(rule_min, output_field=QTY))
-            .annotate(atp=ExpressionWrapper(F("available_q") + F("incoming_q") - F("backordered_q"),
-                                            output_field=QTY))
-            .order_by("product__sku", "warehouse__priority", "warehouse__code"))
+def _purchase_order(pk: int):
+    po = inventory_selectors.find_purchase_order(purchase_order_id=pk)
+    if po is None:
+        raise Http404
+    return po
 
 
 def _ledger_url(sku: str) -> str:
@@ -57,15 +39,9 @@ def _ledger_url(sku: str) -> str:
 @staff_page(read=READ)
 def availability(request: HttpRequest) -> HttpResponse:
     f = forms.StockFilter(request.GET)
-    qs = availability_queryset()
-    if q := f.value("q"):
-        qs = qs.filter(Q(product__sku__icontains=q) | Q(product__name__icontains=q))
-    if w := f.value("warehouse"):
-        qs = qs.filter(warehouse__code=w)
-    if f.value("low"):
-        qs = qs.filter(reorder_min__isnull=False, available_q__lt=F("reorder_min"))
-    if f.value("available_only"):
-        qs = qs.filter(available_q__gt=0)
+    qs = inventory_selectors.list_stock_positions(search=f.value("q"), warehouse_code=f.value("warehouse"),
+                                                  below_reorder_min=bool(f.value("low")),
+                                                  available_only=bool(f.value("available_only")))
     actions = []
     if may(request.user, OPS):
         actions = [{"label": "Cycle count", "url": reverse("web:cycle-count")},
@@ -93,21 +69,14 @@ def availability(request: HttpRequest) -> HttpResponse:
 
 @staff_page(read=READ)
 def ledger(request: HttpRequest) -> HttpResponse:
-    StockMove = queries.model("inventory.StockMove")
     f = forms.LedgerFilter(request.GET)
-    qs = StockMove.objects.select_related("product", "warehouse").order_by("-id")
     sku = f.value("sku")
-    if sku:
-        qs = qs.filter(product__sku=sku.strip())
-    if w := f.value("warehouse"):
-        qs = qs.filter(warehouse__code=w)
-    if k := f.value("kind"):
-        qs = qs.filter(kind=k)
-    if c := f.value("correlation_id"):
-        qs = qs.filter(correlation_id=c.strip())
+    qs = inventory_selectors.list_ledger(sku=sku.strip() if sku else None, warehouse_code=f.value("warehouse"),
+                                         kind=f.value("kind"),
+                                         correlation_id=(f.value("correlation_id") or "").strip() or None)
     levels = []
     if sku:
-        levels = list(availability_queryset().filter(product__sku=sku.strip()))
+        levels = list(inventory_selectors.list_stock_positions(sku=sku.strip()))
     table = Table(
         title=f"Stock ledger — {sku}" if sku else "Stock ledger", rows=qs, filter_form=f, related=related.stock(),
         intro="Every quantity change, newest first. The ledger is append-only: corrections are new moves.",
@@ -130,8 +99,6 @@ def ledger(request: HttpRequest) -> HttpResponse:
 
 @staff_page(read=OPS)
 def cycle_count(request: HttpRequest) -> HttpResponse:
-    from inventory import services as inv
-
     form = forms.CycleCountForm(request.POST or None, initial={"sku": request.GET.get("sku", "")})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -147,8 +114,7 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Count recorded: adjustment of {move.quantity} × {sku} in {code}.")
             return redirect(f"{reverse('web:ledger')}?sku={sku}")
-    Adjustment = queries.model("inventory.Adjustment")
-    recent = Adjustment.objects.select_related("product", "warehouse").order_by("-created_at", "-id")[:20]
+    recent = inventory_selectors.list_recent_adjustments(limit=20)
     return page(request, "web/cycle_count.html", {"form": form, "recent": recent, "page_title": "Cycle count"},
                 section="stock")
 
@@ -159,16 +125,9 @@ def _po_url(po) -> str:
 
 @staff_page(read=READ)
 def purchase_orders(request: HttpRequest) -> HttpResponse:
-    PurchaseOrder = queries.model("inventory.PurchaseOrder")
     f = forms.PurchaseOrderFilter(request.GET)
-    qs = PurchaseOrder.objects.select_related("supplier", "warehouse").annotate(
-        ordered=Sum("lines__quantity"), received=Sum("lines__quantity_received")).order_by("-created_at", "-id")
-    if q := f.value("q"):
-        qs = qs.filter(Q(number__icontains=q) | Q(reference__icontains=q) | Q(supplier__code__icontains=q))
-    if s := f.value("status"):
-        qs = qs.filter(status=s)
-    if s := f.value("supplier"):
-        qs = qs.filter(supplier__code=s)
+    qs = inventory_selectors.list_purchase_orders(search=f.value("q"), status=f.value("status"),
+                                                  supplier_code=f.value("supplier"))
     table = Table(
         title="Purchase orders", related=related.stock(), rows=qs, filter_form=f, empty="No purchase orders match.",
         actions=[{"label": "Replenishment suggestions", "url": reverse("web:replenishment")}],
@@ -189,11 +148,8 @@ def purchase_orders(request: HttpRequest) -> HttpResponse:
 
 @staff_page(read=READ, write=OPS)
 def purchase_order(request: HttpRequest, pk: int) -> HttpResponse:
-    from inventory import services as inv
-
-    PurchaseOrder = queries.model("inventory.PurchaseOrder")
-    po = get_object_or_404(PurchaseOrder.objects.select_related("supplier", "warehouse"), pk=pk)
-    lines = list(po.lines.select_related("product").order_by("line_no"))
+    po = _purchase_order(pk)
+    lines = list(inventory_selectors.list_purchase_order_lines(purchase_order_id=po.pk))
     rows = [{"line": ln, "outstanding": ln.quantity_outstanding,
              "value": request.POST.get(f"qty-{ln.pk}", "") if request.method == "POST" else ""} for ln in lines]
     if request.method == "POST":
@@ -222,7 +178,7 @@ def purchase_order(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, f"Receipt {receipt} posted to {po.warehouse.code}.")
                 return redirect("web:purchase-order", pk=po.pk)
-    receipts = list(po.receipts.order_by("-id")) if hasattr(po, "receipts") else []
+    receipts = list(inventory_selectors.list_receipts(purchase_order_id=po.pk))
     can_receive = may(request.user, OPS) and po.status in ("open", "partially_received")
     return page(request, "web/purchase_order.html", {
         "po": po, "rows": rows, "receipts": receipts, "can_receive": can_receive,
@@ -242,8 +198,6 @@ def _receive(inv, po, wanted, *, reference: str):
 
 @staff_page(read=READ, write=OPS)
 def replenishment(request: HttpRequest) -> HttpResponse:
-    from inventory import services as inv
-
     if request.method == "POST":
         try:
             result = inv.run_replenishment()
@@ -253,9 +207,7 @@ def replenishment(request: HttpRequest) -> HttpResponse:
             n = len(getattr(result, "purchase_orders", []) or [])
             messages.success(request, f"Replenishment run done: {n} new suggested purchase order(s).")
         return redirect("web:replenishment")
-    PurchaseOrder = queries.model("inventory.PurchaseOrder")
-    suggested = (PurchaseOrder.objects.filter(status="suggested").select_related("supplier", "warehouse")
-                 .prefetch_related("lines__product").order_by("supplier__code", "id"))
+    suggested = inventory_selectors.list_suggested_purchase_orders()
     return page(request, "web/replenishment.html", {
         "suggested": suggested, "low": queries.low_stock_rows(limit=50), "can_act": may(request.user, OPS),
         "page_title": "Replenishment"}, section="purchasing")
@@ -264,9 +216,7 @@ def replenishment(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_page(read=OPS)
 def approve_suggestion(request: HttpRequest, pk: int) -> HttpResponse:
-    from inventory import services as inv
-
-    po = get_object_or_404(queries.model("inventory.PurchaseOrder"), pk=pk)
+    po = _purchase_order(pk)
     try:
         po = inv.confirm_purchase_order(purchase_order=po)
     except DomainError as exc:
