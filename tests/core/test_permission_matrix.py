@@ -59,6 +59,8 @@ from tests.factories.finance import TaxRateFactory
 from tests.factories.inventory import ProductFactory, ReorderRuleFactory, SupplierFactory, WarehouseFactory
 from tests.factories.sales import CustomerFactory, PriceListFactory, PriceListItemFactory
 
+pytestmark = pytest.mark.xdist_group("permission-matrix")  # one worker builds `world` once under -n
+
 D = Decimal
 OK, NO, NF = "allow", "deny", "404"
 COLUMNS = ("admin", "operations", "finance", "support", "partner", "other", "anon")
