@@ -69,6 +69,7 @@ def test_order_submitted_while_a_hold_is_released_sees_the_released_exposure():
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline and not b_done.is_set():
                     if b_pid and _waiting_on_a_lock(b_pid[0]):
+                        out["b_waited"] = True
                         break
                     time.sleep(0.02)
         except Exception as exc:  # noqa: BLE001 - reported below
@@ -99,6 +100,7 @@ def test_order_submitted_while_a_hold_is_released_sees_the_released_exposure():
 
     # then: A is released; B's check waited for it and counted A's 108.00 once
     assert "release" not in out, out
+    assert out.get("b_waited"), "B's credit check did not wait for the release"
     assert not isinstance(out["b"], Exception), out
     a.refresh_from_db()
     b = Order.objects.get(pk=out["b"].pk)
