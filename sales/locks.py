@@ -1,7 +1,7 @@
 """Row locks for sales, always taken in this order to avoid deadlocks:
 
-    NumberSeries (by key) → Order (by id) → OrderLine (by id) → Allocation (by id)
-    → Shipment (by id) → Return (by id)
+    Customer (submit_order's credit check, release_hold) → NumberSeries (by key) → Order (by id)
+    → OrderLine (by id) → Allocation (by id) → Shipment (by id) → Return (by id)
 
 and, when stock is touched, the inventory StockLevel locks come after all sales locks
 (inventory takes those itself, sorted by warehouse/product).

@@ -116,7 +116,19 @@ def _address(segments: list[x12.Segment]) -> str | None:
 
 
 def purchase_order_draft(ts: x12.TransactionSet, partner: EdiPartner) -> OrderDraft:
-    """One 850 set → a canonical order. Raises X12Error naming the segment and element."""
+    """One 850 set → a canonical order. Raises X12Error naming the segment and element, and the
+    set (its index, and AK5 code 5 "one or more segments in error" unless a more precise one is
+    known), so that the 997 flags the faulty set."""
+    try:
+        return _purchase_order_draft(ts, partner)
+    except X12Error as exc:
+        if exc.transaction_index is None:  # an element error (PO1, BEG…) found below
+            exc.transaction_index = ts.index
+            exc.ak_code = exc.ak_code or "5"
+        raise
+
+
+def _purchase_order_draft(ts: x12.TransactionSet, partner: EdiPartner) -> OrderDraft:
     if ts.id != "850":
         raise X12Error(f"transaction set {ts.id} is not supported here (expected 850)", segment_number=ts.st.number,
                        segment_id="ST", element=1, ak_code="1", transaction_index=ts.index)

@@ -392,10 +392,18 @@ def _price_lines(order: CanonicalOrder, *, customer: Customer, on) -> list[_Pric
 def release_hold(*, order_id: int, released_by=None, correlation_id: str | None = None) -> Order:
     """Release an order from credit hold (finance decision) and allocate it as if just accepted.
 
-    Locks the order and its lines, then inventory's stock levels. Emits
+    Locks the customer (as submit_order does before its credit check, so a submission of the
+    same customer either commits before this release or waits for it and counts the released
+    order's exposure), the order and its lines, then inventory's stock levels. Emits
     sales.order.accepted.v1 (+ sales.order.backordered.v1). Raises OrderNotFound (404),
     OrderStateConflict (409) when the order is not on credit hold.
     """
+    try:
+        customer_id = Order.objects.filter(pk=int(order_id)).values_list("customer_id", flat=True).first()
+    except (TypeError, ValueError):
+        customer_id = None
+    if customer_id is not None:
+        Customer.objects.select_for_update().filter(pk=customer_id).first()
     order = _lock_order(order_id)
     if order.status != Order.Status.CREDIT_HOLD:
         raise OrderStateConflict(f"Order {order.number} is not on credit hold (status {order.status}).")

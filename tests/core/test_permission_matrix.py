@@ -43,13 +43,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from core import roles
+from core.messaging.models import OutboxEvent
+from core.messaging.relay import drain_outbox
 from finance import services as finance_services
 from finance.defaults import ensure_default_chart
 from finance.models import Invoice, JournalEntry
 from integrations import webhooks
 from integrations.channels import receivers
-from integrations.models import ChannelConfig, EdiDocument, EdiPartner, OutboxEvent, WebhookDelivery
-from integrations.services import drain_outbox
+from integrations.models import ChannelConfig, EdiDocument, EdiPartner, WebhookDelivery
 from inventory import services as inventory_services
 from inventory.models import Adjustment, Reservation, StockMove
 from ops import services as ops_services
