@@ -42,7 +42,7 @@ def _accepted(order) -> int:
 
 
 def test_reprocess_after_fixing_the_failed_row(ops_client, admin_client, products, customer, other_customer,
-                                               warehouse):
+                                               warehouse, drain):
     # given: an import where one order fails on an unknown SKU
     first = ops_client.post(URL, data=CSV.encode(), content_type="text/csv")
     assert first.status_code == 200, first.json()
@@ -55,6 +55,7 @@ def test_reprocess_after_fixing_the_failed_row(ops_client, admin_client, product
     assert "NEW-77" in message.error
     before = _orders()
     assert sorted(before) == ["CSV-2001", "CSV-2003"]
+    drain()  # integrations raises the exception with an event; ops opens it
     exception = ExceptionItem.objects.get(kind="inbound_message_failed", key=str(message.pk))
     assert exception.status == "open"
 
@@ -82,6 +83,7 @@ def test_reprocess_after_fixing_the_failed_row(ops_client, admin_client, product
     assert reserved == {"WIDGET-1": D("5"), "GADGET-2": D("2"), "GIZMO-3": D("1")}
     assert [_accepted(after[ref]) for ref in ("CSV-2001", "CSV-2002", "CSV-2003")] == [1, 1, 1]
     # and: the exception the failure opened is resolved
+    drain()
     exception.refresh_from_db()
     assert exception.status == "resolved"
     # and: a processed message cannot be run a third time
