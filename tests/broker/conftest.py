@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.broker.worker import Worker, new_queue_name
+from tests.broker.worker import Worker, end_worker_sessions, new_queue_name
 from tests.integrations.conftest import Receiver
 
 
@@ -31,7 +31,8 @@ def broker_queue(settings):
 @pytest.fixture
 def start_worker(transactional_db, broker_queue, tmp_path):
     """start_worker(name, beat=False, visibility_timeout=None, env=None) -> Worker. Every worker
-    started is stopped (SIGTERM, then SIGKILL) before the database is flushed."""
+    started is stopped (SIGTERM, then SIGKILL), and its database sessions ended, before the
+    database is flushed."""
     started: list[Worker] = []
 
     def _start(name: str = "worker", **options) -> Worker:
@@ -40,8 +41,11 @@ def start_worker(transactional_db, broker_queue, tmp_path):
         return worker
 
     yield _start
-    for worker in started:
-        worker.stop()
+    try:
+        for worker in started:
+            worker.stop()
+    finally:
+        end_worker_sessions()
 
 
 @pytest.fixture

@@ -49,13 +49,33 @@ def wait_for(predicate: Callable[[], object], *, timeout: float = 30.0, interval
         time.sleep(interval)
 
 
-def test_database_url() -> str:
-    """DATABASE_URL of the database this test process is connected to (the test database)."""
+APPLICATION_NAME = "erp-broker-test-worker"  # the workers' PostgreSQL sessions, to end them in teardown
+
+
+def current_database_url() -> str:
+    """DATABASE_URL of the database this test process is connected to (the test database),
+    with the workers' application_name."""
     s = connection.settings_dict
     auth = quote(s["USER"] or "", safe="")
     if s.get("PASSWORD"):
         auth += ":" + quote(s["PASSWORD"], safe="")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    return (f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+            f"?application_name={APPLICATION_NAME}")
+
+
+def end_worker_sessions() -> None:
+    """Terminate what is left of the (dead) workers' PostgreSQL sessions and wait until they are
+    gone: a backend still running a killed worker's query would hold locks against the flush
+    and the test database's removal."""
+
+    def left() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                           " WHERE datname = current_database() AND application_name = %s) t",
+                           [APPLICATION_NAME])
+            return cursor.fetchone()[0]
+
+    wait_for(lambda: left() == 0, timeout=15, what="the workers' database sessions to end")
 
 
 def new_queue_name() -> str:
@@ -78,7 +98,7 @@ class Worker:
         child_env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.broker.worker_settings",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": current_database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "ERP_TESTING": "false",
@@ -92,8 +112,12 @@ class Worker:
         }
         self.process = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=child_env, start_new_session=True,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        wait_for(lambda: " ready." in self.log() or self.process.poll() is not None, timeout=45,
-                 what=f"worker {name} to be ready", worker=self)
+        try:
+            wait_for(lambda: " ready." in self.log() or self.process.poll() is not None, timeout=45,
+                     what=f"worker {name} to be ready", worker=self)
+        except BaseException:
+            self.kill()  # never leave a half-started worker behind
+            raise
         if self.process.poll() is not None:
             raise AssertionError(f"worker {name} exited with {self.process.returncode}:\n{self.log()[-4000:]}")
 
