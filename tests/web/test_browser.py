@@ -1,5 +1,6 @@
 """The staff UI in a real browser: Playwright driving Debian's Chromium against the live
-server. Skipped when /usr/bin/chromium or the playwright package is missing.
+server. Skipped when /usr/bin/chromium or the playwright package is missing, except in CI
+(CI=true), where that is a failure.
 
     apt-get install -y chromium      # once; no `playwright install`, no browser download
 
@@ -29,10 +30,19 @@ try:
 except ImportError:  # pragma: no cover - dev extra not installed
     sync_playwright = None
 
+if sync_playwright is None:
+    MISSING = "playwright is not installed"
+elif not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+    MISSING = f"{CHROMIUM} is missing (apt-get install -y chromium)"
+else:
+    MISSING = ""
+# In CI (CI=true) a missing browser fails these tests instead of skipping them, so they cannot
+# disappear unnoticed; tests/conftest.py also fails a CI run in which none of them passed.
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed"),
-    pytest.mark.skipif(not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)), reason=f"{CHROMIUM} is missing"),
+    pytest.mark.skipif(bool(MISSING) and not IN_CI, reason=MISSING),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
@@ -41,6 +51,8 @@ SHOTS = Path(os.environ.get("ERP_SCREENSHOT_DIR", settings.BASE_DIR / "artifacts
 
 @pytest.fixture(scope="module")
 def browser():
+    if MISSING:
+        pytest.fail(f"CI=true and the browser tests cannot run: {MISSING}", pytrace=False)
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
     # between browser steps are ordinary synchronous code.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")

@@ -1,0 +1,63 @@
+"""Fixtures of the broker group: the test process sends to a queue of its own on the real Redis
+broker (nothing eager), workers are real `celery -A config worker` subprocesses (always killed
+in teardown), the ledger has its chart of accounts, and a real HTTP receiver takes webhooks."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.broker.worker import Worker, end_worker_sessions, new_queue_name
+from tests.integrations.conftest import Receiver
+
+
+@pytest.fixture
+def broker_queue(settings):
+    """Tasks this process sends (on commit) go through the broker to a fresh queue."""
+    from config.celery import app
+
+    queue = new_queue_name()
+    saved = (app.conf.task_always_eager, app.conf.task_default_queue)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager, app.conf.task_default_queue = False, queue
+    yield queue
+    app.conf.task_always_eager, app.conf.task_default_queue = saved
+    import redis
+
+    # what a killed worker left behind on our queue would otherwise stay in the broker forever
+    redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2).delete(
+        queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+
+
+@pytest.fixture
+def start_worker(transactional_db, broker_queue, tmp_path):
+    """start_worker(name, beat=False, visibility_timeout=None, env=None) -> Worker. Every worker
+    started is stopped (SIGTERM, then SIGKILL), and its database sessions ended, before the
+    database is flushed."""
+    started: list[Worker] = []
+
+    def _start(name: str = "worker", **options) -> Worker:
+        worker = Worker(queue=broker_queue, workdir=tmp_path, name=name, **options)
+        started.append(worker)
+        return worker
+
+    yield _start
+    try:
+        for worker in started:
+            worker.stop()
+    finally:
+        end_worker_sessions()
+
+
+@pytest.fixture
+def chart(transactional_db):
+    """The default chart (a migration loads it; an earlier transactional test may have flushed it)."""
+    from finance.defaults import ensure_default_chart
+
+    ensure_default_chart()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()

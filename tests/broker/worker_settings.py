@@ -1,0 +1,21 @@
+"""Settings of the `celery -A config worker` subprocess the broker tests start (tests/broker/worker.py).
+
+The production settings, with what the test run decides: the queue (one per test, so the worker
+never takes anyone else's messages, nor they its own), the beat schedule file, and how soon a
+message left unacknowledged by a killed worker becomes visible again. DATABASE_URL (the test
+database) and CELERY_BROKER_URL come from the environment as usual.
+"""
+
+import os
+
+from config.settings import *  # noqa: F403
+
+CELERY_TASK_DEFAULT_QUEUE = os.environ["ERP_TEST_QUEUE"]
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ["ERP_TEST_BEAT_SCHEDULE"]
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+    "visibility_timeout": int(os.environ.get("ERP_TEST_VISIBILITY_TIMEOUT", "3600")),
+    # scan for messages past the visibility timeout every second (kombu's default: ~100 s)
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
+}
