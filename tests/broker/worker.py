@@ -28,7 +28,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 
-RELAY_TASK = "integrations.tasks.dispatch_events_task"  # the on-commit hand-off of the outbox
+RELAY_TASK = "core.messaging.tasks.dispatch_events_task"  # the on-commit hand-off of the outbox
 DELIVERY_TASK = "integrations.tasks.deliver_webhooks_task"  # one attempt of a batch of webhook deliveries
 
 WAIT_LIMIT = 60.0  # no wait in this group is longer
