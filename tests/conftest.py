@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connection
@@ -127,3 +129,62 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         if n == 0:
             terminalreporter.write_line(f"CI: no `{group}` test passed: this run fails (see tests/conftest.py)",
                                         red=True)
+
+
+class Receiver:
+    """A webhook receiver: answers from a script of (status, headers, body), then 200."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.script: list[tuple[int, dict, bytes]] = []
+        self.routes: dict[str, object] = {}  # path -> callable(handler) -> (status, headers, body)
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def _answer(self, status, headers, body):
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                route = receiver.routes.get(self.path.split("?")[0])
+                if route is None:
+                    return self._answer(404, {}, b"not found")
+                self._answer(*route(self))
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                with receiver.lock:
+                    receiver.requests.append({"path": self.path, "headers": dict(self.headers.items()),
+                                              "body": body})
+                    status, headers, reply = receiver.script.pop(0) if receiver.script else (200, {}, b"ok")
+                self._answer(status, headers, reply)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()

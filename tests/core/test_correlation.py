@@ -37,10 +37,14 @@ def test_celery_task_runs_in_the_publishers_correlation(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     from config.celery import app
 
+    previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
-    with context.correlation("corr-for-task"):
-        # apply() goes through the same signals a worker uses; headers carry the id
-        record_context.apply(args=["eager"], headers={"correlation_id": "corr-for-task"})
+    try:
+        with context.correlation("corr-for-task"):
+            # apply() goes through the same signals a worker uses; headers carry the id
+            record_context.apply(args=["eager"], headers={"correlation_id": "corr-for-task"})
+    finally:
+        app.conf.task_always_eager = previous  # the Celery app is process-global: leave it as found
     assert SEEN["eager"] == {"context": "corr-for-task", "header": "corr-for-task"}
     assert context.get_correlation_id() is None
 

@@ -26,10 +26,29 @@ def test_healthz_reports_a_stopped_broker(client, settings):
     assert body["checks"]["database"] == "ok"
 
 
-def test_metrics_exposes_prometheus_text(client, db):
+def _sample(client, name: str, labels: dict) -> float:
+    """The value of one sample on /metrics (0 when django-prometheus has not exported it yet)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     response = client.get("/metrics")
     assert response.status_code == 200
-    assert b"django_http_requests_total" in response.content or b"python_info" in response.content
+    for family in text_string_to_metric_families(response.content.decode()):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+def test_metrics_count_django_requests_by_view_and_status(client, db):
+    # given the counter of 200 answers of /healthz as it stands (the registry is process-wide)
+    name = "django_http_responses_total_by_status_view_method_total"
+    labels = {"method": "GET", "status": "200", "view": "healthz"}
+    before = _sample(client, name, labels)
+    # when /healthz answers twice
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/healthz").status_code == 200
+    # then /metrics counts exactly those two
+    assert _sample(client, name, labels) == before + 2
 
 
 def test_production_mode_without_secret_key_refuses_to_start():

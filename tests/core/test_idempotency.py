@@ -48,13 +48,39 @@ def test_key_longer_than_255_is_400(admin_client):
 
 
 @pytest.mark.django_db
-def test_failed_request_is_not_stored_so_a_retry_runs(admin_client):
-    admin_client.raise_request_exception = False
+def test_a_4xx_answer_is_stored_and_replayed(admin_client):
+    # given a request refused by a rule (422)
     bad = admin_client.post("/api/v1/test/rule/", {}, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
-    assert bad.status_code == 422
-    # a stored 4xx replays: the outcome of the same request is the same
+    assert bad.status_code == 422 and bad["Content-Type"] == "application/problem+json"
+    record = IdempotencyRecord.objects.get(key="k-3")
+    assert (record.state, record.response_status) == ("completed", 422)
+    # when it is retried with the same key, then the same refusal is replayed
     again = admin_client.post("/api/v1/test/rule/", {}, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
-    assert again["Idempotent-Replayed"] == "true"
+    assert again.status_code == 422 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == bad.json()
+
+
+@pytest.mark.parametrize("failure", ["raise", "return_503"])
+@pytest.mark.django_db
+def test_a_5xx_answer_is_not_stored_so_a_retry_runs_again(admin_client, failure):
+    from tests.core.testviews import FLAKY
+
+    admin_client.raise_request_exception = False
+    FLAKY.update({"raise": 0, "return_503": 0, failure: 1})
+    url = "/api/v1/test/flaky/"
+    # given the first attempt fails on the server
+    first = admin_client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-5xx")
+    assert first.status_code == (500 if failure == "raise" else 503)
+    assert not IdempotencyRecord.objects.filter(key="k-5xx").exists()
+    assert not Group.objects.filter(name__startswith="flaky-").exists()
+    # when the caller retries with the same key, then the view runs again and succeeds
+    retry = admin_client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-5xx")
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry
+    assert list(Group.objects.filter(name__startswith="flaky-").values_list("name", flat=True)) == ["flaky-0"]
+    # and that success is what a further retry replays
+    third = admin_client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-5xx")
+    assert third.status_code == 201 and third["Idempotent-Replayed"] == "true" and third.json() == retry.json()
+    assert Group.objects.filter(name__startswith="flaky-").count() == 1
 
 
 @pytest.mark.django_db

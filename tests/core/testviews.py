@@ -16,6 +16,7 @@ from core.context import get_correlation_id
 from core.exceptions import DomainError, StateConflict
 
 GATE = {"entered": threading.Event(), "release": threading.Event()}
+FLAKY = {"raise": 0, "return_503": 0}  # failures still to come from `flaky`, by kind
 
 
 class ThingInput(serializers.Serializer):
@@ -44,6 +45,19 @@ def rule(request):
     raise DomainError("Credit limit exceeded.")
 
 
+@api_view(["POST"])
+def flaky(request):
+    """Fails (raising, or answering 503) as often as FLAKY says, then creates a group."""
+    if FLAKY["raise"] > 0:
+        FLAKY["raise"] -= 1
+        raise RuntimeError("transient failure")
+    if FLAKY["return_503"] > 0:
+        FLAKY["return_503"] -= 1
+        return Response({"detail": "try again later"}, status=503)
+    group = Group.objects.create(name=f"flaky-{Group.objects.filter(name__startswith='flaky-').count()}")
+    return Response({"id": group.pk, "name": group.name}, status=201)
+
+
 @api_view(["GET"])
 def boom(request):
     raise RuntimeError("secret internals")
@@ -66,6 +80,7 @@ urlpatterns = [
     path("api/v1/test/conflict/", conflict),
     path("api/v1/test/rule/", rule),
     path("api/v1/test/boom/", boom),
+    path("api/v1/test/flaky/", flaky),
     path("api/v1/test/finance-only/", finance_only),
     path("api/v1/test/open/", open_view),
     path("", include("config.urls")),

@@ -1,5 +1,5 @@
-"""Integrations fixtures: a stocked catalogue, customers, shop/EDI configs and a real HTTP
-receiver on 127.0.0.1 (a thread running http.server) that records what it gets."""
+"""Integrations fixtures: a stocked catalogue, customers, shop/EDI configs. The real HTTP
+receiver on 127.0.0.1 (`receiver`) is in tests/conftest.py: ops tests deliver to it too."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,65 +16,6 @@ from integrations.models import ChannelConfig, EdiPartner
 
 FIXTURES = Path(__file__).parent / "fixtures"
 D = Decimal
-
-
-class Receiver:
-    """A webhook receiver: answers from a script of (status, headers, body), then 200."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.script: list[tuple[int, dict, bytes]] = []
-        self.routes: dict[str, object] = {}  # path -> callable(handler) -> (status, headers, body)
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # keep test output clean
-                pass
-
-            def _answer(self, status, headers, body):
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self):
-                route = receiver.routes.get(self.path.split("?")[0])
-                if route is None:
-                    return self._answer(404, {}, b"not found")
-                self._answer(*route(self))
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                with receiver.lock:
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers.items()),
-                                              "body": body})
-                    status, headers, reply = receiver.script.pop(0) if receiver.script else (200, {}, b"ok")
-                self._answer(status, headers, reply)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def verify_standard_webhook(secret: str, headers: dict, body: bytes) -> bool:

@@ -32,7 +32,8 @@ def test_concurrent_open_exception_is_one_item():
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a worker is still waiting after 60 s (deadlock?)"
     assert errors == []
     item = ExceptionItem.objects.get(kind="race")
     assert item.occurrences == 6

@@ -13,24 +13,10 @@ EVERY_KIND = {"inbound_message", "order", "order_status", "reservation", "shipme
               "journal_entry", "payment", "event", "webhook_delivery", "exception"}
 
 
-class _FakeSession:
-    """Answers every webhook POST with 200 "ok" (a real requests.Response over an in-memory body)."""
-
-    def post(self, url, **kw):
-        import io
-
-        import requests
-        from urllib3 import HTTPResponse
-
-        response = requests.Response()
-        response.status_code = 200
-        response.raw = HTTPResponse(body=io.BytesIO(b"ok"), status=200, preload_content=False)
-        return response
-
-
 @pytest.fixture
-def full_story(customer, wh, product, receive, drain, monkeypatch):
-    """CSV order (held for credit, released) → reserved → shipped → invoiced → paid, with webhooks."""
+def full_story(customer, wh, product, receive, drain, receiver):
+    """CSV order (held for credit, released) → reserved → shipped → invoiced → paid, with webhooks
+    delivered over HTTP to a real local receiver."""
     from finance import services as finance_services
     from finance.models import Invoice
     from integrations import inbound, webhooks
@@ -38,8 +24,7 @@ def full_story(customer, wh, product, receive, drain, monkeypatch):
     from sales import services as sales_services
     from sales.models import Order
 
-    monkeypatch.setattr(webhooks, "_session", lambda: _FakeSession())
-    webhooks.create_endpoint(url="http://127.0.0.1:9/hooks", event_types=["*"])
+    webhooks.create_endpoint(url=f"{receiver.url}/hooks", event_types=["*"])
     receive(wh, product, 10, "4.00")
     customer.on_hold = True
     customer.save()
@@ -63,8 +48,12 @@ def full_story(customer, wh, product, receive, drain, monkeypatch):
     drain()
     from integrations.models import WebhookDelivery
 
-    for delivery_id in WebhookDelivery.objects.order_by("event_position").values_list("pk", flat=True):
+    delivery_ids = list(WebhookDelivery.objects.order_by("event_position").values_list("pk", flat=True))
+    for delivery_id in delivery_ids:
         webhooks.deliver(delivery_id=delivery_id)
+    # every delivery reached the receiver and succeeded
+    assert delivery_ids and len(receiver.requests) == len(delivery_ids)
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
     ops_services.open_exception(kind="ops.test", key="trace", title="Customer asked about the order",
                                 owner_role="support", correlation_id=order.correlation_id)
     order.refresh_from_db()
@@ -104,7 +93,7 @@ def test_unknown_correlation_id_is_404_and_bad_one_400(support_client):
     response = support_client.get(reverse("ops:trace", args=["nothing-here"]))
     assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
     response = support_client.get("/api/v1/ops/trace/bad%20id%3Cscript%3E/")
-    assert response.status_code in (400, 404)
+    assert response.status_code == 400 and response["Content-Type"] == "application/problem+json", response
 
 
 def test_partner_cannot_trace(full_story, db):

@@ -18,7 +18,11 @@ def admin_web(db):
     return client
 
 
-def test_admin_pages_and_actions_go_through_services(admin_web, submit, customer, products, wh_main, receive):
+def test_admin_pages_and_actions_go_through_services(admin_web, submit, customer, products, wh_main, receive,
+                                                     drain):
+    from finance.models import Invoice
+    from inventory.selectors import get_stock_level, list_moves
+
     receive(wh_main, products[0], 5)
     customer.credit_limit = D("1.00")
     customer.save()
@@ -31,7 +35,20 @@ def test_admin_pages_and_actions_go_through_services(admin_web, submit, customer
     assert r.status_code == 302
     held.refresh_from_db()
     assert held.status == "open"
-    admin_web.post("/admin/sales/order/", {"action": "ship_ready", "_selected_action": [held.pk]})
+    assert held.lines.get().quantity_allocated == D("2")
+    assert get_stock_level(warehouse=wh_main, product=products[0]).reserved == D("2")
+    r = admin_web.post("/admin/sales/order/", {"action": "ship_ready", "_selected_action": [held.pk]})
+    assert r.status_code == 302
+    # the shipment left: order shipped, 2 issued from stock, the reservation consumed
     held.refresh_from_db()
-    assert held.status in ("shipped", "invoiced")
+    shipment = held.shipments.get()
+    assert (held.status, shipment.status) == ("shipped", "shipped")
+    level = get_stock_level(warehouse=wh_main, product=products[0])
+    assert (level.on_hand, level.reserved) == (D("3"), 0)
+    move = list_moves(product_id=products[0].pk, warehouse_id=wh_main.pk).first()
+    assert (move.kind, move.quantity) == ("shipment", D("-2"))
+    # and once the shipped event is handled, finance has invoiced exactly that shipment
+    drain()
+    invoice = Invoice.objects.get(shipment_id=shipment.pk)
+    assert invoice.order_id == held.pk and [ln.quantity for ln in invoice.lines.all()] == [D("2")]
     assert Order.history.filter(id=held.pk).count() >= 3

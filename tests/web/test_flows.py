@@ -83,18 +83,45 @@ def test_ship_then_invoice_appears_on_the_order(clients, sc, drain):
     assert 'id="invoices"' in page and "Trace timeline" in page and "shipped" in page
 
 
+def reserved(sc, sku: str) -> Decimal:
+    from inventory.selectors import get_stock_level
+
+    product = next(p for p in sc.products if p.sku == sku)
+    return get_stock_level(warehouse=sc.warehouse, product=product).reserved
+
+
 def test_release_hold_is_finance_work(clients, sc):
+    # given the held order (2 × WEB-1, nothing reserved) and 5 × WEB-1 reserved by the open order
     url = reverse("web:order-release-hold", args=[sc.held_order.pk])
+    line = sc.held_order.lines.get()
+    assert reserved(sc, "WEB-1") == Decimal("5")
+    # operations may not release it: nothing changes
     assert clients[OP].post(url).status_code == 403
-    clients[F].post(url)
     sc.held_order.refresh_from_db()
-    assert sc.held_order.status != "credit_hold"
+    assert sc.held_order.status == "credit_hold" and reserved(sc, "WEB-1") == Decimal("5")
+    # when finance releases it
+    assert clients[F].post(url).status_code == 302
+    # then it is open and allocated as if just accepted: the line and the stock are reserved
+    sc.held_order.refresh_from_db()
+    line.refresh_from_db()
+    assert sc.held_order.status == "open" and sc.held_order.hold_reason == ""
+    assert line.quantity_allocated == Decimal("2") and line.quantity_backordered == 0
+    assert reserved(sc, "WEB-1") == Decimal("7")
 
 
 def test_cancel_order(clients, sc):
-    clients[OP].post(reverse("web:order-cancel", args=[sc.order.pk]), {"reason": "customer asked"})
+    # given the order: WEB-1 5 allocated, WEB-2 5 allocated + 3 backordered
+    assert (reserved(sc, "WEB-1"), reserved(sc, "WEB-2")) == (Decimal("5"), Decimal("5"))
+    # when operations cancels it
+    response = clients[OP].post(reverse("web:order-cancel", args=[sc.order.pk]), {"reason": "customer asked"})
+    # then every line is cancelled, its reservations released and its shipment cancelled
+    assert response.status_code == 302
     sc.order.refresh_from_db()
     assert sc.order.status == "cancelled"
+    assert {ln.sku: (ln.quantity_cancelled, ln.quantity_allocated, ln.quantity_backordered)
+            for ln in sc.order.lines.all()} == {"WEB-1": (Decimal("5"), 0, 0), "WEB-2": (Decimal("8"), 0, 0)}
+    assert (reserved(sc, "WEB-1"), reserved(sc, "WEB-2")) == (0, 0)
+    assert list(sc.order.shipments.values_list("status", flat=True)) == ["cancelled"]
 
 
 def test_return_after_shipping(clients, sc, drain):
@@ -125,10 +152,18 @@ def test_stock_availability_shows_atp_and_ledger(clients, sc):
 
 
 def test_cycle_count_posts_an_adjustment(clients, sc):
+    from inventory.selectors import get_stock_level, list_moves
+
+    # given 100 × WEB-1 on hand; when a count finds 99
     response = clients[OP].post(reverse("web:cycle-count"), {"warehouse": "WEB-MAIN", "sku": "WEB-1",
                                                              "counted_quantity": "99", "reason": "cycle count"})
+    # then one adjustment move of -1 is in the ledger and the level says 99
     assert response.status_code == 302
-    assert "adjustment" in text(clients[OP].get(response["Location"]))
+    product = sc.products[0]
+    latest = list_moves(product_id=product.pk, warehouse_id=sc.warehouse.pk).first()
+    assert (latest.kind, latest.quantity, latest.value) == ("adjustment", Decimal("-1"), Decimal("-4.00"))
+    assert get_stock_level(warehouse=sc.warehouse, product=product).on_hand == Decimal("99")
+    assert "adjustment of -1.000 × WEB-1" in text(clients[OP].get(response["Location"]))
 
 
 def test_receive_against_purchase_order(clients, sc):
@@ -198,21 +233,33 @@ def test_exception_assign_acknowledge_resolve(clients, sc, web_users):
     assert "checked with the customer" in text(clients[S].get(reverse("web:exception", args=[sc.exception.pk])))
 
 
-def test_period_close_checklist(clients, sc, drain):
+def test_period_close_checklist(clients, sc, web_users):
     from django.utils import timezone
 
     from finance.models import FiscalPeriod
     from finance.services import period_for_date
+    from integrations.selectors import events_for_correlation
 
     period = period_for_date(timezone.localdate())
     page = text(clients[F].get(reverse("web:period", args=[period.pk])))
     assert "Close checklist" in page and "Reconciliations green" in page
-    # not ready: no reconciliation has run yet
-    clients[F].post(reverse("web:period-close", args=[period.pk]))
-    assert FiscalPeriod.objects.get(pk=period.pk).status == "open"
+    # not ready: no reconciliation has run yet, so the close is refused and writes nothing
+    refused = clients[F].post(reverse("web:period-close", args=[period.pk]), HTTP_X_CORRELATION_ID="close-early")
+    assert "not ready to close: Reconciliations green" in text(clients[F].get(refused["Location"]))
+    period.refresh_from_db()
+    assert period.status == "open" and period.closed_at is None and period.closed_by is None
+    assert not events_for_correlation("close-early").exists()
+    # when the reconciliations have run green, the close goes through
     clients[F].post(reverse("web:reconciliations"))
-    page = text(clients[F].get(reverse("web:period", args=[period.pk])))
-    assert "Reconciliations" in page
+    response = clients[F].post(reverse("web:period-close", args=[period.pk]))
+    # then the period is closed by the finance user and finance.period.closed.v1 is in the outbox
+    assert response.status_code == 302
+    period = FiscalPeriod.objects.get(pk=period.pk)
+    assert period.status == "closed" and period.closed_by == web_users[F] and period.closed_at is not None
+    events = list(events_for_correlation(response["X-Correlation-ID"]))
+    assert [(e.type, e.subject) for e in events] == [("finance.period.closed.v1", period.name)]
+    assert events[0].data["period_id"] == period.pk and events[0].data["closed_at"] == period.closed_at.isoformat()
+    assert f"Period {period.name} closed." in text(clients[F].get(response["Location"]))
 
 
 def test_lists_paginate_and_csv_exports_every_row(clients, sc):
@@ -249,9 +296,19 @@ def test_failed_inbound_message_can_be_read_and_reprocessed(clients, sc):
     assert "file-1.csv" in listing
     page = text(clients[S].get(reverse("web:inbound-message", args=[message.pk])))
     assert "NO-SUCH-SKU" in page and "Reprocess" in page
-    response = clients[S].post(reverse("web:inbound-message", args=[message.pk]))
-    assert response.status_code == 302
     assert clients[F].get(reverse("web:inbound-message", args=[message.pk])).status_code == 403
+    # when the SKU exists and support reprocesses the message
+    from sales.models import Order
+    from tests.factories.inventory import ProductFactory
+
+    ProductFactory(sku="NO-SUCH-SKU")
+    response = clients[S].post(reverse("web:inbound-message", args=[message.pk]))
+    # then it is processed and the order it carries exists
+    assert response.status_code == 302
+    message.refresh_from_db()
+    order = Order.objects.get(channel="csv", external_ref="CSV-1")
+    assert message.status == "processed" and message.attempts == 2 and message.order_id == order.pk
+    assert [(ln.sku, ln.quantity) for ln in order.lines.all()] == [("NO-SUCH-SKU", Decimal("2"))]
 
 
 def test_exception_action_reprocesses_the_message(clients, sc, drain):

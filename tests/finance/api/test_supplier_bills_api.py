@@ -63,9 +63,19 @@ def test_bad_bills_are_400_and_write_nothing(finance_client, po):
     assert not SupplierBill.objects.exists()
 
 
-def test_paying_a_held_bill_is_409(finance_client, po):
+def test_paying_a_held_bill_is_409_and_writes_nothing(finance_client, po):
+    from finance.models import JournalEntry, SupplierPayment, SupplierPaymentAllocation
+
     held = _bill(finance_client, po, "60", "5.00").json()
+    assert held["status"] == "on_hold"
+    entries = JournalEntry.objects.count()
     response = finance_client.post(reverse("finance:supplier-payment-list"), {
         "supplier": "SUPPLY", "amount": "1.00", "allocations": [{"bill": str(held["id"]), "amount": "1.00"}]},
         format="json")
     assert response.status_code == 409
+    assert response["Content-Type"] == "application/problem+json"
+    assert held["number"] in response.json()["detail"], response.json()
+    assert not SupplierPayment.objects.exists() and not SupplierPaymentAllocation.objects.exists()
+    assert JournalEntry.objects.count() == entries
+    bill = SupplierBill.objects.get(pk=held["id"])
+    assert (bill.status, str(bill.balance_due)) == ("on_hold", held["balance_due"])

@@ -1,6 +1,7 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from core.messaging.models import OutboxEvent
 from finance.exceptions import PeriodClosed, PeriodNotClosable
@@ -34,17 +35,22 @@ def test_close_refuses_while_finance_events_of_the_period_are_unposted(customer,
 
 
 def test_a_late_shipment_event_for_a_closed_period_rolls_forward(customer, warehouse, product):
-    # given October closed and a shipment whose event says it left in October
+    # given the month before last closed (nothing of today is dated in it, whatever the date)
+    # and a shipment whose event says it left in that month
+    this_month = timezone.localdate().replace(day=1)
+    closed_month = (this_month - timedelta(days=40)).replace(day=1)
+    next_month = (closed_month + timedelta(days=31)).replace(day=1)
     receive(warehouse, product, "5", "4.00")
     ship_all(order(customer, [(product.sku, "2", "10.00")]), drain=False)
-    data = dict(OutboxEvent.objects.get(type="sales.shipment.shipped.v1").data, shipped_at="2026-10-15T09:00:00+00:00")
-    close_period(period_id=_period(date(2026, 10, 15)).pk)
+    data = dict(OutboxEvent.objects.get(type="sales.shipment.shipped.v1").data,
+                shipped_at=f"{closed_month.replace(day=15).isoformat()}T09:00:00+00:00")
+    close_period(period_id=_period(closed_month.replace(day=15)).pk)
     # when finance handles it
     invoice = issue_invoice_for_shipment(shipment=data)
     # then the invoice and both entries are dated the first day of the next open period
-    assert invoice.issue_date == date(2026, 11, 1)
+    assert invoice.issue_date == next_month
     cogs = JournalEntry.objects.get(source_type="sales.shipment", rule="shipment_cogs")
     posted = JournalEntry.objects.get(source_type="finance.invoice", source_id=str(invoice.pk))
-    assert cogs.date == posted.date == date(2026, 11, 1)
+    assert cogs.date == posted.date == next_month
     assert "period closed" in cogs.memo
     assert Invoice.objects.count() == 1

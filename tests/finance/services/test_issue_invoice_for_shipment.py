@@ -5,7 +5,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import IntegrityError, close_old_connections, connection
 
 from core.messaging.consumers import run_consumer
 from core.messaging.models import OutboxEvent
@@ -55,25 +55,27 @@ def test_a_duplicate_event_with_a_new_id_still_invoices_once(customer, warehouse
 
 
 def _race(*event_ids):
-    """Run the finance consumer on the given events in two threads released together."""
+    """Run the finance consumer on the given events in threads released together; returns
+    what each run returned or the exception it raised, in the order of `event_ids`."""
     barrier = threading.Barrier(len(event_ids))
-    outcomes = []
+    outcomes: list = [None] * len(event_ids)
 
-    def worker(event_id):
+    def worker(i, event_id):
         try:
             barrier.wait()
-            outcomes.append(run_consumer(consumer_name="finance.invoice_shipment", event_id=event_id))
-        except Exception as exc:  # noqa: BLE001 - the loser may hit the unique key; the sweeper retries it
-            outcomes.append(type(exc).__name__)
+            outcomes[i] = run_consumer(consumer_name="finance.invoice_shipment", event_id=event_id)
+        except Exception as exc:  # noqa: BLE001 - recorded and asserted by the caller
+            outcomes[i] = exc
         finally:
             close_old_connections()
             connection.close()
 
-    threads = [threading.Thread(target=worker, args=(eid,)) for eid in event_ids]
+    threads = [threading.Thread(target=worker, args=(i, eid)) for i, eid in enumerate(event_ids)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
+    assert not any(t.is_alive() for t in threads), "a worker is still running after 30 s"
     return outcomes
 
 
@@ -93,14 +95,19 @@ def test_two_workers_on_the_same_shipment_invoice_once(customer, warehouse, prod
 
     # 1. the same event delivered to two workers at once
     outcomes = _race(first.event_id, first.event_id)
-    assert outcomes.count(True) == 1, outcomes
+    # the second waits for the first's consumed marker, then skips: no exception at all
+    assert sorted(outcomes) == [False, True], outcomes
     _assert_once(first.data["shipment_id"])
 
     # 2. the same shipment re-sent as a second event, both handled at once
     with transaction.atomic():
         twin = publish(second.type, subject=second.subject, data=second.data, correlation_id=second.correlation_id)
     outcomes = _race(second.event_id, twin.event_id)
+    # one invoices; the other finds the invoice (True) or, racing it, hits the one-invoice-per-
+    # shipment key (IntegrityError, rolled back and left to the sweeper) — nothing else
     assert True in outcomes, outcomes
+    assert all(o is True or isinstance(o, IntegrityError) for o in outcomes), outcomes
+    assert Invoice.objects.filter(shipment_id=second.data["shipment_id"]).count() == 1
     for eid in (second.event_id, twin.event_id):  # what the sweeper does for a loser
         if not ConsumedEvent.objects.filter(consumer="finance.invoice_shipment", event_id=eid).exists():
             assert run_consumer(consumer_name="finance.invoice_shipment", event_id=eid) is True

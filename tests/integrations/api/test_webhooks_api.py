@@ -92,8 +92,16 @@ def test_delivery_list_filters_detail_and_replay(admin_client, receiver, django_
     assert replay.status_code == 202
     delivery.refresh_from_db()
     assert delivery.status == "succeeded"
-    again = admin_client.post(reverse("integrations:delivery-replay", args=[delivery.pk]))
-    assert again.status_code == 202  # a succeeded one may be resent on request
+    assert len(receiver.requests) == 2
+    # a succeeded one may be resent on request: the receiver gets the same event a third time
+    with django_capture_on_commit_callbacks(execute=True):
+        again = admin_client.post(reverse("integrations:delivery-replay", args=[delivery.pk]))
+    assert again.status_code == 202
+    assert len(receiver.requests) == 3
+    assert receiver.requests[2]["body"] == receiver.requests[0]["body"]
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded" and delivery.attempts_total == 3
+    assert [a.status_code for a in delivery.attempts.order_by("id")] == [500, 200, 200]
 
 
 def test_bulk_replay_by_endpoint_or_time_range(admin_client, receiver, django_capture_on_commit_callbacks):

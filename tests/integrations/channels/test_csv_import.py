@@ -86,15 +86,20 @@ def test_partner_imports_only_for_itself(partner_client, products, customer):
     assert any("only import orders for ACME" in e["message"] for e in response.json()["errors"])
 
 
-def test_support_cannot_import_without_role(finance_client, products):
-    response = finance_client.post(URL, data=b"external_ref,sku,quantity\n", content_type="text/csv")
-    assert response.status_code == 403
+def test_finance_cannot_import_orders(finance_client, products, customer):
+    response = finance_client.post(URL, data=b"external_ref,customer,sku,quantity\nF-1,ACME,WIDGET-1,1\n",
+                                   content_type="text/csv")
+    assert response.status_code == 403 and response["Content-Type"] == "application/problem+json"
+    assert not InboundMessage.objects.exists() and not csv_orders().exists()
 
 
-def test_too_large_is_413(ops_client, settings):
+def test_too_large_is_413(ops_client, settings, products, customer):
     settings.ERP = {**settings.ERP, "INBOUND_MAX_BYTES": 10}
     response = ops_client.post(URL, data=fixture_bytes("orders.csv"), content_type="text/csv")
-    assert response.status_code == 413
+    assert response.status_code == 413 and response["Content-Type"] == "application/problem+json"
+    assert "10" in response.json()["detail"], response.json()
+    # refused on the declared length, before the body is read: nothing stored, nothing imported
+    assert not csv_orders().exists() and not InboundMessage.objects.exists()
 
 
 def test_management_command_imports_with_progress(products, customer, other_customer):

@@ -60,10 +60,14 @@ def test_bad_signature_is_401_stored_rejected_and_not_processed(anon_client, sho
     assert post(anon_client, body).status_code == 201
 
 
-def test_missing_signature_is_401(anon_client, shopify_config):
+def test_missing_signature_is_401_and_nothing_is_processed(anon_client, shopify_config, products):
     body = fixture_bytes("shopify_orders_create.json")
     response = anon_client.post(URL, data=body, content_type="application/json", HTTP_X_SHOPIFY_SHOP_DOMAIN=SHOP)
     assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert "X-Shopify-Hmac-Sha256" in response.json()["detail"], response.json()
+    assert not orders().exists()
+    assert list(InboundMessage.objects.values_list("status", flat=True)) == ["rejected"]
 
 
 def test_unknown_shop_is_404(anon_client, shopify_config):
@@ -72,6 +76,11 @@ def test_unknown_shop_is_404(anon_client, shopify_config):
                                 HTTP_X_SHOPIFY_SHOP_DOMAIN="evil.myshopify.com",
                                 HTTP_X_SHOPIFY_HMAC_SHA256=shop_hmac("x", body))
     assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert "evil.myshopify.com" in response.json()["detail"], response.json()
+    assert not orders().exists()
+    message = InboundMessage.objects.get()  # kept, as every message received, but never processed
+    assert (message.status, message.source, bytes(message.body)) == ("rejected", "evil.myshopify.com", body)
 
 
 def test_unknown_email_goes_to_the_default_customer(anon_client, shopify_config, products, web_customer):

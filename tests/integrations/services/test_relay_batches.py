@@ -118,9 +118,15 @@ def test_mark_consumed_returns_only_the_new_markers():
 @pytest.mark.redis
 @pytest.mark.skipif(not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"),
                     reason="coalesced wake-ups need a Redis broker")
-def test_wakeups_are_coalesced_while_one_relay_task_is_waiting(monkeypatch):
+def test_wakeups_are_coalesced_while_one_relay_task_is_waiting(monkeypatch, settings):
+    from types import SimpleNamespace
+
     from core.messaging import tasks
 
+    # the process's own skip window is gather time × 0.8 = 80 ms on a clock the test moves
+    settings.ERP = {**settings.ERP, "OUTBOX_RELAY_GATHER_MS": 100}
+    clock = [1000.0]
+    monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=lambda: clock[0], sleep=lambda s: None))
     sent: list[list[str]] = []
     key = f"erp:outbox-wakeup:test-{os.getpid()}-{connection.settings_dict['NAME']}"
     monkeypatch.setattr(services, "wakeup_key", lambda: key)
@@ -129,6 +135,7 @@ def test_wakeups_are_coalesced_while_one_relay_task_is_waiting(monkeypatch):
     services._local.wakeup_pending_until = 0.0
     try:
         services.enqueue_dispatch(["e1"])
+        clock[0] += 0.010
         services.enqueue_dispatch(["e2"])  # the first task has not started: it will take e2 too
         assert sent == [["e1"]]
         assert 0 < services._redis().pttl(key) <= services.WAKEUP_TTL_MS
@@ -136,14 +143,21 @@ def test_wakeups_are_coalesced_while_one_relay_task_is_waiting(monkeypatch):
         # within the gather time this process does not even ask Redis (the task cannot have
         # cleared the key yet): nothing sent, no round trip
         services._redis().delete(key)
+        clock[0] += 0.060  # 70 ms after e1: still inside the 80 ms window
         services.enqueue_dispatch(["e2b"])
         assert sent == [["e1"]]
+        assert services._redis().exists(key) == 0  # Redis was not asked
+
+        # past the window the process asks Redis again: the key is gone, so a new task is sent
+        clock[0] += 0.011
+        services.enqueue_dispatch(["e2c"])
+        assert sent == [["e1"], ["e2c"]]
 
         # the relay task clears the key after its gather time; the next commit wakes a new one
-        services._local.wakeup_pending_until = 0.0
+        clock[0] += 0.100
         services.clear_wakeup()
         services.enqueue_dispatch(["e3"])
-        assert sent == [["e1"], ["e3"]]
+        assert sent == [["e1"], ["e2c"], ["e3"]]
     finally:
         services._redis().delete(key)
         services._local.wakeup_pending_until = 0.0

@@ -108,7 +108,15 @@ def test_transfer_api_and_insufficient_stock_is_409(ops_client, warehouse, wareh
 
     assert ok.status_code == 201 and ok.json()["total_value"] == "4.00"
     assert short.status_code == 409 and short["Content-Type"].startswith(PROBLEM)
+    assert short.json()["errors"] == {"lines": ["WIDGET: only 3.000 available."]}, short.json()
     assert same.status_code == 400 and "to_warehouse" in same.json()["errors"]
+    # only the first transfer moved stock: 2 out of MAIN, 2 into EAST, nothing for the refused ones
+    from inventory.selectors import get_stock_level, list_moves
+
+    assert get_stock_level(warehouse=warehouse, product=product).on_hand == Decimal("3")
+    assert get_stock_level(warehouse=warehouse2, product=product).on_hand == Decimal("2")
+    assert sorted((m.kind, m.quantity) for m in list_moves(product_id=product.pk) if m.kind != "receipt") == [
+        ("transfer_in", Decimal("2")), ("transfer_out", Decimal("-2"))]
 
 
 def test_purchase_order_create_receive_and_over_receipt(ops_client, warehouse, product, supplier):
@@ -172,15 +180,20 @@ def test_atp_projects_incoming_by_date(ops_client, warehouse, product, supplier)
     from inventory import services
 
     receive(warehouse, product, "3", "1.00")
-    services.create_purchase_order(supplier=supplier, warehouse=warehouse, expected_date=__import__("datetime").date(
-        2031, 1, 1), lines=[services.PurchaseOrderLineInput(product=product, quantity=Decimal("7"))])
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    expected = timezone.localdate() + timedelta(days=30)  # in the future whenever the test runs
+    services.create_purchase_order(supplier=supplier, warehouse=warehouse, expected_date=expected,
+                                   lines=[services.PurchaseOrderLineInput(product=product, quantity=Decimal("7"))])
     services.register_demand(demand_ref="SOL-1", product_id=product.pk, warehouse_id=warehouse.pk,
                              quantity=Decimal("5"))
 
     rows = ops_client.get(reverse("inventory:availability-atp"), {"sku": "WIDGET", "warehouse": "MAIN"}).json()["rows"]
 
     assert [r["projected"] for r in rows] == ["-2.000", "5.000"]
-    assert rows[1]["date"] == "2031-01-01"
+    assert rows[1]["date"] == expected.isoformat()
 
 
 def test_scrap_api_and_reservations_list(ops_client, warehouse, product):
@@ -194,7 +207,15 @@ def test_scrap_api_and_reservations_list(ops_client, warehouse, product):
     listed = ops_client.get(reverse("inventory:reservation-list"), {"demand_ref": "SOL-77"}).json()
 
     assert scrap.status_code == 409  # only 3 are available: 2 of the 5 are reserved
+    assert scrap["Content-Type"].startswith(PROBLEM) and scrap.json()["code"] == "insufficient_stock", scrap.json()
     assert ok.status_code == 201 and ok.json()["value"] == "-6.00"
+    # one scrap move of 3 (the refused 4 wrote nothing): 2 left, both reserved
+    from inventory.selectors import get_stock_level, list_moves
+
+    assert [(m.kind, m.quantity) for m in list_moves(product_id=product.pk)] == [
+        ("scrap", Decimal("-3")), ("receipt", Decimal("5"))]
+    level = get_stock_level(warehouse=warehouse, product=product)
+    assert (level.on_hand, level.reserved) == (Decimal("2"), Decimal("2"))
     assert [(r["sku"], r["quantity_open"], r["status"]) for r in listed["results"]] == [("WIDGET", "2.000", "active")]
 
 

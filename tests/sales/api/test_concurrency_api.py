@@ -42,6 +42,7 @@ def run_parallel(fn, n: int) -> list:
         t.start()
     for t in threads:
         t.join(60)
+    assert not any(t.is_alive() for t in threads), "a thread is still running after 60 s"
     return results
 
 
@@ -96,20 +97,37 @@ def test_parallel_duplicates_create_one_order(setup_stock):
         return client_for(user).post("/api/v1/sales/orders/", body2, format="json", HTTP_IDEMPOTENCY_KEY="k-43")
 
     responses = run_parallel(same_key, 4)
-    codes = sorted(r.status_code for r in responses)
-    assert codes.count(201) >= 1 and set(codes) <= {201, 409}
-    assert Order.objects.filter(external_ref="850-43").count() == 1
+    assert all(not isinstance(r, Exception) for r in responses), responses
+    # exactly one request ran the view; each other one either found it still running (409
+    # idempotency_in_flight problem) or replays its 201 with the same order
+    (ran,) = [r for r in responses if r.status_code == 201 and "Idempotent-Replayed" not in r]
+    for r in responses:
+        if r is ran:
+            continue
+        if r.status_code == 409:
+            assert r["Content-Type"] == "application/problem+json" and r.json()["code"] == "idempotency_in_flight"
+        else:
+            assert (r.status_code, r["Idempotent-Replayed"], r.json()) == (201, "true", ran.json())
+    order = Order.objects.get(external_ref="850-43")
+    assert ran.json()["id"] == order.pk and order.lines.get().quantity == D("2")
 
 
-def test_concurrent_backorder_runs_allocate_once(setup_stock):
+def test_concurrent_backorder_runs_allocate_once(setup_stock, monkeypatch):
+    from sales import tasks
+
     wh, product = setup_stock
     orders = [services.submit_order(services.CanonicalOrder(
         customer_code="ACME", channel="api", external_ref="", lines=[services.CanonicalLine(sku="HOT-1", quantity=D("4"))]))
         .order for _ in range(5)]  # 10 allocated (4+4+2), 10 backordered
-    inventory_services.receive_stock(warehouse=wh, lines=[inventory_services.ReceiptLineInput(
-        product=product, quantity=D("6"), unit_cost=D("2.00"))])
+    # the receipt's own allocation run is left out, so that the four runs below do the work
+    with monkeypatch.context() as m:
+        m.setattr(tasks.allocate_backorders_task, "delay", lambda **kw: None)
+        inventory_services.receive_stock(warehouse=wh, lines=[inventory_services.ReceiptLineInput(
+            product=product, quantity=D("6"), unit_cost=D("2.00"))])
+    assert sum(ln.quantity_backordered for ln in OrderLine.objects.filter(order__in=orders)) == D("10")
     results = run_parallel(lambda i: services.allocate_backorders(product_ids=[product.pk]), 4)
     assert all(not isinstance(r, Exception) for r in results), results
+    assert sum(results) == 2, results  # the third order's 2 and the fourth's 4, each by one run only
     lines = OrderLine.objects.filter(order__in=orders)
     assert sum(ln.quantity_allocated for ln in lines) == D("16")
     assert sum(ln.quantity_backordered for ln in lines) == D("4")

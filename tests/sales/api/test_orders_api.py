@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 
 from core import roles
-from inventory.models import Reservation
-from sales.models import Order, PartnerAccount
+from inventory.models import Reservation, StockMove
+from sales.models import Order, PartnerAccount, Shipment
 from tests.conftest import client_for, make_user
 from tests.factories.sales import CustomerFactory
 from tests.sales.conftest import level
@@ -229,7 +229,11 @@ def test_partner_sees_only_own_shipments_and_returns(partner_client, ops_client,
     assert shipments["count"] == 1 and shipments["results"][0]["order"] == mine["id"]
     other_shipment = ops_client.get("/api/v1/sales/shipments/", {"order": other["id"]}).json()["results"][0]
     assert partner_client.get(f"/api/v1/sales/shipments/{other_shipment['id']}/").status_code == 404
-    assert partner_client.post(f"/api/v1/sales/shipments/{other_shipment['id']}/ship/").status_code in (403, 404)
+    # partners never ship (403 before any look-up), and the shipment stays ready with no stock issued
+    refused = partner_client.post(f"/api/v1/sales/shipments/{other_shipment['id']}/ship/")
+    assert refused.status_code == 403 and refused["Content-Type"] == "application/problem+json"
+    assert Shipment.objects.get(pk=other_shipment["id"]).status == "ready"
+    assert not StockMove.objects.filter(kind="shipment").exists()
 
 
 def test_correlation_id_is_taken_from_the_header(ops_client, customer, products):
