@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.broker.worker import Worker, end_worker_sessions, new_queue_name
-from tests.integrations.conftest import Receiver
+from tests.conftest import Receiver
 
 
 @pytest.fixture

@@ -238,7 +238,7 @@ def test_period_close_checklist(clients, sc, web_users):
 
     from finance.models import FiscalPeriod
     from finance.services import period_for_date
-    from integrations.selectors import events_for_correlation
+    from core.messaging.selectors import events_for_correlation
 
     period = period_for_date(timezone.localdate())
     page = text(clients[F].get(reverse("web:period", args=[period.pk])))
@@ -248,7 +248,7 @@ def test_period_close_checklist(clients, sc, web_users):
     assert "not ready to close: Reconciliations green" in text(clients[F].get(refused["Location"]))
     period.refresh_from_db()
     assert period.status == "open" and period.closed_at is None and period.closed_by is None
-    assert not events_for_correlation("close-early").exists()
+    assert not events_for_correlation(correlation_id="close-early").exists()
     # when the reconciliations have run green, the close goes through
     clients[F].post(reverse("web:reconciliations"))
     response = clients[F].post(reverse("web:period-close", args=[period.pk]))
@@ -256,7 +256,7 @@ def test_period_close_checklist(clients, sc, web_users):
     assert response.status_code == 302
     period = FiscalPeriod.objects.get(pk=period.pk)
     assert period.status == "closed" and period.closed_by == web_users[F] and period.closed_at is not None
-    events = list(events_for_correlation(response["X-Correlation-ID"]))
+    events = list(events_for_correlation(correlation_id=response["X-Correlation-ID"]))
     assert [(e.type, e.subject) for e in events] == [("finance.period.closed.v1", period.name)]
     assert events[0].data["period_id"] == period.pk and events[0].data["closed_at"] == period.closed_at.isoformat()
     assert f"Period {period.name} closed." in text(clients[F].get(response["Location"]))
