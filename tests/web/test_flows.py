@@ -236,9 +236,9 @@ def test_exception_assign_acknowledge_resolve(clients, sc, web_users):
 def test_period_close_checklist(clients, sc, web_users):
     from django.utils import timezone
 
+    from core.messaging.selectors import events_for_correlation
     from finance.models import FiscalPeriod
     from finance.services import period_for_date
-    from core.messaging.selectors import events_for_correlation
 
     period = period_for_date(timezone.localdate())
     page = text(clients[F].get(reverse("web:period", args=[period.pk])))
