@@ -195,7 +195,7 @@ def run(args) -> dict:
 
     from config.celery import app
     from core.messaging.publishing import publish
-    from integrations.webhooks import create_endpoint
+    from integrations.services import create_endpoint
 
     app.control.purge()
     reset_tables()

@@ -83,7 +83,7 @@ def test_dead_deliveries_one_exception_per_endpoint_and_replay(db, support_user,
     assert item.key == f"endpoint={endpoint.pk}" and item.occurrences == 2
     # when: support replays from the exception (no HTTP here: the send task is stubbed)
     sent = []
-    monkeypatch.setattr("integrations.webhooks._enqueue", lambda task, delivery_id: sent.append(delivery_id))
+    monkeypatch.setattr("integrations.webhooks.fanout._enqueue", lambda task, delivery_id: sent.append(delivery_id))
     outcome = actions.perform_action(exception_id=item.pk, action=actions.REPLAY, by=support_user)
     # then: the deliveries are pending again; the next run resolves the exception
     assert "1 dead deliveries queued again" in outcome["detail"]

@@ -34,11 +34,12 @@ def full_story(customer, wh, product, receive, drain, monkeypatch):
     from finance import services as finance_services
     from finance.models import Invoice
     from integrations import inbound, webhooks
+    from integrations.webhooks import transport
     from ops import services as ops_services
     from sales import services as sales_services
     from sales.models import Order
 
-    monkeypatch.setattr(webhooks, "_session", lambda: _FakeSession())
+    monkeypatch.setattr(transport, "_session", lambda: _FakeSession())
     webhooks.create_endpoint(url="http://127.0.0.1:9/hooks", event_types=["*"])
     receive(wh, product, 10, "4.00")
     customer.on_hold = True

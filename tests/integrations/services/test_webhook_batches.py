@@ -15,6 +15,8 @@ from django.utils import timezone
 from core.messaging.models import OutboxEvent
 from integrations import webhooks
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from integrations.webhooks import delivery as batch_sender
+from integrations.webhooks import fanout
 from tests.integrations.conftest import verify_standard_webhook
 from tests.integrations.helpers import NEUTRAL_TYPE, publish_committed
 
@@ -30,7 +32,7 @@ def fast_retries(settings):
 def sent(monkeypatch):
     """Record what would be enqueued instead of running it: [(task name, payload)]."""
     calls: list[tuple[str, object]] = []
-    monkeypatch.setattr(webhooks, "_enqueue", lambda task, payload: calls.append((task.name, payload)))
+    monkeypatch.setattr(fanout, "_enqueue", lambda task, payload: calls.append((task.name, payload)))
     return calls
 
 
@@ -198,14 +200,14 @@ def test_a_delivery_deferred_while_another_batch_delivers_its_predecessor_is_not
     events = make_events(3, subject=lambda i: "S" if i < 2 else "other")
     first, second, other = webhooks.create_deliveries_for_events(events)
     WebhookDelivery.objects.filter(pk=first).update(leased_until=timezone.now() + timedelta(seconds=60))  # A holds it
-    real_post = webhooks._post
+    real_post = batch_sender._post
 
     def post_while_a_finishes(url, body, headers):
         if json.loads(body)["data"]["n"] == 2:  # B sends "other" while A completes S#1
             WebhookDelivery.objects.filter(pk=first).update(status="succeeded", leased_until=None, attempt_count=1)
         return real_post(url, body, headers)
 
-    monkeypatch.setattr(webhooks, "_post", post_while_a_finishes)
+    monkeypatch.setattr(batch_sender, "_post", post_while_a_finishes)
     with django_capture_on_commit_callbacks(execute=True):
         results = webhooks.deliver_batch([first, second, other])
     assert results == {first: "skipped", second: "deferred", other: "succeeded"}
@@ -268,7 +270,7 @@ def test_429_puts_the_rest_of_the_endpoint_back_after_retry_after(receiver, sett
 
 
 def test_a_batch_over_its_time_budget_requeues_the_rest(receiver, monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setattr(webhooks, "BATCH_BUDGET_SECONDS", 0.0)
+    monkeypatch.setattr(batch_sender, "BATCH_BUDGET_SECONDS", 0.0)
     webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
     ids = webhooks.create_deliveries_for_events(make_events(3, subject=lambda i: "same"))
     with django_capture_on_commit_callbacks(execute=True):
