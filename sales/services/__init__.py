@@ -7,7 +7,7 @@ from sales.services.allocation import allocate_backorders, allocate_order_backor
 from sales.services.changes import CancelLine, cancel_order, release_hold
 from sales.services.customers import bind_partner_user
 from sales.services.intake import CanonicalLine, CanonicalOrder, SubmitResult, submit_order
-from sales.services.invoicing import record_invoice, record_invoices
+from sales.services.invoicing import record_invoices
 from sales.services.returns import ReturnLineInput, create_return, receive_return
 from sales.services.shipping import ship_shipment
 
@@ -26,6 +26,5 @@ __all__ = [
     "ReturnLineInput",
     "create_return",
     "receive_return",
-    "record_invoice",
     "record_invoices",
 ]
