@@ -79,13 +79,6 @@ def create_delivery_rows_for_events(events: Sequence[OutboxEvent]) -> list[tuple
                 .order_by("endpoint_id", "event_position").values_list("pk", "endpoint_id", "event_position"))
 
 
-def create_deliveries(event: OutboxEvent) -> int:
-    """Create one delivery row per active endpoint subscribed to the event's type (and, for a
-    partner endpoint, entitled to see it). Unique per (event, endpoint): safe to repeat.
-    Returns the number of subscribed endpoints."""
-    return _insert_deliveries([event])
-
-
 def enqueue_deliveries(delivery_ids: Iterable[int], *, chunk_size: int = BATCH_SIZE) -> int:
     """Enqueue `deliver_webhooks_task` for these (committed) deliveries: grouped by endpoint — a
     slow or dead endpoint only ever holds up its own — in event order, ≤ chunk_size ids per task.

@@ -398,7 +398,7 @@ def _build_world() -> World:
     event = OutboxEvent.objects.get(type="sales.order.accepted.v1", correlation_id=order.correlation_id)
     # the endpoint comes last, so that no relay above tried to deliver to it
     endpoint, _ = webhooks.create_endpoint(url="http://127.0.0.1:9/mx-hook", event_types=["*"], customer=acme)
-    webhooks.create_deliveries(event)
+    webhooks.create_deliveries_for_events([event])
     objects = {
         "inventory:product": {"sku": product.sku},
         "inventory:warehouse": {"code": main.code},

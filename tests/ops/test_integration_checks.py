@@ -66,7 +66,7 @@ def _event_with_deliveries(n_endpoints=1):
                  for i in range(n_endpoints)]
     with transaction.atomic():
         event = publish("sales.order.accepted.v1", "SO-9", {"order_id": 9}, correlation_id="cid-hooks")
-    webhooks.create_deliveries(event)
+    webhooks.create_deliveries_for_events([event])
     return event, endpoints
 
 

@@ -52,7 +52,7 @@ def test_failed_attempts_follow_the_jittered_schedule_then_dead_letter(receiver,
 
     monkeypatch.setattr(random, "uniform", spy)
     event = publish_committed()
-    webhooks.create_deliveries(event)
+    webhooks.create_deliveries_for_events([event])
     delivery = WebhookDelivery.objects.get(event_id=event.event_id)
 
     # when / then: attempt after attempt at the time it was scheduled for

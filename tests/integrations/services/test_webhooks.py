@@ -24,7 +24,7 @@ def fast_retries(settings):
 
 
 def fan_out(event) -> list[WebhookDelivery]:
-    webhooks.create_deliveries(event)
+    webhooks.create_deliveries_for_events([event])
     return list(WebhookDelivery.objects.filter(event_id=event.event_id).order_by("endpoint_id"))
 
 
