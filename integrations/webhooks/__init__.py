@@ -30,7 +30,6 @@ from integrations.webhooks.endpoints import (
 )
 from integrations.webhooks.fanout import (
     BATCH_SIZE,
-    create_deliveries_for_events,
     create_delivery_rows_for_events,
     deliver_due,
     due_delivery_ids,
@@ -44,7 +43,6 @@ from integrations.webhooks.signing import generate_secret, sign, signature_heade
 __all__ = [
     "BATCH_SIZE",
     "check_url_safe",
-    "create_deliveries_for_events",
     "create_delivery_rows_for_events",
     "create_endpoint",
     "deliver",

@@ -1,7 +1,7 @@
 """Fan-out: the delivery rows of committed events, and handing them to the batch sender.
 
-The relay creates the deliveries of many events at once (`create_deliveries_for_events`, one
-endpoint query and one bulk insert) and `enqueue_deliveries` sends one `deliver_webhooks_task`
+The relay creates the deliveries of many events at once (`create_delivery_rows_for_events`, one
+endpoint query and one bulk insert) and `enqueue_delivery_rows` sends one `deliver_webhooks_task`
 per endpoint and ≤ BATCH_SIZE ids, in event order. The beat task `deliver_due_webhooks`
 re-enqueues whatever is due (`deliver_due`), so long waits never sit in the broker (Redis'
 visibility timeout would replay them). `fan_out()` is what IntegrationsConfig.ready registers
@@ -59,19 +59,14 @@ def _insert_deliveries(events: Sequence[OutboxEvent]) -> int:
     return len(rows)
 
 
-def create_deliveries_for_events(events: Sequence[OutboxEvent]) -> list[int]:
+def create_delivery_rows_for_events(events: Sequence[OutboxEvent]) -> list[tuple[int, int, int]]:
     """Create the delivery rows of many events (one per active endpoint subscribed to, and for a
-    partner endpoint entitled to, each event) and return the ids of those events' pending,
-    never-attempted deliveries, ordered by endpoint and event position — what to hand to
-    `enqueue_deliveries` once the transaction has committed. Safe to repeat.
+    partner endpoint entitled to, each event) and return (delivery id, endpoint id, event
+    position) of those events' pending, never-attempted deliveries, ordered by endpoint and event
+    position — what to hand to `enqueue_delivery_rows` once the transaction has committed (the
+    relay's path: nothing is read again). Safe to repeat.
 
     Three statements whatever the number of events: endpoints, bulk insert, pending ids."""
-    return [pk for pk, _, _ in create_delivery_rows_for_events(events)]
-
-
-def create_delivery_rows_for_events(events: Sequence[OutboxEvent]) -> list[tuple[int, int, int]]:
-    """create_deliveries_for_events, returning (delivery id, endpoint id, event position) rows:
-    what enqueue_delivery_rows takes without reading the deliveries again (the relay's path)."""
     if not events or not _insert_deliveries(events):
         return []
     return list(WebhookDelivery.objects.filter(event_id__in=[e.event_id for e in events], status=D.PENDING,

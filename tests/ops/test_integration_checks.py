@@ -9,6 +9,7 @@ from django.db import transaction
 
 from ops import actions
 from ops.models import ExceptionItem
+from tests.integrations.helpers import create_deliveries
 from tests.ops.conftest import live, run, sql
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def _event_with_deliveries(n_endpoints=1):
                  for i in range(n_endpoints)]
     with transaction.atomic():
         event = publish("sales.order.accepted.v1", "SO-9", {"order_id": 9}, correlation_id="cid-hooks")
-    webhooks.create_deliveries_for_events([event])
+    create_deliveries([event])
     return event, endpoints
 
 

@@ -13,7 +13,7 @@ from integrations.exceptions import DeliveryNotReplayable, UnsafeWebhookUrl
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from integrations.webhooks import transport
 from tests.integrations.conftest import verify_standard_webhook
-from tests.integrations.helpers import NEUTRAL_TYPE, publish_committed
+from tests.integrations.helpers import NEUTRAL_TYPE, create_deliveries, publish_committed
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def fast_retries(settings):
 
 
 def fan_out(event) -> list[WebhookDelivery]:
-    webhooks.create_deliveries_for_events([event])
+    create_deliveries([event])
     return list(WebhookDelivery.objects.filter(event_id=event.event_id).order_by("endpoint_id"))
 
 
