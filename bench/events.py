@@ -43,6 +43,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._stats import percentile  # noqa: E402  (after the path is set)
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/erp_bench_events"
 os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -156,12 +159,6 @@ def group_cpu_seconds(pgids: set[int] | None = None, *, command: str = "") -> fl
                        or bool(command and name == command))
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = max(0, min(len(values) - 1, int(round(p / 100 * len(values) + 0.5)) - 1))
-    return values[k]
-
-
 # --- run -------------------------------------------------------------------------------------------------
 
 
@@ -195,7 +192,7 @@ def run(args) -> dict:
 
     from config.celery import app
     from core.messaging.publishing import publish
-    from integrations.webhooks import create_endpoint
+    from integrations.services import create_endpoint
 
     app.control.purge()
     reset_tables()
@@ -272,8 +269,8 @@ def run(args) -> dict:
         "events": args.events, "rate_target": args.rate or "max", "workers": args.workers,
         "concurrency": args.concurrency, "published_per_s": round(args.events / publish_seconds, 1),
         "delivered_per_s": round(len(latencies) / (last - first), 1),
-        "p50_ms": round(statistics.median(latencies) * 1000, 1), "p95_ms": round(pct(latencies, 95) * 1000, 1),
-        "p99_ms": round(pct(latencies, 99) * 1000, 1), "max_ms": round(max(latencies) * 1000, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1), "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1), "max_ms": round(max(latencies) * 1000, 1),
         "missing": missing, "duplicates_at_receiver": data["duplicates"],
         "failed_attempts": WebhookAttempt.objects.filter(succeeded=False).count(),
         # CPU actually spent per event (the capacity estimate that does not depend on what else

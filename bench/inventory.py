@@ -44,6 +44,9 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._stats import percentile_ms  # noqa: E402  (after the path is set)
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/erp_bench_inventory")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DEBUG", "1")
@@ -160,13 +163,8 @@ def run_parallel(fn, workers: int, total: int, make_args) -> dict:
     times = [t for r, _ in results for t in r]
     cpu = sum(c for _, c in results)
     return {"workers": workers, "n": len(times), "wall": wall, "per_s": len(times) / wall,
-            "p50": _pct(times, 0.5), "p99": _pct(times, 0.99), "cpu_ms": 1000 * cpu / len(times),
+            "p50": percentile_ms(times, 0.5), "p99": percentile_ms(times, 0.99), "cpu_ms": 1000 * cpu / len(times),
             "load": os.getloadavg()[0]}
-
-
-def _pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return 1000 * values[min(len(values) - 1, int(q * len(values)))]
 
 
 def report(label: str, r: dict) -> None:
@@ -239,8 +237,8 @@ def availability_latency(ids: dict, lookups: int) -> None:
         times.append(time.perf_counter() - t0)
     cpu = 1000 * (time.process_time() - cpu0) / lookups
     assert rows and rows[0]["on_hand"] > 0
-    print(f"availability selector, {moves} moves for the SKU: median {_pct(times, .5):.3f} ms  "
-          f"p99 {_pct(times, .99):.3f} ms  (n={lookups}, app CPU {cpu:.3f} ms/call, load {os.getloadavg()[0]:.1f})")
+    print(f"availability selector, {moves} moves for the SKU: median {percentile_ms(times, .5):.3f} ms  "
+          f"p99 {percentile_ms(times, .99):.3f} ms  (n={lookups}, app CPU {cpu:.3f} ms/call, load {os.getloadavg()[0]:.1f})")
     # server-side execution time of that one query (EXPLAIN ANALYZE), without Python and the wire
     sql, params = selectors.availability_sql(product_ids=[ids["huge"]])
     server = []
@@ -250,8 +248,8 @@ def availability_latency(ids: dict, lookups: int) -> None:
             plan = cur.fetchone()[0]
             plan = plan[0] if isinstance(plan, list) else __import__("json").loads(plan)[0]
             server.append((plan["Planning Time"] + plan["Execution Time"]) / 1000)
-    print(f"  the same query inside PostgreSQL (planning + execution): median {_pct(server, .5):.3f} ms  "
-          f"p99 {_pct(server, .99):.3f} ms")
+    print(f"  the same query inside PostgreSQL (planning + execution): median {percentile_ms(server, .5):.3f} ms  "
+          f"p99 {percentile_ms(server, .99):.3f} ms")
     # full HTTP stack
     from django.contrib.auth.models import User
 
@@ -269,7 +267,7 @@ def availability_latency(ids: dict, lookups: int) -> None:
         times.append(time.perf_counter() - t0)
     cpu = 1000 * (time.process_time() - cpu0) / lookups
     assert resp.status_code == 200, resp.content
-    print(f"GET {url} (full stack): median {_pct(times, .5):.3f} ms  p99 {_pct(times, .99):.3f} ms"
+    print(f"GET {url} (full stack): median {percentile_ms(times, .5):.3f} ms  p99 {percentile_ms(times, .99):.3f} ms"
           f"  (app CPU {cpu:.3f} ms/request)")
     # for comparison: what summing the ledger would cost (the I1 reconciliation does this once)
     t0 = time.perf_counter()

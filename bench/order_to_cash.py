@@ -61,6 +61,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._stats import percentile_ms  # noqa: E402  (after the path is set)
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/erp_bench_sales"
 os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -271,11 +274,6 @@ def run_flows(clients: int, orders: int, skus: list[str], relay_workers: int = 1
             "pg_cpu": pg_cpu}
 
 
-def _ms(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return 1000 * values[min(len(values) - 1, int(q * len(values)))]
-
-
 def report_flows(r: dict) -> None:
     print(f"\n== full order-to-cash, {r['clients']} client(s): {r['orders']} orders, {r['invoiced']} invoiced, "
           f"{r['wall_s']:.2f} s -> {r['flows_per_s']:.1f} flows/s")
@@ -292,8 +290,8 @@ def report_flows(r: dict) -> None:
             continue
         cpu = r["stage_cpu"].get(stage) or []
         cpu_txt = f"   CPU mean {1000 * statistics.mean(cpu):5.1f} ms" if cpu else ""
-        print(f"   {stage:7s} mean {1000 * statistics.mean(values):6.1f} ms   p50 {_ms(values, .5):6.1f} ms"
-              f"   p95 {_ms(values, .95):6.1f} ms{cpu_txt}")
+        print(f"   {stage:7s} mean {1000 * statistics.mean(values):6.1f} ms   p50 {percentile_ms(values, .5):6.1f} ms"
+              f"   p95 {percentile_ms(values, .95):6.1f} ms{cpu_txt}")
 
 
 def verify_books(order_ids_sample: int = 50) -> None:
@@ -482,7 +480,7 @@ def main() -> None:
               f"{len(lat)} requests in {r['wall']:.2f} s ({len(lat) / r['wall']:.1f} req/s)")
         print(f"   server: gunicorn {r['cmd']}")
         print(f"   statuses: {r['statuses']}")
-        print(f"   latency p50 {_ms(lat, .5):.1f} ms   p95 {_ms(lat, .95):.1f} ms   p99 {_ms(lat, .99):.1f} ms"
+        print(f"   latency p50 {percentile_ms(lat, .5):.1f} ms   p95 {percentile_ms(lat, .95):.1f} ms   p99 {percentile_ms(lat, .99):.1f} ms"
               f"   max {1000 * max(lat):.1f} ms")
         print(f"   CPU per request: server (gunicorn workers) {1000 * r['server_cpu'] / len(lat):.1f} ms, "
               f"load generator {1000 * r['client_cpu'] / len(lat):.1f} ms, PostgreSQL {1000 * r['pg_cpu'] / len(lat):.1f} ms")

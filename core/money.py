@@ -23,9 +23,3 @@ def q3(value: Decimal) -> Decimal:
 def q6(value: Decimal) -> Decimal:
     """Round a unit cost or rate half-up to 6 places."""
     return Decimal(value).quantize(SIX, rounding=ROUND_HALF_UP)
-
-
-def to_decimal(value: object) -> Decimal:
-    if isinstance(value, float):
-        raise TypeError("floats are not accepted for money or quantities; use Decimal or str")
-    return Decimal(str(value))

@@ -14,10 +14,6 @@ class DeliveryNotReplayable(StateConflict):
     code = "delivery_not_replayable"
 
 
-class EndpointNotFound(NotFound):
-    code = "webhook_endpoint_not_found"
-
-
 class PayloadTooLarge(DomainError):
     http_status = 413
     code = "payload_too_large"

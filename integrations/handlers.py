@@ -1,5 +1,5 @@
 """Consumers owned by integrations: outbound EDI documents for customers with a trading-partner
-config (webhook fan-out is done by the relay itself, see webhooks.create_deliveries).
+config (webhook fan-out is done by the relay itself, see integrations/webhooks/fanout.py).
 
 Each runs through integrations.consumers.run_consumer, so a repeated event writes its
 document once (the ConsumedEvent marker and the EdiDocument row share one transaction).

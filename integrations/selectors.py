@@ -37,19 +37,6 @@ def edi_documents_for_correlation(*, correlation_id: str) -> QuerySet[EdiDocumen
     return EdiDocument.objects.filter(correlation_id=correlation_id).defer("content").order_by("created_at", "pk")
 
 
-def edi_documents_for_order(order_id: int) -> QuerySet[EdiDocument]:
-    return EdiDocument.objects.filter(order_id=order_id).order_by("id")
-
-
-def delivery_counts(*, since: datetime | None = None) -> dict[str, int]:
-    """Deliveries per status (pending, failed, succeeded, dead), optionally since a time."""
-    qs = WebhookDelivery.objects.all()
-    if since is not None:
-        qs = qs.filter(created_at__gte=since)
-    row = qs.aggregate(**{s: Count("pk", filter=Q(status=s)) for s in WebhookDelivery.Status.values})
-    return {k: v or 0 for k, v in row.items()}
-
-
 # --- ops: reconciliation checks, in-flight events, KPIs, dashboards, metrics --------------------
 
 

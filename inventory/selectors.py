@@ -222,13 +222,6 @@ def _list_availability_orm(*, product_ids=None, warehouse_ids=None, active_only:
     } for lv in qs]
 
 
-def available_by_warehouse(*, product_id: int, warehouse_ids: list[int] | None = None) -> dict[int, Decimal]:
-    qs = StockLevel.objects.filter(product_id=product_id)
-    if warehouse_ids is not None:
-        qs = qs.filter(warehouse_id__in=warehouse_ids)
-    return {wid: oh - rs for wid, oh, rs in qs.values_list("warehouse_id", "on_hand", "reserved")}
-
-
 def open_demand(*, product_ids=None, warehouse_ids=None) -> dict[tuple[int, int], Decimal]:
     qs = Demand.objects.filter(status=Demand.Status.OPEN, quantity__gt=0)
     if product_ids is not None:
@@ -277,13 +270,6 @@ def list_moves(*, product_id=None, warehouse_id=None, correlation_id=None):
     if correlation_id:
         qs = qs.filter(correlation_id=correlation_id)
     return qs
-
-
-def reservations_for(*, demand_refs: list[str], active_only: bool = True):
-    qs = Reservation.objects.filter(demand_ref__in=demand_refs).order_by("id")
-    if active_only:
-        qs = qs.filter(status=Reservation.Status.ACTIVE)
-    return list(qs)
 
 
 def reservations_for_correlation(*, correlation_id: str):
@@ -424,19 +410,8 @@ def iter_reserved_discrepancies():
                "reserved": None if reserved is None else _dec(reserved, _Q3), "reservations_quantity": _dec(qty, _Q3)}
 
 
-def reserved_discrepancies(*, limit: int = 1000) -> list[dict]:
-    """I2 (see iter_reserved_discrepancies), at most `limit` rows."""
-    return list(islice(iter_reserved_discrepancies(), limit))
-
-
 def _dec(value, places: Decimal) -> Decimal:
     return Decimal(str(value or 0)).quantize(places)
-
-
-def level_constraint_violations(*, limit: int = 1000) -> list[dict]:
-    """I3 (belt and braces; the database constraint already refuses these)."""
-    qs = StockLevel.objects.filter(Q(reserved__lt=0) | Q(on_hand__lt=0) | Q(reserved__gt=F("on_hand")))
-    return list(qs.values("product_id", "warehouse_id", "on_hand", "reserved")[:limit])
 
 
 def stock_accuracy(*, since=None) -> dict:

@@ -81,10 +81,6 @@ def exception_counts(*, owner_role: str | None = None) -> dict:
             "by_severity": by("severity"), "by_owner_role": by("owner_role")}
 
 
-def open_exceptions_by_kind() -> dict[str, int]:
-    return dict(ExceptionItem.objects.filter(status__in=LIVE).values_list("kind").annotate(n=Count("pk")).order_by())
-
-
 # --- reconciliations ---------------------------------------------------------------------------
 
 
@@ -123,6 +119,6 @@ def get_trace(correlation_id: str) -> dict:
 
 
 __all__ = [
-    "list_exceptions", "get_exception", "exception_history", "exception_counts", "open_exceptions_by_kind",
+    "list_exceptions", "get_exception", "exception_history", "exception_counts",
     "list_runs", "get_run", "latest_results", "list_checks", "get_kpis", "get_trace", "outbox_lag_seconds",
 ]

@@ -73,12 +73,6 @@ def customers_for(user) -> QuerySet[Customer]:
     return qs.filter(pk=cid) if cid is not None else qs
 
 
-def open_backorders(*, product_id: int | None = None) -> QuerySet[OrderLine]:
-    qs = OrderLine.objects.filter(quantity_backordered__gt=0,
-                                  order__status__in=(Order.Status.OPEN, Order.Status.PARTIALLY_SHIPPED))
-    return qs.filter(product_id=product_id) if product_id else qs
-
-
 def shipped_not_invoiced(*, older_than=None) -> QuerySet[Shipment]:
     """Shipped shipments of orders not yet fully invoiced (for the I8 reconciliation)."""
     qs = Shipment.objects.filter(status=Shipment.Status.SHIPPED).exclude(order__status=Order.Status.INVOICED)

@@ -99,10 +99,6 @@ def subscribable_types(*, partner: bool) -> set[str]:
     return {t for t, s in CATALOGUE.items() if not partner or s.partner_scope != SCOPE_INTERNAL}
 
 
-def types_in_scope(scope: str) -> list[str]:
-    return sorted(t for t, s in CATALOGUE.items() if s.partner_scope == scope)
-
-
 def validate_payload(event_type_name: str, data: dict) -> None:
     """Raise jsonschema.ValidationError when `data` does not match the type's schema."""
     jsonschema.validate(data, get_spec(event_type_name).schema)

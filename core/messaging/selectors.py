@@ -11,11 +11,6 @@ from . import consumers
 from .models import ConsumedEvent, ConsumerFailure, OutboxEvent
 
 
-def get_event(event_id) -> OutboxEvent:
-    """The outbox event (raises OutboxEvent.DoesNotExist once pruned)."""
-    return OutboxEvent.objects.get(event_id=event_id)
-
-
 def events_for_correlation(*, correlation_id: str) -> QuerySet[OutboxEvent]:
     """Events stamped with the correlation id, in time order (the trace)."""
     return OutboxEvent.objects.filter(correlation_id=correlation_id).order_by("time", "position")

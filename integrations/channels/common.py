@@ -1,16 +1,40 @@
-"""Helpers shared by the eCommerce adapters (Shopify, WooCommerce)."""
+"""What the eCommerce adapters (Shopify, WooCommerce) share: the order webhook's shape, parsed
+once (`parse_shop_message` / `parse_shop_order`), with each shop's own field and header names
+in its `ShopFormat`; HMAC verification; the shop's config and customer."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from integrations.exceptions import BadSignature, UnknownChannel
-from integrations.models import ChannelConfig
+from integrations.inbound import OrderDraft, Parsed
+from integrations.models import ChannelConfig, InboundMessage
 from sales import selectors as sales_selectors
-from sales.services import CanonicalLine
+from sales.services import CanonicalLine, CanonicalOrder
+
+
+@dataclass(frozen=True)
+class ShopFormat:
+    """Where one shop puts what the shared parsing and receiving read."""
+
+    channel: str
+    topic: str                                     # the one topic handled (others are ignored)
+    topic_headers: tuple[str, ...]                 # headers naming the topic, first non-empty wins
+    signature_header: str                          # base64 HMAC-SHA256 of the raw body
+    shop_of: Callable[[object], str]               # request headers -> shop domain
+    delivery_id_header: str                        # external id when the body has no order id
+    external_ref: Callable[[str, object], str]     # (shop domain, order id) -> external ref / message id
+    email: Callable[[dict], str | None]            # the buyer's email in the order
+    email_field: str                               # … named so in errors
+    address_field: str
+    address_keys: dict                             # see address_text
+    ref_field: str                                 # the order's human reference ("name", "number")
 
 
 def verify_base64_hmac(*, secret: str, body: bytes, header_value: str | None, header_name: str) -> None:
@@ -80,3 +104,42 @@ def canonical_lines_from_items(items, errors: list[dict]) -> list:
         if sku and quantity and quantity > 0:
             lines.append(CanonicalLine(sku=sku, quantity=quantity, unit_price=decimal_or_none(item.get("price"))))
     return lines
+
+
+def parse_shop_order(payload: dict, config: ChannelConfig, shop: ShopFormat) -> Parsed:
+    """One shop order (JSON object) → one canonical order at the shop's (authorised) prices."""
+    errors = []
+    order_id = payload.get("id")
+    if not order_id:
+        return Parsed(fatal="The order has no id.", errors=[{"field": "id", "message": "Missing."}])
+    email = shop.email(payload)
+    customer = customer_code_for(email, config)
+    if customer is None:
+        errors.append({"field": shop.email_field, "message": f"No customer has email {email!r} and the shop "
+                                                             f"{config.shop_domain} has no default customer."})
+    lines = canonical_lines_from_items(payload.get("line_items"), errors)
+    if errors:
+        return Parsed(fatal="; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+    canonical = CanonicalOrder(customer_code=customer, channel=shop.channel,
+                               external_ref=shop.external_ref(config.shop_domain, order_id), lines=lines,
+                               fulfillment_policy=config.fulfillment_policy,
+                               shipping_address=address_text(payload.get(shop.address_field), keys=shop.address_keys),
+                               price_authorised=True)
+    return Parsed(drafts=[OrderDraft(canonical=canonical, ref=str(payload.get(shop.ref_field) or order_id),
+                                     meta={"shop": config.shop_domain})])
+
+
+def parse_shop_message(message: InboundMessage, shop: ShopFormat) -> Parsed:
+    """A stored order webhook of a shop: other topics are ignored, a body that is not a JSON
+    object is fatal."""
+    topic = next((value for name in shop.topic_headers if (value := message.headers.get(name))), shop.topic)
+    if topic != shop.topic:
+        return Parsed(ignored=f"Topic {topic!r} is not handled.")
+    config = get_config(shop.channel, message.source)
+    try:
+        payload = json.loads(bytes(message.body).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return Parsed(fatal=f"The body is not valid UTF-8 JSON: {exc}", errors=[{"message": str(exc)[:300]}])
+    if not isinstance(payload, dict):
+        return Parsed(fatal="The body is not a JSON object.", errors=[{"message": "Expected an object."}])
+    return parse_shop_order(payload, config, shop)

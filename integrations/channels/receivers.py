@@ -14,16 +14,10 @@ from core.exceptions import DomainError
 from integrations.channels import edi, shopify, woocommerce
 from integrations.channels.common import get_config, verify_base64_hmac
 from integrations.exceptions import UnknownChannel
-from integrations.inbound import M, process_message, receive_message
+from integrations.inbound import M, receive_and_process, receive_message
 from integrations.models import InboundMessage
 
-SIGNATURE_HEADERS = {shopify.CHANNEL: "X-Shopify-Hmac-Sha256", woocommerce.CHANNEL: "X-WC-Webhook-Signature"}
-
-
-def _shop(kind: str, headers) -> str:
-    if kind == shopify.CHANNEL:
-        return (headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
-    return woocommerce.shop_of(headers.get("X-WC-Webhook-Source"))
+SHOPS = {shopify.CHANNEL: shopify.FORMAT, woocommerce.CHANNEL: woocommerce.FORMAT}
 
 
 def _order_id(body: bytes) -> str:
@@ -37,8 +31,9 @@ def _order_id(body: bytes) -> str:
 def receive_shop_webhook(*, kind: str, body: bytes, headers, content_type: str = "") -> InboundMessage:
     """A Shopify orders/create or WooCommerce order.created webhook. Raises UnknownChannel (404)
     or BadSignature (401) after storing the message as rejected."""
-    shop = _shop(kind, headers)
-    header_name = SIGNATURE_HEADERS[kind]
+    shop_format = SHOPS[kind]
+    shop = shop_format.shop_of(headers)
+    header_name = shop_format.signature_header
     try:
         config = get_config(kind, shop)
         verify_base64_hmac(secret=config.webhook_secret, body=body, header_value=headers.get(header_name),
@@ -52,16 +47,10 @@ def receive_shop_webhook(*, kind: str, body: bytes, headers, content_type: str =
         return receive_message(channel=kind, body=body, source=shop, headers=headers, content_type=content_type,
                                status=M.IGNORED, error="WooCommerce webhook ping.")
     order_id = _order_id(body)
-    if kind == shopify.CHANNEL:
-        external_id = order_id or headers.get("X-Shopify-Webhook-Id") or ""
-    else:
-        external_id = woocommerce.external_id(config.shop_domain, order_id) if order_id else (
-            headers.get("X-WC-Webhook-Delivery-ID") or "")
-    message = receive_message(channel=kind, body=body, source=config.shop_domain, external_id=external_id,
-                              headers=headers, content_type=content_type)
-    if message.status != M.RECEIVED:
-        return message
-    return process_message(message_id=message.pk)
+    external_id = shop_format.external_ref(config.shop_domain, order_id) if order_id else (
+        headers.get(shop_format.delivery_id_header) or "")
+    return receive_and_process(channel=kind, body=body, source=config.shop_domain, external_id=external_id,
+                               headers=headers, content_type=content_type)
 
 
 def receive_edi(*, body: bytes, headers=None, user=None, allowed_customer_id: int | None = None) -> InboundMessage:
@@ -77,11 +66,8 @@ def receive_edi(*, body: bytes, headers=None, user=None, allowed_customer_id: in
                             error="The sender is not your trading partner id.")
             raise UnknownChannel("The interchange sender (ISA05/ISA06) is not your trading partner id.",
                                  errors={"ISA06": ["Not your trading partner id."]})
-    message = receive_message(channel=edi.CHANNEL, body=body, source=source, external_id=external_id,
-                              headers=headers or {}, content_type="text/plain", received_by=user)
-    if message.status != M.RECEIVED:
-        return message
-    return process_message(message_id=message.pk, submitted_by=user)
+    return receive_and_process(channel=edi.CHANNEL, body=body, source=source, external_id=external_id,
+                               headers=headers or {}, content_type="text/plain", submitted_by=user)
 
 
 def receive_csv(*, body: bytes, filename: str = "", user=None, default_customer: str | None = None,
@@ -92,8 +78,5 @@ def receive_csv(*, body: bytes, filename: str = "", user=None, default_customer:
     digest = hashlib.sha256(body).hexdigest()
     external_id = f"{force_customer or default_customer or '-'}:{digest}"
     all_headers = {**dict(headers or {}), **({"X-ERP-Import-Options": options} if options else {})}
-    message = receive_message(channel="csv", body=body, source=filename[:200], external_id=external_id,
-                              headers=all_headers, content_type="text/csv", received_by=user)
-    if message.status != M.RECEIVED:
-        return message
-    return process_message(message_id=message.pk, submitted_by=user)
+    return receive_and_process(channel="csv", body=body, source=filename[:200], external_id=external_id,
+                               headers=all_headers, content_type="text/csv", submitted_by=user)

@@ -9,54 +9,25 @@ prices: the shop is where the customer agreed to them.
 
 from __future__ import annotations
 
-import json
-
-from integrations.channels.common import (
-    address_text,
-    canonical_lines_from_items,
-    customer_code_for,
-    get_config,
-)
-from integrations.inbound import OrderDraft, Parsed, register_parser
-from integrations.models import ChannelConfig, InboundMessage
-from sales.services import CanonicalOrder
+from integrations.channels.common import ShopFormat, parse_shop_message
+from integrations.inbound import Parsed, register_parser
+from integrations.models import InboundMessage
 
 CHANNEL = "shopify"
 TOPIC = "orders/create"
 ADDRESS_KEYS = {"province": "province_code", "country": "country_code"}
 
-
-def parse_order(payload: dict, config: ChannelConfig) -> Parsed:
-    errors = []
-    order_id = payload.get("id")
-    if not order_id:
-        return Parsed(fatal="The order has no id.", errors=[{"field": "id", "message": "Missing."}])
-    email = payload.get("email") or (payload.get("customer") or {}).get("email")
-    customer = customer_code_for(email, config)
-    if customer is None:
-        errors.append({"field": "email", "message": f"No customer has email {email!r} and the shop "
-                                                    f"{config.shop_domain} has no default customer."})
-    lines = canonical_lines_from_items(payload.get("line_items"), errors)
-    if errors:
-        return Parsed(fatal="; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
-    canonical = CanonicalOrder(customer_code=customer, channel=CHANNEL, external_ref=str(order_id), lines=lines,
-                               fulfillment_policy=config.fulfillment_policy,
-                               shipping_address=address_text(payload.get("shipping_address"), keys=ADDRESS_KEYS),
-                               price_authorised=True)
-    return Parsed(drafts=[OrderDraft(canonical=canonical, ref=str(payload.get("name") or order_id),
-                                     meta={"shop": config.shop_domain})])
+FORMAT = ShopFormat(
+    channel=CHANNEL, topic=TOPIC, topic_headers=("X-Shopify-Topic", "HTTP_X_SHOPIFY_TOPIC"),
+    signature_header="X-Shopify-Hmac-Sha256",
+    shop_of=lambda headers: (headers.get("X-Shopify-Shop-Domain") or "").strip().lower(),
+    delivery_id_header="X-Shopify-Webhook-Id",
+    external_ref=lambda shop, order_id: str(order_id),  # Shopify order ids are globally unique
+    email=lambda payload: payload.get("email") or (payload.get("customer") or {}).get("email"),
+    email_field="email", address_field="shipping_address", address_keys=ADDRESS_KEYS, ref_field="name",
+)
 
 
 @register_parser(CHANNEL)
 def parse_message(message: InboundMessage) -> Parsed:
-    topic = message.headers.get("X-Shopify-Topic") or message.headers.get("HTTP_X_SHOPIFY_TOPIC") or TOPIC
-    if topic != TOPIC:
-        return Parsed(ignored=f"Topic {topic!r} is not handled.")
-    config = get_config(CHANNEL, message.source)
-    try:
-        payload = json.loads(bytes(message.body).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return Parsed(fatal=f"The body is not valid UTF-8 JSON: {exc}", errors=[{"message": str(exc)[:300]}])
-    if not isinstance(payload, dict):
-        return Parsed(fatal="The body is not a JSON object.", errors=[{"message": "Expected an object."}])
-    return parse_order(payload, config)
+    return parse_shop_message(message, FORMAT)

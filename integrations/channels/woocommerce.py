@@ -21,15 +21,9 @@ import requests
 import structlog
 from django.utils import timezone
 
-from integrations.channels.common import (
-    address_text,
-    canonical_lines_from_items,
-    customer_code_for,
-    get_config,
-)
-from integrations.inbound import M, OrderDraft, Parsed, process_message, receive_message, register_parser
+from integrations.channels.common import ShopFormat, parse_shop_message
+from integrations.inbound import M, Parsed, process_message, receive_message, register_parser
 from integrations.models import ChannelConfig, InboundMessage
-from sales.services import CanonicalOrder
 
 log = structlog.get_logger(__name__)
 
@@ -50,41 +44,20 @@ def external_id(shop: str, order_id) -> str:
     return f"{shop}/{order_id}"
 
 
-def parse_order(payload: dict, config: ChannelConfig) -> Parsed:
-    errors = []
-    order_id = payload.get("id")
-    if not order_id:
-        return Parsed(fatal="The order has no id.", errors=[{"field": "id", "message": "Missing."}])
-    email = (payload.get("billing") or {}).get("email")
-    customer = customer_code_for(email, config)
-    if customer is None:
-        errors.append({"field": "billing.email", "message": f"No customer has email {email!r} and the shop "
-                                                            f"{config.shop_domain} has no default customer."})
-    lines = canonical_lines_from_items(payload.get("line_items"), errors)
-    if errors:
-        return Parsed(fatal="; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
-    canonical = CanonicalOrder(customer_code=customer, channel=CHANNEL,
-                               external_ref=external_id(config.shop_domain, order_id), lines=lines,
-                               fulfillment_policy=config.fulfillment_policy,
-                               shipping_address=address_text(payload.get("shipping"), keys=ADDRESS_KEYS),
-                               price_authorised=True)
-    return Parsed(drafts=[OrderDraft(canonical=canonical, ref=str(payload.get("number") or order_id),
-                                     meta={"shop": config.shop_domain})])
+FORMAT = ShopFormat(
+    channel=CHANNEL, topic=TOPIC, topic_headers=("X-Wc-Webhook-Topic", "X-WC-Webhook-Topic"),
+    signature_header="X-WC-Webhook-Signature",
+    shop_of=lambda headers: shop_of(headers.get("X-WC-Webhook-Source")),
+    delivery_id_header="X-WC-Webhook-Delivery-ID",
+    external_ref=external_id,
+    email=lambda payload: (payload.get("billing") or {}).get("email"),
+    email_field="billing.email", address_field="shipping", address_keys=ADDRESS_KEYS, ref_field="number",
+)
 
 
 @register_parser(CHANNEL)
 def parse_message(message: InboundMessage) -> Parsed:
-    topic = message.headers.get("X-Wc-Webhook-Topic") or message.headers.get("X-WC-Webhook-Topic") or TOPIC
-    if topic != TOPIC:
-        return Parsed(ignored=f"Topic {topic!r} is not handled.")
-    config = get_config(CHANNEL, message.source)
-    try:
-        payload = json.loads(bytes(message.body).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return Parsed(fatal=f"The body is not valid UTF-8 JSON: {exc}", errors=[{"message": str(exc)[:300]}])
-    if not isinstance(payload, dict):
-        return Parsed(fatal="The body is not a JSON object.", errors=[{"message": "Expected an object."}])
-    return parse_order(payload, config)
+    return parse_shop_message(message, FORMAT)
 
 
 # --- pull adapter ------------------------------------------------------------------------------------

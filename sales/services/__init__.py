@@ -4,17 +4,10 @@ Split by job; everything public is re-exported here so other apps import `sales.
 """
 
 from sales.services.allocation import allocate_backorders, allocate_order_backorders
+from sales.services.changes import CancelLine, cancel_order, release_hold
 from sales.services.customers import bind_partner_user
-from sales.services.invoicing import record_invoice, record_invoices
-from sales.services.orders import (
-    CancelLine,
-    CanonicalLine,
-    CanonicalOrder,
-    SubmitResult,
-    cancel_order,
-    release_hold,
-    submit_order,
-)
+from sales.services.intake import CanonicalLine, CanonicalOrder, SubmitResult, submit_order
+from sales.services.invoicing import record_invoices
 from sales.services.returns import ReturnLineInput, create_return, receive_return
 from sales.services.shipping import ship_shipment
 
@@ -33,6 +26,5 @@ __all__ = [
     "ReturnLineInput",
     "create_return",
     "receive_return",
-    "record_invoice",
     "record_invoices",
 ]

@@ -17,18 +17,14 @@ log = structlog.get_logger(__name__)
 ZERO = Decimal("0")
 
 
-def record_invoice(*, order_id: int, lines: list[tuple[int, Decimal]]) -> Order | None:
-    """Add invoiced quantities to order lines and move the order to `invoiced` when all shipped
-    units are invoiced. Quantities are capped at what shipped (an invoice never makes a line
-    inconsistent). Locks the order and its lines. Returns None for an unknown order.
-    """
-    return record_invoices(invoices=[(order_id, lines)]).get(_int(order_id))
-
-
 @transaction.atomic
 def record_invoices(*, invoices: list[tuple[int, list[tuple[int, Decimal]]]]) -> dict[int, Order]:
-    """record_invoice for several invoices at once (a relay batch), with the same effect as
-    calling it for each in the given order, in a fixed number of statements: the orders
+    """Add each invoice's invoiced quantities to its order's lines and move an order to
+    `invoiced` when all its shipped units are invoiced. Quantities are capped at what shipped
+    (an invoice never makes a line inconsistent); an unknown order is logged and skipped.
+
+    Several invoices at once (a relay batch), with the same effect as one after the other in
+    the given order, in a fixed number of statements: the orders
     locked in id order in one query, then all their lines (by id) in one, one UPDATE for the
     lines, one for the orders whose status changed and one INSERT for their history rows.
     Returns the orders found, by id.

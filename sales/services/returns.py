@@ -147,7 +147,7 @@ def receive_return(*, return_id: int, received_by=None, correlation_id: str | No
 
 
 def _kick(product_ids):
-    from sales.services.orders import _kick_backorders
+    from sales.services.changes import _kick_backorders
 
     _kick_backorders(product_ids)
 

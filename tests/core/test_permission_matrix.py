@@ -59,6 +59,7 @@ from tests.conftest import client_for, make_user
 from tests.factories.finance import TaxRateFactory
 from tests.factories.inventory import ProductFactory, ReorderRuleFactory, SupplierFactory, WarehouseFactory
 from tests.factories.sales import CustomerFactory, PriceListFactory, PriceListItemFactory
+from tests.integrations.helpers import create_deliveries
 
 pytestmark = pytest.mark.xdist_group("permission-matrix")  # one worker builds `world` once under -n
 
@@ -398,7 +399,7 @@ def _build_world() -> World:
     event = OutboxEvent.objects.get(type="sales.order.accepted.v1", correlation_id=order.correlation_id)
     # the endpoint comes last, so that no relay above tried to deliver to it
     endpoint, _ = webhooks.create_endpoint(url="http://127.0.0.1:9/mx-hook", event_types=["*"], customer=acme)
-    webhooks.create_deliveries(event)
+    create_deliveries([event])
     objects = {
         "inventory:product": {"sku": product.sku},
         "inventory:warehouse": {"code": main.code},

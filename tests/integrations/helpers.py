@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.messaging import consumers
 from core.messaging.models import OutboxEvent
 from core.messaging.publishing import publish
+from integrations import webhooks
 
 NEUTRAL_TYPE = "finance.period.closed.v1"  # an internal type no other app's consumer acts on in these tests
 
@@ -23,6 +24,12 @@ def publish_committed(event_type: str = NEUTRAL_TYPE, subject: str = "S-1", data
         OutboxEvent.objects.filter(pk=event.pk).update(time=timezone.now() - timedelta(seconds=age_seconds))
         event.refresh_from_db()
     return event
+
+
+def create_deliveries(events) -> list[int]:
+    """The webhook deliveries of these events, as the relay creates them: their pending ids,
+    by endpoint and event position."""
+    return [pk for pk, _, _ in webhooks.create_delivery_rows_for_events(events)]
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from django.test import Client
 from integrations import webhooks
 from integrations.inbound import receive_message
 from integrations.models import WebhookDelivery
-from tests.integrations.helpers import NEUTRAL_TYPE, publish_committed
+from tests.integrations.helpers import NEUTRAL_TYPE, create_deliveries, publish_committed
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def test_changelists_render(browser, path):
 
 def test_detail_pages_and_actions(browser, receiver, django_capture_on_commit_callbacks):
     endpoint, _ = webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
-    webhooks.create_deliveries(publish_committed())
+    create_deliveries([publish_committed()])
     delivery = WebhookDelivery.objects.get()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(status="dead")
     message = receive_message(channel="csv", body=b"external_ref,sku,quantity\n")

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from ops import actions
 from ops.models import ExceptionItem
+from tests.integrations.helpers import create_deliveries
 from tests.ops.conftest import live, run, sql
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def _event_with_deliveries(n_endpoints=1):
                  for i in range(n_endpoints)]
     with transaction.atomic():
         event = publish("sales.order.accepted.v1", "SO-9", {"order_id": 9}, correlation_id="cid-hooks")
-    webhooks.create_deliveries(event)
+    create_deliveries([event])
     return event, endpoints
 
 
@@ -83,7 +84,7 @@ def test_dead_deliveries_one_exception_per_endpoint_and_replay(db, support_user,
     assert item.key == f"endpoint={endpoint.pk}" and item.occurrences == 2
     # when: support replays from the exception (no HTTP here: the send task is stubbed)
     sent = []
-    monkeypatch.setattr("integrations.webhooks._enqueue", lambda task, delivery_id: sent.append(delivery_id))
+    monkeypatch.setattr("integrations.webhooks.fanout._enqueue", lambda task, delivery_id: sent.append(delivery_id))
     outcome = actions.perform_action(exception_id=item.pk, action=actions.REPLAY, by=support_user)
     # then: the deliveries are pending again; the next run resolves the exception
     assert "1 dead deliveries queued again" in outcome["detail"]

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from tests.integrations.helpers import create_deliveries
 from tests.ops.conftest import live, run, sql
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +65,7 @@ def test_webhook_not_delivered_within_sla(db, settings):
     endpoint, _ = webhooks.create_endpoint(url="https://partner.example.com/hook", event_types=["*"])
     with transaction.atomic():
         event = publish("sales.order.accepted.v1", "SO-1", {"order_id": 1}, correlation_id="c-late")
-    webhooks.create_deliveries(event)
+    create_deliveries([event])
     sql("UPDATE integrations_webhookdelivery SET created_at = %s, status = 'failed'",
         [timezone.now() - timedelta(minutes=90)])
     run(group="sla")

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from integrations import webhooks
 from integrations.models import WebhookDelivery, WebhookEndpoint
-from tests.integrations.helpers import NEUTRAL_TYPE, publish_committed
+from tests.integrations.helpers import NEUTRAL_TYPE, create_deliveries, publish_committed
 
 pytestmark = pytest.mark.django_db
 ENDPOINTS = "/api/v1/integrations/webhook-endpoints/"
@@ -48,9 +48,10 @@ def test_partners_see_only_their_own_endpoints_and_deliveries(partner_client, ad
                                                              other_customer, receiver):
     mine, _ = webhooks.create_endpoint(url=receiver.url, event_types=["*"], customer=customer)
     theirs, _ = webhooks.create_endpoint(url=receiver.url, event_types=["*"], customer=other_customer)
-    webhooks.create_deliveries(publish_committed("sales.order.cancelled.v1", "SO-9", {"customer_id": customer.pk}))
-    webhooks.create_deliveries(publish_committed("sales.order.cancelled.v1", "SO-8",
-                                                 {"customer_id": other_customer.pk}))
+    create_deliveries([publish_committed("sales.order.cancelled.v1", "SO-9",
+                                                             {"customer_id": customer.pk})])
+    create_deliveries([publish_committed("sales.order.cancelled.v1", "SO-8",
+                                                             {"customer_id": other_customer.pk})])
 
     assert [e["id"] for e in partner_client.get(ENDPOINTS).json()["results"]] == [mine.pk]
     assert partner_client.get(f"{ENDPOINTS}{theirs.pk}/").status_code == 404
@@ -75,7 +76,7 @@ def test_rotate_disable_and_enable(partner_client, customer, receiver):
 def test_delivery_list_filters_detail_and_replay(admin_client, receiver, django_capture_on_commit_callbacks):
     endpoint, _ = webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
     event = publish_committed(correlation_id="corr-77")
-    webhooks.create_deliveries(event)
+    create_deliveries([event])
     delivery = WebhookDelivery.objects.get()
     receiver.script = [(500, {}, b"nope")]
     webhooks.deliver(delivery_id=delivery.pk)
@@ -107,7 +108,7 @@ def test_delivery_list_filters_detail_and_replay(admin_client, receiver, django_
 def test_bulk_replay_by_endpoint_or_time_range(admin_client, receiver, django_capture_on_commit_callbacks):
     endpoint, _ = webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
     for i in range(3):
-        webhooks.create_deliveries(publish_committed(subject=f"s{i}"))
+        create_deliveries([publish_committed(subject=f"s{i}")])
     WebhookDelivery.objects.update(status="dead")
     assert admin_client.post(f"{DELIVERIES}replay/", {}, format="json").status_code == 400
     with django_capture_on_commit_callbacks(execute=True):

@@ -15,8 +15,10 @@ from django.utils import timezone
 from core.messaging.models import OutboxEvent
 from integrations import webhooks
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from integrations.webhooks import delivery as batch_sender
+from integrations.webhooks import fanout
 from tests.integrations.conftest import verify_standard_webhook
-from tests.integrations.helpers import NEUTRAL_TYPE, publish_committed
+from tests.integrations.helpers import NEUTRAL_TYPE, create_deliveries, publish_committed
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +32,7 @@ def fast_retries(settings):
 def sent(monkeypatch):
     """Record what would be enqueued instead of running it: [(task name, payload)]."""
     calls: list[tuple[str, object]] = []
-    monkeypatch.setattr(webhooks, "_enqueue", lambda task, payload: calls.append((task.name, payload)))
+    monkeypatch.setattr(fanout, "_enqueue", lambda task, payload: calls.append((task.name, payload)))
     return calls
 
 
@@ -50,8 +52,8 @@ def arrivals(receiver) -> list[int]:
 # --- fan-out and enqueue -----------------------------------------------------------------------
 
 
-def test_create_deliveries_for_events_bulk_inserts_and_returns_the_pending_ids(receiver, customer, other_customer,
-                                                                             django_assert_max_num_queries):
+def test_create_delivery_rows_for_events_bulk_inserts_and_returns_the_pending_ids(
+        receiver, customer, other_customer, django_assert_max_num_queries):
     staff, _ = webhooks.create_endpoint(url=receiver.url + "/staff", event_types=["sales.order.cancelled.v1"])
     partner, _ = webhooks.create_endpoint(url=receiver.url + "/acme", event_types=["*"], customer=customer)
     webhooks.create_endpoint(url=receiver.url + "/other", event_types=["sales.order.accepted.v1"])
@@ -60,7 +62,7 @@ def test_create_deliveries_for_events_bulk_inserts_and_returns_the_pending_ids(r
     unsubscribed = publish_committed(NEUTRAL_TYPE, "P-1")  # internal: no partner sees it, no staff endpoint wants it
 
     with django_assert_max_num_queries(5):  # endpoints, insert (in its own transaction), pending ids
-        ids = webhooks.create_deliveries_for_events([mine, theirs, unsubscribed])
+        ids = create_deliveries([mine, theirs, unsubscribed])
 
     rows = list(WebhookDelivery.objects.filter(pk__in=ids).values_list("event_id", "endpoint_id"))
     assert sorted(rows, key=lambda r: (r[1], str(r[0]))) == sorted(
@@ -68,16 +70,16 @@ def test_create_deliveries_for_events_bulk_inserts_and_returns_the_pending_ids(r
         key=lambda r: (r[1], str(r[0])))
     assert ids == list(WebhookDelivery.objects.order_by("endpoint_id", "event_position").values_list("pk", flat=True))
     # safe to repeat: no new rows, same pending ids; attempted ones are no longer returned
-    assert webhooks.create_deliveries_for_events([mine, theirs, unsubscribed]) == ids
+    assert create_deliveries([mine, theirs, unsubscribed]) == ids
     WebhookDelivery.objects.filter(pk=ids[0]).update(status="succeeded", attempt_count=1)
-    assert webhooks.create_deliveries_for_events([mine, theirs]) == ids[1:]
-    assert webhooks.create_deliveries_for_events([]) == []
+    assert create_deliveries([mine, theirs]) == ids[1:]
+    assert create_deliveries([]) == []
 
 
 def test_enqueue_deliveries_sends_one_task_per_endpoint_chunk_in_event_order(receiver, sent):
     a, _ = webhooks.create_endpoint(url=receiver.url + "/a", event_types=[NEUTRAL_TYPE])
     b, _ = webhooks.create_endpoint(url=receiver.url + "/b", event_types=[NEUTRAL_TYPE])
-    ids = webhooks.create_deliveries_for_events(make_events(130))
+    ids = create_deliveries(make_events(130))
 
     assert webhooks.enqueue_deliveries(list(reversed(ids)), chunk_size=50) == 6
 
@@ -102,7 +104,7 @@ def test_enqueue_deliveries_sends_one_task_per_endpoint_chunk_in_event_order(rec
 
 def test_the_due_sweep_and_bulk_replay_enqueue_batches(receiver, sent, django_capture_on_commit_callbacks):
     endpoint, _ = webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
-    ids = webhooks.create_deliveries_for_events(make_events(5))
+    ids = create_deliveries(make_events(5))
     WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=1))
     assert webhooks.deliver_due() == 5
     assert sent == [("integrations.tasks.deliver_webhooks_task", ids)]
@@ -115,7 +117,7 @@ def test_the_due_sweep_and_bulk_replay_enqueue_batches(receiver, sent, django_ca
 
 
 def test_the_relay_fans_out_and_delivers_in_batches(receiver, django_capture_on_commit_callbacks):
-    """publish → relay → create_deliveries_for_events → enqueue_deliveries → deliver_webhooks_task
+    """publish → relay → create_delivery_rows_for_events → enqueue_delivery_rows → deliver_webhooks_task
     (Celery runs eagerly in tests): every event arrives once, signed."""
     from core.messaging.relay import drain_outbox
 
@@ -135,7 +137,7 @@ def test_the_relay_fans_out_and_delivers_in_batches(receiver, django_capture_on_
 def test_a_batch_is_sent_in_event_order_signed_with_one_attempt_each(receiver):
     endpoint, secret = webhooks.create_endpoint(url=receiver.url + "/hooks/erp?src=erp", event_types=[NEUTRAL_TYPE])
     events = make_events(12, subject=lambda i: f"ORD-{i % 3}")
-    ids = webhooks.create_deliveries_for_events(events)
+    ids = create_deliveries(events)
 
     results = webhooks.deliver_batch(list(reversed(ids)))
 
@@ -165,7 +167,7 @@ def test_a_failing_subject_holds_back_its_later_deliveries_but_not_other_subject
     webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
     # n: 0 A, 1 B, 2 A, 3 B, 4 A, 5 C
     events = make_events(6, subject=lambda i: "C" if i == 5 else "AB"[i % 2])
-    ids = webhooks.create_deliveries_for_events(events)
+    ids = create_deliveries(events)
     receiver.script = [(500, {}, b"down for A")]  # the first request (A #0) fails, the rest succeed
 
     results = webhooks.deliver_batch(ids)
@@ -196,16 +198,16 @@ def test_a_delivery_deferred_while_another_batch_delivers_its_predecessor_is_not
     (so A's wake-up finds S#2 still leased by B). B's own re-check after its commit sends S#2."""
     webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
     events = make_events(3, subject=lambda i: "S" if i < 2 else "other")
-    first, second, other = webhooks.create_deliveries_for_events(events)
+    first, second, other = create_deliveries(events)
     WebhookDelivery.objects.filter(pk=first).update(leased_until=timezone.now() + timedelta(seconds=60))  # A holds it
-    real_post = webhooks._post
+    real_post = batch_sender._post
 
     def post_while_a_finishes(url, body, headers):
         if json.loads(body)["data"]["n"] == 2:  # B sends "other" while A completes S#1
             WebhookDelivery.objects.filter(pk=first).update(status="succeeded", leased_until=None, attempt_count=1)
         return real_post(url, body, headers)
 
-    monkeypatch.setattr(webhooks, "_post", post_while_a_finishes)
+    monkeypatch.setattr(batch_sender, "_post", post_while_a_finishes)
     with django_capture_on_commit_callbacks(execute=True):
         results = webhooks.deliver_batch([first, second, other])
     assert results == {first: "skipped", second: "deferred", other: "succeeded"}
@@ -216,7 +218,7 @@ def test_a_delivery_deferred_while_another_batch_delivers_its_predecessor_is_not
 def test_unordered_endpoints_do_not_hold_back_a_subject(receiver, fast_retries):
     endpoint, _ = webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
     webhooks.update_endpoint(endpoint=endpoint, ordered_by_subject=False)
-    ids = webhooks.create_deliveries_for_events(make_events(3, subject=lambda i: "same"))
+    ids = create_deliveries(make_events(3, subject=lambda i: "same"))
     receiver.script = [(500, {}, b"")]
     results = webhooks.deliver_batch(ids)
     assert [results[i] for i in ids] == ["failed", "succeeded", "succeeded"]
@@ -224,7 +226,7 @@ def test_unordered_endpoints_do_not_hold_back_a_subject(receiver, fast_retries):
 
 def test_a_dead_endpoint_costs_one_attempt_per_batch(fast_retries):
     endpoint, _ = webhooks.create_endpoint(url="http://127.0.0.1:9/unreachable", event_types=[NEUTRAL_TYPE])
-    ids = webhooks.create_deliveries_for_events(make_events(5))
+    ids = create_deliveries(make_events(5))
 
     results = webhooks.deliver_batch(ids)
 
@@ -241,7 +243,7 @@ def test_a_dead_endpoint_costs_one_attempt_per_batch(fast_retries):
 
 def test_410_disables_the_endpoint_and_stops_the_batch(receiver):
     endpoint, _ = webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
-    ids = webhooks.create_deliveries_for_events(make_events(4))
+    ids = create_deliveries(make_events(4))
     receiver.script = [(200, {}, b"ok"), (410, {}, b"gone")]
 
     results = webhooks.deliver_batch(ids)
@@ -257,7 +259,7 @@ def test_410_disables_the_endpoint_and_stops_the_batch(receiver):
 def test_429_puts_the_rest_of_the_endpoint_back_after_retry_after(receiver, settings):
     settings.ERP = {**settings.ERP, "WEBHOOK_RETRY_SCHEDULE": [1, 3600]}
     webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
-    ids = webhooks.create_deliveries_for_events(make_events(3))
+    ids = create_deliveries(make_events(3))
     receiver.script = [(429, {"Retry-After": "120"}, b"slow down")]
     before = timezone.now()
     results = webhooks.deliver_batch(ids)
@@ -268,9 +270,9 @@ def test_429_puts_the_rest_of_the_endpoint_back_after_retry_after(receiver, sett
 
 
 def test_a_batch_over_its_time_budget_requeues_the_rest(receiver, monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setattr(webhooks, "BATCH_BUDGET_SECONDS", 0.0)
+    monkeypatch.setattr(batch_sender, "BATCH_BUDGET_SECONDS", 0.0)
     webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
-    ids = webhooks.create_deliveries_for_events(make_events(3, subject=lambda i: "same"))
+    ids = create_deliveries(make_events(3, subject=lambda i: "same"))
     with django_capture_on_commit_callbacks(execute=True):
         results = webhooks.deliver_batch(ids)
     assert [results[i] for i in ids] == ["succeeded", "requeued", "requeued"]
@@ -282,7 +284,7 @@ def test_a_batch_over_its_time_budget_requeues_the_rest(receiver, monkeypatch, d
 def test_ssrf_guard_still_applies_to_every_delivery_of_a_batch(receiver, settings):
     webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
     settings.ERP = {**settings.ERP, "WEBHOOK_ALLOW_PRIVATE_URLS": False}
-    ids = webhooks.create_deliveries_for_events(make_events(3))
+    ids = create_deliveries(make_events(3))
     assert set(webhooks.deliver_batch(ids).values()) == {"failed"}
     assert receiver.requests == []
     assert all("non-public" in a.error for a in WebhookAttempt.objects.all())
@@ -291,7 +293,7 @@ def test_ssrf_guard_still_applies_to_every_delivery_of_a_batch(receiver, setting
 def test_a_delivery_whose_event_was_pruned_is_dead_not_stuck(receiver):
     webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
     events = make_events(2)
-    ids = webhooks.create_deliveries_for_events(events)
+    ids = create_deliveries(events)
     OutboxEvent.objects.filter(pk=events[0].pk).delete()
     assert webhooks.deliver_batch(ids) == {ids[0]: "dead", ids[1]: "succeeded"}
     assert arrivals(receiver) == [1]
@@ -303,7 +305,7 @@ def test_the_batch_task_reports_outcomes(receiver):
     from integrations.tasks import deliver_webhooks_task
 
     webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
-    ids = webhooks.create_deliveries_for_events(make_events(3))
+    ids = create_deliveries(make_events(3))
     assert deliver_webhooks_task.delay(ids).get() == {"succeeded": 3}
     assert deliver_webhooks_task.delay(ids).get() == {"skipped": 3}
 
@@ -312,7 +314,7 @@ def test_deliver_batch_runs_a_constant_number_of_queries(receiver, fast_retries)
     """Lease + load (with the ordering check), attempt rows + outcomes, waking deferred followers:
     not one statement per delivery. On PostgreSQL each of the three is a single statement."""
     webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
-    ids = webhooks.create_deliveries_for_events(make_events(55, subject=lambda i: f"S-{i % 4}"))
+    ids = create_deliveries(make_events(55, subject=lambda i: f"S-{i % 4}"))
     postgres = connection.vendor == "postgresql"
 
     with CaptureQueriesContext(connection) as small:
@@ -323,7 +325,7 @@ def test_deliver_batch_runs_a_constant_number_of_queries(receiver, fast_retries)
     assert len(receiver.requests) == 55
 
     # failures and deferrals: one more statement per failed delivery on SQLite, still three on PostgreSQL
-    more = webhooks.create_deliveries_for_events(make_events(50, subject=lambda i: f"T-{i % 25}"))
+    more = create_deliveries(make_events(50, subject=lambda i: f"T-{i % 25}"))
     receiver.script = [(500, {}, b"")] * 10
     with CaptureQueriesContext(connection) as mixed:
         results = webhooks.deliver_batch(more)
@@ -337,7 +339,7 @@ def test_two_workers_on_the_same_deliveries_send_each_once(receiver):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers need PostgreSQL")
     _, secret = webhooks.create_endpoint(url=receiver.url, event_types=[NEUTRAL_TYPE])
-    ids = webhooks.create_deliveries_for_events(make_events(40))
+    ids = create_deliveries(make_events(40))
     start = threading.Barrier(2)
     results: list[dict] = [{}, {}]
     errors: list[BaseException] = []

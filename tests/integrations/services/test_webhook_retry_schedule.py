@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from integrations import webhooks
 from integrations.models import WebhookAttempt, WebhookDelivery
-from tests.integrations.helpers import NEUTRAL_TYPE, publish_committed
+from tests.integrations.helpers import NEUTRAL_TYPE, create_deliveries, publish_committed
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def test_failed_attempts_follow_the_jittered_schedule_then_dead_letter(receiver,
 
     monkeypatch.setattr(random, "uniform", spy)
     event = publish_committed()
-    webhooks.create_deliveries(event)
+    create_deliveries([event])
     delivery = WebhookDelivery.objects.get(event_id=event.event_id)
 
     # when / then: attempt after attempt at the time it was scheduled for

@@ -11,8 +11,9 @@ from django.utils import timezone
 from integrations import webhooks
 from integrations.exceptions import DeliveryNotReplayable, UnsafeWebhookUrl
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from integrations.webhooks import transport
 from tests.integrations.conftest import verify_standard_webhook
-from tests.integrations.helpers import NEUTRAL_TYPE, publish_committed
+from tests.integrations.helpers import NEUTRAL_TYPE, create_deliveries, publish_committed
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def fast_retries(settings):
 
 
 def fan_out(event) -> list[WebhookDelivery]:
-    webhooks.create_deliveries(event)
+    create_deliveries([event])
     return list(WebhookDelivery.objects.filter(event_id=event.event_id).order_by("endpoint_id"))
 
 
@@ -240,10 +241,10 @@ def test_ssrf_guard_is_checked_again_at_delivery_time(receiver, settings):
 
 def test_retry_after_accepts_seconds_and_http_dates():
     now = timezone.now()
-    assert webhooks._retry_after_seconds("30", now) == 30
+    assert transport._retry_after_seconds("30", now) == 30
     later = (now + timedelta(seconds=90)).strftime("%a, %d %b %Y %H:%M:%S GMT")
-    assert 85 <= webhooks._retry_after_seconds(later, now) <= 91
-    assert webhooks._retry_after_seconds("soon", now) is None
+    assert 85 <= transport._retry_after_seconds(later, now) <= 91
+    assert transport._retry_after_seconds("soon", now) is None
 
 
 def test_schedule_ends_in_dead(settings):

@@ -90,4 +90,4 @@ def test_multi_line_reservations_in_opposite_order_do_not_deadlock():
     assert [r for r in results if isinstance(r, Exception)] == []
     assert Reservation.objects.count() == 12 * 5 * 2
     assert selectors.on_hand_discrepancies() == []
-    assert selectors.reserved_discrepancies() == []
+    assert list(selectors.iter_reserved_discrepancies()) == []
