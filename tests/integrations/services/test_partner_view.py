@@ -10,7 +10,7 @@ import pytest
 from core.messaging import catalogue
 from integrations import webhooks
 from integrations.models import WebhookDelivery
-from tests.integrations.helpers import publish_committed
+from tests.integrations.helpers import create_deliveries, publish_committed
 
 pytestmark = pytest.mark.django_db
 EVENTS = "/api/v1/integrations/events/"
@@ -68,7 +68,7 @@ def test_a_partner_webhook_carries_no_cost_a_staff_webhook_does(customer, receiv
         "lines": [{"order_line_id": 1, "sku": "A", "quantity": "1", "unit_price": "9.00",
                    "cost_value": "4.00", "unit_cost": "4.000000"}]})
     # when
-    webhooks.create_deliveries(event)
+    create_deliveries([event])
     for delivery in WebhookDelivery.objects.order_by("pk"):
         webhooks.deliver(delivery_id=delivery.pk)
     # then
