@@ -111,8 +111,10 @@ def order_of_shipment_for_update(shipment_id: int) -> Order | None:
     if not rows:
         return None
     order = rows[0]
-    order.customer = Customer.from_db(connection.alias, ["id", "code", "preferred_warehouse_id", "payment_terms_days"],
-                                      [order.customer_id, order.c_code, order.c_preferred, order.c_terms])
+    loaded = {"id": order.customer_id, "code": order.c_code, "preferred_warehouse_id": order.c_preferred,
+              "payment_terms_days": order.c_terms}
+    names = [f.attname for f in Customer._meta.concrete_fields if f.attname in loaded]  # from_db wants model order
+    order.customer = Customer.from_db(connection.alias, names, [loaded[n] for n in names])
     return order
 
 
