@@ -5,4 +5,6 @@ class FinanceConfig(AppConfig):
     name = "finance"
 
     def ready(self) -> None:
-        from . import events, handlers  # noqa: F401  (event types, consumers)
+        from . import events, handlers, ports  # noqa: F401  (event types, consumers)
+
+        ports.plug()  # sales.ports.TaxRates and CreditExposure

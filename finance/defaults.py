@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
+from finance.models import Account, TaxRate
+
 ACCOUNTS = [
     ("1000", "Cash and bank", "asset", "cash"),
     ("1100", "Accounts receivable", "asset", "ar"),
@@ -31,8 +33,6 @@ TAX_RATES = [("standard", Decimal("0.080000"), "Standard rate"), ("zero", Decima
 
 
 def ensure_default_chart() -> None:
-    from finance.models import Account, TaxRate
-
     for code, name, type_, role in ACCOUNTS:
         if Account.objects.filter(role=role).exists():
             continue

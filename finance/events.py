@@ -69,9 +69,10 @@ def _s(value) -> str | None:
     return None if value is None else str(value)
 
 
-def invoice_issued_payload(invoice, lines, *, order_number: str | None = None) -> dict:
-    """finance.invoice.issued.v1 (docs/architecture.md). `order_number` when the caller knows
-    it (the shipment event carries it), saving a query for the order."""
+def invoice_issued_payload(invoice, lines, *, order_number: str | None = None,
+                           customer_code: str | None = None) -> dict:
+    """finance.invoice.issued.v1 (docs/architecture.md). `order_number` and `customer_code` when
+    the caller knows them (the shipment event carries them), saving a query for each."""
     if invoice.order_id is None:
         order_number = None
     elif order_number is None:
@@ -84,7 +85,7 @@ def invoice_issued_payload(invoice, lines, *, order_number: str | None = None) -
         "issued_at": invoice.created_at.isoformat(),
         "shipment_id": invoice.shipment_id,
         "customer_id": invoice.customer_id,
-        "customer_code": invoice.customer.code,
+        "customer_code": customer_code if customer_code is not None else invoice.customer.code,
         "currency": invoice.currency,
         "issue_date": invoice.issue_date.isoformat(),
         "subtotal": _s(invoice.subtotal),
@@ -117,10 +118,11 @@ def payment_received_payload(payment, allocations) -> dict:
     }
 
 
-def credit_note_issued_payload(credit_note, lines, applications) -> dict:
+def credit_note_issued_payload(credit_note, lines, applications, *, customer_code: str | None = None) -> dict:
     return {
         "credit_note_id": credit_note.pk, "credit_note_number": credit_note.number,
-        "customer_id": credit_note.customer_id, "customer_code": credit_note.customer.code,
+        "customer_id": credit_note.customer_id,
+        "customer_code": customer_code if customer_code is not None else credit_note.customer.code,
         "order_id": credit_note.order_id, "invoice_id": credit_note.invoice_id,
         "return_id": int(credit_note.return_ref) if credit_note.return_ref.isdigit() else None, "disposition": credit_note.disposition or None,
         "subtotal": _s(credit_note.subtotal), "tax": _s(credit_note.tax), "total": _s(credit_note.total),

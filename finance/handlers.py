@@ -23,6 +23,7 @@ from finance import posting
 from finance.events import INVOICE_ISSUED
 from finance.services import invoicing
 from finance.services.journal import EntryRequest, post_journal_entries
+from inventory import selectors as inventory_selectors
 from inventory.events import ADJUSTMENT_POSTED, RECEIPT_POSTED, TRANSFER_POSTED
 from sales import services as sales_services
 from sales.events import RETURN_RECEIVED, SHIPMENT_SHIPPED
@@ -43,13 +44,9 @@ class _Warehouses:
               ("to_warehouse_id", "to_warehouse_code"))
 
     def __init__(self, events: Sequence) -> None:
-        codes = {e.data[code] for e in events for id_field, code in self.FIELDS
-                 if not e.data.get(id_field) and e.data.get(code)}
-        self.by_code: dict[str, int] = {}
-        if codes:
-            from inventory.models import Warehouse
-
-            self.by_code = dict(Warehouse.objects.filter(code__in=codes).values_list("code", "pk"))
+        self.by_code = inventory_selectors.warehouse_ids_by_code(
+            {e.data[code] for e in events for id_field, code in self.FIELDS
+             if not e.data.get(id_field) and e.data.get(code)})
 
     def id(self, data: dict, id_field: str, code_field: str) -> int | None:
         if data.get(id_field):

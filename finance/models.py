@@ -22,6 +22,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from finance.exceptions import PostedEntryImmutable
+
 ZERO = Decimal("0")
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -209,14 +211,10 @@ class JournalEntry(models.Model):
     def save(self, *args, **kwargs):
         kwargs.pop("_allow_insert", None)
         if self.pk is not None:
-            from finance.exceptions import PostedEntryImmutable
-
             raise PostedEntryImmutable("A posted journal entry cannot be changed; post a reversing entry.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        from finance.exceptions import PostedEntryImmutable
-
         raise PostedEntryImmutable("A posted journal entry cannot be deleted; post a reversing entry.")
 
 
@@ -256,14 +254,10 @@ class JournalLine(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
-            from finance.exceptions import PostedEntryImmutable
-
             raise PostedEntryImmutable("A posted journal line cannot be changed; post a reversing entry.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        from finance.exceptions import PostedEntryImmutable
-
         raise PostedEntryImmutable("A posted journal line cannot be deleted; post a reversing entry.")
 
 

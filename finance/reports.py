@@ -10,9 +10,39 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.money import q2
+from finance.exceptions import FinanceNotFound
+from finance.models import (
+    DEBIT_NORMAL,
+    Account,
+    AccountOverride,
+    CreditNote,
+    Invoice,
+    JournalLine,
+    Payment,
+    SupplierBill,
+)
+from inventory import selectors as inventory_selectors
 
 ZERO = Decimal("0.00")
 BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
+
+
+def gl_balance_for_role(role: str, as_of: date | None = None) -> Decimal:
+    """Balance of the accounts serving a control role (default account and overrides), in the
+    account's normal direction (debit − credit for assets/expenses, credit − debit otherwise)."""
+    ids = set(Account.objects.filter(role=role).values_list("id", flat=True))
+    ids |= set(AccountOverride.objects.filter(role=role).values_list("account_id", flat=True))
+    if not ids:
+        return ZERO
+    lines = JournalLine.objects.filter(account_id__in=ids)
+    if as_of is not None:
+        lines = lines.filter(date__lte=as_of)
+    total = ZERO
+    types = dict(Account.objects.filter(id__in=ids).values_list("id", "type"))
+    for row in lines.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")):
+        d, c = row["d"] or ZERO, row["c"] or ZERO
+        total += (d - c) if types[row["account_id"]] in DEBIT_NORMAL else (c - d)
+    return q2(total)
 
 
 def _bucket(days_overdue: int) -> str:
@@ -32,8 +62,6 @@ def trial_balance(*, as_of: date | None = None) -> dict:
 
     One aggregate over JournalLine (date is denormalised on the line and indexed with
     account, so this is an index scan plus a hash aggregate)."""
-    from finance.models import Account, JournalLine
-
     lines = JournalLine.objects.all()
     if as_of is not None:
         lines = lines.filter(date__lte=as_of)
@@ -57,9 +85,6 @@ def general_ledger(*, account_code: str, date_from: date | None = None, date_to:
                    limit: int = 5000) -> dict:
     """Lines of one account in a date range, with the opening balance and a running balance
     (debit − credit)."""
-    from finance.exceptions import FinanceNotFound
-    from finance.models import Account, JournalLine
-
     account = Account.objects.filter(code=account_code).first()
     if account is None:
         raise FinanceNotFound(f"Account {account_code} does not exist.")
@@ -87,8 +112,6 @@ def general_ledger(*, account_code: str, date_from: date | None = None, date_to:
 def ar_aging(*, as_of: date | None = None, customer_id: int | None = None) -> dict:
     """Open invoice balances per customer by days past due (current, 1–30, 31–60, 61–90, 90+),
     with the customer's unapplied credit beside them."""
-    from finance.models import CreditNote, Invoice, Payment
-
     as_of = as_of or timezone.localdate()
     invoices = Invoice.objects.filter(balance_due__gt=0).exclude(status=Invoice.Status.VOID).select_related("customer")
     if customer_id is not None:
@@ -120,8 +143,6 @@ def ar_aging(*, as_of: date | None = None, customer_id: int | None = None) -> di
 
 def ap_aging(*, as_of: date | None = None) -> dict:
     """Open (posted) supplier bill balances per supplier by days past due."""
-    from finance.models import SupplierBill
-
     as_of = as_of or timezone.localdate()
     bills = SupplierBill.objects.filter(balance_due__gt=0, status__in=[SupplierBill.Status.OPEN,
                                                                           SupplierBill.Status.PARTIALLY_PAID])
@@ -143,8 +164,6 @@ def ap_aging(*, as_of: date | None = None) -> dict:
 def customer_statement(*, customer_id: int, date_from: date | None = None, date_to: date | None = None) -> dict:
     """Invoices, voids, payments and credit notes of a customer in a period, with the opening
     balance, a running balance and the closing balance (what the customer owes, net of credit)."""
-    from finance.models import CreditNote, Invoice, Payment
-
     date_to = date_to or timezone.localdate()
     date_from = date_from or date_to.replace(day=1)
     txns: list[tuple[date, int, str, str, Decimal]] = []
@@ -171,9 +190,6 @@ def customer_statement(*, customer_id: int, date_from: date | None = None, date_
 
 def inventory_valuation(*, as_of: date | None = None) -> dict:
     """Stock value from the inventory ledger next to the GL inventory balance (I5)."""
-    from finance.selectors import gl_balance_for_role
-    from inventory import selectors as inventory_selectors
-
     as_of_dt = None
     if as_of is not None:
         as_of_dt = timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min)) - timedelta(microseconds=1)

@@ -1,15 +1,36 @@
-"""Public reads of finance. Sales imports this lazily (open AR for the credit check, tax
-rates for pricing); ops uses the reconciliation totals (I5–I7)."""
+"""Public reads of finance. Sales asks for open AR (the credit check) and tax rates (pricing)
+through its ports, which finance.ports plugs in; ops uses the reconciliation totals (I5–I7)."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery, Sum
+from django.db.models import DecimalField, Exists, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from core.money import q2
+from finance.models import (
+    CreditNote,
+    FiscalPeriod,
+    Invoice,
+    JournalEntry,
+    JournalLine,
+    Payment,
+    PaymentAllocation,
+    SupplierBill,
+    SupplierBillLine,
+)
+from finance.reports import (  # reports are selectors too, kept in their own module
+    ap_aging,
+    ar_aging,
+    customer_statement,
+    general_ledger,
+    gl_balance_for_role,
+    inventory_valuation,
+    trial_balance,
+)
+from finance.tax import get_tax_engine
 from inventory import selectors as inventory_selectors
 from sales import selectors as sales_selectors
 
@@ -17,8 +38,6 @@ ZERO = Decimal("0.00")
 
 
 def _sum(qs, field: str) -> Decimal:
-    from django.db.models import DecimalField, Value
-
     return q2(qs.aggregate(s=Coalesce(Sum(field), Value(ZERO), output_field=DecimalField()))["s"])
 
 
@@ -27,8 +46,6 @@ def _sum(qs, field: str) -> Decimal:
 def open_ar_for_customer(customer_id: int) -> Decimal:
     """What the customer owes now, for the credit check: open invoice balances minus credit
     not yet applied (payments on account, unapplied credit notes); never below zero."""
-    from finance.models import CreditNote, Invoice, Payment
-
     owed = _sum(Invoice.objects.filter(customer_id=customer_id).exclude(status=Invoice.Status.VOID), "balance_due")
     credit = (_sum(Payment.objects.filter(customer_id=customer_id), "unallocated")
               + _sum(CreditNote.objects.filter(customer_id=customer_id), "unapplied"))
@@ -40,55 +57,27 @@ def tax_rate_for(*, tax_category: str, on: date, jurisdiction: str | None = None
 
     Raises finance.exceptions.UnknownTaxCategory (400) when no rate is valid that day.
     """
-    from finance.tax import get_tax_engine
-
     return get_tax_engine().rate_for(tax_category=tax_category, on=on, jurisdiction=jurisdiction)
 
 
 # --- reconciliation totals (ops) ----------------------------------------------------------------
 
-def gl_balance_for_role(role: str, as_of: date | None = None) -> Decimal:
-    """Balance of the accounts serving a control role (default account and overrides), in the
-    account's normal direction (debit − credit for assets/expenses, credit − debit otherwise)."""
-    from finance.models import DEBIT_NORMAL, Account, AccountOverride, JournalLine
-
-    ids = set(Account.objects.filter(role=role).values_list("id", flat=True))
-    ids |= set(AccountOverride.objects.filter(role=role).values_list("account_id", flat=True))
-    if not ids:
-        return ZERO
-    lines = JournalLine.objects.filter(account_id__in=ids)
-    if as_of is not None:
-        lines = lines.filter(date__lte=as_of)
-    total = ZERO
-    types = dict(Account.objects.filter(id__in=ids).values_list("id", "type"))
-    for row in lines.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")):
-        d, c = row["d"] or ZERO, row["c"] or ZERO
-        total += (d - c) if types[row["account_id"]] in DEBIT_NORMAL else (c - d)
-    return q2(total)
-
-
 def open_invoice_balance_total() -> Decimal:
     """The AR sub-ledger net of customer credit: Σ open invoice balances − payments on
     account − unapplied credit notes. The GL AR control account must equal this (I6),
     because an unallocated payment or credit note has already been credited to AR."""
-    from finance.models import CreditNote, Invoice, Payment
-
     owed = _sum(Invoice.objects.exclude(status=Invoice.Status.VOID), "balance_due")
     return q2(owed - _sum(Payment.objects.all(), "unallocated") - _sum(CreditNote.objects.all(), "unapplied"))
 
 
 def open_invoice_balance_gross() -> Decimal:
     """Σ balance_due of open and partially paid invoices (before customer credit)."""
-    from finance.models import Invoice
-
     return _sum(Invoice.objects.exclude(status=Invoice.Status.VOID), "balance_due")
 
 
 def open_bill_balance_total() -> Decimal:
     """Σ balance_due of posted supplier bills (bills on hold are not posted, so not in AP).
     The GL AP control account must equal this (I7)."""
-    from finance.models import SupplierBill
-
     posted = SupplierBill.objects.filter(status__in=[SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID,
                                                      SupplierBill.Status.PAID])
     return _sum(posted, "balance_due")
@@ -97,14 +86,10 @@ def open_bill_balance_total() -> Decimal:
 # --- lookups ------------------------------------------------------------------------------------
 
 def get_invoice_for_shipment(shipment_id: int):
-    from finance.models import Invoice
-
     return Invoice.objects.filter(shipment_id=shipment_id).first()
 
 
 def list_invoices(*, customer_id: int | None = None, order_id: int | None = None, status: str | None = None):
-    from finance.models import Invoice
-
     qs = Invoice.objects.select_related("customer").prefetch_related("lines")
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
@@ -118,8 +103,6 @@ def list_invoices(*, customer_id: int | None = None, order_id: int | None = None
 def entries_for_source(*, source_type: str, source_id) -> list:
     """Entries posted for a source document, reversals included. A bare document kind
     ("invoice", "payment") means finance's own ("finance.invoice", …)."""
-    from finance.models import JournalEntry
-
     types = {source_type} | ({f"finance.{source_type}"} if "." not in source_type else set())
     direct = JournalEntry.objects.filter(source_type__in=types, source_id=str(source_id))
     ids = list(direct.values_list("pk", flat=True))
@@ -128,8 +111,6 @@ def entries_for_source(*, source_type: str, source_id) -> list:
 
 
 def entry_is_balanced(entry_id: int) -> bool:
-    from finance.models import JournalLine
-
     agg = JournalLine.objects.filter(entry_id=entry_id).aggregate(d=Sum("debit"), c=Sum("credit"))
     return q2(agg["d"] or ZERO) == q2(agg["c"] or ZERO)
 
@@ -138,8 +119,6 @@ def unbalanced_entry_ids() -> list[int]:
     """Entries whose lines do not balance (should always be empty: I4)."""
     from django.db import connection
     from django.db.models import F
-
-    from finance.models import JournalEntry
 
     sums = JournalEntry.objects.annotate(d=Sum("lines__debit"), c=Sum("lines__credit"))
     if connection.vendor == "postgresql":  # exact numeric sums: compare in SQL
@@ -154,16 +133,12 @@ def journal_totals() -> dict:
     """{total_debit, total_credit} over every journal line (one aggregate; I4's first look)."""
     from django.db.models import Value
 
-    from finance.models import JournalLine
-
     totals = JournalLine.objects.aggregate(d=Coalesce(Sum("debit"), Value(ZERO)), c=Coalesce(Sum("credit"), Value(ZERO)))
     return {"total_debit": totals["d"], "total_credit": totals["c"]}
 
 
 def unbalanced_entries(*, limit: int = 1000) -> list[tuple]:
     """I4's findings: (id, number, correlation_id) of the entries whose lines do not balance."""
-    from finance.models import JournalEntry
-
     ids = unbalanced_entry_ids()[:limit]
     return list(JournalEntry.objects.filter(pk__in=ids).values_list("pk", "number", "correlation_id"))
 
@@ -173,8 +148,6 @@ def received_not_billed(*, first_receipt_before):
     supplier code, received value, billed GRNI on posted bills, first receipt, correlation_id),
     by id, in one query."""
     from django.db.models import DecimalField, Value
-
-    from finance.models import SupplierBill, SupplierBillLine
 
     money = DecimalField(max_digits=18, decimal_places=2)
     posted = [SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID, SupplierBill.Status.PAID]
@@ -187,8 +160,6 @@ def received_not_billed(*, first_receipt_before):
 
 def exclude_invoiced(shipments):
     """These shipments (a sales.selectors queryset) less those that have an invoice."""
-    from finance.models import Invoice
-
     return shipments.exclude(Exists(Invoice.objects.filter(shipment_id=OuterRef("pk"))))
 
 
@@ -203,8 +174,6 @@ def shipments_not_invoiced(*, shipped_before):
 def invoice_latency_rows(*, shipped_from, shipped_before, channel: str | None = None):
     """For the invoice-latency KPI: (shipped_at, order channel, invoice created_at or None) per
     shipment shipped in the window, in one query."""
-    from finance.models import Invoice
-
     invoiced_at = Invoice.objects.filter(shipment_id=OuterRef("pk")).values("created_at")[:1]
     return (sales_selectors.shipped_shipments(shipped_from=shipped_from, shipped_before=shipped_before, channel=channel)
             .annotate(invoiced_at=Subquery(invoiced_at)).values_list("shipped_at", "order__channel", "invoiced_at"))
@@ -214,14 +183,10 @@ def invoice_latency_rows(*, shipped_from, shipped_before, channel: str | None = 
 
 def invoices_for_correlation(*, correlation_id: str, order_ids=()):
     """Invoices of the correlation id or of these orders, in time order."""
-    from finance.models import Invoice
-
     return Invoice.objects.filter(Q(correlation_id=correlation_id) | Q(order_id__in=order_ids)).order_by("created_at", "pk")
 
 
 def credit_notes_for_correlation(*, correlation_id: str, order_ids=()):
-    from finance.models import CreditNote
-
     return (CreditNote.objects.filter(Q(correlation_id=correlation_id) | Q(order_id__in=order_ids))
             .order_by("created_at", "pk"))
 
@@ -229,16 +194,12 @@ def credit_notes_for_correlation(*, correlation_id: str, order_ids=()):
 def payments_for_correlation(*, correlation_id: str, invoice_ids=()):
     """Payments of the correlation id or allocated to these invoices (a payment made in its own
     transaction), in time order."""
-    from finance.models import Payment
-
     return (Payment.objects.filter(Q(correlation_id=correlation_id) | Q(allocations__invoice_id__in=invoice_ids))
             .distinct().order_by("created_at", "pk"))
 
 
 def journal_entries_for_correlation(*, correlation_id: str):
     """Journal entries of the correlation id with their lines and accounts, in posting order."""
-    from finance.models import JournalEntry, JournalLine
-
     lines = JournalLine.objects.select_related("account").order_by("line_no")
     return (JournalEntry.objects.filter(correlation_id=correlation_id)
             .prefetch_related(Prefetch("lines", queryset=lines)).order_by("posted_at", "pk"))
@@ -253,8 +214,6 @@ def search_invoices(*, search: str | None = None, status: str | None = None, cus
                     overdue_on: date | None = None):
     """Invoices with customer and order, newest first. `search` matches invoice number, order
     number or customer code; `overdue_on` keeps open invoices with a balance due before that date."""
-    from finance.models import Invoice
-
     qs = Invoice.objects.select_related("customer", "order").order_by("-id")
     if search:
         qs = qs.filter(Q(number__icontains=search) | Q(order__number__icontains=search)
@@ -269,76 +228,54 @@ def search_invoices(*, search: str | None = None, status: str | None = None, cus
 
 
 def list_order_invoices(*, order_id: int):
-    from finance.models import Invoice
-
     return Invoice.objects.filter(order_id=order_id).order_by("id")
 
 
 def get_invoice(*, invoice_id: int):
     """The invoice with customer, order and shipment, or None."""
-    from finance.models import Invoice
-
     return Invoice.objects.select_related("customer", "order", "shipment").filter(pk=invoice_id).first()
 
 
 def list_open_invoices(*, customer_code: str) -> list:
     """The customer's invoices with a balance due, oldest due first (to allocate a payment to)."""
-    from finance.models import Invoice
-
     return list(Invoice.objects.filter(customer__code=customer_code, status__in=_OPEN_INVOICE, balance_due__gt=0)
                 .order_by("due_date", "id"))
 
 
 def list_order_payment_allocations(*, order_id: int):
     """Payment allocations to the order's invoices, with payment and invoice."""
-    from finance.models import PaymentAllocation
-
     return (PaymentAllocation.objects.filter(invoice__order_id=order_id).select_related("payment", "invoice")
             .order_by("id"))
 
 
 def list_payments(*, customer_code: str | None = None):
-    from finance.models import Payment
-
     qs = Payment.objects.select_related("customer").order_by("-id")
     return qs.filter(customer__code=customer_code) if customer_code else qs
 
 
 def get_payment(*, payment_id: int):
-    from finance.models import Payment
-
     return Payment.objects.select_related("customer").filter(pk=payment_id).first()
 
 
 def list_order_credit_notes(*, order_id: int):
-    from finance.models import CreditNote
-
     return CreditNote.objects.filter(order_id=order_id).order_by("id")
 
 
 def list_credit_notes(*, customer_code: str | None = None):
     """Credit notes with customer, order and invoice, newest first."""
-    from finance.models import CreditNote
-
     qs = CreditNote.objects.select_related("customer", "order", "invoice").order_by("-id")
     return qs.filter(customer__code=customer_code) if customer_code else qs
 
 
 def list_periods():
-    from finance.models import FiscalPeriod
-
     return FiscalPeriod.objects.select_related("closed_by").order_by("-start_date")
 
 
 def get_period(*, period_id: int):
-    from finance.models import FiscalPeriod
-
     return FiscalPeriod.objects.filter(pk=period_id).first()
 
 
 def invoice_status_choices() -> list[tuple[str, str]]:
-    from finance.models import Invoice
-
     return list(Invoice.Status.choices)
 
 
@@ -355,8 +292,6 @@ def list_customer_credit(*, search: str | None = None, with_holds: bool = False)
     the balance due of their open invoices, in one query."""
     from django.db.models import DecimalField, Value
 
-    from finance.models import Invoice
-
     money = DecimalField(max_digits=18, decimal_places=2)
     open_ar = (Invoice.objects.filter(customer=OuterRef("pk"), status__in=_OPEN_INVOICE)
                .values("customer").annotate(s=Sum("balance_due")).values("s"))
@@ -369,8 +304,6 @@ def invoice_figures(*, today: date, since: date, days_from: date) -> dict:
     open AR, shipped-not-invoiced (count, oldest), the current period, open past periods and
     invoiced amount per day from `days_from`. Seven queries."""
     from django.db.models import Count, Min
-
-    from finance.models import FiscalPeriod, Invoice
 
     issued = Invoice.objects.exclude(status="void").filter(issue_date__gte=since).aggregate(
         n=Count("pk"), amount=Sum("total"))
@@ -386,15 +319,6 @@ def invoice_figures(*, today: date, since: date, days_from: date) -> dict:
     return {"issued": issued, "overdue": overdue, "open_ar": open_ar["amount"], "sni": sni, "current_period": current,
             "open_past_periods": open_past, "invoiced_per_day": per_day}
 
-
-from finance.reports import (  # noqa: E402  (reports are selectors too; kept in their own module)
-    ap_aging,
-    ar_aging,
-    customer_statement,
-    general_ledger,
-    inventory_valuation,
-    trial_balance,
-)
 
 __all__ = [
     "open_ar_for_customer", "tax_rate_for", "gl_balance_for_role", "open_invoice_balance_total",

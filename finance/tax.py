@@ -17,7 +17,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
+from finance.defaults import ensure_default_chart
 from finance.exceptions import UnknownTaxCategory
+from finance.models import TaxRate
 
 DEFAULT_JURISDICTION = "default"
 # A product without a category is taxed at the standard rate; "exempt" is always zero.
@@ -33,8 +35,6 @@ class TableTaxEngine:
     """Rates from finance.TaxRate: category + jurisdiction, valid_from ≤ on ≤ valid_to."""
 
     def rate_for(self, *, tax_category: str, on: date, jurisdiction: str | None = None) -> Decimal:
-        from finance.models import TaxRate
-
         category = (tax_category or STANDARD).strip().lower()
         if category == EXEMPT:
             return Decimal("0.0000")
@@ -54,8 +54,6 @@ class TableTaxEngine:
                     return four if four == rate else rate.normalize()
             if attempt or TaxRate.objects.exists():
                 break
-            from finance.defaults import ensure_default_chart
-
             ensure_default_chart()
         raise UnknownTaxCategory(f"No tax rate for category {category!r} in {wanted!r} on {on.isoformat()}.",
                                  errors={"tax_category": [f"no rate valid on {on.isoformat()}"]})

@@ -16,6 +16,7 @@ from core.messaging.consumers import batch_handler, consumer
 from finance import events as finance_events
 from integrations.channels import edi
 from sales import events as sales_events
+from sales import selectors as sales_selectors
 
 
 def _write_855(event, partner, refs: dict, files=None) -> None:
@@ -47,8 +48,6 @@ def _external_refs(events, needed: bool) -> dict:
     read through sales' selectors in one query."""
     if not needed:
         return {}
-    from sales import selectors as sales_selectors
-
     return sales_selectors.external_refs(e.data.get("order_id") for e in events)
 
 

@@ -21,11 +21,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import context
-from core.exceptions import DomainError
+from core.exceptions import DomainError, NotFound
 from core.messaging.publishing import publish
 from integrations import events
 from integrations.exceptions import MessageNotReprocessable, PayloadTooLarge
 from integrations.models import InboundMessage
+from sales import services as sales_services
 
 log = structlog.get_logger(__name__)
 M = InboundMessage.Status
@@ -65,9 +66,7 @@ def register_parser(channel: str) -> Callable[[Parser], Parser]:
 
 
 def _parser_for(channel: str) -> Parser:
-    from integrations import channels  # noqa: F401  (registers the parsers)
-
-    return _parsers[channel]
+    return _parsers[channel]  # the channel modules register theirs (IntegrationsConfig.ready imports them)
 
 
 def safe_headers(meta_or_headers) -> dict:
@@ -124,8 +123,6 @@ def process_message(*, message_id: int, submitted_by=None,
     order was accepted (or already existed), `failed` otherwise (with per-row / per-segment
     errors), or `ignored` when it holds no order. Returns the updated message.
     """
-    from sales import services as sales_services
-
     with transaction.atomic():
         message = InboundMessage.objects.select_for_update().get(pk=message_id)
         if message.status not in (M.RECEIVED, M.FAILED):
@@ -202,8 +199,6 @@ def reprocess_message(*, message_id: int, submitted_by=None) -> InboundMessage:
     """Run a failed message again (after a fix: a SKU created, a customer configured)."""
     message = InboundMessage.objects.filter(pk=message_id).first()
     if message is None:
-        from core.exceptions import NotFound
-
         raise NotFound(f"Inbound message {message_id} does not exist.")
     if message.status not in (M.FAILED, M.RECEIVED):
         raise MessageNotReprocessable(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
-from integrations import webhooks
+from integrations import inbound, webhooks
+from integrations.channels import woocommerce
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
@@ -22,24 +23,18 @@ def deliver_due_webhooks() -> int:
 
 @shared_task(acks_late=True)
 def process_inbound_message_task(message_id: int) -> str:
-    from integrations import inbound
-
     return inbound.process_message(message_id=message_id).status
 
 
 @shared_task
 def process_stuck_inbound_messages() -> int:
     """Beat (every minute): inbound messages stored but never processed (a crash in between)."""
-    from integrations import inbound
-
     return inbound.process_stuck_messages()
 
 
 @shared_task
 def backfill_woocommerce_orders() -> int:
     """Beat (:25 hourly): pull recent WooCommerce orders to backfill missed webhooks."""
-    from integrations.channels import woocommerce
-
     return woocommerce.backfill_all()
 
 

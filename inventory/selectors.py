@@ -76,6 +76,37 @@ def get_warehouse_by_code(code: str) -> Warehouse:
                                errors={"warehouse": [f"Unknown warehouse {code!r}."]}) from None
 
 
+def warehouse_ids_by_code(codes) -> dict[str, int]:
+    """code → id of the given warehouse codes (unknown codes left out), one query; for consumers
+    of events that name a warehouse by code only."""
+    codes = set(codes)
+    if not codes:
+        return {}
+    return dict(Warehouse.objects.filter(code__in=codes).values_list("code", "pk"))
+
+
+def product_categories(product_ids) -> dict[int, str]:
+    """product id → category, one query (finance's posting overrides by category)."""
+    ids = set(product_ids)
+    if not ids:
+        return {}
+    return dict(Product.objects.filter(pk__in=ids).values_list("pk", "category"))
+
+
+def find_supplier_by_code(code: str) -> Supplier | None:
+    """The supplier with this code, or None (the caller words the error)."""
+    return Supplier.objects.filter(code=code).first()
+
+
+def find_purchase_order_by_ref(ref) -> PurchaseOrder | None:
+    """The purchase order whose number — or id, when `ref` is all digits — is `ref`, or None."""
+    ref = str(ref).strip()
+    q = Q(number=ref)
+    if ref.isdigit():
+        q |= Q(pk=int(ref))
+    return PurchaseOrder.objects.filter(q).first()
+
+
 def get_supplier_by_code(code: str) -> Supplier:
     try:
         return Supplier.objects.get(code=code)

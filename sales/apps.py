@@ -5,4 +5,4 @@ class SalesConfig(AppConfig):
     name = "sales"
 
     def ready(self) -> None:
-        from . import events, handlers  # noqa: F401  (event types, consumers)
+        from . import events, handlers, ports  # noqa: F401  (event types, consumers, the ports' start-up check)

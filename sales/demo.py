@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from core import roles
 from core.money import q2
+from inventory import selectors as inventory_selectors
 from sales import services, stock
 from sales.models import Customer, PriceList, PriceListItem
 
@@ -48,9 +49,7 @@ def _products() -> list:
 
 
 def stock_rows() -> list[dict]:
-    from inventory import selectors
-
-    return selectors.list_availability(active_only=True)
+    return inventory_selectors.list_availability(active_only=True)
 
 
 def seed(stdout) -> None:

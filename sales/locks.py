@@ -100,17 +100,21 @@ def _for_update(of: str) -> str:
 
 
 def order_of_shipment_for_update(shipment_id: int) -> Order | None:
-    """Lock the order a shipment belongs to (with its customer's code), in one query."""
+    """Lock the order a shipment belongs to (with its customer's code, preferred warehouse and
+    payment terms — the shipped event carries the terms to finance), in one query."""
     rows = list(Order.objects.raw(
-        f"SELECT {columns(Order, 'o')}, c.code AS c_code, c.preferred_warehouse_id AS c_preferred "
+        f"SELECT {columns(Order, 'o')}, c.code AS c_code, c.preferred_warehouse_id AS c_preferred, "
+        "c.payment_terms_days AS c_terms "
         "FROM sales_order o JOIN sales_customer c ON c.id = o.customer_id "
         "WHERE o.id = (SELECT s.order_id FROM sales_shipment s WHERE s.id = %s)" + _for_update("o"),
         [shipment_id]))
     if not rows:
         return None
     order = rows[0]
-    order.customer = Customer.from_db(connection.alias, ["id", "code", "preferred_warehouse_id"],
-                                      [order.customer_id, order.c_code, order.c_preferred])
+    loaded = {"id": order.customer_id, "code": order.c_code, "preferred_warehouse_id": order.c_preferred,
+              "payment_terms_days": order.c_terms}
+    names = [f.attname for f in Customer._meta.concrete_fields if f.attname in loaded]  # from_db wants model order
+    order.customer = Customer.from_db(connection.alias, names, [loaded[n] for n in names])
     return order
 
 

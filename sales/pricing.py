@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum, Value
 
 from core.money import q2
+from sales import ports
 from sales.models import Customer, Order, OrderLine, PriceListItem
 
 ZERO = Decimal("0")
@@ -58,22 +59,15 @@ def within_partner_tolerance(*, given: Decimal, reference: Decimal) -> bool:
 
 
 def tax_rate(*, tax_category: str, on: dt.date) -> Decimal:
-    """Ask finance for the rate of a tax category; 0 while finance has no selectors module yet."""
-    try:
-        from finance.selectors import tax_rate_for
-    except ImportError:
-        return ZERO
-    return Decimal(tax_rate_for(tax_category=tax_category, on=on))
+    """The rate of a tax category, from the TaxRates port (finance's tax engine); raises
+    ports.PortNotImplemented when no app registered one."""
+    return Decimal(ports.tax_rates().rate_for(tax_category=tax_category, on=on))
 
 
 def open_ar(customer: Customer) -> Decimal:
-    """Open receivables from finance; 0 while finance has no selectors module yet (the open
-    order value below already counts everything not yet invoiced)."""
-    try:
-        from finance.selectors import open_ar_for_customer
-    except ImportError:
-        return ZERO
-    return Decimal(open_ar_for_customer(customer.pk))
+    """Open receivables, from the CreditExposure port (finance); raises ports.PortNotImplemented
+    when no app registered one (the open order value below counts everything not yet invoiced)."""
+    return Decimal(ports.credit_exposure().open_receivables(customer_id=customer.pk))
 
 
 def open_order_value(customer: Customer, *, exclude_order_id: int | None = None) -> Decimal:

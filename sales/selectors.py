@@ -33,6 +33,24 @@ def get_customer_code(*, customer_id: int) -> str | None:
     return Customer.objects.filter(pk=customer_id).values_list("code", flat=True).first()
 
 
+def customer_terms(customer_ids) -> dict[int, tuple[str, int]]:
+    """customer id → (code, payment terms in days), one query; for events that predate the
+    payment terms in their payload (finance invoicing)."""
+    ids = set(customer_ids)
+    if not ids:
+        return {}
+    return {pk: (code, days or 0) for pk, code, days in
+            Customer.objects.filter(pk__in=ids).values_list("pk", "code", "payment_terms_days")}
+
+
+def order_numbers(order_ids) -> dict[int, str]:
+    """order id → order number, one query."""
+    ids = set(order_ids)
+    if not ids:
+        return {}
+    return dict(Order.objects.filter(pk__in=ids).values_list("pk", "number"))
+
+
 def find_customer_code_by_email(email: str) -> str | None:
     """The code of the (oldest) active customer with this email, case-insensitive, or None."""
     return (Customer.objects.filter(email__iexact=email, is_active=True).order_by("pk")

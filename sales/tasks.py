@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from sales import services
+
 
 @shared_task(name="sales.tasks.allocate_backorders")
 def allocate_backorders(product_ids: list[int] | None = None) -> int:
     """Beat (every 2 min) and after receipts: allocate waiting backorders oldest first."""
-    from sales.services import allocate_backorders as run
-
-    return run(product_ids=product_ids)
+    return services.allocate_backorders(product_ids=product_ids)
 
 
 # the name other code enqueues; same task

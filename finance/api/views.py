@@ -33,14 +33,14 @@ from finance.models import (
     SupplierPayment,
     TaxRate,
 )
+from inventory import selectors as inventory_selectors
+from sales import selectors as sales_selectors
 
 FINANCE = roles.FINANCE
 
 
 def _partner_customer_id(user) -> int | None:
-    from sales.selectors import partner_customer_id
-
-    return partner_customer_id(user)
+    return sales_selectors.partner_customer_id(user)
 
 
 def _scoped(qs, user):
@@ -60,9 +60,7 @@ def _by_id_or_number(model, value, field: str):
 
 
 def _customer(code, field: str = "customer"):
-    from sales.selectors import get_customer_by_code
-
-    customer = get_customer_by_code(code) if code else None
+    customer = sales_selectors.get_customer_by_code(code) if code else None
     if customer is None:
         raise ValidationFailed(f"Unknown customer {code!r}.", errors={field: [f"{code!r} does not exist"]})
     return customer
@@ -257,12 +255,19 @@ class PaymentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 # --- supplier documents -------------------------------------------------------------------------
 
 def _supplier(code):
-    from inventory.models import Supplier
-
-    supplier = Supplier.objects.filter(code=code).first()
+    supplier = inventory_selectors.find_supplier_by_code(code)
     if supplier is None:
         raise ValidationFailed(f"Unknown supplier {code!r}.", errors={"supplier": [f"{code!r} does not exist"]})
     return supplier
+
+
+def _purchase_order(ref):
+    po = inventory_selectors.find_purchase_order_by_ref(ref)
+    if po is None:
+        value = str(ref).strip()
+        raise ValidationFailed(f"Unknown purchase_order {value!r}.",
+                               errors={"purchase_order": [f"{value!r} does not exist"]})
+    return po
 
 
 class SupplierBillViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -277,14 +282,12 @@ class SupplierBillViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
 
     @extend_schema(request=s.SupplierBillInputSerializer, responses={201: s.SupplierBillSerializer})
     def create(self, request, *args, **kwargs):
-        from inventory.models import Product, PurchaseOrder
-
         data = s.SupplierBillInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         supplier = _supplier(v["supplier"])
-        po = _by_id_or_number(PurchaseOrder, v["purchase_order"], "purchase_order") if v["purchase_order"] else None
-        products = {p.sku: p for p in Product.objects.filter(sku__in=[ln["sku"] for ln in v["lines"]])}
+        po = _purchase_order(v["purchase_order"]) if v["purchase_order"] else None
+        products = inventory_selectors.get_products_by_sku([ln["sku"] for ln in v["lines"]])
         unknown = {f"lines.{i}.sku": ["unknown SKU"] for i, ln in enumerate(v["lines"]) if ln["sku"] not in products}
         if unknown:
             raise ValidationFailed("Unknown SKU on the bill.", errors=unknown)

@@ -9,16 +9,25 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from simple_history.utils import bulk_create_with_history
 
 from core import context
 from core.messaging.publishing import EventToPublish, publish, publish_many
 from core.money import q2, q3
 from finance import events, locks, posting
-from finance.exceptions import FinanceNotFound, InvoiceNotVoidable, OverAllocation, ValidationFailed
-from finance.models import CreditApplication, CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from finance.exceptions import (
+    FinanceNotFound,
+    InvoiceNotPayable,
+    InvoiceNotVoidable,
+    OverAllocation,
+    ValidationFailed,
+)
+from finance.models import CreditApplication, CreditNote, CreditNoteLine, Invoice, InvoiceLine, JournalEntry
 from finance.services import numbering, periods
 from finance.services.journal import post_journal_entries, reverse_journal_entry
+from inventory import selectors as inventory_selectors
+from sales import selectors as sales_selectors
 
 ZERO = Decimal("0.00")
 
@@ -32,8 +41,6 @@ def _as_date(value) -> date:
         return value
     if not value:
         return timezone.localdate()
-    from django.utils.dateparse import parse_datetime
-
     dt = parse_datetime(str(value))
     if dt is not None:
         return timezone.localtime(dt).date() if timezone.is_aware(dt) else dt.date()
@@ -47,6 +54,26 @@ def _open_posting_date(on: date) -> date:
     if period.is_open:
         return on
     return periods.resolve_posting_period(on, roll_forward=True)[1]
+
+
+def _customer_terms(payloads: Sequence[dict]) -> dict[int, tuple[str, int]]:
+    """customer id → (code, payment terms in days) of shipment/return payloads, as the payload
+    says (sales puts both in: the terms at the time of the event). One sales.selectors query for
+    the batch checks the customers exist (FinanceNotFound otherwise) and fills in what an older
+    payload lacks."""
+    known = sales_selectors.customer_terms({p["customer_id"] for p in payloads})
+    out: dict[int, tuple[str, int]] = {}
+    for p in payloads:
+        customer_id = p["customer_id"]
+        if customer_id not in known:
+            raise FinanceNotFound(f"Customer {customer_id} does not exist.")
+        code, terms = known[customer_id]
+        if p.get("customer_code"):
+            code = p["customer_code"]
+        if p.get("payment_terms_days") is not None:
+            terms = int(p["payment_terms_days"])
+        out.setdefault(customer_id, (code, terms))
+    return out
 
 
 def issue_invoice_for_shipment(*, shipment: dict, correlation_id: str | None = None) -> Invoice:
@@ -75,8 +102,6 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
     post_journal_entries for all the entries. All or nothing: a shipment that cannot be
     invoiced (unknown customer, closed period without roll-forward …) fails the batch.
     """
-    from sales.models import Customer, Order
-
     cids = list(correlation_ids) if correlation_ids is not None else [None] * len(shipments)
     existing = {inv.shipment_id: inv for inv in Invoice.objects.filter(
         shipment_id__in={s["shipment_id"] for s in shipments}).select_related("customer")}
@@ -88,13 +113,10 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
     if not todo:
         return [existing[s["shipment_id"]] for s in shipments]
 
-    customers = Customer.objects.in_bulk({s["customer_id"] for s, _ in todo})
-    codes = {s["warehouse_code"] for s, _ in todo if s.get("warehouse_id") is None and s.get("warehouse_code")}
-    warehouses: dict[str, int] = {}
-    if codes:
-        from inventory.models import Warehouse
-
-        warehouses = dict(Warehouse.objects.filter(code__in=codes).values_list("code", "pk"))
+    # Everything comes with the event; what an older payload lacks is looked up once for the batch.
+    customers = _customer_terms([s for s, _ in todo])
+    warehouses = inventory_selectors.warehouse_ids_by_code(
+        {s["warehouse_code"] for s, _ in todo if s.get("warehouse_id") is None and s.get("warehouse_code")})
     doc_dates: dict[date, date] = {}
 
     invoices: list[Invoice] = []
@@ -103,9 +125,8 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
     # Numbers first: the document series before the period and the journal counter (locks.py order).
     first = numbering.take_values("invoice", len(todo))
     for i, (shipment, cid) in enumerate(todo):
-        customer = customers.get(shipment["customer_id"])
-        if customer is None:
-            raise Customer.DoesNotExist(f"Customer {shipment['customer_id']} does not exist.")
+        customer_id = shipment["customer_id"]
+        customer_code, terms = customers[customer_id]
         shipped_on = _as_date(shipment.get("shipped_at"))
         if shipped_on not in doc_dates:
             doc_dates[shipped_on] = _open_posting_date(shipped_on)
@@ -126,16 +147,16 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
         tax = sum((ln.tax for ln in lines), ZERO)
         total = subtotal + tax
         invoices.append(Invoice(
-            number=numbering.format_document_number("invoice", first + i), customer=customer,
+            number=numbering.format_document_number("invoice", first + i), customer_id=customer_id,
             order_id=shipment.get("order_id"), shipment_id=shipment["shipment_id"], issue_date=issue_date,
-            due_date=issue_date + timedelta(days=customer.payment_terms_days or 0),
+            due_date=issue_date + timedelta(days=terms or 0),
             subtotal=subtotal, tax=tax, total=total, balance_due=total, correlation_id=cid,
             # free goods: an invoice for the record, nothing to post or collect
             status=Invoice.Status.OPEN if total > 0 else Invoice.Status.PAID,
             **({"currency": shipment["currency"]} if shipment.get("currency") else {})))
         line_sets.append(lines)
         cogs.append(posting.shipment_cogs_entry(
-            shipment_id=shipment["shipment_id"], on=shipped_on, lines=shipment["lines"], customer_id=customer.pk,
+            shipment_id=shipment["shipment_id"], on=shipped_on, lines=shipment["lines"], customer_id=customer_id,
             warehouse_id=warehouse_id, memo=f"COGS shipment {shipment.get('shipment_number', '')}",
             correlation_id=cid))
 
@@ -157,10 +178,11 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
     order_numbers = {s["order_id"]: s["order_number"] for s, _ in todo if s.get("order_id") and s.get("order_number")}
     missing = {inv.order_id for inv in invoices if inv.order_id and inv.order_id not in order_numbers}
     if missing:
-        order_numbers.update(Order.objects.filter(pk__in=missing).values_list("pk", "number"))
+        order_numbers.update(sales_selectors.order_numbers(missing))
     publish_many([EventToPublish(events.INVOICE_ISSUED, subject=invoice.number, correlation_id=invoice.correlation_id,
                                  data=events.invoice_issued_payload(invoice, lines,
-                                                                    order_number=order_numbers.get(invoice.order_id)))
+                                                                    order_number=order_numbers.get(invoice.order_id),
+                                                                    customer_code=customers[invoice.customer_id][0]))
                   for invoice, lines in zip(invoices, line_sets, strict=True)])
     for invoice in invoices:
         existing[invoice.shipment_id] = invoice
@@ -184,8 +206,6 @@ def void_invoice(*, invoice_id: int, reason: str = "", voided_by=None, on: date 
     if invoice.amount_settled > 0:
         raise InvoiceNotVoidable(f"Invoice {invoice.number} has {invoice.amount_settled} paid or credited; "
                                  "it cannot be voided.")
-    from finance.models import JournalEntry
-
     entry = JournalEntry.objects.filter(source_type="finance.invoice", source_id=str(invoice.pk), rule="invoice").first()
     reversal = None
     if entry is not None:  # a zero invoice was never posted
@@ -222,7 +242,7 @@ class CreditLineInput:
     description: str = ""
 
 
-def _make_credit_note(*, customer, lines: list[CreditLineInput], issue_on: date, disposition: str, reason: str,
+def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_on: date, disposition: str, reason: str,
                       order_id, invoice_id, return_ref: str, roll_forward: bool, cid: str) -> CreditNote:
     rows = []
     for ln in lines:
@@ -244,7 +264,7 @@ def _make_credit_note(*, customer, lines: list[CreditLineInput], issue_on: date,
     if not periods.period_for_date(doc_date).is_open:
         periods.resolve_posting_period(doc_date, roll_forward=False)  # raises PeriodClosed before writing
     cn = CreditNote.objects.create(
-        number=numbering.next_document_number("credit_note"), customer=customer, order_id=order_id,
+        number=numbering.next_document_number("credit_note"), customer_id=customer_id, order_id=order_id,
         invoice_id=invoice_id, return_ref=return_ref, disposition=disposition, reason=reason[:255],
         issue_date=doc_date, subtotal=subtotal, tax=tax, total=subtotal + tax, unapplied=subtotal + tax,
         correlation_id=cid)
@@ -272,16 +292,15 @@ def issue_credit_note_for_return(*, return_data: dict, correlation_id: str | Non
     stays as credit on account. Posts credit_note (incl. restock/scrap cost lines). Locks
     the invoices, the period, the number series. Emits finance.credit_note.issued.v1.
     """
-    from sales.models import Customer
-
     cid = correlation_id or context.current_or_new_correlation_id()
     ref = str(return_data["return_id"])
     existing = CreditNote.objects.filter(return_ref=ref).first()
     if existing is not None:
         return existing
-    customer = Customer.objects.get(pk=return_data["customer_id"])
+    customer_id = return_data["customer_id"]
+    customer_code = _customer_terms([return_data])[customer_id][0]
     order_line_ids = [ln.get("order_line_id") for ln in return_data["lines"] if ln.get("order_line_id")]
-    candidate_ids = list(Invoice.objects.filter(lines__order_line_id__in=order_line_ids, customer=customer)
+    candidate_ids = list(Invoice.objects.filter(lines__order_line_id__in=order_line_ids, customer_id=customer_id)
                          .exclude(status__in=[Invoice.Status.VOID, Invoice.Status.PAID])
                          .order_by("pk").values_list("pk", flat=True).distinct())
     invoices = locks.invoices_for_update(candidate_ids)
@@ -290,7 +309,7 @@ def issue_credit_note_for_return(*, return_data: dict, correlation_id: str | Non
                              order_line_id=ln.get("order_line_id"), cost_value=_d(ln.get("cost_value")))
              for ln in return_data["lines"]]
     received_on = _as_date(return_data.get("received_at"))
-    cn = _make_credit_note(customer=customer, lines=lines, issue_on=received_on,
+    cn = _make_credit_note(customer_id=customer_id, lines=lines, issue_on=received_on,
                            disposition=return_data.get("disposition", ""),
                            reason=f"Return {return_data.get('return_number', ref)}", order_id=return_data.get("order_id"),
                            invoice_id=candidate_ids[0] if len(candidate_ids) == 1 else None, return_ref=ref,
@@ -302,7 +321,8 @@ def issue_credit_note_for_return(*, return_data: dict, correlation_id: str | Non
         if amount > 0:
             applications.append(_apply(cn, inv, amount))
     publish(events.CREDIT_NOTE_ISSUED, subject=cn.number,
-            data=events.credit_note_issued_payload(cn, cn.lines.all(), applications), correlation_id=cid)
+            data=events.credit_note_issued_payload(cn, cn.lines.all(), applications, customer_code=customer_code),
+            correlation_id=cid)
     return cn
 
 
@@ -324,7 +344,7 @@ def create_credit_note(*, customer, lines: list[CreditLineInput], reason: str, i
                                    errors={"invoice": ["belongs to another customer"]})
         if locked_invoice.status == Invoice.Status.VOID:
             raise InvoiceNotVoidable(f"Invoice {locked_invoice.number} is void; it cannot be credited.")
-    cn = _make_credit_note(customer=customer, lines=lines, issue_on=on or timezone.localdate(), disposition="",
+    cn = _make_credit_note(customer_id=customer.pk, lines=lines, issue_on=on or timezone.localdate(), disposition="",
                            reason=reason, order_id=locked_invoice.order_id if locked_invoice else None,
                            invoice_id=locked_invoice.pk if locked_invoice else None, return_ref="",
                            roll_forward=False, cid=cid)
@@ -334,7 +354,8 @@ def create_credit_note(*, customer, lines: list[CreditLineInput], reason: str, i
         if amount > 0:
             applications.append(_apply(cn, locked_invoice, amount))
     publish(events.CREDIT_NOTE_ISSUED, subject=cn.number,
-            data=events.credit_note_issued_payload(cn, cn.lines.all(), applications), correlation_id=cid)
+            data=events.credit_note_issued_payload(cn, cn.lines.all(), applications, customer_code=customer.code),
+            correlation_id=cid)
     return cn
 
 
@@ -344,8 +365,6 @@ def apply_credit_note(*, credit_note_id: int, invoice_id: int, amount: Decimal) 
 
     Locks the invoice then the credit note. Refuses over-application (400) and void invoices (409).
     """
-    from finance.exceptions import InvoiceNotPayable
-
     amount = q2(_d(amount))
     if amount <= 0:
         raise ValidationFailed("Amount must be positive.", errors={"amount": ["must be greater than zero"]})

@@ -24,6 +24,7 @@ from django.utils import timezone
 from core import context
 from core.money import q2
 from core.sql import columns
+from finance.defaults import ensure_default_chart
 from finance.exceptions import (
     AccountNotConfigured,
     AlreadyReversed,
@@ -33,6 +34,7 @@ from finance.exceptions import (
 )
 from finance.models import Account, AccountOverride, FiscalPeriod, JournalEntry, JournalLine
 from finance.services import numbering, periods
+from inventory import selectors as inventory_selectors
 
 ZERO = Decimal("0.00")
 
@@ -96,9 +98,7 @@ class _Accounts:
             elif o.product_category:
                 self.by_category[(o.role, o.product_category)] = o.account
         if self.by_category and product_ids:
-            from inventory.models import Product
-
-            self.categories = dict(Product.objects.filter(pk__in=product_ids).values_list("pk", "category"))
+            self.categories = inventory_selectors.product_categories(product_ids)
 
     def resolve(self, role: str, *, customer_id: int | None = None, product_category: str = "",
                 product_id: int | None = None) -> Account:
@@ -121,8 +121,6 @@ def _role_default(role: str) -> Account:
     account = Account.objects.filter(role=role, is_active=True).first()
     if account is None and not Account.objects.filter(role=role).exists():
         # a flushed database (tests, a fresh install that skipped the data migration)
-        from finance.defaults import ensure_default_chart
-
         ensure_default_chart()
         account = Account.objects.filter(role=role, is_active=True).first()
     if account is None:

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import roles
+from core.api.pagination import StandardPagination
 from core.api.permissions import EVERYONE, STAFF, role_required
 from core.exceptions import ValidationFailed
 
@@ -99,8 +100,6 @@ class AvailabilityViewSet(viewsets.ViewSet):
         product_ids, warehouse_ids = _codes_to_ids(request)
         rows = selectors.list_availability(product_ids=product_ids, warehouse_ids=warehouse_ids,
                                            active_only=roles.is_partner(request.user))
-        from core.api.pagination import StandardPagination
-
         paginator = StandardPagination()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(s.AvailabilitySerializer(page, many=True).data)

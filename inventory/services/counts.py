@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from core.exceptions import StateConflict
 from core.messaging.publishing import publish
 from core.money import q6
 
@@ -85,8 +86,6 @@ def adjust_stock(*, warehouse, product, counted_quantity, reason: str,
     inventory.stock.changed.v1.
     Raises: InvalidQuantity (400), StateConflict (409) below reserved.
     """
-    from core.exceptions import StateConflict
-
     correlation_id = cid(correlation_id)
     wh = resolve_warehouse(warehouse)
     prod = resolve_product(product)

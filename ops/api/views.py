@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.permissions import STAFF, role_required
+from core.context import clean_correlation_id
 from core.exceptions import NotFound, ValidationFailed
 from ops import actions as ops_actions
 from ops import selectors, services
@@ -198,8 +199,6 @@ class TraceView(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request, correlation_id: str):
-        from core.context import clean_correlation_id
-
         cid = clean_correlation_id(correlation_id)
         if cid is None:
             raise ValidationFailed("Not a valid correlation id.", errors={"correlation_id": ["Invalid format."]})

@@ -1,3 +1,6 @@
+"""createapiuser: a sales command (binding a partner user to a customer is sales' business;
+core knows nothing of customers)."""
+
 from __future__ import annotations
 
 from django.contrib.auth.models import User
@@ -6,6 +9,8 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from core import roles
+from core.exceptions import DomainError
+from sales.services import bind_partner_user
 
 
 class Command(BaseCommand):
@@ -30,9 +35,6 @@ class Command(BaseCommand):
                 user.save()
             roles.assign_role(user, role)
             if role == roles.PARTNER:
-                from core.exceptions import DomainError
-                from sales.services import bind_partner_user
-
                 try:
                     bind_partner_user(user=user, customer_code=customer)
                 except DomainError as exc:

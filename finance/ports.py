@@ -1,0 +1,29 @@
+"""Finance's answers to the questions lower apps own (their ports), plugged in at start-up
+by FinanceConfig.ready: sales' TaxRates (the tax engine) and CreditExposure (open receivables)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from finance import selectors
+from sales import ports as sales_ports
+
+
+class TaxEngineRates:
+    """sales.ports.TaxRates: finance's tax engine."""
+
+    def rate_for(self, *, tax_category: str, on: dt.date) -> Decimal:
+        return selectors.tax_rate_for(tax_category=tax_category, on=on)
+
+
+class OpenReceivables:
+    """sales.ports.CreditExposure: open invoice balances minus unapplied credit."""
+
+    def open_receivables(self, *, customer_id: int) -> Decimal:
+        return selectors.open_ar_for_customer(customer_id)
+
+
+def plug() -> None:
+    sales_ports.register_tax_rates(TaxEngineRates())
+    sales_ports.register_credit_exposure(OpenReceivables())
