@@ -8,6 +8,6 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from core.messaging import relay
 
-        from . import channels, events, handlers, webhooks  # noqa: F401  (parsers, event types, consumers)
+        from . import channels, events, handlers, tasks, webhooks  # noqa: F401  (parsers, event types, consumers, tasks)
 
         relay.register_fan_out(webhooks.fan_out())

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from config.celery import app as celery_app
 from core.messaging import catalogue
 from core.messaging.models import OutboxEvent
 from core.messaging.relay import FanOut
@@ -27,6 +28,10 @@ from integrations.models import WebhookDelivery, WebhookEndpoint
 log = structlog.get_logger(__name__)
 
 D = WebhookDelivery.Status
+# By name from Celery's registry: integrations.tasks imports this package (registered by
+# IntegrationsConfig.ready).
+DELIVER_BATCH_TASK = "integrations.tasks.deliver_webhooks_task"
+DELIVER_ONE_TASK = "integrations.tasks.deliver_webhook_task"
 BATCH_SIZE = 100             # deliveries per deliver_webhooks_task (always one endpoint per task)
 
 
@@ -92,8 +97,7 @@ def enqueue_delivery_rows(rows: Iterable[tuple[int, int, int]]) -> int:
 
 def _enqueue_rows(rows: Iterable[tuple[int, int, int]], *, chunk_size: int = BATCH_SIZE) -> int:
     """rows: (delivery id, endpoint id, event position)."""
-    from integrations.tasks import deliver_webhooks_task
-
+    deliver_webhooks_task = celery_app.tasks[DELIVER_BATCH_TASK]
     by_endpoint: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for pk, endpoint_id, position in rows:
         by_endpoint[endpoint_id].append((position, pk))

@@ -8,11 +8,12 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.celery import app as celery_app
 from core.exceptions import ValidationFailed
 from core.messaging.models import OutboxEvent
 from integrations.exceptions import DeliveryNotReplayable
 from integrations.models import WebhookDelivery
-from integrations.webhooks.fanout import _enqueue, _enqueue_rows
+from integrations.webhooks.fanout import DELIVER_ONE_TASK, _enqueue, _enqueue_rows
 
 D = WebhookDelivery.Status
 
@@ -21,8 +22,6 @@ def replay_delivery(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a delivery again now (dead, failed or even succeeded): status pending, attempt
     counter reset, earlier attempt rows kept. Refused (409) while it is pending or leased,
     or when its endpoint is disabled or its event was pruned."""
-    from integrations.tasks import deliver_webhook_task
-
     now = timezone.now()
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
@@ -35,7 +34,7 @@ def replay_delivery(*, delivery: WebhookDelivery) -> WebhookDelivery:
             raise DeliveryNotReplayable(f"The event of delivery {delivery.pk} was pruned.")
         _reset_for_replay(WebhookDelivery.objects.filter(pk=delivery.pk), now)
         delivery_id = delivery.pk
-        transaction.on_commit(lambda: _enqueue(deliver_webhook_task, delivery_id))
+        transaction.on_commit(lambda: _enqueue(celery_app.tasks[DELIVER_ONE_TASK], delivery_id))
     delivery.refresh_from_db()
     return delivery
 

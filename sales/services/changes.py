@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 
+from config.celery import app as celery_app
 from core.messaging.publishing import buffered_events, publish
 from core.money import q3
 from sales import events, locks, stock
@@ -209,9 +210,8 @@ def cancel_order(*, order_id: int, lines: list[CancelLine] | None = None, reason
 
 
 def _kick_backorders(product_ids: list[int]) -> None:
-    from sales.tasks import allocate_backorders_task
-
+    # by name from Celery's registry: sales.tasks imports these services
     try:
-        allocate_backorders_task.delay(product_ids=product_ids)
+        celery_app.tasks["sales.tasks.allocate_backorders"].delay(product_ids=product_ids)
     except Exception:  # noqa: BLE001 - the beat run picks it up if the broker is down
         pass

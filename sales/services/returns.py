@@ -15,6 +15,7 @@ from core.money import q3, q6
 from sales import events, locks, stock
 from sales.exceptions import InvalidOrder, OrderNotFound, OverReturn, ReturnNotFound, ReturnStateConflict
 from sales.models import Order, OrderLine, Return, ReturnLine, Shipment, ShipmentLine
+from sales.services.changes import _kick_backorders
 
 ZERO = Decimal("0")
 
@@ -147,8 +148,6 @@ def receive_return(*, return_id: int, received_by=None, correlation_id: str | No
 
 
 def _kick(product_ids):
-    from sales.services.changes import _kick_backorders
-
     _kick_backorders(product_ids)
 
 
