@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ConsumedEvent, ConsumerFailure, IdempotencyRecord, OutboxEvent
+from .models import ConsumedEvent, ConsumerFailure, IdempotencyRecord, NumberSeries, OutboxEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -48,3 +48,10 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return True  # a stuck key may be removed by hand (expired ones are purged hourly)
+
+
+@admin.register(NumberSeries)
+class NumberSeriesAdmin(ReadOnlyAdmin):
+    """Counters move only by taking numbers (core.numbering); editing one would break gap-free."""
+    list_display = ["key", "prefix", "padding", "next_value"]
+    search_fields = ["key"]

@@ -20,6 +20,16 @@ NUMERIC, TIMESTAMPTZ, TEXT, BIGINT = "numeric", "timestamptz", "text", "bigint"
 _NO_DEFAULT = object()
 
 
+def table(model) -> str:
+    """The model's table name, quoted for the current database."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(model, name: str) -> str:
+    """The column of field `name` (`customer` → "customer_id"), quoted."""
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
 @functools.cache
 def columns(model, alias: str = "") -> str:
     """The model's columns as a select list (`o.id, o.number, …` with alias "o"), for hand-written

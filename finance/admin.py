@@ -19,7 +19,6 @@ from finance.models import (
     InvoiceLine,
     JournalEntry,
     JournalLine,
-    NumberSeries,
     Payment,
     PaymentAllocation,
     SupplierBill,
@@ -175,8 +174,3 @@ class SupplierPaymentAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
     list_display = ["number", "supplier", "amount", "paid_on", "reference"]
     list_filter = ["paid_on"]
     search_fields = ["number", "supplier__code", "reference"]
-
-
-@admin.register(NumberSeries)
-class NumberSeriesAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["key", "prefix", "next_value"]

@@ -161,18 +161,6 @@ class FiscalPeriod(models.Model):
 
 # --- number series ------------------------------------------------------------------------------
 
-class NumberSeries(models.Model):
-    """A gapless counter. The row is locked in the transaction that uses the number, so a
-    rolled-back posting gives its number back and two postings never share one."""
-
-    key = models.CharField(max_length=30, unique=True)
-    prefix = models.CharField(max_length=10, blank=True, default="")
-    next_value = models.PositiveBigIntegerField(default=1)
-
-    def __str__(self) -> str:
-        return f"{self.key} next {self.next_value}"
-
-
 # --- journal ------------------------------------------------------------------------------------
 
 class JournalEntry(models.Model):

@@ -108,7 +108,7 @@ class ChannelConfigAdmin(SimpleHistoryAdmin):
 
 @admin.register(EdiPartner)
 class EdiPartnerAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "customer", "isa_qualifier", "isa_id", "is_active", "last_control_number"]
+    list_display = ["code", "customer", "isa_qualifier", "isa_id", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["code", "isa_id", "customer__code"]
 

@@ -175,8 +175,7 @@ class EdiPartner(models.Model):
     send_856 = models.BooleanField(default=True)
     send_810 = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
-    last_control_number = models.PositiveIntegerField(default=0)
-    history = HistoricalRecords(excluded_fields=["last_control_number"])
+    history = HistoricalRecords()  # control numbers: core.NumberSeries "edi.control.<id>"
 
     class Meta:
         ordering = ["code"]

@@ -16,7 +16,6 @@ from sales import services
 from sales.models import (
     Allocation,
     Customer,
-    NumberSeries,
     Order,
     OrderLine,
     PartnerAccount,
@@ -95,11 +94,6 @@ class PartnerAccountAdmin(admin.ModelAdmin):
     list_filter = ["customer"]
     search_fields = ["user__username", "customer__code"]
     raw_id_fields = ["user"]
-
-
-@admin.register(NumberSeries)
-class NumberSeriesAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["key", "prefix", "next_value"]
 
 
 # --- documents ------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Row locks for sales, always taken in this order to avoid deadlocks:
 
-    Customer (submit_order's credit check, release_hold) → NumberSeries (by key) → Order (by id)
+    Customer (submit_order's credit check, release_hold) → NumberSeries (core, by key) → Order (by id)
     → OrderLine (by id) → Allocation (by id) → Shipment (by id) → Return (by id)
+
+(the series row is taken last in time, just before commit, and after it the transaction only
+writes the rows it created itself: see core.numbering);
 
 and, when stock is touched, the inventory StockLevel locks come after all sales locks
 (inventory takes those itself, sorted by warehouse/product).
@@ -9,47 +12,18 @@ and, when stock is touched, the inventory StockLevel locks come after all sales 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 
+from core import numbering, sql
 from core.sql import columns
-from sales.models import Allocation, Customer, NumberSeries, Order, OrderLine, Return, Shipment
+from sales.models import Allocation, Customer, Order, OrderLine, Return, Shipment
 
-_SERIES_DEFAULTS = {
-    "order": ("SO-", 6),
-    "shipment": ("SH-", 6),
-    "return": ("RMA-", 6),
-}
-
-
-def next_number(key: str) -> str:
-    """Take the next number of a series, gap-free.
-
-    One statement, `UPDATE … SET next_value = next_value + 1 … RETURNING`, inside the
-    caller's transaction: the UPDATE locks the counter row until commit, so a concurrent
-    writer waits until we commit (and then increments our value) or roll back (and then
-    takes the same number we gave back). The number is therefore committed if and only if
-    the document carrying it is — no gaps, no duplicates. The cost is that document creation
-    serialises on this row for the rest of the transaction, so callers take the number as
-    late as possible (just before inserting the document).
-    """
-    with connection.cursor() as cur:
-        cur.execute("UPDATE sales_numberseries SET next_value = next_value + 1 WHERE key = %s "
-                    "RETURNING next_value - 1, prefix, padding", [key])
-        row = cur.fetchone()
-    if row is None:
-        # First use: create the row; a concurrent creator loses on the unique key and retries.
-        prefix, padding = _SERIES_DEFAULTS.get(key, (key.upper() + "-", 6))
-        try:
-            with transaction.atomic():
-                NumberSeries.objects.create(key=key, prefix=prefix, padding=padding)
-        except IntegrityError:
-            pass
-        return next_number(key)
-    value, prefix, padding = row
-    return f"{prefix}{int(value):0{int(padding)}d}"
+ORDER_SERIES = "order"
+ORDER_PREFIX, ORDER_PADDING = "SO-", 6
 
 
 def number_order(order: Order, shipments: list[Shipment]) -> str:
@@ -57,29 +31,21 @@ def number_order(order: Order, shipments: list[Shipment]) -> str:
     (numbered "<provisional order number>-S<n>" until now, "<number>-S<n>" after).
 
     On PostgreSQL one statement does it all (data-modifying CTEs): the series UPDATE locks
-    the counter row exactly as next_number does, so numbers stay gap-free, and what the
+    the counter row exactly as core.numbering.take does, so numbers stay gap-free, and what the
     transaction still does while holding that lock — the serialising point of every order
-    — is only its history rows, its events and the commit. Elsewhere: next_number and two
+    — is only its history rows, its events and the commit. Elsewhere: numbering.next_number and two
     UPDATEs. Sets the numbers on the instances too.
     """
     provisional = order.number
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
-            cur.execute(
-                "WITH n AS (UPDATE sales_numberseries SET next_value = next_value + 1 WHERE key = 'order' "
-                "RETURNING prefix || lpad((next_value - 1)::text, greatest(padding, length((next_value - 1)::text)), "
-                "'0') AS number), "
-                "o AS (UPDATE sales_order SET number = n.number FROM n WHERE sales_order.id = %s RETURNING n.number), "
-                "s AS (UPDATE sales_shipment SET number = o.number || substr(sales_shipment.number, %s) FROM o "
-                "WHERE sales_shipment.order_id = %s RETURNING 1) "
-                "SELECT number FROM o",
-                [order.pk, len(provisional) + 1, order.pk])
+            cur.execute(_number_order_sql(), [1, ORDER_SERIES, 1, order.pk, len(provisional) + 1, order.pk])
             row = cur.fetchone()
         number = row[0] if row is not None else None
     else:
         number = None
     if number is None:  # not PostgreSQL, or no series row yet (first use: next_number creates it)
-        number = next_number("order")
+        number = numbering.next_number(ORDER_SERIES, prefix=ORDER_PREFIX, padding=ORDER_PADDING)
         Order.objects.filter(pk=order.pk).update(number=number)
         for s in shipments:
             Shipment.objects.filter(pk=s.pk).update(number=number + s.number[len(provisional):])
@@ -87,6 +53,21 @@ def number_order(order: Order, shipments: list[Shipment]) -> str:
     for s in shipments:
         s.number = number + s.number[len(provisional):]
     return number
+
+
+@functools.cache
+def _number_order_sql() -> str:
+    """PostgreSQL: take the order number (core.numbering's statement), write it on the order and
+    its shipments. Params: 1, key, 1, order id, length of the provisional number + 1, order id."""
+    o, s = sql.table(Order), sql.table(Shipment)
+    o_number, s_number = sql.column(Order, "number"), sql.column(Shipment, "number")
+    return (f"WITH t(first, prefix, padding) AS ({numbering.take_sql()}), "
+            "n AS (SELECT prefix || lpad(first::text, greatest(padding, length(first::text)), '0') AS number FROM t), "
+            f"o AS (UPDATE {o} SET {o_number} = n.number FROM n WHERE {o}.{sql.column(Order, 'id')} = %s "
+            "RETURNING n.number), "
+            f"s AS (UPDATE {s} SET {s_number} = o.number || substr({s}.{s_number}, %s) FROM o "
+            f"WHERE {s}.{sql.column(Shipment, 'order')} = %s RETURNING 1) "
+            "SELECT number FROM o")
 
 
 # The lock queries of shipping are hand-written: the ORM's select_for_update/select_related

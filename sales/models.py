@@ -37,23 +37,6 @@ def _cost(**kw) -> models.DecimalField:
     return models.DecimalField(max_digits=18, decimal_places=6, **kw)
 
 
-class NumberSeries(models.Model):
-    """A gap-free document number counter (orders, shipments, returns).
-
-    The row is locked (by the UPDATE … RETURNING that takes the number) in the same
-    transaction that writes the document, so concurrent writers queue on it and a rolled-back
-    transaction gives its number back (no gaps, no duplicates). See sales.locks.next_number.
-    """
-
-    key = models.CharField(max_length=20, unique=True)
-    prefix = models.CharField(max_length=20)
-    padding = models.PositiveSmallIntegerField(default=6)
-    next_value = models.PositiveBigIntegerField(default=1)
-
-    def __str__(self) -> str:
-        return f"{self.key}: next {self.prefix}{self.next_value:0{self.padding}d}"
-
-
 class PriceList(models.Model):
     code = models.CharField(max_length=40, unique=True)
     name = models.CharField(max_length=200)

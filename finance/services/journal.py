@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core import context
+from core import numbering as core_numbering
 from core.money import q2
 from core.sql import columns
 from finance.exceptions import (
@@ -343,9 +344,8 @@ def _insert_sql() -> str:
     entry_arrays = ", ".join(f"%s::{t}[]" for _, t in _ENTRY_COLUMNS)
     line_arrays = ", ".join(f"%s::{t}[]" for _, t in _LINE_COLUMNS)
     return f"""
-        WITH num AS (
-            UPDATE finance_numberseries SET next_value = next_value + %s WHERE key = %s
-            RETURNING next_value - %s AS first
+        WITH num(first, prefix, padding) AS (
+            {core_numbering.take_sql()}
         ), e AS (
             INSERT INTO finance_journalentry (number, {entry_cols})
             SELECT num.first + v.ord, {", ".join("v." + c for c, _ in _ENTRY_COLUMNS)}
@@ -368,7 +368,7 @@ def _insert_in_one_statement(entries: list[JournalEntry], line_sets: list[list[t
     """PostgreSQL: advance the journal counter by N, insert the N entries and all their lines
     in one statement (data-modifying CTEs over unnest()ed column arrays: one parameter per
     column whatever the batch size, one round trip). The counter row is locked by the
-    UPDATE exactly as numbering.next_value does; entry i gets number first + i."""
+    UPDATE of core.numbering.take; entry i gets number first + i."""
     n = len(entries)
     params: list = [n, numbering.JOURNAL, n, list(range(n))]
     params += [[getattr(e, c) for e in entries] for c, _ in _ENTRY_COLUMNS]
