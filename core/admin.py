@@ -3,11 +3,11 @@ from django.contrib import admin
 from .models import ConsumedEvent, ConsumerFailure, IdempotencyRecord, NumberSeries, OutboxEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledgers, logs and queues are their own audit: viewable, never added, edited or deleted
-    here (the outbox is pruned by core.messaging.relay.prune_outbox after retention)."""
+class ReadOnlyAdminMixin:
+    """No add, change or delete: the admin shows, services write. For any ModelAdmin
+    (SimpleHistoryAdmin included) and inline; the one copy every app's admin uses."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -15,6 +15,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Ledgers, logs and queues are their own audit: viewable, never added, edited or deleted
+    here (the outbox is pruned by core.messaging.relay.prune_outbox after retention)."""
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The lines of a read-only document (or a ledger's rows), shown in its parent's page."""
+
+    extra = 0
+    can_delete = False
 
 
 @admin.register(OutboxEvent)

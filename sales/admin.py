@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import ReadOnlyAdminMixin, ReadOnlyInline
 from core.exceptions import DomainError
 from sales import services
 from sales.models import (
@@ -26,29 +27,6 @@ from sales.models import (
     Shipment,
     ShipmentLine,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _run(modeladmin, request, queryset, fn, verb: str) -> None:
