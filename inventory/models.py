@@ -24,19 +24,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.fields import MoneyField, QuantityField, UnitCostField
+
 ZERO = Decimal("0")
-
-
-def _money(**kw) -> models.DecimalField:
-    return models.DecimalField(max_digits=18, decimal_places=2, **kw)
-
-
-def _qty(**kw) -> models.DecimalField:
-    return models.DecimalField(max_digits=18, decimal_places=3, **kw)
-
-
-def _cost(**kw) -> models.DecimalField:
-    return models.DecimalField(max_digits=18, decimal_places=6, **kw)
 
 
 class AppendOnlyError(Exception):
@@ -72,8 +62,8 @@ class Product(models.Model):
     uom = models.ForeignKey(UnitOfMeasure, on_delete=models.PROTECT, related_name="+",
                             help_text="Base unit: every stock quantity is in this unit.")
     cost_method = models.CharField(max_length=20, choices=CostMethod.choices, default=CostMethod.MOVING_AVERAGE)
-    list_price = _money(default=ZERO)
-    standard_cost = _cost(default=ZERO, help_text="Default purchase cost for suggested purchase orders.")
+    list_price = MoneyField(default=ZERO)
+    standard_cost = UnitCostField(default=ZERO, help_text="Default purchase cost for suggested purchase orders.")
     is_active = models.BooleanField(default=True, db_index=True)
     is_stocked = models.BooleanField(default=True, help_text="Non-stocked products (services) have no stock moves.")
     category = models.CharField(max_length=100, blank=True)
@@ -195,9 +185,9 @@ class StockMove(models.Model):
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    quantity = _qty()
-    unit_cost = _cost()
-    value = _money()
+    quantity = QuantityField()
+    unit_cost = UnitCostField()
+    value = MoneyField()
     reference = models.CharField(max_length=100, blank=True)
     source_type = models.CharField(max_length=40, blank=True)
     source_id = models.CharField(max_length=40, blank=True)
@@ -238,10 +228,10 @@ class StockLevel(models.Model):
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
-    on_hand = _qty(default=ZERO)
-    reserved = _qty(default=ZERO)
-    value = _money(default=ZERO)
-    average_cost = _cost(default=ZERO)
+    on_hand = QuantityField(default=ZERO)
+    reserved = QuantityField(default=ZERO)
+    value = MoneyField(default=ZERO)
+    average_cost = UnitCostField(default=ZERO)
     last_move_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -278,10 +268,10 @@ class Reservation(models.Model):
     demand_ref = models.CharField(max_length=64, db_index=True)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
-    quantity = _qty()
-    quantity_open = _qty()
-    quantity_consumed = _qty(default=ZERO)
-    quantity_released = _qty(default=ZERO)
+    quantity = QuantityField()
+    quantity_open = QuantityField()
+    quantity_consumed = QuantityField(default=ZERO)
+    quantity_released = QuantityField(default=ZERO)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     correlation_id = models.CharField(max_length=128, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -312,10 +302,10 @@ class CostLayer(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="cost_layer")
-    quantity_in = _qty()
-    quantity_remaining = _qty()
-    unit_cost = _cost()
-    value_remaining = _money()
+    quantity_in = QuantityField()
+    quantity_remaining = QuantityField()
+    unit_cost = UnitCostField()
+    value_remaining = MoneyField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -371,10 +361,10 @@ class PurchaseOrderLine(models.Model):
     purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
     line_no = models.PositiveIntegerField()
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    quantity = _qty()
-    unit_cost = _cost()
-    quantity_received = _qty(default=ZERO)
-    received_value = _money(default=ZERO)
+    quantity = QuantityField()
+    unit_cost = UnitCostField()
+    quantity_received = QuantityField(default=ZERO)
+    received_value = MoneyField(default=ZERO)
     history = HistoricalRecords()
 
     class Meta:
@@ -401,7 +391,7 @@ class Receipt(models.Model):
     purchase_order = models.ForeignKey(PurchaseOrder, null=True, blank=True, on_delete=models.PROTECT,
                                        related_name="receipts")
     reference = models.CharField(max_length=100, blank=True)
-    total_value = _money(default=ZERO)
+    total_value = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -419,10 +409,10 @@ class ReceiptLine(models.Model):
     purchase_order_line = models.ForeignKey(PurchaseOrderLine, null=True, blank=True, on_delete=models.PROTECT,
                                             related_name="receipt_lines")
     uom = models.ForeignKey(UnitOfMeasure, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    quantity_in_uom = _qty()
-    quantity = _qty()
-    unit_cost = _cost()
-    value = _money()
+    quantity_in_uom = QuantityField()
+    quantity = QuantityField()
+    unit_cost = UnitCostField()
+    value = MoneyField()
     move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -435,9 +425,9 @@ class ReorderRule(models.Model):
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reorder_rules")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+")
-    min_quantity = _qty()
-    max_quantity = _qty()
-    multiple = _qty(default=Decimal("1"))
+    min_quantity = QuantityField()
+    max_quantity = QuantityField()
+    multiple = QuantityField(default=Decimal("1"))
     preferred_supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.PROTECT,
                                            related_name="+")
     is_active = models.BooleanField(default=True)
@@ -466,7 +456,7 @@ class Demand(models.Model):
     demand_ref = models.CharField(max_length=64, unique=True)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
-    quantity = _qty()
+    quantity = QuantityField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     correlation_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -489,10 +479,10 @@ class Adjustment(models.Model):
     number = models.CharField(max_length=30, unique=True, null=True, blank=True)
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    system_quantity = _qty()
-    counted_quantity = _qty()
-    difference = _qty()
-    value = _money(default=ZERO)
+    system_quantity = QuantityField()
+    counted_quantity = QuantityField()
+    difference = QuantityField()
+    value = MoneyField(default=ZERO)
     reason = models.CharField(max_length=200)
     move = models.OneToOneField(StockMove, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     correlation_id = models.CharField(max_length=128, db_index=True)
@@ -511,7 +501,7 @@ class Transfer(models.Model):
     number = models.CharField(max_length=30, unique=True, null=True, blank=True)
     from_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     to_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
-    total_value = _money(default=ZERO)
+    total_value = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -525,9 +515,9 @@ class TransferLine(models.Model):
     transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
     line_no = models.PositiveIntegerField()
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    quantity = _qty()
-    unit_cost = _cost()
-    value = _money()
+    quantity = QuantityField()
+    unit_cost = UnitCostField()
+    value = MoneyField()
     out_move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="+")
     in_move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="+")
 
