@@ -8,8 +8,8 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
-from core import sql
-from sales import history, locks
+from core import history, sql
+from sales import locks
 from sales.models import Order
 from sales.services._common import derive_status
 

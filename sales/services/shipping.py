@@ -9,10 +9,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from core import sql
+from core import history, sql
 from core.messaging.publishing import buffered_events, publish
 from core.money import q2, q3, q6
-from sales import events, history, locks, stock
+from sales import events, locks, stock
 from sales.exceptions import InvalidOrder, OrderStateConflict, ShipmentNotFound, ShipmentStateConflict
 from sales.models import Allocation, Order, Shipment, ShipmentLine
 from sales.services._common import derive_status
