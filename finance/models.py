@@ -22,7 +22,9 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.append_only import AppendOnlyModel
 from core.fields import MoneyField, QuantityField, RateField, UnitCostField
+from finance.exceptions import PostedEntryImmutable
 
 ZERO = Decimal("0")
 
@@ -157,12 +159,13 @@ class FiscalPeriod(models.Model):
         return self.status == self.Status.OPEN
 
 
-# --- number series ------------------------------------------------------------------------------
-
 # --- journal ------------------------------------------------------------------------------------
 
-class JournalEntry(models.Model):
+class JournalEntry(AppendOnlyModel):
     """One posted, balanced entry. Immutable once written (see module docstring)."""
+
+    append_only_error = PostedEntryImmutable
+    append_only_hint = "post a reversing entry"
 
     number = models.PositiveBigIntegerField(unique=True)
     date = models.DateField(db_index=True)
@@ -192,21 +195,11 @@ class JournalEntry(models.Model):
     def __str__(self) -> str:
         return f"JE {self.number} {self.date} {self.memo}"
 
-    def save(self, *args, **kwargs):
-        kwargs.pop("_allow_insert", None)
-        if self.pk is not None:
-            from finance.exceptions import PostedEntryImmutable
 
-            raise PostedEntryImmutable("A posted journal entry cannot be changed; post a reversing entry.")
-        super().save(*args, **kwargs)
+class JournalLine(AppendOnlyModel):
+    append_only_error = PostedEntryImmutable
+    append_only_hint = "post a reversing entry"
 
-    def delete(self, *args, **kwargs):
-        from finance.exceptions import PostedEntryImmutable
-
-        raise PostedEntryImmutable("A posted journal entry cannot be deleted; post a reversing entry.")
-
-
-class JournalLine(models.Model):
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
     line_no = models.PositiveIntegerField()
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
@@ -239,18 +232,6 @@ class JournalLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} Dr {self.debit} Cr {self.credit}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            from finance.exceptions import PostedEntryImmutable
-
-            raise PostedEntryImmutable("A posted journal line cannot be changed; post a reversing entry.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        from finance.exceptions import PostedEntryImmutable
-
-        raise PostedEntryImmutable("A posted journal line cannot be deleted; post a reversing entry.")
 
 
 # --- tax ----------------------------------------------------------------------------------------

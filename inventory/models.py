@@ -10,8 +10,8 @@ Invariants (checked by code, by database constraints and by ops reconciliations)
 * I3 ``0 <= reserved <= on_hand`` (database check constraint).
 * ``StockLevel.value`` = sum of ``StockMove.value``; the stock value is the sum of move values.
 
-``StockMove`` is append-only: the model refuses save() of an existing row and delete(), the
-queryset refuses update()/delete(), and on PostgreSQL a trigger refuses UPDATE/DELETE/
+``StockMove`` is append-only (core.append_only): the model refuses save() of an existing row and
+delete(), the queryset refuses update()/delete(), and on PostgreSQL a trigger refuses UPDATE/DELETE/
 TRUNCATE (migration 0002).
 """
 
@@ -24,13 +24,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.append_only import AppendOnlyModel, AppendOnlyQuerySet
 from core.fields import MoneyField, QuantityField, UnitCostField
 
 ZERO = Decimal("0")
-
-
-class AppendOnlyError(Exception):
-    """A ledger row was about to be changed or deleted."""
 
 
 # --- master data ----------------------------------------------------------------------------
@@ -153,18 +150,7 @@ class Supplier(models.Model):
 # --- the ledger -----------------------------------------------------------------------------
 
 
-class StockMoveQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("stock moves are append-only; post a correcting move instead")
-
-    def delete(self):
-        raise AppendOnlyError("stock moves are append-only; post a correcting move instead")
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        raise AppendOnlyError("stock moves are append-only")
-
-
-class StockMove(models.Model):
+class StockMove(AppendOnlyModel):
     """One quantity change of one product in one warehouse. Never updated, never deleted.
 
     `quantity` is signed (in > 0, out < 0); `value` is signed too and equals the money the
@@ -196,7 +182,8 @@ class StockMove(models.Model):
     request_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = StockMoveQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
+    append_only_hint = "post a correcting move instead"
 
     class Meta:
         ordering = ["id"]
@@ -212,16 +199,6 @@ class StockMove(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.product_id}@{self.warehouse_id} {self.quantity}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError("stock moves are append-only; post a correcting move instead")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("stock moves are append-only; post a correcting move instead")
-
 
 class StockLevel(models.Model):
     """On hand and reserved of one product in one warehouse, changed only under a row lock."""
