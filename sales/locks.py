@@ -80,13 +80,53 @@ def _for_update(of: str) -> str:
     return f" FOR UPDATE OF {of}" if connection.features.has_select_for_update_of else ""
 
 
+def _in(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+# The statements' text, built once per process from the models' _meta (quoted identifiers).
+
+@functools.cache
+def _order_of_shipment_sql() -> str:
+    col = sql.column
+    return (f"SELECT {columns(Order, 'o')}, c.{col(Customer, 'code')} AS c_code, "
+            f"c.{col(Customer, 'preferred_warehouse')} AS c_preferred "
+            f"FROM {sql.table(Order)} o JOIN {sql.table(Customer)} c ON c.{col(Customer, 'id')} = o.{col(Order, 'customer')} "
+            f"WHERE o.{col(Order, 'id')} = (SELECT s.{col(Shipment, 'order')} FROM {sql.table(Shipment)} s "
+            f"WHERE s.{col(Shipment, 'id')} = %s)" + _for_update("o"))
+
+
+@functools.cache
+def _shipment_allocations_sql() -> str:
+    col, t = sql.column, sql.table(Allocation)
+    return (f"SELECT {columns(Allocation)} FROM {t} WHERE {col(Allocation, 'shipment')} = %s "
+            f"AND {col(Allocation, 'status')} = %s AND {col(Allocation, 'quantity')} > 0 "
+            f"ORDER BY {col(Allocation, 'id')}" + _for_update(t))
+
+
+@functools.cache
+def _shipment_sql() -> str:
+    col, warehouse = sql.column, _warehouse_model()
+    return (f"SELECT {columns(Shipment, 's')}, w.{col(warehouse, 'code')} AS w_code FROM {sql.table(Shipment)} s "
+            f"JOIN {sql.table(warehouse)} w ON w.{col(warehouse, 'id')} = s.{col(Shipment, 'warehouse')} "
+            f"WHERE s.{col(Shipment, 'id')} = %s" + _for_update("s"))
+
+
+@functools.cache
+def _rows_by_sql(model, field: str) -> str:
+    """SELECT a model's rows whose `field` is IN ({ids}), in id order, locked."""
+    t = sql.table(model)
+    return (f"SELECT {columns(model)} FROM {t} WHERE {sql.column(model, field)} IN ({{ids}}) "
+            f"ORDER BY {sql.column(model, 'id')}" + _for_update(t))
+
+
+def _warehouse_model():
+    return Shipment._meta.get_field("warehouse").related_model  # inventory's, without importing it
+
+
 def order_of_shipment_for_update(shipment_id: int) -> Order | None:
     """Lock the order a shipment belongs to (with its customer's code), in one query."""
-    rows = list(Order.objects.raw(
-        f"SELECT {columns(Order, 'o')}, c.code AS c_code, c.preferred_warehouse_id AS c_preferred "
-        "FROM sales_order o JOIN sales_customer c ON c.id = o.customer_id "
-        "WHERE o.id = (SELECT s.order_id FROM sales_shipment s WHERE s.id = %s)" + _for_update("o"),
-        [shipment_id]))
+    rows = list(Order.objects.raw(_order_of_shipment_sql(), [shipment_id]))
     if not rows:
         return None
     order = rows[0]
@@ -97,47 +137,35 @@ def order_of_shipment_for_update(shipment_id: int) -> Order | None:
 
 def shipment_allocations_locked(shipment_id: int) -> list[Allocation]:
     """Lock a shipment's active allocations (quantity > 0), sorted by id."""
-    return list(Allocation.objects.raw(
-        f"SELECT {columns(Allocation)} FROM sales_allocation "
-        "WHERE shipment_id = %s AND status = 'active' AND quantity > 0 "
-        "ORDER BY id" + _for_update("sales_allocation"), [shipment_id]))
+    return list(Allocation.objects.raw(_shipment_allocations_sql(), [shipment_id, Allocation.Status.ACTIVE.value]))
 
 
 def shipment_locked(shipment_id: int) -> Shipment | None:
     """Lock a shipment, with its warehouse's code."""
-    rows = list(Shipment.objects.raw(
-        f"SELECT {columns(Shipment, 's')}, w.code AS w_code FROM sales_shipment s "
-        "JOIN inventory_warehouse w ON w.id = s.warehouse_id "
-        "WHERE s.id = %s" + _for_update("s"), [shipment_id]))
+    rows = list(Shipment.objects.raw(_shipment_sql(), [shipment_id]))
     if not rows:
         return None
     shipment = rows[0]
-    warehouse_model = Shipment._meta.get_field("warehouse").related_model  # inventory's, without importing it
-    shipment.warehouse = warehouse_model.from_db(connection.alias, ["id", "code"], [shipment.warehouse_id, shipment.w_code])
+    shipment.warehouse = _warehouse_model().from_db(connection.alias, ["id", "code"],
+                                                    [shipment.warehouse_id, shipment.w_code])
     return shipment
 
 
 def orders_locked(order_ids: list[int]) -> list[Order]:
     """Lock orders by id, in id order (hand-written: the invoiced-quantities consumer's path)."""
     ids = sorted(set(order_ids))
-    return list(Order.objects.raw(
-        f"SELECT {columns(Order)} FROM sales_order WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id" + _for_update("sales_order"),
-        ids))
+    return list(Order.objects.raw(_rows_by_sql(Order, "id").format(ids=_in(len(ids))), ids))
 
 
 def lines_of_orders_locked(order_ids: list[int]) -> list[OrderLine]:
     """Lock the lines of these orders, in id order (take the orders' locks first)."""
     ids = sorted(set(order_ids))
-    return list(OrderLine.objects.raw(
-        f"SELECT {columns(OrderLine)} FROM sales_orderline WHERE order_id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id"
-        + _for_update("sales_orderline"), ids))
+    return list(OrderLine.objects.raw(_rows_by_sql(OrderLine, "order").format(ids=_in(len(ids))), ids))
 
 
 def order_lines_locked(order_id: int) -> list[OrderLine]:
     """order_lines_for_update, hand-written (the hot path of shipping)."""
-    return list(OrderLine.objects.raw(
-        f"SELECT {columns(OrderLine)} FROM sales_orderline WHERE order_id = %s ORDER BY id"
-        + _for_update("sales_orderline"), [order_id]))
+    return list(OrderLine.objects.raw(_rows_by_sql(OrderLine, "order").format(ids="%s"), [order_id]))
 
 
 def order_for_update(order_id: int) -> Order:
