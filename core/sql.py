@@ -5,6 +5,10 @@ it through the ORM: for the 3–6 rows of an order that costs more CPU than the 
 itself. These helpers write the same single `UPDATE … SET col = CASE id WHEN … END` as plain
 SQL. Use them only on rows the caller has locked (or just inserted) and never on models
 whose save() carries behaviour (history, signals, append-only guards).
+
+Every identifier in a statement built here or by a caller comes from a model's `_meta`,
+quoted (`table`, `column`, `columns`, `cast_type`); values are always parameters. Callers
+hand over models and field names, never table or column text.
 """
 
 from __future__ import annotations
