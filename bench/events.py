@@ -120,10 +120,9 @@ def setup_django():
 
 def reset_tables() -> None:
     from core.messaging.models import ConsumedEvent, OutboxEvent
-    from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+    from integrations.models import WebhookDelivery, WebhookEndpoint
 
-    WebhookAttempt.objects.all().delete()
-    WebhookDelivery.objects.all().delete()
+    WebhookDelivery.objects.all().delete()  # and their attempts (cascade; attempts are append-only)
     WebhookEndpoint.objects.all().delete()
     ConsumedEvent.objects.all().delete()
     OutboxEvent.objects.all().delete()

@@ -350,7 +350,7 @@ def generate_lines(target: int) -> int:
               FROM finance_journalentry e WHERE e.number > %s""", [base, base])
         cur.execute("SELECT setval(pg_get_serial_sequence('finance_journalentry', 'id'), "
                     "(SELECT MAX(id) FROM finance_journalentry))")
-        cur.execute("UPDATE finance_numberseries SET next_value = (SELECT MAX(number) + 1 FROM finance_journalentry) "
+        cur.execute("UPDATE core_numberseries SET next_value = (SELECT MAX(number) + 1 FROM finance_journalentry) "
                     "WHERE key = 'journal'")
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE finance_journalline")

@@ -1,13 +1,13 @@
 from django.contrib import admin
 
-from .models import ConsumedEvent, ConsumerFailure, IdempotencyRecord, OutboxEvent
+from .models import ConsumedEvent, ConsumerFailure, IdempotencyRecord, NumberSeries, OutboxEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledgers, logs and queues are their own audit: viewable, never added, edited or deleted
-    here (the outbox is pruned by core.messaging.relay.prune_outbox after retention)."""
+class ReadOnlyAdminMixin:
+    """No add, change or delete: the admin shows, services write. For any ModelAdmin
+    (SimpleHistoryAdmin included) and inline; the one copy every app's admin uses."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -15,6 +15,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Ledgers, logs and queues are their own audit: viewable, never added, edited or deleted
+    here (the outbox is pruned by core.messaging.relay.prune_outbox after retention)."""
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The lines of a read-only document (or a ledger's rows), shown in its parent's page."""
+
+    extra = 0
+    can_delete = False
 
 
 @admin.register(OutboxEvent)
@@ -48,3 +60,10 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return True  # a stuck key may be removed by hand (expired ones are purged hourly)
+
+
+@admin.register(NumberSeries)
+class NumberSeriesAdmin(ReadOnlyAdmin):
+    """Counters move only by taking numbers (core.numbering); editing one would break gap-free."""
+    list_display = ["key", "prefix", "padding", "next_value"]
+    search_fields = ["key"]

@@ -35,5 +35,25 @@ class IdempotencyRecord(models.Model):
         return f"{self.method} {self.path} [{self.key}] {self.state}"
 
 
+class NumberSeries(models.Model):
+    """A gap-free counter: order, shipment, return, invoice, credit note, payment, supplier bill
+    and payment, journal entry numbers, and each EDI partner's interchange control numbers.
+
+    `next_value` is the value the next taker gets. Numbers are taken with
+    core.numbering.take (one `UPDATE … RETURNING`), which locks the row in the caller's
+    transaction until commit: concurrent takers queue on it and a rolled-back transaction
+    gives its numbers back (no gaps, no duplicates). `prefix` and `padding` format the
+    number where the caller lets the row decide its format (sales documents).
+    """
+
+    key = models.CharField(max_length=40, unique=True)
+    prefix = models.CharField(max_length=20, blank=True, default="")
+    padding = models.PositiveSmallIntegerField(default=6)
+    next_value = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.key}: next {self.prefix}{self.next_value:0{self.padding}d}"
+
+
 # The outbox tables (defined in core.messaging, registered with the core app here).
 from core.messaging.models import ConsumedEvent, ConsumerFailure, OutboxEvent  # noqa: E402,F401

@@ -5,6 +5,10 @@ it through the ORM: for the 3–6 rows of an order that costs more CPU than the 
 itself. These helpers write the same single `UPDATE … SET col = CASE id WHEN … END` as plain
 SQL. Use them only on rows the caller has locked (or just inserted) and never on models
 whose save() carries behaviour (history, signals, append-only guards).
+
+Every identifier in a statement built here or by a caller comes from a model's `_meta`,
+quoted (`table`, `column`, `columns`, `cast_type`); values are always parameters. Callers
+hand over models and field names, never table or column text.
 """
 
 from __future__ import annotations
@@ -13,11 +17,22 @@ import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from django.apps import apps
 from django.db import connection
 
-# PostgreSQL types of CASE results (a CASE of only NULLs would otherwise be `text`).
+# Legacy column types of update_rows' (name, type) pairs (the type now comes from the field).
 NUMERIC, TIMESTAMPTZ, TEXT, BIGINT = "numeric", "timestamptz", "text", "bigint"
 _NO_DEFAULT = object()
+
+
+def table(model) -> str:
+    """The model's table name, quoted for the current database."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(model, name: str) -> str:
+    """The column of field `name` (`customer` → "customer_id"), quoted."""
+    return connection.ops.quote_name(model._meta.get_field(name).column)
 
 
 @functools.cache
@@ -38,31 +53,74 @@ def _adapt(value):
     return value
 
 
-def update_rows(table: str, columns: Sequence[tuple[str, str]], rows: Iterable[tuple], *, key: str = "id",
-                scope: tuple[str, list] | None = None, default=_NO_DEFAULT) -> int:
-    """UPDATE `table` SET each column to its per-row value, in one statement.
+def _model_of(target):
+    """A model class, or the model whose table this is (legacy call form; the identifiers then
+    still come from that model's _meta, never from the caller's text)."""
+    if isinstance(target, str):
+        for model in apps.get_models(include_auto_created=True):
+            if model._meta.db_table == target:
+                return model
+        raise ValueError(f"no model has the table {target!r}")
+    return target
 
-    `columns`: (column name, PostgreSQL type) pairs; `rows`: (key value, value per column)
-    tuples. By default the rows updated are those whose `key` is listed; with `scope` (a
-    WHERE clause and its params) every row in scope is updated, and rows not listed get
-    `default` in every column (e.g. the lines of one shipment that did not ship).
-    Returns the number of rows updated.
+
+def _field(model, name: str):
+    """A concrete field by name or attname (`order_line` or `order_line_id`)."""
+    return model._meta.get_field(name)
+
+
+def _cast_type(field) -> str:
+    """The PostgreSQL type a CASE over this field's values is cast to (its column type without
+    length or precision: a cast to varchar(n) would truncate instead of failing)."""
+    return field.cast_db_type(connection).split("(")[0]
+
+
+def cast_type(model, name: str) -> str:
+    """The type to cast a parameter for field `name` to (`numeric`, `varchar`, `bigint`, …),
+    e.g. `%s::numeric[]` for an unnest()ed column array."""
+    return _cast_type(_field(model, name))
+
+
+@functools.cache
+def _update_plan(model, names: tuple[str, ...], key: str, vendor: str):
+    """Per model, columns and key: the quoted table, the quoted key column and, per column, its
+    quoted name and the cast of its CASE (PostgreSQL: a CASE of only NULLs would be `text`)."""
+    qn = connection.ops.quote_name
+    targets = []
+    for name in names:
+        f = _field(model, name)
+        targets.append((qn(f.column), f"::{_cast_type(f)}" if vendor == "postgresql" else ""))
+    return table(model), qn(_field(model, key).column), targets
+
+
+def update_rows(model, columns: Sequence[str | tuple[str, str]], rows: Iterable[tuple], *, key: str = "id",
+                scope: dict | tuple[str, list] | None = None, default=_NO_DEFAULT) -> int:
+    """UPDATE the model's table SET each column to its per-row value, in one statement.
+
+    `columns`: field names (or attnames); `rows`: (key value, value per column) tuples. The
+    table, column names and PostgreSQL types all come from the model's _meta (a legacy
+    (name, type) pair is accepted, its type ignored; a table name is looked up as its model).
+    By default the rows updated are those whose `key` field is listed; with `scope` (a
+    {field: value} filter, or a WHERE clause and its params) every row in scope is updated,
+    and rows not listed get `default` in every column (e.g. the lines of one shipment that did
+    not ship). Returns the number of rows updated.
     """
     rows = list(rows)
     if scope is not None and default is _NO_DEFAULT:
         raise ValueError("update_rows with a scope needs a default for the rows not listed")
     if not rows and scope is None:
         return 0
-    pg = connection.vendor == "postgresql"
+    table_name, key_column, targets = _update_plan(_model_of(model), tuple(c if isinstance(c, str) else c[0]
+                                                                          for c in columns), key, connection.vendor)
     params: list = []
     if len(rows) == 1 and scope is None:
         row = rows[0]
-        sets = ", ".join(f"{name} = %s" for name, _ in columns)
+        sets = ", ".join(f"{col} = %s" for col, _ in targets)
         params = [_adapt(v) for v in row[1:]] + [row[0]]
-        sql = f"UPDATE {table} SET {sets} WHERE {key} = %s"
+        statement = f"UPDATE {table_name} SET {sets} WHERE {key_column} = %s"
     else:
         sets = []
-        for i, (name, pg_type) in enumerate(columns, start=1):
+        for i, (col, cast) in enumerate(targets, start=1):
             if rows:
                 whens = " ".join(["WHEN %s THEN %s"] * len(rows))
                 for row in rows:
@@ -71,21 +129,49 @@ def update_rows(table: str, columns: Sequence[tuple[str, str]], rows: Iterable[t
                 if default is not _NO_DEFAULT:
                     other = " ELSE %s"
                     params.append(_adapt(default))
-                case = f"CASE {key} {whens}{other} END"
+                case = f"CASE {key_column} {whens}{other} END"
             else:  # nothing listed: the whole scope takes the default
                 case = "%s"
                 params.append(_adapt(default))
-            sets.append(f"{name} = ({case})::{pg_type}" if pg else f"{name} = {case}")
+            sets.append(f"{col} = ({case}){cast}")
         if scope is None:
             params += [row[0] for row in rows]
-            where = f"{key} IN ({', '.join(['%s'] * len(rows))})"
+            where = f"{key_column} IN ({', '.join(['%s'] * len(rows))})"
+        elif isinstance(scope, dict):
+            model = _model_of(model)
+            where = " AND ".join(f"{column(model, name)} = %s" for name in scope)
+            params += [_adapt(v) for v in scope.values()]
         else:
             where, scope_params = scope
             params += list(scope_params)
-        sql = f"UPDATE {table} SET {', '.join(sets)} WHERE {where}"
+        statement = f"UPDATE {table_name} SET {', '.join(sets)} WHERE {where}"
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        cur.execute(statement, params)
         return cur.rowcount
+
+
+def insert_ignoring_conflicts(model, fields: Sequence[str], rows: Sequence[Sequence], *, conflict: Sequence[str],
+                              returning: str, now: Sequence[str] = ()) -> list[tuple]:
+    """INSERT rows (a value per field, as parameters) in one statement, skipping those that
+    violate the unique `conflict` fields (`ON CONFLICT (…) DO NOTHING`, PostgreSQL and
+    SQLite); fields in `now` take the database's CURRENT_TIMESTAMP. Returns the `returning`
+    column of the rows inserted. Runs in the caller's transaction."""
+    if not rows:
+        return []
+    statement, row_sql = _insert_ignoring_sql(model, tuple(fields), tuple(conflict), returning, tuple(now))
+    params = [_adapt(v) for row in rows for v in row]
+    with connection.cursor() as cur:
+        cur.execute(statement.format(rows=", ".join([row_sql] * len(rows))), params)
+        return cur.fetchall()
+
+
+@functools.cache
+def _insert_ignoring_sql(model, fields, conflict, returning, now) -> tuple[str, str]:
+    names = ", ".join(column(model, n) for n in (*fields, *now))
+    row_sql = "(" + ", ".join(["%s"] * len(fields) + ["CURRENT_TIMESTAMP"] * len(now)) + ")"
+    keys = ", ".join(column(model, n) for n in conflict)
+    return (f"INSERT INTO {table(model)} ({names}) VALUES {{rows}} ON CONFLICT ({keys}) DO NOTHING "
+            f"RETURNING {column(model, returning)}"), row_sql
 
 
 def insert_objects(objs: Sequence) -> list:

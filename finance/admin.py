@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import ReadOnlyAdminMixin, ReadOnlyInline
 from core.exceptions import DomainError
 from finance import services
 from finance.models import (
@@ -19,7 +20,6 @@ from finance.models import (
     InvoiceLine,
     JournalEntry,
     JournalLine,
-    NumberSeries,
     Payment,
     PaymentAllocation,
     SupplierBill,
@@ -27,24 +27,6 @@ from finance.models import (
     SupplierPayment,
     TaxRate,
 )
-
-
-class ReadOnlyMixin:
-    """No add, change or delete: the admin shows, services write."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
-    extra = 0
-    can_delete = False
 
 
 @admin.register(Account)
@@ -71,7 +53,7 @@ class TaxRateAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(FiscalYear)
-class FiscalYearAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+class FiscalYearAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["name", "start_date", "end_date"]
 
 
@@ -86,7 +68,7 @@ def close_periods(modeladmin, request, queryset):
 
 
 @admin.register(FiscalPeriod)
-class FiscalPeriodAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+class FiscalPeriodAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["name", "fiscal_year", "start_date", "end_date", "status", "closed_at", "closed_by"]
     list_filter = ["status", "fiscal_year"]
     search_fields = ["name"]
@@ -103,7 +85,7 @@ class JournalLineInline(ReadOnlyInline):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["number", "date", "period", "rule", "source_type", "source_id", "memo", "correlation_id"]
     list_filter = ["rule", "source_type", "period"]
     search_fields = ["=number", "source_id", "correlation_id", "memo"]
@@ -121,7 +103,7 @@ class InvoiceLineInline(ReadOnlyInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+class InvoiceAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["number", "customer", "order", "status", "issue_date", "due_date", "total", "balance_due"]
     list_filter = ["status"]
     search_fields = ["number", "customer__code", "correlation_id"]
@@ -135,7 +117,7 @@ class CreditNoteLineInline(ReadOnlyInline):
 
 
 @admin.register(CreditNote)
-class CreditNoteAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+class CreditNoteAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["number", "customer", "invoice", "disposition", "issue_date", "total", "unapplied", "status"]
     list_filter = ["status", "disposition"]
     search_fields = ["number", "customer__code"]
@@ -149,7 +131,7 @@ class PaymentAllocationInline(ReadOnlyInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+class PaymentAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["number", "customer", "amount", "unallocated", "received_on", "reference"]
     list_filter = ["received_on"]
     search_fields = ["number", "customer__code", "reference"]
@@ -163,7 +145,7 @@ class SupplierBillLineInline(ReadOnlyInline):
 
 
 @admin.register(SupplierBill)
-class SupplierBillAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+class SupplierBillAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["number", "supplier", "purchase_order", "status", "bill_date", "total", "balance_due"]
     list_filter = ["status"]
     search_fields = ["number", "supplier__code", "supplier_reference"]
@@ -171,12 +153,7 @@ class SupplierBillAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
 
 
 @admin.register(SupplierPayment)
-class SupplierPaymentAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+class SupplierPaymentAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["number", "supplier", "amount", "paid_on", "reference"]
     list_filter = ["paid_on"]
     search_fields = ["number", "supplier__code", "reference"]
-
-
-@admin.register(NumberSeries)
-class NumberSeriesAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["key", "prefix", "next_value"]

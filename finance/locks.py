@@ -2,7 +2,7 @@
 instead of deadlocking:
 
     documents (invoices, then payments / credit notes / bills, each by id)
-    → the document's number series (UPDATE … RETURNING in services.numbering)
+    → the document's number series (core.NumberSeries; UPDATE … RETURNING in core.numbering)
     → fiscal period (FOR SHARE: postings do not exclude each other; close_period's
       FOR UPDATE excludes them)
     → the journal counter (always last)

@@ -22,14 +22,12 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.append_only import AppendOnlyModel
+from core.fields import MoneyField, QuantityField, RateField, UnitCostField
 from finance.exceptions import PostedEntryImmutable
 
 ZERO = Decimal("0")
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
-QTY = {"max_digits": 18, "decimal_places": 3}
-UNIT = {"max_digits": 18, "decimal_places": 6}
-RATE = {"max_digits": 9, "decimal_places": 6}
 
 
 def _currency() -> str:
@@ -161,24 +159,13 @@ class FiscalPeriod(models.Model):
         return self.status == self.Status.OPEN
 
 
-# --- number series ------------------------------------------------------------------------------
-
-class NumberSeries(models.Model):
-    """A gapless counter. The row is locked in the transaction that uses the number, so a
-    rolled-back posting gives its number back and two postings never share one."""
-
-    key = models.CharField(max_length=30, unique=True)
-    prefix = models.CharField(max_length=10, blank=True, default="")
-    next_value = models.PositiveBigIntegerField(default=1)
-
-    def __str__(self) -> str:
-        return f"{self.key} next {self.next_value}"
-
-
 # --- journal ------------------------------------------------------------------------------------
 
-class JournalEntry(models.Model):
+class JournalEntry(AppendOnlyModel):
     """One posted, balanced entry. Immutable once written (see module docstring)."""
+
+    append_only_error = PostedEntryImmutable
+    append_only_hint = "post a reversing entry"
 
     number = models.PositiveBigIntegerField(unique=True)
     date = models.DateField(db_index=True)
@@ -208,24 +195,18 @@ class JournalEntry(models.Model):
     def __str__(self) -> str:
         return f"JE {self.number} {self.date} {self.memo}"
 
-    def save(self, *args, **kwargs):
-        kwargs.pop("_allow_insert", None)
-        if self.pk is not None:
-            raise PostedEntryImmutable("A posted journal entry cannot be changed; post a reversing entry.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise PostedEntryImmutable("A posted journal entry cannot be deleted; post a reversing entry.")
+class JournalLine(AppendOnlyModel):
+    append_only_error = PostedEntryImmutable
+    append_only_hint = "post a reversing entry"
 
-
-class JournalLine(models.Model):
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
     line_no = models.PositiveIntegerField()
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
     # Denormalised from the entry so the trial balance reads one table through one index.
     date = models.DateField()
-    debit = models.DecimalField(**MONEY, default=ZERO)
-    credit = models.DecimalField(**MONEY, default=ZERO)
+    debit = MoneyField(default=ZERO)
+    credit = MoneyField(default=ZERO)
     memo = models.CharField(max_length=255, blank=True, default="")
     customer = models.ForeignKey("sales.Customer", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="+", db_constraint=False)
@@ -252,14 +233,6 @@ class JournalLine(models.Model):
     def __str__(self) -> str:
         return f"{self.account_id} Dr {self.debit} Cr {self.credit}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise PostedEntryImmutable("A posted journal line cannot be changed; post a reversing entry.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PostedEntryImmutable("A posted journal line cannot be deleted; post a reversing entry.")
-
 
 # --- tax ----------------------------------------------------------------------------------------
 
@@ -269,7 +242,7 @@ class TaxRate(models.Model):
 
     category = models.CharField(max_length=40)
     jurisdiction = models.CharField(max_length=40, default="default")
-    rate = models.DecimalField(**RATE)
+    rate = RateField()
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)
     name = models.CharField(max_length=80, blank=True, default="")
@@ -306,11 +279,11 @@ class Invoice(models.Model):
     issue_date = models.DateField()
     due_date = models.DateField()
     currency = models.CharField(max_length=3, default=_currency)
-    subtotal = models.DecimalField(**MONEY, default=ZERO)
-    tax = models.DecimalField(**MONEY, default=ZERO)
-    total = models.DecimalField(**MONEY, default=ZERO)
-    amount_settled = models.DecimalField(**MONEY, default=ZERO)  # payments + credit notes applied
-    balance_due = models.DecimalField(**MONEY, default=ZERO)
+    subtotal = MoneyField(default=ZERO)
+    tax = MoneyField(default=ZERO)
+    total = MoneyField(default=ZERO)
+    amount_settled = MoneyField(default=ZERO)  # payments + credit notes applied
+    balance_due = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     voided_at = models.DateTimeField(null=True, blank=True)
@@ -334,12 +307,12 @@ class InvoiceLine(models.Model):
     product = models.ForeignKey("inventory.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     sku = models.CharField(max_length=64)
     description = models.CharField(max_length=255, blank=True, default="")
-    quantity = models.DecimalField(**QTY)
-    unit_price = models.DecimalField(**UNIT)
-    amount = models.DecimalField(**MONEY)
-    tax_rate = models.DecimalField(**RATE, default=ZERO)
-    tax = models.DecimalField(**MONEY, default=ZERO)
-    cost_value = models.DecimalField(**MONEY, default=ZERO)
+    quantity = QuantityField()
+    unit_price = UnitCostField()
+    amount = MoneyField()
+    tax_rate = RateField(default=ZERO)
+    tax = MoneyField(default=ZERO)
+    cost_value = MoneyField(default=ZERO)
 
     class Meta:
         ordering = ["id"]
@@ -363,10 +336,10 @@ class CreditNote(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     issue_date = models.DateField()
     currency = models.CharField(max_length=3, default=_currency)
-    subtotal = models.DecimalField(**MONEY, default=ZERO)
-    tax = models.DecimalField(**MONEY, default=ZERO)
-    total = models.DecimalField(**MONEY, default=ZERO)
-    unapplied = models.DecimalField(**MONEY, default=ZERO)
+    subtotal = MoneyField(default=ZERO)
+    tax = MoneyField(default=ZERO)
+    total = MoneyField(default=ZERO)
+    unapplied = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     history = HistoricalRecords()
@@ -390,12 +363,12 @@ class CreditNoteLine(models.Model):
     product = models.ForeignKey("inventory.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     sku = models.CharField(max_length=64, blank=True, default="")
     description = models.CharField(max_length=255, blank=True, default="")
-    quantity = models.DecimalField(**QTY, default=ZERO)
-    unit_price = models.DecimalField(**UNIT, default=ZERO)
-    amount = models.DecimalField(**MONEY)
-    tax_rate = models.DecimalField(**RATE, default=ZERO)
-    tax = models.DecimalField(**MONEY, default=ZERO)
-    cost_value = models.DecimalField(**MONEY, default=ZERO)
+    quantity = QuantityField(default=ZERO)
+    unit_price = UnitCostField(default=ZERO)
+    amount = MoneyField()
+    tax_rate = RateField(default=ZERO)
+    tax = MoneyField(default=ZERO)
+    cost_value = MoneyField(default=ZERO)
 
     class Meta:
         ordering = ["id"]
@@ -407,7 +380,7 @@ class CreditApplication(models.Model):
 
     credit_note = models.ForeignKey(CreditNote, on_delete=models.PROTECT, related_name="applications")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_applications")
-    amount = models.DecimalField(**MONEY)
+    amount = MoneyField()
     applied_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -420,8 +393,8 @@ class Payment(models.Model):
 
     number = models.CharField(max_length=30, unique=True)
     customer = models.ForeignKey("sales.Customer", on_delete=models.PROTECT, related_name="payments")
-    amount = models.DecimalField(**MONEY)
-    unallocated = models.DecimalField(**MONEY, default=ZERO)
+    amount = MoneyField()
+    unallocated = MoneyField(default=ZERO)
     received_on = models.DateField()
     reference = models.CharField(max_length=120, blank=True, default="")
     currency = models.CharField(max_length=3, default=_currency)
@@ -446,7 +419,7 @@ class Payment(models.Model):
 class PaymentAllocation(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
-    amount = models.DecimalField(**MONEY)
+    amount = MoneyField()
     allocated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -473,9 +446,9 @@ class SupplierBill(models.Model):
     bill_date = models.DateField()
     due_date = models.DateField()
     currency = models.CharField(max_length=3, default=_currency)
-    total = models.DecimalField(**MONEY, default=ZERO)
-    amount_paid = models.DecimalField(**MONEY, default=ZERO)
-    balance_due = models.DecimalField(**MONEY, default=ZERO)
+    total = MoneyField(default=ZERO)
+    amount_paid = MoneyField(default=ZERO)
+    balance_due = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     posted_at = models.DateTimeField(null=True, blank=True)
@@ -495,13 +468,13 @@ class SupplierBillLine(models.Model):
     bill = models.ForeignKey(SupplierBill, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
     sku = models.CharField(max_length=64)
-    quantity = models.DecimalField(**QTY)
-    unit_cost = models.DecimalField(**UNIT)
-    amount = models.DecimalField(**MONEY)
+    quantity = QuantityField()
+    unit_cost = UnitCostField()
+    amount = MoneyField()
     # What the match found: the receipt cost the GRNI was credited at, and the variance.
-    received_unit_cost = models.DecimalField(**UNIT, default=ZERO)
-    grni_amount = models.DecimalField(**MONEY, default=ZERO)
-    variance = models.DecimalField(**MONEY, default=ZERO)
+    received_unit_cost = UnitCostField(default=ZERO)
+    grni_amount = MoneyField(default=ZERO)
+    variance = MoneyField(default=ZERO)
 
     class Meta:
         ordering = ["id"]
@@ -510,7 +483,7 @@ class SupplierBillLine(models.Model):
 class SupplierPayment(models.Model):
     number = models.CharField(max_length=30, unique=True)
     supplier = models.ForeignKey("inventory.Supplier", on_delete=models.PROTECT, related_name="payments")
-    amount = models.DecimalField(**MONEY)
+    amount = MoneyField()
     paid_on = models.DateField()
     reference = models.CharField(max_length=120, blank=True, default="")
     currency = models.CharField(max_length=3, default=_currency)
@@ -529,7 +502,7 @@ class SupplierPayment(models.Model):
 class SupplierPaymentAllocation(models.Model):
     payment = models.ForeignKey(SupplierPayment, on_delete=models.PROTECT, related_name="allocations")
     bill = models.ForeignKey(SupplierBill, on_delete=models.PROTECT, related_name="allocations")
-    amount = models.DecimalField(**MONEY)
+    amount = MoneyField()
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="finance_supplier_alloc_positive")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.exceptions import DomainError
 from integrations import inbound, webhooks
 from integrations.models import (
@@ -45,14 +45,9 @@ class WebhookEndpointAdmin(SimpleHistoryAdmin):
         self.message_user(request, f"{total} deliveries queued again.")
 
 
-class WebhookAttemptInline(admin.TabularInline):
+class WebhookAttemptInline(ReadOnlyInline):
     model = WebhookAttempt
-    extra = 0
-    can_delete = False
     readonly_fields = ["number", "started_at", "status_code", "latency_ms", "succeeded", "error", "response_body"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WebhookDelivery)
@@ -108,7 +103,7 @@ class ChannelConfigAdmin(SimpleHistoryAdmin):
 
 @admin.register(EdiPartner)
 class EdiPartnerAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "customer", "isa_qualifier", "isa_id", "is_active", "last_control_number"]
+    list_display = ["code", "customer", "isa_qualifier", "isa_id", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["code", "isa_id", "customer__code"]
 

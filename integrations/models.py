@@ -4,6 +4,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.append_only import AppendOnlyModel, AppendOnlyQuerySet
+
 # --- webhooks out -----------------------------------------------------------------------------
 
 
@@ -97,8 +99,8 @@ class WebhookDelivery(models.Model):
         return f"delivery {self.pk} {self.event_type} → endpoint {self.endpoint_id} ({self.status})"
 
 
-class WebhookAttempt(models.Model):
-    """One HTTP attempt of a delivery (append-only)."""
+class WebhookAttempt(AppendOnlyModel):
+    """One HTTP attempt of a delivery (append-only; removed only with its delivery)."""
 
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
@@ -108,6 +110,8 @@ class WebhookAttempt(models.Model):
     response_body = models.TextField(blank=True, help_text="First 2 KB of the response.")
     error = models.CharField(max_length=500, blank=True)
     succeeded = models.BooleanField(default=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["delivery_id", "number"]
@@ -175,8 +179,7 @@ class EdiPartner(models.Model):
     send_856 = models.BooleanField(default=True)
     send_810 = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
-    last_control_number = models.PositiveIntegerField(default=0)
-    history = HistoricalRecords(excluded_fields=["last_control_number"])
+    history = HistoricalRecords()  # control numbers: core.NumberSeries "edi.control.<id>"
 
     class Meta:
         ordering = ["code"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import (
     Adjustment,
     CostLayer,
@@ -26,30 +28,6 @@ from .models import (
     UnitOfMeasure,
     Warehouse,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledgers and documents posted by services: look, never touch."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ProductUnitInline(admin.TabularInline):

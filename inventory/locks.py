@@ -17,12 +17,15 @@ the statement itself.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import connection
 
-from .models import CostLayer, Product, PurchaseOrder, Reservation, StockLevel, Warehouse
+from core import sql
+
+from .models import CostLayer, Product, PurchaseOrder, ReorderRule, Reservation, StockLevel, Warehouse
 
 Key = tuple[int, int]  # (product_id, warehouse_id)
 _Q3 = Decimal("0.001")
@@ -39,9 +42,10 @@ def ensure_levels(keys: Iterable[Key]) -> None:
         return
     ordered = sorted(keys)
     pairs = ", ".join(["(%s, %s)"] * len(ordered))
+    p, w = _col(StockLevel, "product"), _col(StockLevel, "warehouse")
     with connection.cursor() as cur:
-        cur.execute("SELECT product_id, warehouse_id FROM inventory_stocklevel "
-                    f"WHERE (product_id, warehouse_id) IN ({pairs})", [x for k in ordered for x in k])
+        cur.execute(f"SELECT {p}, {w} FROM {sql.table(StockLevel)} WHERE ({p}, {w}) IN ({pairs})",
+                    [x for k in ordered for x in k])
         existing = {(p, w) for p, w in cur.fetchall()}
     missing = sorted(keys - existing)
     if missing:
@@ -72,7 +76,8 @@ def lock_levels_existing(keys: Iterable[Key], *, with_related: bool = False) -> 
         return {}
     pairs = ", ".join(["(%s, %s)"] * len(keys))
     params = [x for k in keys for x in k]
-    levels, _ = _lock(f"(l.product_id, l.warehouse_id) IN ({pairs})", params, with_related=with_related)
+    levels, _ = _lock(f"(l.{_col(StockLevel, 'product')}, l.{_col(StockLevel, 'warehouse')}) IN ({pairs})", params,
+                      with_related=with_related)
     return levels
 
 
@@ -86,7 +91,8 @@ def lock_levels_of_products(product_ids: Iterable[int]) -> dict[Key, StockLevel]
     ids = sorted(set(product_ids))
     if not ids:
         return {}
-    levels, _ = _lock(f"l.product_id IN ({', '.join(['%s'] * len(ids))}) AND w.is_active", ids, with_related=True)
+    levels, _ = _lock(f"l.{_col(StockLevel, 'product')} IN ({', '.join(['%s'] * len(ids))}) "
+                      f"AND w.{_col(Warehouse, 'is_active')}", ids, with_related=True)
     return levels
 
 
@@ -106,45 +112,63 @@ def lock_levels_of_reservations(*, ids: Iterable[int] = (), demand_refs: Iterabl
         return {}, {}
     where, params = [], []
     if ids:
-        where.append(f"res.id IN ({', '.join(['%s'] * len(ids))})")
+        where.append(f"res.{_col(Reservation, 'id')} IN ({', '.join(['%s'] * len(ids))})")
         params += ids
     if refs:
-        where.append(f"res.demand_ref IN ({', '.join(['%s'] * len(refs))})")
+        where.append(f"res.{_col(Reservation, 'demand_ref')} IN ({', '.join(['%s'] * len(refs))})")
         params += refs
-    cond = "(" + " OR ".join(where) + ")" + (" AND res.status = 'active'" if active_only else "")
+    cond = "(" + " OR ".join(where) + ")"
+    if active_only:
+        cond += f" AND res.{_col(Reservation, 'status')} = %s"
+        params.append(Reservation.Status.ACTIVE.value)
     return _lock(cond, params, with_reservations=True, with_related=True)
 
 
 _RES_COLUMNS = ("id", "demand_ref", "quantity", "quantity_open", "quantity_consumed", "quantity_released", "status")
 
 
-def _lock(where: str, params: list, *, with_related: bool, with_reservations: bool = False):
+@functools.cache
+def _lock_sql(with_reservations: bool, vendor: str) -> str:
+    """The level-lock SELECT around a WHERE clause ({where}), from the models' _meta."""
+    c = _col
+    lp, lw = f"l.{c(StockLevel, 'product')}", f"l.{c(StockLevel, 'warehouse')}"
     res_select = res_from = ""
     lock_of = "l"
-    order = "l.product_id, l.warehouse_id"
+    order = f"{lp}, {lw}"
     if with_reservations:
-        res_select = ", " + ", ".join(f"res.{c} AS res_{c}" for c in _RES_COLUMNS)
-        res_from = ("JOIN inventory_reservation res ON res.product_id = l.product_id "
-                    "AND res.warehouse_id = l.warehouse_id ")
+        res_select = ", " + ", ".join(f"res.{c(Reservation, n)} AS res_{n}" for n in _RES_COLUMNS)
+        res_from = (f"JOIN {sql.table(Reservation)} res ON res.{c(Reservation, 'product')} = {lp} "
+                    f"AND res.{c(Reservation, 'warehouse')} = {lw} ")
         lock_of = "l, res"
-        order += ", res.id"
+        order += f", res.{c(Reservation, 'id')}"
     lock = f" FOR UPDATE OF {lock_of}" if connection.features.has_select_for_update_of else ""
-    sql = (
-        "SELECT l.id, l.product_id, l.warehouse_id, l.on_hand, l.reserved, l.value, l.average_cost, l.last_move_at, "
-        "r.min_quantity AS rule_min, r.max_quantity AS rule_max, "
-        "p.sku AS p_sku, p.cost_method AS p_cost_method, p.uom_id AS p_uom_id, "
-        f"w.code AS w_code, w.priority AS w_priority{res_select} "
-        "FROM inventory_stocklevel l "
+    level_columns = ", ".join(f"l.{c(StockLevel, n)}" for n in (
+        "id", "product", "warehouse", "on_hand", "reserved", "value", "average_cost", "last_move_at"))
+    return (
+        f"SELECT {level_columns}, "
+        f"r.{c(ReorderRule, 'min_quantity')} AS rule_min, r.{c(ReorderRule, 'max_quantity')} AS rule_max, "
+        f"p.{c(Product, 'sku')} AS p_sku, p.{c(Product, 'cost_method')} AS p_cost_method, "
+        f"p.{c(Product, 'uom')} AS p_uom_id, "
+        f"w.{c(Warehouse, 'code')} AS w_code, w.{c(Warehouse, 'priority')} AS w_priority{res_select} "
+        f"FROM {sql.table(StockLevel)} l "
         f"{res_from}"
-        "JOIN inventory_product p ON p.id = l.product_id "
-        "JOIN inventory_warehouse w ON w.id = l.warehouse_id "
-        "LEFT JOIN inventory_reorderrule r ON r.product_id = l.product_id AND r.warehouse_id = l.warehouse_id "
-        "AND r.is_active "
-        f"WHERE {where} ORDER BY {order}{lock}"
+        f"JOIN {sql.table(Product)} p ON p.{c(Product, 'id')} = {lp} "
+        f"JOIN {sql.table(Warehouse)} w ON w.{c(Warehouse, 'id')} = {lw} "
+        f"LEFT JOIN {sql.table(ReorderRule)} r ON r.{c(ReorderRule, 'product')} = {lp} "
+        f"AND r.{c(ReorderRule, 'warehouse')} = {lw} AND r.{c(ReorderRule, 'is_active')} "
+        f"WHERE {{where}} ORDER BY {order}{lock}"
     )
+
+
+def _col(model, name: str) -> str:
+    return sql.column(model, name)
+
+
+def _lock(where: str, params: list, *, with_related: bool, with_reservations: bool = False):
+    statement = _lock_sql(with_reservations, connection.vendor).format(where=where)
     levels: dict[Key, StockLevel] = {}
     reservations: dict[int, Reservation] = {}
-    for lv in StockLevel.objects.raw(sql, params):
+    for lv in StockLevel.objects.raw(statement, params):
         key = (lv.product_id, lv.warehouse_id)
         level = levels.get(key)
         if level is None:

@@ -10,8 +10,8 @@ Invariants (checked by code, by database constraints and by ops reconciliations)
 * I3 ``0 <= reserved <= on_hand`` (database check constraint).
 * ``StockLevel.value`` = sum of ``StockMove.value``; the stock value is the sum of move values.
 
-``StockMove`` is append-only: the model refuses save() of an existing row and delete(), the
-queryset refuses update()/delete(), and on PostgreSQL a trigger refuses UPDATE/DELETE/
+``StockMove`` is append-only (core.append_only): the model refuses save() of an existing row and
+delete(), the queryset refuses update()/delete(), and on PostgreSQL a trigger refuses UPDATE/DELETE/
 TRUNCATE (migration 0002).
 """
 
@@ -24,23 +24,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.append_only import AppendOnlyModel, AppendOnlyQuerySet
+from core.fields import MoneyField, QuantityField, UnitCostField
+
 ZERO = Decimal("0")
-
-
-def _money(**kw) -> models.DecimalField:
-    return models.DecimalField(max_digits=18, decimal_places=2, **kw)
-
-
-def _qty(**kw) -> models.DecimalField:
-    return models.DecimalField(max_digits=18, decimal_places=3, **kw)
-
-
-def _cost(**kw) -> models.DecimalField:
-    return models.DecimalField(max_digits=18, decimal_places=6, **kw)
-
-
-class AppendOnlyError(Exception):
-    """A ledger row was about to be changed or deleted."""
 
 
 # --- master data ----------------------------------------------------------------------------
@@ -72,8 +59,8 @@ class Product(models.Model):
     uom = models.ForeignKey(UnitOfMeasure, on_delete=models.PROTECT, related_name="+",
                             help_text="Base unit: every stock quantity is in this unit.")
     cost_method = models.CharField(max_length=20, choices=CostMethod.choices, default=CostMethod.MOVING_AVERAGE)
-    list_price = _money(default=ZERO)
-    standard_cost = _cost(default=ZERO, help_text="Default purchase cost for suggested purchase orders.")
+    list_price = MoneyField(default=ZERO)
+    standard_cost = UnitCostField(default=ZERO, help_text="Default purchase cost for suggested purchase orders.")
     is_active = models.BooleanField(default=True, db_index=True)
     is_stocked = models.BooleanField(default=True, help_text="Non-stocked products (services) have no stock moves.")
     category = models.CharField(max_length=100, blank=True)
@@ -163,18 +150,7 @@ class Supplier(models.Model):
 # --- the ledger -----------------------------------------------------------------------------
 
 
-class StockMoveQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("stock moves are append-only; post a correcting move instead")
-
-    def delete(self):
-        raise AppendOnlyError("stock moves are append-only; post a correcting move instead")
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        raise AppendOnlyError("stock moves are append-only")
-
-
-class StockMove(models.Model):
+class StockMove(AppendOnlyModel):
     """One quantity change of one product in one warehouse. Never updated, never deleted.
 
     `quantity` is signed (in > 0, out < 0); `value` is signed too and equals the money the
@@ -195,9 +171,9 @@ class StockMove(models.Model):
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    quantity = _qty()
-    unit_cost = _cost()
-    value = _money()
+    quantity = QuantityField()
+    unit_cost = UnitCostField()
+    value = MoneyField()
     reference = models.CharField(max_length=100, blank=True)
     source_type = models.CharField(max_length=40, blank=True)
     source_id = models.CharField(max_length=40, blank=True)
@@ -206,7 +182,8 @@ class StockMove(models.Model):
     request_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = StockMoveQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
+    append_only_hint = "post a correcting move instead"
 
     class Meta:
         ordering = ["id"]
@@ -223,25 +200,15 @@ class StockMove(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.product_id}@{self.warehouse_id} {self.quantity}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError("stock moves are append-only; post a correcting move instead")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("stock moves are append-only; post a correcting move instead")
-
-
 class StockLevel(models.Model):
     """On hand and reserved of one product in one warehouse, changed only under a row lock."""
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
-    on_hand = _qty(default=ZERO)
-    reserved = _qty(default=ZERO)
-    value = _money(default=ZERO)
-    average_cost = _cost(default=ZERO)
+    on_hand = QuantityField(default=ZERO)
+    reserved = QuantityField(default=ZERO)
+    value = MoneyField(default=ZERO)
+    average_cost = UnitCostField(default=ZERO)
     last_move_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -278,10 +245,10 @@ class Reservation(models.Model):
     demand_ref = models.CharField(max_length=64, db_index=True)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
-    quantity = _qty()
-    quantity_open = _qty()
-    quantity_consumed = _qty(default=ZERO)
-    quantity_released = _qty(default=ZERO)
+    quantity = QuantityField()
+    quantity_open = QuantityField()
+    quantity_consumed = QuantityField(default=ZERO)
+    quantity_released = QuantityField(default=ZERO)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     correlation_id = models.CharField(max_length=128, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -312,10 +279,10 @@ class CostLayer(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="cost_layer")
-    quantity_in = _qty()
-    quantity_remaining = _qty()
-    unit_cost = _cost()
-    value_remaining = _money()
+    quantity_in = QuantityField()
+    quantity_remaining = QuantityField()
+    unit_cost = UnitCostField()
+    value_remaining = MoneyField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -371,10 +338,10 @@ class PurchaseOrderLine(models.Model):
     purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
     line_no = models.PositiveIntegerField()
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    quantity = _qty()
-    unit_cost = _cost()
-    quantity_received = _qty(default=ZERO)
-    received_value = _money(default=ZERO)
+    quantity = QuantityField()
+    unit_cost = UnitCostField()
+    quantity_received = QuantityField(default=ZERO)
+    received_value = MoneyField(default=ZERO)
     history = HistoricalRecords()
 
     class Meta:
@@ -401,7 +368,7 @@ class Receipt(models.Model):
     purchase_order = models.ForeignKey(PurchaseOrder, null=True, blank=True, on_delete=models.PROTECT,
                                        related_name="receipts")
     reference = models.CharField(max_length=100, blank=True)
-    total_value = _money(default=ZERO)
+    total_value = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -419,10 +386,10 @@ class ReceiptLine(models.Model):
     purchase_order_line = models.ForeignKey(PurchaseOrderLine, null=True, blank=True, on_delete=models.PROTECT,
                                             related_name="receipt_lines")
     uom = models.ForeignKey(UnitOfMeasure, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    quantity_in_uom = _qty()
-    quantity = _qty()
-    unit_cost = _cost()
-    value = _money()
+    quantity_in_uom = QuantityField()
+    quantity = QuantityField()
+    unit_cost = UnitCostField()
+    value = MoneyField()
     move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -435,9 +402,9 @@ class ReorderRule(models.Model):
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reorder_rules")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+")
-    min_quantity = _qty()
-    max_quantity = _qty()
-    multiple = _qty(default=Decimal("1"))
+    min_quantity = QuantityField()
+    max_quantity = QuantityField()
+    multiple = QuantityField(default=Decimal("1"))
     preferred_supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.PROTECT,
                                            related_name="+")
     is_active = models.BooleanField(default=True)
@@ -466,7 +433,7 @@ class Demand(models.Model):
     demand_ref = models.CharField(max_length=64, unique=True)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
-    quantity = _qty()
+    quantity = QuantityField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     correlation_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -489,10 +456,10 @@ class Adjustment(models.Model):
     number = models.CharField(max_length=30, unique=True, null=True, blank=True)
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    system_quantity = _qty()
-    counted_quantity = _qty()
-    difference = _qty()
-    value = _money(default=ZERO)
+    system_quantity = QuantityField()
+    counted_quantity = QuantityField()
+    difference = QuantityField()
+    value = MoneyField(default=ZERO)
     reason = models.CharField(max_length=200)
     move = models.OneToOneField(StockMove, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     correlation_id = models.CharField(max_length=128, db_index=True)
@@ -511,7 +478,7 @@ class Transfer(models.Model):
     number = models.CharField(max_length=30, unique=True, null=True, blank=True)
     from_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     to_warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
-    total_value = _money(default=ZERO)
+    total_value = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -525,9 +492,9 @@ class TransferLine(models.Model):
     transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
     line_no = models.PositiveIntegerField()
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    quantity = _qty()
-    unit_cost = _cost()
-    value = _money()
+    quantity = QuantityField()
+    unit_cost = UnitCostField()
+    value = MoneyField()
     out_move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="+")
     in_move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="+")
 

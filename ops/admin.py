@@ -5,19 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import ReadOnlyInline
 from ops import services
 from ops.models import ExceptionItem, ExceptionNote, ReconciliationResult, ReconciliationRun
 
 
-class ExceptionNoteInline(admin.TabularInline):
+class ExceptionNoteInline(ReadOnlyInline):
     model = ExceptionNote
-    extra = 0
     fields = ["created_at", "author", "is_system", "body"]
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ExceptionItem)
@@ -43,15 +39,10 @@ class ExceptionItemAdmin(SimpleHistoryAdmin):
             services.acknowledge_exception(exception_id=item.pk, by=request.user)
 
 
-class ReconciliationResultInline(admin.TabularInline):
+class ReconciliationResultInline(ReadOnlyInline):
     model = ReconciliationResult
-    extra = 0
     fields = ["check_name", "status", "findings_count", "figures", "error"]
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReconciliationRun)

@@ -11,12 +11,12 @@ from django.contrib import admin, messages
 from django.utils.html import format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import ReadOnlyAdminMixin, ReadOnlyInline
 from core.exceptions import DomainError
 from sales import services
 from sales.models import (
     Allocation,
     Customer,
-    NumberSeries,
     Order,
     OrderLine,
     PartnerAccount,
@@ -27,29 +27,6 @@ from sales.models import (
     Shipment,
     ShipmentLine,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _run(modeladmin, request, queryset, fn, verb: str) -> None:
@@ -95,11 +72,6 @@ class PartnerAccountAdmin(admin.ModelAdmin):
     list_filter = ["customer"]
     search_fields = ["user__username", "customer__code"]
     raw_id_fields = ["user"]
-
-
-@admin.register(NumberSeries)
-class NumberSeriesAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["key", "prefix", "next_value"]
 
 
 # --- documents ------------------------------------------------------------------------------

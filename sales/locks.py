@@ -1,7 +1,10 @@
 """Row locks for sales, always taken in this order to avoid deadlocks:
 
-    Customer (submit_order's credit check, release_hold) → NumberSeries (by key) → Order (by id)
+    Customer (submit_order's credit check, release_hold) → NumberSeries (core, by key) → Order (by id)
     → OrderLine (by id) → Allocation (by id) → Shipment (by id) → Return (by id)
+
+(the series row is taken last in time, just before commit, and after it the transaction only
+writes the rows it created itself: see core.numbering);
 
 and, when stock is touched, the inventory StockLevel locks come after all sales locks
 (inventory takes those itself, sorted by warehouse/product).
@@ -9,47 +12,18 @@ and, when stock is touched, the inventory StockLevel locks come after all sales 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 
+from core import numbering, sql
 from core.sql import columns
-from sales.models import Allocation, Customer, NumberSeries, Order, OrderLine, Return, Shipment
+from sales.models import Allocation, Customer, Order, OrderLine, Return, Shipment
 
-_SERIES_DEFAULTS = {
-    "order": ("SO-", 6),
-    "shipment": ("SH-", 6),
-    "return": ("RMA-", 6),
-}
-
-
-def next_number(key: str) -> str:
-    """Take the next number of a series, gap-free.
-
-    One statement, `UPDATE … SET next_value = next_value + 1 … RETURNING`, inside the
-    caller's transaction: the UPDATE locks the counter row until commit, so a concurrent
-    writer waits until we commit (and then increments our value) or roll back (and then
-    takes the same number we gave back). The number is therefore committed if and only if
-    the document carrying it is — no gaps, no duplicates. The cost is that document creation
-    serialises on this row for the rest of the transaction, so callers take the number as
-    late as possible (just before inserting the document).
-    """
-    with connection.cursor() as cur:
-        cur.execute("UPDATE sales_numberseries SET next_value = next_value + 1 WHERE key = %s "
-                    "RETURNING next_value - 1, prefix, padding", [key])
-        row = cur.fetchone()
-    if row is None:
-        # First use: create the row; a concurrent creator loses on the unique key and retries.
-        prefix, padding = _SERIES_DEFAULTS.get(key, (key.upper() + "-", 6))
-        try:
-            with transaction.atomic():
-                NumberSeries.objects.create(key=key, prefix=prefix, padding=padding)
-        except IntegrityError:
-            pass
-        return next_number(key)
-    value, prefix, padding = row
-    return f"{prefix}{int(value):0{int(padding)}d}"
+ORDER_SERIES = "order"
+ORDER_PREFIX, ORDER_PADDING = "SO-", 6
 
 
 def number_order(order: Order, shipments: list[Shipment]) -> str:
@@ -57,29 +31,21 @@ def number_order(order: Order, shipments: list[Shipment]) -> str:
     (numbered "<provisional order number>-S<n>" until now, "<number>-S<n>" after).
 
     On PostgreSQL one statement does it all (data-modifying CTEs): the series UPDATE locks
-    the counter row exactly as next_number does, so numbers stay gap-free, and what the
+    the counter row exactly as core.numbering.take does, so numbers stay gap-free, and what the
     transaction still does while holding that lock — the serialising point of every order
-    — is only its history rows, its events and the commit. Elsewhere: next_number and two
+    — is only its history rows, its events and the commit. Elsewhere: numbering.next_number and two
     UPDATEs. Sets the numbers on the instances too.
     """
     provisional = order.number
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
-            cur.execute(
-                "WITH n AS (UPDATE sales_numberseries SET next_value = next_value + 1 WHERE key = 'order' "
-                "RETURNING prefix || lpad((next_value - 1)::text, greatest(padding, length((next_value - 1)::text)), "
-                "'0') AS number), "
-                "o AS (UPDATE sales_order SET number = n.number FROM n WHERE sales_order.id = %s RETURNING n.number), "
-                "s AS (UPDATE sales_shipment SET number = o.number || substr(sales_shipment.number, %s) FROM o "
-                "WHERE sales_shipment.order_id = %s RETURNING 1) "
-                "SELECT number FROM o",
-                [order.pk, len(provisional) + 1, order.pk])
+            cur.execute(_number_order_sql(), [1, ORDER_SERIES, 1, order.pk, len(provisional) + 1, order.pk])
             row = cur.fetchone()
         number = row[0] if row is not None else None
     else:
         number = None
     if number is None:  # not PostgreSQL, or no series row yet (first use: next_number creates it)
-        number = next_number("order")
+        number = numbering.next_number(ORDER_SERIES, prefix=ORDER_PREFIX, padding=ORDER_PADDING)
         Order.objects.filter(pk=order.pk).update(number=number)
         for s in shipments:
             Shipment.objects.filter(pk=s.pk).update(number=number + s.number[len(provisional):])
@@ -87,6 +53,21 @@ def number_order(order: Order, shipments: list[Shipment]) -> str:
     for s in shipments:
         s.number = number + s.number[len(provisional):]
     return number
+
+
+@functools.cache
+def _number_order_sql() -> str:
+    """PostgreSQL: take the order number (core.numbering's statement), write it on the order and
+    its shipments. Params: 1, key, 1, order id, length of the provisional number + 1, order id."""
+    o, s = sql.table(Order), sql.table(Shipment)
+    o_number, s_number = sql.column(Order, "number"), sql.column(Shipment, "number")
+    return (f"WITH t(first, prefix, padding) AS ({numbering.take_sql()}), "
+            "n AS (SELECT prefix || lpad(first::text, greatest(padding, length(first::text)), '0') AS number FROM t), "
+            f"o AS (UPDATE {o} SET {o_number} = n.number FROM n WHERE {o}.{sql.column(Order, 'id')} = %s "
+            "RETURNING n.number), "
+            f"s AS (UPDATE {s} SET {s_number} = o.number || substr({s}.{s_number}, %s) FROM o "
+            f"WHERE {s}.{sql.column(Shipment, 'order')} = %s RETURNING 1) "
+            "SELECT number FROM o")
 
 
 # The lock queries of shipping are hand-written: the ORM's select_for_update/select_related
@@ -99,15 +80,54 @@ def _for_update(of: str) -> str:
     return f" FOR UPDATE OF {of}" if connection.features.has_select_for_update_of else ""
 
 
+def _in(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+# The statements' text, built once per process from the models' _meta (quoted identifiers).
+
+@functools.cache
+def _order_of_shipment_sql() -> str:
+    col = sql.column
+    return (f"SELECT {columns(Order, 'o')}, c.{col(Customer, 'code')} AS c_code, "
+            f"c.{col(Customer, 'preferred_warehouse')} AS c_preferred, c.{col(Customer, 'payment_terms_days')} AS c_terms "
+            f"FROM {sql.table(Order)} o JOIN {sql.table(Customer)} c ON c.{col(Customer, 'id')} = o.{col(Order, 'customer')} "
+            f"WHERE o.{col(Order, 'id')} = (SELECT s.{col(Shipment, 'order')} FROM {sql.table(Shipment)} s "
+            f"WHERE s.{col(Shipment, 'id')} = %s)" + _for_update("o"))
+
+
+@functools.cache
+def _shipment_allocations_sql() -> str:
+    col, t = sql.column, sql.table(Allocation)
+    return (f"SELECT {columns(Allocation)} FROM {t} WHERE {col(Allocation, 'shipment')} = %s "
+            f"AND {col(Allocation, 'status')} = %s AND {col(Allocation, 'quantity')} > 0 "
+            f"ORDER BY {col(Allocation, 'id')}" + _for_update(t))
+
+
+@functools.cache
+def _shipment_sql() -> str:
+    col, warehouse = sql.column, _warehouse_model()
+    return (f"SELECT {columns(Shipment, 's')}, w.{col(warehouse, 'code')} AS w_code FROM {sql.table(Shipment)} s "
+            f"JOIN {sql.table(warehouse)} w ON w.{col(warehouse, 'id')} = s.{col(Shipment, 'warehouse')} "
+            f"WHERE s.{col(Shipment, 'id')} = %s" + _for_update("s"))
+
+
+@functools.cache
+def _rows_by_sql(model, field: str) -> str:
+    """SELECT a model's rows whose `field` is IN ({ids}), in id order, locked."""
+    t = sql.table(model)
+    return (f"SELECT {columns(model)} FROM {t} WHERE {sql.column(model, field)} IN ({{ids}}) "
+            f"ORDER BY {sql.column(model, 'id')}" + _for_update(t))
+
+
+def _warehouse_model():
+    return Shipment._meta.get_field("warehouse").related_model  # inventory's, without importing it
+
+
 def order_of_shipment_for_update(shipment_id: int) -> Order | None:
     """Lock the order a shipment belongs to (with its customer's code, preferred warehouse and
     payment terms — the shipped event carries the terms to finance), in one query."""
-    rows = list(Order.objects.raw(
-        f"SELECT {columns(Order, 'o')}, c.code AS c_code, c.preferred_warehouse_id AS c_preferred, "
-        "c.payment_terms_days AS c_terms "
-        "FROM sales_order o JOIN sales_customer c ON c.id = o.customer_id "
-        "WHERE o.id = (SELECT s.order_id FROM sales_shipment s WHERE s.id = %s)" + _for_update("o"),
-        [shipment_id]))
+    rows = list(Order.objects.raw(_order_of_shipment_sql(), [shipment_id]))
     if not rows:
         return None
     order = rows[0]
@@ -120,47 +140,35 @@ def order_of_shipment_for_update(shipment_id: int) -> Order | None:
 
 def shipment_allocations_locked(shipment_id: int) -> list[Allocation]:
     """Lock a shipment's active allocations (quantity > 0), sorted by id."""
-    return list(Allocation.objects.raw(
-        f"SELECT {columns(Allocation)} FROM sales_allocation "
-        "WHERE shipment_id = %s AND status = 'active' AND quantity > 0 "
-        "ORDER BY id" + _for_update("sales_allocation"), [shipment_id]))
+    return list(Allocation.objects.raw(_shipment_allocations_sql(), [shipment_id, Allocation.Status.ACTIVE.value]))
 
 
 def shipment_locked(shipment_id: int) -> Shipment | None:
     """Lock a shipment, with its warehouse's code."""
-    rows = list(Shipment.objects.raw(
-        f"SELECT {columns(Shipment, 's')}, w.code AS w_code FROM sales_shipment s "
-        "JOIN inventory_warehouse w ON w.id = s.warehouse_id "
-        "WHERE s.id = %s" + _for_update("s"), [shipment_id]))
+    rows = list(Shipment.objects.raw(_shipment_sql(), [shipment_id]))
     if not rows:
         return None
     shipment = rows[0]
-    warehouse_model = Shipment._meta.get_field("warehouse").related_model  # inventory's, without importing it
-    shipment.warehouse = warehouse_model.from_db(connection.alias, ["id", "code"], [shipment.warehouse_id, shipment.w_code])
+    shipment.warehouse = _warehouse_model().from_db(connection.alias, ["id", "code"],
+                                                    [shipment.warehouse_id, shipment.w_code])
     return shipment
 
 
 def orders_locked(order_ids: list[int]) -> list[Order]:
     """Lock orders by id, in id order (hand-written: the invoiced-quantities consumer's path)."""
     ids = sorted(set(order_ids))
-    return list(Order.objects.raw(
-        f"SELECT {columns(Order)} FROM sales_order WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id" + _for_update("sales_order"),
-        ids))
+    return list(Order.objects.raw(_rows_by_sql(Order, "id").format(ids=_in(len(ids))), ids))
 
 
 def lines_of_orders_locked(order_ids: list[int]) -> list[OrderLine]:
     """Lock the lines of these orders, in id order (take the orders' locks first)."""
     ids = sorted(set(order_ids))
-    return list(OrderLine.objects.raw(
-        f"SELECT {columns(OrderLine)} FROM sales_orderline WHERE order_id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id"
-        + _for_update("sales_orderline"), ids))
+    return list(OrderLine.objects.raw(_rows_by_sql(OrderLine, "order").format(ids=_in(len(ids))), ids))
 
 
 def order_lines_locked(order_id: int) -> list[OrderLine]:
     """order_lines_for_update, hand-written (the hot path of shipping)."""
-    return list(OrderLine.objects.raw(
-        f"SELECT {columns(OrderLine)} FROM sales_orderline WHERE order_id = %s ORDER BY id"
-        + _for_update("sales_orderline"), [order_id]))
+    return list(OrderLine.objects.raw(_rows_by_sql(OrderLine, "order").format(ids="%s"), [order_id]))
 
 
 def order_for_update(order_id: int) -> Order:

@@ -22,36 +22,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.fields import MoneyField, QuantityField, RateField, UnitCostField
+
 ZERO = Decimal("0")
-
-
-def _money(**kw) -> models.DecimalField:
-    return models.DecimalField(max_digits=18, decimal_places=2, **kw)
-
-
-def _qty(**kw) -> models.DecimalField:
-    return models.DecimalField(max_digits=18, decimal_places=3, **kw)
-
-
-def _cost(**kw) -> models.DecimalField:
-    return models.DecimalField(max_digits=18, decimal_places=6, **kw)
-
-
-class NumberSeries(models.Model):
-    """A gap-free document number counter (orders, shipments, returns).
-
-    The row is locked (by the UPDATE … RETURNING that takes the number) in the same
-    transaction that writes the document, so concurrent writers queue on it and a rolled-back
-    transaction gives its number back (no gaps, no duplicates). See sales.locks.next_number.
-    """
-
-    key = models.CharField(max_length=20, unique=True)
-    prefix = models.CharField(max_length=20)
-    padding = models.PositiveSmallIntegerField(default=6)
-    next_value = models.PositiveBigIntegerField(default=1)
-
-    def __str__(self) -> str:
-        return f"{self.key}: next {self.prefix}{self.next_value:0{self.padding}d}"
 
 
 class PriceList(models.Model):
@@ -74,8 +47,8 @@ class PriceListItem(models.Model):
 
     price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
-    min_quantity = _qty(default=ZERO)
-    unit_price = _money()
+    min_quantity = QuantityField(default=ZERO)
+    unit_price = MoneyField()
     valid_from = models.DateField(null=True, blank=True)
     valid_to = models.DateField(null=True, blank=True)
     history = HistoricalRecords()
@@ -104,7 +77,7 @@ class Customer(models.Model):
     shipping_address = models.TextField(blank=True)
     shipping_country = models.CharField(max_length=2, blank=True)
     # None = no credit limit (cash customers are modelled by a limit of 0).
-    credit_limit = _money(null=True, blank=True)
+    credit_limit = MoneyField(null=True, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(default=30)
     on_hold = models.BooleanField(default=False, help_text="Every new order goes to credit hold.")
     is_active = models.BooleanField(default=True)
@@ -160,9 +133,9 @@ class Order(models.Model):
     hold_reason = models.CharField(max_length=500, blank=True)
     shipping_address = models.TextField(blank=True)
     currency = models.CharField(max_length=3, default="USD")
-    subtotal = _money(default=ZERO)
-    tax = _money(default=ZERO)
-    total = _money(default=ZERO)
+    subtotal = MoneyField(default=ZERO)
+    tax = MoneyField(default=ZERO)
+    total = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
@@ -188,17 +161,17 @@ class OrderLine(models.Model):
     line_no = models.PositiveIntegerField()
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
     sku = models.CharField(max_length=64)
-    quantity = _qty()
-    unit_price = _money()
-    tax_rate = models.DecimalField(max_digits=9, decimal_places=6, default=ZERO)
-    line_subtotal = _money(default=ZERO)
-    line_tax = _money(default=ZERO)
-    quantity_allocated = _qty(default=ZERO)
-    quantity_backordered = _qty(default=ZERO)
-    quantity_shipped = _qty(default=ZERO)
-    quantity_invoiced = _qty(default=ZERO)
-    quantity_cancelled = _qty(default=ZERO)
-    quantity_returned = _qty(default=ZERO)
+    quantity = QuantityField()
+    unit_price = MoneyField()
+    tax_rate = RateField(default=ZERO)
+    line_subtotal = MoneyField(default=ZERO)
+    line_tax = MoneyField(default=ZERO)
+    quantity_allocated = QuantityField(default=ZERO)
+    quantity_backordered = QuantityField(default=ZERO)
+    quantity_shipped = QuantityField(default=ZERO)
+    quantity_invoiced = QuantityField(default=ZERO)
+    quantity_cancelled = QuantityField(default=ZERO)
+    quantity_returned = QuantityField(default=ZERO)
     price_source = models.CharField(max_length=20, default="price_list")  # price_list|list_price|given
 
     class Meta:
@@ -276,9 +249,9 @@ class Allocation(models.Model):
     warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="+")
     reservation_id = models.BigIntegerField(db_index=True)
     shipment = models.ForeignKey(Shipment, on_delete=models.PROTECT, related_name="allocations")
-    quantity = _qty()
-    quantity_shipped = _qty(default=ZERO)
-    quantity_released = _qty(default=ZERO)
+    quantity = QuantityField()
+    quantity_shipped = QuantityField(default=ZERO)
+    quantity_released = QuantityField(default=ZERO)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -297,9 +270,9 @@ class ShipmentLine(models.Model):
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="shipment_lines")
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
     sku = models.CharField(max_length=64)
-    quantity = _qty()
-    cost_value = _money(default=ZERO)
-    unit_cost = _cost(default=ZERO)
+    quantity = QuantityField()
+    cost_value = MoneyField(default=ZERO)
+    unit_cost = UnitCostField(default=ZERO)
 
     class Meta:
         ordering = ["shipment", "id"]
@@ -344,9 +317,9 @@ class ReturnLine(models.Model):
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="return_lines")
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
     sku = models.CharField(max_length=64)
-    quantity = _qty()
-    unit_cost = _cost(default=ZERO)      # the average cost the shipped units left with
-    cost_value = _money(default=ZERO)
+    quantity = QuantityField()
+    unit_cost = UnitCostField(default=ZERO)      # the average cost the shipped units left with
+    cost_value = MoneyField(default=ZERO)
 
     class Meta:
         ordering = ["return_doc", "id"]

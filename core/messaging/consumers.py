@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import structlog
 from django.db import connection, transaction
 
-from core import context
+from core import context, sql
 
 from .models import ConsumedEvent, ConsumerFailure, OutboxEvent
 
@@ -124,15 +124,11 @@ def mark_consumed(consumer_name: str, event_ids: list) -> set:
     were new (the others had been handled already). Runs in the caller's transaction."""
     if not event_ids:
         return set()
-    table = connection.ops.quote_name(ConsumedEvent._meta.db_table)
-    rows = ", ".join(["(%s, %s, CURRENT_TIMESTAMP)"] * len(event_ids))
-    params: list = []
-    for event_id in event_ids:
-        params += [consumer_name, event_id.hex if connection.vendor == "sqlite" else event_id]
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (consumer, event_id, consumed_at) VALUES {rows} "
-                       "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id", params)
-        got = cursor.fetchall()
+    sqlite = connection.vendor == "sqlite"
+    got = sql.insert_ignoring_conflicts(
+        ConsumedEvent, ("consumer", "event_id"),
+        [(consumer_name, event_id.hex if sqlite else event_id) for event_id in event_ids],
+        conflict=("consumer", "event_id"), returning="event_id", now=("consumed_at",))
     return {g[0] if isinstance(g[0], uuid.UUID) else uuid.UUID(str(g[0])) for g in got}
 
 

@@ -10,9 +10,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from simple_history.utils import bulk_create_with_history
 
-from core import context
+from core import context, history
 from core.messaging.publishing import EventToPublish, publish, publish_many
 from core.money import q2, q3
 from finance import events, locks, posting
@@ -160,7 +159,7 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
             warehouse_id=warehouse_id, memo=f"COGS shipment {shipment.get('shipment_number', '')}",
             correlation_id=cid))
 
-    bulk_create_with_history(invoices, Invoice)
+    history.bulk_create(invoices)
     for invoice, lines in zip(invoices, line_sets, strict=True):
         for ln in lines:
             ln.invoice = invoice

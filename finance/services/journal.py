@@ -13,6 +13,7 @@ entry's cost, so it stays).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,7 +22,8 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core import context
+from core import context, sql
+from core import numbering as core_numbering
 from core.money import q2
 from core.sql import columns
 from finance.defaults import ensure_default_chart
@@ -85,8 +87,9 @@ class _Accounts:
             return
         # Raw SQL: compiling this ORM query (an Exists annotation) cost three times its execution.
         rows = list(Account.objects.raw(
-            f"SELECT {columns(Account)}, EXISTS (SELECT 1 FROM {AccountOverride._meta.db_table}) AS any_override "
-            f"FROM {Account._meta.db_table} WHERE role IN ({', '.join(['%s'] * len(roles))}) AND is_active",
+            f"SELECT {columns(Account)}, EXISTS (SELECT 1 FROM {sql.table(AccountOverride)}) AS any_override "
+            f"FROM {sql.table(Account)} WHERE {sql.column(Account, 'role')} IN ({', '.join(['%s'] * len(roles))}) "
+            f"AND {sql.column(Account, 'is_active')}",
             sorted(roles)))
         self.defaults = {a.role: a for a in rows}
         if not (rows[0].any_override if rows else AccountOverride.objects.exists()):
@@ -204,6 +207,9 @@ def _check_balanced(rows: Resolved) -> None:
                               errors={"lines": ["at least two non-zero lines are required"]})
 
 
+_SOURCE_TYPE, _RULE, _SOURCE_ID = (sql.column(JournalEntry, n) for n in ("source_type", "rule", "source_id"))
+
+
 def _existing(keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], JournalEntry]:
     """The entries already posted for these (source_type, source_id, rule), in one query:
     one OR-branch per source_type and rule (a batch usually has one or two), each answered
@@ -214,9 +220,9 @@ def _existing(keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Jou
         groups.setdefault((source_type, rule), []).append(source_id)
     where, params = [], []
     for (source_type, rule), ids in groups.items():
-        where.append(f"(source_type = %s AND rule = %s AND source_id IN ({', '.join(['%s'] * len(ids))}))")
+        where.append(f"({_SOURCE_TYPE} = %s AND {_RULE} = %s AND {_SOURCE_ID} IN ({', '.join(['%s'] * len(ids))}))")
         params += [source_type, rule, *ids]
-    query = f"SELECT {columns(JournalEntry)} FROM {JournalEntry._meta.db_table} WHERE {' OR '.join(where)}"
+    query = f"SELECT {columns(JournalEntry)} FROM {sql.table(JournalEntry)} WHERE {' OR '.join(where)}"
     return {(e.source_type, e.source_id, e.rule): e for e in JournalEntry.objects.raw(query, params)}
 
 
@@ -320,61 +326,60 @@ def _insert(todo: list[EntryRequest], resolved: list[Resolved],
         for i, entry in enumerate(entries):
             entry.number = first + i
         JournalEntry.objects.bulk_create(entries)  # bulk_create skips save(): these are inserts
-        names = [c for c, _ in _LINE_COLUMNS]
-        JournalLine.objects.bulk_create([JournalLine(entry=entry, **dict(zip(names, row, strict=True)))
+        JournalLine.objects.bulk_create([JournalLine(entry=entry, **dict(zip(_LINE_COLUMNS, row, strict=True)))
                                          for entry, rows in zip(entries, line_sets, strict=True) for row in rows])
     return entries
 
 
-_ENTRY_COLUMNS = (("date", "date"), ("period_id", "bigint"), ("memo", "varchar"), ("source_type", "varchar"),
-                  ("source_id", "varchar"), ("rule", "varchar"), ("correlation_id", "varchar"),
-                  ("request_id", "varchar"), ("reversal_of_id", "bigint"), ("posted_at", "timestamptz"),
-                  ("posted_by_id", "integer"))
-_LINE_COLUMNS = (("line_no", "integer"), ("account_id", "bigint"), ("date", "date"), ("debit", "numeric"),
-                 ("credit", "numeric"), ("memo", "varchar"), ("customer_id", "bigint"), ("supplier_id", "bigint"),
-                 ("product_id", "bigint"), ("warehouse_id", "bigint"))
+# The columns written per entry and per line (attnames, in the order of a line's row tuple).
+_ENTRY_COLUMNS = ("date", "period_id", "memo", "source_type", "source_id", "rule", "correlation_id", "request_id",
+                  "reversal_of_id", "posted_at", "posted_by_id")
+_LINE_COLUMNS = ("line_no", "account_id", "date", "debit", "credit", "memo", "customer_id", "supplier_id",
+                 "product_id", "warehouse_id")
 
 
+@functools.cache
 def _insert_sql() -> str:
-    entry_cols = ", ".join(c for c, _ in _ENTRY_COLUMNS)
-    line_cols = ", ".join(c for c, _ in _LINE_COLUMNS)
-    entry_arrays = ", ".join(f"%s::{t}[]" for _, t in _ENTRY_COLUMNS)
-    line_arrays = ", ".join(f"%s::{t}[]" for _, t in _LINE_COLUMNS)
+    """The PostgreSQL statement of _insert_in_one_statement, from the models' _meta."""
+    def cols(model, names):
+        return [sql.column(model, n) for n in names]
+
+    def arrays(model, names):
+        return ", ".join(f"%s::{sql.cast_type(model, n)}[]" for n in names)
+
+    entry_cols, line_cols = cols(JournalEntry, _ENTRY_COLUMNS), cols(JournalLine, _LINE_COLUMNS)
+    e_id, e_number = sql.column(JournalEntry, "id"), sql.column(JournalEntry, "number")
     return f"""
-        WITH num AS (
-            UPDATE finance_numberseries SET next_value = next_value + %s WHERE key = %s
-            RETURNING next_value - %s AS first
+        WITH num(first, prefix, padding) AS (
+            {core_numbering.take_sql()}
         ), e AS (
-            INSERT INTO finance_journalentry (number, {entry_cols})
-            SELECT num.first + v.ord, {", ".join("v." + c for c, _ in _ENTRY_COLUMNS)}
-              FROM num, unnest(%s::integer[], {entry_arrays}) AS v(ord, {entry_cols})
+            INSERT INTO {sql.table(JournalEntry)} ({e_number}, {", ".join(entry_cols)})
+            SELECT num.first + v.ord, {", ".join("v." + c for c in entry_cols)}
+              FROM num, unnest(%s::integer[], {arrays(JournalEntry, _ENTRY_COLUMNS)}) AS v(ord, {", ".join(entry_cols)})
              ORDER BY v.ord
-            RETURNING id, number
+            RETURNING {e_id}, {e_number}
         ), l AS (
-            INSERT INTO finance_journalline (entry_id, {line_cols})
-            SELECT e.id, {", ".join("v." + c for c, _ in _LINE_COLUMNS)}
-              FROM num CROSS JOIN unnest(%s::integer[], {line_arrays}) AS v(ord, {line_cols})
-              JOIN e ON e.number = num.first + v.ord
+            INSERT INTO {sql.table(JournalLine)} ({sql.column(JournalLine, "entry")}, {", ".join(line_cols)})
+            SELECT e.{e_id}, {", ".join("v." + c for c in line_cols)}
+              FROM num CROSS JOIN unnest(%s::integer[], {arrays(JournalLine, _LINE_COLUMNS)}) AS v(ord, {", ".join(line_cols)})
+              JOIN e ON e.{e_number} = num.first + v.ord
         )
-        SELECT id, number FROM e ORDER BY number"""
-
-
-_INSERT_SQL = _insert_sql()
+        SELECT {e_id}, {e_number} FROM e ORDER BY {e_number}"""
 
 
 def _insert_in_one_statement(entries: list[JournalEntry], line_sets: list[list[tuple]]) -> None:
     """PostgreSQL: advance the journal counter by N, insert the N entries and all their lines
     in one statement (data-modifying CTEs over unnest()ed column arrays: one parameter per
     column whatever the batch size, one round trip). The counter row is locked by the
-    UPDATE exactly as numbering.next_value does; entry i gets number first + i."""
+    UPDATE of core.numbering.take; entry i gets number first + i."""
     n = len(entries)
     params: list = [n, numbering.JOURNAL, n, list(range(n))]
-    params += [[getattr(e, c) for e in entries] for c, _ in _ENTRY_COLUMNS]
+    params += [[getattr(e, c) for e in entries] for c in _ENTRY_COLUMNS]
     params.append([i for i, rows in enumerate(line_sets) for _ in rows])
     params += [[row[k] for rows in line_sets for row in rows] for k in range(len(_LINE_COLUMNS))]
     for _ in range(2):
         with connection.cursor() as cursor:
-            cursor.execute(_INSERT_SQL, params)
+            cursor.execute(_insert_sql(), params)
             got = cursor.fetchall()
         if got:
             break

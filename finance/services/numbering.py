@@ -1,10 +1,9 @@
-"""Gapless number series (the counter row is locked in the caller's transaction)."""
+"""Finance's number series: which keys, their formats. Taking numbers is core.numbering's
+(one gap-free `UPDATE … RETURNING` on core.NumberSeries, locked to the caller's commit)."""
 
 from __future__ import annotations
 
-from django.db import IntegrityError, connection, transaction
-
-from finance.models import NumberSeries
+from core import numbering
 
 JOURNAL = "journal"
 # key → (prefix, zero padding) for the document series
@@ -19,32 +18,13 @@ DOCUMENT_SERIES = {
 
 def ensure_series(key: str) -> None:
     """Create the counter row of a series if missing (a fresh database)."""
-    if not NumberSeries.objects.filter(key=key).exists():
-        try:
-            with transaction.atomic():
-                NumberSeries.objects.create(key=key, prefix=DOCUMENT_SERIES.get(key, ("", 0))[0])
-        except IntegrityError:
-            pass  # another transaction created it first
+    numbering.ensure(key, prefix=DOCUMENT_SERIES.get(key, ("", 0))[0])
 
 
 def take_values(key: str, count: int) -> int:
     """Take `count` consecutive values of a series and return the first; must run inside
-    the posting transaction.
-
-    One statement: UPDATE … RETURNING takes the row lock (held to commit, so numbers are
-    gapless and never shared) and reads the value (PostgreSQL, SQLite ≥ 3.35). A batch
-    advances the counter once by its size rather than once per document.
-    """
-    sql = (f"UPDATE {NumberSeries._meta.db_table} SET next_value = next_value + %s "
-           "WHERE key = %s RETURNING next_value")
-    for _ in range(2):
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [count, key])
-            row = cursor.fetchone()
-        if row is not None:
-            return int(row[0]) - count
-        ensure_series(key)
-    raise RuntimeError(f"number series {key!r} could not be created")
+    the posting transaction. One statement; a batch advances the counter once by its size."""
+    return numbering.take(key, count, prefix=DOCUMENT_SERIES.get(key, ("", 0))[0]).first
 
 
 def next_value(key: str) -> int:

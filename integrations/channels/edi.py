@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import numbering
 from integrations.channels import x12
 from integrations.exceptions import X12Error
 from integrations.inbound import OrderDraft, Parsed, register_parser
@@ -187,11 +188,17 @@ def parse_message(message: InboundMessage) -> Parsed:
 # --- outbound documents -------------------------------------------------------------------------------
 
 
+def control_series_key(partner_id: int) -> str:
+    """The partner's interchange control numbers: a core.NumberSeries per partner."""
+    return f"edi.control.{partner_id}"
+
+
 def _next_control(partner_id: int) -> tuple[EdiPartner, int]:
+    """Lock the partner, then take its next control number (ISA13: 1 … 999999999, then 1
+    again) from its gap-free series, in the caller's transaction."""
     partner = EdiPartner.objects.select_for_update().get(pk=partner_id)
-    partner.last_control_number = partner.last_control_number % 999_999_999 + 1
-    partner.save(update_fields=["last_control_number"])
-    return partner, partner.last_control_number
+    value = numbering.take(control_series_key(partner.pk), padding=9).first
+    return partner, (value - 1) % 999_999_999 + 1
 
 
 def _safe(text: str) -> str:

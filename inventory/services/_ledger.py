@@ -189,19 +189,18 @@ def _outbound_cost(*, level: StockLevel, product: Product, quantity: Decimal) ->
     return level.average_cost, min(q2(quantity * level.average_cost), level.value)
 
 
-_LEVEL_COLUMNS = (("on_hand", sql.NUMERIC), ("reserved", sql.NUMERIC), ("value", sql.NUMERIC),
-                  ("average_cost", sql.NUMERIC), ("last_move_at", sql.TIMESTAMPTZ))
+_LEVEL_COLUMNS = ("on_hand", "reserved", "value", "average_cost", "last_move_at")
 
 
 def save_levels(levels) -> None:
     """Write the (locked) levels' quantities, value and cost back in one UPDATE."""
-    sql.update_rows("inventory_stocklevel", _LEVEL_COLUMNS,
+    sql.update_rows(StockLevel, _LEVEL_COLUMNS,
                     [(lv.pk, lv.on_hand, lv.reserved, lv.value, lv.average_cost, lv.last_move_at) for lv in levels])
 
 
 def save_reserved(levels) -> None:
     """Write only `reserved` of the (locked) levels, in one UPDATE (reservations and releases)."""
-    sql.update_rows("inventory_stocklevel", (("reserved", sql.NUMERIC),), [(lv.pk, lv.reserved) for lv in levels])
+    sql.update_rows(StockLevel, ("reserved",), [(lv.pk, lv.reserved) for lv in levels])
 
 
 # --- events after a change --------------------------------------------------------------------

@@ -269,13 +269,12 @@ def _bulk_create(objs: list) -> list:
     return sql.insert_objects(objs)
 
 
-_RESERVATION_COLUMNS = (("quantity_open", sql.NUMERIC), ("quantity_consumed", sql.NUMERIC),
-                        ("quantity_released", sql.NUMERIC), ("status", sql.TEXT), ("updated_at", sql.TIMESTAMPTZ))
+_RESERVATION_COLUMNS = ("quantity_open", "quantity_consumed", "quantity_released", "status", "updated_at")
 
 
 def _save_reservations(reservations) -> None:
     """Write the (locked) reservations' quantities and status back in one UPDATE."""
-    sql.update_rows("inventory_reservation", _RESERVATION_COLUMNS,
+    sql.update_rows(Reservation, _RESERVATION_COLUMNS,
                     [(r.pk, r.quantity_open, r.quantity_consumed, r.quantity_released, r.status, r.updated_at)
                      for r in reservations])
 

@@ -17,9 +17,9 @@ import structlog
 from django.db import OperationalError, connection, transaction
 from django.db.models import Min
 
-from core import sql
+from core import history, sql
 from core.messaging.publishing import publish
-from sales import events, history, locks, stock
+from sales import events, locks, stock
 from sales.models import Allocation, Order, OrderLine, Shipment, ShipmentLine
 
 log = structlog.get_logger(__name__)

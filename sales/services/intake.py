@@ -10,11 +10,11 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from core import context, sql
+from core import context, history, sql
 from core.exceptions import DomainError
 from core.messaging.publishing import buffered_events, publish_many
 from core.money import q2, q3
-from sales import events, history, locks, pricing, stock
+from sales import events, locks, pricing, stock
 from sales.exceptions import (
     CustomerInactive,
     InvalidOrder,

@@ -8,9 +8,9 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
-from core import sql
-from sales import history, locks
-from sales.models import Order
+from core import history, sql
+from sales import locks
+from sales.models import Order, OrderLine
 from sales.services._common import derive_status
 
 log = structlog.get_logger(__name__)
@@ -53,7 +53,7 @@ def record_invoices(*, invoices: list[tuple[int, list[tuple[int, Decimal]]]]) ->
             if new != ln.quantity_invoiced:
                 ln.quantity_invoiced = max(new, ZERO)
                 changed[ln.pk] = ln
-    sql.update_rows("sales_orderline", (("quantity_invoiced", sql.NUMERIC),),
+    sql.update_rows(OrderLine, ("quantity_invoiced",),
                     [(ln.pk, ln.quantity_invoiced) for ln in changed.values()])
     moved = []
     for order in orders.values():
@@ -65,7 +65,7 @@ def record_invoices(*, invoices: list[tuple[int, list[tuple[int, Decimal]]]]) ->
         now = timezone.now()  # auto_now, as save() would
         for order in moved:
             order.updated_at = now
-        sql.update_rows("sales_order", (("status", sql.TEXT), ("updated_at", sql.TIMESTAMPTZ)),
+        sql.update_rows(Order, ("status", "updated_at"),
                         [(o.pk, o.status, o.updated_at) for o in moved])
         history.record(moved, history.CHANGED)
     return orders

@@ -9,12 +9,12 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from core import sql
+from core import history, sql
 from core.messaging.publishing import buffered_events, publish
 from core.money import q2, q3, q6
-from sales import events, history, locks, stock
+from sales import events, locks, stock
 from sales.exceptions import InvalidOrder, OrderStateConflict, ShipmentNotFound, ShipmentStateConflict
-from sales.models import Allocation, Order, Shipment, ShipmentLine
+from sales.models import Allocation, Order, OrderLine, Shipment, ShipmentLine
 from sales.services._common import derive_status
 
 ZERO = Decimal("0")
@@ -94,7 +94,7 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
         alloc.status = Allocation.Status.CONSUMED
         shipped_by_line[alloc.order_line_id] += qty
     # rows locked above, plain UPDATEs (one statement each)
-    sql.update_rows("sales_allocation", _ALLOCATION_COLUMNS,
+    sql.update_rows(Allocation, _ALLOCATION_COLUMNS,
                     [(a.pk, a.quantity, a.quantity_shipped, a.status) for a, _ in plan])
     if leftovers or untouched:
         _carry_over(order=order, shipment=shipment, leftovers=leftovers, untouched=untouched,
@@ -105,7 +105,7 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
         ln.quantity_allocated -= qty
         ln.quantity_shipped += qty
         changed.append((ln.pk, ln.quantity_allocated, ln.quantity_shipped))
-    sql.update_rows("sales_orderline", _LINE_COLUMNS, changed)
+    sql.update_rows(OrderLine, _LINE_COLUMNS, changed)
 
     shipment.status = Shipment.Status.SHIPPED
     shipment.tracking_number = tracking_number
@@ -135,16 +135,16 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
             unit_cost = q6(cost_value / qty)
             shipped.append((order_lines[line_id], qty, cost_value, unit_cost))
             ship_rows.append((line_id, qty, cost_value, unit_cost))
-        sql.update_rows("sales_shipmentline", _SHIP_LINE_COLUMNS, ship_rows, key="order_line_id",
-                        scope=("shipment_id = %s", [shipment.pk]), default=0)
+        sql.update_rows(ShipmentLine, _SHIP_LINE_COLUMNS, ship_rows, key="order_line",
+                        scope={"shipment": shipment.pk}, default=0)
         publish(events.SHIPMENT_SHIPPED, shipment.number, events.shipment_shipped_payload(shipment, order, shipped),
                 correlation_id=cid)
     return shipment
 
 
-_ALLOCATION_COLUMNS = (("quantity", sql.NUMERIC), ("quantity_shipped", sql.NUMERIC), ("status", sql.TEXT))
-_SHIP_LINE_COLUMNS = (("quantity", sql.NUMERIC), ("cost_value", sql.NUMERIC), ("unit_cost", sql.NUMERIC))
-_LINE_COLUMNS = (("quantity_allocated", sql.NUMERIC), ("quantity_shipped", sql.NUMERIC))
+_ALLOCATION_COLUMNS = ("quantity", "quantity_shipped", "status")
+_SHIP_LINE_COLUMNS = ("quantity", "cost_value", "unit_cost")
+_LINE_COLUMNS = ("quantity_allocated", "quantity_shipped")
 
 
 def _quantities_to_ship(allocations, order_lines, lines) -> dict[int, Decimal]:

@@ -11,7 +11,8 @@ from django.db import transaction
 from core.messaging.consumers import run_consumer, run_consumer_batch
 from core.messaging.models import ConsumedEvent, OutboxEvent
 from core.messaging.publishing import publish
-from finance.models import Invoice, JournalEntry, JournalLine, NumberSeries
+from core.models import NumberSeries
+from finance.models import Invoice, JournalEntry, JournalLine
 from tests.finance.conftest import order, receive, role_totals, ship_all
 
 D = Decimal

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from core.models import NumberSeries
 from finance.exceptions import PeriodClosed, UnbalancedEntry, ValidationFailed
-from finance.models import AccountOverride, FiscalPeriod, JournalEntry, JournalLine, NumberSeries
+from finance.models import AccountOverride, FiscalPeriod, JournalEntry, JournalLine
 from finance.services import Line, account_for, close_period, create_fiscal_year, post_journal_entry
 from finance.services.journal import EntryRequest, post_journal_entries
 from tests.factories.finance import AccountFactory

@@ -3,7 +3,8 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from inventory.models import AppendOnlyError, StockMove
+from core.append_only import AppendOnlyError
+from inventory.models import StockMove
 from tests.inventory.conftest import receive
 
 

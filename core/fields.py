@@ -1,0 +1,37 @@
+"""The decimal model fields every app uses (architecture: money 2 places, quantities 3 in
+base units, unit costs 6, rates 6 of 9 digits).
+
+Functions returning a plain `models.DecimalField`, not subclasses: a field deconstructs to
+exactly the definition it had before (`django.db.models.DecimalField` with these digits), so
+migrations see no change and historical models, DRF and django-filter see the field they
+know. Extra keyword arguments (default, null, help_text, …) pass through.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+QUANTITY = {"max_digits": 18, "decimal_places": 3}
+UNIT_COST = {"max_digits": 18, "decimal_places": 6}
+RATE = {"max_digits": 9, "decimal_places": 6}
+
+
+def MoneyField(**kwargs) -> models.DecimalField:  # noqa: N802  (reads as the field it builds)
+    """An amount of money: 18 digits, 2 places (the currency is a separate field)."""
+    return models.DecimalField(**MONEY, **kwargs)
+
+
+def QuantityField(**kwargs) -> models.DecimalField:  # noqa: N802
+    """A quantity in base units: 18 digits, 3 places."""
+    return models.DecimalField(**QUANTITY, **kwargs)
+
+
+def UnitCostField(**kwargs) -> models.DecimalField:  # noqa: N802
+    """A cost or price per unit at valuation precision: 18 digits, 6 places."""
+    return models.DecimalField(**UNIT_COST, **kwargs)
+
+
+def RateField(**kwargs) -> models.DecimalField:  # noqa: N802
+    """A tax rate or other fraction: 9 digits, 6 places (0.080000)."""
+    return models.DecimalField(**RATE, **kwargs)
