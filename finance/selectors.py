@@ -10,6 +10,7 @@ from django.db.models import DecimalField, Exists, OuterRef, Prefetch, Q, Subque
 from django.db.models.functions import Coalesce
 
 from core.money import q2
+from core.querysets import filter_given
 from finance.models import (
     CreditNote,
     FiscalPeriod,
@@ -218,10 +219,7 @@ def search_invoices(*, search: str | None = None, status: str | None = None, cus
     if search:
         qs = qs.filter(Q(number__icontains=search) | Q(order__number__icontains=search)
                        | Q(customer__code__icontains=search))
-    if status:
-        qs = qs.filter(status=status)
-    if customer_code:
-        qs = qs.filter(customer__code=customer_code)
+    qs = filter_given(qs, status=status, customer__code=customer_code)
     if overdue_on is not None:
         qs = qs.filter(status__in=_OPEN_INVOICE, due_date__lt=overdue_on, balance_due__gt=0)
     return qs

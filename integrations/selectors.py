@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.functions import TruncDate
 
+from core.querysets import filter_given
 from integrations.models import EdiDocument, InboundMessage, WebhookAttempt, WebhookDelivery
 
 
@@ -94,12 +95,7 @@ def list_deliveries(*, status: str | None = None, endpoint_id: int | None = None
     """Deliveries with their endpoint, newest first, filtered by status, endpoint, event type
     (contains) and ids."""
     qs = WebhookDelivery.objects.select_related("endpoint").order_by("-id")
-    if status:
-        qs = qs.filter(status=status)
-    if endpoint_id:
-        qs = qs.filter(endpoint_id=endpoint_id)
-    if event_type:
-        qs = qs.filter(event_type__icontains=event_type)
+    qs = filter_given(qs, status=status, endpoint_id=endpoint_id, event_type__icontains=event_type)
     return qs.filter(pk__in=list(ids)) if ids is not None else qs
 
 
@@ -144,10 +140,7 @@ def list_inbound_messages(*, status: str | None = None, channel: str | None = No
     """Inbound messages without their body, newest first, filtered by status and channel;
     `search` matches the external id (contains) or the correlation id."""
     qs = InboundMessage.objects.defer("body", "headers").order_by("-id")
-    if status:
-        qs = qs.filter(status=status)
-    if channel:
-        qs = qs.filter(channel=channel)
+    qs = filter_given(qs, status=status, channel=channel)
     if search:
         qs = qs.filter(Q(external_id__icontains=search) | Q(correlation_id=search))
     return qs

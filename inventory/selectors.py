@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
+from core.querysets import filter_given
 from core.sql import columns
 
 from .exceptions import InvalidQuantity, UnknownSku, UnknownSupplier, UnknownUnit, UnknownWarehouse
@@ -530,10 +531,7 @@ def list_stock_positions(*, search: str | None = None, sku: str | None = None, w
           .order_by("product__sku", "warehouse__priority", "warehouse__code"))
     if search:
         qs = qs.filter(Q(product__sku__icontains=search) | Q(product__name__icontains=search))
-    if sku:
-        qs = qs.filter(product__sku=sku)
-    if warehouse_code:
-        qs = qs.filter(warehouse__code=warehouse_code)
+    qs = filter_given(qs, product__sku=sku, warehouse__code=warehouse_code)
     if below_reorder_min:
         qs = qs.filter(reorder_min__isnull=False, available_q__lt=F("reorder_min"))
     if available_only:
@@ -546,14 +544,10 @@ def list_ledger(*, sku: str | None = None, warehouse_code: str | None = None, ki
     """Stock moves with product and warehouse, newest first, filtered by SKU, warehouse code,
     kind and correlation id."""
     qs = StockMove.objects.select_related("product", "warehouse").order_by("-id")
-    if sku:
-        qs = qs.filter(product__sku=sku)
-    if warehouse_code:
-        qs = qs.filter(warehouse__code=warehouse_code)
-    if kind:
-        qs = qs.filter(kind=kind)
-    if correlation_id:
-        qs = qs.filter(correlation_id=correlation_id)
+    qs = filter_given(qs, product__sku=sku,
+                      warehouse__code=warehouse_code,
+                      kind=kind,
+                      correlation_id=correlation_id)
     return qs
 
 
@@ -570,10 +564,7 @@ def list_purchase_orders(*, search: str | None = None, status: str | None = None
     if search:
         qs = qs.filter(Q(number__icontains=search) | Q(reference__icontains=search)
                        | Q(supplier__code__icontains=search))
-    if status:
-        qs = qs.filter(status=status)
-    if supplier_code:
-        qs = qs.filter(supplier__code=supplier_code)
+    qs = filter_given(qs, status=status, supplier__code=supplier_code)
     return qs
 
 

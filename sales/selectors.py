@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, Sum
 
 from core import roles
+from core.querysets import filter_given
 from sales.models import Allocation, Customer, Order, OrderLine, PartnerAccount, Return, Shipment
 
 
@@ -186,10 +187,7 @@ def list_orders(*, search: str | None = None, status: str | None = None, channel
         qs = qs.filter(Q(number__icontains=search) | Q(customer__code__icontains=search)
                        | Q(customer__name__icontains=search) | Q(external_ref__icontains=search)
                        | Q(correlation_id=search))
-    if status:
-        qs = qs.filter(status=status)
-    if channel:
-        qs = qs.filter(channel=channel)
+    qs = filter_given(qs, status=status, channel=channel)
     if backordered:
         qs = qs.filter(lines__quantity_backordered__gt=0).distinct()
     return qs
@@ -231,10 +229,7 @@ def list_shipments(*, search: str | None = None, status: str | None = None, ware
     if search:
         qs = qs.filter(Q(number__icontains=search) | Q(order__number__icontains=search)
                        | Q(tracking_number__icontains=search))
-    if status:
-        qs = qs.filter(status=status)
-    if warehouse_code:
-        qs = qs.filter(warehouse__code=warehouse_code)
+    qs = filter_given(qs, status=status, warehouse__code=warehouse_code)
     if shipped_only:
         qs = qs.filter(status=Shipment.Status.SHIPPED)
     return qs

@@ -7,6 +7,8 @@ from datetime import datetime
 from django.db.models import Count, Exists, Min, OuterRef, QuerySet
 from django.utils import timezone
 
+from core.querysets import filter_given
+
 from . import consumers
 from .models import ConsumedEvent, ConsumerFailure, OutboxEvent
 
@@ -95,12 +97,9 @@ def list_events(*, type_contains: str | None = None, correlation_id: str | None 
     """Events without their payload, newest first, filtered by type and subject (contains) and
     correlation id."""
     qs = OutboxEvent.objects.defer("data").order_by("-position")
-    if type_contains:
-        qs = qs.filter(type__icontains=type_contains)
-    if correlation_id:
-        qs = qs.filter(correlation_id=correlation_id)
-    if subject_contains:
-        qs = qs.filter(subject__icontains=subject_contains)
+    qs = filter_given(qs, type__icontains=type_contains,
+                      correlation_id=correlation_id,
+                      subject__icontains=subject_contains)
     return qs
 
 
