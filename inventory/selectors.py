@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
+from core import sql
 from core.querysets import filter_given
 from core.sql import columns
 
@@ -60,8 +61,10 @@ def get_products_by_sku(skus) -> dict[str, Product]:
     # the query runs; the unit comes along with what conversions read (code, decimals)
     out = {}
     for p in Product.objects.raw(
-            f"SELECT {columns(Product, 'p')}, u.code AS u_code, u.decimals AS u_decimals FROM inventory_product p "
-            f"JOIN inventory_unitofmeasure u ON u.id = p.uom_id WHERE p.sku IN ({', '.join(['%s'] * len(skus))})",
+            f"SELECT {columns(Product, 'p')}, u.{sql.column(UnitOfMeasure, 'code')} AS u_code, "
+            f"u.{sql.column(UnitOfMeasure, 'decimals')} AS u_decimals FROM {sql.table(Product)} p "
+            f"JOIN {sql.table(UnitOfMeasure)} u ON u.{sql.column(UnitOfMeasure, 'id')} = p.{sql.column(Product, 'uom')} "
+            f"WHERE p.{sql.column(Product, 'sku')} IN ({', '.join(['%s'] * len(skus))})",
             skus):
         p.uom = UnitOfMeasure.from_db(connection.alias, ["id", "code", "decimals"], [p.uom_id, p.u_code, p.u_decimals])
         out[p.sku] = p

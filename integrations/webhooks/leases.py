@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection
 
+from core import sql
 from core.messaging.models import OutboxEvent
 from core.sql import columns
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -37,10 +38,8 @@ class _Sql:
         self.merged = conn.vendor == "postgresql"
         self.models = (WebhookDelivery, WebhookEndpoint, OutboxEvent)
         self.fields = [m._meta.concrete_fields for m in self.models]
-        self.d, self.ep, self.ev, self.at = (qn(m._meta.db_table) for m in (*self.models, WebhookAttempt))
-
-        def col(model, name: str) -> str:
-            return qn(model._meta.get_field(name).column)
+        self.d, self.ep, self.ev, self.at = (sql.table(m) for m in (*self.models, WebhookAttempt))
+        col = sql.column
 
         self.col = {name: col(WebhookDelivery, name) for name in (
             "id", "endpoint", "event", "subject", "event_position", "status", "attempt_count", "attempts_total",

@@ -136,13 +136,15 @@ def _find(channel: str, external_ref: str) -> Order | None:
     """The order with this dedupe key. Asked before every keyed order and nearly always absent,
     so a bare cursor asks first and the order is loaded only when there is one."""
     with connection.cursor() as cur:
-        cur.execute("SELECT id FROM sales_order WHERE channel = %s AND external_ref = %s", [channel, external_ref])
+        cur.execute(f"SELECT {sql.column(Order, 'id')} FROM {sql.table(Order)} WHERE {sql.column(Order, 'channel')} = %s "
+                    f"AND {sql.column(Order, 'external_ref')} = %s", [channel, external_ref])
         if cur.fetchone() is None:
             return None
     rows = list(Order.objects.raw(
-        f"SELECT {sql.columns(Order, 'o')}, c.code AS c_code FROM sales_order o "
-        "JOIN sales_customer c ON c.id = o.customer_id "
-        "WHERE o.channel = %s AND o.external_ref = %s", [channel, external_ref]))
+        f"SELECT {sql.columns(Order, 'o')}, c.{sql.column(Customer, 'code')} AS c_code FROM {sql.table(Order)} o "
+        f"JOIN {sql.table(Customer)} c ON c.{sql.column(Customer, 'id')} = o.{sql.column(Order, 'customer')} "
+        f"WHERE o.{sql.column(Order, 'channel')} = %s AND o.{sql.column(Order, 'external_ref')} = %s",
+        [channel, external_ref]))
     if not rows:
         return None
     order = rows[0]
@@ -242,8 +244,10 @@ def _customer(code: str) -> Customer:
     if code:
         # hand-written: the customer with what pricing reads of its price list (id, is_active)
         rows = list(Customer.objects.raw(
-            f"SELECT {sql.columns(Customer, 'c')}, pl.is_active AS pl_active FROM sales_customer c "
-            "LEFT JOIN sales_pricelist pl ON pl.id = c.price_list_id WHERE c.code = %s", [code]))
+            f"SELECT {sql.columns(Customer, 'c')}, pl.{sql.column(PriceList, 'is_active')} AS pl_active "
+            f"FROM {sql.table(Customer)} c LEFT JOIN {sql.table(PriceList)} pl "
+            f"ON pl.{sql.column(PriceList, 'id')} = c.{sql.column(Customer, 'price_list')} "
+            f"WHERE c.{sql.column(Customer, 'code')} = %s", [code]))
         customer = rows[0] if rows else None
         if customer is not None and customer.price_list_id is not None:
             customer.price_list = PriceList.from_db(connection.alias, ["id", "is_active"],
