@@ -49,37 +49,63 @@ class EventToPublish:
 # --- one business operation, one outbox INSERT --------------------------------------------------
 
 
+class _Mark:
+    """A do-nothing on-commit callback. Django drops it when the savepoint it was registered in
+    rolls back, which tells the buffer that what was added under it is gone too."""
+
+    __slots__ = ()
+
+    def __call__(self) -> None:
+        pass
+
+
 class EventBuffer:
     """The events of one business operation, written with one INSERT when its block ends.
 
-    Publishing inside `buffered_events()` appends here instead of writing. An owner that
-    reports per operation rather than per call (inventory's stock level feed: one
-    stock.changed per level per operation, with the final quantities) keeps its scratch
-    state here (`state`) and adds its events when the block ends (`before_flush`); those come
-    first, then the published events in publishing order.
+    Publishing inside `buffered_events()` adds here instead of writing. An owner that reports
+    per operation rather than per call (inventory's stock level feed: one stock.changed per
+    level per operation, with the final quantities) contributes its raw changes instead
+    (`contribute`) and turns them into events when the block ends; those come first, then the
+    published events in publishing order.
+
+    What was added inside a savepoint that rolled back is dropped at the end, as the rows it
+    described were: each addition carries the on-commit mark of the savepoint level it was
+    made at, and Django discards the marks of rolled-back savepoints.
     """
 
-    __slots__ = ("correlation_id", "items", "_state", "_hooks")
+    __slots__ = ("correlation_id", "items", "_parts", "_flushers", "_mark", "_mark_sids")
 
     def __init__(self, correlation_id: str | None) -> None:
         self.correlation_id = correlation_id
-        self.items: list[EventToPublish] = []
-        self._state: dict[str, Any] = {}
-        self._hooks: list[Callable[[], list]] = []
+        self.items: list[tuple[_Mark, EventToPublish]] = []
+        self._parts: dict[str, list[tuple[_Mark, Any]]] = {}
+        self._flushers: dict[str, Callable[[list], list]] = {}
+        self._mark: _Mark | None = None
+        self._mark_sids: tuple = ()
 
-    def state(self, owner: str, factory: Callable[[], Any], *, flush: Callable[[Any], list]) -> Any:
-        """The owner's scratch state for this operation, created on first use together with its
-        flush hook (called once at the end with the state; returns events to write first)."""
-        if owner not in self._state:
-            value = self._state[owner] = factory()
-            self._hooks.append(lambda: flush(value))
-        return self._state[owner]
+    def _current_mark(self) -> _Mark:
+        # one mark per savepoint level (savepoint ids are never reused within a connection)
+        sids = tuple(connection.savepoint_ids)
+        if self._mark is None or sids != self._mark_sids:
+            self._mark, self._mark_sids = _Mark(), sids
+            transaction.on_commit(self._mark)
+        return self._mark
+
+    def add(self, item: EventToPublish) -> None:
+        self.items.append((self._current_mark(), item))
+
+    def contribute(self, owner: str, value: Any, *, flush: Callable[[list], list]) -> None:
+        """Add the owner's raw change; at the end `flush(values still standing)` returns its events."""
+        self._flushers.setdefault(owner, flush)
+        self._parts.setdefault(owner, []).append((self._current_mark(), value))
 
     def flush(self) -> list[OutboxEvent]:
+        alive = {id(callback) for _, callback, _ in connection.run_on_commit}
         first: list = []
-        for hook in self._hooks:
-            first += hook()
-        return publish_many(first + self.items, correlation_id=self.correlation_id, _direct=True)
+        for owner, flush in self._flushers.items():
+            first += flush([value for mark, value in self._parts[owner] if id(mark) in alive])
+        rest = [item for mark, item in self.items if id(mark) in alive]
+        return publish_many(first + rest, correlation_id=self.correlation_id, _direct=True)
 
 
 _buffer: ContextVar[EventBuffer | None] = ContextVar("core_messaging_buffer", default=None)
@@ -142,8 +168,8 @@ def publish_many(items: list[EventToPublish | tuple[str, str, dict]], *, correla
         for item in items:
             item = item if isinstance(item, EventToPublish) else EventToPublish(*item)
             catalogue.check_type(item.type)
-            buffer.items.append(item if item.correlation_id or not correlation_id else
-                                EventToPublish(item.type, item.subject, item.data, correlation_id))
+            buffer.add(item if item.correlation_id or not correlation_id else
+                       EventToPublish(item.type, item.subject, item.data, correlation_id))
         return []
     source = settings.ERP["EVENT_SOURCE"]
     request_id = context.get_request_id() or ""

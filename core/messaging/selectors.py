@@ -144,3 +144,10 @@ def count_events_in_flight(*, since: datetime, types: set[str] | None = None) ->
     dispatched but not yet recorded by some registered consumer of their type."""
     pending = undispatched_count(since=since, types=types)
     return pending + sum(unhandled_counts(types=types, since=since, dispatched=True).values())
+
+
+def later_event_exists(*, event_type: str, after_position: int, data: dict) -> bool:
+    """Whether an event of this type, published after `after_position`, has these values in its
+    data (e.g. a later "cleared" for the same problem)."""
+    return OutboxEvent.objects.filter(type=event_type, position__gt=after_position,
+                                      **{f"data__{k}": v for k, v in data.items()}).exists()

@@ -55,13 +55,14 @@ def _open_posting_date(on: date) -> date:
     return periods.resolve_posting_period(on, roll_forward=True)[1]
 
 
-def _customer_terms(payloads: Sequence[dict]) -> dict[int, tuple[str, int]]:
-    """customer id → (code, payment terms in days) of shipment/return payloads, as the payload
-    says (sales puts both in: the terms at the time of the event). One sales.selectors query for
-    the batch checks the customers exist (FinanceNotFound otherwise) and fills in what an older
-    payload lacks."""
+def _customer_terms(payloads: Sequence[dict]) -> list[tuple[str, int]]:
+    """(customer code, payment terms in days) of each shipment/return payload, in order, as that
+    payload says (sales puts both in: the terms at the time of its event, so two shipments of
+    one customer in a batch keep their own terms). One sales.selectors query for the batch
+    checks the customers exist (FinanceNotFound otherwise) and fills in what an older payload
+    lacks."""
     known = sales_selectors.customer_terms({p["customer_id"] for p in payloads})
-    out: dict[int, tuple[str, int]] = {}
+    out: list[tuple[str, int]] = []
     for p in payloads:
         customer_id = p["customer_id"]
         if customer_id not in known:
@@ -71,7 +72,7 @@ def _customer_terms(payloads: Sequence[dict]) -> dict[int, tuple[str, int]]:
             code = p["customer_code"]
         if p.get("payment_terms_days") is not None:
             terms = int(p["payment_terms_days"])
-        out.setdefault(customer_id, (code, terms))
+        out.append((code, terms))
     return out
 
 
@@ -125,7 +126,7 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
     first = numbering.take_values("invoice", len(todo))
     for i, (shipment, cid) in enumerate(todo):
         customer_id = shipment["customer_id"]
-        customer_code, terms = customers[customer_id]
+        customer_code, terms = customers[i]
         shipped_on = _as_date(shipment.get("shipped_at"))
         if shipped_on not in doc_dates:
             doc_dates[shipped_on] = _open_posting_date(shipped_on)
@@ -181,8 +182,8 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
     publish_many([EventToPublish(events.INVOICE_ISSUED, subject=invoice.number, correlation_id=invoice.correlation_id,
                                  data=events.invoice_issued_payload(invoice, lines,
                                                                     order_number=order_numbers.get(invoice.order_id),
-                                                                    customer_code=customers[invoice.customer_id][0]))
-                  for invoice, lines in zip(invoices, line_sets, strict=True)])
+                                                                    customer_code=customers[i][0]))
+                  for i, (invoice, lines) in enumerate(zip(invoices, line_sets, strict=True))])
     for invoice in invoices:
         existing[invoice.shipment_id] = invoice
     return [existing[s["shipment_id"]] for s in shipments]
@@ -297,7 +298,7 @@ def issue_credit_note_for_return(*, return_data: dict, correlation_id: str | Non
     if existing is not None:
         return existing
     customer_id = return_data["customer_id"]
-    customer_code = _customer_terms([return_data])[customer_id][0]
+    customer_code = _customer_terms([return_data])[0][0]
     order_line_ids = [ln.get("order_line_id") for ln in return_data["lines"] if ln.get("order_line_id")]
     candidate_ids = list(Invoice.objects.filter(lines__order_line_id__in=order_line_ids, customer_id=customer_id)
                          .exclude(status__in=[Invoice.Status.VOID, Invoice.Status.PAID])

@@ -261,25 +261,33 @@ def publish_level_changes(*, changed: dict, before_available: dict, cause: str, 
     if missing:
         warehouses.update(Warehouse.objects.in_bulk(missing))
     rules = _rules(changed)
+    items = [_Pending(changed[key], products[key[0]], warehouses[key[1]], before_available.get(key, ZERO), cause,
+                      rules.get(key)) for key in sorted(changed)]
     buffer = current_buffer()
-    pending = buffer.state(_BUFFER_STATE, dict, flush=_events_of) if buffer is not None else None
-    items = []
-    for key in sorted(changed):
-        item = _Pending(changed[key], products[key[0]], warehouses[key[1]], before_available.get(key, ZERO), cause,
-                        rules.get(key))
-        if pending is None:
-            items.append(item)
-            continue
-        seen = pending.get(key)
-        if seen is None:
-            pending[key] = item
-        else:  # keep the first `before` (stock.low compares the whole operation) and the latest level
+    if buffer is None:
+        publish_many(_events_of(items), correlation_id=correlation_id)
+    else:  # reported once per level when the operation ends (what a rolled-back savepoint added is dropped)
+        buffer.contribute(_BUFFER_STATE, items, flush=_merged_events)
+
+
+def _merged_events(contributions: list[list[_Pending]]) -> list[tuple[str, str, dict]]:
+    """One report per level for an operation's contributions, in order: the first `before`
+    (stock.low compares the whole operation), the latest level and rule, every cause once."""
+    pending: dict = {}
+    for items in contributions:
+        for item in items:
+            key = (item.product.pk, item.warehouse.pk)
+            seen = pending.get(key)
+            if seen is None:
+                pending[key] = _Pending(item.level, item.product, item.warehouse, item.before, item.causes[0],
+                                        item.rule)
+                continue
             seen.level = item.level
             seen.rule = item.rule if item.rule is not None else seen.rule
-            if cause not in seen.causes:
-                seen.causes.append(cause)
-    if items:
-        publish_many(_events_of(items), correlation_id=correlation_id)
+            for cause in item.causes:
+                if cause not in seen.causes:
+                    seen.causes.append(cause)
+    return _events_of(pending)
 
 
 def _rules(changed: dict) -> dict:

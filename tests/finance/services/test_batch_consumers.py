@@ -216,3 +216,18 @@ def test_a_batch_with_an_uninvoiceable_shipment_writes_nothing(customer, warehou
     assert not OutboxEvent.objects.filter(type="finance.invoice.issued.v1").exists()
     assert run_consumer(consumer_name="finance.invoice_shipment", event_id=good.event_id) is True
     assert Invoice.objects.get().number == f"INV-{counter:06d}"  # the failed batch took no number
+
+
+def test_a_batch_keeps_each_shipments_own_payment_terms(customer, warehouse, product):
+    # given: two shipments of one customer whose terms changed between them (30 → 60 days)
+    receive(warehouse, product, "10", "4.00", drain=False)
+    first, second = _shipped(customer, product, [("t1", "1"), ("t2", "1")])
+    data = {**second.data, "payment_terms_days": 60}
+    later = _publish(second.type, data, "terms-60")
+    OutboxEvent.objects.filter(pk=second.pk).delete()  # only the re-sent one with the new terms
+    # when: both invoiced in one batch
+    assert run_consumer_batch(consumer_name="finance.invoice_shipment", events=[first, later]) == 2
+    # then: each invoice is due after its own shipment's terms, as when handled one by one
+    a, b = Invoice.objects.order_by("number")
+    assert a.due_date == a.issue_date + timedelta(days=first.data["payment_terms_days"])
+    assert b.due_date == b.issue_date + timedelta(days=60)

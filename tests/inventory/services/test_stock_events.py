@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from core.messaging.models import OutboxEvent
-from core.messaging.publishing import buffered_events
+from core.messaging.publishing import buffered_events, publish
 from inventory import services
 from tests.inventory.conftest import receive, reserve
 
@@ -68,3 +68,23 @@ def test_stock_low_compares_the_start_and_the_end_of_the_block(warehouse, produc
         reserve(warehouse, product, "2", ref="B")   # 4 available: crossed within the block
     lows = list(OutboxEvent.objects.filter(type="inventory.stock.low.v1"))
     assert len(lows) == 1 and lows[0].data["available"] == "4.000"
+
+
+def test_what_a_rolled_back_savepoint_published_inside_a_block_is_dropped(warehouse, product):
+    # given: a buffered operation in which one step, in its own savepoint, fails and is skipped
+    receive(warehouse, product, "10", "1.00")
+    before = OutboxEvent.objects.count()
+    with transaction.atomic(), buffered_events(correlation_id="op-1"):
+        reserve(warehouse, product, "2", ref="SOL-5-1")
+        try:
+            with transaction.atomic():
+                reserve(warehouse, product, "3", ref="SOL-5-2")
+                publish("sales.order.cancelled.v1", "SO-GONE", {"order_id": 1})
+                raise RuntimeError("this step is skipped")
+        except RuntimeError:
+            pass
+        reserve(warehouse, product, "1", ref="SOL-5-3")
+    # then: the skipped step's event is not written, and the level reports what stands (2 + 1)
+    written = list(OutboxEvent.objects.order_by("position"))[before:]
+    assert [e.type for e in written] == [CHANGED]
+    assert (written[0].data["reserved"], written[0].correlation_id) == ("3.000", "op-1")
