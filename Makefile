@@ -6,17 +6,28 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint migrate seed worker beat web bench clean
+.PHONY: run test install lock audit lint migrate seed worker beat web bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PIP) install --quiet -e ".[dev]"
+# Installs exactly the locked set (hashes checked), then the project itself without re-resolving.
+$(STAMP): pyproject.toml requirements.lock | $(PY)
+	$(PIP) install --quiet --require-hashes -r requirements.lock
+	$(PIP) install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## make lock: re-resolve requirements.lock after a change to pyproject.toml (keeps existing pins where they still fit)
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --quiet -o requirements.lock
+
+## make audit: known advisories in the locked set (PyPI's advisory data)
+audit: install
+	$(VENV)/bin/pip-audit --requirement requirements.lock --require-hashes --disable-pip --progress-spinner off
 
 ## make run: install, migrate, load demo data, start web + worker + beat on http://127.0.0.1:8000
 run: install
