@@ -176,7 +176,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.problems.problem_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.PartnerRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"partner": env.str("PARTNER_THROTTLE_RATE", default="600/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "partner": env.str("PARTNER_THROTTLE_RATE", default="600/min"),
+        # per source address on the endpoints anyone may call (shop webhook receivers)
+        "unauthenticated": env.str("UNAUTHENTICATED_THROTTLE_RATE", default="120/min"),
+    },
+    # proxies in front of the app whose X-Forwarded-For entries the throttles trust (0: REMOTE_ADDR)
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

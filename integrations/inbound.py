@@ -11,6 +11,7 @@ support; a later success resolves it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,8 @@ M = InboundMessage.Status
 EXCEPTION_KIND = "inbound_message_failed"
 _HEADER_ALLOW = ("content-type", "content-length", "user-agent", "x-correlation-id", "x-shopify-", "x-wc-",
                  "idempotency-key", "x-request-id", "x-erp-")
+# never kept even under an allowed prefix (e.g. "X-ERP-Token", "X-WC-Webhook-Secret")
+_HEADER_DENY_WORDS = ("secret", "token", "password", "authorization", "cookie", "api-key", "apikey")
 
 
 @dataclass
@@ -74,6 +77,8 @@ def safe_headers(meta_or_headers) -> dict:
     out = {}
     for key, value in dict(meta_or_headers).items():
         k = key.lower()
+        if any(word in k for word in _HEADER_DENY_WORDS):
+            continue
         if any(k == a or (a.endswith("-") and k.startswith(a)) for a in _HEADER_ALLOW):
             out[key] = str(value)[:500]
     return out
@@ -92,11 +97,16 @@ def receive_message(*, channel: str, body: bytes, external_id: str = "", source:
     """Store a message raw, committed before anything else happens.
 
     A repeat of (channel, external_id) is stored too, as `ignored` with `duplicate_of` set.
-    `status=rejected` records a message refused before processing (bad signature, too large).
+    `status=rejected` records a message refused before processing (bad signature, unknown shop):
+    its hash, size and safe headers only. The body of an unauthenticated sender is not kept, so
+    rejected requests cannot fill the database; the hash still tells whether a later, genuine
+    delivery carried the same bytes.
     """
+    body = bytes(body)
     fields = dict(channel=channel, source=source[:200], external_id=str(external_id)[:200],
-                  content_type=content_type[:100], headers=safe_headers(headers or {}), body=bytes(body),
-                  size=len(body), status=status, error=error,
+                  content_type=content_type[:100], headers=safe_headers(headers or {}),
+                  body=b"" if status == M.REJECTED else body, size=len(body),
+                  body_sha256=hashlib.sha256(body).hexdigest(), status=status, error=error,
                   correlation_id=correlation_id or context.current_or_new_correlation_id(),
                   received_by=received_by if getattr(received_by, "is_authenticated", False) else None)
     with transaction.atomic():
