@@ -8,6 +8,7 @@ With DEBUG off (the default) a missing SECRET_KEY is a start-up error and cookie
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from datetime import timedelta
 from decimal import Decimal
@@ -196,7 +197,22 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # the schema and its viewers: staff only unless API_DOCS_PUBLIC (core.api.permissions)
+    "SERVE_PERMISSIONS": ["core.api.permissions.ApiDocsAccess"],
 }
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DEBUG)
+
+# --- /metrics: who may scrape (core.views.metrics) ---------------------------------------------
+# A request passes with "Authorization: Bearer <METRICS_TOKEN>" or from an address in
+# METRICS_ALLOWED_NETWORKS (CIDRs, matched against REMOTE_ADDR). With neither set, nobody
+# passes when DEBUG=0 and only loopback does with DEBUG=1.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_network!r} is not a network ({_exc}).") from None
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 

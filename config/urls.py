@@ -20,7 +20,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("healthz", core_views.healthz, name="healthz"),
-    path("", include("django_prometheus.urls")),  # /metrics
+    # django-prometheus' exporter behind a token / network check (core.views.metrics)
+    path("metrics", core_views.metrics, name="prometheus-django-metrics"),
     path("", include("ops.web.urls", namespace="web")),  # staff web UI
 ]
 
