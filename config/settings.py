@@ -8,6 +8,7 @@ With DEBUG off (the default) a missing SECRET_KEY is a start-up error and cookie
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from datetime import timedelta
 from decimal import Decimal
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.CorrelationIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -150,16 +152,48 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
-# --- security when DEBUG is off -------------------------------------------------------------
+# --- security headers (docs/operations.md, "Security headers") --------------------------------
+# Always: no MIME sniffing, same-origin referrers, no framing, a Content-Security-Policy.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = env.str("SECURE_REFERRER_POLICY", default="same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 if not DEBUG and not TESTING:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # the TLS proxy must set (and strip) it
+    # HTTPS only: secure cookies, HSTS for a year, HTTP redirected to HTTPS (except the probes
+    # a load balancer or Prometheus sends over plain HTTP inside the network).
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
-    X_FRAME_OPTIONS = "DENY"
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)  # opt in: hstspreload.org
+SESSION_COOKIE_HTTPONLY = True
+
+# django-csp 4 (dict settings). Nothing inline: the templates load every script and style from
+# /static/ (json_script data blocks are not scripts). The API docs pages widen it for their
+# own view only (core.api.docs). Enforced with DEBUG=0 (and in tests, whose browser tests fail
+# on any violation); report-only with DEBUG=1, so Django's debug pages keep their inline styles.
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        **({"report-uri": [env.str("CSP_REPORT_URI")]} if env.str("CSP_REPORT_URI", default="") else {}),
+    },
+}
+if DEBUG:
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
@@ -176,7 +210,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.problems.problem_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.PartnerRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"partner": env.str("PARTNER_THROTTLE_RATE", default="600/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "partner": env.str("PARTNER_THROTTLE_RATE", default="600/min"),
+        # per source address on the endpoints anyone may call (shop webhook receivers)
+        "unauthenticated": env.str("UNAUTHENTICATED_THROTTLE_RATE", default="120/min"),
+    },
+    # proxies in front of the app whose X-Forwarded-For entries the throttles trust (0: REMOTE_ADDR)
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -190,7 +230,22 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # the schema and its viewers: staff only unless API_DOCS_PUBLIC (core.api.permissions)
+    "SERVE_PERMISSIONS": ["core.api.permissions.ApiDocsAccess"],
 }
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DEBUG)
+
+# --- /metrics: who may scrape (core.views.metrics) ---------------------------------------------
+# A request passes with "Authorization: Bearer <METRICS_TOKEN>" or from an address in
+# METRICS_ALLOWED_NETWORKS (CIDRs, matched against REMOTE_ADDR). With neither set, nobody
+# passes when DEBUG=0 and only loopback does with DEBUG=1.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_network!r} is not a network ({_exc}).") from None
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 

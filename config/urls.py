@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from core import views as core_views
+from core.api import docs as api_docs
 
 api_v1 = [
     path("inventory/", include("inventory.api.urls")),
@@ -17,10 +18,11 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/docs/", api_docs.ApiDocsView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", api_docs.ApiRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("healthz", core_views.healthz, name="healthz"),
-    path("", include("django_prometheus.urls")),  # /metrics
+    # django-prometheus' exporter behind a token / network check (core.views.metrics)
+    path("metrics", core_views.metrics, name="prometheus-django-metrics"),
     path("", include("ops.web.urls", namespace="web")),  # staff web UI
 ]
 

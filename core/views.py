@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import hmac
+import ipaddress
+
 import structlog
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django_prometheus.exports import ExportToDjangoView
 from kombu import Connection
 
 from core.api.problems import problem_json_response
@@ -46,6 +50,49 @@ def healthz(request: HttpRequest) -> JsonResponse:
         log.warning("healthz_failed", failed=sorted(failed))
         body["failed"] = sorted(failed)
     return JsonResponse(body, status=200 if not failed else 503)
+
+
+_LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def _bearer_token(request: HttpRequest) -> str:
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _address_in(request: HttpRequest, networks) -> bool:
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
+def metrics_allowed(request: HttpRequest) -> bool:
+    """Bearer METRICS_TOKEN, or REMOTE_ADDR in METRICS_ALLOWED_NETWORKS; with neither configured,
+    loopback in DEBUG and nobody otherwise (a reverse proxy on the same host makes every
+    visitor loopback, so loopback is never trusted by default in production)."""
+    token, networks = settings.METRICS_TOKEN, settings.METRICS_ALLOWED_NETWORKS
+    if token and hmac.compare_digest(_bearer_token(request).encode(), token.encode()):
+        return True
+    if networks:
+        return _address_in(request, [ipaddress.ip_network(n, strict=False) for n in networks])
+    return not token and settings.DEBUG and _address_in(request, _LOOPBACK)
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """django-prometheus' exporter behind metrics_allowed (403 otherwise, 401 with a
+    WWW-Authenticate challenge when a token is configured)."""
+    if not metrics_allowed(request):
+        if settings.METRICS_TOKEN:
+            response = HttpResponse("A bearer token is required.\n", status=401, content_type="text/plain")
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        return HttpResponse("Forbidden.\n", status=403, content_type="text/plain")
+    return ExportToDjangoView(request)
 
 
 def not_found(request: HttpRequest, exception=None):

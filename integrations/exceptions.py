@@ -38,6 +38,13 @@ class InboundRejected(ValidationFailed):
     title = "Inbound message failed"
 
 
+class ControlNumberReused(StateConflict):
+    """An EDI interchange reuses a control number already received with other content."""
+
+    code = "control_number_reused"
+    title = "Interchange control number reused"
+
+
 class MessageNotReprocessable(StateConflict):
     code = "message_not_reprocessable"
 

@@ -11,6 +11,7 @@ support; a later success resolves it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +32,11 @@ from sales import services as sales_services
 log = structlog.get_logger(__name__)
 M = InboundMessage.Status
 EXCEPTION_KIND = "inbound_message_failed"
+CONFLICT_KIND = "inbound_message_conflict"
 _HEADER_ALLOW = ("content-type", "content-length", "user-agent", "x-correlation-id", "x-shopify-", "x-wc-",
                  "idempotency-key", "x-request-id", "x-erp-")
+# never kept even under an allowed prefix (e.g. "X-ERP-Token", "X-WC-Webhook-Secret")
+_HEADER_DENY_WORDS = ("secret", "token", "password", "authorization", "cookie", "api-key", "apikey")
 
 
 @dataclass
@@ -74,6 +78,8 @@ def safe_headers(meta_or_headers) -> dict:
     out = {}
     for key, value in dict(meta_or_headers).items():
         k = key.lower()
+        if any(word in k for word in _HEADER_DENY_WORDS):
+            continue
         if any(k == a or (a.endswith("-") and k.startswith(a)) for a in _HEADER_ALLOW):
             out[key] = str(value)[:500]
     return out
@@ -88,15 +94,25 @@ def check_size(size: int | None) -> None:
 
 def receive_message(*, channel: str, body: bytes, external_id: str = "", source: str = "", headers=None,
                     content_type: str = "", correlation_id: str | None = None, received_by=None,
-                    status: str = M.RECEIVED, error: str = "") -> InboundMessage:
+                    status: str = M.RECEIVED, error: str = "", reuse_is_conflict: bool = False) -> InboundMessage:
     """Store a message raw, committed before anything else happens.
 
     A repeat of (channel, external_id) is stored too, as `ignored` with `duplicate_of` set.
-    `status=rejected` records a message refused before processing (bad signature, too large).
+    `status=rejected` records a message refused before processing (bad signature, unknown shop):
+    its hash, size and safe headers only. The body of an unauthenticated sender is not kept, so
+    rejected requests cannot fill the database; the hash still tells whether a later, genuine
+    delivery carried the same bytes.
+
+    With `reuse_is_conflict` (EDI: the key is a control number the sender must never reuse), a
+    repeat whose bytes differ from the original's is not a harmless duplicate: it is stored
+    `rejected` with its body (the sender is authenticated), linked to the original, and opens an
+    exception (kind `inbound_message_conflict`) for support. An exact resend stays `ignored`.
     """
+    body = bytes(body)
     fields = dict(channel=channel, source=source[:200], external_id=str(external_id)[:200],
-                  content_type=content_type[:100], headers=safe_headers(headers or {}), body=bytes(body),
-                  size=len(body), status=status, error=error,
+                  content_type=content_type[:100], headers=safe_headers(headers or {}),
+                  body=b"" if status == M.REJECTED else body, size=len(body),
+                  body_sha256=hashlib.sha256(body).hexdigest(), status=status, error=error,
                   correlation_id=correlation_id or context.current_or_new_correlation_id(),
                   received_by=received_by if getattr(received_by, "is_authenticated", False) else None)
     with transaction.atomic():
@@ -108,11 +124,35 @@ def receive_message(*, channel: str, body: bytes, external_id: str = "", source:
                                                      duplicate_of__isnull=True).exclude(status=M.REJECTED).first()
             if original is None:
                 raise
+            if reuse_is_conflict and _sha256_of(original) != fields["body_sha256"]:
+                fields.update(status=M.REJECTED, duplicate_of=original, error=(
+                    f"{channel} {fields['external_id']} was already received as message {original.pk} with "
+                    "different content: the sender reused a control number. Not processed."))
+                message = InboundMessage.objects.create(**fields)
+                _raise_conflict(message, original)
+                log.warning("inbound_reused_id_conflict", channel=channel, external_id=external_id,
+                            original=original.pk, message_id=message.pk)
+                return message
             fields.update(status=M.IGNORED, duplicate_of=original,
                           error=f"Duplicate of message {original.pk} ({channel} {fields['external_id']}).")
             message = InboundMessage.objects.create(**fields)
             log.info("inbound_duplicate_ignored", channel=channel, external_id=external_id, original=original.pk)
             return message
+
+
+def _sha256_of(message: InboundMessage) -> str:
+    # rows stored before body_sha256 existed still have their body
+    return message.body_sha256 or hashlib.sha256(bytes(message.body)).hexdigest()
+
+
+def _raise_conflict(message: InboundMessage, original: InboundMessage) -> None:
+    """Open an exception for a reused message id (in the caller's transaction: with the row)."""
+    publish(events.EXCEPTION_RAISED, f"inbound-conflict-{message.pk}", events.exception_raised_payload(
+        kind=CONFLICT_KIND, key=str(message.pk), severity="high", owner_role="support",
+        title=f"{message.channel} {message.external_id} reused with different content",
+        correlation_id=message.correlation_id,
+        links=[{"type": "inbound_message", "id": message.pk}, {"type": "inbound_message", "id": original.pk}],
+        detail=message.error), correlation_id=message.correlation_id)
 
 
 def process_message(*, message_id: int, submitted_by=None,

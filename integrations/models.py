@@ -219,7 +219,9 @@ class InboundMessage(models.Model):
 
     (channel, external_id) is unique among originals; a repeat is stored with
     `duplicate_of` set and status `ignored`. `rejected` means it failed authentication
-    (bad HMAC) or the size limit and was never processed.
+    (bad HMAC, unknown shop, wrong trading partner) and was never processed: of a rejected
+    message only its SHA-256, size and safe headers are kept, never the body, so anonymous
+    senders cannot fill the database (issue 14).
     """
 
     class Status(models.TextChoices):
@@ -236,6 +238,8 @@ class InboundMessage(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     body = models.BinaryField()
     size = models.PositiveIntegerField(default=0)
+    body_sha256 = models.CharField(max_length=64, blank=True,
+                                   help_text="SHA-256 (hex) of the body as received; empty on rows older than it.")
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     error = models.TextField(blank=True)

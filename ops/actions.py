@@ -27,6 +27,8 @@ REPLAY, REPROCESS, RERUN = "replay", "reprocess", "rerun_consumer"
 _DELIVERY_TYPES = {"integrations.webhookdelivery", "webhook_delivery"}
 _ENDPOINT_TYPES = {"integrations.webhookendpoint", "webhook_endpoint"}
 _INBOUND_TYPES = {"integrations.inboundmessage", "inbound_message"}
+# a reused EDI control number: support talks to the partner; reprocessing cannot resolve it
+_NOT_REPROCESSABLE = {"inbound_message_conflict"}
 
 
 def _ids(item: ExceptionItem, types: set[str]) -> list:
@@ -41,7 +43,7 @@ def available_actions(item: ExceptionItem) -> list[str]:
     actions = []
     if item.kind in ("reconciliation.dead_webhook_deliveries", "sla.sla_webhook_delivery") or _ids(item, _DELIVERY_TYPES):
         actions.append(REPLAY)
-    if item.kind == "inbound_message_failed" or _ids(item, _INBOUND_TYPES):
+    if item.kind == "inbound_message_failed" or (_ids(item, _INBOUND_TYPES) and item.kind not in _NOT_REPROCESSABLE):
         actions.append(REPROCESS)
     if item.kind == "reconciliation.consumer_failures":
         actions.append(RERUN)

@@ -22,6 +22,15 @@ def _erp_settings(settings, tmp_path):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the default cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 def make_user(username: str, role: str, **extra):
     from django.contrib.auth.models import User
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from core import roles
@@ -34,3 +35,13 @@ def role_required(*allowed: str, read: tuple[str, ...] | None = None) -> type[Ba
 
 STAFF = roles.STAFF_ROLES
 EVERYONE = roles.ALL_ROLES
+
+
+class ApiDocsAccess(BasePermission):
+    """/api/schema/, /api/docs/ and /api/redoc/: anyone when settings.API_DOCS_PUBLIC (the
+    default only with DEBUG=1), otherwise staff roles only. Read at request time."""
+
+    message = "The API documentation is for staff (set API_DOCS_PUBLIC=1 to publish it)."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(getattr(settings, "API_DOCS_PUBLIC", False)) or roles.is_staff_member(request.user)

@@ -110,7 +110,7 @@ class InboundMessageDetailSerializer(InboundMessageOutputSerializer):
     body = serializers.SerializerMethodField()
 
     class Meta(InboundMessageOutputSerializer.Meta):
-        fields = [*InboundMessageOutputSerializer.Meta.fields, "headers", "body"]
+        fields = [*InboundMessageOutputSerializer.Meta.fields, "headers", "body_sha256", "body"]
 
     def get_body(self, obj) -> str:
         return obj.text

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from core import roles
 from core.api.permissions import EVERYONE, STAFF, role_required
+from core.api.throttling import UnauthenticatedRateThrottle
 from core.exceptions import NotFound, PermissionRefused, ValidationFailed
 from core.messaging import catalogue
 from core.messaging.models import OutboxEvent
@@ -233,10 +234,12 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class _ShopWebhookView(APIView):
-    """Unauthenticated (the shop signs the body); the raw body is what the HMAC covers."""
+    """Unauthenticated (the shop signs the body); the raw body is what the HMAC covers.
+    Throttled per source address, since anyone can call it."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [UnauthenticatedRateThrottle]
     parser_classes = [RawJSONParser, FormParser]
     kind = ""
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import structlog
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +33,7 @@ from integrations.inbound import OrderDraft, Parsed, register_parser
 from integrations.models import EdiDocument, EdiPartner, InboundMessage
 from sales.services import CanonicalLine, CanonicalOrder
 
+log = structlog.get_logger(__name__)
 CHANNEL = "edi"
 PART_QUALIFIERS = ("VP", "SK")   # vendor part number / stock keeping unit = our SKU
 BASE_UOMS = ("", "EA")
@@ -55,19 +57,25 @@ def find_partner(qualifier: str, isa_id: str) -> EdiPartner | None:
 
 
 def external_id_for(text: str) -> tuple[str, str]:
-    """(external id, source) of an interchange: "<sender id>:<ISA13>", read leniently."""
+    """(external id, source) of an interchange, read leniently: "<ISA05>:<ISA06>:<ISA13>:<ISA15>".
+
+    The duplicate key of an interchange is its sender, control number and usage indicator: a
+    test (T) interchange does not make the production (P) one with the same number a duplicate.
+    Messages stored before ISA15 joined the key keep "<ISA05>:<ISA06>:<ISA13>"; a resend of one
+    is processed again, and sales still refuses a second order for the same PO (channel,
+    external_ref)."""
     info = x12.peek_envelope(text)
     if not info or not info.get("sender"):
         return "", ""
     qualifier, sender = info["sender"]
-    return f"{qualifier}:{sender}:{info['control']}", sender
+    return f"{qualifier}:{sender}:{info['control']}:{info.get('usage') or ''}", sender
 
 
 # --- inbound 850 -----------------------------------------------------------------------------------
 
 
 def _decimal(seg: x12.Segment, index: int, name: str, *, required: bool, positive: bool = False) -> Decimal | None:
-    raw = seg.get(index).strip()
+    raw = seg.decimal(index, name)  # ASCII digits only: Decimal() alone would take "٣" or "1_000"
     if not raw:
         if required:
             raise X12Error(f"{name} is required", segment_number=seg.number, segment_id=seg.id, element=index)
@@ -149,7 +157,7 @@ def _purchase_order_draft(ts: x12.TransactionSet, partner: EdiPartner) -> OrderD
         lines.append(CanonicalLine(sku=_sku(po1), quantity=quantity, unit_price=price,
                                    uom=None if uom in BASE_UOMS else uom))
     for ctt in ts.find("CTT"):
-        if ctt.get(1).strip() != str(len(po1s)):
+        if ctt.count(1, "number of line items") != len(po1s):
             raise X12Error(f"CTT01 says {ctt.get(1)!r} line items but the order has {len(po1s)}",
                            segment_number=ctt.number, segment_id="CTT", element=1, ak_code="5",
                            transaction_index=ts.index)
@@ -175,7 +183,11 @@ def parse_message(message: InboundMessage) -> Parsed:
             raise X12Error(f"unknown trading partner {q}:{sender} (ISA05/ISA06)", segment_number=1,
                            segment_id="ISA", element=6)
         drafts = [purchase_order_draft(ts, partner) for ts in interchange.transactions]
-    except X12Error as exc:
+    except (X12Error, ValueError, IndexError, ArithmeticError) as exc:
+        if not isinstance(exc, X12Error):
+            # a check this codec lacks must still answer the partner with a 997 R, not a crash
+            log.exception("x12_unexpected_parse_error", message_id=message.pk)
+            exc = X12Error(f"unreadable interchange ({type(exc).__name__})")
         error = {"message": exc.detail, "segment": exc.segment_number, "segment_id": exc.segment_id,
                  "element": exc.element}
         after = (lambda m, outcome, error=exc: write_997(partner=partner, info=info, error=error, message=m)

@@ -13,7 +13,7 @@ import json
 from core.exceptions import DomainError
 from integrations.channels import edi, shopify, woocommerce
 from integrations.channels.common import get_config, verify_base64_hmac
-from integrations.exceptions import UnknownChannel
+from integrations.exceptions import ControlNumberReused, UnknownChannel
 from integrations.inbound import M, receive_and_process, receive_message
 from integrations.models import InboundMessage
 
@@ -54,7 +54,11 @@ def receive_shop_webhook(*, kind: str, body: bytes, headers, content_type: str =
 
 
 def receive_edi(*, body: bytes, headers=None, user=None, allowed_customer_id: int | None = None) -> InboundMessage:
-    """An X12 interchange (one or more 850s). A partner user may only send for its own customer."""
+    """An X12 interchange (one or more 850s). A partner user may only send for its own customer.
+
+    An interchange whose sender + ISA13 + ISA15 was already received: identical bytes are a
+    harmless duplicate (200, ignored); different bytes are a reused control number, stored
+    rejected with an exception for support, and answered 409 (ControlNumberReused)."""
     text = body.decode("utf-8", errors="replace")
     external_id, source = edi.external_id_for(text)
     if allowed_customer_id is not None:
@@ -66,8 +70,12 @@ def receive_edi(*, body: bytes, headers=None, user=None, allowed_customer_id: in
                             error="The sender is not your trading partner id.")
             raise UnknownChannel("The interchange sender (ISA05/ISA06) is not your trading partner id.",
                                  errors={"ISA06": ["Not your trading partner id."]})
-    return receive_and_process(channel=edi.CHANNEL, body=body, source=source, external_id=external_id,
-                               headers=headers or {}, content_type="text/plain", submitted_by=user)
+    message = receive_and_process(channel=edi.CHANNEL, body=body, source=source, external_id=external_id,
+                                  headers=headers or {}, content_type="text/plain", submitted_by=user,
+                                  reuse_is_conflict=True)
+    if message.status == M.REJECTED:
+        raise ControlNumberReused(message.error, message_id=message.pk, duplicate_of=message.duplicate_of_id)
+    return message
 
 
 def receive_csv(*, body: bytes, filename: str = "", user=None, default_customer: str | None = None,

@@ -11,6 +11,11 @@ the segment number (1-based within the interchange), the segment id and the elem
 Envelope rules checked: ISA has 16 elements and a 9-digit control number equal to IEA02;
 IEA01 = number of groups; GS06 = GE02; GE01 = number of sets in the group; ST02 = SE02;
 SE01 = number of segments from ST to SE inclusive; nothing after IEA.
+
+Numeric elements (N0 counts and control numbers, R decimals) accept ASCII only: Python's
+`str.isdigit()`, `\\d`, `int()` and `Decimal()` also take "²", Arabic-Indic or full-width digits
+and "1_000", none of which is X12. `count()` and `decimal()` are the only ways this module and
+edi.py read a number, and every refusal is an X12Error (so a 997 R, never a crash).
 """
 
 from __future__ import annotations
@@ -22,6 +27,13 @@ from datetime import datetime
 from integrations.exceptions import X12Error
 
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
+_R = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")      # X12 R: optional minus, ASCII digits, one point
+_ISA13 = re.compile(r"[0-9]{9}")
+
+
+def is_ascii_digits(value: str) -> bool:
+    """True for one or more ASCII digits only (unlike str.isdigit, which takes '²' or '٣')."""
+    return value.isascii() and value.isdigit()
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,22 @@ class Segment:
 
     def get(self, index: int, default: str = "") -> str:
         return self.elements[index - 1] if 0 < index <= len(self.elements) else default
+
+    def count(self, index: int, name: str) -> int:
+        """An N0 element (a count or a numeric control number): ASCII digits or an X12Error."""
+        value = self.require(index, name)
+        if not is_ascii_digits(value):
+            raise X12Error(f"{name} {value[:20]!r} is not a number (ASCII digits only)", segment_number=self.number,
+                           segment_id=self.id, element=index)
+        return int(value)
+
+    def decimal(self, index: int, name: str) -> str:
+        """An R element (a quantity or price) as checked text for Decimal(), or "" when empty."""
+        value = self.get(index).strip()
+        if value and not _R.fullmatch(value):
+            raise X12Error(f"{name} {value[:20]!r} is not a number", segment_number=self.number,
+                           segment_id=self.id, element=index)
+        return value
 
     def require(self, index: int, name: str = "") -> str:
         value = self.get(index).strip()
@@ -154,7 +182,7 @@ def parse(text: str) -> Interchange:
     isa = segments[0]
     if len(isa.elements) != 16:
         raise X12Error(f"ISA must have 16 elements, found {len(isa.elements)}", segment_number=1, segment_id="ISA")
-    if not re.fullmatch(r"\d{9}", isa.get(13)):
+    if not _ISA13.fullmatch(isa.get(13)):
         raise X12Error("interchange control number must be 9 digits", segment_number=1, segment_id="ISA",
                        element=13)
     if isa.get(15) not in ("P", "T"):
@@ -167,7 +195,7 @@ def parse(text: str) -> Interchange:
         if len(gs.elements) < 8:
             raise X12Error(f"GS must have 8 elements, found {len(gs.elements)}", segment_number=gs.number,
                            segment_id="GS")
-        gs.require(6, "group control number")
+        gs.count(6, "group control number")
         group = FunctionalGroup(gs=gs)
         i += 1
         while i < n and segments[i].id == "ST":
@@ -186,11 +214,11 @@ def parse(text: str) -> Interchange:
                                segment_number=where.number, segment_id=where.id, ak_code="2",
                                transaction_index=set_index)
             se = segments[i]
-            count = se.require(1, "number of included segments")
             if se.get(2) != control:
                 raise X12Error(f"SE02 {se.get(2)!r} does not match ST02 {control!r}", segment_number=se.number,
                                segment_id="SE", element=2, ak_code="3", transaction_index=set_index)
-            if not count.isdigit() or int(count) != len(body) + 2:
+            count = se.get(1).strip()
+            if not is_ascii_digits(count) or int(count) != len(body) + 2:
                 raise X12Error(f"SE01 says {count} segments but the set has {len(body) + 2}",
                                segment_number=se.number, segment_id="SE", element=1, ak_code="4",
                                transaction_index=set_index)
@@ -204,7 +232,7 @@ def parse(text: str) -> Interchange:
         if ge.get(2) != group.control:
             raise X12Error(f"GE02 {ge.get(2)!r} does not match GS06 {group.control!r}", segment_number=ge.number,
                            segment_id="GE", element=2)
-        if not ge.get(1).isdigit() or int(ge.get(1)) != len(group.transactions):
+        if not is_ascii_digits(ge.get(1)) or int(ge.get(1)) != len(group.transactions):
             raise X12Error(f"GE01 says {ge.get(1)!r} transaction sets but the group has {len(group.transactions)}",
                            segment_number=ge.number, segment_id="GE", element=1)
         interchange.groups.append(group)
@@ -217,7 +245,7 @@ def parse(text: str) -> Interchange:
     if iea.get(2) != isa.get(13):
         raise X12Error(f"IEA02 {iea.get(2)!r} does not match ISA13 {isa.get(13)!r}", segment_number=iea.number,
                        segment_id="IEA", element=2)
-    if not iea.get(1).isdigit() or int(iea.get(1)) != len(interchange.groups):
+    if not is_ascii_digits(iea.get(1)) or int(iea.get(1)) != len(interchange.groups):
         raise X12Error(f"IEA01 says {iea.get(1)!r} functional groups but the interchange has "
                        f"{len(interchange.groups)}", segment_number=iea.number, segment_id="IEA", element=1)
     if i + 1 < n:
@@ -246,7 +274,8 @@ def peek_envelope(text: str) -> dict:
     gs = next((s for s in segments if s.id == "GS"), None)
     sts = [(s.get(1), s.get(2)) for s in segments if s.id == "ST"]
     return {"sender": (isa.get(5).strip(), isa.get(6).strip()) if isa else None,
-            "control": isa.get(13) if isa else "", "gs_functional_id": gs.get(1) if gs else "",
+            "control": isa.get(13) if isa else "", "usage": isa.get(15).strip() if isa else "",
+            "gs_functional_id": gs.get(1) if gs else "",
             "gs_control": gs.get(6) if gs else "", "sets": sts}
 
 

@@ -7,7 +7,6 @@ otherwise it renders `web/list.html` with one page of rows.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core.csv_export import csv_cell, csv_line_writer
 from ops.web.render import page as render_page
 
 PAGE_SIZE = 50
@@ -60,17 +60,13 @@ class Table:
     related: list[tuple[str, str]] = field(default_factory=list)   # (label, url) links to sibling pages
 
     def csv_response(self) -> StreamingHttpResponse:
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
+        writer = csv_line_writer()
 
         def lines():
             yield writer.writerow([c.header for c in self.columns])
             rows = self.rows.iterator(chunk_size=1000) if hasattr(self.rows, "iterator") else self.rows
             for row in rows:
-                yield writer.writerow([csv_cell(c.get(row)) for c in self.columns])
+                yield writer.writerow([csv_cell(c.get(row), numeric=c.numeric) for c in self.columns])
 
         name = f"{slugify(self.title)}-{timezone.now():%Y%m%d-%H%M}.csv"
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
@@ -119,23 +115,3 @@ def display(value: Any) -> str:
     return str(value)
 
 
-def csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value)
-    # Neutralise spreadsheet formulas (CSV injection) in free text.
-    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
-        text = "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except Exception:  # noqa: BLE001
-        return False
-    return True

@@ -39,7 +39,8 @@ def _sample(client, name: str, labels: dict) -> float:
     return 0.0
 
 
-def test_metrics_count_django_requests_by_view_and_status(client, db):
+def test_metrics_count_django_requests_by_view_and_status(client, db, settings):
+    settings.METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # the test client's address
     # given the counter of 200 answers of /healthz as it stands (the registry is process-wide)
     name = "django_http_responses_total_by_status_view_method_total"
     labels = {"method": "GET", "status": "200", "view": "healthz"}

@@ -59,12 +59,13 @@ def test_kpi_window_validation(support_client):
     assert r.status_code == 400
 
 
-def test_metrics_expose_business_gauges(client, db):
+def test_metrics_expose_business_gauges(client, db, settings):
+    settings.METRICS_TOKEN = "scrape-me"
     services.open_exception(kind="inbound_message_failed", key="1", title="t", owner_role="support", severity="high")
     from ops import tasks
 
     tasks.check_slas.delay()
-    body = client.get("/metrics").content.decode()
+    body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me").content.decode()
     assert 'erp_open_exceptions{kind="inbound_message_failed",owner_role="support",severity="high"} 1.0' in body
     assert "erp_outbox_lag_seconds 0.0" in body
     assert "erp_webhook_dead_deliveries 0.0" in body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from django.urls import reverse
 
@@ -55,7 +57,11 @@ def test_bad_signature_is_401_stored_rejected_and_not_processed(anon_client, sho
     assert "X-Shopify-Hmac-Sha256" in response.json()["detail"]
     assert not orders().exists()
     message = InboundMessage.objects.get()
-    assert message.status == "rejected" and bytes(message.body) == body
+    assert message.status == "rejected"
+    # an unauthenticated body is not kept: its hash and size are (issue 14)
+    assert bytes(message.body) == b""
+    assert (message.size, message.body_sha256) == (len(body), hashlib.sha256(body).hexdigest())
+    assert message.headers["X-Shopify-Shop-Domain"] == SHOP
     # a later, correctly signed delivery of the same order is still processed
     assert post(anon_client, body).status_code == 201
 
@@ -79,8 +85,9 @@ def test_unknown_shop_is_404(anon_client, shopify_config):
     assert response["Content-Type"] == "application/problem+json"
     assert "evil.myshopify.com" in response.json()["detail"], response.json()
     assert not orders().exists()
-    message = InboundMessage.objects.get()  # kept, as every message received, but never processed
-    assert (message.status, message.source, bytes(message.body)) == ("rejected", "evil.myshopify.com", body)
+    message = InboundMessage.objects.get()  # recorded, as every message received, but never processed
+    assert (message.status, message.source, bytes(message.body)) == ("rejected", "evil.myshopify.com", b"")
+    assert (message.size, message.body_sha256) == (len(body), hashlib.sha256(body).hexdigest())
 
 
 def test_unknown_email_goes_to_the_default_customer(anon_client, shopify_config, products, web_customer):
