@@ -8,10 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from core import roles
+from core import roles, tokens
 
 
 @pytest.fixture(autouse=True)
@@ -31,9 +30,8 @@ def make_user(username: str, role: str, **extra):
 
 
 def client_for(user) -> APIClient:
-    token, _ = Token.objects.get_or_create(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.issue_token(user=user)}")
     return client
 
 
