@@ -3,7 +3,9 @@
 DATABASE_URL        default: SQLite file db.sqlite3 in the project (a newcomer's first run)
 CELERY_BROKER_URL   default: kombu's filesystem transport under var/broker (no server needed)
 SECRET_KEY, DEBUG, ALLOWED_HOSTS
-With DEBUG off (the default) a missing SECRET_KEY is a start-up error and cookies are secure.
+SECRETS_KEY         Fernet key(s) for secrets at rest (docs/operations.md "Secrets at rest")
+With DEBUG off (the default) a missing SECRET_KEY is a start-up error and cookies are secure;
+so is a missing SECRETS_KEY outside the embedded (SQLite) setup.
 """
 
 from __future__ import annotations
