@@ -12,6 +12,7 @@ from django.db import migrations, models
 
 COLUMNS = {"webhookendpoint": ["secret", "previous_secret"],
            "channelconfig": ["webhook_secret", "api_key", "api_secret"]}
+BLANK = {"previous_secret", "api_key", "api_secret"}
 
 
 def _recode(apps, schema_editor, func):
@@ -48,50 +49,10 @@ class Migration(migrations.Migration):
                                 field=models.CharField(max_length=100 if model == "webhookendpoint" else 200,
                                                        blank=True, default=""))
           for model, names in COLUMNS.items() for name in names],
-        migrations.RemoveField(
-            model_name='historicalchannelconfig',
-            name='api_key',
-        ),
-        migrations.RemoveField(
-            model_name='historicalchannelconfig',
-            name='api_secret',
-        ),
-        migrations.RemoveField(
-            model_name='historicalchannelconfig',
-            name='webhook_secret',
-        ),
-        migrations.RemoveField(
-            model_name='historicalwebhookendpoint',
-            name='previous_secret',
-        ),
-        migrations.RemoveField(
-            model_name='historicalwebhookendpoint',
-            name='secret',
-        ),
-        migrations.AlterField(
-            model_name='channelconfig',
-            name='api_key',
-            field=core.encryption.EncryptedTextField(blank=True),
-        ),
-        migrations.AlterField(
-            model_name='channelconfig',
-            name='api_secret',
-            field=core.encryption.EncryptedTextField(blank=True),
-        ),
-        migrations.AlterField(
-            model_name='channelconfig',
-            name='webhook_secret',
-            field=core.encryption.EncryptedTextField(),
-        ),
-        migrations.AlterField(
-            model_name='webhookendpoint',
-            name='previous_secret',
-            field=core.encryption.EncryptedTextField(blank=True),
-        ),
-        migrations.AlterField(
-            model_name='webhookendpoint',
-            name='secret',
-            field=core.encryption.EncryptedTextField(),
-        ),
+        *[migrations.RemoveField(model_name=f"historical{model}", name=name)
+          for model, names in COLUMNS.items() for name in names],
+        *[migrations.AlterField(model_name=model, name=name,
+                                field=core.encryption.EncryptedTextField(blank=name in BLANK))
+          for model, names in COLUMNS.items() for name in names],
         migrations.RunPython(encrypt_existing, decrypt_existing),
     ]
