@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_aware, make_aware
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox import auth as knox_auth
 from knox.crypto import hash_token
 from knox.models import get_token_model
@@ -75,3 +77,13 @@ class TokenAuthentication(knox_auth.TokenAuthentication):
                                        created=_aware(user.token_created), expiry=expiry)
         auth_token._state.adding = False
         return (user, auth_token)
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """The schema's `tokenAuth` security scheme (`Authorization: Token <key>`), as with DRF's keys."""
+
+    target_class = TokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Token")

@@ -81,6 +81,9 @@ def test_shop_credentials_are_encrypted_and_verification_still_works(shopify_con
 def test_rotate_secrets_key_reencrypts_with_the_new_key(settings, customer, shopify_config):
     endpoint, secret = webhooks.create_endpoint(url="https://partner.example.com/h", event_types=["*"],
                                                 customer=customer)
+    record = IdempotencyRecord.objects.create(principal="p", key="k", fingerprint="f", method="POST", path="/x",
+                                              response_body=encryption.encrypt('{"secret": "s"}'),
+                                              response_encrypted=True)
     old_keys = list(settings.SECRETS_KEYS)
     new_key = Fernet.generate_key().decode()
     settings.SECRETS_KEYS = [new_key, *old_keys]
@@ -88,6 +91,8 @@ def test_rotate_secrets_key_reencrypts_with_the_new_key(settings, customer, shop
     settings.SECRETS_KEYS = [new_key]  # the old key dropped: everything still reads
     assert WebhookEndpoint.objects.get().secret == secret
     assert ChannelConfig.objects.get().webhook_secret == "shpss_test_secret_1234"
+    record.refresh_from_db()
+    assert encryption.decrypt(record.response_body) == '{"secret": "s"}'
     settings.SECRETS_KEYS = old_keys  # and the old key alone no longer does
     with pytest.raises(Exception, match="cannot be decrypted"):
         WebhookEndpoint.objects.get()

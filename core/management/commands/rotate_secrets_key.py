@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from core import encryption
+from core.models import IdempotencyRecord
 
 
 class Command(BaseCommand):
@@ -23,4 +24,9 @@ class Command(BaseCommand):
                 for row in model._base_manager.select_for_update().only("pk", *names).iterator():
                     model._base_manager.filter(pk=row.pk).update(**{n: getattr(row, n) for n in names})
                     total += 1
+            # responses that carried a secret, kept for idempotent replays (core.idempotency)
+            for record in IdempotencyRecord.objects.select_for_update().filter(response_encrypted=True):
+                IdempotencyRecord.objects.filter(pk=record.pk).update(
+                    response_body=encryption.rotate(record.response_body))
+                total += 1
         self.stdout.write(f"re-encrypted {total} rows")
