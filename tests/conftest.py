@@ -30,8 +30,12 @@ def make_user(username: str, role: str, **extra):
 
 
 def client_for(user) -> APIClient:
+    # one key per user object: a key is shown only once, and a second key would be another
+    # Idempotency-Key scope (the middleware scopes keys by the Authorization header)
+    if getattr(user, "_test_api_key", None) is None:
+        user._test_api_key = tokens.issue_token(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.issue_token(user=user)}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {user._test_api_key}")
     return client
 
 
