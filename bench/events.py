@@ -51,6 +51,7 @@ os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DEBUG", "0")  # DEBUG=1 records every SQL statement: not production
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-not-for-production-use-0123456789")
+os.environ.setdefault("SECRETS_KEY", "8L0IKn_i3VhigEd29GAn7nH8_y9UKYG2-iRstOdgM0k=")  # bench-only Fernet key (secrets at rest)
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("ERP_WEBHOOK_ALLOW_PRIVATE_URLS", "1")

@@ -222,9 +222,8 @@ def generate_moves(ids: dict, target: int) -> None:
 def availability_latency(ids: dict, lookups: int) -> None:
     from django.db import connection
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
-    from core import roles
+    from core import roles, tokens
     from inventory import selectors
 
     moves = selectors.list_moves(product_id=ids["huge"]).count()
@@ -255,8 +254,7 @@ def availability_latency(ids: dict, lookups: int) -> None:
 
     user, _ = User.objects.get_or_create(username="bench-ops")
     roles.assign_role(user, roles.OPERATIONS)
-    token, _ = Token.objects.get_or_create(user=user)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {tokens.issue_token(user=user)}")
     url = f"/api/v1/inventory/availability/?sku={HUGE_SKU}"
     assert client.get(url).status_code == 200
     times = []

@@ -70,6 +70,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Production-like by default: DEBUG=1 makes Django record every query (and costs CPU).
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret")
+os.environ.setdefault("SECRETS_KEY", "8L0IKn_i3VhigEd29GAn7nH8_y9UKYG2-iRstOdgM0k=")  # bench-only Fernet key (secrets at rest)
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 
@@ -312,18 +313,18 @@ def verify_books(order_ids_sample: int = 50) -> None:
 def api_latency(requests_total: int, clients: int, workers: int, threads: int, skus: list[str],
                 worker_class: str = "sync", rate: float = 0) -> dict:
     from django.contrib.auth.models import User
-    from rest_framework.authtoken.models import Token
 
-    from core import roles
+    from core import roles, tokens
 
     user, _ = User.objects.get_or_create(username="bench-ops")
     roles.assign_role(user, roles.OPERATIONS)
-    token, _ = Token.objects.get_or_create(user=user)
+    key = tokens.issue_token(user=user)
     from bench._pg import vacuum_analyze
 
     vacuum_analyze()
     port = 18765
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "bench-only-secret", "ALLOWED_HOSTS": "127.0.0.1",
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "bench-only-secret",
+           "SECRETS_KEY": os.environ["SECRETS_KEY"], "ALLOWED_HOSTS": "127.0.0.1",
            "LOG_LEVEL": "WARNING", "PARTNER_THROTTLE_RATE": "100000/min", "CONN_MAX_AGE": "600"}
     cmd = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
            "-k", worker_class, *(["--threads", str(threads)] if worker_class == "gthread" else []), "--log-level", "warning", "--backlog", "256",
@@ -332,12 +333,12 @@ def api_latency(requests_total: int, clients: int, workers: int, threads: int, s
     try:
         _wait_up(port)
         # warm-up: every worker connects and imports
-        _load(port, token.key, skus, clients=clients, total=clients * 3)
+        _load(port, key, skus, clients=clients, total=clients * 3)
         server_cpu0 = _tree_cpu(server.pid)
         pg0 = _postgres_cpu()
         own_cpu0 = time.process_time()
         t0 = time.perf_counter()
-        latencies, statuses = _load(port, token.key, skus, clients=clients, total=requests_total, rate=rate)
+        latencies, statuses = _load(port, key, skus, clients=clients, total=requests_total, rate=rate)
         wall = time.perf_counter() - t0
         server_cpu = _tree_cpu(server.pid) - server_cpu0
         pg_cpu = _postgres_cpu() - pg0

@@ -3,11 +3,15 @@
 DATABASE_URL        default: SQLite file db.sqlite3 in the project (a newcomer's first run)
 CELERY_BROKER_URL   default: kombu's filesystem transport under var/broker (no server needed)
 SECRET_KEY, DEBUG, ALLOWED_HOSTS
-With DEBUG off (the default) a missing SECRET_KEY is a start-up error and cookies are secure.
+SECRETS_KEY         Fernet key(s) for secrets at rest (docs/operations.md "Secrets at rest")
+With DEBUG off (the default) a missing SECRET_KEY is a start-up error and cookies are secure;
+so is a missing SECRETS_KEY outside the embedded (SQLite) setup.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import sys
 from datetime import timedelta
@@ -49,7 +53,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    # kept installed only so core's migration 0004 can hash the plain keys it held; nothing
+    # writes there any more (API tokens are knox's hashed AuthToken rows)
     "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -81,6 +89,8 @@ MIDDLEWARE = [
     "django_structlog.middlewares.RequestMiddleware",
     "core.idempotency.IdempotencyMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # last, as django-axes asks: turns a locked-out login into its lockout response
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -128,8 +138,64 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=12)}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- login protection: django-axes (docs/operations.md "Login protection") --------------------
+# Axes' backend comes first: it refuses a locked-out (username, IP) before the password is
+# even checked, and counts failures of the admin and web UI logins (both go through
+# django.contrib.auth.authenticate with the request).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+# lock the pair: an attacker guessing one user's password from one address is stopped without
+# locking the real user out from their own address (nor every user behind the attacker's NAT)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a reverse proxy the client address is in X-Forwarded-For: set AXES_IPWARE_PROXY_COUNT
+# to the number of proxies in front of the app (unset: REMOTE_ADDR, the direct peer).
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
+AXES_IPWARE_META_PRECEDENCE_ORDER = (["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT
+                                     else ["REMOTE_ADDR"])
+
+# --- API tokens: django-rest-knox (docs/operations.md "API keys") -----------------------------
+# Only a SHA-512 digest of each key is stored (knox); the key is shown once. New keys expire
+# after API_TOKEN_TTL_DAYS (0: never) unless `manage.py apitoken issue --days N` says otherwise.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=365)
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",       # CONTRACT: `Authorization: Token <key>`
+    "TOKEN_PREFIX": "erp_",             # lets secret scanners recognise a leaked key
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS) if API_TOKEN_TTL_DAYS else None,
+    "AUTO_REFRESH": False,
+    # core.migrations.0004 hashed the old plain keys with SHA-512: keep it
+    "SECURE_HASH_ALGORITHM": "hashlib.sha512",
+}
+
+# --- secrets at rest (docs/operations.md "Secrets at rest") -----------------------------------
+# Webhook endpoint secrets and shop credentials are Fernet-encrypted in the database
+# (core.encryption). SECRETS_KEY is a comma-separated list of Fernet keys: the first encrypts,
+# all decrypt, so a key is rotated by putting a new one first and running
+# `manage.py rotate_secrets_key`. A development key derived from SECRET_KEY is used only with
+# DEBUG, under the test runner or on the embedded setup (SQLite); elsewhere a missing key is a
+# start-up error.
+SECRETS_KEYS = env.list("SECRETS_KEY", default=[])
+if not SECRETS_KEYS:
+    if DEBUG or TESTING or DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        SECRETS_KEYS = [base64.urlsafe_b64encode(hashlib.sha256(b"secrets-at-rest:" + SECRET_KEY.encode())
+                                                 .digest()).decode()]
+    else:
+        raise ImproperlyConfigured(
+            "SECRETS_KEY is not set. Generate one with `python -c \"from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())\"` and set it in the environment (docs/operations.md).")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

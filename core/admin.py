@@ -1,4 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
+from knox.models import AuthToken
+from rest_framework.authtoken.models import TokenProxy
+
+from core import tokens
 
 from .models import ConsumedEvent, ConsumerFailure, IdempotencyRecord, NumberSeries, OutboxEvent
 
@@ -67,3 +72,32 @@ class NumberSeriesAdmin(ReadOnlyAdmin):
     """Counters move only by taking numbers (core.numbering); editing one would break gap-free."""
     list_display = ["key", "prefix", "padding", "next_value"]
     search_fields = ["key"]
+
+
+# --- API keys (django-rest-knox; docs/operations.md "API keys") --------------------------------
+# DRF's plain-key admin is gone: its table is empty since core.0005 and nothing reads it.
+admin.site.unregister(TokenProxy)
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class ApiKeyAdmin(KnoxAuthTokenAdmin):
+    """Add = issue a key (shown once in the message), delete = revoke, edit = change the expiry;
+    "Rotate" issues a new key to each selected key's user and revokes that user's other keys."""
+
+    list_display = ("token_key", "user", "created", "expiry")
+    list_filter = ("expiry",)
+    search_fields = ("token_key", "user__username")
+    actions = ["rotate_keys"]
+
+    def get_fields(self, request, obj=None):
+        return ["user", "expiry"] if obj is None else ["token_key", "user", "created", "expiry"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["token_key", "user", "created"]
+
+    @admin.action(description="Rotate: new key for these users, their other keys revoked")
+    def rotate_keys(self, request, queryset):
+        for user in {token.user for token in queryset.select_related("user")}:
+            key = tokens.rotate_token(user=user)
+            self.message_user(request, f"New key for {user.username} (shown once): {key}", messages.WARNING)

@@ -12,6 +12,10 @@ view runs, so a concurrent duplicate sees it at once:
 
 Keys are scoped to the caller (session user, or a hash of the Authorization header, since
 DRF token auth runs later than middleware) and expire after IDEMPOTENCY_KEY_TTL.
+
+A response that carries a secret (a new webhook secret, an API key) is marked by its view with
+`carries_secret(response)`: its body is stored Fernet-encrypted (core.encryption), so the
+table never holds the secret, and a replay to the same caller decrypts it and answers the same.
 """
 
 from __future__ import annotations
@@ -24,12 +28,21 @@ from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from core import encryption
 from core.api.problems import problem_json_response
 from core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _NOT_STORED = {401, 403, 429}
+_CARRIES_SECRET = "_erp_carries_secret"
+
+
+def carries_secret(response: HttpResponse) -> HttpResponse:
+    """Mark a response whose body holds a secret: never cached, stored encrypted for replays."""
+    setattr(response, _CARRIES_SECRET, True)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _principal(request: HttpRequest) -> str:
@@ -51,10 +64,13 @@ def _fingerprint(request: HttpRequest) -> str:
 
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
-    response = HttpResponse(record.response_body, status=record.response_status,
+    body = encryption.decrypt(record.response_body) if record.response_encrypted else record.response_body
+    response = HttpResponse(body, status=record.response_status,
                             content_type=record.response_content_type or "application/json")
     if record.response_location:
         response["Location"] = record.response_location
+    if record.response_encrypted:
+        response["Cache-Control"] = "no-store"
     response[REPLAYED_HEADER] = "true"
     return response
 
@@ -84,11 +100,14 @@ class IdempotencyMiddleware:
         if response.status_code >= 500 or response.status_code in _NOT_STORED or getattr(response, "streaming", False):
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return response
+        body = response.content.decode("utf-8", errors="replace")
+        secret = getattr(response, _CARRIES_SECRET, False)
         IdempotencyRecord.objects.filter(pk=record.pk).update(
             state=IdempotencyRecord.State.COMPLETED,
             response_status=response.status_code,
             response_content_type=response.get("Content-Type", ""),
-            response_body=response.content.decode("utf-8", errors="replace"),
+            response_body=encryption.encrypt(body) if secret else body,
+            response_encrypted=secret,
             response_location=response.get("Location", ""),
             completed_at=timezone.now(),
         )

@@ -23,6 +23,8 @@ class IdempotencyRecord(models.Model):
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_content_type = models.CharField(max_length=100, blank=True)
     response_body = models.TextField(blank=True)
+    # the body carried a secret and is stored Fernet-encrypted (core.idempotency.carries_secret)
+    response_encrypted = models.BooleanField(default=False)
     response_location = models.CharField(max_length=500, blank=True)
     correlation_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -3,6 +3,7 @@ partners. Replays and reprocessing go through the services (admin actions)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -25,7 +26,9 @@ class WebhookEndpointAdmin(SimpleHistoryAdmin):
     list_display = ["id", "url", "customer", "is_active", "disabled_reason", "failing_since", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "description", "customer__code"]
-    readonly_fields = ["secret", "previous_secret", "previous_secret_expires_at", "failing_since", "disabled_at"]
+    # the secrets are shown once (when created or rotated), never on this page
+    exclude = ["secret", "previous_secret"]
+    readonly_fields = ["previous_secret_expires_at", "failing_since", "disabled_at"]
     actions = ["replay_dead_deliveries"]
 
     def save_model(self, request, obj, form, change):
@@ -94,8 +97,38 @@ class InboundMessageAdmin(ReadOnlyAdmin):
                 self.message_user(request, f"Message {message.pk}: {exc.detail}", level=messages.WARNING)
 
 
+CHANNEL_SECRETS = ("webhook_secret", "api_key", "api_secret")
+
+
+class ChannelConfigForm(forms.ModelForm):
+    """The shop's secret and credentials are write-only here: the page never shows them (they are
+    encrypted at rest); on an existing shop an empty field keeps the stored value."""
+
+    class Meta:
+        model = ChannelConfig
+        fields = ["kind", "shop_domain", *CHANNEL_SECRETS, "default_customer", "api_base_url",
+                  "fulfillment_policy", "is_active"]
+        widgets = {name: forms.PasswordInput(render_value=False) for name in CHANNEL_SECRETS}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for name in CHANNEL_SECRETS:
+                self.fields[name].required = False
+                self.fields[name].help_text = "Stored encrypted. Leave empty to keep the current value."
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            for name in CHANNEL_SECRETS:
+                if not cleaned.get(name):
+                    cleaned[name] = getattr(self.instance, name)
+        return cleaned
+
+
 @admin.register(ChannelConfig)
 class ChannelConfigAdmin(SimpleHistoryAdmin):
+    form = ChannelConfigForm
     list_display = ["kind", "shop_domain", "default_customer", "is_active", "last_backfill_at"]
     list_filter = ["kind", "is_active"]
     search_fields = ["shop_domain", "default_customer__code"]

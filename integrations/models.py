@@ -5,6 +5,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyModel, AppendOnlyQuerySet
+from core.encryption import EncryptedTextField
 
 # --- webhooks out -----------------------------------------------------------------------------
 
@@ -16,6 +17,7 @@ class WebhookEndpoint(models.Model):
     and public ones) or by staff (`customer` null: receives every subscribed event).
     `secret` signs deliveries; during a rotation `previous_secret` keeps signing too until
     `previous_secret_expires_at`, so the receiver can switch without losing a delivery.
+    Both are encrypted at rest (core.encryption) and kept out of the history table.
     """
 
     customer = models.ForeignKey("sales.Customer", null=True, blank=True, on_delete=models.CASCADE,
@@ -25,8 +27,8 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=300, blank=True)
     event_types = models.JSONField(default=list, help_text="Event types to deliver; ['*'] for all allowed.")
-    secret = models.CharField(max_length=100)
-    previous_secret = models.CharField(max_length=100, blank=True)
+    secret = EncryptedTextField()
+    previous_secret = EncryptedTextField(blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     ordered_by_subject = models.BooleanField(
@@ -37,7 +39,7 @@ class WebhookEndpoint(models.Model):
     failing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["failing_since", "updated_at"])
+    history = HistoricalRecords(excluded_fields=["failing_since", "updated_at", "secret", "previous_secret"])
 
     class Meta:
         ordering = ["id"]
@@ -129,7 +131,8 @@ class ChannelConfig(models.Model):
     `shop_domain` identifies the shop in incoming webhooks (X-Shopify-Shop-Domain, the host
     of X-WC-Webhook-Source); `webhook_secret` verifies their HMAC. Orders whose email
     matches no customer go to `default_customer`. The WooCommerce REST credentials drive
-    the hourly backfill pull.
+    the hourly backfill pull. The secret and the credentials are encrypted at rest
+    (core.encryption) and kept out of the history table.
     """
 
     class Kind(models.TextChoices):
@@ -138,17 +141,17 @@ class ChannelConfig(models.Model):
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     shop_domain = models.CharField(max_length=200)
-    webhook_secret = models.CharField(max_length=200)
+    webhook_secret = EncryptedTextField()
     default_customer = models.ForeignKey("sales.Customer", null=True, blank=True, on_delete=models.PROTECT,
                                          related_name="+")
     api_base_url = models.URLField(blank=True, help_text="WooCommerce: https://shop.example.com")
-    api_key = models.CharField(max_length=200, blank=True)
-    api_secret = models.CharField(max_length=200, blank=True)
+    api_key = EncryptedTextField(blank=True)
+    api_secret = EncryptedTextField(blank=True)
     fulfillment_policy = models.CharField(max_length=20, default="ship_partial")
     is_active = models.BooleanField(default=True)
     last_backfill_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    history = HistoricalRecords(excluded_fields=["last_backfill_at"])
+    history = HistoricalRecords(excluded_fields=["last_backfill_at", "webhook_secret", "api_key", "api_secret"])
 
     class Meta:
         ordering = ["kind", "shop_domain"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 
 from core import roles
 from core.money import q2
@@ -84,7 +83,6 @@ def seed(stdout) -> None:
             user.save()
         roles.assign_role(user, roles.PARTNER)
         services.bind_partner_user(user=user, customer_code=customer_code)
-        Token.objects.get_or_create(user=user)
 
     placed = 0
     in_stock = [r["product"] for r in stock_rows() if r["available"] > 0]

@@ -8,10 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from core import roles
+from core import roles, tokens
 
 
 @pytest.fixture(autouse=True)
@@ -40,9 +39,12 @@ def make_user(username: str, role: str, **extra):
 
 
 def client_for(user) -> APIClient:
-    token, _ = Token.objects.get_or_create(user=user)
+    # one key per user object: a key is shown only once, and a second key would be another
+    # Idempotency-Key scope (the middleware scopes keys by the Authorization header)
+    if getattr(user, "_test_api_key", None) is None:
+        user._test_api_key = tokens.issue_token(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {user._test_api_key}")
     return client
 
 

@@ -19,6 +19,7 @@ from core import roles
 from core.api.permissions import EVERYONE, STAFF, role_required
 from core.api.throttling import UnauthenticatedRateThrottle
 from core.exceptions import NotFound, PermissionRefused, ValidationFailed
+from core.idempotency import carries_secret
 from core.messaging import catalogue
 from core.messaging.models import OutboxEvent
 from integrations import inbound, webhooks
@@ -112,7 +113,7 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, m
                                                     description=data.get("description", ""), customer=customer,
                                                     created_by=request.user)
         out = s.WebhookEndpointWithSecretSerializer(endpoint, context={"secret": secret})
-        return Response(out.data, status=status.HTTP_201_CREATED)
+        return carries_secret(Response(out.data, status=status.HTTP_201_CREATED))
 
     @extend_schema(request=s.WebhookEndpointUpdateSerializer, responses=s.WebhookEndpointOutputSerializer)
     def partial_update(self, request, pk=None):
@@ -129,7 +130,7 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, m
         payload = s.RotateSecretInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         endpoint, secret = webhooks.rotate_secret(endpoint=endpoint, **payload.validated_data)
-        return Response(s.WebhookEndpointWithSecretSerializer(endpoint, context={"secret": secret}).data)
+        return carries_secret(Response(s.WebhookEndpointWithSecretSerializer(endpoint, context={"secret": secret}).data))
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["get"], url_path="event-types")

@@ -104,6 +104,8 @@ class Worker:
             "ERP_TESTING": "false",
             "DEBUG": "false",
             "SECRET_KEY": "broker-tests-only",
+            # the worker decrypts the webhook secrets this process encrypted: same keys
+            "SECRETS_KEY": ",".join(settings.SECRETS_KEYS),
             "ERP_WEBHOOK_ALLOW_PRIVATE_URLS": "true",  # the receiver is on 127.0.0.1
             "ERP_TEST_QUEUE": queue,
             "ERP_TEST_BEAT_SCHEDULE": str(workdir / f"{name}-beat-schedule"),

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+FERNET_KEY = "8L0IKn_i3VhigEd29GAn7nH8_y9UKYG2-iRstOdgM0k="  # production settings need SECRETS_KEY
 
 
 @pytest.mark.django_db
@@ -63,7 +64,8 @@ def test_production_mode_without_secret_key_refuses_to_start():
 
 def test_production_mode_has_secure_cookies():
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "ERP_TESTING"}}
-    env.update({"DEBUG": "0", "ERP_TESTING": "0", "SECRET_KEY": "x" * 50, "DJANGO_SETTINGS_MODULE": "config.settings"})
+    env.update({"DEBUG": "0", "ERP_TESTING": "0", "SECRET_KEY": "x" * 50, "DJANGO_SETTINGS_MODULE": "config.settings",
+                "SECRETS_KEY": FERNET_KEY})
     code = ("import django; django.setup(); from django.conf import settings as s; "
             "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.DEBUG)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -82,7 +84,7 @@ def test_api_docs_and_schema_render(admin_client, db):
 def test_postgresql_connections_prepare_statements_unless_switched_off(flag, expected):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_PREPARED_STATEMENTS"}
     env.update({"DATABASE_URL": "postgres://erp@db.example/erp", "DJANGO_SETTINGS_MODULE": "config.settings",
-                "SECRET_KEY": "x" * 50})
+                "SECRET_KEY": "x" * 50, "SECRETS_KEY": FERNET_KEY})
     if flag is not None:
         env["DATABASE_PREPARED_STATEMENTS"] = flag
     code = ("import django; django.setup(); from django.conf import settings as s; "

@@ -56,5 +56,5 @@ def test_createapiuser_binds_partner(customer, capsys):
 
     call_command("createapiuser", "shop-bot", "--role", "partner", "--customer", "ACME")
     token = capsys.readouterr().out.strip()
-    assert len(token) == 40
+    assert token.startswith("erp_") and len(token) == 68
     assert PartnerAccount.objects.get(user__username="shop-bot").customer == customer
