@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_healthz_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200, response.content
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "cache": "ok"}
 
 
 @pytest.mark.django_db
