@@ -13,6 +13,8 @@ from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from kombu import Connection
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from core.api.problems import problem_json_response
 
@@ -40,7 +42,8 @@ def check_broker() -> str | None:
     try:
         if url.startswith(("redis://", "rediss://")):
             client = redis.Redis.from_url(url, socket_timeout=CHECK_SOCKET_TIMEOUT,
-                                          socket_connect_timeout=CHECK_SOCKET_TIMEOUT)
+                                          socket_connect_timeout=CHECK_SOCKET_TIMEOUT,
+                                          retry=Retry(NoBackoff(), 0))  # one try: the answer is due in 2 s
             try:
                 client.ping()
             finally:

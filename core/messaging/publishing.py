@@ -17,9 +17,9 @@ from typing import Any
 
 import redis
 import structlog
-from prometheus_client import Counter
 from django.conf import settings
 from django.db import connection, transaction
+from prometheus_client import Counter
 
 from config.celery import app as celery_app
 from core import context
