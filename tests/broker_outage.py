@@ -5,40 +5,21 @@ publish to it for real (not eagerly)."""
 from __future__ import annotations
 
 import socket
-import threading
 
 import pytest
 from prometheus_client import REGISTRY
 
 from config.celery import app as celery_app
 from core.messaging import publishing
+from tests.local_servers import LocalTCPServer
 
 
-class SilentBroker:
+class SilentBroker(LocalTCPServer):
     """Accepts every connection and never sends anything back."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.accepted: list[socket.socket] = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.server.getsockname()[1]}/0"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self.accepted.append(conn)
-
-    def close(self) -> None:
-        self.server.close()
-        for conn in self.accepted:
-            conn.close()
+        return f"redis://127.0.0.1:{self.port}/0"
 
 
 def _closed_port_url() -> str:

@@ -95,9 +95,11 @@ class _Watchdog:
         self.pid = 0
 
     def watch(self, attempt: _Attempt) -> None:
+        if self.pid != os.getpid():
+            # a forked child (prefork pool): the parent's thread, heap and lock state are not ours
+            self.cond, self.heap, self.thread, self.pid = threading.Condition(), [], None, os.getpid()
         with self.cond:
-            if self.thread is None or self.pid != os.getpid() or not self.thread.is_alive():
-                self.pid = os.getpid()
+            if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, name="webhook-deadline", daemon=True)
                 self.thread.start()
             heapq.heappush(self.heap, (attempt.deadline, next(self.seq), attempt))

@@ -132,6 +132,10 @@ def test_overlapping_requests_with_same_key_second_gets_409(admin_user):
     assert third.status_code == 201 and third["Idempotent-Replayed"] == "true"
 
 
+def _post_thing(client, name: str, key: str):
+    return client.post(URL, {"name": name, "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
 def _leave_claim_in_flight(key: str, *, age_seconds: float) -> None:
     """What a request killed mid-way (worker timeout, OOM, deploy) leaves behind: its claim
     IN_FLIGHT, `age_seconds` old, and none of its work (rolled back with it)."""
@@ -141,30 +145,31 @@ def _leave_claim_in_flight(key: str, *, age_seconds: float) -> None:
     Group.objects.filter(name__startswith="thing-").delete()
 
 
+def _retry_after_a_killed_request(client, settings, *, name: str, key: str, age_seconds: float):
+    """A first request whose claim is left in flight `age_seconds` ago (timeout 300 s), then
+    the caller's retry with the same key and body; returns the retry's response."""
+    settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT = timedelta(seconds=300)
+    _post_thing(client, name, key)
+    _leave_claim_in_flight(key, age_seconds=age_seconds)
+    return _post_thing(client, name, key)
+
+
 @pytest.mark.django_db
 def test_a_claim_left_in_flight_by_a_killed_request_expires_and_the_retry_runs(admin_client, settings):
-    # given a request whose claim was left in flight longer ago than the in-flight timeout
-    settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT = timedelta(seconds=300)
-    admin_client.post(URL, {"name": "k", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="killed")
-    _leave_claim_in_flight("killed", age_seconds=301)
-    # when the caller retries with the same key and body
-    retry = admin_client.post(URL, {"name": "k", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="killed")
+    # given a claim left in flight longer ago than the timeout, when the caller retries
+    retry = _retry_after_a_killed_request(admin_client, settings, name="k", key="killed", age_seconds=301)
     # then the retry runs (not a 409, not a replay) and its answer is stored for the next one
     assert retry.status_code == 201, retry.content
     assert "Idempotent-Replayed" not in retry
     assert Group.objects.filter(name="thing-k").count() == 1
     record = IdempotencyRecord.objects.get(key="killed")
     assert (record.state, record.response_status) == ("completed", 201)
-    again = admin_client.post(URL, {"name": "k", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="killed")
-    assert again["Idempotent-Replayed"] == "true"
+    assert _post_thing(admin_client, "k", "killed")["Idempotent-Replayed"] == "true"
 
 
 @pytest.mark.django_db
 def test_a_claim_in_flight_for_less_than_the_timeout_is_still_409(admin_client, settings):
-    settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT = timedelta(seconds=300)
-    admin_client.post(URL, {"name": "r", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="running")
-    _leave_claim_in_flight("running", age_seconds=60)
-    retry = admin_client.post(URL, {"name": "r", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="running")
+    retry = _retry_after_a_killed_request(admin_client, settings, name="r", key="running", age_seconds=60)
     assert retry.status_code == 409
     assert retry.json()["code"] == "idempotency_in_flight"
     assert not Group.objects.filter(name="thing-r").exists()

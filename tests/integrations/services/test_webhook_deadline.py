@@ -27,38 +27,27 @@ from integrations.models import WebhookAttempt, WebhookDelivery
 from integrations.webhooks import delivery as batch_sender
 from integrations.webhooks import leases
 from tests.integrations.helpers import NEUTRAL_TYPE, create_deliveries, publish_committed
+from tests.local_servers import LocalTCPServer
 
 pytestmark = pytest.mark.django_db
 
 DEADLINE = 1.5
 
 
-class TricklingEndpoint:
+class TricklingEndpoint(LocalTCPServer):
     """Reads a request, then sends a 200 response one byte every `interval` seconds (a body of
     `length` bytes: far longer than any deadline here) until the client hangs up."""
 
     def __init__(self, *, interval: float = 0.3, length: int = 1000, trickle_headers: bool = False) -> None:
         self.interval, self.length, self.trickle_headers = interval, length, trickle_headers
         self.requests: list[bytes] = []
-        self.hung_up_after: list[float] = []
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        return f"http://127.0.0.1:{self.port}/hook"
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
-        started = time.monotonic()
+    def handle(self, conn: socket.socket) -> None:
         with conn:
             data = b""
             while b"\r\n\r\n" not in data:
@@ -80,10 +69,7 @@ class TricklingEndpoint:
                     time.sleep(self.interval)
                     conn.sendall(out[i:i + 1])
             except OSError:
-                self.hung_up_after.append(time.monotonic() - started)
-
-    def close(self) -> None:
-        self.server.close()
+                pass  # the client hung up (the deadline cut it off)
 
 
 @pytest.fixture
