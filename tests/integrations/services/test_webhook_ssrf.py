@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import trustme
 import urllib3.connection
 
 from integrations import webhooks
 from integrations.exceptions import UnsafeWebhookUrl
 from integrations.models import WebhookAttempt, WebhookEndpoint
+from integrations.webhooks import transport
 from integrations.webhooks.endpoints import is_public_address, resolve_checked_address
 from tests.integrations.helpers import NEUTRAL_TYPE, create_deliveries, publish_committed
 
@@ -139,3 +144,57 @@ def test_redirects_are_not_followed(receiver):
     assert webhooks.deliver(delivery_id=delivery_id) == "failed"
     assert [r["path"] for r in receiver.requests] == ["/hook"]
     assert WebhookAttempt.objects.get(delivery_id=delivery_id).status_code == 302
+
+
+def test_https_to_the_pinned_address_keeps_the_host_name_for_sni_and_the_certificate(settings, monkeypatch):
+    """The URL names hooks.partner.example; the connection goes to the checked address, and
+    TLS still sends that name (SNI) and verifies the certificate against it."""
+    # given a TLS endpoint with a certificate for hooks.partner.example only, on 127.0.0.1
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("hooks.partner.example").configure_cert(server_context)
+    seen_sni: list[str | None] = []
+    server_context.sni_callback = lambda sslobj, name, ctx: seen_sni.append(name)
+    requests_seen: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            requests_seen.append(dict(self.headers.items()))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    with ca.cert_pem.tempfile() as ca_path:
+        monkeypatch.setattr(transport, "_transport", None)  # a transport trusting the test CA
+        monkeypatch.setattr(transport._Transport, "__init__", _trusting(ca_path))
+        _resolve_to(monkeypatch, "127.0.0.1")
+        webhooks.create_endpoint(url=f"https://hooks.partner.example:{port}/in", event_types=[NEUTRAL_TYPE])
+        (delivery_id,) = create_deliveries([publish_committed()])
+        try:
+            # when the delivery is attempted
+            outcome = webhooks.deliver(delivery_id=delivery_id)
+        finally:
+            server.shutdown()
+            server.server_close()
+    # then TLS named the host and its certificate was accepted for it
+    assert outcome == "succeeded", WebhookAttempt.objects.get(delivery_id=delivery_id).error
+    assert seen_sni == ["hooks.partner.example"]
+    assert requests_seen[0]["Host"] == f"hooks.partner.example:{port}"
+
+
+def _trusting(ca_path: str):
+    real_init = transport._Transport.__init__
+
+    def __init__(self) -> None:
+        real_init(self)
+        self.options["ca_certs"] = ca_path
+
+    return __init__
