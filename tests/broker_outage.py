@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 
+import kombu.pools
 import pytest
 from prometheus_client import REGISTRY
 
@@ -50,10 +51,11 @@ def broken_broker(request, settings):
 
 
 def _forget_connections() -> None:
-    """Drop the Celery app's and the outbox's cached broker connections (they name the old URL)."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    """Drop the Celery app's and the outbox's cached broker connections (they name the old URL).
+    kombu keeps its pools in a process-wide registry keyed by URL: reset it (closing what it
+    holds) so the next publish opens a connection to the URL now configured."""
+    kombu.pools.reset()
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
     publishing._redis_client = None
     publishing._broker_down_until = 0.0
