@@ -136,7 +136,7 @@ def start_workers(n: int, concurrency: int) -> list[subprocess.Popen]:
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork",
              "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"bench-events-{i}@%h", "-l", "WARNING", "-Q", "celery"],
+             "-n", f"bench-events-{i}@%h", "-l", "WARNING", "-Q", "celery,webhooks"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True))
     return procs
 

@@ -314,6 +314,20 @@ for _network in METRICS_ALLOWED_NETWORKS:
         raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_network!r} is not a network ({_exc}).") from None
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+# A claim still in flight after this long belongs to a request that was killed (worker timeout,
+# OOM, deploy) and is taken over by the next retry. Keep it above the longest a request can run:
+# gunicorn's --timeout (default 30 s) and any proxy read timeout in front of it.
+IDEMPOTENCY_IN_FLIGHT_TIMEOUT = timedelta(seconds=env.int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=300))
+
+# --- cache: shared between processes in production (partner rate limit, KPI tiles) ----------------
+# CACHE_URL=redis://host:6379/1 selects Django's built-in Redis backend; the default, process-local
+# memory, is for the embedded single-machine setup (each process then counts its own rate limit).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"].endswith(("RedisCache",)):
+    CACHES["default"]["BACKEND"] = "django.core.cache.backends.redis.RedisCache"  # not django-redis
+    CACHES["default"].pop("OPTIONS", None)  # django-environ adds django-redis' CLIENT_CLASS
+    # a cache that hangs must not hang the requests that use it (throttling runs on every call)
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
 
 # --- Celery -----------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
@@ -332,7 +346,27 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Redis: the visibility timeout must exceed any task's run time (our tasks are short);
     # long retry schedules live in the database, never as Celery countdowns.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Socket timeouts: a broker that accepts connections and never answers must not hold a
+    # request (publishing after commit) or a health check; see the publish settings below.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": env.float("BROKER_SOCKET_TIMEOUT", default=1.0),
+        "socket_timeout": env.float("BROKER_SOCKET_TIMEOUT", default=1.0),
+    }
+# Publishing after commit (the outbox hand-off) is bounded by these: connect and socket timeouts
+# and one retry, about 2 s in all with a broker that accepts and never answers. On failure the
+# event stays in the outbox for the beat sweeper, erp_outbox_enqueue_failures_total counts it,
+# and the process skips the broker for BROKER_DOWN_RETRY_SECONDS (requests do not wait again).
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("BROKER_SOCKET_TIMEOUT", default=1.0)
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+BROKER_DOWN_RETRY_SECONDS = env.float("BROKER_DOWN_RETRY_SECONDS", default=5.0)
+# Webhook deliveries have their own queue (config.celery.route_task), so a slow partner endpoint
+# never delays invoicing or the outbox relay on the default queue ("celery"). Run a worker for
+# each: `celery -A config worker -Q celery` and `celery -A config worker -Q webhooks`
+# (or one worker with `-Q celery,webhooks`, as scripts/run-dev.sh does).
+WEBHOOK_QUEUE = env.str("WEBHOOK_QUEUE", default="webhooks")
+CELERY_TASK_ROUTES = ("config.celery.route_task",)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True               # at-least-once: consumers are idempotent

@@ -8,6 +8,8 @@ view runs, so a concurrent duplicate sees it at once:
     same key + same body, finished   → the stored response, `Idempotent-Replayed: true`
     same key + different body        → 422 problem
     same key, first still running    → 409 problem
+    same key, claim older than IDEMPOTENCY_IN_FLIGHT_TIMEOUT (the first request was killed
+      mid-way and never finished) → the claim is taken over and the retry runs
     first request ended in 5xx/401/429 → the claim is dropped so the caller may retry
 
 Keys are scoped to the caller (session user, or a hash of the Authorization header, since
@@ -142,6 +144,14 @@ class IdempotencyMiddleware:
                         "This Idempotency-Key was already used with a different request body or path.",
                         code="idempotency_key_mismatch")
                 if existing.state == IdempotencyRecord.State.IN_FLIGHT:
+                    if existing.created_at < timezone.now() - settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT:
+                        # The first request was killed mid-way (worker timeout, crash, deploy)
+                        # and never released its claim: take it over. Conditional on the row we
+                        # read, so of two retries racing here only one runs (the other gets 409).
+                        IdempotencyRecord.objects.filter(
+                            pk=existing.pk, state=IdempotencyRecord.State.IN_FLIGHT,
+                            created_at=existing.created_at).delete()
+                        continue
                     return None, problem_json_response(
                         409, "Request in progress",
                         "A request with this Idempotency-Key is still being processed; retry later.",

@@ -6,12 +6,15 @@ PY=${PYTHON:-.venv/bin/python}
 CELERY="$(dirname "$PY")/celery"
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
+# every queue the tasks are routed to (config.celery.route_task): the default one and the webhooks one;
+# in production run a worker per queue (docs/operations.md, "Webhook delivery limits")
+QUEUES=${QUEUES:-celery,${WEBHOOK_QUEUE:-webhooks}}
 mkdir -p var/log
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-"$CELERY" -A config worker --loglevel=INFO --concurrency=2 --pool=threads >var/log/worker.log 2>&1 &
+"$CELERY" -A config worker --loglevel=INFO --concurrency=2 --pool=threads --queues="$QUEUES" >var/log/worker.log 2>&1 &
 pids+=($!)
 "$CELERY" -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule >var/log/beat.log 2>&1 &
 pids+=($!)

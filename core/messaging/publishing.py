@@ -19,6 +19,7 @@ import redis
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
+from prometheus_client import Counter
 
 from config.celery import app as celery_app
 from core import context
@@ -28,6 +29,13 @@ from . import catalogue
 from .models import OutboxEvent
 
 log = structlog.get_logger(__name__)
+
+# Hand-offs to the broker that failed (broker down, hung or slow: the socket timeouts in
+# settings), or were skipped while it is known to be down; the events wait in the outbox for the
+# beat sweeper.
+OUTBOX_ENQUEUE_FAILURES = Counter("erp_outbox_enqueue_failures_total",
+                                  "Outbox hand-offs to the broker that failed or were skipped (broker down)",
+                                  ["reason"])
 
 # Events relayed per batch: large enough to amortise the claim, the consumers' set-based work
 # and the commits; small enough to keep each consumer transaction short (tens of ms).
@@ -245,6 +253,11 @@ def enqueue_dispatch(event_ids: list[str]) -> None:
     started = time.monotonic()
     if key is not None and started < getattr(_local, "wakeup_pending_until", 0.0):
         return
+    if started < _broker_down_until:
+        # The broker failed moments ago: do not make this request wait for it again. The
+        # committed events are in the outbox; the sweeper relays them once the broker is back.
+        OUTBOX_ENQUEUE_FAILURES.labels(reason="skipped_broker_down").inc()
+        return
     try:
         if key is not None and not _redis().set(key, "1", nx=True, px=WAKEUP_TTL_MS):
             return  # a relay task is queued and has not started: it will take these events
@@ -257,9 +270,29 @@ def enqueue_dispatch(event_ids: list[str]) -> None:
             # counted from before the SET, which is before the task can start; 0.8 is a margin
             _local.wakeup_pending_until = started + 0.8 * settings.ERP.get("OUTBOX_RELAY_GATHER_MS", 0) / 1000
     except Exception:  # noqa: BLE001 - a broker outage must not fail the committed request
-        log.warning("outbox_enqueue_failed", event_ids=event_ids[:10], count=len(event_ids), exc_info=True)
+        _broker_failed(event_ids, reason="publish")
         if key is not None:
             clear_wakeup()
+
+
+# monotonic time until which hand-offs are skipped after a broker failure (per process)
+_broker_down_until = 0.0
+
+
+def _broker_failed(event_ids: list[str], *, reason: str) -> None:
+    """Count and log a failed hand-off and skip the broker for BROKER_DOWN_RETRY_SECONDS, so that
+    during an outage a process pays the socket timeouts once per interval, not on every request."""
+    global _broker_down_until
+    _broker_down_until = time.monotonic() + settings.BROKER_DOWN_RETRY_SECONDS
+    OUTBOX_ENQUEUE_FAILURES.labels(reason=reason).inc()
+    log.warning("outbox_enqueue_failed", event_ids=event_ids[:10], count=len(event_ids), reason=reason,
+                exc_info=True)
+
+
+def _redis_timeouts() -> dict:
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    return {"socket_timeout": options.get("socket_timeout", 1.0),
+            "socket_connect_timeout": options.get("socket_connect_timeout", 1.0)}
 
 
 WAKEUP_TTL_MS = 2000
@@ -278,7 +311,7 @@ def wakeup_key() -> str | None:
 def _redis():
     global _redis_client
     if _redis_client is None:
-        _redis_client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2)
+        _redis_client = redis.Redis.from_url(settings.CELERY_BROKER_URL, **_redis_timeouts())
     return _redis_client
 
 

@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from integrations.exceptions import UnsafeWebhookUrl
 from integrations.models import WebhookDelivery, WebhookEndpoint
-from integrations.webhooks.endpoints import check_url_safe, disable_endpoint
+from integrations.webhooks.endpoints import disable_endpoint, resolve_checked_address
 from integrations.webhooks.fanout import _enqueue_rows
 from integrations.webhooks.leases import BATCH_BUDGET_SECONDS, _claim_and_load, _Sql, _sql
 from integrations.webhooks.signing import signature_header
@@ -122,7 +122,7 @@ class _BatchRun:
         held: set[tuple[int, str]] = set()        # (endpoint, subject) with an unsent earlier one in this batch
         stopped: set[int] = set()                  # endpoints disabled during this batch
         broken: dict[int, datetime] = {}           # endpoint -> when to try its remaining deliveries
-        checked: dict[str, str] = {}               # url -> SSRF refusal ("" = safe), once per batch
+        checked: dict[str, tuple[str, str | None]] = {}  # url -> (SSRF refusal, checked address)
         secrets: dict[int, list[str]] = {}
         for delivery in self.deliveries:
             endpoint = delivery.endpoint
@@ -167,7 +167,7 @@ class _BatchRun:
                                        else timezone.now() + timedelta(seconds=next_delay(1) or 0))
 
     def _attempt(self, delivery: WebhookDelivery, endpoint: WebhookEndpoint, secrets: list[str],
-                 checked: dict[str, str]) -> tuple[bool, bool]:
+                 checked: dict[str, tuple[str, str | None]]) -> tuple[bool, bool]:
         """POST one delivery and note the outcome; returns (ok, failed before any HTTP answer)."""
         event = delivery.event
         body = json.dumps(event.envelope(partner=endpoint.customer_id is not None), separators=(",", ":"),
@@ -184,18 +184,19 @@ class _BatchRun:
         }
         started_at = timezone.now()
         started = time.monotonic()
-        refusal = checked.get(endpoint.url)
-        if refusal is None:
+        # Resolved and checked once per batch; the POST goes to the address checked here, so a
+        # DNS answer that changes afterwards (rebinding) cannot send it inwards.
+        refusal, address = checked.get(endpoint.url) or ("", None)
+        if endpoint.url not in checked:
             try:
-                check_url_safe(endpoint.url)
-                refusal = ""
+                address = resolve_checked_address(endpoint.url)
             except UnsafeWebhookUrl as exc:
                 refusal = exc.detail
-            checked[endpoint.url] = refusal
+            checked[endpoint.url] = (refusal, address)
         if refusal:
             status_code, error, response_body, retry_after = None, refusal, "", None
         else:
-            status_code, error, response_body, retry_after = _post(endpoint.url, body, headers)
+            status_code, error, response_body, retry_after = _post(endpoint.url, body, headers, address=address)
         latency_ms = int((time.monotonic() - started) * 1000)
         now = timezone.now()
         ok = status_code is not None and 200 <= status_code < 300

@@ -25,34 +25,85 @@ log = structlog.get_logger(__name__)
 
 # --- SSRF guard ---------------------------------------------------------------------------------
 
+# IPv6 forms that carry an IPv4 address inside: the IPv4 address is what the packets reach.
+NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix
 
-def check_url_safe(url: str) -> None:
-    """Refuse URLs that are not http(s) or whose host resolves to a loopback, private,
-    link-local, multicast or reserved address (unless WEBHOOK_ALLOW_PRIVATE_URLS).
 
-    Checked when an endpoint is saved and again before each attempt (the DNS answer may have
-    changed since). Redirects are never followed, so a public URL cannot bounce inwards.
-    """
+def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True when `address` is globally routable unicast (ipaddress' `is_global`, IANA's special
+    registries), after unwrapping the IPv6 forms that embed an IPv4 address (IPv4-mapped
+    ::ffff:a.b.c.d, 6to4 2002::/16, NAT64 64:ff9b::/96): 100.64.0.0/10 (carrier-grade NAT),
+    198.18.0.0/15, 2002:7f00:1:: (6to4 of 127.0.0.1) and the like are refused, and so is
+    multicast (is_global does not exclude it)."""
+    if address.version == 6:
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address in NAT64_PREFIX:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return is_public_address(embedded)
+    return address.is_global and not address.is_multicast
+
+
+def _port(parts) -> int:
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _parse(url: str):
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeWebhookUrl("The URL must be http:// or https:// with a host.", errors={"url": ["Invalid URL."]})
     if parts.username or parts.password:
         raise UnsafeWebhookUrl("Credentials in the URL are not allowed.", errors={"url": ["No credentials."]})
-    if settings.ERP.get("WEBHOOK_ALLOW_PRIVATE_URLS"):
-        return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                   proto=socket.IPPROTO_TCP)
+        _port(parts)
+    except ValueError as exc:
+        raise UnsafeWebhookUrl("The URL's port is invalid.", errors={"url": ["Invalid port."]}) from exc
+    return parts
+
+
+def resolve_checked_address(url: str) -> str | None:
+    """Resolve the URL's host once, refuse it unless every address it resolves to is public
+    (`is_public_address`; any address accepted with WEBHOOK_ALLOW_PRIVATE_URLS), and return the
+    address to connect to. The transport connects to exactly this address (pinned): resolving
+    again at connect time would let a DNS answer that changed in between (DNS rebinding) send
+    the request inwards. Raises UnsafeWebhookUrl (also when the host does not resolve; with
+    WEBHOOK_ALLOW_PRIVATE_URLS an unresolvable host returns None and fails as a connection
+    error instead, as before)."""
+    parts = _parse(url)
+    allow_private = settings.ERP.get("WEBHOOK_ALLOW_PRIVATE_URLS")
+    try:
+        infos = socket.getaddrinfo(parts.hostname, _port(parts), proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
+        if allow_private:
+            return None
         raise UnsafeWebhookUrl(f"The host {parts.hostname!r} does not resolve.",
                                errors={"url": ["Host does not resolve."]}) from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-                or address.is_reserved or address.is_unspecified
-                or (address.version == 6 and address.ipv4_mapped and not address.ipv4_mapped.is_global)):
-            raise UnsafeWebhookUrl(f"The host {parts.hostname!r} resolves to a non-public address ({address}).",
-                                   errors={"url": ["Private, loopback and link-local addresses are refused."]})
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if not addresses:
+        raise UnsafeWebhookUrl(f"The host {parts.hostname!r} does not resolve.",
+                               errors={"url": ["Host does not resolve."]})
+    if not allow_private:
+        for address in addresses:
+            if not is_public_address(address):
+                raise UnsafeWebhookUrl(
+                    f"The host {parts.hostname!r} resolves to a non-public address ({address}).",
+                    errors={"url": ["Only globally routable addresses are allowed (no private, loopback, "
+                                    "link-local, shared, reserved or multicast ones)."]})
+    return str(addresses[0])
+
+
+def check_url_safe(url: str) -> None:
+    """Refuse URLs that are not http(s), carry credentials, or whose host resolves to an address
+    that is not globally routable (see resolve_checked_address); with WEBHOOK_ALLOW_PRIVATE_URLS
+    (development, tests) only the shape is checked.
+
+    Checked when an endpoint is saved; each attempt resolves and checks again and connects to
+    the address it checked. Redirects are never followed, so a public URL cannot bounce inwards.
+    """
+    _parse(url)
+    if settings.ERP.get("WEBHOOK_ALLOW_PRIVATE_URLS"):
+        return
+    resolve_checked_address(url)
 
 
 # --- endpoints ----------------------------------------------------------------------------------

@@ -26,9 +26,11 @@ BATCH_BUDGET_SECONDS = 20.0  # a batch starts no new attempt after this long; th
 
 
 def _lease_seconds() -> float:
-    """Long enough for a whole batch: the budget, then one last attempt (connect + read)."""
-    timeout = settings.ERP["WEBHOOK_TIMEOUT_SECONDS"]
-    return BATCH_BUDGET_SECONDS + min(5.0, timeout) + timeout + LEASE_MARGIN_SECONDS
+    """Long enough for a whole batch, so that no other worker takes (and sends again) a delivery
+    while an attempt of it can still be running: a batch starts no attempt after
+    BATCH_BUDGET_SECONDS, each attempt ends by its total deadline WEBHOOK_TIMEOUT_SECONDS
+    (transport.py cuts the socket then), and LEASE_MARGIN_SECONDS covers the database writes."""
+    return BATCH_BUDGET_SECONDS + settings.ERP["WEBHOOK_TIMEOUT_SECONDS"] + LEASE_MARGIN_SECONDS
 
 
 class _Sql:

@@ -18,6 +18,7 @@ def broker_queue(settings):
     queue = new_queue_name()
     saved = (app.conf.task_always_eager, app.conf.task_default_queue)
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.WEBHOOK_QUEUE = queue  # webhook tasks are routed by name: to the same test queue
     app.conf.task_always_eager, app.conf.task_default_queue = False, queue
     yield queue
     app.conf.task_always_eager, app.conf.task_default_queue = saved

@@ -11,6 +11,7 @@ import os
 from config.settings import *  # noqa: F403
 
 CELERY_TASK_DEFAULT_QUEUE = os.environ["ERP_TEST_QUEUE"]
+WEBHOOK_QUEUE = os.environ["ERP_TEST_QUEUE"]  # webhook tasks too: the worker consumes this one queue
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ["ERP_TEST_BEAT_SCHEDULE"]
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405

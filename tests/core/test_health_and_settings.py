@@ -13,7 +13,7 @@ FERNET_KEY = "8L0IKn_i3VhigEd29GAn7nH8_y9UKYG2-iRstOdgM0k="  # production settin
 def test_healthz_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200, response.content
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "cache": "ok"}
 
 
 @pytest.mark.django_db

@@ -1,8 +1,11 @@
 import threading
+from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.utils import timezone
 
 from core.models import IdempotencyRecord
 from tests.core.testviews import GATE
@@ -127,3 +130,52 @@ def test_overlapping_requests_with_same_key_second_gets_409(admin_user):
     third = client_for(admin_user).post(
         URL + "?block=1", {"name": "slow", "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY="k-overlap")
     assert third.status_code == 201 and third["Idempotent-Replayed"] == "true"
+
+
+def _post_thing(client, name: str, key: str):
+    return client.post(URL, {"name": name, "quantity": "1"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def _leave_claim_in_flight(key: str, *, age_seconds: float) -> None:
+    """What a request killed mid-way (worker timeout, OOM, deploy) leaves behind: its claim
+    IN_FLIGHT, `age_seconds` old, and none of its work (rolled back with it)."""
+    IdempotencyRecord.objects.filter(key=key).update(
+        state=IdempotencyRecord.State.IN_FLIGHT, response_status=None, response_body="", completed_at=None,
+        created_at=timezone.now() - timedelta(seconds=age_seconds))
+    Group.objects.filter(name__startswith="thing-").delete()
+
+
+def _retry_after_a_killed_request(client, settings, *, name: str, key: str, age_seconds: float):
+    """A first request whose claim is left in flight `age_seconds` ago (timeout 300 s), then
+    the caller's retry with the same key and body; returns the retry's response."""
+    settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT = timedelta(seconds=300)
+    _post_thing(client, name, key)
+    _leave_claim_in_flight(key, age_seconds=age_seconds)
+    return _post_thing(client, name, key)
+
+
+@pytest.mark.django_db
+def test_a_claim_left_in_flight_by_a_killed_request_expires_and_the_retry_runs(admin_client, settings):
+    # given a claim left in flight longer ago than the timeout, when the caller retries
+    retry = _retry_after_a_killed_request(admin_client, settings, name="k", key="killed", age_seconds=301)
+    # then the retry runs (not a 409, not a replay) and its answer is stored for the next one
+    assert retry.status_code == 201, retry.content
+    assert "Idempotent-Replayed" not in retry
+    assert Group.objects.filter(name="thing-k").count() == 1
+    record = IdempotencyRecord.objects.get(key="killed")
+    assert (record.state, record.response_status) == ("completed", 201)
+    assert _post_thing(admin_client, "k", "killed")["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db
+def test_a_claim_in_flight_for_less_than_the_timeout_is_still_409(admin_client, settings):
+    retry = _retry_after_a_killed_request(admin_client, settings, name="r", key="running", age_seconds=60)
+    assert retry.status_code == 409
+    assert retry.json()["code"] == "idempotency_in_flight"
+    assert not Group.objects.filter(name="thing-r").exists()
+
+
+def test_the_in_flight_timeout_outlasts_a_request():
+    # gunicorn's default --timeout is 30 s; a claim must never expire under a request still running
+    assert django_settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT > timedelta(seconds=30)
+    assert django_settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT < django_settings.IDEMPOTENCY_KEY_TTL

@@ -37,7 +37,7 @@ def wait_for(predicate, timeout=15.0):
     return False
 
 
-def test_worker_consumes_an_event_and_sees_the_publishing_correlation_id(receiver):
+def test_worker_consumes_an_event_and_sees_the_publishing_correlation_id(receiver, settings):
     from celery import current_task
     from celery.contrib.testing.worker import start_worker
 
@@ -50,6 +50,7 @@ def test_worker_consumes_an_event_and_sees_the_publishing_correlation_id(receive
 
     endpoint, secret = create_endpoint(url=receiver.url + "/hook", event_types=[NEUTRAL_TYPE])
     queue = f"erp-test-{uuid.uuid4().hex[:8]}"   # never steal (or run) anyone else's tasks
+    settings.WEBHOOK_QUEUE = queue  # the webhook tasks, routed by name, go there too
     saved = (app.conf.task_always_eager, app.conf.task_default_queue)
     app.conf.task_always_eager, app.conf.task_default_queue = False, queue
     try:

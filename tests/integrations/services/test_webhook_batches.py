@@ -202,10 +202,10 @@ def test_a_delivery_deferred_while_another_batch_delivers_its_predecessor_is_not
     WebhookDelivery.objects.filter(pk=first).update(leased_until=timezone.now() + timedelta(seconds=60))  # A holds it
     real_post = batch_sender._post
 
-    def post_while_a_finishes(url, body, headers):
+    def post_while_a_finishes(url, body, headers, **kwargs):
         if json.loads(body)["data"]["n"] == 2:  # B sends "other" while A completes S#1
             WebhookDelivery.objects.filter(pk=first).update(status="succeeded", leased_until=None, attempt_count=1)
-        return real_post(url, body, headers)
+        return real_post(url, body, headers, **kwargs)
 
     monkeypatch.setattr(batch_sender, "_post", post_while_a_finishes)
     with django_capture_on_commit_callbacks(execute=True):
