@@ -202,13 +202,17 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         return qs
 
     def get_serializer_class(self):
+        # a partner sees status codes and timing only, never its endpoint's response bodies
+        if _partner_customer_id(self.request.user) is not None:
+            return (s.PartnerWebhookDeliveryDetailSerializer if self.action == "retrieve"
+                    else s.PartnerWebhookDeliverySerializer)
         return s.WebhookDeliveryDetailSerializer if self.action == "retrieve" else s.WebhookDeliveryOutputSerializer
 
     @extend_schema(request=None, responses={202: s.WebhookDeliveryOutputSerializer})
     @action(detail=True, methods=["post"])
     def replay(self, request, pk=None):
         delivery = webhooks.replay_delivery(delivery=self.get_object())
-        return Response(s.WebhookDeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+        return Response(self.get_serializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=s.BulkReplayInputSerializer, responses={202: OpenApiTypes.OBJECT},
                    operation_id="v1_integrations_deliveries_replay_bulk")
