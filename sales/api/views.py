@@ -80,13 +80,21 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             if code != own:
                 raise PartnerScopeRefused("Partners may only place orders for their own customer.",
                                           errors={"customer": ["Not your customer."]})
+            # A partner's orders go on its own channel, so its references share a dedupe space
+            # with nobody else's: it can neither block a shop's genuine order nor learn of it.
+            channel = selectors.partner_order_channel(customer_id=partner_customer, requested=data["channel"])
+            if channel is None:
+                raise PartnerScopeRefused(f"Channel {data['channel']!r} is not one of yours; leave it out (your "
+                                          "API channel) or use a channel bound to your account.",
+                                          errors={"channel": ["Not your channel."]})
         else:
             code = data.get("customer")
             if not code:
                 raise ValidationError({"customer": ["This field is required."]})
+            channel = data["channel"]
         canonical = services.CanonicalOrder(
             customer_code=code,
-            channel=data["channel"],
+            channel=channel,
             external_ref=data["external_ref"],
             lines=[services.CanonicalLine(sku=ln["sku"], quantity=ln["quantity"], unit_price=ln.get("unit_price"),
                                           uom=ln.get("uom") or None) for ln in data["lines"]],
