@@ -81,9 +81,10 @@ def order_numbers(order_ids) -> dict[int, str]:
     return dict(Order.objects.filter(pk__in=ids).values_list("pk", "number"))
 
 
-def find_customer_code_by_email(email: str) -> str | None:
-    """The code of the (oldest) active customer with this email, case-insensitive, or None."""
-    return (Customer.objects.filter(email__iexact=email, is_active=True).order_by("pk")
+def find_customer_code_by_email(email: str, *, among) -> str | None:
+    """The code of the (oldest) active customer with this email, case-insensitive, among the
+    customer ids `among` (a shop's linked customers), or None."""
+    return (Customer.objects.filter(email__iexact=email, is_active=True, pk__in=among).order_by("pk")
             .values_list("code", flat=True).first())
 
 
