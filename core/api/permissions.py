@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from core import roles
+from core import access, roles
 
 
 def role_required(*allowed: str, read: tuple[str, ...] | None = None) -> type[BasePermission]:
@@ -34,3 +34,25 @@ def role_required(*allowed: str, read: tuple[str, ...] | None = None) -> type[Ba
 
 STAFF = roles.STAFF_ROLES
 EVERYONE = roles.ALL_ROLES
+
+
+def allowed(resource: str, **per_action: str | tuple[str, ...]) -> type[BasePermission]:
+    """A permission class answering from the matrix (core.access): the request's method picks
+    read or write of `resource`; `per_action` names another resource for some viewset actions
+    (`allowed("sales.orders", release_hold="sales.credit_holds")`), or a tuple of resources that
+    are all needed. Partners are further scoped by each view's queryset."""
+
+    class _MatrixPermission(BasePermission):
+        message = "Your role does not allow this."
+
+        def has_permission(self, request, view) -> bool:
+            wanted = per_action.get(getattr(view, "action", None) or "", resource)
+            mode = access.mode_for(request.method)
+            if isinstance(wanted, tuple):  # every one of them
+                return all(access.allows(request.user, r, mode) for r in wanted)
+            return access.allows(request.user, wanted, mode)
+
+    _MatrixPermission.__name__ = f"Allowed_{resource.replace('.', '_')}"
+    _MatrixPermission.resource = resource
+    _MatrixPermission.per_action = per_action
+    return _MatrixPermission

@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from core import roles
-from core.api.permissions import EVERYONE, STAFF, role_required
+from core.api.permissions import allowed
 from sales import selectors, services
 from sales.api import filters
 from sales.api import serializers as s
@@ -31,7 +31,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
     filterset_class = filters.CustomerFilter
-    permission_classes = [role_required(roles.OPERATIONS, roles.FINANCE, read=EVERYONE)]
+    permission_classes = [allowed("sales.customers")]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -42,7 +42,7 @@ class PriceListViewSet(viewsets.ModelViewSet):
     serializer_class = s.PriceListSerializer
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
-    permission_classes = [role_required(roles.OPERATIONS, read=STAFF)]
+    permission_classes = [allowed("sales.price_lists")]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -53,12 +53,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     serializer_class = s.OrderOutputSerializer
     filterset_class = filters.OrderFilter
 
-    def get_permissions(self):
-        if self.action == "release_hold":
-            return [role_required(roles.FINANCE)()]
-        if self.action in ("create", "cancel"):
-            return [role_required(roles.OPERATIONS, roles.PARTNER)()]
-        return [role_required(roles.OPERATIONS, read=EVERYONE)()]
+    permission_classes = [allowed("sales.orders", release_hold="sales.credit_holds")]
 
     def get_queryset(self):
         return selectors.orders_for(self.request.user)
@@ -155,8 +150,7 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     serializer_class = s.ShipmentOutputSerializer
     filterset_class = filters.ShipmentFilter
 
-    def get_permissions(self):
-        return [role_required(roles.OPERATIONS, read=EVERYONE)()]
+    permission_classes = [allowed("sales.shipments")]
 
     def get_queryset(self):
         return selectors.shipments_for(self.request.user)
@@ -181,8 +175,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = s.ReturnOutputSerializer
     filterset_class = filters.ReturnFilter
 
-    def get_permissions(self):
-        return [role_required(roles.OPERATIONS, read=EVERYONE)()]
+    permission_classes = [allowed("sales.returns")]
 
     def get_queryset(self):
         return selectors.returns_for(self.request.user)
