@@ -10,7 +10,8 @@ from core import access, roles
 def role_required(*allowed: str, read: tuple[str, ...] | None = None) -> type[BasePermission]:
     """A permission class: `allowed` roles may write; `read` roles (default: allowed) may read.
 
-    Admin always passes. Use as `permission_classes = [role_required("operations", read=STAFF)]`.
+    Admin always passes. The project's views use `allowed(resource)` (the permission matrix,
+    core.access) instead; this remains for ad-hoc views outside the matrix (test views).
     """
 
     read_roles = tuple(read) if read is not None else tuple(allowed)
