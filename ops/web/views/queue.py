@@ -215,6 +215,7 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Message #{message.pk} reprocessed: {message.status}.")
         return redirect("web:inbound-message", pk=message.pk)
     return page(request, "web/inbound_detail.html", {"message": message, "body": message.text[:20000],
+                                                     "can_reprocess": may(request.user, "integrations.inbound"),
                                                      "page_title": f"Inbound message #{message.pk}"},
                 section="integrations")
 
