@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from core import access
 from core import views as core_views
 from core.api import docs as api_docs
 
@@ -28,3 +29,6 @@ urlpatterns = [
 
 handler404 = "core.views.not_found"
 handler500 = "core.views.server_error"
+
+# The admin answers from the permission matrix too (core.access), once every app registered its models.
+access.apply_to_admin(admin.site)

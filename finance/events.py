@@ -20,6 +20,9 @@ from core.messaging.catalogue import (
 _CUSTOMER = {"customer_id": INT, "customer_code": STR}
 _DOC_LINE = obj({"sku": STR, "quantity": DECIMAL, "unit_price": DECIMAL},
                 {"order_line_id": OPT_INT, "amount": DECIMAL, "tax": DECIMAL})
+# What a partner receives of each customer event (core.messaging.catalogue: an explicit allow-list).
+_PARTNER_DOC_LINES = ("lines.sku", "lines.quantity", "lines.unit_price", "lines.order_line_id", "lines.amount",
+                      "lines.tax")
 
 INVOICE_ISSUED = event_type(
     "finance.invoice.issued.v1", owner="finance", scope=SCOPE_CUSTOMER,
@@ -27,14 +30,20 @@ INVOICE_ISSUED = event_type(
     schema=obj({"invoice_id": INT, "invoice_number": STR, **_CUSTOMER, "total": DECIMAL, "tax": DECIMAL,
                 "subtotal": DECIMAL, "lines": array_of(_DOC_LINE)},
                {"order_id": OPT_INT, "shipment_id": OPT_INT, "due_date": DATE, "issue_date": DATE,
-                "order_number": OPT_STR, "currency": STR, "issued_at": DATETIME}))
+                "order_number": OPT_STR, "currency": STR, "issued_at": DATETIME}),
+    partner_fields=("invoice_id", "invoice_number", "customer_id", "customer_code", "total", "tax", "subtotal",
+                    "order_id", "shipment_id", "due_date", "issue_date", "order_number", "currency", "issued_at",
+                    *_PARTNER_DOC_LINES))
 PAYMENT_RECEIVED = event_type(
     "finance.payment.received.v1", owner="finance", scope=SCOPE_CUSTOMER,
     description="A customer payment was received.",
     schema=obj({"payment_id": INT, "customer_id": INT, "amount": DECIMAL},
                {"payment_number": STR, "customer_code": STR, "reference": STR, "unallocated": DECIMAL,
                 "received_on": DATE,
-                "allocations": array_of(obj({"invoice_id": INT, "amount": DECIMAL}, {"invoice_number": STR}))}))
+                "allocations": array_of(obj({"invoice_id": INT, "amount": DECIMAL}, {"invoice_number": STR}))}),
+    partner_fields=("payment_id", "customer_id", "amount", "payment_number", "customer_code", "reference",
+                    "unallocated", "received_on", "allocations.invoice_id", "allocations.amount",
+                    "allocations.invoice_number"))
 CREDIT_NOTE_ISSUED = event_type(
     "finance.credit_note.issued.v1", owner="finance", scope=SCOPE_CUSTOMER,
     description="A credit note was issued and posted.",
@@ -42,7 +51,10 @@ CREDIT_NOTE_ISSUED = event_type(
                {"credit_note_number": STR, "customer_code": STR, "return_id": OPT_INT, "invoice_id": OPT_INT,
                 "order_id": OPT_INT, "disposition": OPT_STR, "subtotal": DECIMAL, "tax": DECIMAL,
                 "unapplied": DECIMAL, "lines": array_of(_DOC_LINE),
-                "applications": array_of(obj({"invoice_id": INT, "amount": DECIMAL}))}))
+                "applications": array_of(obj({"invoice_id": INT, "amount": DECIMAL}))}),
+    partner_fields=("credit_note_id", "customer_id", "total", "credit_note_number", "customer_code", "return_id",
+                    "invoice_id", "order_id", "disposition", "subtotal", "tax", "unapplied", *_PARTNER_DOC_LINES,
+                    "applications.invoice_id", "applications.amount"))
 PERIOD_CLOSED = event_type(
     "finance.period.closed.v1", owner="finance", scope=SCOPE_INTERNAL,
     description="A fiscal period was closed.",
@@ -62,7 +74,10 @@ INVOICE_VOIDED = event_type(
     description="An invoice was voided by a reversing entry.",
     schema=obj({"invoice_id": INT, "customer_id": INT},
                {"invoice_number": STR, "total": DECIMAL, "customer_code": STR, "order_id": OPT_INT,
-                "shipment_id": OPT_INT, "reversal_entry_number": OPT_STR}))
+                "shipment_id": OPT_INT, "reversal_entry_number": OPT_STR}),
+    # not the reversal's journal entry number: the general ledger is internal
+    partner_fields=("invoice_id", "customer_id", "invoice_number", "total", "customer_code", "order_id",
+                    "shipment_id"))
 
 
 def _s(value) -> str | None:

@@ -132,6 +132,7 @@ class ChannelConfigAdmin(SimpleHistoryAdmin):
     list_display = ["kind", "shop_domain", "default_customer", "is_active", "last_backfill_at"]
     list_filter = ["kind", "is_active"]
     search_fields = ["shop_domain", "default_customer__code"]
+    filter_horizontal = ["customers"]
 
 
 @admin.register(EdiPartner)

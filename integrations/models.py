@@ -129,10 +129,12 @@ class ChannelConfig(models.Model):
     """An eCommerce shop that sends us orders (Shopify or WooCommerce).
 
     `shop_domain` identifies the shop in incoming webhooks (X-Shopify-Shop-Domain, the host
-    of X-WC-Webhook-Source); `webhook_secret` verifies their HMAC. Orders whose email
-    matches no customer go to `default_customer`. The WooCommerce REST credentials drive
-    the hourly backfill pull. The secret and the credentials are encrypted at rest
-    (core.encryption) and kept out of the history table.
+    of X-WC-Webhook-Source); `webhook_secret` verifies their HMAC. An order is booked to
+    the one of the shop's `customers` whose email the shopper typed, else to
+    `default_customer`; never to any other customer (an e-mail typed in a shop is not proof
+    of being that B2B customer). The WooCommerce REST credentials drive the hourly backfill pull.
+    The secret and the credentials are encrypted at rest (core.encryption) and kept out of
+    the history table.
     """
 
     class Kind(models.TextChoices):
@@ -144,6 +146,9 @@ class ChannelConfig(models.Model):
     webhook_secret = EncryptedTextField()
     default_customer = models.ForeignKey("sales.Customer", null=True, blank=True, on_delete=models.PROTECT,
                                          related_name="+")
+    customers = models.ManyToManyField("sales.Customer", blank=True, related_name="+",
+                                       help_text="Customers who buy through this shop: a shop order is "
+                                                 "matched to one of them by e-mail.")
     api_base_url = models.URLField(blank=True, help_text="WooCommerce: https://shop.example.com")
     api_key = EncryptedTextField(blank=True)
     api_secret = EncryptedTextField(blank=True)

@@ -58,7 +58,9 @@ STOCK_CHANGED = event_type(
     description="On-hand or reserved quantity of a product in a warehouse changed (a stock feed for partners). "
     "One event per (product, warehouse) per business operation, carrying the final quantities; "
     "`reason` names the cause(s), joined with `+` when one operation had several.",
-    schema=obj(_STOCK_KEY, {**_LEVEL, "cause": STR, "reason": STR}))
+    schema=obj(_STOCK_KEY, {**_LEVEL, "cause": STR, "reason": STR}),
+    partner_fields=("product_id", "sku", "warehouse_id", "warehouse_code", "on_hand", "reserved", "available",
+                    "cause", "reason"))
 STOCK_LOW = event_type(
     "inventory.stock.low.v1", owner="inventory", scope=SCOPE_INTERNAL,
     description="A stock level fell below its reorder point.",

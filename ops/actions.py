@@ -23,6 +23,9 @@ from ops.models import ExceptionItem, ExceptionNote
 from ops.services import resolve_exception_if_open
 
 REPLAY, REPROCESS, RERUN = "replay", "reprocess", "rerun_consumer"
+# The right each action needs (core.access), the same one the owning app's own endpoint asks:
+# reprocessing an inbound message from the queue is no easier than from integrations' API.
+ACTION_RESOURCES = {REPLAY: "integrations.webhooks", REPROCESS: "integrations.inbound", RERUN: "ops.recovery"}
 
 _DELIVERY_TYPES = {"integrations.webhookdelivery", "webhook_delivery"}
 _ENDPOINT_TYPES = {"integrations.webhookendpoint", "webhook_endpoint"}

@@ -7,6 +7,7 @@ Customers and price lists are master data and are edited directly (with history)
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html_join
 from simple_history.admin import SimpleHistoryAdmin
@@ -20,6 +21,7 @@ from sales.models import (
     Order,
     OrderLine,
     PartnerAccount,
+    PartnerChannel,
     PriceList,
     PriceListItem,
     Return,
@@ -72,6 +74,31 @@ class PartnerAccountAdmin(admin.ModelAdmin):
     list_filter = ["customer"]
     search_fields = ["user__username", "customer__code"]
     raw_id_fields = ["user"]
+
+
+class PartnerChannelForm(forms.ModelForm):
+    class Meta:
+        model = PartnerChannel
+        fields = ["name", "customer"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("name") and data.get("customer"):
+            try:
+                data["name"] = services.check_partner_channel(name=data["name"], customer=data["customer"],
+                                                              exclude_pk=self.instance.pk)
+            except DomainError as exc:
+                raise forms.ValidationError(exc.detail) from exc
+        return data
+
+
+@admin.register(PartnerChannel)
+class PartnerChannelAdmin(admin.ModelAdmin):
+    """Bind a further order channel to one customer (its partner users may use it)."""
+
+    form = PartnerChannelForm
+    list_display = ["name", "customer", "created_at"]
+    search_fields = ["name", "customer__code"]
 
 
 # --- documents ------------------------------------------------------------------------------

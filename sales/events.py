@@ -28,6 +28,18 @@ _ORDER = obj({**_ORDER_HEAD, "lines": array_of(_ORDER_LINE)},
               "hold_reason": STR, "currency": STR, "subtotal": OPT_DECIMAL, "tax": OPT_DECIMAL,
               "total": OPT_DECIMAL, "reason": {"type": ["string", "null"]},
               "cancelled": array_of(obj({"order_line_id": INT, "sku": STR, "quantity": DECIMAL}))})
+# What a partner receives (core.messaging.catalogue: an explicit allow-list; anything not named
+# here, such as costs or the customer's payment terms, never reaches a partner).
+_PARTNER_HEAD = ("order_id", "order_number", "customer_id", "customer_code")
+_PARTNER_ORDER = (*_PARTNER_HEAD, "channel", "external_ref", "status", "fulfillment_policy", "hold_reason",
+                  "currency", "subtotal", "tax", "total", "reason",
+                  "lines.order_line_id", "lines.sku", "lines.quantity", "lines.product_id", "lines.unit_price",
+                  "lines.tax_rate", "lines.quantity_allocated", "lines.quantity_backordered",
+                  "lines.quantity_shipped", "lines.quantity_cancelled",
+                  "cancelled.order_line_id", "cancelled.sku", "cancelled.quantity")
+_PARTNER_MOVED = (*_PARTNER_HEAD, "warehouse_id", "warehouse_code", "currency",
+                  "lines.order_line_id", "lines.sku", "lines.quantity", "lines.product_id", "lines.unit_price",
+                  "lines.tax_rate")
 # What finance needs to invoice (or credit) without reading sales' or inventory's tables:
 # prices and tax per line, the cost that left stock (internal: never sent to partners), the
 # customer's payment terms and the warehouse.
@@ -45,7 +57,8 @@ _RETURN = obj({"return_id": INT, "return_number": STR, **_ORDER_HEAD, "dispositi
 
 
 def _order_event(name: str, description: str) -> str:
-    return event_type(name, owner="sales", scope=SCOPE_CUSTOMER, description=description, schema=_ORDER)
+    return event_type(name, owner="sales", scope=SCOPE_CUSTOMER, description=description, schema=_ORDER,
+                      partner_fields=_PARTNER_ORDER)
 
 
 ORDER_ACCEPTED = _order_event("sales.order.accepted.v1",
@@ -56,9 +69,13 @@ ORDER_BACKORDERED = _order_event("sales.order.backordered.v1",
 ORDER_ALLOCATED = _order_event("sales.order.allocated.v1", "Backordered quantity of an order was allocated.")
 ORDER_CANCELLED = _order_event("sales.order.cancelled.v1", "An order (or its remaining quantity) was cancelled.")
 SHIPMENT_SHIPPED = event_type("sales.shipment.shipped.v1", owner="sales", scope=SCOPE_CUSTOMER,
-                              description="A shipment left the warehouse.", schema=_SHIPMENT)
+                              description="A shipment left the warehouse.", schema=_SHIPMENT,
+                              partner_fields=(*_PARTNER_MOVED, "shipment_id", "shipment_number", "shipped_at",
+                                              "tracking_number"))
 RETURN_RECEIVED = event_type("sales.return.received.v1", owner="sales", scope=SCOPE_CUSTOMER,
-                             description="Returned goods were received (restock or scrap).", schema=_RETURN)
+                             description="Returned goods were received (restock or scrap).", schema=_RETURN,
+                             partner_fields=(*_PARTNER_MOVED, "return_id", "return_number", "disposition",
+                                             "received_at"))
 
 
 def _s(value: Decimal | None) -> str | None:

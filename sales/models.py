@@ -111,6 +111,29 @@ class PartnerAccount(models.Model):
         return f"{self.user} → {self.customer.code}"
 
 
+# Channels that carry orders of every customer (the shops', EDI's and CSV's own dedupe spaces,
+# the staff desk, the demo); no customer may own one.
+SHARED_CHANNELS = frozenset({"api", "staff", "demo", "shopify", "woocommerce", "edi", "csv"})
+
+
+def partner_api_channel(customer_id: int) -> str:
+    """The order channel of a customer's partner API users: their orders' dedupe space, shared
+    with no other customer (so no reference of theirs can block, or reveal, anyone else's)."""
+    return f"partner-{customer_id}"
+
+
+class PartnerChannel(models.Model):
+    """A further order channel bound to one customer (the partner's own storefront, say): its
+    partner users may place orders on it, and it takes orders for that customer only."""
+
+    name = models.CharField(max_length=40, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="partner_channels")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.customer_id}"
+
+
 class Order(models.Model):
     class Status(models.TextChoices):
         CREDIT_HOLD = "credit_hold", "Credit hold"

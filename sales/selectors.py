@@ -6,7 +6,17 @@ from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, Sum
 
 from core import roles
 from core.querysets import filter_given
-from sales.models import Allocation, Customer, Order, OrderLine, PartnerAccount, Return, Shipment
+from sales.models import (
+    Allocation,
+    Customer,
+    Order,
+    OrderLine,
+    PartnerAccount,
+    PartnerChannel,
+    Return,
+    Shipment,
+    partner_api_channel,
+)
 
 
 def partner_customer_id(user) -> int | None:
@@ -20,6 +30,25 @@ def partner_customer_id(user) -> int | None:
         value = value if value is not None else -1  # a partner without a binding sees nothing
     user._sales_partner_customer = value
     return value
+
+
+def partner_order_channel(*, customer_id: int, requested: str | None) -> str | None:
+    """The channel a partner's order goes on: its customer's API channel (when it names none,
+    "api", or that channel), or a channel bound to its customer (PartnerChannel); None for any
+    other channel, which the caller refuses."""
+    own = partner_api_channel(customer_id)
+    requested = (requested or "").strip()
+    if requested in ("", "api", own):
+        return own
+    if PartnerChannel.objects.filter(name=requested, customer_id=customer_id).exists():
+        return requested
+    return None
+
+
+def partner_api_channel_for_code(customer_code: str) -> str | None:
+    """The partner API channel of the customer with this code (None if there is none)."""
+    customer_id = Customer.objects.filter(code=customer_code).values_list("pk", flat=True).first()
+    return None if customer_id is None else partner_api_channel(customer_id)
 
 
 def get_customer_by_code(code: str) -> Customer | None:
@@ -52,9 +81,10 @@ def order_numbers(order_ids) -> dict[int, str]:
     return dict(Order.objects.filter(pk__in=ids).values_list("pk", "number"))
 
 
-def find_customer_code_by_email(email: str) -> str | None:
-    """The code of the (oldest) active customer with this email, case-insensitive, or None."""
-    return (Customer.objects.filter(email__iexact=email, is_active=True).order_by("pk")
+def find_customer_code_by_email(email: str, *, among) -> str | None:
+    """The code of the (oldest) active customer with this email, case-insensitive, among the
+    customer ids `among` (a shop's linked customers), or None."""
+    return (Customer.objects.filter(email__iexact=email, is_active=True, pk__in=among).order_by("pk")
             .values_list("code", flat=True).first())
 
 

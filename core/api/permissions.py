@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from core import roles
+from core import access, roles
 
 
 def role_required(*allowed: str, read: tuple[str, ...] | None = None) -> type[BasePermission]:
     """A permission class: `allowed` roles may write; `read` roles (default: allowed) may read.
 
-    Admin always passes. Use as `permission_classes = [role_required("operations", read=STAFF)]`.
+    Admin always passes. The project's views use `allowed(resource)` (the permission matrix,
+    core.access) instead; this remains for ad-hoc views outside the matrix (test views).
     """
 
     read_roles = tuple(read) if read is not None else tuple(allowed)
@@ -45,3 +46,25 @@ class ApiDocsAccess(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(getattr(settings, "API_DOCS_PUBLIC", False)) or roles.is_staff_member(request.user)
+
+
+def allowed(resource: str, **per_action: str | tuple[str, ...]) -> type[BasePermission]:
+    """A permission class answering from the matrix (core.access): the request's method picks
+    read or write of `resource`; `per_action` names another resource for some viewset actions
+    (`allowed("sales.orders", release_hold="sales.credit_holds")`), or a tuple of resources that
+    are all needed. Partners are further scoped by each view's queryset."""
+
+    class _MatrixPermission(BasePermission):
+        message = "Your role does not allow this."
+
+        def has_permission(self, request, view) -> bool:
+            wanted = per_action.get(getattr(view, "action", None) or "", resource)
+            mode = access.mode_for(request.method)
+            if isinstance(wanted, tuple):  # every one of them
+                return all(access.allows(request.user, r, mode) for r in wanted)
+            return access.allows(request.user, wanted, mode)
+
+    _MatrixPermission.__name__ = f"Allowed_{resource.replace('.', '_')}"
+    _MatrixPermission.resource = resource
+    _MatrixPermission.per_action = per_action
+    return _MatrixPermission

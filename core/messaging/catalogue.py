@@ -19,9 +19,14 @@ a type:
   public    every partner subscribed to it (no customer data inside)
   internal  staff only
 
-Partner view: what a partner receives of `data` is an allow-list — the properties the
-schema declares, minus those wrapped in `internal(...)` (costs, margins, suppliers). A
-field the schema does not declare never reaches a partner. One line per field decides.
+Partner view: what a partner receives of `data` is an explicit allow-list per type,
+`partner_fields=(...)`: dotted paths into `data` ("order_id", "lines.sku"; a path through a
+list names the fields of its items). Nothing else reaches a partner: a field the owner adds
+to the payload or the schema later stays internal until someone lists it, and a listed
+container (an object, a list of objects) passes only the children listed under it. The
+paths are checked when the type is defined: each must be declared in the schema and none may
+be marked `internal(...)` (costs, margins, suppliers, terms); an `internal`-scope type lists
+none.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class EventSpec:
     description: str
     schema: dict = field(default_factory=lambda: {"type": "object"})
     partner_scope: str = SCOPE_INTERNAL
+    partner_fields: tuple[str, ...] = ()
 
 
 class EventType(str):
@@ -64,15 +70,19 @@ CATALOGUE: dict[str, EventSpec] = {}
 
 
 def event_type(name: str, *, owner: str, description: str, schema: dict | None = None,
-               scope: str = SCOPE_INTERNAL) -> EventType:
-    """Define and register an event type; the owner app calls this once, in its events.py."""
+               scope: str = SCOPE_INTERNAL, partner_fields: tuple[str, ...] = ()) -> EventType:
+    """Define and register an event type; the owner app calls this once, in its events.py.
+
+    `partner_fields` is the allow-list of what partners receive of `data` (module docstring)."""
     if not name.rsplit(".", 1)[-1].startswith("v"):
         raise ValueError(f"event type {name!r} needs a version suffix (.v1)")
     if name.split(".", 1)[0] != owner:
         raise ValueError(f"event type {name!r} must be defined by its owner {name.split('.', 1)[0]!r}")
+    schema = schema or obj({})
+    _check_partner_fields(name, schema, scope, tuple(partner_fields))
     existing = CATALOGUE.get(name)
-    spec = EventSpec(type=name, owner=owner, description=description, schema=schema or obj({}),
-                     partner_scope=scope)
+    spec = EventSpec(type=name, owner=owner, description=description, schema=schema,
+                     partner_scope=scope, partner_fields=tuple(sorted(set(partner_fields))))
     if existing is not None and existing != spec:
         raise ValueError(f"event type {name!r} is defined twice")
     CATALOGUE[name] = spec
@@ -105,19 +115,54 @@ def validate_payload(event_type_name: str, data: dict) -> None:
 
 
 def partner_view(event_type_name: str, data: dict) -> dict:
-    """`data` as a partner may see it: the schema's declared, non-internal properties only."""
-    return _allowed(get_spec(event_type_name).schema, data)
+    """`data` as a partner may see it: the type's `partner_fields` only (an internal type: nothing)."""
+    spec = get_spec(event_type_name)
+    if spec.partner_scope == SCOPE_INTERNAL:
+        return {}
+    return _pick(_field_tree(spec.partner_fields), data)
 
 
-def _allowed(schema: dict, value):
+def _field_tree(paths: tuple[str, ...]) -> dict:
+    """("a", "lines.sku", "lines.quantity") -> {"a": {}, "lines": {"sku": {}, "quantity": {}}}."""
+    tree: dict = {}
+    for path in paths:
+        node = tree
+        for part in path.split("."):
+            node = node.setdefault(part, {})
+    return tree
+
+
+def _pick(tree: dict, value):
+    """Copy of `value` with only the tree's keys. A leaf of the tree passes scalars (and lists of
+    scalars) only: an object under a leaf has no listed children, so nothing of it passes."""
     if isinstance(value, dict):
-        props = schema.get("properties", {})
-        return {k: _allowed(props[k], v) for k, v in value.items()
-                if k in props and not props[k].get(_INTERNAL_MARK)}
+        return {k: _pick(tree[k], v) for k, v in value.items() if k in tree and _passes(tree[k], v)}
     if isinstance(value, list):
-        item = schema.get("items", {})
-        return [_allowed(item, v) for v in value]
+        return [_pick(tree, v) for v in value if _passes(tree, v)]
     return value
+
+
+def _passes(node: dict, value) -> bool:
+    if node:  # a container path: objects (or lists of them) whose listed children decide
+        return isinstance(value, dict | list)
+    if isinstance(value, list):
+        return all(not isinstance(v, dict | list) for v in value)
+    return not isinstance(value, dict)
+
+
+def _check_partner_fields(name: str, schema: dict, scope: str, paths: tuple[str, ...]) -> None:
+    if scope == SCOPE_INTERNAL and paths:
+        raise ValueError(f"event type {name!r} is internal: it lists no partner_fields")
+    for path in paths:
+        node = schema
+        for part in path.split("."):
+            if "items" in node:
+                node = node["items"]
+            node = node.get("properties", {}).get(part)
+            if node is None:
+                raise ValueError(f"{name}: partner field {path!r} is not declared in the schema")
+            if node.get(_INTERNAL_MARK):
+                raise ValueError(f"{name}: partner field {path!r} is marked internal(...)")
 
 
 # --- schema helpers ---------------------------------------------------------------------------
@@ -181,8 +226,9 @@ def render_markdown() -> str:
         "  waits while an earlier one is pending or retrying; a dead one no longer blocks).",
         "  Different subjects are delivered concurrently, in no particular order.",
         "- Partner endpoints receive events of scope `customer` only for their own customer, and",
-        "  `public` events; `internal` events are for staff endpoints only. A partner receives the",
-        "  fields its schema declares, except those marked internal (`x-internal`: costs, suppliers).",
+        "  `public` events; `internal` events are for staff endpoints only. A partner (webhook or",
+        "  `integrations/events/`) receives only the fields listed under \"Partner fields\" of its type",
+        "  (an explicit allow-list; costs, margins, suppliers and terms are never listed).",
         "",
         "## Types",
         "",
@@ -195,6 +241,7 @@ def render_markdown() -> str:
         out += ["", f"### `{spec.type}`", "", spec.description, "",
                 f"Owner: `{spec.owner}`. Partner scope: `{spec.partner_scope}`. "
                 f"Required fields: {', '.join('`' + f + '`' for f in spec.schema.get('required', [])) or '—'}.",
+                "", f"Partner fields: {', '.join('`' + f + '`' for f in spec.partner_fields) or '— (none)'}.",
                 "", "<details><summary>JSON schema of <code>data</code></summary>", "", "```json",
                 json.dumps(spec.schema, indent=2), "```", "", "</details>"]
     return "\n".join(out) + "\n"

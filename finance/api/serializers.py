@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core import access
 from finance.models import (
     Account,
     AccountRole,
@@ -160,6 +161,15 @@ class CreditNoteLineSerializer(serializers.ModelSerializer):
         model = CreditNoteLine
         fields = ["order_line", "sku", "description", "quantity", "unit_price", "amount", "tax_rate", "tax",
                   "cost_value"]
+        extra_kwargs = {"cost_value": {"help_text": "Only for roles that may read costs (finance.costs)."}}
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        # the cost of returned goods is internal: partners and staff without cost rights never see it
+        if request is None or not access.allows(request.user, "finance.costs", access.READ):
+            data.pop("cost_value", None)
+        return data
 
 
 class CreditApplicationSerializer(serializers.ModelSerializer):

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import roles
-from core.api.permissions import EVERYONE, STAFF, role_required
+from core.api.permissions import allowed
 from core.exceptions import NotFound, ValidationFailed
 from finance import selectors, services
 from finance.api import filters
@@ -74,21 +74,21 @@ class AccountViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.
     serializer_class = s.AccountSerializer
     lookup_field = "code"
     queryset = Account.objects.order_by("code")
-    permission_classes = [role_required(FINANCE, read=STAFF)]
+    permission_classes = [allowed("finance.ledger")]
     filterset_fields = ["type", "role", "is_active"]
 
 
 class TaxRateViewSet(viewsets.ModelViewSet):
     serializer_class = s.TaxRateSerializer
     queryset = TaxRate.objects.order_by("category", "jurisdiction", "valid_from")
-    permission_classes = [role_required(FINANCE, read=STAFF)]
+    permission_classes = [allowed("finance.tax")]
     filterset_fields = ["category", "jurisdiction"]
 
 
 class FiscalYearViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.FiscalYearSerializer
     queryset = FiscalYear.objects.prefetch_related("periods").order_by("start_date")
-    permission_classes = [role_required(FINANCE, read=STAFF)]
+    permission_classes = [allowed("finance.ledger")]
 
     @extend_schema(request=s.FiscalYearInputSerializer, responses={201: s.FiscalYearSerializer})
     def create(self, request, *args, **kwargs):
@@ -103,7 +103,7 @@ class FiscalPeriodViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = s.FiscalPeriodSerializer
     queryset = FiscalPeriod.objects.select_related("fiscal_year", "closed_by").order_by("start_date")
-    permission_classes = [role_required(FINANCE, read=STAFF)]
+    permission_classes = [allowed("finance.ledger", reopen="finance.period_reopen")]
     filterset_fields = ["status"]
 
     @extend_schema(request=None, responses={200: s.FiscalPeriodSerializer})
@@ -114,7 +114,7 @@ class FiscalPeriodViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.FiscalPeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
 
     @extend_schema(request=None, responses={200: s.FiscalPeriodSerializer})
-    @action(detail=True, methods=["post"], permission_classes=[role_required(roles.ADMIN)])
+    @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         period = get_object_or_404(FiscalPeriod, pk=pk)
         services.reopen_period(period_id=period.pk)
@@ -128,7 +128,7 @@ class JournalEntryViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
 
     serializer_class = s.JournalEntrySerializer
     filterset_class = filters.JournalEntryFilter
-    permission_classes = [role_required(FINANCE, read=STAFF)]
+    permission_classes = [allowed("finance.ledger")]
 
     def get_queryset(self):
         return (JournalEntry.objects.select_related("period", "reversed_by")
@@ -164,7 +164,7 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = s.InvoiceSerializer
     filterset_class = filters.InvoiceFilter
-    permission_classes = [role_required(FINANCE, read=EVERYONE)]
+    permission_classes = [allowed("finance.receivables")]
 
     def get_queryset(self):
         qs = Invoice.objects.select_related("customer", "order").prefetch_related("lines").order_by("-id")
@@ -184,7 +184,7 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
 class CreditNoteViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.CreditNoteSerializer
     filterset_class = filters.CreditNoteFilter
-    permission_classes = [role_required(FINANCE, read=EVERYONE)]
+    permission_classes = [allowed("finance.receivables")]
 
     def get_queryset(self):
         qs = (CreditNote.objects.select_related("customer")
@@ -220,7 +220,7 @@ class PaymentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = s.PaymentSerializer
     filterset_class = filters.PaymentFilter
-    permission_classes = [role_required(FINANCE, read=EVERYONE)]
+    permission_classes = [allowed("finance.receivables")]
 
     def get_queryset(self):
         qs = Payment.objects.select_related("customer").prefetch_related("allocations__invoice").order_by("-id")
@@ -275,7 +275,7 @@ class SupplierBillViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
 
     serializer_class = s.SupplierBillSerializer
     filterset_class = filters.SupplierBillFilter
-    permission_classes = [role_required(FINANCE, read=STAFF)]
+    permission_classes = [allowed("finance.payables")]
 
     def get_queryset(self):
         return SupplierBill.objects.select_related("supplier", "purchase_order").prefetch_related("lines")
@@ -310,7 +310,7 @@ class SupplierBillViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
 
 class SupplierPaymentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.SupplierPaymentSerializer
-    permission_classes = [role_required(FINANCE, read=STAFF)]
+    permission_classes = [allowed("finance.payables")]
     queryset = SupplierPayment.objects.select_related("supplier").order_by("-id")
 
     @extend_schema(request=s.SupplierPaymentInputSerializer, responses={201: s.SupplierPaymentSerializer})
@@ -338,7 +338,7 @@ AS_OF = OpenApiParameter("as_of", str, description="ISO date (default: everythin
 
 
 class TrialBalanceView(APIView):
-    permission_classes = [role_required(FINANCE, read=STAFF)]
+    permission_classes = [allowed("finance.ledger")]
 
     @extend_schema(parameters=[AS_OF], responses={200: s.TrialBalanceSerializer})
     def get(self, request):
@@ -363,7 +363,7 @@ def _jsonable(value):
 
 
 class ARAgingView(APIView):
-    permission_classes = [role_required(FINANCE, read=STAFF)]
+    permission_classes = [allowed("finance.ledger")]
 
     @extend_schema(parameters=[AS_OF], responses={200: dict})
     def get(self, request):
@@ -371,7 +371,7 @@ class ARAgingView(APIView):
 
 
 class APAgingView(APIView):
-    permission_classes = [role_required(FINANCE, read=STAFF)]
+    permission_classes = [allowed("finance.payables")]
 
     @extend_schema(parameters=[AS_OF], responses={200: dict})
     def get(self, request):
@@ -379,7 +379,7 @@ class APAgingView(APIView):
 
 
 class InventoryValuationView(APIView):
-    permission_classes = [role_required(FINANCE, read=STAFF)]
+    permission_classes = [allowed("finance.costs")]
 
     @extend_schema(parameters=[AS_OF], responses={200: dict})
     def get(self, request):
@@ -387,7 +387,7 @@ class InventoryValuationView(APIView):
 
 
 class GeneralLedgerView(APIView):
-    permission_classes = [role_required(FINANCE, read=STAFF)]
+    permission_classes = [allowed("finance.ledger")]
 
     @extend_schema(parameters=[OpenApiParameter("account", str, required=True),
                                OpenApiParameter("date_from", str), OpenApiParameter("date_to", str)],
@@ -404,7 +404,7 @@ class GeneralLedgerView(APIView):
 class CustomerStatementView(APIView):
     """A customer's statement; a partner gets its own customer's (the `customer` parameter is ignored)."""
 
-    permission_classes = [role_required(FINANCE, read=EVERYONE)]
+    permission_classes = [allowed("finance.receivables")]
 
     @extend_schema(parameters=[OpenApiParameter("customer", str), OpenApiParameter("date_from", str),
                                OpenApiParameter("date_to", str)], responses={200: dict})

@@ -64,6 +64,15 @@ class WebhookAttemptOutputSerializer(serializers.ModelSerializer):
         fields = ["number", "started_at", "status_code", "latency_ms", "succeeded", "error", "response_body"]
 
 
+class PartnerWebhookAttemptSerializer(serializers.ModelSerializer):
+    """An attempt as its partner sees it: status code and timing only. Never the endpoint's
+    response body nor our transport error (which names addresses, TLS and network details)."""
+
+    class Meta:
+        model = WebhookAttempt
+        fields = ["number", "started_at", "status_code", "latency_ms", "succeeded"]
+
+
 class WebhookDeliveryOutputSerializer(serializers.ModelSerializer):
     event_id = serializers.UUIDField(read_only=True)
 
@@ -78,6 +87,20 @@ class WebhookDeliveryDetailSerializer(WebhookDeliveryOutputSerializer):
 
     class Meta(WebhookDeliveryOutputSerializer.Meta):
         fields = [*WebhookDeliveryOutputSerializer.Meta.fields, "attempts"]
+
+
+class PartnerWebhookDeliverySerializer(WebhookDeliveryOutputSerializer):
+    """A delivery as its partner sees it: no `last_error` (see PartnerWebhookAttemptSerializer)."""
+
+    class Meta(WebhookDeliveryOutputSerializer.Meta):
+        fields = [f for f in WebhookDeliveryOutputSerializer.Meta.fields if f != "last_error"]
+
+
+class PartnerWebhookDeliveryDetailSerializer(PartnerWebhookDeliverySerializer):
+    attempts = PartnerWebhookAttemptSerializer(many=True, read_only=True)
+
+    class Meta(PartnerWebhookDeliverySerializer.Meta):
+        fields = [*PartnerWebhookDeliverySerializer.Meta.fields, "attempts"]
 
 
 class BulkReplayInputSerializer(serializers.Serializer):

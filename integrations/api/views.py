@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import roles
-from core.api.permissions import EVERYONE, STAFF, role_required
+from core.api.permissions import allowed
 from core.api.throttling import UnauthenticatedRateThrottle
 from core.exceptions import NotFound, PermissionRefused, ValidationFailed
 from core.idempotency import carries_secret
@@ -29,9 +29,6 @@ from integrations.channels import receivers, shopify, woocommerce
 from integrations.exceptions import InboundRejected
 from integrations.models import EdiDocument, InboundMessage, WebhookDelivery, WebhookEndpoint
 from sales import selectors as sales_selectors
-
-WEBHOOK_ADMINS = ("admin", "support", "partner")
-INBOUND_STAFF = ("admin", "operations", "support")
 
 
 def _partner_customer_id(user) -> int | None:
@@ -85,7 +82,7 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, m
                              viewsets.GenericViewSet):
     """Partners manage their own endpoints; staff see all (support and admin manage them)."""
 
-    permission_classes = [role_required(*WEBHOOK_ADMINS, read=EVERYONE)]
+    permission_classes = [allowed("integrations.webhooks")]
     serializer_class = s.WebhookEndpointOutputSerializer
 
     def get_queryset(self):
@@ -158,7 +155,7 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
     """The event log (within the outbox retention), as CloudEvents envelopes, newest first.
     Partners see public events and customer events about their own customer."""
 
-    permission_classes = [role_required(read=EVERYONE)]
+    permission_classes = [allowed("integrations.events")]
     serializer_class = s.EventOutputSerializer
     filterset_class = EventFilter
     lookup_field = "event_id"
@@ -191,7 +188,7 @@ class DeliveryFilter(django_filters.FilterSet):
 class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     """Webhook deliveries with their attempts; replay one (`{id}/replay/`) or in bulk (`replay/`)."""
 
-    permission_classes = [role_required(*WEBHOOK_ADMINS, read=EVERYONE)]
+    permission_classes = [allowed("integrations.webhooks")]
     filterset_class = DeliveryFilter
 
     def get_queryset(self):
@@ -204,13 +201,17 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         return qs
 
     def get_serializer_class(self):
+        # a partner sees status codes and timing only, never its endpoint's response bodies
+        if _partner_customer_id(self.request.user) is not None:
+            return (s.PartnerWebhookDeliveryDetailSerializer if self.action == "retrieve"
+                    else s.PartnerWebhookDeliverySerializer)
         return s.WebhookDeliveryDetailSerializer if self.action == "retrieve" else s.WebhookDeliveryOutputSerializer
 
     @extend_schema(request=None, responses={202: s.WebhookDeliveryOutputSerializer})
     @action(detail=True, methods=["post"])
     def replay(self, request, pk=None):
         delivery = webhooks.replay_delivery(delivery=self.get_object())
-        return Response(s.WebhookDeliveryOutputSerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+        return Response(self.get_serializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=s.BulkReplayInputSerializer, responses={202: OpenApiTypes.OBJECT},
                    operation_id="v1_integrations_deliveries_replay_bulk")
@@ -267,7 +268,7 @@ class EdiInboundView(APIView):
     """POST one raw X12 interchange (text/plain). 201 with the message and its orders; a
     malformed interchange is 400 naming the segment and element (and a 997 R is written)."""
 
-    permission_classes = [role_required(*INBOUND_STAFF, "partner")]
+    permission_classes = [allowed("integrations.channels")]
     parser_classes = [PlainTextParser]
 
     @extend_schema(request={"text/plain": OpenApiTypes.STR}, responses={201: s.InboundMessageOutputSerializer})
@@ -289,7 +290,7 @@ class CsvOrderImportView(APIView):
     201 when every order was created; 200 with `errors` when some rows failed (the good
     orders are created); 422 when no order could be created; 400 for an unusable file."""
 
-    permission_classes = [role_required(*INBOUND_STAFF, "partner")]
+    permission_classes = [allowed("integrations.channels")]
     parser_classes = [CSVParser, MultiPartParser]
 
     @extend_schema(request={"text/csv": OpenApiTypes.STR,
@@ -340,7 +341,7 @@ class InboundMessageFilter(django_filters.FilterSet):
 class InboundMessageViewSet(viewsets.ReadOnlyModelViewSet):
     """Everything channels sent us (staff); `{id}/reprocess/` runs a failed message again."""
 
-    permission_classes = [role_required(*INBOUND_STAFF, read=STAFF)]
+    permission_classes = [allowed("integrations.inbound")]
     filterset_class = InboundMessageFilter
 
     def get_queryset(self):
@@ -363,7 +364,7 @@ class InboundMessageViewSet(viewsets.ReadOnlyModelViewSet):
 class EdiDocumentViewSet(viewsets.ReadOnlyModelViewSet):
     """X12 documents we wrote (855, 856, 810, 997) per partner; partners see their own."""
 
-    permission_classes = [role_required(read=EVERYONE)]
+    permission_classes = [allowed("integrations.events")]
     serializer_class = s.EdiDocumentOutputSerializer
     filterset_fields = ["transaction_set", "order_id", "correlation_id"]
 

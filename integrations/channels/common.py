@@ -58,9 +58,11 @@ def get_config(kind: str, shop_domain: str | None) -> ChannelConfig:
 
 
 def customer_code_for(email: str | None, config: ChannelConfig) -> str | None:
-    """The customer whose email matches (case-insensitive, active), else the shop's default customer."""
+    """The shop's linked customer whose email matches (case-insensitive, active), else the shop's
+    default customer. Never another customer: anyone may type any e-mail into a shop."""
     email = (email or "").strip()
-    if email and (code := sales_selectors.find_customer_code_by_email(email)):
+    linked = list(config.customers.values_list("pk", flat=True)) if email else []
+    if linked and (code := sales_selectors.find_customer_code_by_email(email, among=linked)):
         return code
     return config.default_customer.code if config.default_customer_id else None
 

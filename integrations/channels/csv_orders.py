@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from integrations.inbound import OrderDraft, Parsed, register_parser
 from integrations.models import InboundMessage
+from sales import selectors as sales_selectors
 from sales.services import CanonicalLine, CanonicalOrder
 
 CHANNEL = "csv"
@@ -106,6 +107,8 @@ def parse_text(text: str, *, default_customer: str | None = None, force_customer
         if row_errors:
             bad_groups.add(key)
     drafts = []
+    # a partner's import goes on its own API channel (sales.selectors.partner_order_channel)
+    channel = (sales_selectors.partner_api_channel_for_code(force_customer) or CHANNEL) if force_customer else CHANNEL
     for key, members in groups.items():
         if key in bad_groups:
             continue
@@ -113,7 +116,7 @@ def parse_text(text: str, *, default_customer: str | None = None, force_customer
         lines = [CanonicalLine(sku=row["sku"], quantity=Decimal(row["quantity"]),
                                unit_price=Decimal(row["unit_price"]) if row.get("unit_price") else None)
                  for _, row in members]
-        canonical = CanonicalOrder(customer_code=key[0], channel=CHANNEL, external_ref=key[1], lines=lines,
+        canonical = CanonicalOrder(customer_code=key[0], channel=channel, external_ref=key[1], lines=lines,
                                    fulfillment_policy=first.get("fulfillment_policy") or "ship_partial",
                                    shipping_address=first.get("shipping_address") or None,
                                    requested_by_partner=bool(force_customer))

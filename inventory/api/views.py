@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from core import roles
 from core.api.pagination import StandardPagination
-from core.api.permissions import EVERYONE, STAFF, role_required
+from core.api.permissions import allowed
 from core.exceptions import ValidationFailed
 
 from .. import selectors, services
@@ -37,14 +37,12 @@ from ..models import (
 from . import filters
 from . import serializers as s
 
-StaffWrite = role_required(roles.OPERATIONS, read=STAFF)
-
 
 class ProductViewSet(viewsets.ModelViewSet):
     queryset = Product.objects.select_related("uom").prefetch_related("units__uom", "reorder_rules__warehouse",
                                                                      "reorder_rules__preferred_supplier")
     serializer_class = s.ProductSerializer
-    permission_classes = [StaffWrite]
+    permission_classes = [allowed("inventory.catalogue")]
     lookup_field = "sku"
     lookup_value_regex = "[^/]+"
     filterset_fields = ["is_active", "cost_method", "category", "is_stocked"]
@@ -54,7 +52,7 @@ class ProductViewSet(viewsets.ModelViewSet):
 class WarehouseViewSet(viewsets.ModelViewSet):
     queryset = Warehouse.objects.all()
     serializer_class = s.WarehouseSerializer
-    permission_classes = [StaffWrite]
+    permission_classes = [allowed("inventory.catalogue")]
     lookup_field = "code"
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
@@ -62,7 +60,7 @@ class WarehouseViewSet(viewsets.ModelViewSet):
 class SupplierViewSet(viewsets.ModelViewSet):
     queryset = Supplier.objects.all()
     serializer_class = s.SupplierSerializer
-    permission_classes = [StaffWrite]
+    permission_classes = [allowed("inventory.suppliers")]
     lookup_field = "code"
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
@@ -70,7 +68,7 @@ class SupplierViewSet(viewsets.ModelViewSet):
 class ReorderRuleViewSet(viewsets.ModelViewSet):
     queryset = ReorderRule.objects.select_related("product", "warehouse", "preferred_supplier")
     serializer_class = s.ReorderRuleSerializer
-    permission_classes = [StaffWrite]
+    permission_classes = [allowed("inventory.catalogue")]
     filterset_fields = ["is_active"]
 
 
@@ -92,7 +90,7 @@ def _codes_to_ids(request):
 class AvailabilityViewSet(viewsets.ViewSet):
     """Stock per product × warehouse: on hand, reserved, available, incoming (open POs)."""
 
-    permission_classes = [role_required(roles.OPERATIONS, read=EVERYONE)]
+    permission_classes = [allowed("inventory.availability")]
 
     @extend_schema(parameters=[OpenApiParameter("sku", str), OpenApiParameter("warehouse", str)],
                    responses=s.AvailabilitySerializer(many=True))
@@ -124,21 +122,21 @@ class StockMoveViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = StockMove.objects.select_related("product", "warehouse").order_by("-id")
     serializer_class = s.StockMoveSerializer
-    permission_classes = [role_required(roles.OPERATIONS, read=STAFF)]
+    permission_classes = [allowed("inventory.stock")]
     filterset_class = filters.StockMoveFilter
 
 
 class ReservationViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Reservation.objects.select_related("product", "warehouse").order_by("-id")
     serializer_class = s.ReservationSerializer
-    permission_classes = [role_required(roles.OPERATIONS, read=STAFF)]
+    permission_classes = [allowed("inventory.stock")]
     filterset_class = filters.ReservationFilter
 
 
 class ReceiptViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Receipt.objects.select_related("warehouse", "supplier").prefetch_related("lines__product",
                                                                                         "lines__uom")
-    permission_classes = [StaffWrite]
+    permission_classes = [allowed("inventory.stock")]
     filterset_fields = ["purchase_order"]
 
     def get_serializer_class(self):
@@ -164,7 +162,7 @@ class ReceiptViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 class AdjustmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Adjustment.objects.select_related("warehouse", "product")
-    permission_classes = [StaffWrite]
+    permission_classes = [allowed("inventory.stock")]
 
     def get_serializer_class(self):
         return s.AdjustmentInputSerializer if self.action == "create" else s.AdjustmentOutputSerializer
@@ -193,7 +191,7 @@ class AdjustmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 class TransferViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Transfer.objects.select_related("from_warehouse", "to_warehouse").prefetch_related("lines__product")
-    permission_classes = [StaffWrite]
+    permission_classes = [allowed("inventory.stock")]
 
     def get_serializer_class(self):
         return s.TransferInputSerializer if self.action == "create" else s.TransferOutputSerializer
@@ -213,7 +211,7 @@ class TransferViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 class PurchaseOrderViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = PurchaseOrder.objects.select_related("supplier", "warehouse").prefetch_related("lines__product")
-    permission_classes = [StaffWrite]
+    permission_classes = [allowed("inventory.purchasing")]
     filterset_class = filters.PurchaseOrderFilter
 
     def get_serializer_class(self):
@@ -262,7 +260,7 @@ class PurchaseOrderViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
 class ReplenishmentRunView(APIView):
     """Run replenishment now: shortfalls → suggested purchase orders (never duplicated)."""
 
-    permission_classes = [role_required(roles.OPERATIONS)]
+    permission_classes = [allowed("inventory.purchasing")]
 
     @extend_schema(request=s.ReplenishmentRunInputSerializer, responses={200: s.ReplenishmentRunOutputSerializer})
     def post(self, request):

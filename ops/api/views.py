@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.permissions import STAFF, role_required
+from core.api.permissions import allowed
 from core.context import clean_correlation_id
 from core.exceptions import NotFound, ValidationFailed
 from ops import actions as ops_actions
@@ -19,13 +19,12 @@ from ops.api import serializers as s
 from ops.api.filters import ExceptionFilter, RunFilter
 from ops.models import ExceptionItem
 
-StaffOnly = role_required(*STAFF)
-
 
 class ExceptionViewSet(viewsets.ReadOnlyModelViewSet):
     """The exception queue. Staff read and act; resolving requires a note."""
 
-    permission_classes = [StaffOnly]
+    permission_classes = [allowed("ops.exceptions", **{
+        action: ("ops.exceptions", resource) for action, resource in ops_actions.ACTION_RESOURCES.items()})]
     filterset_class = ExceptionFilter
     queryset = ExceptionItem.objects.none()
 
@@ -128,7 +127,7 @@ class ExceptionViewSet(viewsets.ReadOnlyModelViewSet):
 class ReconciliationViewSet(viewsets.ReadOnlyModelViewSet):
     """Reconciliation and SLA runs. GET lists runs; POST runs the checks now (201 with the run)."""
 
-    permission_classes = [StaffOnly]
+    permission_classes = [allowed("ops.reconciliations")]
     filterset_class = RunFilter
     queryset = selectors.list_runs().none()
 
@@ -173,7 +172,7 @@ class ReconciliationViewSet(viewsets.ReadOnlyModelViewSet):
 class KpiView(APIView):
     """Business KPIs for a window (default: the last 30 days), by day and by channel."""
 
-    permission_classes = [StaffOnly]
+    permission_classes = [allowed("ops.monitoring")]
 
     @extend_schema(parameters=[
         OpenApiParameter("from", str, description="first day, YYYY-MM-DD"),
@@ -195,7 +194,7 @@ class KpiView(APIView):
 class TraceView(APIView):
     """The whole story of one business transaction, in time order."""
 
-    permission_classes = [StaffOnly]
+    permission_classes = [allowed("ops.monitoring")]
 
     @extend_schema(responses=dict)
     def get(self, request, correlation_id: str):

@@ -1,9 +1,9 @@
 """Who may open which staff page.
 
-Every staff page is a view wrapped in `staff_page(...)`: an anonymous visitor is sent to
-the login page, a partner (an API user bound to a customer) or a role that does not do
-this work gets 403, and admin passes everywhere. Actions (POST) name their own roles,
-usually narrower than the roles that may read the page.
+Every staff page is a view wrapped in `staff_page(resource, ...)`: an anonymous visitor is
+sent to the login page, a partner (an API user bound to a customer) or a role the permission
+matrix (core.access) does not give the right gets 403, and admin passes everywhere. Actions
+(POST) need the write right, often of a narrower resource than the page reads.
 """
 
 from __future__ import annotations
@@ -15,59 +15,60 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from core import roles
-
-STAFF = roles.STAFF_ROLES
-OPS = (roles.OPERATIONS,)
-FIN = (roles.FINANCE,)
-SUP = (roles.SUPPORT,)
+from core import access, roles
+from core.access import READ, WRITE
 
 
-def may(user, allowed: tuple[str, ...]) -> bool:
-    """True when the user holds one of the allowed staff roles (admin always may; partners never)."""
+def may(user, resource: str, mode: str = WRITE) -> bool:
+    """The matrix cell (core.access) for a staff user; partners have no staff pages."""
     if roles.is_partner(user):
         return False
-    return roles.has_role(user, *allowed)
+    return access.allows(user, resource, mode)
 
 
-def require(request: HttpRequest, allowed: tuple[str, ...]) -> None:
-    if not may(request.user, allowed):
+def require(request: HttpRequest, resource: str, mode: str = WRITE) -> None:
+    if not may(request.user, resource, mode):
         raise PermissionDenied("Your role does not allow this.")
 
 
-def staff_page(read: tuple[str, ...] = STAFF, write: tuple[str, ...] | None = None) -> Callable:
-    """Decorate a view: `read` roles may GET, `write` roles (default: read) may POST."""
-    write_roles = write if write is not None else read
+def staff_page(read: str, write: str | None = None, *, form: bool = False) -> Callable:
+    """Decorate a view: GET needs read on `read`, POST needs write on `write` (default: `read`).
+    A `form` page (a page only for doing a write) needs the write right to be opened too."""
+    write_resource = write or read
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            require(request, read if request.method in ("GET", "HEAD") else write_roles)
+            if request.method in ("GET", "HEAD") and not form:
+                require(request, read, READ)
+            else:
+                require(request, write_resource, WRITE)
             return view(request, *args, **kwargs)
 
-        wrapped.read_roles = read
-        wrapped.write_roles = write_roles
+        wrapped.read_resource = write_resource if form else read
+        wrapped.read_mode = WRITE if form else READ
+        wrapped.write_resource = write_resource
         return wrapped
 
     return decorator
 
 
-# Navigation: each role sees its own work first. (label, url name, roles that may open it)
+# Navigation: each role sees its own work first. (label, url name, resource its page reads)
 SECTIONS = {
-    "operations": ("Operations", "web:dashboard-operations", ("operations",)),
-    "finance": ("Finance", "web:dashboard-finance", ("finance",)),
-    "support": ("Support", "web:dashboard-support", ("support",)),
-    "integrations": ("Integrations", "web:dashboard-integrations", ("support", "operations")),
-    "orders": ("Orders", "web:orders", STAFF),
-    "stock": ("Stock", "web:stock", ("operations", "support")),
-    "purchasing": ("Purchasing", "web:purchase-orders", ("operations",)),
-    "invoices": ("Invoices", "web:invoices", ("finance", "support")),
-    "payments": ("Payments", "web:payments", ("finance",)),
-    "reports": ("Reports", "web:trial-balance", ("finance",)),
-    "periods": ("Periods", "web:periods", ("finance",)),
-    "exceptions": ("Exceptions", "web:exceptions", STAFF),
+    "operations": ("Operations", "web:dashboard-operations", "dashboard.operations"),
+    "finance": ("Finance", "web:dashboard-finance", "dashboard.finance"),
+    "support": ("Support", "web:dashboard-support", "dashboard.support"),
+    "integrations": ("Integrations", "web:dashboard-integrations", "ops.monitoring"),
+    "orders": ("Orders", "web:orders", "sales.orders"),
+    "stock": ("Stock", "web:stock", "inventory.availability"),
+    "purchasing": ("Purchasing", "web:purchase-orders", "inventory.purchasing"),
+    "invoices": ("Invoices", "web:invoices", "finance.receivables"),
+    "payments": ("Payments", "web:payments", "finance.receivables"),
+    "reports": ("Reports", "web:trial-balance", "finance.ledger"),
+    "periods": ("Periods", "web:periods", "finance.ledger"),
+    "exceptions": ("Exceptions", "web:exceptions", "ops.exceptions"),
 }
 
 NAV_ORDER = {
@@ -93,7 +94,7 @@ def navigation(user) -> list[dict]:
     role = roles.primary_role(user)
     items = []
     for key in NAV_ORDER.get(role, []):
-        label, url_name, allowed = SECTIONS[key]
-        if may(user, allowed):
+        label, url_name, resource = SECTIONS[key]
+        if may(user, resource, READ):
             items.append({"key": key, "label": label, "url": reverse(url_name)})
     return items

@@ -5,7 +5,7 @@ Split by job; everything public is re-exported here so other apps import `sales.
 
 from sales.services.allocation import allocate_backorders, allocate_order_backorders
 from sales.services.changes import CancelLine, cancel_order, release_hold
-from sales.services.customers import bind_partner_user
+from sales.services.customers import bind_partner_channel, bind_partner_user, check_partner_channel
 from sales.services.intake import CanonicalLine, CanonicalOrder, SubmitResult, submit_order
 from sales.services.invoicing import record_invoices
 from sales.services.returns import ReturnLineInput, create_return, receive_return
@@ -13,6 +13,8 @@ from sales.services.shipping import ship_shipment
 
 __all__ = [
     "bind_partner_user",
+    "bind_partner_channel",
+    "check_partner_channel",
     "CanonicalLine",
     "CanonicalOrder",
     "SubmitResult",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from sales.exceptions import UnknownCustomer
-from sales.models import Customer, PartnerAccount
+from sales.exceptions import InvalidOrder, UnknownCustomer
+from sales.models import SHARED_CHANNELS, Customer, PartnerAccount, PartnerChannel
 
 
 @transaction.atomic
@@ -20,3 +20,30 @@ def bind_partner_user(*, user, customer_code: str) -> PartnerAccount:
                               errors={"customer": [f"Unknown customer {customer_code!r}."]})
     account, _ = PartnerAccount.objects.update_or_create(user=user, defaults={"customer": customer})
     return account
+
+
+
+def check_partner_channel(*, name: str, customer: Customer, exclude_pk: int | None = None) -> str:
+    """The stripped name if it may be bound to `customer`; raises InvalidOrder (400) for a
+    shared or reserved name, or one bound to another customer."""
+    name = (name or "").strip()
+    if not name or len(name) > 40 or name in SHARED_CHANNELS or name.startswith("partner-"):
+        raise InvalidOrder(f"{name!r} cannot be bound to a customer.",
+                           errors={"name": ["A shared or reserved channel name."]})
+    if PartnerChannel.objects.filter(name=name).exclude(customer=customer).exclude(pk=exclude_pk).exists():
+        raise InvalidOrder(f"Channel {name!r} is bound to another customer.", errors={"name": ["Taken."]})
+    return name
+
+
+@transaction.atomic
+def bind_partner_channel(*, name: str, customer_code: str) -> PartnerChannel:
+    """Bind an order channel to one customer: its partner users may place orders on it and it
+    takes that customer's orders only (sales.services.intake). Raises UnknownCustomer and
+    InvalidOrder (400)."""
+    customer = Customer.objects.filter(code=(customer_code or "").strip()).first()
+    if customer is None:
+        raise UnknownCustomer(f"No customer with code {customer_code!r}.",
+                              errors={"customer": [f"Unknown customer {customer_code!r}."]})
+    name = check_partner_channel(name=name, customer=customer)
+    channel, _ = PartnerChannel.objects.update_or_create(name=name, defaults={"customer": customer})
+    return channel

@@ -24,7 +24,7 @@ from sales.exceptions import (
     UnknownCustomer,
     UnknownSku,
 )
-from sales.models import Allocation, Customer, Order, OrderLine, PriceList
+from sales.models import SHARED_CHANNELS, Allocation, Customer, Order, OrderLine, PartnerChannel, PriceList
 from sales.services import allocation
 from sales.services._common import recompute_totals
 
@@ -103,6 +103,7 @@ def submit_order(order: CanonicalOrder, *, submitted_by=None, correlation_id: st
         raise InvalidOrder("channel must be 1 to 40 characters.", errors={"channel": ["1 to 40 characters."]})
     if len(external_ref) > 120:
         raise InvalidOrder("external_ref is too long.", errors={"external_ref": ["At most 120 characters."]})
+    _check_channel_owner(channel, order.customer_code)
     if external_ref:
         existing = _find(channel, external_ref)
         if existing is not None:
@@ -130,6 +131,25 @@ def submit_order(order: CanonicalOrder, *, submitted_by=None, correlation_id: st
 
 
 _RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _check_channel_owner(channel: str, customer_code: str) -> None:
+    """A channel owned by one customer (its partners' API channel, or a PartnerChannel) takes
+    that customer's orders only, so its dedupe space holds no other customer's reference.
+    Asks nothing for the shared channels (every shop, EDI and CSV order)."""
+    if channel in SHARED_CHANNELS:
+        return
+    if channel.startswith("partner-"):
+        owner = channel.removeprefix("partner-")
+        owner_code = (Customer.objects.filter(pk=int(owner)).values_list("code", flat=True).first()
+                      if owner.isascii() and owner.isdigit() else None)
+    else:
+        owner_code = PartnerChannel.objects.filter(name=channel).values_list("customer__code", flat=True).first()
+        if owner_code is None:
+            return
+    if owner_code != (customer_code or "").strip():
+        raise InvalidOrder(f"Channel {channel!r} belongs to another customer.",
+                           errors={"channel": ["This channel takes another customer's orders only."]})
 
 
 def _find(channel: str, external_ref: str) -> Order | None:

@@ -22,7 +22,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(HOME[roles.primary_role(request.user)])
 
 
-@staff_page(read=(roles.OPERATIONS,))
+@staff_page("dashboard.operations")
 def operations(request: HttpRequest) -> HttpResponse:
     f = queries.operations_figures()
     f["my_exceptions"] = queries.open_exceptions_for(roles.OPERATIONS)
@@ -37,7 +37,7 @@ def operations(request: HttpRequest) -> HttpResponse:
                  "page_title": "Operations", "kpis": queries.business_kpis()}, section="operations")
 
 
-@staff_page(read=(roles.FINANCE,))
+@staff_page("dashboard.finance")
 def finance(request: HttpRequest) -> HttpResponse:
     f = queries.finance_figures()
     f["my_exceptions"] = queries.open_exceptions_for(roles.FINANCE)
@@ -52,7 +52,7 @@ def finance(request: HttpRequest) -> HttpResponse:
                 section="finance")
 
 
-@staff_page(read=(roles.SUPPORT,))
+@staff_page("dashboard.support")
 def support(request: HttpRequest) -> HttpResponse:
     f = queries.support_figures()
     charts = [
@@ -69,7 +69,7 @@ def support(request: HttpRequest) -> HttpResponse:
 
 
 
-@staff_page(read=(roles.SUPPORT, roles.OPERATIONS))
+@staff_page("ops.monitoring")
 def integrations(request: HttpRequest) -> HttpResponse:
     f = queries.integrations_figures()
     eps = f["endpoints"]

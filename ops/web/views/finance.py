@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core import roles
 from core.exceptions import DomainError
 from core.money import q2
 from finance import selectors as finance_selectors
@@ -24,8 +23,6 @@ from ops.web.render import page
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
 
-FIN = (roles.FINANCE,)
-READ = (roles.FINANCE, roles.SUPPORT)
 ZERO = Decimal("0")
 
 
@@ -43,7 +40,7 @@ def _order_link(obj) -> str | None:
     return reverse("web:order", args=[obj.order_id]) if obj.order_id else None
 
 
-@staff_page(read=READ)
+@staff_page("finance.receivables")
 def invoice_list(request: HttpRequest) -> HttpResponse:
     f = forms.InvoiceFilter(request.GET)
     qs = finance_selectors.search_invoices(search=f.value("q"), status=f.value("status"),
@@ -52,7 +49,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     table = Table(
         title="Invoices", related=related.finance(), rows=qs, filter_form=f, empty="No invoices match. Invoices are issued when goods ship.",
         actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
-        if may(request.user, FIN) else [],
+        if may(request.user, "finance.receivables") else [],
         columns=[
             Col("Number", "number", link=_invoice_url),
             Col("Issued", "issue_date"),
@@ -67,7 +64,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     return table.response(request, section="invoices")
 
 
-@staff_page(read=READ)
+@staff_page("finance.receivables")
 def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _found(finance_selectors.get_invoice(invoice_id=pk))
     entries = finance_selectors.entries_for_source(source_type="invoice", source_id=invoice.pk)
@@ -75,18 +72,18 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "invoice": invoice, "lines": invoice.lines.all(),
         "allocations": invoice.allocations.select_related("payment").order_by("id"),
         "credits": invoice.credit_applications.select_related("credit_note").order_by("id"),
-        "entries": entries, "can_pay": may(request.user, FIN) and invoice.balance_due > 0,
+        "entries": entries, "can_pay": may(request.user, "finance.receivables") and invoice.balance_due > 0,
         "page_title": f"Invoice {invoice.number}"}, section="invoices")
 
 
-@staff_page(read=READ)
+@staff_page("finance.receivables")
 def payment_list(request: HttpRequest) -> HttpResponse:
     f = forms.CustomerFilter(request.GET)
     qs = finance_selectors.list_payments(customer_code=f.value("customer"))
     table = Table(
         title="Payments", related=related.finance(), rows=qs, filter_form=f, empty="No payments recorded yet.",
         actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
-        if may(request.user, FIN) else [],
+        if may(request.user, "finance.receivables") else [],
         columns=[
             Col("Number", "number", link=lambda p: reverse("web:payment", args=[p.pk])),
             Col("Received", "received_on"),
@@ -119,7 +116,7 @@ def _read_allocations(request, invoices) -> tuple[list, dict]:
     return allocations, errors
 
 
-@staff_page(read=FIN)
+@staff_page("finance.receivables", form=True)
 def payment_new(request: HttpRequest) -> HttpResponse:
     """Enter a payment and allocate it. Choosing the customer (htmx) loads its open invoices."""
     form = forms.PaymentForm(request.POST or None, initial={"customer": request.GET.get("customer", "")})
@@ -151,7 +148,7 @@ def payment_new(request: HttpRequest) -> HttpResponse:
                 section="payments")
 
 
-@staff_page(read=READ, write=FIN)
+@staff_page("finance.receivables")
 def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     payment = _found(finance_selectors.get_payment(payment_id=pk))
     invoices = _open_invoices(payment.customer.code) if payment.unallocated > 0 else []
@@ -172,11 +169,11 @@ def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             for i in invoices]
     return page(request, "web/payment_detail.html", {
         "payment": payment, "allocations": payment.allocations.select_related("invoice").order_by("id"),
-        "rows": rows, "can_allocate": may(request.user, FIN) and bool(rows),
+        "rows": rows, "can_allocate": may(request.user, "finance.receivables") and bool(rows),
         "page_title": f"Payment {payment.number}"}, section="payments")
 
 
-@staff_page(read=READ)
+@staff_page("finance.receivables")
 def credit_note_list(request: HttpRequest) -> HttpResponse:
     f = forms.CustomerFilter(request.GET)
     qs = finance_selectors.list_credit_notes(customer_code=f.value("customer"))
@@ -214,7 +211,7 @@ def _trial_balance(as_of):
         total_c if total_c is not None else sum((r["credit"] for r in out), ZERO)
 
 
-@staff_page(read=FIN)
+@staff_page("finance.ledger")
 def trial_balance(request: HttpRequest) -> HttpResponse:
     f = forms.AsOfForm(request.GET)
     as_of = f.value("as_of") or timezone.localdate()
@@ -230,7 +227,7 @@ def trial_balance(request: HttpRequest) -> HttpResponse:
                           total_debit=total_d, total_credit=total_c, balanced=total_d == total_c)
 
 
-@staff_page(read=FIN)
+@staff_page("finance.ledger")
 def ar_aging(request: HttpRequest) -> HttpResponse:
     f = forms.AsOfForm(request.GET)
     aging = queries.ar_aging(f.value("as_of"))
@@ -265,7 +262,7 @@ def close_checklist(period) -> list[dict]:
     return items
 
 
-@staff_page(read=FIN)
+@staff_page("finance.ledger")
 def period_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     qs = finance_selectors.list_periods()
@@ -279,7 +276,7 @@ def period_list(request: HttpRequest) -> HttpResponse:
     return table.response(request, section="periods")
 
 
-@staff_page(read=FIN)
+@staff_page("finance.ledger")
 def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
     period = _found(finance_selectors.get_period(period_id=pk))
     checklist = close_checklist(period) if period.status == "open" else []
@@ -289,7 +286,7 @@ def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_page(read=FIN)
+@staff_page("finance.ledger")
 def period_close(request: HttpRequest, pk: int) -> HttpResponse:
     period = _found(finance_selectors.get_period(period_id=pk))
     failing = [i["label"] for i in close_checklist(period) if not i["ok"]] if period.status == "open" else []
@@ -305,7 +302,7 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("web:period", pk=period.pk)
 
 
-@staff_page(read=READ)
+@staff_page("finance.receivables")
 def customer_credit(request: HttpRequest) -> HttpResponse:
     """Customers with their credit position: what finance looks at before releasing a hold."""
     f = forms.CustomerCreditFilter(request.GET)

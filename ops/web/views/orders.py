@@ -11,21 +11,15 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core import roles
 from core.exceptions import DomainError
 from finance import selectors as finance_selectors
 from inventory import selectors as inventory_selectors
 from ops.web import forms, related, trace
-from ops.web.access import STAFF, may, staff_page
+from ops.web.access import may, staff_page
 from ops.web.render import next_url, page
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
 from sales import services as sales
-
-OPS = (roles.OPERATIONS,)
-FIN = (roles.FINANCE,)
-RETURNS = (roles.OPERATIONS, roles.SUPPORT)
-CANCEL = (roles.OPERATIONS, roles.FINANCE)
 
 
 def _order_url(o) -> str:
@@ -42,7 +36,7 @@ def _found(obj):
     return obj
 
 
-@staff_page(read=STAFF)
+@staff_page("sales.orders")
 def order_list(request: HttpRequest) -> HttpResponse:
     f = forms.OrderFilter(request.GET)
     qs = sales_selectors.list_orders(search=f.value("q"), status=f.value("status"), channel=f.value("channel"),
@@ -61,12 +55,12 @@ def order_list(request: HttpRequest) -> HttpResponse:
             Col("Hold reason", "hold_reason"),
         ],
         actions=[{"label": "Place an order", "url": reverse("web:order-new"), "primary": True}]
-        if may(request.user, OPS) else [],
+        if may(request.user, "sales.orders") else [],
     )
     return table.response(request, section="orders")
 
 
-@staff_page(read=STAFF)
+@staff_page("sales.orders")
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = _found(sales_selectors.get_order(order_id=pk))
     lines = list(sales_selectors.list_order_lines(order_id=order.pk))
@@ -77,9 +71,9 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     returns = list(sales_selectors.list_order_returns(order_id=order.pk))
     u = request.user
     can = {
-        "ship": may(u, OPS), "cancel": may(u, CANCEL) and order.status in ("credit_hold", "open", "partially_shipped"),
-        "release": may(u, FIN) and order.status == "credit_hold",
-        "return": may(u, RETURNS) and any(line.quantity_shipped > line.quantity_returned for line in lines),
+        "ship": may(u, "sales.shipments"), "cancel": may(u, "sales.orders") and order.status in ("credit_hold", "open", "partially_shipped"),
+        "release": may(u, "sales.credit_holds") and order.status == "credit_hold",
+        "return": may(u, "sales.returns") and any(line.quantity_shipped > line.quantity_returned for line in lines),
     }
     return page(request, "web/order_detail.html", {
         "order": order, "lines": lines, "shipments": shipments, "invoices": invoices, "payments": payments,
@@ -89,7 +83,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }, section="orders")
 
 
-@staff_page(read=OPS)
+@staff_page("sales.orders", form=True)
 def order_new(request: HttpRequest) -> HttpResponse:
     form = forms.NewOrderForm(request.POST or None)
     lines = forms.OrderLineFormSet(request.POST or None, prefix="lines")
@@ -123,7 +117,7 @@ def order_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_page(read=STAFF, write=OPS)
+@staff_page("sales.shipments")
 def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
     shipment = _found(sales_selectors.get_shipment(shipment_id=pk))
     form = forms.ShipForm(request.POST)
@@ -138,7 +132,7 @@ def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_page(read=STAFF, write=CANCEL)
+@staff_page("sales.orders")
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     order = _found(sales_selectors.get_order(order_id=pk))
     try:
@@ -152,7 +146,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_page(read=STAFF, write=FIN)
+@staff_page("sales.orders", "sales.credit_holds")
 def order_release_hold(request: HttpRequest, pk: int) -> HttpResponse:
     order = _found(sales_selectors.get_order(order_id=pk))
     try:
@@ -164,7 +158,7 @@ def order_release_hold(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("web:order", pk=order.pk)
 
 
-@staff_page(read=RETURNS)
+@staff_page("sales.returns", form=True)
 def return_new(request: HttpRequest, pk: int) -> HttpResponse:
     order = _found(sales_selectors.get_order(order_id=pk))
     lines = [ln for ln in sales_selectors.list_order_lines(order_id=order.pk) if ln.quantity_shipped > ln.quantity_returned]
@@ -205,7 +199,7 @@ def return_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_page(read=RETURNS)
+@staff_page("sales.returns", form=True)
 def return_receive(request: HttpRequest, pk: int) -> HttpResponse:
     ret = _found(sales_selectors.get_return(return_id=pk))
     try:
@@ -217,7 +211,7 @@ def return_receive(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("web:order", pk=ret.order_id)
 
 
-@staff_page(read=STAFF)
+@staff_page("sales.shipments")
 def shipment_list(request: HttpRequest) -> HttpResponse:
     f = forms.ShipmentFilter(request.GET)
     qs = sales_selectors.list_shipments(search=f.value("q"), status=f.value("status"),

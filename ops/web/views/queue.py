@@ -10,7 +10,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core import roles
 from core.exceptions import DomainError
 from core.messaging import selectors as messaging_selectors
 from integrations import selectors as integrations_selectors
@@ -19,19 +18,16 @@ from ops import actions as ops_actions
 from ops import services as ops
 from ops.models import ExceptionItem, ReconciliationRun
 from ops.web import forms, queries, related, trace
-from ops.web.access import STAFF, may, staff_page
+from ops.web.access import may, require, staff_page
 from ops.web.render import next_url, page
 from ops.web.tables import Col, Table
-
-INTEGRATIONS = (roles.SUPPORT, roles.OPERATIONS)
-RECON_RUN = (roles.FINANCE, roles.SUPPORT, roles.OPERATIONS)
 
 
 def _exc_url(item) -> str:
     return reverse("web:exception", args=[item.pk])
 
 
-@staff_page(read=STAFF)
+@staff_page("ops.exceptions")
 def exception_list(request: HttpRequest) -> HttpResponse:
     f = forms.ExceptionFilter(request.GET)
     qs = ExceptionItem.objects.select_related("assignee").order_by("-opened_at", "-id")
@@ -92,7 +88,7 @@ def _link_url(link: dict) -> str | None:
     return None
 
 
-@staff_page(read=STAFF)
+@staff_page("ops.exceptions")
 def exception_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(ExceptionItem.objects.select_related("assignee", "resolved_by"), pk=pk)
     links = [{**link, "url": _link_url(link)} for link in item.links or []]
@@ -105,7 +101,7 @@ def exception_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_page(read=STAFF)
+@staff_page("ops.exceptions")
 def exception_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     """assign | acknowledge | resolve | note | run (an action such as replay or reprocess)."""
     done = None
@@ -126,8 +122,9 @@ def exception_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
             ops.add_exception_note(exception_id=pk, body=request.POST.get("note", ""), by=request.user)
             done = "Note added."
         elif verb == "run":
-            result = ops_actions.perform_action(exception_id=pk, action=request.POST.get("action", ""),
-                                                by=request.user)
+            action = request.POST.get("action", "")
+            require(request, ops_actions.ACTION_RESOURCES.get(action, "ops.exceptions"))
+            result = ops_actions.perform_action(exception_id=pk, action=action, by=request.user)
             done = f"{result['action']}: {result['detail']}" + (" — resolved." if result.get("resolved") else "")
         else:
             messages.error(request, "Unknown action.")
@@ -138,7 +135,7 @@ def exception_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     return redirect(next_url(request, reverse("web:exception", args=[pk])))
 
 
-@staff_page(read=INTEGRATIONS)
+@staff_page("integrations.webhooks")
 def delivery_list(request: HttpRequest) -> HttpResponse:
     f = forms.DeliveryFilter(request.GET)
     i = request.GET.get("id", "")
@@ -155,11 +152,11 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
         ],
     )
     return table.response(request, template="web/deliveries.html", section="integrations",
-                          can_replay=may(request.user, INTEGRATIONS))
+                          can_replay=may(request.user, "integrations.webhooks"))
 
 
 @require_POST
-@staff_page(read=INTEGRATIONS)
+@staff_page("integrations.webhooks")
 def delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = integrations_selectors.get_delivery(delivery_id=pk)
     if delivery is None:
@@ -174,7 +171,7 @@ def delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_page(read=INTEGRATIONS)
+@staff_page("integrations.webhooks")
 def delivery_replay_dead(request: HttpRequest) -> HttpResponse:
     endpoint = request.POST.get("endpoint", "")
     try:
@@ -186,7 +183,7 @@ def delivery_replay_dead(request: HttpRequest) -> HttpResponse:
     return redirect(next_url(request, reverse("web:deliveries") + "?status=dead"))
 
 
-@staff_page(read=INTEGRATIONS)
+@staff_page("integrations.inbound")
 def inbound_list(request: HttpRequest) -> HttpResponse:
     f = forms.InboundFilter(request.GET)
     qs = integrations_selectors.list_inbound_messages(status=f.value("status"), channel=f.value("channel"),
@@ -204,7 +201,7 @@ def inbound_list(request: HttpRequest) -> HttpResponse:
     return table.response(request, section="integrations")
 
 
-@staff_page(read=INTEGRATIONS)
+@staff_page("integrations.inbound")
 def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = integrations_selectors.get_inbound_message(message_id=pk)
     if message is None:
@@ -218,11 +215,12 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Message #{message.pk} reprocessed: {message.status}.")
         return redirect("web:inbound-message", pk=message.pk)
     return page(request, "web/inbound_detail.html", {"message": message, "body": message.text[:20000],
+                                                     "can_reprocess": may(request.user, "integrations.inbound"),
                                                      "page_title": f"Inbound message #{message.pk}"},
                 section="integrations")
 
 
-@staff_page(read=INTEGRATIONS)
+@staff_page("integrations.events")
 def event_list(request: HttpRequest) -> HttpResponse:
     f = forms.EventFilter(request.GET)
     qs = messaging_selectors.list_events(type_contains=f.value("type"),
@@ -237,7 +235,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     return table.response(request, section="integrations")
 
 
-@staff_page(read=STAFF, write=RECON_RUN)
+@staff_page("ops.reconciliations")
 def reconciliations(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
@@ -258,4 +256,4 @@ def reconciliations(request: HttpRequest) -> HttpResponse:
                  Col("Opened", "opened_count", numeric=True), Col("Resolved", "resolved_count", numeric=True)],
     )
     return table.response(request, template="web/reconciliations.html", section="exceptions",
-                          latest=queries.latest_reconciliation_results(), can_run=may(request.user, RECON_RUN))
+                          latest=queries.latest_reconciliation_results(), can_run=may(request.user, "ops.reconciliations"))

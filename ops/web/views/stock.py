@@ -11,7 +11,6 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core import roles
 from core.exceptions import DomainError
 from inventory import selectors as inventory_selectors
 from inventory import services as inv
@@ -20,8 +19,6 @@ from ops.web.access import may, staff_page
 from ops.web.render import next_url, page
 from ops.web.tables import Col, Table
 
-OPS = (roles.OPERATIONS,)
-READ = (roles.OPERATIONS, roles.SUPPORT)
 ZERO = Decimal("0")
 
 
@@ -36,14 +33,14 @@ def _ledger_url(sku: str) -> str:
     return f"{reverse('web:ledger')}?sku={sku}"
 
 
-@staff_page(read=READ)
+@staff_page("inventory.availability")
 def availability(request: HttpRequest) -> HttpResponse:
     f = forms.StockFilter(request.GET)
     qs = inventory_selectors.list_stock_positions(search=f.value("q"), warehouse_code=f.value("warehouse"),
                                                   below_reorder_min=bool(f.value("low")),
                                                   available_only=bool(f.value("available_only")))
     actions = []
-    if may(request.user, OPS):
+    if may(request.user, "inventory.stock"):
         actions = [{"label": "Cycle count", "url": reverse("web:cycle-count")},
                    {"label": "Replenishment", "url": reverse("web:replenishment")}]
     table = Table(
@@ -67,7 +64,7 @@ def availability(request: HttpRequest) -> HttpResponse:
     return table.response(request, section="stock")
 
 
-@staff_page(read=READ)
+@staff_page("inventory.stock")
 def ledger(request: HttpRequest) -> HttpResponse:
     f = forms.LedgerFilter(request.GET)
     sku = f.value("sku")
@@ -97,7 +94,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
     return table.response(request, template="web/ledger.html", section="stock", levels=levels)
 
 
-@staff_page(read=OPS)
+@staff_page("inventory.stock", form=True)
 def cycle_count(request: HttpRequest) -> HttpResponse:
     form = forms.CycleCountForm(request.POST or None, initial={"sku": request.GET.get("sku", "")})
     if request.method == "POST" and form.is_valid():
@@ -123,7 +120,7 @@ def _po_url(po) -> str:
     return reverse("web:purchase-order", args=[po.pk])
 
 
-@staff_page(read=READ)
+@staff_page("inventory.purchasing")
 def purchase_orders(request: HttpRequest) -> HttpResponse:
     f = forms.PurchaseOrderFilter(request.GET)
     qs = inventory_selectors.list_purchase_orders(search=f.value("q"), status=f.value("status"),
@@ -146,7 +143,7 @@ def purchase_orders(request: HttpRequest) -> HttpResponse:
     return table.response(request, section="purchasing")
 
 
-@staff_page(read=READ, write=OPS)
+@staff_page("inventory.purchasing")
 def purchase_order(request: HttpRequest, pk: int) -> HttpResponse:
     po = _purchase_order(pk)
     lines = list(inventory_selectors.list_purchase_order_lines(purchase_order_id=po.pk))
@@ -179,10 +176,10 @@ def purchase_order(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"Receipt {receipt} posted to {po.warehouse.code}.")
                 return redirect("web:purchase-order", pk=po.pk)
     receipts = list(inventory_selectors.list_receipts(purchase_order_id=po.pk))
-    can_receive = may(request.user, OPS) and po.status in ("open", "partially_received")
+    can_receive = may(request.user, "inventory.purchasing") and po.status in ("open", "partially_received")
     return page(request, "web/purchase_order.html", {
         "po": po, "rows": rows, "receipts": receipts, "can_receive": can_receive,
-        "can_approve": may(request.user, OPS) and po.status == "suggested", "page_title": str(po)},
+        "can_approve": may(request.user, "inventory.purchasing") and po.status == "suggested", "page_title": str(po)},
         section="purchasing")
 
 
@@ -196,7 +193,7 @@ def _receive(inv, po, wanted, *, reference: str):
     return inv.receive_purchase_order(purchase_order=po, lines=lines, reference=reference)
 
 
-@staff_page(read=READ, write=OPS)
+@staff_page("inventory.purchasing")
 def replenishment(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
@@ -209,12 +206,12 @@ def replenishment(request: HttpRequest) -> HttpResponse:
         return redirect("web:replenishment")
     suggested = inventory_selectors.list_suggested_purchase_orders()
     return page(request, "web/replenishment.html", {
-        "suggested": suggested, "low": queries.low_stock_rows(limit=50), "can_act": may(request.user, OPS),
+        "suggested": suggested, "low": queries.low_stock_rows(limit=50), "can_act": may(request.user, "inventory.purchasing"),
         "page_title": "Replenishment"}, section="purchasing")
 
 
 @require_POST
-@staff_page(read=OPS)
+@staff_page("inventory.purchasing")
 def approve_suggestion(request: HttpRequest, pk: int) -> HttpResponse:
     po = _purchase_order(pk)
     try:

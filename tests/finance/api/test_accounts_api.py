@@ -4,12 +4,13 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 
-def test_chart_of_accounts_has_every_control_role(support_client):
-    body = support_client.get(reverse("finance:account-list"), {"page_size": 100}).json()
+def test_chart_of_accounts_has_every_control_role(finance_client, support_client):
+    assert support_client.get(reverse("finance:account-list")).status_code == 403  # the ledger is finance's
+    body = finance_client.get(reverse("finance:account-list"), {"page_size": 100}).json()
     roles = {r["role"] for r in body["results"]}
     assert {"ar", "ap", "inventory", "grni", "cogs", "revenue", "tax_payable", "cash", "inventory_adjustment",
             "price_variance", "write_off"} <= roles
-    assert support_client.get(reverse("finance:account-detail", args=["1100"])).json()["role"] == "ar"
+    assert finance_client.get(reverse("finance:account-detail", args=["1100"])).json()["role"] == "ar"
 
 
 def test_finance_creates_accounts_and_roles_stay_unique(finance_client, support_client):

@@ -74,3 +74,30 @@ def test_partner_sees_own_credit_notes_only(customer, invoice, finance_client):
     bind_partner_user(user=other, customer_code="ZED")
     assert client_for(other).get(reverse(URL)).json()["count"] == 0
     assert client_for(other).post(reverse(URL), {}, format="json").status_code == 403
+
+
+def test_the_cost_of_returned_goods_shows_only_to_roles_with_cost_rights(customer, warehouse, product, finance_client,
+                                                                        support_client, ops_client):
+    # given: a credit note from a restocked return (its line carries the cost that came back)
+    from core import roles
+    from sales.services import bind_partner_user
+    from tests.conftest import client_for, make_user
+    from tests.finance.conftest import return_goods
+
+    receive(warehouse, product, "10", "4.00")
+    sold = order(customer, [(product.sku, "3", "10.00")])
+    ship_all(sold)
+    return_goods(sold, product.sku, "1", "restock")
+    partner = make_user("p-cost", roles.PARTNER)
+    bind_partner_user(user=partner, customer_code=customer.code)
+    note = CreditNote.objects.get()
+    # when: each reads the credit note (list and detail)
+    seen = {}
+    for who, client in (("finance", finance_client), ("support", support_client), ("partner", client_for(partner))):
+        listed = client.get(reverse(URL)).json()["results"][0]["lines"][0]
+        detail = client.get(reverse("finance:credit-note-detail", args=[note.pk])).json()["lines"][0]
+        seen[who] = ("cost_value" in listed, "cost_value" in detail)
+    # then: finance (finance.costs) sees the cost; support and the partner never do
+    assert seen == {"finance": (True, True), "support": (False, False), "partner": (False, False)}
+    assert finance_client.get(reverse(URL)).json()["results"][0]["lines"][0]["cost_value"] == "4.00"
+    assert ops_client.get(reverse(URL)).status_code == 403  # operations read no receivables

@@ -181,3 +181,30 @@ def test_a_message_stuck_in_received_is_processed_by_the_beat_task(products, cus
     assert tasks.process_stuck_inbound_messages.delay().get() == 1
     message.refresh_from_db()
     assert message.status == "processed" and message.order_id
+
+
+def test_a_partner_sees_status_codes_and_timing_never_its_endpoints_response(partner_client, admin_client, customer,
+                                                                          receiver):
+    # given: a partner endpoint that answered a failure with a body (possibly internal details)
+    webhooks.create_endpoint(url=receiver.url, event_types=["inventory.stock.changed.v1"], customer=customer)
+    event = publish_committed("inventory.stock.changed.v1", "A@MAIN", {
+        "product_id": 1, "sku": "A", "warehouse_id": 1, "warehouse_code": "MAIN", "on_hand": "1", "reserved": "0",
+        "available": "1", "cause": "receipt", "reason": "receipt"})
+    create_deliveries([event])
+    delivery = WebhookDelivery.objects.get()
+    receiver.script = [(500, {}, b"stack trace: db password hunter2")]
+    webhooks.deliver(delivery_id=delivery.pk)
+    # when: the partner reads its deliveries (list, detail, replay answer)
+    listed = partner_client.get(DELIVERIES).json()["results"]
+    detail = partner_client.get(f"{DELIVERIES}{delivery.pk}/").json()
+    replayed = partner_client.post(f"{DELIVERIES}{delivery.pk}/replay/")
+    # then: codes and timing, no body, no error text; staff still see the body
+    assert listed[0]["last_status_code"] == 500 and "last_error" not in listed[0]
+    attempt = detail["attempts"][0]
+    assert set(attempt) == {"number", "started_at", "status_code", "latency_ms", "succeeded"}
+    assert attempt["status_code"] == 500 and attempt["latency_ms"] is not None
+    assert replayed.status_code == 202 and "hunter2" not in replayed.content.decode()
+    for body in (listed, detail):
+        assert "hunter2" not in str(body) and "last_error" not in str(body)
+    staff = admin_client.get(f"{DELIVERIES}{delivery.pk}/").json()
+    assert "hunter2" in staff["attempts"][0]["response_body"]

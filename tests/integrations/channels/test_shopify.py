@@ -30,6 +30,7 @@ def orders():
 
 
 def test_the_same_webhook_twice_makes_one_order(anon_client, shopify_config, products, customer):
+    shopify_config.customers.add(customer)  # ACME buys through this shop
     body = fixture_bytes("shopify_orders_create.json")
 
     first = post(anon_client, body, HTTP_X_CORRELATION_ID="shop-order-1042")
@@ -94,6 +95,22 @@ def test_unknown_email_goes_to_the_default_customer(anon_client, shopify_config,
     body = json_body("shopify_orders_create.json", email="new.person@example.org", customer=None, id=111)
     assert post(anon_client, body).status_code == 201
     assert orders().get().customer == web_customer
+
+
+def test_a_customer_not_linked_to_the_shop_is_never_matched_by_email(anon_client, shopify_config, products,
+                                                                     customer, other_customer, web_customer):
+    # given: ACME (a B2B customer) has the e-mail the shopper types, but does not buy through this shop;
+    # GLOBEX does, with another e-mail
+    shopify_config.customers.add(other_customer)
+    body = json_body("shopify_orders_create.json", email=customer.email.upper(), customer=None, id=112)
+    # when
+    assert post(anon_client, body).status_code == 201
+    # then: the shop's default customer, never ACME
+    assert orders().get().customer == web_customer
+    # and a linked customer's e-mail still matches
+    linked = json_body("shopify_orders_create.json", email=other_customer.email, customer=None, id=113)
+    assert post(anon_client, linked, webhook_id="other-webhook-id").status_code == 201
+    assert orders().get(external_ref="113").customer == other_customer
 
 
 def test_unknown_sku_fails_keeps_the_message_and_opens_an_exception(anon_client, shopify_config, products,

@@ -32,6 +32,7 @@ def woo_orders():
 
 
 def test_order_created_webhook_makes_an_order_once(anon_client, woo_config, products, other_customer):
+    woo_config.customers.add(other_customer)  # GLOBEX buys through this shop
     body = fixture_bytes("woocommerce_order_created.json")
     assert post(anon_client, body).status_code == 201
     assert post(anon_client, body).status_code == 200
@@ -39,6 +40,15 @@ def test_order_created_webhook_makes_an_order_once(anon_client, woo_config, prod
     assert order.external_ref == "shop.northwind.example/727"
     assert order.customer == other_customer  # billing email matches GLOBEX
     assert "17 Harbor Rd" in order.shipping_address and "Portland ME 04101" in order.shipping_address
+
+
+def test_a_b2b_customer_not_linked_to_the_shop_is_not_booked_by_the_shoppers_email(anon_client, woo_config, products,
+                                                                                   other_customer, web_customer):
+    # given: the billing e-mail is GLOBEX's, but GLOBEX is not one of the shop's customers
+    # when
+    assert post(anon_client, fixture_bytes("woocommerce_order_created.json")).status_code == 201
+    # then: the shop's default customer gets the order
+    assert woo_orders().get().customer == web_customer
 
 
 def test_bad_signature_is_401(anon_client, woo_config, products):
