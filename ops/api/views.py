@@ -112,7 +112,7 @@ class ExceptionViewSet(viewsets.ReadOnlyModelViewSet):
         """Run the failed consumer on its event again."""
         return self._act(request, pk, ops_actions.RERUN)
 
-    @extend_schema(responses=dict)
+    @extend_schema(parameters=[OpenApiParameter("owner_role", str)], responses=dict)
     @action(detail=False, methods=["get"])
     def summary(self, request):
         """Live exceptions by kind, severity and owner role (for dashboards)."""
