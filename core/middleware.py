@@ -65,6 +65,10 @@ def _has_nul(request: HttpRequest) -> str | None:
         body = request.body
         if b"\x00" in body or _NUL_ESCAPE.search(body):
             return "body"
+    elif content_type == "multipart/form-data" and request.method == "POST":
+        # the form fields only (DRF reuses this parse); uploaded files are stored as bytes
+        if any("\x00" in key or "\x00" in value for key, values in request.POST.lists() for value in values):
+            return "body"
     return None
 
 
@@ -75,7 +79,7 @@ class RequestGuardMiddleware:
       RequestDataTooBig from whichever code touched `request.body` first, a 500 in an API view);
     - a NUL character in the path, the query string or a JSON/form body → 400.
     Multipart file contents and text/csv or X12 bodies are not scanned for NUL: they are parsed
-    by their own receivers, which store raw bytes.
+    by their own receivers, which store raw bytes (multipart form fields are checked).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -220,3 +220,11 @@ def test_a_12_mb_body_is_a_413(ops_client, settings):
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "payload_too_large"
     assert response.json()["limit"] == settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def test_nul_byte_in_a_multipart_form_field_is_a_400(ops_client):
+    """Found by schemathesis: a NUL in `sku` of a multipart POST reached a PostgreSQL lookup (500)."""
+    response = ops_client.post(reverse("inventory:reorder-rule-list"), {"sku": "A\x00B", "warehouse": "W1",
+                                                                        "min_quantity": "1"}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"body": ["NUL characters are not allowed."]}
