@@ -178,7 +178,7 @@ REST_FRAMEWORK = {
     # JSON nested deeper than JSON_MAX_DEPTH is a 400, not a RecursionError (core.api.parsers)
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",  # spectacular + request constraints
     "EXCEPTION_HANDLER": "core.api.problems.problem_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.PartnerRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"partner": env.str("PARTNER_THROTTLE_RATE", default="600/min")},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from core.api import serializers as strict
@@ -228,7 +230,7 @@ class AllocationInputSerializer(strict.Serializer):
 
 class PaymentInputSerializer(strict.Serializer):
     customer = serializers.CharField(max_length=40, required=False)
-    amount = serializers.DecimalField(**MONEY)
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))  # the service refuses <= 0
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     received_on = serializers.DateField(required=False)
     allocations = AllocationInputSerializer(many=True, required=False, default=list)
@@ -299,7 +301,7 @@ class BillAllocationInputSerializer(strict.Serializer):
 
 class SupplierPaymentInputSerializer(strict.Serializer):
     supplier = serializers.CharField(max_length=40)
-    amount = serializers.DecimalField(**MONEY)
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     paid_on = serializers.DateField(required=False)
     allocations = BillAllocationInputSerializer(many=True, allow_empty=False)

@@ -105,8 +105,8 @@ class AvailabilityViewSet(viewsets.ViewSet):
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(s.AvailabilitySerializer(page, many=True).data)
 
-    @extend_schema(parameters=[OpenApiParameter("sku", str, required=True),
-                               OpenApiParameter("warehouse", str, required=True)], responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[OpenApiParameter("sku", {"type": "string", "minLength": 1}, required=True),
+                               OpenApiParameter("warehouse", {"type": "string", "minLength": 1}, required=True)], responses=OpenApiTypes.OBJECT)
     @action(detail=False, methods=["get"])
     def atp(self, request):
         """Available-to-promise by date for one SKU in one warehouse."""
