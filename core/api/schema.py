@@ -2,6 +2,7 @@
 
 - Request bodies of strict serializers (core.api.serializers) get `additionalProperties: false`:
   the server refuses unknown fields, so the schema says so.
+- Free-text query parameters say they cannot hold a NUL character (the request guard refuses it).
 - Bodies with nested lists/objects are published as JSON only (a form cannot carry them).
 - Primary-key path ids are typed `integer` with the range core.api.routers.PK_PATTERN admits
   (spectacular shows a string with that pattern when the view has no model): anything else is
@@ -37,7 +38,8 @@ def decimal_pattern(field: serializers.DecimalField) -> str:
 
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's AutoSchema with the request-side constraints its defaults leave out:
-    decimal strings (pattern from digits and min_value) and list lengths (allow_empty,
+    decimal strings (pattern from digits and min_value), non-blank strings that DRF trims
+    (a non-space character required) and list lengths (allow_empty,
     max_length of nested `many=True` serializers and ListFields)."""
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
@@ -53,6 +55,9 @@ class AutoSchema(openapi.AutoSchema):
                 schema.setdefault("maxItems", field.max_length)
         if isinstance(field, serializers.DecimalField) and "pattern" in schema:
             schema["pattern"] = decimal_pattern(field)
+        if (type(field) is serializers.CharField and field.trim_whitespace and not field.allow_blank
+                and schema.get("type") == "string" and "pattern" not in schema):
+            schema["pattern"] = r"\S"  # DRF strips whitespace first: "  " is blank, refused
         return schema
 
 
@@ -64,6 +69,7 @@ def _strict_components(generator) -> set[str]:
     return names
 
 
+NO_NUL = "^[^\\u0000]*$"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -91,6 +97,9 @@ def postprocess_strict_input(result, generator, **kwargs):
             _json_only_when_nested(operation, schemas)
             for parameter in operation.get("parameters", []):
                 sch = parameter.get("schema", {})
+                if parameter.get("in") == "query" and sch.get("type") == "string" and not (
+                        {"pattern", "format", "enum"} & set(sch)):
+                    sch["pattern"] = NO_NUL  # refused by core.middleware.RequestGuardMiddleware
                 if parameter.get("in") != "path":
                     continue
                 if sch.get("type") == "integer" or sch.get("pattern") == f"^{PK_PATTERN}$":
