@@ -32,7 +32,7 @@ UNKNOWN_PARAMETER = "Unknown query parameter."
 _lock = threading.Lock()
 _documented: dict[tuple, dict[str, dict]] | None = None
 _INTEGER = re.compile(r"^-?[0-9]+$")
-_NUMBER = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")
+_NUMBER = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$")
 _BOOLEANS = {"true": True, "false": False, "True": True, "False": False, "1": True, "0": False}
 _FORMATS = jsonschema.Draft7Validator.FORMAT_CHECKER
 

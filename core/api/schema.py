@@ -3,7 +3,7 @@
 - Request bodies of strict serializers (core.api.serializers) get `additionalProperties: false`:
   the server refuses unknown fields, so the schema says so.
 - Free-text query parameters say they cannot hold a NUL character (the request guard refuses it).
-- Bodies with nested lists/objects are published as JSON only (a form cannot carry them).
+- Serializer bodies are published as JSON only (the API is JSON; forms still parse).
 - Primary-key path ids are typed `integer` with the range core.api.routers.PK_PATTERN admits
   (spectacular shows a string with that pattern when the view has no model): anything else is
   no route, a 404 problem document.
@@ -24,9 +24,13 @@ def decimal_pattern(field: serializers.DecimalField) -> str:
     """The strings a DecimalField accepts, as a regex without look-arounds (fuzzers generate
     from it). spectacular's own pattern admits "", "-" and "." and ignores min_value.
     Digits: at most max_digits - decimal_places before the point, decimal_places after it;
-    no sign when min_value >= 0; at least one non-zero digit when min_value > 0."""
+    no sign when min_value >= 0; at least one non-zero digit when min_value > 0; fewer whole
+    digits than max_value has."""
     whole, places = (field.max_digits or 30) - (field.decimal_places or 0), field.decimal_places or 0
     minimum = field.min_value
+    if field.max_value is not None and Decimal(field.max_value) >= 1:
+        # a maximum of 10**k is stated as k whole digits (the value 10**k itself is left out)
+        whole = min(whole, len(str(int(Decimal(field.max_value)))) - 1 or 1)
     frac = rf"(?:\.\d{{1,{places}}})?" if places else ""
     if minimum is not None and Decimal(minimum) > 0:
         alternatives = [rf"0*[1-9]\d{{0,{whole - 1}}}{frac}"]
@@ -55,9 +59,12 @@ class AutoSchema(openapi.AutoSchema):
                 schema.setdefault("maxItems", field.max_length)
         if isinstance(field, serializers.DecimalField) and "pattern" in schema:
             schema["pattern"] = decimal_pattern(field)
-        if (type(field) is serializers.CharField and field.trim_whitespace and not field.allow_blank
-                and schema.get("type") == "string" and "pattern" not in schema):
-            schema["pattern"] = r"\S"  # DRF strips whitespace first: "  " is blank, refused
+        if schema.get("type") == "string" and not ({"pattern", "format", "enum"} & set(schema)):
+            # no NUL (the request guard and DRF's CharField refuse it); DRF strips whitespace
+            # first, so a trimmed non-blank field needs a non-space character
+            non_blank = (isinstance(field, serializers.CharField) and field.trim_whitespace
+                         and not field.allow_blank)
+            schema["pattern"] = NON_BLANK_NO_NUL if non_blank else NO_NUL
         return schema
 
 
@@ -70,18 +77,16 @@ def _strict_components(generator) -> set[str]:
 
 
 NO_NUL = "^[^\\u0000]*$"
+NON_BLANK_NO_NUL = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _json_only_when_nested(operation: dict, schemas: dict) -> None:
-    """A body with lists or objects inside cannot be sent as a form (DRF's form parsers see no
-    `lines`, so such a request is always refused): publish only its JSON media type."""
+def _json_only(operation: dict, schemas: dict) -> None:
+    """The API is JSON (CONTRACT): publish a serializer body as application/json only. The form
+    parsers stay on for the browsable API and scripts, but a form cannot carry nested lists
+    (`lines`), and the fuzzer's form encodings are not what partners send."""
     content = operation.get("requestBody", {}).get("content", {})
-    ref = content.get("application/json", {}).get("schema", {}).get("$ref")
-    if not ref:
-        return
-    properties = schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
-    if any(p.get("type") in ("array", "object") or "$ref" in p or "allOf" in p for p in properties.values()):
+    if "$ref" in content.get("application/json", {}).get("schema", {}):
         for media_type in FORM_TYPES:
             content.pop(media_type, None)
 
@@ -94,7 +99,7 @@ def postprocess_strict_input(result, generator, **kwargs):
             schema["additionalProperties"] = False
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
-            _json_only_when_nested(operation, schemas)
+            _json_only(operation, schemas)
             for parameter in operation.get("parameters", []):
                 sch = parameter.get("schema", {})
                 if parameter.get("in") == "query" and sch.get("type") == "string" and not (

@@ -68,7 +68,7 @@ def _run(schema_path: Path, base_url: str, token: str, report: Path) -> tuple[in
            "-H", f"Authorization: Token {token}",
            "--checks", CHECKS, "--phases", "examples,fuzzing", "--mode", "all",
            "-n", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1", "--no-shrink",
-           "--request-timeout", "30", "--suppress-health-check", "all", "--warnings", "off",
+           "--request-timeout", "30", "--suppress-health-check", "all", "--warnings", "off", "--output-truncate", "false",
            "--report", "junit", "--report-junit-path", str(report)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=360,
                           env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"})
