@@ -206,7 +206,7 @@ class AdjustmentOutputSerializer(strict.ModelSerializer):
 class ScrapInputSerializer(strict.Serializer):
     warehouse = serializers.CharField(max_length=20)
     sku = serializers.CharField(max_length=64)
-    quantity = Qty()
+    quantity = Qty(min_value=Decimal("0.001"))  # the service refuses <= 0 (found by schemathesis)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 

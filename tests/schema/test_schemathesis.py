@@ -42,6 +42,7 @@ DATA_DEPENDENT = (
     "does not exist", "Unknown", "already exists", "must make a unique set", "is not on order",
     "Not subscribable", "Select a valid choice",   # references to rows / unique codes
     "Must be on or before",                         # KPI `from` <= `to`
+    "ot be before valid_from",                      # validity ranges: valid_to >= valid_from
     "either a debit or a credit",                   # a journal line has one side
     "at least one positive line",                   # a credit note credits something
     "Give an endpoint, a time range, or both",      # bulk replay needs a selection
