@@ -71,7 +71,9 @@ def _run(schema_path: Path, base_url: str, token: str, report: Path) -> tuple[in
            "-n", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1", "--no-shrink",
            "--request-timeout", "30", "--suppress-health-check", "all", "--warnings", "off", "--output-truncate", "false",
            "--report", "junit", "--report-junit-path", str(report)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=360,
+    # run in the report's directory: schemathesis keeps a cache of earlier failures in the working
+    # directory and replays them, which would make a run depend on the ones before it
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=360, cwd=report.parent,
                           env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"})
     return proc.returncode, proc.stdout + proc.stderr
 
