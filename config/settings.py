@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.CorrelationIdMiddleware",
+    "core.middleware.RequestGuardMiddleware",  # body size and NUL characters, before anything reads the body
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -88,6 +89,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "core.idempotency.IdempotencyMiddleware",
+    "core.api.query.StrictQueryParamsMiddleware",  # GET query parameters = the documented ones
     "django_prometheus.middleware.PrometheusAfterMiddleware",
     # last, as django-axes asks: turns a locked-out login into its lockout response
     "axes.middleware.AxesMiddleware",
@@ -273,7 +275,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON nested deeper than JSON_MAX_DEPTH is a 400, not a RecursionError (core.api.parsers)
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",  # spectacular + request constraints
     "EXCEPTION_HANDLER": "core.api.problems.problem_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.PartnerRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
@@ -298,6 +303,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # the schema and its viewers: staff only unless API_DOCS_PUBLIC (core.api.permissions)
     "SERVE_PERMISSIONS": ["core.api.permissions.ApiDocsAccess"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "core.api.schema.postprocess_strict_input"],
 }
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DEBUG)
 

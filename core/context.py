@@ -21,7 +21,8 @@ import structlog
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-_VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+CORRELATION_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"  # also published in the OpenAPI schema
+_VALID = re.compile(CORRELATION_ID_PATTERN)
 
 
 def new_id() -> str:

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import structlog
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+
+from core.api.problems import problem_json_response
 
 from . import context
 
@@ -39,3 +44,63 @@ class CorrelationIdMiddleware:
         response[HEADER] = cid
         response["X-Request-ID"] = rid
         return response
+
+
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)  # "\u0000" not preceded by an escaping "\"
+
+
+def _has_nul(request: HttpRequest) -> str | None:
+    """Where the request carries a NUL character, or None. PostgreSQL text cannot hold one
+    (psycopg raises ValueError deep in a query: a 500), and no field of this ERP needs it."""
+    if "\x00" in request.path:
+        return "path"
+    if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.META.get("QUERY_STRING", ""):
+        return "query"
+    content_type = (request.content_type or "").lower()
+    if content_type == "application/x-www-form-urlencoded":
+        body = request.body
+        if b"%00" in body or b"\x00" in body:
+            return "body"
+    elif content_type == "application/json" or content_type.endswith("+json"):
+        body = request.body
+        if b"\x00" in body or _NUL_ESCAPE.search(body):
+            return "body"
+    elif content_type == "multipart/form-data" and request.method == "POST":
+        # the form fields only (DRF reuses this parse); uploaded files are stored as bytes
+        if any("\x00" in key or "\x00" in value for key, values in request.POST.lists() for value in values):
+            return "body"
+    return None
+
+
+class RequestGuardMiddleware:
+    """Refuse, before any view or middleware reads it, a request no endpoint can take (issue 14):
+
+    - a declared body larger than `DATA_UPLOAD_MAX_MEMORY_SIZE` → 413 (Django would raise
+      RequestDataTooBig from whichever code touched `request.body` first, a 500 in an API view);
+    - a NUL character in the path, the query string or a JSON/form body → 400.
+    Multipart file contents and text/csv or X12 bodies are not scanned for NUL: they are parsed
+    by their own receivers, which store raw bytes (multipart form fields are checked).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return problem_json_response(400, "Bad request", "Content-Length is not a number.", code="parse_error")
+        if limit is not None and declared > limit:
+            return problem_json_response(413, "Payload too large",
+                                         f"The request body is {declared} bytes; the limit is {limit}.",
+                                         code="payload_too_large", limit=limit)
+        try:
+            where = _has_nul(request)
+        except RequestDataTooBig:  # a chunked body without Content-Length
+            return problem_json_response(413, "Payload too large", f"The request body exceeds {limit} bytes.",
+                                         code="payload_too_large", limit=limit)
+        if where is not None:
+            return problem_json_response(400, "Invalid input", f"The request {where} contains a NUL character.",
+                                         code="invalid", errors={where: ["NUL characters are not allowed."]})
+        return self.get_response(request)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from core import access
+from core.api import serializers as strict
 from finance.models import (
     Account,
     AccountRole,
@@ -33,7 +36,7 @@ UNIT = {"max_digits": 18, "decimal_places": 6}
 
 # --- reference data -----------------------------------------------------------------------------
 
-class AccountSerializer(serializers.ModelSerializer):
+class AccountSerializer(strict.ModelSerializer):
     class Meta:
         model = Account
         fields = ["id", "code", "name", "type", "role", "is_active"]
@@ -44,7 +47,7 @@ class AccountSerializer(serializers.ModelSerializer):
         return value
 
 
-class TaxRateSerializer(serializers.ModelSerializer):
+class TaxRateSerializer(strict.ModelSerializer):
     class Meta:
         model = TaxRate
         fields = ["id", "category", "jurisdiction", "rate", "valid_from", "valid_to", "name"]
@@ -59,7 +62,7 @@ class TaxRateSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class FiscalPeriodSerializer(serializers.ModelSerializer):
+class FiscalPeriodSerializer(strict.ModelSerializer):
     fiscal_year = serializers.CharField(source="fiscal_year.name", read_only=True)
     closed_by = serializers.CharField(source="closed_by.username", read_only=True, default=None)
 
@@ -68,7 +71,7 @@ class FiscalPeriodSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "fiscal_year", "start_date", "end_date", "status", "closed_at", "closed_by"]
 
 
-class FiscalYearSerializer(serializers.ModelSerializer):
+class FiscalYearSerializer(strict.ModelSerializer):
     periods = FiscalPeriodSerializer(many=True, read_only=True)
 
     class Meta:
@@ -76,13 +79,13 @@ class FiscalYearSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "start_date", "end_date", "periods"]
 
 
-class FiscalYearInputSerializer(serializers.Serializer):
+class FiscalYearInputSerializer(strict.Serializer):
     year = serializers.IntegerField(min_value=1900, max_value=2999)
 
 
 # --- journal ------------------------------------------------------------------------------------
 
-class JournalLineSerializer(serializers.ModelSerializer):
+class JournalLineSerializer(strict.ModelSerializer):
     account = serializers.CharField(source="account.code")
     account_name = serializers.CharField(source="account.name")
 
@@ -92,7 +95,7 @@ class JournalLineSerializer(serializers.ModelSerializer):
                   "product", "warehouse"]
 
 
-class JournalEntrySerializer(serializers.ModelSerializer):
+class JournalEntrySerializer(strict.ModelSerializer):
     lines = JournalLineSerializer(many=True, read_only=True)
     period = serializers.CharField(source="period.name")
     reversed_by = serializers.SerializerMethodField()
@@ -107,7 +110,7 @@ class JournalEntrySerializer(serializers.ModelSerializer):
         return rev.pk if rev else None
 
 
-class ManualLineInputSerializer(serializers.Serializer):
+class ManualLineInputSerializer(strict.Serializer):
     account = serializers.SlugRelatedField(slug_field="code", queryset=Account.objects.all())
     debit = serializers.DecimalField(**MONEY, min_value=0, default=0)
     credit = serializers.DecimalField(**MONEY, min_value=0, default=0)
@@ -119,27 +122,27 @@ class ManualLineInputSerializer(serializers.Serializer):
         return attrs
 
 
-class ManualEntryInputSerializer(serializers.Serializer):
+class ManualEntryInputSerializer(strict.Serializer):
     date = serializers.DateField()
     memo = serializers.CharField(max_length=255)
     reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     lines = ManualLineInputSerializer(many=True, allow_empty=False)
 
 
-class ReverseInputSerializer(serializers.Serializer):
+class ReverseInputSerializer(strict.Serializer):
     date = serializers.DateField(required=False)
     memo = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
 # --- invoices, credit notes, payments -----------------------------------------------------------
 
-class InvoiceLineSerializer(serializers.ModelSerializer):
+class InvoiceLineSerializer(strict.ModelSerializer):
     class Meta:
         model = InvoiceLine
         fields = ["order_line", "sku", "description", "quantity", "unit_price", "amount", "tax_rate", "tax"]
 
 
-class InvoiceSerializer(serializers.ModelSerializer):
+class InvoiceSerializer(strict.ModelSerializer):
     customer = serializers.CharField(source="customer.code")
     order_number = serializers.CharField(source="order.number", default=None)
     lines = InvoiceLineSerializer(many=True, read_only=True)
@@ -151,12 +154,12 @@ class InvoiceSerializer(serializers.ModelSerializer):
                   "correlation_id", "lines"]
 
 
-class VoidInputSerializer(serializers.Serializer):
+class VoidInputSerializer(strict.Serializer):
     reason = serializers.CharField(max_length=200)
     date = serializers.DateField(required=False)
 
 
-class CreditNoteLineSerializer(serializers.ModelSerializer):
+class CreditNoteLineSerializer(strict.ModelSerializer):
     class Meta:
         model = CreditNoteLine
         fields = ["order_line", "sku", "description", "quantity", "unit_price", "amount", "tax_rate", "tax",
@@ -172,7 +175,7 @@ class CreditNoteLineSerializer(serializers.ModelSerializer):
         return data
 
 
-class CreditApplicationSerializer(serializers.ModelSerializer):
+class CreditApplicationSerializer(strict.ModelSerializer):
     invoice_number = serializers.CharField(source="invoice.number")
 
     class Meta:
@@ -180,7 +183,7 @@ class CreditApplicationSerializer(serializers.ModelSerializer):
         fields = ["invoice", "invoice_number", "amount", "applied_at"]
 
 
-class CreditNoteSerializer(serializers.ModelSerializer):
+class CreditNoteSerializer(strict.ModelSerializer):
     customer = serializers.CharField(source="customer.code")
     lines = CreditNoteLineSerializer(many=True, read_only=True)
     applications = CreditApplicationSerializer(many=True, read_only=True)
@@ -192,14 +195,14 @@ class CreditNoteSerializer(serializers.ModelSerializer):
                   "correlation_id", "lines", "applications"]
 
 
-class CreditLineInputSerializer(serializers.Serializer):
+class CreditLineInputSerializer(strict.Serializer):
     description = serializers.CharField(max_length=255)
     amount = serializers.DecimalField(**MONEY, min_value=0)
     tax_rate = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=0, max_value=1, default=0)
     sku = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
-class CreditNoteInputSerializer(serializers.Serializer):
+class CreditNoteInputSerializer(strict.Serializer):
     customer = serializers.CharField(max_length=40)
     invoice = serializers.CharField(max_length=30, required=False, allow_null=True, default=None)
     reason = serializers.CharField(max_length=255)
@@ -207,12 +210,12 @@ class CreditNoteInputSerializer(serializers.Serializer):
     lines = CreditLineInputSerializer(many=True, allow_empty=False)
 
 
-class ApplyCreditInputSerializer(serializers.Serializer):
+class ApplyCreditInputSerializer(strict.Serializer):
     invoice = serializers.CharField(max_length=30)
     amount = serializers.DecimalField(**MONEY)
 
 
-class PaymentAllocationSerializer(serializers.ModelSerializer):
+class PaymentAllocationSerializer(strict.ModelSerializer):
     invoice_number = serializers.CharField(source="invoice.number")
 
     class Meta:
@@ -220,7 +223,7 @@ class PaymentAllocationSerializer(serializers.ModelSerializer):
         fields = ["invoice", "invoice_number", "amount", "allocated_at"]
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(strict.ModelSerializer):
     customer = serializers.CharField(source="customer.code")
     allocations = PaymentAllocationSerializer(many=True, read_only=True)
 
@@ -230,32 +233,32 @@ class PaymentSerializer(serializers.ModelSerializer):
                   "currency", "correlation_id", "allocations"]
 
 
-class AllocationInputSerializer(serializers.Serializer):
+class AllocationInputSerializer(strict.Serializer):
     invoice = serializers.CharField(max_length=30, help_text="invoice id or number")
     amount = serializers.DecimalField(**MONEY)
 
 
-class PaymentInputSerializer(serializers.Serializer):
+class PaymentInputSerializer(strict.Serializer):
     customer = serializers.CharField(max_length=40, required=False)
-    amount = serializers.DecimalField(**MONEY)
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))  # the service refuses <= 0
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     received_on = serializers.DateField(required=False)
     allocations = AllocationInputSerializer(many=True, required=False, default=list)
 
 
-class AllocateInputSerializer(serializers.Serializer):
+class AllocateInputSerializer(strict.Serializer):
     allocations = AllocationInputSerializer(many=True, allow_empty=False)
 
 
 # --- supplier side ------------------------------------------------------------------------------
 
-class SupplierBillLineSerializer(serializers.ModelSerializer):
+class SupplierBillLineSerializer(strict.ModelSerializer):
     class Meta:
         model = SupplierBillLine
         fields = ["sku", "quantity", "unit_cost", "amount", "received_unit_cost", "grni_amount", "variance"]
 
 
-class SupplierBillSerializer(serializers.ModelSerializer):
+class SupplierBillSerializer(strict.ModelSerializer):
     supplier = serializers.CharField(source="supplier.code")
     purchase_order_number = serializers.CharField(source="purchase_order.number", default=None)
     lines = SupplierBillLineSerializer(many=True, read_only=True)
@@ -267,13 +270,13 @@ class SupplierBillSerializer(serializers.ModelSerializer):
                   "balance_due", "correlation_id", "lines"]
 
 
-class BillLineInputSerializer(serializers.Serializer):
+class BillLineInputSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.DecimalField(**QTY)
     unit_cost = serializers.DecimalField(**UNIT)
 
 
-class SupplierBillInputSerializer(serializers.Serializer):
+class SupplierBillInputSerializer(strict.Serializer):
     supplier = serializers.CharField(max_length=40)
     purchase_order = serializers.CharField(max_length=30, required=False, allow_null=True, default=None,
                                            help_text="purchase order id or number")
@@ -283,11 +286,11 @@ class SupplierBillInputSerializer(serializers.Serializer):
     lines = BillLineInputSerializer(many=True, allow_empty=False)
 
 
-class RematchInputSerializer(serializers.Serializer):
+class RematchInputSerializer(strict.Serializer):
     approve = serializers.BooleanField(default=False)
 
 
-class SupplierPaymentSerializer(serializers.ModelSerializer):
+class SupplierPaymentSerializer(strict.ModelSerializer):
     supplier = serializers.CharField(source="supplier.code")
     allocations = serializers.SerializerMethodField()
 
@@ -301,14 +304,14 @@ class SupplierPaymentSerializer(serializers.ModelSerializer):
                 for a in obj.allocations.select_related("bill")]
 
 
-class BillAllocationInputSerializer(serializers.Serializer):
+class BillAllocationInputSerializer(strict.Serializer):
     bill = serializers.CharField(max_length=30, help_text="bill id or number")
     amount = serializers.DecimalField(**MONEY)
 
 
-class SupplierPaymentInputSerializer(serializers.Serializer):
+class SupplierPaymentInputSerializer(strict.Serializer):
     supplier = serializers.CharField(max_length=40)
-    amount = serializers.DecimalField(**MONEY)
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     paid_on = serializers.DateField(required=False)
     allocations = BillAllocationInputSerializer(many=True, allow_empty=False)
@@ -316,7 +319,7 @@ class SupplierPaymentInputSerializer(serializers.Serializer):
 
 # --- reports ------------------------------------------------------------------------------------
 
-class TrialBalanceRowSerializer(serializers.Serializer):
+class TrialBalanceRowSerializer(strict.Serializer):
     account = serializers.CharField()
     name = serializers.CharField()
     type = serializers.ChoiceField(choices=AccountType.choices)
@@ -325,7 +328,7 @@ class TrialBalanceRowSerializer(serializers.Serializer):
     credit = serializers.DecimalField(**MONEY)
 
 
-class TrialBalanceSerializer(serializers.Serializer):
+class TrialBalanceSerializer(strict.Serializer):
     as_of = serializers.DateField(allow_null=True)
     rows = TrialBalanceRowSerializer(many=True)
     total_debit = serializers.DecimalField(**MONEY)
@@ -333,6 +336,8 @@ class TrialBalanceSerializer(serializers.Serializer):
     balanced = serializers.BooleanField()
 
 
+# Query-string parsers stay lenient: which parameters a GET may carry is checked once, against the
+# operation's documented parameters, by core.api.query.StrictQueryParamsMiddleware.
 class AsOfQuerySerializer(serializers.Serializer):
     as_of = serializers.DateField(required=False)
 

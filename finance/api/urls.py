@@ -1,11 +1,11 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
+from core.api.routers import Router
 from finance.api import views
 
 app_name = "finance"
 
-router = DefaultRouter(trailing_slash=True)
+router = Router(trailing_slash=True)
 router.register("accounts", views.AccountViewSet, basename="account")
 router.register("tax-rates", views.TaxRateViewSet, basename="tax-rate")
 router.register("fiscal-years", views.FiscalYearViewSet, basename="fiscal-year")

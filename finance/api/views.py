@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -334,7 +335,9 @@ def _query(serializer_class, request):
     return q.validated_data
 
 
-AS_OF = OpenApiParameter("as_of", str, description="ISO date (default: everything / today)")
+AS_OF = OpenApiParameter("as_of", OpenApiTypes.DATE, description="ISO date (default: everything / today)")
+DATE_FROM, DATE_TO = OpenApiParameter("date_from", OpenApiTypes.DATE), OpenApiParameter("date_to", OpenApiTypes.DATE)
+CODE = {"type": "string", "minLength": 1}  # a required code: an empty one is refused as missing
 
 
 class TrialBalanceView(APIView):
@@ -389,8 +392,7 @@ class InventoryValuationView(APIView):
 class GeneralLedgerView(APIView):
     permission_classes = [allowed("finance.ledger")]
 
-    @extend_schema(parameters=[OpenApiParameter("account", str, required=True),
-                               OpenApiParameter("date_from", str), OpenApiParameter("date_to", str)],
+    @extend_schema(parameters=[OpenApiParameter("account", CODE, required=True), DATE_FROM, DATE_TO],
                    responses={200: dict})
     def get(self, request):
         code = request.query_params.get("account")
@@ -406,8 +408,9 @@ class CustomerStatementView(APIView):
 
     permission_classes = [allowed("finance.receivables")]
 
-    @extend_schema(parameters=[OpenApiParameter("customer", str), OpenApiParameter("date_from", str),
-                               OpenApiParameter("date_to", str)], responses={200: dict})
+    @extend_schema(parameters=[OpenApiParameter("customer", CODE, required=True,
+                                                description="customer code (a partner's own is used whatever it says)"),
+                               DATE_FROM, DATE_TO], responses={200: dict})
     def get(self, request):
         own = _partner_customer_id(request.user)
         if own is not None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from core import roles
+from core.api import serializers as strict
 from core.messaging.models import OutboxEvent
 from integrations.models import EdiDocument, InboundMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
-class WebhookEndpointInputSerializer(serializers.Serializer):
+class WebhookEndpointInputSerializer(strict.Serializer):
     url = serializers.URLField(max_length=500)
     event_types = serializers.ListField(child=serializers.CharField(max_length=120), allow_empty=False,
                                         max_length=100)
@@ -18,7 +19,7 @@ class WebhookEndpointInputSerializer(serializers.Serializer):
                                      help_text="Staff only: the customer code owning the endpoint.")
 
 
-class WebhookEndpointUpdateSerializer(serializers.Serializer):
+class WebhookEndpointUpdateSerializer(strict.Serializer):
     url = serializers.URLField(max_length=500, required=False)
     event_types = serializers.ListField(child=serializers.CharField(max_length=120), allow_empty=False,
                                         required=False, max_length=100)
@@ -27,11 +28,11 @@ class WebhookEndpointUpdateSerializer(serializers.Serializer):
     ordered_by_subject = serializers.BooleanField(required=False)
 
 
-class RotateSecretInputSerializer(serializers.Serializer):
+class RotateSecretInputSerializer(strict.Serializer):
     overlap_hours = serializers.IntegerField(min_value=0, max_value=24 * 30, default=24)
 
 
-class WebhookEndpointOutputSerializer(serializers.ModelSerializer):
+class WebhookEndpointOutputSerializer(strict.ModelSerializer):
     customer = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
@@ -50,7 +51,7 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointOutputSerializer):
         return self.context["secret"]
 
 
-class EventOutputSerializer(serializers.Serializer):
+class EventOutputSerializer(strict.Serializer):
     """The CloudEvents envelope (CONTRACT "Events"); a partner gets each type's partner view."""
 
     def to_representation(self, instance: OutboxEvent) -> dict:
@@ -58,13 +59,13 @@ class EventOutputSerializer(serializers.Serializer):
         return instance.envelope(partner=request is not None and roles.is_partner(request.user))
 
 
-class WebhookAttemptOutputSerializer(serializers.ModelSerializer):
+class WebhookAttemptOutputSerializer(strict.ModelSerializer):
     class Meta:
         model = WebhookAttempt
         fields = ["number", "started_at", "status_code", "latency_ms", "succeeded", "error", "response_body"]
 
 
-class PartnerWebhookAttemptSerializer(serializers.ModelSerializer):
+class PartnerWebhookAttemptSerializer(strict.ModelSerializer):
     """An attempt as its partner sees it: status code and timing only. Never the endpoint's
     response body nor our transport error (which names addresses, TLS and network details)."""
 
@@ -73,7 +74,7 @@ class PartnerWebhookAttemptSerializer(serializers.ModelSerializer):
         fields = ["number", "started_at", "status_code", "latency_ms", "succeeded"]
 
 
-class WebhookDeliveryOutputSerializer(serializers.ModelSerializer):
+class WebhookDeliveryOutputSerializer(strict.ModelSerializer):
     event_id = serializers.UUIDField(read_only=True)
 
     class Meta:
@@ -103,7 +104,7 @@ class PartnerWebhookDeliveryDetailSerializer(PartnerWebhookDeliverySerializer):
         fields = [*PartnerWebhookDeliverySerializer.Meta.fields, "attempts"]
 
 
-class BulkReplayInputSerializer(serializers.Serializer):
+class BulkReplayInputSerializer(strict.Serializer):
     endpoint = serializers.IntegerField(required=False, min_value=1)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
@@ -117,7 +118,7 @@ class BulkReplayInputSerializer(serializers.Serializer):
         return attrs
 
 
-class InboundMessageOutputSerializer(serializers.ModelSerializer):
+class InboundMessageOutputSerializer(strict.ModelSerializer):
     orders = serializers.SerializerMethodField()
 
     class Meta:
@@ -139,7 +140,7 @@ class InboundMessageDetailSerializer(InboundMessageOutputSerializer):
         return obj.text
 
 
-class EdiDocumentOutputSerializer(serializers.ModelSerializer):
+class EdiDocumentOutputSerializer(strict.ModelSerializer):
     partner = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:

@@ -1,11 +1,11 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
+from core.api.routers import Router
 from integrations.api import views
 
 app_name = "integrations"
 
-router = DefaultRouter(trailing_slash=True)
+router = Router(trailing_slash=True)
 router.register("webhook-endpoints", views.WebhookEndpointViewSet, basename="webhook-endpoint")
 router.register("events", views.EventViewSet, basename="event")
 router.register("deliveries", views.DeliveryViewSet, basename="delivery")

@@ -271,7 +271,7 @@ class EdiInboundView(APIView):
     permission_classes = [allowed("integrations.channels")]
     parser_classes = [PlainTextParser]
 
-    @extend_schema(request={"text/plain": OpenApiTypes.STR}, responses={201: s.InboundMessageOutputSerializer})
+    @extend_schema(request={"text/plain": {"type": "string", "minLength": 1}}, responses={201: s.InboundMessageOutputSerializer})
     def post(self, request):
         _check_size(request)
         body = request.body

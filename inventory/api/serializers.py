@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from core.api import serializers as strict
+
 from ..models import (
     Adjustment,
     Product,
@@ -40,7 +42,7 @@ def Cost(**kw):  # noqa: N802
 # --- master data ------------------------------------------------------------------------------
 
 
-class ProductUnitSerializer(serializers.ModelSerializer):
+class ProductUnitSerializer(strict.ModelSerializer):
     uom = serializers.SlugRelatedField(slug_field="code", queryset=UnitOfMeasure.objects.all())
 
     class Meta:
@@ -48,7 +50,7 @@ class ProductUnitSerializer(serializers.ModelSerializer):
         fields = ["uom", "factor"]
 
 
-class ReorderInfoSerializer(serializers.ModelSerializer):
+class ReorderInfoSerializer(strict.ModelSerializer):
     warehouse = serializers.SlugRelatedField(slug_field="code", read_only=True)
     preferred_supplier = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
@@ -57,7 +59,7 @@ class ReorderInfoSerializer(serializers.ModelSerializer):
         fields = ["warehouse", "min_quantity", "max_quantity", "multiple", "preferred_supplier", "is_active"]
 
 
-class ProductSerializer(serializers.ModelSerializer):
+class ProductSerializer(strict.ModelSerializer):
     uom = serializers.SlugRelatedField(slug_field="code", queryset=UnitOfMeasure.objects.all())
     units = ProductUnitSerializer(many=True, read_only=True)
     reorder = ReorderInfoSerializer(source="reorder_rules", many=True, read_only=True)
@@ -71,21 +73,21 @@ class ProductSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
 
 
-class WarehouseSerializer(serializers.ModelSerializer):
+class WarehouseSerializer(strict.ModelSerializer):
     class Meta:
         model = Warehouse
         fields = ["id", "code", "name", "region", "priority", "is_active"]
         read_only_fields = ["id"]
 
 
-class SupplierSerializer(serializers.ModelSerializer):
+class SupplierSerializer(strict.ModelSerializer):
     class Meta:
         model = Supplier
         fields = ["id", "code", "name", "email", "lead_time_days", "is_active"]
         read_only_fields = ["id"]
 
 
-class ReorderRuleSerializer(serializers.ModelSerializer):
+class ReorderRuleSerializer(strict.ModelSerializer):
     sku = serializers.SlugRelatedField(source="product", slug_field="sku", queryset=Product.objects.all())
     warehouse = serializers.SlugRelatedField(slug_field="code", queryset=Warehouse.objects.all())
     preferred_supplier = serializers.SlugRelatedField(slug_field="code", queryset=Supplier.objects.all(),
@@ -118,7 +120,7 @@ class ReorderRuleSerializer(serializers.ModelSerializer):
 # --- stock ------------------------------------------------------------------------------------
 
 
-class AvailabilitySerializer(serializers.Serializer):
+class AvailabilitySerializer(strict.Serializer):
     sku = serializers.CharField(source="product.sku")
     warehouse = serializers.CharField(source="warehouse.code")
     on_hand = Qty()
@@ -127,7 +129,7 @@ class AvailabilitySerializer(serializers.Serializer):
     incoming = Qty()
 
 
-class StockMoveSerializer(serializers.ModelSerializer):
+class StockMoveSerializer(strict.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     warehouse = serializers.CharField(source="warehouse.code")
 
@@ -137,7 +139,7 @@ class StockMoveSerializer(serializers.ModelSerializer):
                   "source_id", "reservation", "correlation_id", "created_at"]
 
 
-class ReservationSerializer(serializers.ModelSerializer):
+class ReservationSerializer(strict.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     warehouse = serializers.CharField(source="warehouse.code")
 
@@ -147,14 +149,14 @@ class ReservationSerializer(serializers.ModelSerializer):
                   "quantity_released", "status", "correlation_id", "created_at"]
 
 
-class ReceiptLineInputSerializer(serializers.Serializer):
+class ReceiptLineInputSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = Qty()
     unit_cost = Cost()
     uom = serializers.CharField(max_length=20, required=False, allow_blank=True)
 
 
-class ReceiptInputSerializer(serializers.Serializer):
+class ReceiptInputSerializer(strict.Serializer):
     warehouse = serializers.CharField(max_length=20)
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     supplier = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)
@@ -163,7 +165,7 @@ class ReceiptInputSerializer(serializers.Serializer):
     lines = ReceiptLineInputSerializer(many=True, allow_empty=False)
 
 
-class ReceiptLineOutputSerializer(serializers.ModelSerializer):
+class ReceiptLineOutputSerializer(strict.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     uom = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
@@ -173,7 +175,7 @@ class ReceiptLineOutputSerializer(serializers.ModelSerializer):
                   "purchase_order_line", "move"]
 
 
-class ReceiptOutputSerializer(serializers.ModelSerializer):
+class ReceiptOutputSerializer(strict.ModelSerializer):
     warehouse = serializers.CharField(source="warehouse.code")
     supplier = serializers.SlugRelatedField(slug_field="code", read_only=True)
     lines = ReceiptLineOutputSerializer(many=True, read_only=True)
@@ -184,14 +186,14 @@ class ReceiptOutputSerializer(serializers.ModelSerializer):
                   "correlation_id", "created_at", "lines"]
 
 
-class AdjustmentInputSerializer(serializers.Serializer):
+class AdjustmentInputSerializer(strict.Serializer):
     warehouse = serializers.CharField(max_length=20)
     sku = serializers.CharField(max_length=64)
     counted_quantity = Qty(min_value=0)
     reason = serializers.CharField(max_length=200)
 
 
-class AdjustmentOutputSerializer(serializers.ModelSerializer):
+class AdjustmentOutputSerializer(strict.ModelSerializer):
     warehouse = serializers.CharField(source="warehouse.code")
     sku = serializers.CharField(source="product.sku")
 
@@ -201,27 +203,27 @@ class AdjustmentOutputSerializer(serializers.ModelSerializer):
                   "reason", "move", "correlation_id", "created_at"]
 
 
-class ScrapInputSerializer(serializers.Serializer):
+class ScrapInputSerializer(strict.Serializer):
     warehouse = serializers.CharField(max_length=20)
     sku = serializers.CharField(max_length=64)
-    quantity = Qty()
+    quantity = Qty(min_value=Decimal("0.001"))  # the service refuses <= 0 (found by schemathesis)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class TransferLineInputSerializer(serializers.Serializer):
+class TransferLineInputSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = Qty()
     uom = serializers.CharField(max_length=20, required=False, allow_blank=True)
 
 
-class TransferInputSerializer(serializers.Serializer):
+class TransferInputSerializer(strict.Serializer):
     from_warehouse = serializers.CharField(max_length=20)
     to_warehouse = serializers.CharField(max_length=20)
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     lines = TransferLineInputSerializer(many=True, allow_empty=False)
 
 
-class TransferLineOutputSerializer(serializers.ModelSerializer):
+class TransferLineOutputSerializer(strict.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
 
     class Meta:
@@ -229,7 +231,7 @@ class TransferLineOutputSerializer(serializers.ModelSerializer):
         fields = ["line_no", "sku", "quantity", "unit_cost", "value", "out_move", "in_move"]
 
 
-class TransferOutputSerializer(serializers.ModelSerializer):
+class TransferOutputSerializer(strict.ModelSerializer):
     from_warehouse = serializers.CharField(source="from_warehouse.code")
     to_warehouse = serializers.CharField(source="to_warehouse.code")
     lines = TransferLineOutputSerializer(many=True, read_only=True)
@@ -243,14 +245,14 @@ class TransferOutputSerializer(serializers.ModelSerializer):
 # --- procurement ------------------------------------------------------------------------------
 
 
-class PurchaseOrderLineInputSerializer(serializers.Serializer):
+class PurchaseOrderLineInputSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = Qty()
     unit_cost = Cost(required=False, allow_null=True)
     uom = serializers.CharField(max_length=20, required=False, allow_blank=True)
 
 
-class PurchaseOrderInputSerializer(serializers.Serializer):
+class PurchaseOrderInputSerializer(strict.Serializer):
     supplier = serializers.CharField(max_length=40)
     warehouse = serializers.CharField(max_length=20)
     expected_date = serializers.DateField(required=False, allow_null=True)
@@ -258,7 +260,7 @@ class PurchaseOrderInputSerializer(serializers.Serializer):
     lines = PurchaseOrderLineInputSerializer(many=True, allow_empty=False)
 
 
-class PurchaseOrderLineOutputSerializer(serializers.ModelSerializer):
+class PurchaseOrderLineOutputSerializer(strict.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     quantity_outstanding = Qty(read_only=True)
 
@@ -268,7 +270,7 @@ class PurchaseOrderLineOutputSerializer(serializers.ModelSerializer):
                   "quantity_outstanding"]
 
 
-class PurchaseOrderOutputSerializer(serializers.ModelSerializer):
+class PurchaseOrderOutputSerializer(strict.ModelSerializer):
     supplier = serializers.CharField(source="supplier.code")
     warehouse = serializers.CharField(source="warehouse.code")
     lines = PurchaseOrderLineOutputSerializer(many=True, read_only=True)
@@ -279,23 +281,23 @@ class PurchaseOrderOutputSerializer(serializers.ModelSerializer):
                   "correlation_id", "created_at", "lines"]
 
 
-class ReceiveLineInputSerializer(serializers.Serializer):
+class ReceiveLineInputSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = Qty()
     unit_cost = Cost(required=False, allow_null=True)
     uom = serializers.CharField(max_length=20, required=False, allow_blank=True)
 
 
-class ReceiveInputSerializer(serializers.Serializer):
+class ReceiveInputSerializer(strict.Serializer):
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     lines = ReceiveLineInputSerializer(many=True, allow_empty=False)
 
 
-class ReplenishmentRunInputSerializer(serializers.Serializer):
+class ReplenishmentRunInputSerializer(strict.Serializer):
     warehouses = serializers.ListField(child=serializers.CharField(max_length=20), required=False)
 
 
-class ReplenishmentRunOutputSerializer(serializers.Serializer):
+class ReplenishmentRunOutputSerializer(strict.Serializer):
     purchase_orders = PurchaseOrderOutputSerializer(many=True)
     suggestions = serializers.ListField(child=serializers.DictField())
     skipped = serializers.ListField(child=serializers.DictField())

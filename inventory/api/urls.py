@@ -1,11 +1,12 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+
+from core.api.routers import Router
 
 from . import views
 
 app_name = "inventory"
 
-router = DefaultRouter(trailing_slash=True)
+router = Router(trailing_slash=True)
 router.register("products", views.ProductViewSet, basename="product")
 router.register("warehouses", views.WarehouseViewSet, basename="warehouse")
 router.register("suppliers", views.SupplierViewSet, basename="supplier")

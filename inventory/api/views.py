@@ -91,6 +91,7 @@ class AvailabilityViewSet(viewsets.ViewSet):
     """Stock per product × warehouse: on hand, reserved, available, incoming (open POs)."""
 
     permission_classes = [allowed("inventory.availability")]
+    pagination_class = StandardPagination  # paginated by hand below; here so the schema documents it
 
     @extend_schema(parameters=[OpenApiParameter("sku", str), OpenApiParameter("warehouse", str)],
                    responses=s.AvailabilitySerializer(many=True))
@@ -98,12 +99,12 @@ class AvailabilityViewSet(viewsets.ViewSet):
         product_ids, warehouse_ids = _codes_to_ids(request)
         rows = selectors.list_availability(product_ids=product_ids, warehouse_ids=warehouse_ids,
                                            active_only=roles.is_partner(request.user))
-        paginator = StandardPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(s.AvailabilitySerializer(page, many=True).data)
 
-    @extend_schema(parameters=[OpenApiParameter("sku", str, required=True),
-                               OpenApiParameter("warehouse", str, required=True)], responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[OpenApiParameter("sku", {"type": "string", "minLength": 1}, required=True),
+                               OpenApiParameter("warehouse", {"type": "string", "minLength": 1}, required=True)], responses=OpenApiTypes.OBJECT)
     @action(detail=False, methods=["get"])
     def atp(self, request):
         """Available-to-promise by date for one SKU in one warehouse."""

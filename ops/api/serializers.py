@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.api import serializers as strict
 from ops import actions
 from ops.models import ExceptionItem, ExceptionNote, ReconciliationResult, ReconciliationRun
 from ops.selectors import exception_history
 
 
-class ExceptionNoteOutputSerializer(serializers.ModelSerializer):
+class ExceptionNoteOutputSerializer(strict.ModelSerializer):
     author = serializers.SerializerMethodField()
 
     class Meta:
@@ -20,7 +21,7 @@ class ExceptionNoteOutputSerializer(serializers.ModelSerializer):
         return obj.author.get_username() if obj.author_id else None
 
 
-class ExceptionOutputSerializer(serializers.ModelSerializer):
+class ExceptionOutputSerializer(strict.ModelSerializer):
     assignee = serializers.SerializerMethodField()
     resolved_by = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField()
@@ -52,34 +53,34 @@ class ExceptionDetailOutputSerializer(ExceptionOutputSerializer):
         return exception_history(obj.pk)
 
 
-class AssignInputSerializer(serializers.Serializer):
+class AssignInputSerializer(strict.Serializer):
     assignee = serializers.CharField(allow_null=True, required=True, max_length=150,
                                      help_text="User id or username; null to unassign.")
 
 
-class NoteInputSerializer(serializers.Serializer):
+class NoteInputSerializer(strict.Serializer):
     note = serializers.CharField(required=True, allow_blank=False, max_length=5000, trim_whitespace=True)
 
 
-class OptionalNoteInputSerializer(serializers.Serializer):
+class OptionalNoteInputSerializer(strict.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
 
-class ActionOutputSerializer(serializers.Serializer):
+class ActionOutputSerializer(strict.Serializer):
     action = serializers.CharField()
     detail = serializers.CharField()
     resolved = serializers.BooleanField()
     exception = ExceptionOutputSerializer()
 
 
-class ReconciliationResultOutputSerializer(serializers.ModelSerializer):
+class ReconciliationResultOutputSerializer(strict.ModelSerializer):
     class Meta:
         model = ReconciliationResult
         fields = ["check_name", "status", "findings_count", "figures", "findings", "error", "started_at",
                   "finished_at"]
 
 
-class ReconciliationRunOutputSerializer(serializers.ModelSerializer):
+class ReconciliationRunOutputSerializer(strict.ModelSerializer):
     requested_by = serializers.SerializerMethodField()
     duration_seconds = serializers.FloatField(read_only=True)
 
@@ -99,13 +100,13 @@ class ReconciliationRunDetailOutputSerializer(ReconciliationRunOutputSerializer)
         fields = ReconciliationRunOutputSerializer.Meta.fields + ["results"]
 
 
-class RunInputSerializer(serializers.Serializer):
+class RunInputSerializer(strict.Serializer):
     checks = serializers.ListField(child=serializers.CharField(max_length=80), required=False, allow_empty=True,
                                    max_length=50, help_text="Check names or aliases (i1…i8); all of the group if empty.")
     group = serializers.ChoiceField(choices=["reconciliation", "sla"], default="reconciliation")
 
 
-class KpiQuerySerializer(serializers.Serializer):
+class KpiQuerySerializer(strict.Serializer):
     date_from = serializers.DateField(required=False, allow_null=True)
     date_to = serializers.DateField(required=False, allow_null=True)
     channel = serializers.CharField(required=False, allow_blank=True, max_length=40)

@@ -1,11 +1,11 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
+from core.api.routers import Router
 from ops.api import views
 
 app_name = "ops"
 
-router = DefaultRouter(trailing_slash=True)
+router = Router(trailing_slash=True)
 router.register("exceptions", views.ExceptionViewSet, basename="exception")
 router.register("reconciliations", views.ReconciliationViewSet, basename="reconciliation")
 

@@ -4,6 +4,7 @@ serializer → one service or selector → output serializer."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -11,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.permissions import allowed
-from core.context import clean_correlation_id
+from core.context import CORRELATION_ID_PATTERN, clean_correlation_id
 from core.exceptions import NotFound, ValidationFailed
 from ops import actions as ops_actions
 from ops import selectors, services
@@ -111,7 +112,7 @@ class ExceptionViewSet(viewsets.ReadOnlyModelViewSet):
         """Run the failed consumer on its event again."""
         return self._act(request, pk, ops_actions.RERUN)
 
-    @extend_schema(responses=dict)
+    @extend_schema(parameters=[OpenApiParameter("owner_role", str)], responses=dict)
     @action(detail=False, methods=["get"])
     def summary(self, request):
         """Live exceptions by kind, severity and owner role (for dashboards)."""
@@ -175,8 +176,8 @@ class KpiView(APIView):
     permission_classes = [allowed("ops.monitoring")]
 
     @extend_schema(parameters=[
-        OpenApiParameter("from", str, description="first day, YYYY-MM-DD"),
-        OpenApiParameter("to", str, description="last day (inclusive), YYYY-MM-DD"),
+        OpenApiParameter("from", OpenApiTypes.DATE, description="first day, YYYY-MM-DD"),
+        OpenApiParameter("to", OpenApiTypes.DATE, description="last day (inclusive), YYYY-MM-DD"),
         OpenApiParameter("channel", str, description="only orders of this channel"),
     ], responses=dict)
     def get(self, request):
@@ -196,7 +197,8 @@ class TraceView(APIView):
 
     permission_classes = [allowed("ops.monitoring")]
 
-    @extend_schema(responses=dict)
+    @extend_schema(parameters=[OpenApiParameter("correlation_id", {"type": "string", "pattern": CORRELATION_ID_PATTERN},
+                                                OpenApiParameter.PATH)], responses=dict)
     def get(self, request, correlation_id: str):
         cid = clean_correlation_id(correlation_id)
         if cid is None:

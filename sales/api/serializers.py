@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import transaction
 from rest_framework import serializers
 
+from core.api import serializers as strict
 from sales import stock
 from sales.models import Customer, Order, OrderLine, PriceList, PriceListItem, Return, Shipment
 
@@ -31,7 +32,7 @@ class WarehouseCodeField(serializers.CharField):
             raise serializers.ValidationError(f"Unknown warehouse {code!r}.") from None
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(strict.ModelSerializer):
     preferred_warehouse = WarehouseCodeField(required=False, allow_null=True)
     price_list = serializers.SlugRelatedField(slug_field="code", queryset=PriceList.objects.all(),
                                               required=False, allow_null=True)
@@ -48,7 +49,7 @@ class CustomerSerializer(serializers.ModelSerializer):
 # --- price lists ----------------------------------------------------------------------------
 
 
-class PriceListItemSerializer(serializers.ModelSerializer):
+class PriceListItemSerializer(strict.ModelSerializer):
     sku = serializers.CharField(max_length=64, write_only=True)  # shown from product.sku below
     min_quantity = serializers.DecimalField(**QTY, min_value=Decimal("0"), required=False, default=Decimal("0"))
     unit_price = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
@@ -73,7 +74,7 @@ class PriceListItemSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class PriceListSerializer(serializers.ModelSerializer):
+class PriceListSerializer(strict.ModelSerializer):
     items = PriceListItemSerializer(many=True, required=False)
 
     class Meta:
@@ -101,14 +102,14 @@ class PriceListSerializer(serializers.ModelSerializer):
 # --- orders ---------------------------------------------------------------------------------
 
 
-class OrderLineInputSerializer(serializers.Serializer):
+class OrderLineInputSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"), max_value=Decimal("1000000"))
     unit_price = serializers.DecimalField(**MONEY, min_value=Decimal("0"), required=False, allow_null=True)
     uom = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True)
 
 
-class OrderInputSerializer(serializers.Serializer):
+class OrderInputSerializer(strict.Serializer):
     customer = serializers.CharField(max_length=40, required=False)
     channel = serializers.CharField(max_length=40, required=False, default="api")
     external_ref = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
@@ -118,7 +119,7 @@ class OrderInputSerializer(serializers.Serializer):
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
 
 
-class OrderLineOutputSerializer(serializers.ModelSerializer):
+class OrderLineOutputSerializer(strict.ModelSerializer):
     allocations = serializers.SerializerMethodField()
 
     class Meta:
@@ -138,7 +139,7 @@ class OrderLineOutputSerializer(serializers.ModelSerializer):
         return [{"warehouse": code, "quantity": str(qty)} for code, qty in per.items()]
 
 
-class OrderOutputSerializer(serializers.ModelSerializer):
+class OrderOutputSerializer(strict.ModelSerializer):
     customer = serializers.CharField(source="customer.code")
     lines = OrderLineOutputSerializer(many=True)
 
@@ -166,12 +167,12 @@ def order_representation(order: Order) -> dict:
     return _order_output.to_representation(order)
 
 
-class CancelLineSerializer(serializers.Serializer):
+class CancelLineSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"))
 
 
-class CancelInputSerializer(serializers.Serializer):
+class CancelInputSerializer(strict.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
     lines = CancelLineSerializer(many=True, required=False, allow_empty=False)
 
@@ -179,13 +180,13 @@ class CancelInputSerializer(serializers.Serializer):
 # --- shipments ------------------------------------------------------------------------------
 
 
-class ShipmentLineOutputSerializer(serializers.Serializer):
+class ShipmentLineOutputSerializer(strict.Serializer):
     sku = serializers.CharField()
     quantity = serializers.DecimalField(**QTY)
     order_line = serializers.IntegerField(source="order_line_id")
 
 
-class ShipmentOutputSerializer(serializers.ModelSerializer):
+class ShipmentOutputSerializer(strict.ModelSerializer):
     warehouse = serializers.CharField(source="warehouse.code")
     order_number = serializers.CharField(source="order.number")
     lines = serializers.SerializerMethodField()
@@ -199,12 +200,12 @@ class ShipmentOutputSerializer(serializers.ModelSerializer):
         return ShipmentLineOutputSerializer([sl for sl in shipment.lines.all() if sl.quantity > 0], many=True).data
 
 
-class ShipLineSerializer(serializers.Serializer):
+class ShipLineSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"))
 
 
-class ShipInputSerializer(serializers.Serializer):
+class ShipInputSerializer(strict.Serializer):
     tracking_number = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
     lines = ShipLineSerializer(many=True, required=False, allow_empty=False)
 
@@ -212,12 +213,12 @@ class ShipInputSerializer(serializers.Serializer):
 # --- returns --------------------------------------------------------------------------------
 
 
-class ReturnLineInputSerializer(serializers.Serializer):
+class ReturnLineInputSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"))
 
 
-class ReturnInputSerializer(serializers.Serializer):
+class ReturnInputSerializer(strict.Serializer):
     order = serializers.IntegerField(min_value=1)
     disposition = serializers.ChoiceField(choices=Return.Disposition.values)
     warehouse = serializers.CharField(max_length=20, required=False, allow_blank=True)
@@ -225,13 +226,13 @@ class ReturnInputSerializer(serializers.Serializer):
     lines = ReturnLineInputSerializer(many=True, allow_empty=False, max_length=500)
 
 
-class ReturnLineOutputSerializer(serializers.Serializer):
+class ReturnLineOutputSerializer(strict.Serializer):
     sku = serializers.CharField()
     quantity = serializers.DecimalField(**QTY)
     order_line = serializers.IntegerField(source="order_line_id")
 
 
-class ReturnOutputSerializer(serializers.ModelSerializer):
+class ReturnOutputSerializer(strict.ModelSerializer):
     warehouse = serializers.CharField(source="warehouse.code")
     order_number = serializers.CharField(source="order.number")
     lines = ReturnLineOutputSerializer(many=True)

@@ -1,10 +1,9 @@
-from rest_framework.routers import DefaultRouter
-
+from core.api.routers import Router
 from sales.api import views
 
 app_name = "sales"
 
-router = DefaultRouter(trailing_slash=True)
+router = Router(trailing_slash=True)
 router.register("customers", views.CustomerViewSet, basename="customer")
 router.register("price-lists", views.PriceListViewSet, basename="price-list")
 router.register("orders", views.OrderViewSet, basename="order")
