@@ -4,6 +4,7 @@ are staff-only unless API_DOCS_PUBLIC (issue 14)."""
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 
 pytestmark = pytest.mark.django_db
 GAUGE = b"django_http_requests_total_by_method"
@@ -60,7 +61,7 @@ def test_a_bad_network_in_the_environment_refuses_to_start():
     from pathlib import Path
 
     env = {**os.environ, "METRICS_ALLOWED_NETWORKS": "10.0.0.0/33", "DJANGO_SETTINGS_MODULE": "config.settings",
-           "SECRET_KEY": "x" * 50}
+           "SECRET_KEY": "x" * 50, "SECRETS_KEY": Fernet.generate_key().decode()}
     result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True,
                             text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
     assert result.returncode != 0 and "METRICS_ALLOWED_NETWORKS" in result.stderr
@@ -92,7 +93,8 @@ def test_api_docs_public_defaults_to_debug():
     out = {}
     for debug in ("0", "1"):
         env = {k: v for k, v in os.environ.items() if k not in {"API_DOCS_PUBLIC", "DEBUG"}}
-        env.update({"DEBUG": debug, "SECRET_KEY": "x" * 50, "DJANGO_SETTINGS_MODULE": "config.settings"})
+        env.update({"DEBUG": debug, "SECRET_KEY": "x" * 50, "SECRETS_KEY": Fernet.generate_key().decode(),
+                    "DJANGO_SETTINGS_MODULE": "config.settings"})
         result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
                                 cwd=Path(__file__).resolve().parents[2])
         out[debug] = result.stdout.strip()

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 # docs/operations.md, "Security headers": what a production deployment sets
@@ -20,7 +21,7 @@ PRODUCTION_ENV = {"DEBUG": "0", "ERP_TESTING": "0", "ALLOWED_HOSTS": "erp.exampl
 
 def production(code_or_args: list[str], **extra) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "SESSION_", "CSRF_"))}
-    env.update(PRODUCTION_ENV, SECRET_KEY=secrets.token_urlsafe(50), **extra)
+    env.update(PRODUCTION_ENV, SECRET_KEY=secrets.token_urlsafe(50), SECRETS_KEY=Fernet.generate_key().decode(), **extra)
     return subprocess.run([sys.executable, *code_or_args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
 
@@ -46,7 +47,7 @@ def test_production_defaults():
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECURE_HSTS_PRELOAD"}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env={**{k: v for k, v in os.environ.items() if not k.startswith("SECURE_")}, **env,
-                                 "SECRET_KEY": secrets.token_urlsafe(50)})
+                                 "SECRET_KEY": secrets.token_urlsafe(50), "SECRETS_KEY": Fernet.generate_key().decode()})
     assert result.stdout.split() == ["31536000", "True", "True", "True", "True", "True", "DENY", "same-origin",
                                      "True", "False"], result.stderr
 
