@@ -325,7 +325,9 @@ def api_latency(requests_total: int, clients: int, workers: int, threads: int, s
     port = 18765
     env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "bench-only-secret",
            "SECRETS_KEY": os.environ["SECRETS_KEY"], "ALLOWED_HOSTS": "127.0.0.1",
-           "LOG_LEVEL": "WARNING", "PARTNER_THROTTLE_RATE": "100000/min", "CONN_MAX_AGE": "600"}
+           "LOG_LEVEL": "WARNING", "PARTNER_THROTTLE_RATE": "100000/min", "CONN_MAX_AGE": "600",
+           # plain HTTP on loopback, as a backend behind a TLS proxy (docs/operations.md "Security headers")
+           "SECURE_SSL_REDIRECT": "0"}
     cmd = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
            "-k", worker_class, *(["--threads", str(threads)] if worker_class == "gthread" else []), "--log-level", "warning", "--backlog", "256",
            "--keep-alive", "75"]
@@ -481,6 +483,8 @@ def main() -> None:
               f"{len(lat)} requests in {r['wall']:.2f} s ({len(lat) / r['wall']:.1f} req/s)")
         print(f"   server: gunicorn {r['cmd']}")
         print(f"   statuses: {r['statuses']}")
+        if set(r["statuses"]) != {201}:  # a figure for refused requests measures nothing
+            raise SystemExit(f"not every order was accepted: {r['statuses']}")
         print(f"   latency p50 {percentile_ms(lat, .5):.1f} ms   p95 {percentile_ms(lat, .95):.1f} ms   p99 {percentile_ms(lat, .99):.1f} ms"
               f"   max {1000 * max(lat):.1f} ms")
         print(f"   CPU per request: server (gunicorn workers) {1000 * r['server_cpu'] / len(lat):.1f} ms, "
