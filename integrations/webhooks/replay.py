@@ -11,6 +11,7 @@ from django.utils import timezone
 from config.celery import app as celery_app
 from core.exceptions import ValidationFailed
 from core.messaging.models import OutboxEvent
+from core.querysets import filter_given
 from integrations.exceptions import DeliveryNotReplayable
 from integrations.models import WebhookDelivery
 from integrations.webhooks.fanout import DELIVER_ONE_TASK, _enqueue, _enqueue_rows
@@ -53,15 +54,9 @@ def replay_deliveries(*, endpoint_id: int | None = None, since: datetime | None 
     if status not in (D.DEAD, D.FAILED, D.SUCCEEDED):
         raise ValidationFailed("Only dead, failed or succeeded deliveries can be replayed.",
                                errors={"status": ["Choose dead, failed or succeeded."]})
-    qs = WebhookDelivery.objects.filter(status=status, endpoint__is_active=True)
-    if endpoint_id is not None:
-        qs = qs.filter(endpoint_id=endpoint_id)
-    if customer_id is not None:
-        qs = qs.filter(endpoint__customer_id=customer_id)
-    if since is not None:
-        qs = qs.filter(created_at__gte=since)
-    if until is not None:
-        qs = qs.filter(created_at__lt=until)
+    qs = filter_given(WebhookDelivery.objects.filter(status=status, endpoint__is_active=True),
+                      endpoint_id=endpoint_id, endpoint__customer_id=customer_id,
+                      created_at__gte=since, created_at__lt=until)
     qs = qs.filter(event_id__in=OutboxEvent.objects.values("event_id"))
     now = timezone.now()
     with transaction.atomic():
