@@ -422,7 +422,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- business settings ------------------------------------------------------------------------
 ERP = {
     "COMPANY_NAME": env.str("ERP_COMPANY_NAME", default="Northwind Distribution"),
-    "CURRENCY": env.str("ERP_CURRENCY", default="USD"),
+    # the company (book-keeping) currency; ERP_CURRENCY is the older name and still read
+    "CURRENCY": env.str("ERP_COMPANY_CURRENCY", default=env.str("ERP_CURRENCY", default="USD")),
     "EVENT_SOURCE": env.str("ERP_EVENT_SOURCE", default="/distribution-erp"),
     "OUTBOX_RETENTION_DAYS": env.int("ERP_OUTBOX_RETENTION_DAYS", default=30),
     "OUTBOX_SWEEP_AFTER_SECONDS": env.int("ERP_OUTBOX_SWEEP_AFTER_SECONDS", default=3),
