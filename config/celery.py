@@ -4,6 +4,7 @@ Tasks are autodiscovered from each app's tasks.py. Correlation ids travel in tas
 (see core.celery_context), so a task logs and stamps the business transaction it serves.
 """
 
+import fnmatch
 import os
 
 from celery import Celery
@@ -17,7 +18,7 @@ app.autodiscover_tasks()
 
 import core.celery_context  # noqa: E402,F401  (connects the signal handlers)
 
-# Tasks that talk to partner endpoints (slow or hung ones included): routed to settings.WEBHOOK_QUEUE.
+# Tasks that talk to partner endpoints (slow or hung ones included): the "webhooks" kind.
 WEBHOOK_TASKS = frozenset({
     "integrations.tasks.deliver_webhook_task",
     "integrations.tasks.deliver_webhooks_task",
@@ -25,11 +26,27 @@ WEBHOOK_TASKS = frozenset({
 })
 
 
-def route_task(name, args, kwargs, options, task=None, **kw):
-    """Celery router (settings.CELERY_TASK_ROUTES): webhook tasks go to their own queue, read
-    from the settings at send time (tests and deployments can rename it); everything else to
-    the default queue."""
-    queue = getattr(settings, "WEBHOOK_QUEUE", "")
-    if name in WEBHOOK_TASKS and queue:
-        return {"queue": queue}
+def task_kind(name: str, kinds=None) -> str | None:
+    """The kind of work of a task name (settings.TASK_KINDS: fnmatch patterns, first match wins)."""
+    for pattern, kind in (settings.TASK_KINDS if kinds is None else kinds):
+        if fnmatch.fnmatchcase(name, pattern):
+            return kind
     return None
+
+
+def route_task(name, args, kwargs, options, task=None, **kw):
+    """Celery router (settings.CELERY_TASK_ROUTES): each task to the queue of its kind of work
+    (settings.TASK_QUEUES, read at send time so tests and deployments can rename them); webhook
+    tasks follow settings.WEBHOOK_QUEUE. Unknown tasks: Celery's default queue."""
+    kind = task_kind(name)
+    if kind is None:
+        return None
+    queue = getattr(settings, "WEBHOOK_QUEUE", "") if kind == "webhooks" else settings.TASK_QUEUES.get(kind)
+    return {"queue": queue} if queue else None
+
+
+def all_queues() -> list[str]:
+    """Every queue a worker may need to consume (the kinds' queues and Celery's default)."""
+    queues = [*settings.TASK_QUEUES.values(), getattr(settings, "WEBHOOK_QUEUE", "")]
+    queues.append(app.conf.task_default_queue or "celery")
+    return list(dict.fromkeys(q for q in queues if q))

@@ -23,6 +23,8 @@ import structlog
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from config.scale import storage_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -209,7 +211,8 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # files another host may need (EDI out, archives): STORAGE_URL, see config.scale / docs/deployment.md
+    "default": storage_from_url(env.str("STORAGE_URL", default=""), default_dir=VAR_DIR / "files"),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
                     if not (DEBUG or TESTING) else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
@@ -374,6 +377,25 @@ BROKER_DOWN_RETRY_SECONDS = env.float("BROKER_DOWN_RETRY_SECONDS", default=5.0)
 # (or one worker with `-Q celery,webhooks`, as scripts/run-dev.sh does).
 WEBHOOK_QUEUE = env.str("WEBHOOK_QUEUE", default="webhooks")
 CELERY_TASK_ROUTES = ("config.celery.route_task",)
+# --- queues by kind of work (docs/deployment.md "Workers"): a flood on one never delays another.
+# TASK_KINDS maps task names (fnmatch patterns, first match wins) to a kind of work; TASK_QUEUES
+# names each kind's queue (QUEUE_<KIND> renames one). config.celery.route_task reads both at send
+# time. Unmatched tasks go to Celery's default queue "celery". Consume every queue: one worker per
+# queue in production, or `-Q relay,posting,webhooks,channels,ops,celery` (scripts/run-dev.sh).
+TASK_KINDS = [
+    ("core.messaging.tasks.prune_outbox", "ops"),
+    ("core.messaging.tasks.*", "relay"),           # outbox relay + sweeper: the consumers, invoicing included
+    ("integrations.tasks.deliver_*", "webhooks"),  # partner endpoints, slow or hung ones too
+    ("integrations.tasks.*", "channels"),          # inbound messages, shop backfills
+    ("sales.tasks.*", "posting"),                  # backorder allocation
+    ("inventory.tasks.*", "posting"),              # replenishment
+    ("finance.tasks.*", "posting"),
+    ("ops.tasks.*", "ops"),                        # reconciliations, SLA checks, alerts, digests
+    ("core.tasks.*", "ops"),                       # housekeeping (idempotency keys, retention)
+]
+TASK_QUEUES = {kind: env.str(f"QUEUE_{kind.upper()}", default=kind)
+               for kind in ("relay", "posting", "channels", "ops")}
+TASK_QUEUES["webhooks"] = WEBHOOK_QUEUE
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True               # at-least-once: consumers are idempotent
@@ -435,7 +457,8 @@ ERP = {
     "WEBHOOK_DISABLE_AFTER_HOURS": env.int("ERP_WEBHOOK_DISABLE_AFTER_HOURS", default=72),
     "WEBHOOK_ALLOW_PRIVATE_URLS": env.bool("ERP_WEBHOOK_ALLOW_PRIVATE_URLS", default=DEBUG or TESTING),
     "INBOUND_MAX_BYTES": env.int("ERP_INBOUND_MAX_BYTES", default=2 * 1024 * 1024),
-    "EDI_OUTBOX_DIR": env.str("ERP_EDI_OUTBOX_DIR", default=str(VAR_DIR / "edi" / "outbox")),
+    # outbound EDI files: <prefix>/<partner code>/<file> in the shared storage (STORAGE_URL)
+    "EDI_OUTBOX_PREFIX": env.str("ERP_EDI_OUTBOX_PREFIX", default="edi/outbox"),
     "PARTNER_PRICE_TOLERANCE": Decimal(env.str("ERP_PARTNER_PRICE_TOLERANCE", default="0.00")),
     "RECEIPT_OVER_TOLERANCE": Decimal(env.str("ERP_RECEIPT_OVER_TOLERANCE", default="0.05")),
     "BILL_QTY_TOLERANCE": Decimal(env.str("ERP_BILL_QTY_TOLERANCE", default="0.00")),

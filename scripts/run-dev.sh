@@ -6,9 +6,9 @@ PY=${PYTHON:-.venv/bin/python}
 CELERY="$(dirname "$PY")/celery"
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
-# every queue the tasks are routed to (config.celery.route_task): the default one and the webhooks one;
-# in production run a worker per queue (docs/operations.md, "Webhook delivery limits")
-QUEUES=${QUEUES:-celery,${WEBHOOK_QUEUE:-webhooks}}
+# every queue the tasks are routed to (config.celery.route_task, settings.TASK_KINDS): one per kind of
+# work plus Celery's default; in production run a worker per queue (docs/deployment.md, "Workers")
+QUEUES=${QUEUES:-${QUEUE_RELAY:-relay},${QUEUE_POSTING:-posting},${WEBHOOK_QUEUE:-webhooks},${QUEUE_CHANNELS:-channels},${QUEUE_OPS:-ops},celery}
 mkdir -p var/log
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -16,8 +17,9 @@ from core import roles, tokens
 @pytest.fixture(autouse=True)
 def _erp_settings(settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.ERP = {**settings.ERP, "EDI_OUTBOX_DIR": str(tmp_path / "edi-outbox"),
-                    "WEBHOOK_ALLOW_PRIVATE_URLS": True}
+    settings.ERP = {**settings.ERP, "WEBHOOK_ALLOW_PRIVATE_URLS": True}
+    # shared files (EDI out, archives) in memory: a test that writes a local path fails to find it
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
     yield
 
 
@@ -149,6 +151,7 @@ class Receiver:
         self.requests: list[dict] = []
         self.script: list[tuple[int, dict, bytes]] = []
         self.routes: dict[str, object] = {}  # path -> callable(handler) -> (status, headers, body)
+        self.delay = 0.0  # seconds each POST takes to answer (a slow partner endpoint)
         self.lock = threading.Lock()
         receiver = self
 
@@ -175,6 +178,8 @@ class Receiver:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 with receiver.lock:
                     receiver.requests.append({"path": self.path, "headers": dict(self.headers.items()),
                                               "body": body})

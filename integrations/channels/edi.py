@@ -7,26 +7,25 @@ partner's outbox. A clean interchange gets a 997 with AK9=A; each 850 (one per S
 becomes one order whose external_ref is "<partner code>/<PO number>" on channel "edi" (PO
 numbers are only unique per partner). Business refusals (unknown SKU…) fail that PO only.
 
-Outbound documents are written to ERP["EDI_OUTBOX_DIR"]/<partner code>/ as
-"<set>_<reference>_<control>.x12" (temporary file + rename, so a reader never sees half a
-file) and recorded as EdiDocument rows listed by the API.
+Outbound documents are saved through Django's storage API (core.storage: a local folder by
+default, an S3-compatible bucket in production, so any host's worker writes where every host
+and the partner pickup read) as ERP["EDI_OUTBOX_PREFIX"]/<partner code>/
+"<set>_<reference>_<control>.x12" (a reader never sees half a file) and recorded as
+EdiDocument rows listed by the API.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 import structlog
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core import numbering
+from core import numbering, storage
 from integrations.channels import x12
 from integrations.exceptions import X12Error
 from integrations.inbound import OrderDraft, Parsed, register_parser
@@ -237,7 +236,7 @@ def write_document(*, partner: EdiPartner, set_id: str, body: list[list], refere
         partner=partner, transaction_set=set_id, control_number=control, filename=f"{partner.code}/{filename}",
         content=content, order_id=order_id, reference=reference[:120], event_id=event_id,
         inbound_message=inbound_message, correlation_id=correlation_id)
-    out = (Path(settings.ERP["EDI_OUTBOX_DIR"]) / partner.code / filename, content)
+    out = (outbox_name(document), content)
     if files is None:
         write_files([out])
     else:
@@ -245,14 +244,19 @@ def write_document(*, partner: EdiPartner, set_id: str, body: list[list], refere
     return document
 
 
-def write_files(files: list[tuple[Path, str]]) -> None:
-    """Write documents' files into the partners' folders (each atomically: temp file, rename)."""
-    for path, content in files:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(content)
-        os.replace(tmp, path)
+def outbox_name(document: EdiDocument) -> str:
+    """The document's name in the shared storage (core.storage.files())."""
+    return f"{settings.ERP['EDI_OUTBOX_PREFIX'].strip('/')}/{document.filename}"
+
+
+def write_files(files: list[tuple[str, str]]) -> None:
+    """Save documents' files into the partners' folders of the shared storage. The name holds
+    the partner's unique control number, so it is new; a storage that already has it (a retried
+    batch after a crash) keeps the first file, whose content is the same document."""
+    for name, content in files:
+        if storage.files().exists(name):
+            continue
+        storage.save_text(name, content)
 
 
 def lock_partners(partner_ids) -> None:

@@ -18,15 +18,18 @@ def broker_queue(settings):
     queue = new_queue_name()
     saved = (app.conf.task_always_eager, app.conf.task_default_queue)
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.WEBHOOK_QUEUE = queue  # webhook tasks are routed by name: to the same test queue
+    # every kind of work is routed by name (config.celery.route_task): all to the same test queue
+    settings.WEBHOOK_QUEUE = queue
+    settings.TASK_QUEUES = {kind: queue for kind in settings.TASK_QUEUES}
     app.conf.task_always_eager, app.conf.task_default_queue = False, queue
     yield queue
     app.conf.task_always_eager, app.conf.task_default_queue = saved
     import redis
 
-    # what a killed worker left behind on our queue would otherwise stay in the broker forever
+    # what a killed worker left behind on our queues would otherwise stay in the broker forever
+    names = {queue, settings.WEBHOOK_QUEUE, *settings.TASK_QUEUES.values()}  # a test may split them
     redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2).delete(
-        queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+        *[key for name in names for key in (name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")])
 
 
 @pytest.fixture

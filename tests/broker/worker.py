@@ -15,6 +15,7 @@ core.messaging, change RELAY_TASK when it does.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -86,12 +87,15 @@ class Worker:
     """One worker process (with its pool children and, with beat=True, an embedded beat)."""
 
     def __init__(self, *, queue: str, workdir: Path, name: str, beat: bool = False,
-                 visibility_timeout: int | None = None, env: dict[str, str] | None = None) -> None:
+                 visibility_timeout: int | None = None, env: dict[str, str] | None = None,
+                 queues: list[str] | None = None) -> None:
+        """queues: what this worker consumes (default: the test's one queue); the queue of each
+        kind of work is the test process' settings.TASK_QUEUES / WEBHOOK_QUEUE."""
         self.queue = queue
         self.log_path = workdir / f"{name}.log"
         cmd = [str(Path(sys.executable).with_name("celery")), "-A", "config", "worker",
                "--loglevel=INFO", f"--logfile={self.log_path}", "--pool=prefork", "--concurrency=2",
-               f"--hostname={name}-{uuid.uuid4().hex[:6]}@%h", f"--queues={queue}",
+               f"--hostname={name}-{uuid.uuid4().hex[:6]}@%h", f"--queues={','.join(queues or [queue])}",
                "--without-gossip", "--without-mingle", "--without-heartbeat"]
         if beat:
             cmd.append("--beat")
@@ -108,6 +112,9 @@ class Worker:
             "SECRETS_KEY": ",".join(settings.SECRETS_KEYS),
             "ERP_WEBHOOK_ALLOW_PRIVATE_URLS": "true",  # the receiver is on 127.0.0.1
             "ERP_TEST_QUEUE": queue,
+            "ERP_TEST_TASK_QUEUES": json.dumps({**settings.TASK_QUEUES, "webhooks": settings.WEBHOOK_QUEUE}),
+            # shared files in the test's own folder, never the project's var/
+            "STORAGE_URL": f"file://{workdir / 'files'}",
             "ERP_TEST_BEAT_SCHEDULE": str(workdir / f"{name}-beat-schedule"),
             **({"ERP_TEST_VISIBILITY_TIMEOUT": str(visibility_timeout)} if visibility_timeout else {}),
             **(env or {}),

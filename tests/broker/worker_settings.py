@@ -6,12 +6,16 @@ message left unacknowledged by a killed worker becomes visible again. DATABASE_U
 database) and CELERY_BROKER_URL come from the environment as usual.
 """
 
+import json
 import os
 
 from config.settings import *  # noqa: F403
 
 CELERY_TASK_DEFAULT_QUEUE = os.environ["ERP_TEST_QUEUE"]
-WEBHOOK_QUEUE = os.environ["ERP_TEST_QUEUE"]  # webhook tasks too: the worker consumes this one queue
+# the queue of each kind of work, as the test process routes them (all the test queue by default)
+TASK_QUEUES = json.loads(os.environ.get("ERP_TEST_TASK_QUEUES") or "{}") or {
+    kind: os.environ["ERP_TEST_QUEUE"] for kind in TASK_QUEUES}  # noqa: F405
+WEBHOOK_QUEUE = TASK_QUEUES.pop("webhooks", os.environ["ERP_TEST_QUEUE"])
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ["ERP_TEST_BEAT_SCHEDULE"]
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405

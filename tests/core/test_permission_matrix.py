@@ -352,9 +352,10 @@ def _erp_settings():
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     """The objects, inside one transaction that is rolled back after the module (as Django's
     TestCase does with setUpTestData); each test's `db` savepoint nests in it."""
-    erp = {"EDI_OUTBOX_DIR": str(tmp_path_factory.mktemp("edi-outbox")), "WEBHOOK_ALLOW_PRIVATE_URLS": True}
+    erp = {"WEBHOOK_ALLOW_PRIVATE_URLS": True}
+    storages = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
     with django_db_blocker.unblock(), override_settings(CELERY_TASK_ALWAYS_EAGER=True,
-                                                        ERP={**settings.ERP, **erp}):
+                                                        ERP={**settings.ERP, **erp}, STORAGES=storages):
         atomic = transaction.atomic()
         atomic._from_testcase = True  # as TestCase's class-wide atomic: services may nest in it
         atomic.__enter__()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from integrations.channels import x12
+from core import storage
+from integrations.channels import edi, x12
 from integrations.models import EdiDocument, InboundMessage
 from tests.integrations.conftest import fixture_bytes
 
@@ -26,8 +25,9 @@ def edi_orders():
     return Order.objects.filter(channel="edi").order_by("external_ref")
 
 
-def outbox_file(doc: EdiDocument) -> Path:
-    return Path(settings.ERP["EDI_OUTBOX_DIR"]) / doc.filename
+def outbox_text(doc: EdiDocument) -> str:
+    """The document's file, read back from the shared storage (an in-memory one in tests)."""
+    return storage.read_text(edi.outbox_name(doc))
 
 
 def test_850_with_two_purchase_orders_makes_two_orders_and_an_accepting_997(ops_client, edi_partner, products,
@@ -47,7 +47,7 @@ def test_850_with_two_purchase_orders_makes_two_orders_and_an_accepting_997(ops_
     assert {first.correlation_id, second.correlation_id} == {"edi-905.1", "edi-905.2"}
 
     ack = EdiDocument.objects.get(transaction_set="997")
-    parsed = x12.parse(outbox_file(ack).read_text())
+    parsed = x12.parse(outbox_text(ack))
     (ts,) = parsed.transactions
     assert parsed.receiver == ("ZZ", "ACMEBUYER")
     assert ts.find("AK1")[0].elements == ["PO", "4711"]
@@ -81,7 +81,7 @@ def test_malformed_850_is_a_clear_400_a_stored_failed_message_and_a_rejecting_99
     assert not edi_orders().exists()  # strict: not even the good first PO
     message = InboundMessage.objects.get(pk=problem["message_id"])
     assert message.status == "failed" and bytes(message.body) == fixture_bytes("edi_850_bad_count.x12")
-    ack = x12.parse(outbox_file(EdiDocument.objects.get(transaction_set="997")).read_text())
+    ack = x12.parse(outbox_text(EdiDocument.objects.get(transaction_set="997")))
     ts = ack.transactions[0]
     assert [s.elements for s in ts.find("AK5")] == [["R"], ["R", "4"]]
     assert ts.find("AK9")[0].elements == ["R", "2", "2", "0"]
@@ -143,7 +143,7 @@ def test_855_856_810_are_written_for_an_accepted_shipped_invoiced_order(ops_clie
     order = edi_orders().first()
     drain()  # order accepted → 855
     ack = EdiDocument.objects.get(transaction_set="855", order_id=order.pk)
-    bak = x12.parse(outbox_file(ack).read_text()).transactions[0].find("BAK")[0]
+    bak = x12.parse(outbox_text(ack)).transactions[0].find("BAK")[0]
     assert bak.get(2) == "AC" and bak.get(3) == "PO-88001"
 
     # when: shipped (and invoiced by finance's consumer)
@@ -153,7 +153,7 @@ def test_855_856_810_are_written_for_an_accepted_shipped_invoiced_order(ops_clie
 
     # then: the 856 and the 810 exist in the partner's folder and parse back
     asn = EdiDocument.objects.get(transaction_set="856", order_id=order.pk)
-    ts = x12.parse(outbox_file(asn).read_text()).transactions[0]
+    ts = x12.parse(outbox_text(asn)).transactions[0]
     assert ts.find("BSN")[0].get(2) == shipment.number
     assert ts.find("REF")[0].elements == ["CN", "1Z999AA10123456784"]
     assert ts.find("PRF")[0].get(1) == "PO-88001"
@@ -162,7 +162,7 @@ def test_855_856_810_are_written_for_an_accepted_shipped_invoiced_order(ops_clie
     assert asn.correlation_id == order.correlation_id
 
     invoice_doc = EdiDocument.objects.get(transaction_set="810", order_id=order.pk)
-    ts = x12.parse(outbox_file(invoice_doc).read_text()).transactions[0]
+    ts = x12.parse(outbox_text(invoice_doc)).transactions[0]
     big = ts.find("BIG")[0]
     assert big.get(4) == "PO-88001"
     it1 = ts.find("IT1")
@@ -172,7 +172,7 @@ def test_855_856_810_are_written_for_an_accepted_shipped_invoiced_order(ops_clie
     invoice = Invoice.objects.get(order_id=order.pk)
     assert big.get(2) == invoice.number
     assert ts.find("TDS")[0].get(1) == str(int(invoice.total * 100))
-    assert outbox_file(invoice_doc).parent.name == "acme"
+    assert edi.outbox_name(invoice_doc).split("/")[-2] == "acme"
 
     # every event of the flow (order, shipment, invoice…) matches its catalogue schema
     from core.messaging import catalogue
@@ -244,7 +244,6 @@ def test_a_batch_that_fails_half_way_leaves_no_file_for_what_it_rolled_back(edi_
     """Files are written once the batch's documents are recorded: the rolled-back batch wrote
     none, the one-by-one retry writes the good document's file once and records the bad one."""
     from core.messaging.models import ConsumerFailure
-    from integrations.channels import edi
     from sales import services as sales_services
 
     orders = [sales_services.submit_order(sales_services.CanonicalOrder(
@@ -267,6 +266,7 @@ def test_a_batch_that_fails_half_way_leaves_no_file_for_what_it_rolled_back(edi_
 
     (doc,) = EdiDocument.objects.filter(transaction_set="855")
     assert doc.order_id == orders[0].pk
-    assert written == [str(outbox_file(doc))]
-    assert sorted(p.name for p in outbox_file(doc).parent.glob("*.x12")) == [outbox_file(doc).name]
+    assert written == [edi.outbox_name(doc)]
+    folder = edi.outbox_name(doc).rsplit("/", 1)[0]
+    assert storage.files().listdir(folder)[1] == [doc.filename.split("/")[-1]]
     assert ConsumerFailure.objects.filter(consumer="integrations.edi_855").count() == 1

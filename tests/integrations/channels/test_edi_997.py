@@ -9,12 +9,10 @@ X12 error: the 997 accepts both sets, and only the good purchase order becomes a
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
-from integrations.channels import x12
+from core import storage
+from integrations.channels import edi, x12
 from integrations.models import EdiDocument, InboundMessage
 from tests.integrations.conftest import fixture_bytes
 
@@ -28,7 +26,7 @@ def _post(client, body: str):
 
 def _ack_segments() -> tuple[x12.Interchange, list[tuple[str, list[str]]]]:
     doc = EdiDocument.objects.get(transaction_set="997")
-    text = (Path(settings.ERP["EDI_OUTBOX_DIR"]) / doc.filename).read_text()
+    text = storage.read_text(edi.outbox_name(doc))
     assert text == doc.content
     parsed = x12.parse(text)
     (ts,) = parsed.transactions

@@ -4,12 +4,10 @@ number with other content is flagged (issue 14)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
-from integrations.channels import x12
+from core import storage
+from integrations.channels import edi, x12
 from integrations.models import EdiDocument, InboundMessage
 from tests.integrations.conftest import fixture_bytes
 
@@ -31,7 +29,7 @@ def edi_orders():
 
 def the_997() -> x12.Interchange:
     doc = EdiDocument.objects.get(transaction_set="997")
-    return PARSE((Path(settings.ERP["EDI_OUTBOX_DIR"]) / doc.filename).read_text())
+    return PARSE(storage.read_text(edi.outbox_name(doc)))
 
 
 @pytest.mark.parametrize("mutate, element", [

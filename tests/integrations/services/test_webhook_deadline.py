@@ -19,7 +19,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
-from config.celery import WEBHOOK_TASKS
+from config.celery import WEBHOOK_TASKS, all_queues
 from config.celery import app as celery_app
 from core.messaging.models import OutboxEvent
 from integrations import webhooks
@@ -179,9 +179,10 @@ def test_webhook_tasks_are_routed_to_their_own_queue():
     for name in WEBHOOK_TASKS:
         assert name in celery_app.tasks, name  # the routed names are real tasks
         assert _queue_of(name) == "webhooks"
-    for name in ("core.messaging.tasks.dispatch_events_task", "sales.tasks.allocate_backorders",
-                 "core.messaging.tasks.sweep_outbox"):
-        assert _queue_of(name) == celery_app.conf.task_default_queue == "celery"
+    # the relay (invoicing runs in its consumers) and the posting jobs are on queues of their own
+    assert {_queue_of(name) for name in ("core.messaging.tasks.dispatch_events_task",
+                                         "core.messaging.tasks.sweep_outbox")} == {"relay"}
+    assert _queue_of("sales.tasks.allocate_backorders") == "posting"
 
 
 def test_every_task_that_sends_webhooks_is_routed():
@@ -192,6 +193,6 @@ def test_every_task_that_sends_webhooks_is_routed():
 def test_the_dev_runner_consumes_every_queue():
     script = (Path(django_settings.BASE_DIR) / "scripts" / "run-dev.sh").read_text()
     default = re.search(r"^QUEUES=\$\{QUEUES:-(.+)\}$", script, re.M).group(1)
-    queues = set(default.replace("${WEBHOOK_QUEUE:-webhooks}", "webhooks").split(","))
-    assert queues == {celery_app.conf.task_default_queue, django_settings.WEBHOOK_QUEUE}
+    queues = set(re.sub(r"\$\{[A-Z_]+:-([a-z]+)\}", r"\1", default).split(","))
+    assert queues == set(all_queues()) == {"celery", "relay", "posting", "webhooks", "channels", "ops"}
     assert '--queues="$QUEUES"' in script
