@@ -415,6 +415,21 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_WORKER_SEND_TASK_EVENTS", default=False)
 CELERY_TASK_SEND_SENT_EVENT = env.bool("CELERY_TASK_SEND_SENT_EVENT", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# --- one active beat, failover (docs/deployment.md "Beat") ---------------------------------------
+# On Redis, beat runs celery-redbeat: the schedule's state (each entry's last run) lives in Redis
+# and a Redis lock lets exactly one beat schedule. Run two beats (two hosts): the second waits for
+# the lock and takes over at most BEAT_LOCK_TIMEOUT_SECONDS (+ one loop) after the first dies,
+# without running an entry again that the first already ran. The embedded setup (filesystem
+# broker, one machine) keeps Celery's file scheduler above.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) or env.str("REDBEAT_REDIS_URL", default=""):
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = env.str("REDBEAT_REDIS_URL", default=CELERY_BROKER_URL)
+    CELERY_REDBEAT_KEY_PREFIX = env.str("REDBEAT_KEY_PREFIX", default="erp:redbeat")
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("BEAT_LOCK_TIMEOUT_SECONDS", default=30)
+    CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5,
+                                    "retry_on_timeout": True, "health_check_interval": 10}
+    # the active beat renews its lock at least this often; the standby polls for it as often
+    CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("BEAT_MAX_LOOP_SECONDS", default=5)
 
 # The one beat schedule of the system (STYLE rule 23). Each entry names its cadence.
 CELERY_BEAT_SCHEDULE = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.broker.worker import Worker, end_worker_sessions, new_queue_name
+from tests.broker.worker import Beat, Worker, end_worker_sessions, new_queue_name
 from tests.conftest import Receiver
 
 
@@ -50,6 +50,34 @@ def start_worker(transactional_db, broker_queue, tmp_path):
             worker.stop()
     finally:
         end_worker_sessions()
+
+
+@pytest.fixture
+def start_beat(transactional_db, broker_queue, tmp_path):
+    """start_beat(name, env=None) -> Beat: a standalone beat process (celery-redbeat, its lock
+    and schedule state under this test's own Redis prefix); every one started is killed."""
+    started: list[Beat] = []
+
+    def _start(name: str = "beat", **options) -> Beat:
+        beat = Beat(queue=broker_queue, workdir=tmp_path, name=name, **options)
+        started.append(beat)
+        return beat
+
+    yield _start
+    for beat in started:
+        beat.kill()
+    import redis
+
+    client = redis.Redis.from_url(settings_module().CELERY_BROKER_URL, socket_timeout=2)
+    keys = list(client.scan_iter(f"erp-test:{broker_queue}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def settings_module():
+    from django.conf import settings
+
+    return settings
 
 
 @pytest.fixture

@@ -83,6 +83,72 @@ def new_queue_name() -> str:
     return f"erp-test-{uuid.uuid4().hex[:12]}"
 
 
+class Beat:
+    """A standalone `celery -A config beat` process (celery-redbeat on Redis), in its own session."""
+
+    def __init__(self, *, queue: str, workdir: Path, name: str, env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.log_path = workdir / f"{name}.log"
+        cmd = [str(Path(sys.executable).with_name("celery")), "-A", "config", "beat", "--loglevel=DEBUG",
+               f"--logfile={self.log_path}"]
+        self.process = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=child_env(queue, workdir, name, env),
+                                        start_new_session=True, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def has_lock(self) -> bool:
+        return "beat: Acquired lock" in self.log()
+
+    def sent(self, entry: str) -> list[float]:
+        """When this beat sent `entry` (epoch seconds, from its log lines)."""
+        from datetime import datetime
+
+        out = []
+        for line in self.log().splitlines():
+            if f"Sending due task {entry} (" in line and line.startswith("["):
+                text = line[1:].split(": ", 1)[0]  # "YYYY-MM-DD HH:MM:SS,mmm"
+                out.append(datetime.strptime(text, "%Y-%m-%d %H:%M:%S,%f").timestamp())
+        return out
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=10)
+
+    stop = kill
+
+
+def child_env(queue: str, workdir: Path, name: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a worker or beat subprocess (see the module docstring)."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.broker.worker_settings",
+        "DATABASE_URL": current_database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "ERP_TESTING": "false",
+        "DEBUG": "false",
+        "SECRET_KEY": "broker-tests-only",
+        # the worker decrypts the webhook secrets this process encrypted: same keys
+        "SECRETS_KEY": ",".join(settings.SECRETS_KEYS),
+        "ERP_WEBHOOK_ALLOW_PRIVATE_URLS": "true",  # the receiver is on 127.0.0.1
+        "ERP_TEST_QUEUE": queue,
+        "ERP_TEST_TASK_QUEUES": json.dumps({**settings.TASK_QUEUES, "webhooks": settings.WEBHOOK_QUEUE}),
+        # shared files in the test's own folder, never the project's var/
+        "STORAGE_URL": f"file://{workdir / 'files'}",
+        "ERP_TEST_BEAT_SCHEDULE": str(workdir / f"{name}-beat-schedule"),
+        **(env or {}),
+    }
+
+
 class Worker:
     """One worker process (with its pool children and, with beat=True, an embedded beat)."""
 
@@ -99,27 +165,10 @@ class Worker:
                "--without-gossip", "--without-mingle", "--without-heartbeat"]
         if beat:
             cmd.append("--beat")
-        child_env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.broker.worker_settings",
-            "DATABASE_URL": current_database_url(),
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "ERP_TESTING": "false",
-            "DEBUG": "false",
-            "SECRET_KEY": "broker-tests-only",
-            # the worker decrypts the webhook secrets this process encrypted: same keys
-            "SECRETS_KEY": ",".join(settings.SECRETS_KEYS),
-            "ERP_WEBHOOK_ALLOW_PRIVATE_URLS": "true",  # the receiver is on 127.0.0.1
-            "ERP_TEST_QUEUE": queue,
-            "ERP_TEST_TASK_QUEUES": json.dumps({**settings.TASK_QUEUES, "webhooks": settings.WEBHOOK_QUEUE}),
-            # shared files in the test's own folder, never the project's var/
-            "STORAGE_URL": f"file://{workdir / 'files'}",
-            "ERP_TEST_BEAT_SCHEDULE": str(workdir / f"{name}-beat-schedule"),
+        child = child_env(queue, workdir, name, {
             **({"ERP_TEST_VISIBILITY_TIMEOUT": str(visibility_timeout)} if visibility_timeout else {}),
-            **(env or {}),
-        }
-        self.process = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=child_env, start_new_session=True,
+            **(env or {})})
+        self.process = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=child, start_new_session=True,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         try:
             wait_for(lambda: " ready." in self.log() or self.process.poll() is not None, timeout=45,

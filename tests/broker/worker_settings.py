@@ -24,3 +24,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
 }
+# one beat schedule state and lock per test (celery-redbeat): a beat a killed test left behind
+# never holds another test's lock
+CELERY_REDBEAT_KEY_PREFIX = f"erp-test:{os.environ['ERP_TEST_QUEUE']}:redbeat"
+if os.environ.get("ERP_TEST_BEAT_LOCK_TIMEOUT"):
+    CELERY_REDBEAT_LOCK_TIMEOUT = int(os.environ["ERP_TEST_BEAT_LOCK_TIMEOUT"])
+    CELERY_BEAT_MAX_LOOP_INTERVAL = 1
+# ERP_TEST_BEAT_ONLY="name=seconds,…": only these entries of the schedule, each every that many seconds
+if os.environ.get("ERP_TEST_BEAT_ONLY"):
+    CELERY_BEAT_SCHEDULE = {
+        name: {**CELERY_BEAT_SCHEDULE[name], "schedule": float(every)}  # noqa: F405
+        for name, every in (item.split("=") for item in os.environ["ERP_TEST_BEAT_ONLY"].split(","))}
