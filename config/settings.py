@@ -139,6 +139,23 @@ else:
         # set DATABASE_PREPARED_STATEMENTS=0.
         DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=1)
 
+# --- read replica (core.replica, docs/deployment.md "Read replica") -----------------------------
+# DATABASE_REPLICA_URL (optional): a PostgreSQL streaming standby of DATABASE_URL. Reports,
+# dashboards, CSV exports and reconciliation scans read it (core.replica.reading_replica) while
+# it is at most DATABASE_REPLICA_MAX_LAG_SECONDS behind; everything that decides or writes uses
+# the primary. Under the test runner it is off unless a test turns DATABASE_REPLICA_ENABLED on
+# (tests/core/test_replica.py), and Django's test setup mirrors it to the test database.
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=30.0)
+DATABASE_REPLICA_ENABLED = env.bool("DATABASE_REPLICA_ENABLED", default=not TESTING)
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    for _key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "OPTIONS", "ATOMIC_REQUESTS"):
+        if _key in DATABASES["default"]:
+            DATABASES["replica"].setdefault(_key, DATABASES["default"][_key])
+    if TESTING:
+        DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -8,11 +8,11 @@ from datetime import UTC, date
 from decimal import Decimal
 from itertools import islice
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
-from core import sql
+from core import replica, sql
 from core.querysets import filter_given
 from core.sql import columns
 
@@ -196,7 +196,7 @@ def list_availability(*, product_ids=None, warehouse_ids=None, active_only: bool
     w_fields = [f.attname for f in Warehouse._meta.concrete_fields]
     np, nw = len(p_fields), len(w_fields)
     rows = []
-    with connection.cursor() as cur:
+    with connections[replica.read_alias()].cursor() as cur:  # a report's read: the replica if in use
         cur.execute(sql, params)
         for rec in cur.fetchall():
             on_hand, reserved, incoming = rec[0], rec[1], rec[2]
@@ -348,8 +348,9 @@ _QTY_TOL, _MONEY_TOL = "0.0005", "0.005"
 
 
 def _fetch_iter(sql: str, params=(), size: int = 2000):
-    """Stream the rows of a query in batches (bounded memory however large the ledger grows)."""
-    with connection.cursor() as cur:
+    """Stream the rows of a query in batches (bounded memory however large the ledger grows);
+    on the replica inside core.replica.reading_replica() (reconciliation scans)."""
+    with connections[replica.read_alias()].cursor() as cur:
         cur.execute(sql, list(params))
         while rows := cur.fetchmany(size):
             yield from rows

@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import structlog
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from core import replica
 from ops import alerts, exception_queue
 from ops.alerts import send_digest_task
 from ops.exceptions import ReconciliationBusy, UnknownCheck
@@ -66,15 +67,21 @@ def _snapshot():
     On PostgreSQL, outside an enclosing transaction, the check runs in a REPEATABLE READ,
     READ ONLY transaction: every aggregate of the check sees the same committed state, so a
     posting committed between two of its queries cannot show up as a false discrepancy.
+    The scan reads the replica when one is usable (core.replica; a standby's snapshot is a
+    committed state of the primary too); inside a transaction on the primary it stays there.
     """
-    if connection.in_atomic_block or connection.vendor != "postgresql":
+    if connection.in_atomic_block:
         with transaction.atomic():
             yield
         return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
+    with replica.reading_replica() as alias:
+        using = alias or "default"
+        scan = connections[using]
+        with transaction.atomic(using=using):
+            if scan.vendor == "postgresql":
+                with scan.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
 
 
 def _jsonable(value: Any) -> Any:

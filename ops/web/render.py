@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from core import replica
 from ops.web.access import navigation
 
 
@@ -14,6 +15,8 @@ def page(request: HttpRequest, template: str, context: dict | None = None, *, se
          status: int = 200) -> HttpResponse:
     ctx = {"nav": navigation(request.user), "section": section,
            "company_name": settings.ERP.get("COMPANY_NAME", "Distribution ERP")}
+    if replica.configured():
+        ctx["replica"] = replica.status()  # pages read on the replica show how far behind it is
     ctx.update(context or {})
     return render(request, template, ctx, status=status)
 

@@ -140,6 +140,8 @@ def child_env(queue: str, workdir: Path, name: str, env: dict[str, str] | None =
         # the worker decrypts the webhook secrets this process encrypted: same keys
         "SECRETS_KEY": ",".join(settings.SECRETS_KEYS),
         "ERP_WEBHOOK_ALLOW_PRIVATE_URLS": "true",  # the receiver is on 127.0.0.1
+        # the replica alias would name the non-test database: workers read the primary
+        "DATABASE_REPLICA_ENABLED": "false",
         "ERP_TEST_QUEUE": queue,
         "ERP_TEST_TASK_QUEUES": json.dumps({**settings.TASK_QUEUES, "webhooks": settings.WEBHOOK_QUEUE}),
         # shared files in the test's own folder, never the project's var/

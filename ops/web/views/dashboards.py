@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from core import roles
+from core.replica import reading_replica
 from ops.web import queries
 from ops.web.access import HOME, staff_page
 from ops.web.charts import chart
@@ -23,6 +24,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page("dashboard.operations")
+@reading_replica()
 def operations(request: HttpRequest) -> HttpResponse:
     f = queries.operations_figures()
     f["my_exceptions"] = queries.open_exceptions_for(roles.OPERATIONS)
@@ -38,6 +40,7 @@ def operations(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page("dashboard.finance")
+@reading_replica()
 def finance(request: HttpRequest) -> HttpResponse:
     f = queries.finance_figures()
     f["my_exceptions"] = queries.open_exceptions_for(roles.FINANCE)
@@ -53,6 +56,7 @@ def finance(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page("dashboard.support")
+@reading_replica()
 def support(request: HttpRequest) -> HttpResponse:
     f = queries.support_figures()
     charts = [
@@ -70,6 +74,7 @@ def support(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page("ops.monitoring")
+@reading_replica()
 def integrations(request: HttpRequest) -> HttpResponse:
     f = queries.integrations_figures()
     eps = f["endpoints"]

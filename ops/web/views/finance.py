@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
 from core.money import q2
+from core.replica import reading_replica
 from finance import selectors as finance_selectors
 from finance import services as fin
 from finance.services import periods as fin_periods
@@ -212,6 +213,7 @@ def _trial_balance(as_of):
 
 
 @staff_page("finance.ledger")
+@reading_replica()
 def trial_balance(request: HttpRequest) -> HttpResponse:
     f = forms.AsOfForm(request.GET)
     as_of = f.value("as_of") or timezone.localdate()
@@ -228,6 +230,7 @@ def trial_balance(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page("finance.ledger")
+@reading_replica()
 def ar_aging(request: HttpRequest) -> HttpResponse:
     f = forms.AsOfForm(request.GET)
     aging = queries.ar_aging(f.value("as_of"))
