@@ -483,6 +483,8 @@ ERP = {
     "OUTBOX_SWEEP_AFTER_SECONDS": env.int("ERP_OUTBOX_SWEEP_AFTER_SECONDS", default=3),
     # how long a woken relay task lets further commits gather before it claims (Redis broker)
     "OUTBOX_RELAY_GATHER_MS": env.int("ERP_OUTBOX_RELAY_GATHER_MS", default=100),
+    # a relay killed mid-batch: its events are relayed again by the sweeper after this long
+    "OUTBOX_RELAY_LEASE_SECONDS": env.int("ERP_OUTBOX_RELAY_LEASE_SECONDS", default=120),
     "WEBHOOK_RETRY_SCHEDULE": env.list("ERP_WEBHOOK_RETRY_SCHEDULE", cast=int,
                                        default=[5, 30, 120, 600, 1800, 7200, 21600, 43200]),
     "WEBHOOK_TIMEOUT_SECONDS": env.float("ERP_WEBHOOK_TIMEOUT_SECONDS", default=10.0),

@@ -132,7 +132,15 @@ def dispatch_events(*, event_ids: list | None = None, include_pending: bool = Tr
         return done
 
 
-RELAY_LEASE_SECONDS = 120
+RELAY_LEASE_SECONDS = 120  # default of settings.ERP["OUTBOX_RELAY_LEASE_SECONDS"]
+
+
+def relay_lease_seconds() -> float:
+    """How long a claimed batch stays leased: after a relay dies mid-batch (a worker killed), its
+    events wait this long before the sweeper relays them again. Keep it above the longest a
+    batch's consumers run (a second relay would otherwise run them too: still once, by the
+    ConsumedEvent markers, but twice the work)."""
+    return float(settings.ERP.get("OUTBOX_RELAY_LEASE_SECONDS", RELAY_LEASE_SECONDS))
 
 
 def _claim(event_ids, *, include_pending: bool, cutoff, limit: int) -> tuple[list[OutboxEvent], dict | None]:
@@ -168,7 +176,7 @@ def _claim(event_ids, *, include_pending: bool, cutoff, limit: int) -> tuple[lis
             except Exception:  # noqa: BLE001 - leased and finished by the per-event fallback instead
                 log.warning("outbox_fan_out_failed", count=len(claimed), exc_info=True)
         OutboxEvent.objects.filter(pk__in=[e.pk for e in claimed]).update(
-            relay_lease_until=now + timedelta(seconds=RELAY_LEASE_SECONDS))
+            relay_lease_until=now + timedelta(seconds=relay_lease_seconds()))
     return claimed, None
 
 

@@ -86,12 +86,13 @@ def new_queue_name() -> str:
 class Beat:
     """A standalone `celery -A config beat` process (celery-redbeat on Redis), in its own session."""
 
-    def __init__(self, *, queue: str, workdir: Path, name: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *, queue: str, workdir: Path, name: str, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
         self.name = name
         self.log_path = workdir / f"{name}.log"
         cmd = [str(Path(sys.executable).with_name("celery")), "-A", "config", "beat", "--loglevel=DEBUG",
                f"--logfile={self.log_path}"]
-        self.process = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=child_env(queue, workdir, name, env),
+        self.process = subprocess.Popen(cmd, cwd=cwd or settings.BASE_DIR, env=child_env(queue, workdir, name, env),
                                         start_new_session=True, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.STDOUT)
 
@@ -156,7 +157,7 @@ class Worker:
 
     def __init__(self, *, queue: str, workdir: Path, name: str, beat: bool = False,
                  visibility_timeout: int | None = None, env: dict[str, str] | None = None,
-                 queues: list[str] | None = None) -> None:
+                 queues: list[str] | None = None, cwd: Path | None = None) -> None:
         """queues: what this worker consumes (default: the test's one queue); the queue of each
         kind of work is the test process' settings.TASK_QUEUES / WEBHOOK_QUEUE."""
         self.queue = queue
@@ -170,7 +171,7 @@ class Worker:
         child = child_env(queue, workdir, name, {
             **({"ERP_TEST_VISIBILITY_TIMEOUT": str(visibility_timeout)} if visibility_timeout else {}),
             **(env or {})})
-        self.process = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=child, start_new_session=True,
+        self.process = subprocess.Popen(cmd, cwd=cwd or settings.BASE_DIR, env=child, start_new_session=True,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         try:
             wait_for(lambda: " ready." in self.log() or self.process.poll() is not None, timeout=45,

@@ -35,3 +35,6 @@ if os.environ.get("ERP_TEST_BEAT_ONLY"):
     CELERY_BEAT_SCHEDULE = {
         name: {**CELERY_BEAT_SCHEDULE[name], "schedule": float(every)}  # noqa: F405
         for name, every in (item.split("=") for item in os.environ["ERP_TEST_BEAT_ONLY"].split(","))}
+# a cache of this test's own (the two-host test counts throttling across hosts in Redis)
+if os.environ.get("ERP_TEST_CACHE_PREFIX"):
+    CACHES["default"]["KEY_PREFIX"] = os.environ["ERP_TEST_CACHE_PREFIX"]  # noqa: F405
