@@ -13,6 +13,7 @@ from ..dto import (
     ReserveRequest,
     TransferLineInput,
 )
+from .catalogue import set_product_units
 from .counts import adjust_stock, return_stock, scrap_stock
 from .procurement import (
     cancel_purchase_order,
@@ -32,4 +33,5 @@ __all__ = [
     "adjust_stock", "cancel_purchase_order", "clear_demand", "confirm_purchase_order", "create_purchase_order",
     "issue_reserved_stock", "issue_stock", "receive_purchase_order", "receive_stock", "register_demand",
     "release_reservations", "reserve_stock", "return_stock", "run_replenishment", "scrap_stock", "transfer_stock",
+    "set_product_units",
 ]
