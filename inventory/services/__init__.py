@@ -24,6 +24,7 @@ from .procurement import (
     register_demand,
     run_replenishment,
 )
+from .setup import ensure_base_units, ensure_warehouse
 from .stock import issue_reserved_stock, issue_stock, receive_stock, release_reservations, reserve_stock
 from .transfers import transfer_stock
 
@@ -33,5 +34,5 @@ __all__ = [
     "adjust_stock", "cancel_purchase_order", "clear_demand", "confirm_purchase_order", "create_purchase_order",
     "issue_reserved_stock", "issue_stock", "receive_purchase_order", "receive_stock", "register_demand",
     "release_reservations", "reserve_stock", "return_stock", "run_replenishment", "scrap_stock", "transfer_stock",
-    "set_product_units",
+    "set_product_units", "ensure_base_units", "ensure_warehouse",
 ]
