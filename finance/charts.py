@@ -19,7 +19,6 @@ GENERIC = [
     ("1500", "Equipment", "asset", ""),
     ("2300", "Accrued liabilities", "liability", ""),
     ("3100", "Share capital", "equity", ""),
-    ("3900", "Opening balance equity", "equity", "opening_balance"),
     ("4100", "Other income", "income", ""),
     ("6000", "Freight and shipping", "expense", ""),
     ("6100", "Bank charges", "expense", ""),
