@@ -26,7 +26,7 @@ from core.imports import (
     text_cell,
 )
 
-from . import services
+from . import selectors, services
 from .dto import OPENING_STOCK_REFERENCE
 from .models import Product, ProductUnit, Receipt, ReceiptLine, StockLevel, Supplier, UnitOfMeasure, Warehouse
 
@@ -134,14 +134,22 @@ class OpeningStock:
         return isinstance(other, OpeningStock) and self.key() == other.key()
 
     def key(self):
-        return (getattr(self.warehouse, "pk", None), getattr(self.product, "pk", None), self.quantity,
-                self.unit_cost, self.uom or "")
+        """What the row means, in the base unit: a row in cases and one in each compare equal."""
+        qty, cost = self.quantity, self.unit_cost
+        if self.product is not None and qty and cost is not None and self.uom:
+            try:
+                base = selectors.convert_to_base(product=self.product, quantity=qty, uom_code=self.uom)
+            except DomainError:
+                return None
+            qty, cost = base, (cost * qty / base).quantize(Decimal("0.000001"))
+        return (getattr(self.warehouse, "pk", None), getattr(self.product, "pk", None), qty, cost)
 
     def save(self, *, correlation_id=None):
         if self.receipt_line is not None:
-            was = (self.receipt_line.quantity_in_uom, self.receipt_line.unit_cost)
+            was = (self.receipt_line.quantity.normalize(), self.product.uom.code, self.receipt_line.unit_cost.normalize())
             raise ValidationError({"quantity": [
-                f"{self.product.sku} has opening stock in {self.warehouse.code} already ({was[0]} at {was[1]}); "
+                f"{self.product.sku} has opening stock in {self.warehouse.code} already ({was[0]:f} {was[1]} at "
+                f"{was[2]:f}); "
                 f"correct it with a count (inventory/adjustments/)."]})
         services.receive_stock(warehouse=self.warehouse, reference=OPENING_STOCK_REFERENCE, correlation_id=correlation_id,
                                lines=[services.ReceiptLineInput(product=self.product, quantity=self.quantity,
@@ -178,9 +186,7 @@ class OpeningStockResource(ImportResource):
         line = _opening_line(warehouse, product) if warehouse and product else None
         if line is None:
             return None
-        uom = line.uom.code if line.uom and line.uom_id != product.uom_id else ""
-        return OpeningStock(warehouse, product, line.quantity_in_uom,
-                            line.unit_cost * (line.quantity / line.quantity_in_uom), uom, receipt_line=line)
+        return OpeningStock(warehouse, product, line.quantity, line.unit_cost, "", receipt_line=line)
 
     def init_instance(self, row=None):
         return OpeningStock()
