@@ -538,6 +538,10 @@ WEB_PAGES = [
     Page("web:inbound-message", "GET", "integrations.inbound", _R, "web:inbound-message"),
     Page("web:events", "GET", "integrations.events", _R),
     Page("web:reconciliations", "GET", "ops.reconciliations", _R),
+    Page("web:setup", "GET", "admin.setup", _W),
+    Page("web:setup", "POST", "admin.setup", _W),
+    Page("web:import", "GET", "admin.setup", _W),
+    Page("web:import", "POST", "admin.setup", _W),
     Page("web:reconciliations", "POST", "ops.reconciliations", _W),
 ]
 # fmt: on
