@@ -12,7 +12,8 @@ from functools import lru_cache
 
 from babel.core import Locale
 from babel.numbers import get_currency_precision, list_currencies
-from django.conf import settings
+
+from core import company
 
 
 class UnknownCurrency(ValueError):
@@ -64,5 +65,6 @@ def fits(amount, code: str) -> bool:
 
 
 def company_currency() -> str:
-    """The currency the books are kept in (`ERP_COMPANY_CURRENCY`, default USD)."""
-    return settings.ERP["CURRENCY"]
+    """The currency the books are kept in: the company's (setup_company), before setup
+    `ERP_COMPANY_CURRENCY` (default USD)."""
+    return company.currency()

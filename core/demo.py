@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import User
 
-from core import roles
+from core import company, roles
 
 DEMO_USERS = [("admin", roles.ADMIN), ("ops", roles.OPERATIONS), ("finance", roles.FINANCE),
               ("support", roles.SUPPORT)]
 
 
 def seed(stdout) -> None:
+    if not company.is_set_up():  # the demo distributor, so the first-run page is not shown
+        company.save_company(name=settings.ERP["COMPANY_NAME"], currency=settings.ERP["CURRENCY"], country="US",
+                             address_line1="1 Distribution Way", city="Chicago", region="IL", postcode="60601")
     roles.ensure_role_groups()
     for username, role in DEMO_USERS:
         user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 class IdempotencyRecord(models.Model):
@@ -55,6 +56,49 @@ class NumberSeries(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: next {self.prefix}{self.next_value:0{self.padding}d}"
+
+
+class Company(models.Model):
+    """The company the books are kept for: one row (pk 1), written by `setup_company` / the
+    first-run page (finance.services.setup_company) and read by documents (name, address, tax ids)
+    and core.currencies.company_currency(). In core because every layer reads it.
+
+    Before the row exists the settings (`ERP_COMPANY_NAME`, `ERP_COMPANY_CURRENCY`) stand in.
+    """
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID)
+    name = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3, help_text="ISO 4217 code of the book-keeping currency.")
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2: the home tax jurisdiction.")
+    chart_template = models.CharField(max_length=40, default="generic")
+    address_line1 = models.CharField(max_length=200, blank=True, default="")
+    address_line2 = models.CharField(max_length=200, blank=True, default="")
+    city = models.CharField(max_length=100, blank=True, default="")
+    region = models.CharField(max_length=100, blank=True, default="")
+    postcode = models.CharField(max_length=20, blank=True, default="")
+    email = models.EmailField(blank=True, default="")
+    phone = models.CharField(max_length=40, blank=True, default="")
+    tax_id = models.CharField(max_length=40, blank=True, default="", help_text="VAT / sales tax id shown on documents.")
+    registration_id = models.CharField(max_length=60, blank=True, default="",
+                                       help_text="Company register number shown on documents.")
+    set_up_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "company"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="core_company_singleton")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The postal address as printed on documents (empty parts left out)."""
+        city = " ".join(p for p in (self.postcode, self.city) if p)
+        return [p for p in (self.address_line1, self.address_line2, city, self.region, self.country) if p]
 
 
 # The outbox tables (defined in core.messaging, registered with the core app here).

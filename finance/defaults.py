@@ -23,6 +23,7 @@ ACCOUNTS = [
     ("2100", "Goods received not invoiced", "liability", "grni"),
     ("2200", "Sales tax payable", "liability", "tax_payable"),
     ("3000", "Retained earnings", "equity", "retained_earnings"),
+    ("3900", "Opening balance equity", "equity", "opening_balance"),  # opening stock and balances (issue 20)
     ("4000", "Sales revenue", "income", "revenue"),
     ("5000", "Cost of goods sold", "expense", "cogs"),
     ("5100", "Inventory adjustments", "expense", "inventory_adjustment"),

@@ -67,3 +67,8 @@ class BillStateConflict(StateConflict):
 
 class FinanceNotFound(NotFound):
     code = "not_found"
+
+
+class SetupConflict(StateConflict):
+    code = "setup_conflict"
+    title = "Posted documents depend on this setting"

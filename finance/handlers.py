@@ -24,6 +24,7 @@ from finance.events import INVOICE_ISSUED
 from finance.services import invoicing
 from finance.services.journal import EntryRequest, post_journal_entries
 from inventory import selectors as inventory_selectors
+from inventory.dto import OPENING_STOCK_REFERENCE
 from inventory.events import ADJUSTMENT_POSTED, RECEIPT_POSTED, TRANSFER_POSTED
 from sales import services as sales_services
 from sales.events import RETURN_RECEIVED, SHIPMENT_SHIPPED
@@ -72,7 +73,8 @@ def _receipt_entry(event, warehouses: _Warehouses) -> EntryRequest:
     return posting.receipt_entry(
         receipt_id=d["receipt_id"], on=_event_date(event, "received_at"), lines=d["lines"],
         warehouse_id=warehouses.id(d, "warehouse_id", "warehouse_code"), supplier_id=d.get("supplier_id"),
-        memo=f"Receipt {d.get('receipt_number') or d['receipt_id']}", correlation_id=event.correlation_id)
+        memo=f"Receipt {d.get('receipt_number') or d['receipt_id']}", correlation_id=event.correlation_id,
+        opening=d.get("reference") == OPENING_STOCK_REFERENCE and not d.get("purchase_order_id"))
 
 
 @consumer(RECEIPT_POSTED, name="finance.post_receipt")

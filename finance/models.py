@@ -63,6 +63,7 @@ class AccountRole(models.TextChoices):
     PRICE_VARIANCE = "price_variance", "Purchase price variance"
     WRITE_OFF = "write_off", "Inventory write-off"
     RETAINED_EARNINGS = "retained_earnings", "Retained earnings"
+    OPENING_BALANCE = "opening_balance", "Opening balance equity"
 
 
 class Account(models.Model):

@@ -51,14 +51,17 @@ def _post(request: EntryRequest | None) -> JournalEntry | None:
 # --- inventory ----------------------------------------------------------------------------------
 
 def receipt_entry(*, receipt_id, on: date, lines: Iterable[dict], warehouse_id: int | None,
-                  supplier_id: int | None, memo: str, correlation_id: str | None = None) -> EntryRequest:
-    """Dr Inventory / Cr GRNI at the received value, per line."""
+                  supplier_id: int | None, memo: str, correlation_id: str | None = None,
+                  opening: bool = False) -> EntryRequest:
+    """Dr Inventory / Cr GRNI at the received value, per line. Opening stock (a company's first
+    day, imported): Cr opening balance equity instead — no supplier will ever bill it."""
+    counter = R.OPENING_BALANCE if opening else R.GRNI
     out: list[Line] = []
     for ln in lines:
         value = q2(_d(ln["value"]))
         pid = ln.get("product_id")
         out.append(Line(R.INVENTORY, value, product_id=pid, warehouse_id=warehouse_id, supplier_id=supplier_id))
-        out.append(Line(R.GRNI, -value, product_id=pid, warehouse_id=warehouse_id, supplier_id=supplier_id))
+        out.append(Line(counter, -value, product_id=pid, warehouse_id=warehouse_id, supplier_id=supplier_id))
     return EntryRequest(on=on, lines=out, source_type="inventory.receipt", source_id=receipt_id, rule="receipt",
                         memo=memo, roll_forward=True, correlation_id=correlation_id)
 

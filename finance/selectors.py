@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 
 from core.money import q2
 from core.querysets import filter_given
+from finance.charts import TEMPLATES
 from finance.models import (
     CreditNote,
     FiscalPeriod,
@@ -324,3 +325,8 @@ __all__ = [
     "entries_for_source", "entry_is_balanced", "unbalanced_entry_ids", "trial_balance", "general_ledger",
     "ar_aging", "ap_aging", "customer_statement", "inventory_valuation",
 ]
+
+
+def chart_templates() -> list[str]:
+    """The chart of accounts templates setup_company knows (finance.charts)."""
+    return sorted(TEMPLATES)

@@ -12,6 +12,7 @@ from core.exceptions import DomainError
 from integrations import inbound, webhooks
 from integrations.models import (
     ChannelConfig,
+    CsvImportProfile,
     EdiDocument,
     EdiPartner,
     InboundMessage,
@@ -147,3 +148,12 @@ class EdiDocumentAdmin(ReadOnlyAdmin):
     list_display = ["id", "partner", "transaction_set", "control_number", "reference", "filename", "created_at"]
     list_filter = ["transaction_set", "partner"]
     search_fields = ["filename", "reference", "correlation_id"]
+
+
+@admin.register(CsvImportProfile)
+class CsvImportProfileAdmin(SimpleHistoryAdmin):
+    """A partner's CSV order layout (integrations.channels.csv_profiles)."""
+
+    list_display = ["name", "customer_code", "filename_pattern", "delimiter", "date_format", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "customer_code", "filename_pattern"]

@@ -278,3 +278,37 @@ class InboundMessage(models.Model):
     @property
     def text(self) -> str:
         return bytes(self.body).decode("utf-8", errors="replace")
+
+
+class CsvImportProfile(models.Model):
+    """How one partner lays out its CSV order files (issue 20): which of its columns means which
+    canonical field, how it writes dates and units, and its item numbers. Chosen for a file by
+    the partner sending it (`customer_code`) or by the file name (`filename_pattern`, a glob such
+    as ``acme_po_*.csv``). integrations.channels.csv_profiles applies it."""
+
+    CANONICAL = ("external_ref", "customer", "sku", "gtin", "quantity", "uom", "unit_price", "currency",
+                 "requested_ship_date", "fulfillment_policy", "ship_to_name", "ship_to_line1", "ship_to_line2",
+                 "ship_to_city", "ship_to_region", "ship_to_postcode", "ship_to_country")
+
+    name = models.CharField(max_length=100, unique=True)
+    customer_code = models.CharField(max_length=40, blank=True, db_index=True,
+                                     help_text="The partner's customer code: files it sends use this profile, and "
+                                               "its orders are placed for this customer.")
+    filename_pattern = models.CharField(max_length=200, blank=True,
+                                        help_text="Glob on the file name (e.g. acme_po_*.csv), case-insensitive.")
+    delimiter = models.CharField(max_length=1, default=",")
+    columns = models.JSONField(default=dict, help_text="Partner column → canonical field, e.g. "
+                                                       '{"PO Number": "external_ref", "EAN": "gtin", "Qty": "quantity"}.')
+    date_format = models.CharField(max_length=40, default="%Y-%m-%d", help_text="strftime format of its dates.")
+    decimal_comma = models.BooleanField(default=False, help_text="Numbers are written 1.234,50.")
+    units = models.JSONField(default=dict, blank=True, help_text='Its unit codes → ours, e.g. {"CA": "CS12"}.')
+    items = models.JSONField(default=dict, blank=True,
+                             help_text="Its item numbers or GTINs → our SKUs (when products carry no GTIN).")
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -66,3 +66,8 @@ class ReplenishmentResult:
     purchase_orders: list = field(default_factory=list)
     suggestions: list[dict] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
+
+
+# The reference of opening-stock receipts (the stock a company starts with, imported on day
+# one): finance posts them against opening balance equity instead of GRNI.
+OPENING_STOCK_REFERENCE = "OPENING-STOCK"

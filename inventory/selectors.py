@@ -51,6 +51,14 @@ def get_product_by_sku(sku: str) -> Product:
         raise UnknownSku(f"Unknown SKU {sku!r}.", errors={"sku": [f"Unknown SKU {sku!r}."]}) from None
 
 
+def sku_for_gtin(gtin: str) -> str | None:
+    """The SKU of the product with this GTIN (EAN/UPC), when products carry one (#16 adds
+    Product.gtin; before that there is none and this answers None)."""
+    if not gtin or "gtin" not in {f.name for f in Product._meta.get_fields()}:
+        return None
+    return Product.objects.filter(gtin=gtin).values_list("sku", flat=True).first()
+
+
 def get_products_by_sku(skus) -> dict[str, Product]:
     """The products with these SKUs (active or not), with their base unit, by SKU, in one query.
     Unknown SKUs are simply absent (the caller reports them per line)."""

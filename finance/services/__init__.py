@@ -24,8 +24,10 @@ from finance.services.journal import (
     post_manual_entry,
     reverse_journal_entry,
 )
+from finance.services.opening import open_customer_invoice, open_supplier_bill, post_opening_gl_balance
 from finance.services.payments import AllocationInput, allocate_payment, receive_payment
 from finance.services.periods import close_period, create_fiscal_year, period_for_date, reopen_period
+from finance.services.setup import SetupResult, setup_company
 
 __all__ = [
     "BillLineInput", "create_supplier_bill", "pay_supplier", "rematch_supplier_bill",
@@ -35,4 +37,5 @@ __all__ = [
     "reverse_journal_entry",
     "AllocationInput", "allocate_payment", "receive_payment",
     "close_period", "create_fiscal_year", "period_for_date", "reopen_period",
+    "SetupResult", "setup_company", "open_customer_invoice", "open_supplier_bill", "post_opening_gl_balance",
 ]

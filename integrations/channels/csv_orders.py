@@ -2,7 +2,10 @@
 
 Columns (header row, any order, case-insensitive): external_ref, sku, quantity (required);
 customer (required unless a default is given: the partner's own customer, or --customer);
-unit_price, fulfillment_policy, shipping_address (optional). Every row is checked first;
+unit_price, fulfillment_policy, shipping_address, uom, currency, requested_ship_date,
+ship_to_name/line1/line2/city/region/postcode/country (optional). A partner whose files have
+their own layout gets a CsvImportProfile (integrations.channels.csv_profiles), found by the
+partner or the file name, that turns its rows into these. Every row is checked first;
 an order with any bad row is reported with each row's errors and not submitted; the good
 orders are submitted one by one, each all-or-nothing.
 """
@@ -12,8 +15,11 @@ from __future__ import annotations
 import csv
 import io
 from collections import OrderedDict
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from core import currencies
+from integrations.channels import csv_profiles
 from integrations.inbound import OrderDraft, Parsed, register_parser
 from integrations.models import InboundMessage
 from sales import selectors as sales_selectors
@@ -21,7 +27,11 @@ from sales.services import CanonicalLine, CanonicalOrder
 
 CHANNEL = "csv"
 REQUIRED = ("external_ref", "sku", "quantity")
-OPTIONAL = ("customer", "unit_price", "fulfillment_policy", "shipping_address")
+OPTIONAL = ("customer", "unit_price", "fulfillment_policy", "shipping_address", "uom", "currency",
+            "requested_ship_date", "ship_to_name", "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_region",
+            "ship_to_postcode", "ship_to_country")
+SHIP_TO = ("ship_to_name", "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_region", "ship_to_postcode",
+           "ship_to_country")
 POLICIES = ("ship_partial", "ship_complete")
 
 
@@ -66,15 +76,32 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
     return columns, rows
 
 
-def parse_text(text: str, *, default_customer: str | None = None, force_customer: str | None = None) -> Parsed:
+def _ship_to(row: dict) -> str | None:
+    """The ship_to_* columns as the order's shipping address (one part a line; #15's structured
+    `ship_to` takes them field by field once merged)."""
+    city = " ".join(p for p in (row.get("ship_to_postcode"), row.get("ship_to_city")) if p)
+    parts = [row.get("ship_to_name"), row.get("ship_to_line1"), row.get("ship_to_line2"), city,
+             row.get("ship_to_region"), row.get("ship_to_country")]
+    text = "\n".join(p for p in parts if p)
+    return text or None
+
+
+def parse_text(text: str, *, default_customer: str | None = None, force_customer: str | None = None,
+               profile=None) -> Parsed:
+    pre_errors: list[dict] = []
     try:
-        _, rows = read_rows(text)
-    except CsvStructureError as exc:
+        if profile is not None:
+            _, rows, pre_errors = csv_profiles.translate(profile, text)
+            default_customer = default_customer or profile.customer_code or None
+        else:
+            _, rows = read_rows(text)
+    except (CsvStructureError, csv_profiles.ProfileError) as exc:
         return Parsed(fatal=str(exc), errors=[{"message": str(exc)}])
     if not rows:
         return Parsed(fatal="The file has a header but no rows.", errors=[{"message": "No rows."}])
     groups: OrderedDict[tuple[str, str], list[tuple[int, dict]]] = OrderedDict()
-    errors: list[dict] = []
+    errors: list[dict] = list(pre_errors)
+    bad_rows = {e["row"] for e in pre_errors}
     bad_groups: set[tuple[str, str]] = set()
     for number, row in rows:
         customer = force_customer or row.get("customer") or default_customer or ""
@@ -86,7 +113,7 @@ def parse_text(text: str, *, default_customer: str | None = None, force_customer
         if not customer:
             row_errors.append(("customer", "Missing customer."))
         for column in REQUIRED:
-            if not row.get(column):
+            if not row.get(column) and not (column == "sku" and row.get("gtin")):  # an unknown GTIN: reported
                 row_errors.append((column, f"Missing {column}."))
         if row.get("quantity"):
             try:
@@ -102,9 +129,17 @@ def parse_text(text: str, *, default_customer: str | None = None, force_customer
                                                  + (f" ({exc})." if str(exc) and not isinstance(exc, InvalidOperation) else ".")))
         if row.get("fulfillment_policy") and row["fulfillment_policy"] not in POLICIES:
             row_errors.append(("fulfillment_policy", f"Choose {' or '.join(POLICIES)}."))
+        if row.get("currency") and row["currency"].upper() != currencies.company_currency():
+            row_errors.append(("currency", f"Orders in {row['currency']} are not taken; this company sells in "
+                                           f"{currencies.company_currency()}."))
+        if row.get("requested_ship_date"):
+            try:
+                date.fromisoformat(row["requested_ship_date"])
+            except ValueError:
+                row_errors.append(("requested_ship_date", f"{row['requested_ship_date']!r} is not a date (YYYY-MM-DD)."))
         for field, message in row_errors:
             errors.append({"row": number, "ref": key[1], "field": field, "message": message})
-        if row_errors:
+        if row_errors or number in bad_rows:
             bad_groups.add(key)
     drafts = []
     # a partner's import goes on its own API channel (sales.selectors.partner_order_channel)
@@ -114,14 +149,19 @@ def parse_text(text: str, *, default_customer: str | None = None, force_customer
             continue
         first = members[0][1]
         lines = [CanonicalLine(sku=row["sku"], quantity=Decimal(row["quantity"]),
-                               unit_price=Decimal(row["unit_price"]) if row.get("unit_price") else None)
+                               unit_price=Decimal(row["unit_price"]) if row.get("unit_price") else None,
+                               uom=row.get("uom") or None)
                  for _, row in members]
         canonical = CanonicalOrder(customer_code=key[0], channel=channel, external_ref=key[1], lines=lines,
                                    fulfillment_policy=first.get("fulfillment_policy") or "ship_partial",
-                                   shipping_address=first.get("shipping_address") or None,
+                                   shipping_address=first.get("shipping_address") or _ship_to(first),
                                    requested_by_partner=bool(force_customer))
-        drafts.append(OrderDraft(canonical=canonical, ref=key[1], rows=[n for n, _ in members],
-                                 meta={"rows": [n for n, _ in members]}))
+        meta = {"rows": [n for n, _ in members]}
+        if first.get("requested_ship_date"):
+            meta["requested_ship_date"] = first["requested_ship_date"]
+        if profile is not None:
+            meta["profile"] = profile.name
+        drafts.append(OrderDraft(canonical=canonical, ref=key[1], rows=[n for n, _ in members], meta=meta))
     return Parsed(drafts=drafts, errors=errors)
 
 
@@ -133,5 +173,6 @@ def parse_message(message: InboundMessage) -> Parsed:
         return Parsed(fatal=f"The file is not valid UTF-8 (byte {exc.start}).", errors=[{"message": "not UTF-8"}])
     options = message.headers.get("X-ERP-Import-Options") or ""
     opts = dict(part.split("=", 1) for part in options.split(";") if "=" in part)
-    return parse_text(text, default_customer=opts.get("default_customer") or None,
-                      force_customer=opts.get("force_customer") or None)
+    force, default = opts.get("force_customer") or None, opts.get("default_customer") or None
+    profile = csv_profiles.find_profile(customer_code=force or default, filename=message.source)
+    return parse_text(text, default_customer=default, force_customer=force, profile=profile)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db import transaction
 from rest_framework import serializers
 
 from core.api import serializers as strict
 
+from .. import services
 from ..models import (
     Adjustment,
     Product,
@@ -42,8 +44,20 @@ def Cost(**kw):  # noqa: N802
 # --- master data ------------------------------------------------------------------------------
 
 
+class UnitOfMeasureSerializer(strict.ModelSerializer):
+    decimals = serializers.IntegerField(min_value=0, max_value=3, required=False,
+                                        help_text="Decimal places a quantity in this unit may have (0-3).")
+
+    class Meta:
+        model = UnitOfMeasure
+        fields = ["id", "code", "name", "decimals"]
+        read_only_fields = ["id"]
+
+
 class ProductUnitSerializer(strict.ModelSerializer):
     uom = serializers.SlugRelatedField(slug_field="code", queryset=UnitOfMeasure.objects.all())
+    factor = serializers.DecimalField(max_digits=18, decimal_places=6, min_value=Decimal("0.000001"),
+                                      help_text="Base units in one of this unit (CS12: 12).")
 
     class Meta:
         model = ProductUnit
@@ -61,7 +75,8 @@ class ReorderInfoSerializer(strict.ModelSerializer):
 
 class ProductSerializer(strict.ModelSerializer):
     uom = serializers.SlugRelatedField(slug_field="code", queryset=UnitOfMeasure.objects.all())
-    units = ProductUnitSerializer(many=True, read_only=True)
+    units = ProductUnitSerializer(many=True, required=False,
+                                  help_text="Alternative units; on write the whole list (omitted: unchanged).")
     reorder = ReorderInfoSerializer(source="reorder_rules", many=True, read_only=True)
     list_price = Money(min_value=0)
     standard_cost = Cost(min_value=0, required=False)
@@ -71,6 +86,22 @@ class ProductSerializer(strict.ModelSerializer):
         fields = ["id", "sku", "name", "uom", "cost_method", "list_price", "standard_cost", "is_active", "is_stocked",
                   "category", "tax_category", "units", "reorder"]
         read_only_fields = ["id"]
+
+    def create(self, validated_data):
+        units = validated_data.pop("units", None)
+        with transaction.atomic():
+            product = super().create(validated_data)
+            if units is not None:
+                services.set_product_units(product=product, units=[(u["uom"].code, u["factor"]) for u in units])
+        return product
+
+    def update(self, instance, validated_data):
+        units = validated_data.pop("units", None)
+        with transaction.atomic():
+            product = super().update(instance, validated_data)
+            if units is not None:
+                services.set_product_units(product=product, units=[(u["uom"].code, u["factor"]) for u in units])
+        return product
 
 
 class WarehouseSerializer(strict.ModelSerializer):

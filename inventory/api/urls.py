@@ -18,6 +18,7 @@ router.register("moves", views.StockMoveViewSet, basename="move")
 router.register("reservations", views.ReservationViewSet, basename="reservation")
 router.register("purchase-orders", views.PurchaseOrderViewSet, basename="purchase-order")
 router.register("reorder-rules", views.ReorderRuleViewSet, basename="reorder-rule")
+router.register("units", views.UnitOfMeasureViewSet, basename="unit")
 
 urlpatterns = [
     path("replenishment/run/", views.ReplenishmentRunView.as_view(), name="replenishment-run"),

@@ -32,6 +32,7 @@ from ..models import (
     StockMove,
     Supplier,
     Transfer,
+    UnitOfMeasure,
     Warehouse,
 )
 from . import filters
@@ -47,6 +48,17 @@ class ProductViewSet(viewsets.ModelViewSet):
     lookup_value_regex = "[^/]+"
     filterset_fields = ["is_active", "cost_method", "category", "is_stocked"]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]  # products are deactivated, not deleted
+
+
+class UnitOfMeasureViewSet(viewsets.ModelViewSet):
+    """Units of measure (EA, CS12, KG). Units are never deleted: products and documents refer to them."""
+
+    queryset = UnitOfMeasure.objects.all()
+    serializer_class = s.UnitOfMeasureSerializer
+    permission_classes = [allowed("inventory.catalogue")]
+    lookup_field = "code"
+    lookup_value_regex = "[^/]+"
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
 
 class WarehouseViewSet(viewsets.ModelViewSet):

@@ -13,6 +13,7 @@ from ..dto import (
     ReserveRequest,
     TransferLineInput,
 )
+from .catalogue import set_product_units
 from .counts import adjust_stock, return_stock, scrap_stock
 from .procurement import (
     cancel_purchase_order,
@@ -23,6 +24,7 @@ from .procurement import (
     register_demand,
     run_replenishment,
 )
+from .setup import ensure_base_units, ensure_warehouse
 from .stock import issue_reserved_stock, issue_stock, receive_stock, release_reservations, reserve_stock
 from .transfers import transfer_stock
 
@@ -32,4 +34,5 @@ __all__ = [
     "adjust_stock", "cancel_purchase_order", "clear_demand", "confirm_purchase_order", "create_purchase_order",
     "issue_reserved_stock", "issue_stock", "receive_purchase_order", "receive_stock", "register_demand",
     "release_reservations", "reserve_stock", "return_stock", "run_replenishment", "scrap_stock", "transfer_stock",
+    "set_product_units", "ensure_base_units", "ensure_warehouse",
 ]

@@ -69,6 +69,7 @@ SECTIONS = {
     "reports": ("Reports", "web:trial-balance", "finance.ledger"),
     "periods": ("Periods", "web:periods", "finance.ledger"),
     "exceptions": ("Exceptions", "web:exceptions", "ops.exceptions"),
+    "setup": ("Setup and imports", "web:import", "admin.setup"),
 }
 
 NAV_ORDER = {
@@ -76,7 +77,7 @@ NAV_ORDER = {
     roles.FINANCE: ["finance", "invoices", "payments", "reports", "periods", "orders", "exceptions"],
     roles.SUPPORT: ["support", "exceptions", "integrations", "orders", "stock", "invoices"],
     roles.ADMIN: ["operations", "finance", "support", "integrations", "orders", "stock", "purchasing",
-                  "invoices", "payments", "reports", "periods", "exceptions"],
+                  "invoices", "payments", "reports", "periods", "exceptions", "setup"],
 }
 
 HOME = {

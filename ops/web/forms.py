@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import MinValueValidator
 
-from core import roles
+from core import imports, roles
 from finance import selectors as finance_selectors
 from integrations import selectors as integrations_selectors
 from inventory import selectors as inventory_selectors
@@ -244,3 +244,35 @@ class EventFilter(FilterForm):
     type = forms.CharField(label="Type", max_length=120)
     correlation_id = forms.CharField(label="Correlation id", max_length=128)
     subject = forms.CharField(label="Subject", max_length=200)
+
+
+# --- company setup and imports (issue 20) -------------------------------------------------------
+
+class CompanySetupForm(forms.Form):
+    name = forms.CharField(label="Company name", max_length=200)
+    currency = forms.CharField(label="Book-keeping currency (ISO 4217, e.g. EUR)", max_length=3, min_length=3)
+    country = forms.CharField(label="Country (ISO 3166, e.g. DE)", max_length=2, min_length=2)
+    chart = forms.ChoiceField(label="Chart of accounts", choices=())
+    warehouse_code = forms.CharField(label="First warehouse code", max_length=20, required=False, initial="MAIN")
+    address_line1 = forms.CharField(label="Address", max_length=200, required=False)
+    address_line2 = forms.CharField(label="Address (line 2)", max_length=200, required=False)
+    postcode = forms.CharField(label="Postcode", max_length=20, required=False)
+    city = forms.CharField(label="City", max_length=100, required=False)
+    region = forms.CharField(label="Region / state", max_length=100, required=False)
+    email = forms.EmailField(label="E-mail", required=False)
+    phone = forms.CharField(label="Phone", max_length=40, required=False)
+    tax_id = forms.CharField(label="Tax id (VAT number)", max_length=40, required=False)
+    registration_id = forms.CharField(label="Company register number", max_length=60, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["chart"].choices = [(t, t) for t in finance_selectors.chart_templates()]
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(label="What the file holds", choices=())
+    file = forms.FileField(label="File (.csv or .xlsx, first row: the column names)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k.name, k.label) for k in imports.kinds()]

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from core import replica
+from core import company, replica
 from ops.web.access import navigation
 
 
 def page(request: HttpRequest, template: str, context: dict | None = None, *, section: str = "",
          status: int = 200) -> HttpResponse:
     ctx = {"nav": navigation(request.user), "section": section,
-           "company_name": settings.ERP.get("COMPANY_NAME", "Distribution ERP")}
+           "company_name": company.name()}
     if replica.configured():
         ctx["replica"] = replica.status()  # pages read on the replica show how far behind it is
     ctx.update(context or {})

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ops.web.views import dashboards, finance, orders, queue, stock
+from ops.web.views import dashboards, finance, orders, queue, setup, stock
 
 app_name = "web"
 
@@ -54,4 +54,7 @@ urlpatterns = [
     path("integrations/inbound/<int:pk>/", queue.inbound_detail, name="inbound-message"),
     path("integrations/events/", queue.event_list, name="events"),
     path("reconciliations/", queue.reconciliations, name="reconciliations"),
+    # first day: company setup and imports (issue 20)
+    path("setup/", setup.setup, name="setup"),
+    path("setup/import/", setup.import_file, name="import"),
 ]

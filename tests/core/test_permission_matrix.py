@@ -84,6 +84,7 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "integrations:api-root": EVERYONE, "ops:api-root": EVERYONE,
     "inventory:product": "inventory.catalogue", "inventory:warehouse": "inventory.catalogue",
     "inventory:reorder-rule": "inventory.catalogue", "inventory:supplier": "inventory.suppliers",
+    "inventory:unit": "inventory.catalogue",
     "inventory:receipt": "inventory.stock", "inventory:adjustment": "inventory.stock",
     "inventory:transfer": "inventory.stock", "inventory:move": "inventory.stock",
     "inventory:reservation": "inventory.stock", "inventory:availability": "inventory.availability",
@@ -293,6 +294,7 @@ def _build_world() -> World:
     create_deliveries([event])
     objects = {
         "inventory:product": {"sku": product.sku},
+        "inventory:unit": {"code": product.uom.code},
         "inventory:warehouse": {"code": main.code},
         "inventory:supplier": {"code": supplier.code},
         "inventory:receipt": {"pk": receipt.pk},
@@ -537,6 +539,10 @@ WEB_PAGES = [
     Page("web:inbound-message", "GET", "integrations.inbound", _R, "web:inbound-message"),
     Page("web:events", "GET", "integrations.events", _R),
     Page("web:reconciliations", "GET", "ops.reconciliations", _R),
+    Page("web:setup", "GET", "admin.setup", _W),
+    Page("web:setup", "POST", "admin.setup", _W),
+    Page("web:import", "GET", "admin.setup", _W),
+    Page("web:import", "POST", "admin.setup", _W),
     Page("web:reconciliations", "POST", "ops.reconciliations", _W),
 ]
 # fmt: on

@@ -6,10 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from core import roles
+from core import company, roles
 from core.replica import reading_replica
 from ops.web import queries
-from ops.web.access import HOME, staff_page
+from ops.web.access import HOME, may, staff_page
 from ops.web.charts import chart
 from ops.web.render import page
 
@@ -20,6 +20,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("login")
     if roles.is_partner(request.user) or not roles.is_staff_member(request.user):
         raise PermissionDenied("Partner accounts use the API.")
+    if not company.is_set_up() and may(request.user, "admin.setup"):
+        return redirect("web:setup")  # the first-run page
     return redirect(HOME[roles.primary_role(request.user)])
 
 
