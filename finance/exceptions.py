@@ -67,3 +67,13 @@ class BillStateConflict(StateConflict):
 
 class FinanceNotFound(NotFound):
     code = "not_found"
+
+
+class InsufficientCredit(DomainError):
+    code = "insufficient_credit"
+    title = "The customer's credit does not cover the refund"
+
+
+class PaymentRunConflict(StateConflict):
+    code = "payment_run_conflict"
+    title = "The payment run is not in a state that allows this"

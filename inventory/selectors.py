@@ -637,3 +637,8 @@ def stock_figures(*, counts_since) -> dict:
         n=Count("pk"), accurate=Count("pk", filter=Q(difference=0)))
     return {"low_stock": low, "out_of_stock": out_of_stock, "counts": counts["n"] or 0,
             "accurate": counts["accurate"] or 0}
+
+
+def supplier_ids_named(name: str) -> list[int]:
+    """Suppliers whose name or code equals `name` (case-insensitive): bank matching by counterparty."""
+    return list(Supplier.objects.filter(Q(name__iexact=name) | Q(code__iexact=name)).values_list("pk", flat=True))

@@ -1,5 +1,6 @@
 """Public write interface of finance (re-exported from the modules of this package)."""
 
+from finance.services.banking import auto_match_line, auto_match_lines, import_bank_statement, match_bank_line
 from finance.services.bills import (
     BillLineInput,
     create_supplier_bill,
@@ -24,8 +25,10 @@ from finance.services.journal import (
     post_manual_entry,
     reverse_journal_entry,
 )
+from finance.services.payment_runs import approve_payment_run, cancel_payment_run, create_payment_run
 from finance.services.payments import AllocationInput, allocate_payment, receive_payment
 from finance.services.periods import close_period, create_fiscal_year, period_for_date, reopen_period
+from finance.services.refunds import refund_customer
 
 __all__ = [
     "BillLineInput", "create_supplier_bill", "pay_supplier", "rematch_supplier_bill",
@@ -35,4 +38,6 @@ __all__ = [
     "reverse_journal_entry",
     "AllocationInput", "allocate_payment", "receive_payment",
     "close_period", "create_fiscal_year", "period_for_date", "reopen_period",
+    "auto_match_line", "auto_match_lines", "import_bank_statement", "match_bank_line",
+    "approve_payment_run", "cancel_payment_run", "create_payment_run", "refund_customer",
 ]
