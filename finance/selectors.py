@@ -11,6 +11,15 @@ from django.db.models.functions import Coalesce
 
 from core.money import q2
 from core.querysets import filter_given
+from finance.management_reports import (  # management reports and bank reconciliation (read replica ready)
+    balance_sheet,
+    bank_reconciliation,
+    cash_flow,
+    cash_position,
+    invoiced_margin_rows,
+    profit_and_loss,
+    working_capital_kpis,
+)
 from finance.models import (
     CreditNote,
     FiscalPeriod,
@@ -323,4 +332,6 @@ __all__ = [
     "open_invoice_balance_gross", "open_bill_balance_total", "get_invoice_for_shipment", "list_invoices",
     "entries_for_source", "entry_is_balanced", "unbalanced_entry_ids", "trial_balance", "general_ledger",
     "ar_aging", "ap_aging", "customer_statement", "inventory_valuation",
+    "balance_sheet", "bank_reconciliation", "cash_flow", "cash_position", "invoiced_margin_rows", "profit_and_loss",
+    "working_capital_kpis",
 ]

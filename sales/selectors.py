@@ -310,3 +310,6 @@ def order_figures(*, today, since) -> dict:
 def customer_ids_named(name: str) -> list[int]:
     """Customers whose name or code equals `name` (case-insensitive): bank matching by counterparty."""
     return list(Customer.objects.filter(Q(name__iexact=name) | Q(code__iexact=name)).values_list("pk", flat=True))
+
+
+from sales.reports import margin  # noqa: E402,F401  (reports are selectors too)
