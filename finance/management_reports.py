@@ -61,10 +61,13 @@ def _natural(account: Account, d: Decimal, c: Decimal) -> Decimal:
     return q2(d - c) if account.type in DEBIT_NORMAL else q2(c - d)
 
 
-def previous_period(date_from: date, date_to: date) -> tuple[date, date]:
-    """The period of the same length just before [date_from, date_to]."""
-    prev_to = date_from - timedelta(days=1)
-    return prev_to - (date_to - date_from), prev_to
+def previous_period(date_from: date, date_to: date) -> tuple[date | None, date | None]:
+    """The period of the same length just before [date_from, date_to] ((None, None) before year 1)."""
+    try:
+        prev_to = date_from - timedelta(days=1)
+        return prev_to - (date_to - date_from), prev_to
+    except OverflowError:
+        return None, None
 
 
 def fiscal_year_start(on: date) -> date:
@@ -108,7 +111,7 @@ def profit_and_loss(*, date_from: date, date_to: date, compare: bool = True) -> 
     accounts = _accounts()
     cur = _pnl(date_from, date_to, accounts)
     prev_from, prev_to = previous_period(date_from, date_to)
-    prev = _pnl(prev_from, prev_to, accounts) if compare else None
+    prev = _pnl(prev_from, prev_to, accounts) if compare and prev_from else None
     ids = set(cur["by_account"]) | (set(prev["by_account"]) if prev else set())
     rows = []
     for aid in sorted(ids, key=lambda i: accounts[i].code):
@@ -159,9 +162,10 @@ def balance_sheet(*, as_of: date, compare: bool = True) -> dict:
     date a year earlier."""
     accounts = _accounts()
     cur = _balance_sheet(as_of, accounts)
-    prev_as_of = as_of.replace(year=as_of.year - 1) if not (as_of.month == 2 and as_of.day == 29) \
-        else as_of.replace(year=as_of.year - 1, day=28)
-    prev = _balance_sheet(prev_as_of, accounts) if compare else None
+    prev_as_of = None
+    if as_of.year > 1:
+        prev_as_of = as_of.replace(year=as_of.year - 1, day=28 if (as_of.month, as_of.day) == (2, 29) else as_of.day)
+    prev = _balance_sheet(prev_as_of, accounts) if compare and prev_as_of else None
     rows = []
     ids = set(cur["balances"]) | (set(prev["balances"]) if prev else set())
     for aid in sorted(ids, key=lambda i: accounts[i].code):
@@ -216,7 +220,7 @@ def cash_flow(*, date_from: date, date_to: date, compare: bool = True) -> dict:
     cash_ids = cash_account_ids()
     cur = _cash_flow(date_from, date_to, accounts, cash_ids)
     prev_from, prev_to = previous_period(date_from, date_to)
-    prev = _cash_flow(prev_from, prev_to, accounts, cash_ids) if compare else None
+    prev = _cash_flow(prev_from, prev_to, accounts, cash_ids) if compare and prev_from else None
     rows = [{"section": "operating", "item": "Net income", "amount": cur["net_income"]}]
     for section in ("operating", "investing", "financing"):
         for acc, amount in sorted(cur[f"{section}_items"], key=lambda x: x[0].code):
@@ -243,7 +247,7 @@ def _kpis(date_from: date, date_to: date, accounts: dict[int, Account]) -> dict:
             by_role.setdefault(acc.role, set()).add(acc.pk)
     wanted = set().union(*(by_role.get(r, set()) for r in ("ar", "ap", "inventory", "revenue", "cogs")))
     end = _movements(None, date_to, wanted)
-    start = _movements(None, date_from - timedelta(days=1), wanted)
+    start = _movements(None, date_from - timedelta(days=1), wanted) if date_from > date.min else {}
     period = _movements(date_from, date_to, wanted)
     revenue = _role_balance(by_role.get("revenue", set()), period, accounts)
     cogs = _role_balance(by_role.get("cogs", set()), period, accounts)
@@ -267,7 +271,7 @@ def working_capital_kpis(*, date_from: date, date_to: date, compare: bool = True
     accounts = _accounts()
     cur = _kpis(date_from, date_to, accounts)
     prev_from, prev_to = previous_period(date_from, date_to)
-    prev = _kpis(prev_from, prev_to, accounts) if compare else None
+    prev = _kpis(prev_from, prev_to, accounts) if compare and prev_from else None
     rows = [{"kpi": k, "value": cur[k], "previous": prev[k] if prev else None}
             for k in ("dso", "dpo", "inventory_turnover", "days_inventory", "revenue", "cogs", "ar_balance",
                       "ap_balance", "average_inventory")]

@@ -27,6 +27,8 @@ BUCKETS = ((0, 30, "0_30"), (31, 60, "31_60"), (61, 90, "61_90"), (91, 180, "91_
 
 
 def _end_of(day: date) -> datetime:
+    """The first instant after `day` (dates at the end of the calendar are clamped)."""
+    day = min(day, date.max - timedelta(days=2))
     return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
 
 
@@ -84,7 +86,7 @@ def stock_aging(*, as_of: date | None = None, warehouse_code: str | None = None,
     products = {pk: (sku, name, cat) for pk, sku, name, cat in
                 Product.objects.filter(pk__in={k[0] for k in rows}).values_list("pk", "sku", "name", "category")}
     warehouses = dict(Warehouse.objects.filter(pk__in={k[1] for k in rows}).values_list("pk", "code"))
-    dead_before = as_of - timedelta(days=dead_after_days)
+    dead_before = as_of - timedelta(days=min(dead_after_days, (as_of - date.min).days))
     out = []
     for (p, w), row in sorted(rows.items(), key=lambda kv: (products[kv[0][0]][0], warehouses[kv[0][1]])):
         sku, name, cat = products[p]

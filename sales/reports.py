@@ -56,7 +56,8 @@ def margin(*, group_by: str = "product", date_from: date | None = None, date_to:
     cur = _rows(group_by, date_from, date_to)
     prev_from = prev_to = None
     prev: dict[str, dict] = {}
-    if compare and date_from is not None and date_to is not None:
+    if compare and date_from is not None and date_to is not None and date_to >= date_from \
+            and date_from - date.min > (date_to - date_from) + timedelta(days=1):
         prev_to = date_from - timedelta(days=1)
         prev_from = prev_to - (date_to - date_from)
         prev = _rows(group_by, prev_from, prev_to)

@@ -19,6 +19,11 @@ class MarginQuery(serializers.Serializer):
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
 
+    def validate(self, attrs):
+        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_to"] < attrs["date_from"]:
+            raise serializers.ValidationError({"to": ["must not be before from"]})
+        return attrs
+
 
 class MarginView(APIView):
     """Sales and gross margin by customer, product or product category, with the previous
