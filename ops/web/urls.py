@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ops.web.views import dashboards, finance, orders, queue, stock
+from ops.web.views import dashboards, finance, orders, queue, reports, stock
 
 app_name = "web"
 
@@ -54,4 +54,14 @@ urlpatterns = [
     path("integrations/inbound/<int:pk>/", queue.inbound_detail, name="inbound-message"),
     path("integrations/events/", queue.event_list, name="events"),
     path("reconciliations/", queue.reconciliations, name="reconciliations"),
+    # management reports and bank matching
+    path("finance/reports/profit-and-loss/", reports.profit_and_loss, name="report-pnl"),
+    path("finance/reports/balance-sheet/", reports.balance_sheet, name="report-balance-sheet"),
+    path("finance/reports/cash-flow/", reports.cash_flow, name="report-cash-flow"),
+    path("finance/reports/working-capital/", reports.working_capital, name="report-working-capital"),
+    path("sales/reports/margin/", reports.margin, name="report-margin"),
+    path("stock/aging/", reports.stock_aging, name="report-stock-aging"),
+    path("finance/bank/", reports.bank_queue, name="bank-queue"),
+    path("finance/bank/lines/<int:pk>/", reports.bank_line, name="bank-line"),
+    path("finance/bank/reconciliation/", reports.bank_reconciliation, name="bank-reconciliation"),
 ]
