@@ -56,6 +56,10 @@ _TABLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "dashboard.support":          ("r",  "-",  "-",  "r",  "-",   "support dashboard (web)"),
     "admin.system":               ("rw", "-",  "-",  "-",  "-",  "users, groups, tokens, outbox, idempotency keys (admin)"),
     "admin.setup":                ("w",  "-",  "-",  "-",  "-",   "company setup (first-run page) and data imports with preview (web)"),
+    "finance.banking":            ("rw", "-",  "rw", "-",  "-",  "bank accounts, statement import and matching, refunds, bank reconciliation"),
+    "finance.reports":            ("r",  "-",  "r",  "-",  "-",   "profit and loss, balance sheet, cash flow, DSO/DPO and inventory turnover"),
+    "sales.margin":               ("r",  "-",  "r",  "-",  "-",   "sales and gross margin by customer, product, category"),
+    "inventory.reports":          ("r",  "r",  "r",  "-",  "-",   "stock aging and dead stock"),
 }
 # fmt: on
 
@@ -126,6 +130,10 @@ ADMIN_MODELS: dict[str, str] = {
     "integrations.WebhookEndpoint": "integrations.webhooks", "integrations.WebhookDelivery": "integrations.webhooks",
     "integrations.InboundMessage": "integrations.inbound", "integrations.EdiDocument": "integrations.events",
     "ops.ExceptionItem": "ops.exceptions", "ops.ReconciliationRun": "ops.reconciliations",
+    "finance.BankAccount": "finance.banking", "finance.BankCsvMapping": "finance.banking",
+    "finance.BankStatement": "finance.banking", "finance.BankMatchRule": "finance.banking",
+    "finance.Refund": "finance.banking", "finance.PaymentRun": "finance.payables",
+    "finance.SupplierBankDetails": "finance.payables",
 }
 
 _ADMIN_CHECKS = (("has_view_permission", READ), ("has_add_permission", WRITE),

@@ -12,6 +12,11 @@ from finance import services
 from finance.models import (
     Account,
     AccountOverride,
+    BankAccount,
+    BankCsvMapping,
+    BankMatchRule,
+    BankStatement,
+    BankStatementLine,
     CreditNote,
     CreditNoteLine,
     FiscalPeriod,
@@ -22,6 +27,10 @@ from finance.models import (
     JournalLine,
     Payment,
     PaymentAllocation,
+    PaymentRun,
+    PaymentRunItem,
+    Refund,
+    SupplierBankDetails,
     SupplierBill,
     SupplierBillLine,
     SupplierPayment,
@@ -157,3 +166,68 @@ class SupplierPaymentAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["number", "supplier", "amount", "paid_on", "reference"]
     list_filter = ["paid_on"]
     search_fields = ["number", "supplier__code", "reference"]
+
+
+# --- cash management (finance.banking) -----------------------------------------------------------
+
+@admin.register(BankAccount)
+class BankAccountAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "iban", "currency", "account", "csv_mapping", "is_active"]
+    list_filter = ["currency", "is_active"]
+    search_fields = ["code", "name", "iban"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # statements point at it; deactivate instead
+
+
+@admin.register(BankCsvMapping)
+class BankCsvMappingAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "delimiter", "date_column", "date_format", "amount_column", "reference_column"]
+
+
+@admin.register(BankMatchRule)
+class BankMatchRuleAdmin(SimpleHistoryAdmin):
+    """Matching rules: text in a statement line → an account (bank fees), a customer or a supplier."""
+
+    list_display = ["name", "priority", "text", "direction", "account", "customer", "supplier", "bank_account",
+                    "is_active"]
+    list_filter = ["is_active", "direction"]
+    search_fields = ["name", "text"]
+
+
+class BankStatementLineInline(ReadOnlyInline):
+    model = BankStatementLine
+    fields = ["line_no", "booking_date", "amount", "reference", "description", "counterparty", "bank_id", "status",
+              "matched_amount"]
+
+
+@admin.register(BankStatement)
+class BankStatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "bank_account", "format", "statement_id", "date_from", "date_to", "closing_balance",
+                    "imported_at"]
+    list_filter = ["format", "bank_account"]
+    inlines = [BankStatementLineInline]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = ["number", "customer", "amount", "refunded_on", "credit_note", "bank_account"]
+    search_fields = ["number", "customer__code"]
+
+
+class PaymentRunItemInline(ReadOnlyInline):
+    model = PaymentRunItem
+    fields = ["bill", "amount", "supplier_payment"]
+
+
+@admin.register(PaymentRun)
+class PaymentRunAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    list_display = ["number", "bank_account", "due_before", "payment_date", "status", "total"]
+    list_filter = ["status"]
+    inlines = [PaymentRunItemInline]
+
+
+@admin.register(SupplierBankDetails)
+class SupplierBankDetailsAdmin(SimpleHistoryAdmin):
+    list_display = ["supplier", "account_name", "iban", "bic"]
+    search_fields = ["supplier__code", "account_name", "iban"]

@@ -72,3 +72,13 @@ class FinanceNotFound(NotFound):
 class SetupConflict(StateConflict):
     code = "setup_conflict"
     title = "Posted documents depend on this setting"
+
+
+class InsufficientCredit(DomainError):
+    code = "insufficient_credit"
+    title = "The customer's credit does not cover the refund"
+
+
+class PaymentRunConflict(StateConflict):
+    code = "payment_run_conflict"
+    title = "The payment run is not in a state that allows this"

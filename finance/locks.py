@@ -19,7 +19,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from core.sql import columns
-from finance.models import CreditNote, FiscalPeriod, Invoice, Payment, SupplierBill
+from finance.models import (
+    BankStatementLine,
+    CreditNote,
+    FiscalPeriod,
+    Invoice,
+    Payment,
+    PaymentRun,
+    SupplierBill,
+)
 
 
 def invoices_for_update(ids: Iterable[int]) -> dict[int, Invoice]:
@@ -64,3 +72,22 @@ def _share_locked(where: str, params: list) -> FiscalPeriod | None:
 
 def period_for_close(period_id: int) -> FiscalPeriod:
     return FiscalPeriod.objects.select_for_update().get(pk=period_id)
+
+
+# Cash management. A bank statement line is locked before the documents its match touches
+# (invoices, payments, bills): nothing that holds a document lock ever waits for a bank line,
+# so this adds no cycle to the order above.
+
+def bank_line_for_update(line_id: int) -> BankStatementLine:
+    return BankStatementLine.objects.select_for_update(of=("self",)).select_related("bank_account__account") \
+        .get(pk=line_id)
+
+
+def payments_on_account_for_update(customer_id: int) -> list[Payment]:
+    """The customer's payments with unallocated money, by id (documents order)."""
+    return list(Payment.objects.filter(customer_id=customer_id, unallocated__gt=0).order_by("pk")
+                .select_for_update(of=("self",)))
+
+
+def payment_run_for_update(run_id: int) -> PaymentRun:
+    return PaymentRun.objects.select_for_update(of=("self",)).get(pk=run_id)

@@ -507,3 +507,19 @@ class SupplierPaymentAllocation(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="finance_supplier_alloc_positive")]
+
+
+# Cash management models live in their own module and belong to this app (finance.banking).
+from finance.banking.models import (  # noqa: E402,F401
+    BankAccount,
+    BankCsvMapping,
+    BankLineMatch,
+    BankMatchRule,
+    BankStatement,
+    BankStatementLine,
+    PaymentRun,
+    PaymentRunItem,
+    Refund,
+    RefundSource,
+    SupplierBankDetails,
+)

@@ -24,6 +24,14 @@ class OpenReceivables:
         return selectors.open_ar_for_customer(customer_id)
 
 
+class InvoicedMargin:
+    """sales.ports.MarginSource: invoice and credit-note lines (amount, cost_value)."""
+
+    def margin_rows(self, *, group_by: str, date_from: dt.date | None, date_to: dt.date | None) -> list[dict]:
+        return selectors.invoiced_margin_rows(group_by=group_by, date_from=date_from, date_to=date_to)
+
+
 def plug() -> None:
     sales_ports.register_tax_rates(TaxEngineRates())
     sales_ports.register_credit_exposure(OpenReceivables())
+    sales_ports.register_margin_source(InvoicedMargin())

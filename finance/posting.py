@@ -23,6 +23,8 @@ post_journal_entries call; both paths share the rule, so they cannot drift apart
     scrap adjustment     Inventory write-off                 Inventory
     transfer             Inventory (to warehouse)            Inventory (from warehouse)   — no P&L
     supplier_payment     AP                                  Cash
+    refund               AR                                  Cash (bank account)
+    bank_account:N       Bank / account (money in)           account / Bank (money out): bank fees, interest
     invoice_void         the reversal of the invoice entry (reverse_journal_entry)
 """
 
@@ -175,16 +177,17 @@ def post_credit_note(*, credit_note, lines, roll_forward: bool, correlation_id: 
                                    correlation_id=correlation_id))
 
 
-def payment_entry(*, payment, correlation_id: str | None = None) -> EntryRequest:
-    """Dr Cash / Cr AR for the whole amount (allocation only moves the AR sub-ledger)."""
-    lines = [Line(R.CASH, payment.amount, customer_id=payment.customer_id),
+def payment_entry(*, payment, correlation_id: str | None = None, cash_account=None) -> EntryRequest:
+    """Dr Cash / Cr AR for the whole amount (allocation only moves the AR sub-ledger).
+    `cash_account`: the bank account's GL account (default: the cash role's)."""
+    lines = [Line(R.CASH, payment.amount, customer_id=payment.customer_id, account=cash_account),
              Line(R.AR, -payment.amount, customer_id=payment.customer_id)]
     return EntryRequest(on=payment.received_on, lines=lines, source_type="finance.payment", source_id=payment.pk,
                         rule="payment", memo=f"Payment {payment.number}", correlation_id=correlation_id)
 
 
-def post_payment(*, payment, correlation_id: str | None = None) -> JournalEntry:
-    return _post(payment_entry(payment=payment, correlation_id=correlation_id))
+def post_payment(*, payment, correlation_id: str | None = None, cash_account=None) -> JournalEntry:
+    return _post(payment_entry(payment=payment, correlation_id=correlation_id, cash_account=cash_account))
 
 
 # --- purchasing ---------------------------------------------------------------------------------
@@ -204,14 +207,44 @@ def post_supplier_bill(*, bill, lines, correlation_id: str | None = None) -> Jou
     return _post(supplier_bill_entry(bill=bill, lines=lines, correlation_id=correlation_id))
 
 
-def supplier_payment_entry(*, payment, correlation_id: str | None = None) -> EntryRequest:
-    """Dr AP / Cr Cash."""
+def supplier_payment_entry(*, payment, correlation_id: str | None = None, cash_account=None) -> EntryRequest:
+    """Dr AP / Cr Cash (`cash_account`: the bank account's GL account, default the cash role's)."""
     lines = [Line(R.AP, payment.amount, supplier_id=payment.supplier_id),
-             Line(R.CASH, -payment.amount, supplier_id=payment.supplier_id)]
+             Line(R.CASH, -payment.amount, supplier_id=payment.supplier_id, account=cash_account)]
     return EntryRequest(on=payment.paid_on, lines=lines, source_type="finance.supplier_payment",
                         source_id=payment.pk, rule="supplier_payment", memo=f"Supplier payment {payment.number}",
                         correlation_id=correlation_id)
 
 
-def post_supplier_payment(*, payment, correlation_id: str | None = None) -> JournalEntry:
-    return _post(supplier_payment_entry(payment=payment, correlation_id=correlation_id))
+def post_supplier_payment(*, payment, correlation_id: str | None = None, cash_account=None) -> JournalEntry:
+    return _post(supplier_payment_entry(payment=payment, correlation_id=correlation_id, cash_account=cash_account))
+
+
+def refund_entry(*, refund, cash_account=None, correlation_id: str | None = None) -> EntryRequest:
+    """Dr AR (the customer's credit is used up) / Cr Cash (the bank account's GL account)."""
+    lines = [Line(R.AR, refund.amount, customer_id=refund.customer_id),
+             Line(R.CASH, -refund.amount, customer_id=refund.customer_id, account=cash_account)]
+    return EntryRequest(on=refund.refunded_on, lines=lines, source_type="finance.refund", source_id=refund.pk,
+                        rule="refund", memo=f"Refund {refund.number}", correlation_id=correlation_id)
+
+
+def post_refund(*, refund, cash_account=None, correlation_id: str | None = None) -> JournalEntry:
+    return _post(refund_entry(refund=refund, cash_account=cash_account, correlation_id=correlation_id))
+
+
+def bank_posting_entry(*, line, cash_account, postings, rule: str, correlation_id: str | None = None) -> EntryRequest:
+    """A bank line posted to accounts (bank fees, interest): money in: Dr Bank / Cr account;
+    money out: Dr account / Cr Bank. `postings`: [(account, absolute amount, memo)]."""
+    sign = 1 if line.amount > 0 else -1
+    total = sum((amount for _, amount, _ in postings), ZERO)
+    lines = [Line(account=cash_account, amount=sign * total, memo=line.reference[:255])]
+    lines += [Line(account=acc, amount=-sign * amount, memo=(memo or line.reference)[:255])
+              for acc, amount, memo in postings]
+    return EntryRequest(on=line.booking_date, lines=lines, source_type="finance.bank_line", source_id=line.pk,
+                        rule=rule, memo=f"Bank {line.reference or line.description}"[:255],
+                        correlation_id=correlation_id)
+
+
+def post_bank_posting(*, line, cash_account, postings, rule: str, correlation_id: str | None = None) -> JournalEntry:
+    return _post(bank_posting_entry(line=line, cash_account=cash_account, postings=postings, rule=rule,
+                                    correlation_id=correlation_id))

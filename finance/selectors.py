@@ -12,7 +12,19 @@ from django.db.models.functions import Coalesce
 from core.money import q2
 from core.querysets import filter_given
 from finance.charts import TEMPLATES
+from finance.management_reports import (  # management reports and bank reconciliation (read replica ready)
+    balance_sheet,
+    bank_reconciliation,
+    cash_flow,
+    cash_position,
+    invoiced_margin_rows,
+    profit_and_loss,
+    working_capital_kpis,
+)
 from finance.models import (
+    Account,
+    BankAccount,
+    BankStatementLine,
     CreditNote,
     FiscalPeriod,
     Invoice,
@@ -319,11 +331,43 @@ def invoice_figures(*, today: date, since: date, days_from: date) -> dict:
             "open_past_periods": open_past, "invoiced_per_day": per_day}
 
 
+# --- cash management (web pages) ----------------------------------------------------------------
+
+def unmatched_bank_lines(*, bank_account_code: str | None = None):
+    """The matching queue: statement lines not fully matched, oldest first."""
+    qs = BankStatementLine.objects.exclude(status=BankStatementLine.Status.MATCHED).select_related("bank_account")
+    return filter_given(qs, bank_account__code=bank_account_code).order_by("booking_date", "pk")
+
+
+def get_bank_line(*, line_id: int):
+    return BankStatementLine.objects.select_related("bank_account").prefetch_related(
+        "matches__invoice", "matches__bill", "matches__payment", "matches__supplier_payment", "matches__refund",
+        "matches__account").filter(pk=line_id).first()
+
+
+def find_open_document(*, number: str, incoming: bool):
+    """An open invoice (money in) or posted unpaid bill (money out) by its number."""
+    if incoming:
+        return Invoice.objects.filter(number=number, status__in=["open", "partially_paid"]).first()
+    return SupplierBill.objects.filter(number=number, status__in=["open", "partially_paid"]).first()
+
+
+def get_account(*, code: str):
+    return Account.objects.filter(code=code, is_active=True).first()
+
+
+def list_bank_accounts() -> list:
+    return list(BankAccount.objects.select_related("account").filter(is_active=True).order_by("code"))
+
+
 __all__ = [
     "open_ar_for_customer", "tax_rate_for", "gl_balance_for_role", "open_invoice_balance_total",
     "open_invoice_balance_gross", "open_bill_balance_total", "get_invoice_for_shipment", "list_invoices",
     "entries_for_source", "entry_is_balanced", "unbalanced_entry_ids", "trial_balance", "general_ledger",
     "ar_aging", "ap_aging", "customer_statement", "inventory_valuation",
+    "balance_sheet", "bank_reconciliation", "cash_flow", "cash_position", "invoiced_margin_rows", "profit_and_loss",
+    "working_capital_kpis", "unmatched_bank_lines", "get_bank_line", "find_open_document", "get_account",
+    "list_bank_accounts",
 ]
 
 

@@ -646,3 +646,19 @@ def stock_figures(*, counts_since) -> dict:
         n=Count("pk"), accurate=Count("pk", filter=Q(difference=0)))
     return {"low_stock": low, "out_of_stock": out_of_stock, "counts": counts["n"] or 0,
             "accurate": counts["accurate"] or 0}
+
+
+def supplier_ids_named(name: str) -> list[int]:
+    """Suppliers whose name or code equals `name` (case-insensitive): bank matching by counterparty."""
+    return list(Supplier.objects.filter(Q(name__iexact=name) | Q(code__iexact=name)).values_list("pk", flat=True))
+
+
+def product_labels(product_ids) -> dict[int, dict]:
+    """product id → {sku, name, category}, one query (report rows)."""
+    ids = {i for i in product_ids if i is not None}
+    return {pk: {"sku": sku, "name": name, "category": category}
+            for pk, sku, name, category in Product.objects.filter(pk__in=ids).values_list("pk", "sku", "name",
+                                                                                          "category")}
+
+
+from inventory.reports import stock_aging  # noqa: E402,F401  (reports are selectors too)

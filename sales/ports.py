@@ -34,11 +34,21 @@ class CreditExposure(Protocol):
     def open_receivables(self, *, customer_id: int) -> Decimal: ...
 
 
+@runtime_checkable
+class MarginSource(Protocol):
+    """Invoiced revenue and cost (net of credit notes) per customer or product for the margin
+    report: rows {customer_id | product_id, revenue, cost, margin, quantity}."""
+
+    def margin_rows(self, *, group_by: str, date_from: dt.date | None,
+                    date_to: dt.date | None) -> list[dict]: ...
+
+
 _registry: dict[str, object] = {}
 
 TAX_RATES = "tax_rates"
 CREDIT_EXPOSURE = "credit_exposure"
-_PROTOCOLS: dict[str, type] = {TAX_RATES: TaxRates, CREDIT_EXPOSURE: CreditExposure}
+MARGIN_SOURCE = "margin_source"
+_PROTOCOLS: dict[str, type] = {TAX_RATES: TaxRates, CREDIT_EXPOSURE: CreditExposure, MARGIN_SOURCE: MarginSource}
 
 
 def _register(name: str, impl: object) -> None:
@@ -53,6 +63,10 @@ def register_tax_rates(impl: TaxRates) -> None:
 
 def register_credit_exposure(impl: CreditExposure) -> None:
     _register(CREDIT_EXPOSURE, impl)
+
+
+def register_margin_source(impl: MarginSource) -> None:
+    _register(MARGIN_SOURCE, impl)
 
 
 def unregister(name: str) -> object | None:
@@ -75,6 +89,10 @@ def tax_rates() -> TaxRates:
 
 def credit_exposure() -> CreditExposure:
     return _get(CREDIT_EXPOSURE)
+
+
+def margin_source() -> MarginSource:
+    return _get(MARGIN_SOURCE)
 
 
 @checks.register()

@@ -305,3 +305,11 @@ def order_figures(*, today, since) -> dict:
         .annotate(n=Count("pk"))}
     return {"by_status": by_status, "status_order": [s for s, _ in Order.Status.choices], "backorder": backorder,
             "ready": ready, "shipped_today": shipped_today, "orders_per_day": per_day, "shipments_per_day": ship_day}
+
+
+def customer_ids_named(name: str) -> list[int]:
+    """Customers whose name or code equals `name` (case-insensitive): bank matching by counterparty."""
+    return list(Customer.objects.filter(Q(name__iexact=name) | Q(code__iexact=name)).values_list("pk", flat=True))
+
+
+from sales.reports import margin  # noqa: E402,F401  (reports are selectors too)

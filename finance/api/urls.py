@@ -1,7 +1,7 @@
 from django.urls import path
 
 from core.api.routers import Router
-from finance.api import views
+from finance.api import banking, reports, views
 
 app_name = "finance"
 
@@ -16,6 +16,11 @@ router.register("credit-notes", views.CreditNoteViewSet, basename="credit-note")
 router.register("payments", views.PaymentViewSet, basename="payment")
 router.register("supplier-bills", views.SupplierBillViewSet, basename="supplier-bill")
 router.register("supplier-payments", views.SupplierPaymentViewSet, basename="supplier-payment")
+router.register("bank-accounts", banking.BankAccountViewSet, basename="bank-account")
+router.register("bank-statements/lines", banking.BankStatementLineViewSet, basename="bank-statement-line")
+router.register("bank-statements", banking.BankStatementViewSet, basename="bank-statement")
+router.register("refunds", banking.RefundViewSet, basename="refund")
+router.register("payment-runs", banking.PaymentRunViewSet, basename="payment-run")
 
 urlpatterns = router.urls + [
     path("reports/trial-balance/", views.TrialBalanceView.as_view(), name="report-trial-balance"),
@@ -24,4 +29,9 @@ urlpatterns = router.urls + [
     path("reports/general-ledger/", views.GeneralLedgerView.as_view(), name="report-general-ledger"),
     path("reports/customer-statement/", views.CustomerStatementView.as_view(), name="report-customer-statement"),
     path("reports/inventory-valuation/", views.InventoryValuationView.as_view(), name="report-inventory-valuation"),
+    path("reports/bank-reconciliation/", banking.BankReconciliationView.as_view(), name="report-bank-reconciliation"),
+    path("reports/profit-and-loss/", reports.ProfitAndLossView.as_view(), name="report-profit-and-loss"),
+    path("reports/balance-sheet/", reports.BalanceSheetView.as_view(), name="report-balance-sheet"),
+    path("reports/cash-flow/", reports.CashFlowView.as_view(), name="report-cash-flow"),
+    path("reports/working-capital/", reports.WorkingCapitalView.as_view(), name="report-working-capital"),
 ]

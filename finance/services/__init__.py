@@ -1,5 +1,6 @@
 """Public write interface of finance (re-exported from the modules of this package)."""
 
+from finance.services.banking import auto_match_line, auto_match_lines, import_bank_statement, match_bank_line
 from finance.services.bills import (
     BillLineInput,
     create_supplier_bill,
@@ -25,8 +26,10 @@ from finance.services.journal import (
     reverse_journal_entry,
 )
 from finance.services.opening import open_customer_invoice, open_supplier_bill, post_opening_gl_balance
+from finance.services.payment_runs import approve_payment_run, cancel_payment_run, create_payment_run
 from finance.services.payments import AllocationInput, allocate_payment, receive_payment
 from finance.services.periods import close_period, create_fiscal_year, period_for_date, reopen_period
+from finance.services.refunds import refund_customer
 from finance.services.setup import SetupResult, setup_company
 
 __all__ = [
@@ -38,4 +41,6 @@ __all__ = [
     "AllocationInput", "allocate_payment", "receive_payment",
     "close_period", "create_fiscal_year", "period_for_date", "reopen_period",
     "SetupResult", "setup_company", "open_customer_invoice", "open_supplier_bill", "post_opening_gl_balance",
+    "auto_match_line", "auto_match_lines", "import_bank_statement", "match_bank_line",
+    "approve_payment_run", "cancel_payment_run", "create_payment_run", "refund_customer",
 ]

@@ -174,10 +174,11 @@ def rematch_supplier_bill(*, bill_id: int, approve: bool = False, correlation_id
 
 @transaction.atomic
 def pay_supplier(*, supplier, amount: Decimal, allocations: list[tuple[int, Decimal]], paid_on: date | None = None,
-                 reference: str = "", correlation_id: str | None = None) -> SupplierPayment:
+                 reference: str = "", correlation_id: str | None = None, cash_account=None) -> SupplierPayment:
     """Pay posted bills of one supplier: Dr AP / Cr Cash. Every cent must be allocated to
     a bill (no supplier prepayments). Locks the bills by id, the period, the series.
-    Raises ValidationFailed/OverAllocation (400), BillNotPayable (409) for held or void bills."""
+    Raises ValidationFailed/OverAllocation (400), BillNotPayable (409) for held or void bills.
+    `cash_account`: the GL account of the bank account paying (default: the cash role's)."""
     amount = q2(Decimal(str(amount)))
     if amount <= 0:
         raise ValidationFailed("A payment amount must be positive.", errors={"amount": ["must be greater than zero"]})
@@ -206,7 +207,7 @@ def pay_supplier(*, supplier, amount: Decimal, allocations: list[tuple[int, Deci
     payment = SupplierPayment.objects.create(number=numbering.next_document_number("supplier_payment"),
                                              supplier=supplier, amount=amount, paid_on=on, reference=reference[:120],
                                              correlation_id=cid)
-    posting.post_supplier_payment(payment=payment, correlation_id=cid)
+    posting.post_supplier_payment(payment=payment, correlation_id=cid, cash_account=cash_account)
     for bill, alloc in checked:
         SupplierPaymentAllocation.objects.create(payment=payment, bill=bill, amount=alloc)
         bill.amount_paid += alloc

@@ -13,6 +13,8 @@ DOCUMENT_SERIES = {
     "payment": ("PAY-", 6),
     "supplier_bill": ("BILL-", 6),
     "supplier_payment": ("SPAY-", 6),
+    "refund": ("REF-", 6),
+    "payment_run": ("RUN-", 6),
 }
 
 

@@ -64,14 +64,15 @@ def _validate_allocations(*, customer_id: int, allocations: list[AllocationInput
 @transaction.atomic
 def receive_payment(*, customer, amount: Decimal, received_on: date | None = None, reference: str = "",
                     allocations: list[AllocationInput] | None = None, created_by=None,
-                    correlation_id: str | None = None) -> Payment:
+                    correlation_id: str | None = None, cash_account=None) -> Payment:
     """Record a customer payment, post Dr Cash / Cr AR, and allocate it to invoices.
 
     Whatever is not allocated stays on account as customer credit. Locks the invoices
     (by id), the period, the number series. Raises ValidationFailed (400) for a
     non-positive amount or bad allocation, InvoiceNotPayable (409) for a void invoice,
     OverAllocation (400) beyond an invoice's balance or the payment, PeriodClosed (409).
-    Emits finance.payment.received.v1.
+    Emits finance.payment.received.v1. `cash_account`: the GL account of the bank account
+    the money arrived in (default: the cash role's account).
     """
     allocations = allocations or []
     amount = q2(Decimal(str(amount)))
@@ -89,7 +90,7 @@ def receive_payment(*, customer, amount: Decimal, received_on: date | None = Non
                                      amount=amount, unallocated=amount, received_on=on, reference=reference[:120],
                                      correlation_id=cid,
                                      created_by=created_by if getattr(created_by, "pk", None) else None)
-    posting.post_payment(payment=payment, correlation_id=cid)
+    posting.post_payment(payment=payment, correlation_id=cid, cash_account=cash_account)
     made = _allocate(payment, checked)
     publish(events.PAYMENT_RECEIVED, subject=payment.number, data=events.payment_received_payload(payment, made),
             correlation_id=cid)

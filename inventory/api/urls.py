@@ -2,7 +2,7 @@ from django.urls import path
 
 from core.api.routers import Router
 
-from . import views
+from . import reports, views
 
 app_name = "inventory"
 
@@ -23,4 +23,5 @@ router.register("units", views.UnitOfMeasureViewSet, basename="unit")
 urlpatterns = [
     path("replenishment/run/", views.ReplenishmentRunView.as_view(), name="replenishment-run"),
     *router.urls,
+    path("reports/stock-aging/", reports.StockAgingView.as_view(), name="report-stock-aging"),
 ]

@@ -108,6 +108,15 @@ def finance_figures() -> dict:
     }
 
 
+def cash_figures() -> dict:
+    """The finance dashboard's cash block: cash position per bank account, the bank lines
+    waiting for a match, and the P&L of the month to date."""
+    today = timezone.localdate()
+    pnl = finance_selectors.profit_and_loss(date_from=today.replace(day=1), date_to=today, compare=False)
+    cash = finance_selectors.cash_position(as_of=today)
+    return {"cash": cash, "pnl_month": pnl["totals"], "unmatched_bank_lines": cash["unmatched_lines"]}
+
+
 def latest_reconciliation_results(group: str = "reconciliation") -> list[dict]:
     """The last result of each check of a group (name, status, findings, when): the
     invariant checks by default, not the SLA rules (those open exceptions of their own)."""

@@ -22,7 +22,8 @@ def finance():
     return _links(("Invoices", "web:invoices"), ("Payments", "web:payments"), ("Credit notes", "web:credit-notes"),
                   ("Customer credit", "web:customer-credit"),
                   ("Trial balance", "web:trial-balance"), ("AR aging", "web:ar-aging"), ("Periods", "web:periods"),
-                  ("Reconciliations", "web:reconciliations"))
+                  ("Reconciliations", "web:reconciliations"), ("Profit and loss", "web:report-pnl"),
+                  ("Balance sheet", "web:report-balance-sheet"), ("Bank matching", "web:bank-queue"))
 
 
 def integrations():

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ops.web.views import dashboards, finance, orders, queue, setup, stock
+from ops.web.views import dashboards, finance, orders, queue, reports, setup, stock
 
 app_name = "web"
 
@@ -57,4 +57,14 @@ urlpatterns = [
     # first day: company setup and imports (issue 20)
     path("setup/", setup.setup, name="setup"),
     path("setup/import/", setup.import_file, name="import"),
+    # management reports and bank matching
+    path("finance/reports/profit-and-loss/", reports.profit_and_loss, name="report-pnl"),
+    path("finance/reports/balance-sheet/", reports.balance_sheet, name="report-balance-sheet"),
+    path("finance/reports/cash-flow/", reports.cash_flow, name="report-cash-flow"),
+    path("finance/reports/working-capital/", reports.working_capital, name="report-working-capital"),
+    path("sales/reports/margin/", reports.margin, name="report-margin"),
+    path("stock/aging/", reports.stock_aging, name="report-stock-aging"),
+    path("finance/bank/", reports.bank_queue, name="bank-queue"),
+    path("finance/bank/lines/<int:pk>/", reports.bank_line, name="bank-line"),
+    path("finance/bank/reconciliation/", reports.bank_reconciliation, name="bank-reconciliation"),
 ]

@@ -1,5 +1,7 @@
+from django.urls import path
+
 from core.api.routers import Router
-from sales.api import views
+from sales.api import reports, views
 
 app_name = "sales"
 
@@ -10,4 +12,6 @@ router.register("orders", views.OrderViewSet, basename="order")
 router.register("shipments", views.ShipmentViewSet, basename="shipment")
 router.register("returns", views.ReturnViewSet, basename="return")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + [
+    path("reports/margin/", reports.MarginView.as_view(), name="report-margin"),
+]

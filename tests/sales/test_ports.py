@@ -12,21 +12,24 @@ from sales import ports, pricing
 
 @pytest.fixture
 def unplugged():
-    taken = {name: ports.unregister(name) for name in (ports.TAX_RATES, ports.CREDIT_EXPOSURE)}
+    taken = {name: ports.unregister(name) for name in (ports.TAX_RATES, ports.CREDIT_EXPOSURE, ports.MARGIN_SOURCE)}
     yield
     ports.register_tax_rates(taken[ports.TAX_RATES])
     ports.register_credit_exposure(taken[ports.CREDIT_EXPOSURE])
+    ports.register_margin_source(taken[ports.MARGIN_SOURCE])
 
 
 def test_finance_implements_every_port_at_start_up():
     assert [m for m in checks.run_checks() if m.id == "sales.E001"] == []
     assert isinstance(ports.tax_rates(), ports.TaxRates)
     assert isinstance(ports.credit_exposure(), ports.CreditExposure)
+    assert isinstance(ports.margin_source(), ports.MarginSource)
 
 
 def test_a_port_without_implementation_fails_the_system_check(unplugged):
     errors = [m for m in checks.run_checks() if m.id == "sales.E001"]
     assert sorted(m.msg for m in errors) == ["sales.ports.CreditExposure has no implementation.",
+                                              "sales.ports.MarginSource has no implementation.",
                                               "sales.ports.TaxRates has no implementation."]
     assert all(m.level == checks.ERROR for m in errors)
 

@@ -40,6 +40,14 @@ PAGES = {
     "web:inbound": STAFF,
     "web:events": STAFF,
     "web:reconciliations": STAFF,
+    "web:report-pnl": {A, F},
+    "web:report-balance-sheet": {A, F},
+    "web:report-cash-flow": {A, F},
+    "web:report-working-capital": {A, F},
+    "web:report-margin": {A, F},
+    "web:report-stock-aging": {A, OP, F},
+    "web:bank-queue": {A, F},
+    "web:bank-reconciliation": {A, F},
 }
 
 pytestmark = pytest.mark.django_db

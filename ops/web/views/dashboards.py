@@ -46,12 +46,18 @@ def operations(request: HttpRequest) -> HttpResponse:
 def finance(request: HttpRequest) -> HttpResponse:
     f = queries.finance_figures()
     f["my_exceptions"] = queries.open_exceptions_for(roles.FINANCE)
+    f.update(queries.cash_figures())
     aging = f["aging"]
     charts = [
         chart("ar-aging", "AR aging (balance due by days past due)", queries.AGING_BUCKETS,
               [("Balance due", [aging["buckets"][b] for b in queries.AGING_BUCKETS])]),
         chart("invoiced-days", "Invoiced per day, last 14 days", [d[5:] for d in f["days"]],
               [("Invoiced", f["invoiced_per_day"])]),
+        chart("cash-position", "Cash by bank account (GL)", [r["bank_account"] for r in f["cash"]["rows"]],
+              [("Balance", [r["balance"] for r in f["cash"]["rows"]])]),
+        chart("pnl-month", "Profit and loss, this month", ["Revenue", "Cost of sales", "Other expenses", "Net income"],
+              [("Amount", [f["pnl_month"][k] for k in ("revenue", "cost_of_sales", "operating_expenses",
+                                                       "net_income")])]),
     ]
     return page(request, "web/dashboard_finance.html", {"f": f, "charts": charts, "page_title": "Finance", "kpis": queries.business_kpis()},
                 section="finance")

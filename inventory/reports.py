@@ -1,0 +1,123 @@
+"""Inventory reports (selectors; a read replica may serve them): stock aging and dead stock.
+
+Age is counted from the arrival of the stock still on hand: the quantity on hand at the date
+is taken from the most recent inbound moves first (receipts, transfers in, returns, count
+gains — FIFO's view of what is left), and each part is aged by its move's date. Dead stock is
+stock on hand with no outbound move for `dead_after_days`.
+
+One SQL statement with a window function (the running inbound quantity per product and
+warehouse, newest first) over the stock ledger; table and column names come from _meta
+through core.sql, values are parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.utils import timezone
+
+from core import sql
+from core.money import q2
+from inventory.models import Product, StockMove, Warehouse
+
+ZERO = Decimal("0")
+BUCKETS = ((0, 30, "0_30"), (31, 60, "31_60"), (61, 90, "61_90"), (91, 180, "91_180"), (181, None, "over_180"))
+
+
+def _end_of(day: date) -> datetime:
+    """The first instant after `day` (dates at the end of the calendar are clamped)."""
+    day = min(day, date.max - timedelta(days=2))
+    return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+
+
+def stock_aging(*, as_of: date | None = None, warehouse_code: str | None = None, category: str | None = None,
+                dead_after_days: int = 90) -> dict:
+    """Quantity and value on hand per product and warehouse at the end of `as_of`, split by
+    age bucket (days since arrival), with the last outbound date and a dead-stock flag."""
+    as_of = as_of or timezone.localdate()
+    end = _end_of(as_of)
+    t = sql.table(StockMove)
+    c = {f: sql.column(StockMove, f) for f in ("product", "warehouse", "quantity", "value", "created_at", "id")}
+    params: list = [end]
+    where = ""
+    if warehouse_code:
+        wid = Warehouse.objects.filter(code=warehouse_code).values_list("pk", flat=True).first()
+        where = f" AND {c['warehouse']} = %s"
+        params.append(wid if wid is not None else -1)
+    query = f"""
+        WITH moves AS (
+            SELECT {c['product']} AS p, {c['warehouse']} AS w, {c['quantity']} AS q, {c['value']} AS v,
+                   {c['created_at']} AS at, {c['id']} AS id
+            FROM {t} WHERE {c['created_at']} < %s{where}
+        ), onhand AS (
+            SELECT p, w, SUM(q) AS q, SUM(v) AS v,
+                   MAX(CASE WHEN q < 0 THEN at END) AS last_out
+            FROM moves GROUP BY p, w HAVING SUM(q) > 0
+        ), ins AS (
+            SELECT m.p, m.w, m.q, m.at,
+                   SUM(m.q) OVER (PARTITION BY m.p, m.w ORDER BY m.at DESC, m.id DESC) AS cum
+            FROM moves m JOIN onhand o ON o.p = m.p AND o.w = m.w WHERE m.q > 0
+        )
+        SELECT i.p, i.w, o.q, o.v, o.last_out, i.at,
+               CASE WHEN i.cum <= o.q THEN i.q ELSE o.q - (i.cum - i.q) END AS part
+        FROM ins i JOIN onhand o ON o.p = i.p AND o.w = i.w
+        WHERE i.cum - i.q < o.q
+    """
+    rows: dict[tuple[int, int], dict] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        for p, w, qty, value, last_out, arrived, part in cursor.fetchall():
+            key = (p, w)
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = {"product_id": p, "warehouse_id": w, "quantity": Decimal(qty),
+                                   "value": Decimal(value), "last_outbound": _as_dt(last_out),
+                                   "oldest_arrival": None, **{b[2]: ZERO for b in BUCKETS}}
+            arrived = _as_dt(arrived)
+            age = (as_of - timezone.localtime(arrived).date()).days
+            for lo, hi, name in BUCKETS:
+                if age >= lo and (hi is None or age <= hi):
+                    row[name] += Decimal(part)
+                    break
+            if row["oldest_arrival"] is None or arrived < row["oldest_arrival"]:
+                row["oldest_arrival"] = arrived
+    products = {pk: (sku, name, cat) for pk, sku, name, cat in
+                Product.objects.filter(pk__in={k[0] for k in rows}).values_list("pk", "sku", "name", "category")}
+    warehouses = dict(Warehouse.objects.filter(pk__in={k[1] for k in rows}).values_list("pk", "code"))
+    dead_before = as_of - timedelta(days=min(dead_after_days, (as_of - date.min).days))
+    out = []
+    for (p, w), row in sorted(rows.items(), key=lambda kv: (products[kv[0][0]][0], warehouses[kv[0][1]])):
+        sku, name, cat = products[p]
+        if category and cat != category:
+            continue
+        last_out = row["last_outbound"]
+        last_activity = max(x for x in (last_out, row["oldest_arrival"]) if x is not None)
+        dead = timezone.localtime(last_out).date() < dead_before if last_out else \
+            timezone.localtime(last_activity).date() < dead_before
+        unit = row["value"] / row["quantity"] if row["quantity"] else ZERO
+        out.append({"sku": sku, "name": name, "category": cat, "warehouse": warehouses[w],
+                    "quantity": row["quantity"], "value": q2(row["value"]),
+                    **{b[2]: row[b[2]] for b in BUCKETS},
+                    **{f"value_{b[2]}": q2(row[b[2]] * unit) for b in BUCKETS},
+                    "oldest_arrival": timezone.localtime(row["oldest_arrival"]).date() if row["oldest_arrival"] else None,
+                    "last_outbound": timezone.localtime(last_out).date() if last_out else None,
+                    "dead_stock": dead})
+    totals = {"quantity": sum((r["quantity"] for r in out), ZERO), "value": q2(sum((r["value"] for r in out), ZERO)),
+              **{f"value_{b[2]}": q2(sum((r[f"value_{b[2]}"] for r in out), ZERO)) for b in BUCKETS},
+              "dead_stock_value": q2(sum((r["value"] for r in out if r["dead_stock"]), ZERO)),
+              "dead_stock_lines": sum(1 for r in out if r["dead_stock"])}
+    return {"as_of": as_of, "dead_after_days": dead_after_days, "buckets": [b[2] for b in BUCKETS],
+            "rows": out, "totals": totals}
+
+
+def _as_dt(value):
+    """SQLite hands back text for a computed timestamp; PostgreSQL a datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
+
+
+__all__ = ["stock_aging"]
