@@ -55,6 +55,7 @@ _TABLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "dashboard.finance":          ("r",  "-",  "r",  "-",  "-",   "finance dashboard (web)"),
     "dashboard.support":          ("r",  "-",  "-",  "r",  "-",   "support dashboard (web)"),
     "admin.system":               ("rw", "-",  "-",  "-",  "-",  "users, groups, tokens, outbox, idempotency keys (admin)"),
+    "documents.outbound":         ("rw", "rw", "rw", "r",  "-",  "the outbound document log; e-mail a document (with a write of the document's own resource)"),
 }
 # fmt: on
 
@@ -125,6 +126,7 @@ ADMIN_MODELS: dict[str, str] = {
     "integrations.WebhookEndpoint": "integrations.webhooks", "integrations.WebhookDelivery": "integrations.webhooks",
     "integrations.InboundMessage": "integrations.inbound", "integrations.EdiDocument": "integrations.events",
     "ops.ExceptionItem": "ops.exceptions", "ops.ReconciliationRun": "ops.reconciliations",
+    "core.OutboundDocument": "documents.outbound",
 }
 
 _ADMIN_CHECKS = (("has_view_permission", READ), ("has_add_permission", WRITE),

@@ -8,3 +8,6 @@ class FinanceConfig(AppConfig):
         from . import events, handlers, ports  # noqa: F401  (event types, consumers)
 
         ports.plug()  # sales.ports.TaxRates and CreditExposure
+        from . import documents
+
+        documents.register()  # invoice, credit note, customer statement (core.documents)

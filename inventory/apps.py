@@ -5,4 +5,6 @@ class InventoryConfig(AppConfig):
     name = "inventory"
 
     def ready(self) -> None:
-        from . import events, handlers  # noqa: F401  (event types, consumers)
+        from . import documents, events, handlers  # noqa: F401  (event types, consumers)
+
+        documents.register()  # purchase order (core.documents)

@@ -241,3 +241,15 @@ class ReturnOutputSerializer(strict.ModelSerializer):
         model = Return
         fields = ["id", "number", "order", "order_number", "status", "disposition", "warehouse", "reason",
                   "correlation_id", "created_at", "received_at", "lines"]
+
+
+class StatementQuerySerializer(serializers.Serializer):
+    """`?date_from=&date_to=` of a customer statement (default: the current month)."""
+
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_from": ["After date_to."]})
+        return attrs
