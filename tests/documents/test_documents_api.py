@@ -96,7 +96,7 @@ def test_partner_reads_its_own_pdfs_only_and_may_not_send(world):
                        format="json")
     assert refused.status_code == 403
     assert own.post(reverse("sales:order-send", args=[world["order"].pk]), {}, format="json").status_code == 403
-    assert not OutboundDocument.objects.exists()
+    assert not OutboundDocument.objects.filter(trigger="manual").exists()
 
 
 def test_operations_may_not_read_a_statement(world, ops_client):
@@ -142,13 +142,13 @@ def test_send_to_something_that_is_not_an_email_is_400_and_writes_nothing(world,
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
     assert "to" in response.json()["errors"]
-    assert not OutboundDocument.objects.exists() and not mail.outbox
+    assert not OutboundDocument.objects.filter(trigger="manual").exists() and not mail.outbox
 
 
 def test_send_with_an_unknown_field_is_400(world, finance_client):
     response = finance_client.post(reverse("finance:invoice-send", args=[world["invoice"].pk]),
                                    {"to": "a@b.example", "cc": "c@d.example"}, format="json")
-    assert response.status_code == 400 and not OutboundDocument.objects.exists()
+    assert response.status_code == 400 and not OutboundDocument.objects.filter(trigger="manual").exists()
 
 
 def test_send_without_any_address_is_400(world, finance_client):
@@ -157,4 +157,4 @@ def test_send_without_any_address_is_400(world, finance_client):
     customer.save()
     response = finance_client.post(reverse("finance:credit-note-send", args=[world["credit_note"].pk]), {},
                                    format="json")
-    assert response.status_code == 400 and not OutboundDocument.objects.exists()
+    assert response.status_code == 400 and not OutboundDocument.objects.filter(trigger="manual").exists()
