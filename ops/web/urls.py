@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ops.web.views import dashboards, finance, orders, queue, stock
+from ops.web.views import dashboards, documents, finance, orders, queue, stock
 
 app_name = "web"
 
@@ -54,4 +54,7 @@ urlpatterns = [
     path("integrations/inbound/<int:pk>/", queue.inbound_detail, name="inbound-message"),
     path("integrations/events/", queue.event_list, name="events"),
     path("reconciliations/", queue.reconciliations, name="reconciliations"),
+    # documents: the e-mail log, and sending one (the PDFs are the API's)
+    path("documents/", documents.document_log, name="documents"),
+    path("documents/<str:document_type>/<int:pk>/send/", documents.document_send, name="document-send"),
 ]

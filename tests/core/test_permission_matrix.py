@@ -548,6 +548,11 @@ WEB_PAGES = [
     Page("web:events", "GET", "integrations.events", _R),
     Page("web:reconciliations", "GET", "ops.reconciliations", _R),
     Page("web:reconciliations", "POST", "ops.reconciliations", _W),
+    # documents: the log; sending needs documents.outbound and the document's own write (here the narrower)
+    Page("web:documents", "GET", "documents.outbound", _R),
+    Page("web:document-send", "POST", "finance.receivables", _W, "web:invoice", (("document_type", "invoice"),)),
+    Page("web:document-send", "POST", "inventory.purchasing", _W, "web:purchase-order",
+         (("document_type", "purchase_order"),)),
 ]
 # fmt: on
 WEB_WITHOUT_RESOURCE = {"web:home"}  # sends each user to their dashboard (or the login page)
