@@ -43,6 +43,7 @@ class CustomerSerializer(strict.ModelSerializer):
         fields = ["id", "code", "name", "email", "billing_address", "billing_country", "shipping_address",
                   "shipping_country", "credit_limit", "payment_terms_days", "on_hold", "is_active",
                   "preferred_warehouse", "price_list", "tax_category", "created_at"]
+        fields += ["billing_email", "invoice_delivery"]  # documents (core.documents): e-mail invoices on issue
         read_only_fields = ["id", "created_at"]
 
 

@@ -158,3 +158,15 @@ def test_send_without_any_address_is_400(world, finance_client):
     response = finance_client.post(reverse("finance:credit-note-send", args=[world["credit_note"].pk]), {},
                                    format="json")
     assert response.status_code == 400 and not OutboundDocument.objects.filter(trigger="manual").exists()
+
+
+def test_customer_invoice_delivery_is_set_through_the_api(world, finance_client):
+    url = reverse("sales:customer-detail", args=[world["customer"].code])
+    response = finance_client.patch(url, {"invoice_delivery": "email", "billing_email": "ap@acme.example"},
+                                    format="json")
+    assert response.status_code == 200, response.content
+    assert (response.json()["invoice_delivery"], response.json()["billing_email"]) == ("email", "ap@acme.example")
+    bad = finance_client.patch(url, {"billing_email": "nope", "invoice_delivery": "fax"}, format="json")
+    assert bad.status_code == 400 and set(bad.json()["errors"]) == {"billing_email", "invoice_delivery"}
+    world["customer"].refresh_from_db()
+    assert world["customer"].billing_email == "ap@acme.example"
