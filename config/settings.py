@@ -505,6 +505,12 @@ ERP = {
     "SLA_GRNI_DAYS": env.int("ERP_SLA_GRNI_DAYS", default=30),  # received, not billed (ops grni_aging)
     "ALERT_EMAILS": env.list("ERP_ALERT_EMAILS", default=[]),
     "ALERT_WEBHOOK_URL": env.str("ERP_ALERT_WEBHOOK_URL", default=""),
+    # documents (core.documents): the company block of every PDF, and who e-mails them
+    "COMPANY_ADDRESS": env.str("ERP_COMPANY_ADDRESS", default="").replace("\\n", "\n"),  # lines: "\n"
+    "COMPANY_TAX_ID": env.str("ERP_COMPANY_TAX_ID", default=""),
+    "COMPANY_EMAIL": env.str("ERP_COMPANY_EMAIL", default=""),
+    "COMPANY_LOGO": env.str("ERP_COMPANY_LOGO", default=""),  # path of a PNG/JPEG file on the server
+    "DOCUMENTS_FROM_EMAIL": env.str("ERP_DOCUMENTS_FROM_EMAIL", default=""),  # default: DEFAULT_FROM_EMAIL
 }
 
 EMAIL_BACKEND = env.str(
@@ -512,6 +518,19 @@ EMAIL_BACKEND = env.str(
     default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="erp@localhost")
+# documents: EMAIL_URL (smtp+tls://user:pass@host:587, django-environ) sets the SMTP backend
+# and its EMAIL_HOST/PORT/USER/PASSWORD/USE_TLS at once; otherwise those settings one by one.
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# files stored through Django's storage API (archived PDFs) when the default storage is a folder
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 # --- logging: structlog, JSON in production, console in development ---------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

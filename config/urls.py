@@ -12,6 +12,7 @@ api_v1 = [
     path("finance/", include("finance.api.urls")),
     path("integrations/", include("integrations.api.urls")),
     path("ops/", include("ops.api.urls")),
+    path("", include("core.documents.urls")),  # documents/: the outbound document log
 ]
 
 urlpatterns = [

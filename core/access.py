@@ -60,6 +60,7 @@ _TABLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "finance.reports":            ("r",  "-",  "r",  "-",  "-",   "profit and loss, balance sheet, cash flow, DSO/DPO and inventory turnover"),
     "sales.margin":               ("r",  "-",  "r",  "-",  "-",   "sales and gross margin by customer, product, category"),
     "inventory.reports":          ("r",  "r",  "r",  "-",  "-",   "stock aging and dead stock"),
+    "documents.outbound":         ("rw", "rw", "rw", "r",  "-",  "the outbound document log; e-mail a document (with a write of the document's own resource)"),
 }
 # fmt: on
 
@@ -134,6 +135,7 @@ ADMIN_MODELS: dict[str, str] = {
     "finance.BankStatement": "finance.banking", "finance.BankMatchRule": "finance.banking",
     "finance.Refund": "finance.banking", "finance.PaymentRun": "finance.payables",
     "finance.SupplierBankDetails": "finance.payables",
+    "core.OutboundDocument": "documents.outbound",
 }
 
 _ADMIN_CHECKS = (("has_view_permission", READ), ("has_add_permission", WRITE),

@@ -101,3 +101,14 @@ class ApiKeyAdmin(KnoxAuthTokenAdmin):
         for user in {token.user for token in queryset.select_related("user")}:
             key = tokens.rotate_token(user=user)
             self.message_user(request, f"New key for {user.username} (shown once): {key}", messages.WARNING)
+
+
+# --- documents (core.documents) -------------------------------------------------------------------
+from core.documents.models import OutboundDocument  # noqa: E402
+
+
+@admin.register(OutboundDocument)
+class OutboundDocumentAdmin(ReadOnlyAdmin):
+    list_display = ["id", "document_type", "number", "to", "status", "attempts", "sent_at", "trigger"]
+    list_filter = ["document_type", "status", "trigger"]
+    search_fields = ["number", "to", "correlation_id"]

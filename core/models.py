@@ -102,4 +102,6 @@ class Company(models.Model):
 
 
 # The outbox tables (defined in core.messaging, registered with the core app here).
+# The document archive and outbound log (defined in core.documents).
+from core.documents.models import ArchivedDocument, OutboundDocument  # noqa: E402,F401
 from core.messaging.models import ConsumedEvent, ConsumerFailure, OutboxEvent  # noqa: E402,F401

@@ -16,18 +16,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+import structlog
 from django.utils import timezone
 
+from core.documents import services as document_services
+from core.exceptions import ValidationFailed
 from core.messaging.consumers import batch_handler, consumer
 from finance import posting
-from finance.events import INVOICE_ISSUED
+from finance.events import CREDIT_NOTE_ISSUED, INVOICE_ISSUED
 from finance.services import invoicing
 from finance.services.journal import EntryRequest, post_journal_entries
 from inventory import selectors as inventory_selectors
 from inventory.dto import OPENING_STOCK_REFERENCE
 from inventory.events import ADJUSTMENT_POSTED, RECEIPT_POSTED, TRANSFER_POSTED
+from sales import selectors as sales_selectors
 from sales import services as sales_services
 from sales.events import RETURN_RECEIVED, SHIPMENT_SHIPPED
+
+log = structlog.get_logger(__name__)
 
 
 def _event_date(event, *fields: str):
@@ -180,3 +186,37 @@ def invoiced_quantities_batch(events) -> None:
     orders in opposite order); per order in event order."""
     ordered = sorted(events, key=lambda e: (int(e.data.get("order_id") or 0), e.position))
     sales_services.record_invoices(invoices=[_invoiced(e) for e in ordered])
+
+
+# --- finance.invoice.issued.v1 / credit_note.issued.v1 → e-mail to customers who want it ---------
+# core.documents queues an outbound document per invoice (the PDF is rendered by the send task
+# after commit, off the order-to-cash path); customers whose `invoice_delivery` is not email cost
+# one query per relay batch.
+
+def _email_documents(events: list, *, document_type: str, id_field: str) -> None:
+    recipients = sales_selectors.invoice_email_recipients({e.data["customer_id"] for e in events})
+    for event in events:
+        to = recipients.get(event.data["customer_id"])
+        if not to:
+            continue
+        try:
+            document_services.request_send(document_type=document_type, key=event.data[id_field], to=to,
+                                           trigger="automatic", correlation_id=event.correlation_id)
+        except ValidationFailed as exc:  # a stored address that is not one: say so, do not retry forever
+            log.warning("document_not_emailed", document_type=document_type, subject=event.subject,
+                        reason=exc.detail)
+
+
+@consumer(INVOICE_ISSUED, name="finance.email_invoice")
+def email_invoice(event) -> None:
+    _email_documents([event], document_type="invoice", id_field="invoice_id")
+
+
+@batch_handler("finance.email_invoice")
+def email_invoices(events: list) -> None:
+    _email_documents(events, document_type="invoice", id_field="invoice_id")
+
+
+@consumer(CREDIT_NOTE_ISSUED, name="finance.email_credit_note")
+def email_credit_note(event) -> None:
+    _email_documents([event], document_type="credit_note", id_field="credit_note_id")

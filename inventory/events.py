@@ -29,6 +29,9 @@ inventory.transfer.posted.v1 {transfer_id, transfer_number, from_warehouse_code,
 inventory.purchase_order.created.v1 {purchase_order_id, number, status, origin, supplier_code,
                              warehouse_code, expected_date, lines: [{line_no, sku, product_id,
                              quantity, unit_cost}]}
+inventory.purchase_order.approved.v1 {purchase_order_id, number, supplier_code, origin}
+                             An order placed with the supplier: created open, or a suggestion
+                             confirmed. Inventory's consumer e-mails the PO to the supplier.
 """
 
 from __future__ import annotations
@@ -92,6 +95,11 @@ PURCHASE_ORDER_CREATED = event_type(
     schema=obj({"purchase_order_id": INT, "number": STR, "supplier_code": STR, "warehouse_code": STR,
                 "lines": array_of(obj({"sku": STR, "quantity": DECIMAL}))},
                {"status": STR, "origin": STR, "expected_date": {"type": ["string", "null"]}}))
+
+PURCHASE_ORDER_APPROVED = event_type(
+    "inventory.purchase_order.approved.v1", owner="inventory", scope=SCOPE_INTERNAL,
+    description="A purchase order was placed with the supplier (created open, or a suggestion confirmed).",
+    schema=obj({"purchase_order_id": INT, "number": STR, "supplier_code": STR}, {"origin": STR}))
 
 
 def s(value: Decimal | None) -> str | None:
@@ -175,3 +183,7 @@ def purchase_order_created_payload(po, lines) -> dict:
         "lines": [{"line_no": ln.line_no, "sku": ln.product.sku, "product_id": ln.product_id,
                    "quantity": s(ln.quantity), "unit_cost": s(ln.unit_cost)} for ln in lines],
     }
+
+
+def purchase_order_approved_payload(po) -> dict:
+    return {"purchase_order_id": po.pk, "number": po.number, "supplier_code": po.supplier.code, "origin": po.origin}

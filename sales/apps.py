@@ -7,7 +7,7 @@ class SalesConfig(AppConfig):
     def ready(self) -> None:
         from core import imports
 
-        from . import events, handlers, ports, resources  # noqa: F401  (event types, consumers, the ports' start-up check)
+        from . import documents, events, handlers, ports, resources  # noqa: F401  (event types, consumers, the ports' start-up check)
 
         imports.register(imports.Kind("price_lists", "Price lists", resources.PriceListItemResource, 30,
                                       "price_list, price_list_name, sku, min_quantity, unit_price, valid_from, "
@@ -16,3 +16,5 @@ class SalesConfig(AppConfig):
                                       "code, name, email, billing_address, billing_country, shipping_address, "
                                       "shipping_country, credit_limit, payment_terms_days, price_list, "
                                       "preferred_warehouse, tax_category, on_hold, is_active"))
+
+        documents.register()  # order confirmation, packing slip (core.documents)

@@ -68,7 +68,14 @@ class PriceListItem(models.Model):
         return f"{self.price_list.code} {self.product_id} ≥{self.min_quantity}: {self.unit_price}"
 
 
+class InvoiceDelivery(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    NONE = "none", "None"
+
+
 class Customer(models.Model):
+    InvoiceDelivery = InvoiceDelivery
+
     code = models.CharField(max_length=40, unique=True)
     name = models.CharField(max_length=200)
     email = models.EmailField(blank=True)
@@ -87,6 +94,10 @@ class Customer(models.Model):
                                    related_name="customers")
     tax_category = models.CharField(max_length=40, default="standard")
     created_at = models.DateTimeField(auto_now_add=True)
+    # documents (core.documents): where invoices go, and whether they are e-mailed on issue
+    billing_email = models.EmailField(blank=True, help_text="Invoices and statements go here (else `email`).")
+    invoice_delivery = models.CharField(max_length=10, choices=InvoiceDelivery.choices, default=InvoiceDelivery.NONE,
+                                        help_text="email: each invoice and credit note is e-mailed when issued.")
     history = HistoricalRecords()
 
     class Meta:

@@ -313,3 +313,25 @@ def customer_ids_named(name: str) -> list[int]:
 
 
 from sales.reports import margin  # noqa: E402,F401  (reports are selectors too)
+
+# --- documents (core.documents) ---------------------------------------------------------------
+
+def invoice_email_recipients(customer_ids) -> dict[int, str]:
+    """customer id → the address its invoices are e-mailed to on issue, for the customers that
+    want them e-mailed (`invoice_delivery` email; `billing_email`, else `email`), one query."""
+    ids = set(customer_ids)
+    if not ids:
+        return {}
+    rows = Customer.objects.filter(pk__in=ids, invoice_delivery=Customer.InvoiceDelivery.EMAIL).values_list(
+        "pk", "billing_email", "email")
+    return {pk: billing or email for pk, billing, email in rows if billing or email}
+
+
+def document_customer(*, customer_id: int) -> dict | None:
+    """What a document shows of a customer: code, name, address lines, tax id, billing e-mail."""
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        return None
+    return {"id": customer.pk, "code": customer.code, "name": customer.name,
+            "address_lines": [ln.strip() for ln in customer.billing_address.splitlines() if ln.strip()],
+            "tax_id": getattr(customer, "tax_id", ""), "email": customer.billing_email or customer.email}

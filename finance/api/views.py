@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from core import roles
 from core.api.permissions import allowed
+from core.documents.api import DocumentActions
 from core.exceptions import NotFound, ValidationFailed
 from finance import selectors, services
 from finance.api import filters
@@ -160,8 +161,11 @@ class JournalEntryViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
 
 # --- customer documents -------------------------------------------------------------------------
 
-class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
-    """Invoices are issued by finance on shipment; `void` (finance) posts the reversing entry."""
+class InvoiceViewSet(DocumentActions, viewsets.ReadOnlyModelViewSet):
+    """Invoices are issued by finance on shipment; `void` (finance) posts the reversing entry.
+    `pdf` (archived once: the same bytes every time) and `send` (core.documents)."""
+
+    document_type, document_resource = "invoice", "finance.receivables"
 
     serializer_class = s.InvoiceSerializer
     filterset_class = filters.InvoiceFilter
@@ -182,7 +186,8 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(self.get_queryset().get(pk=invoice.pk)).data)
 
 
-class CreditNoteViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class CreditNoteViewSet(DocumentActions, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    document_type, document_resource = "credit_note", "finance.receivables"
     serializer_class = s.CreditNoteSerializer
     filterset_class = filters.CreditNoteFilter
     permission_classes = [allowed("finance.receivables")]

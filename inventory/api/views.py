@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from core import roles
 from core.api.pagination import StandardPagination
 from core.api.permissions import allowed
+from core.documents.api import DocumentActions
 from core.exceptions import ValidationFailed
 
 from .. import selectors, services
@@ -222,7 +223,8 @@ class TransferViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                         status=status.HTTP_201_CREATED)
 
 
-class PurchaseOrderViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class PurchaseOrderViewSet(DocumentActions, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    document_type, document_resource = "purchase_order", "inventory.purchasing"
     queryset = PurchaseOrder.objects.select_related("supplier", "warehouse").prefetch_related("lines__product")
     permission_classes = [allowed("inventory.purchasing")]
     filterset_class = filters.PurchaseOrderFilter

@@ -87,6 +87,9 @@ def create_purchase_order(*, supplier, warehouse, lines: Sequence[PurchaseOrderL
     locks.ensure_levels({(p.pk, wh.pk) for p, _, _ in prepared})
     publish(events.PURCHASE_ORDER_CREATED, po.number, events.purchase_order_created_payload(po, po_lines),
             correlation_id=correlation_id)
+    if po.status == Status.OPEN:
+        publish(events.PURCHASE_ORDER_APPROVED, po.number, events.purchase_order_approved_payload(po),
+                correlation_id=correlation_id)
     return po
 
 
@@ -99,6 +102,8 @@ def confirm_purchase_order(*, purchase_order, correlation_id: str | None = None)
         raise PurchaseOrderState(f"{po.number} is {po.status}; only a suggested order can be confirmed.")
     po.status = Status.OPEN
     po.save(update_fields=["status"])
+    publish(events.PURCHASE_ORDER_APPROVED, po.number, events.purchase_order_approved_payload(po),
+            correlation_id=correlation_id or po.correlation_id)
     return po
 
 

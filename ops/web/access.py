@@ -80,6 +80,11 @@ NAV_ORDER = {
                   "invoices", "payments", "reports", "periods", "exceptions", "setup"],
 }
 
+# documents (core.documents): the e-mail log, last in the menu of those who may read it
+SECTIONS["documents"] = ("Documents", "web:documents", "documents.outbound")
+for _role in (roles.OPERATIONS, roles.FINANCE, roles.SUPPORT, roles.ADMIN):
+    NAV_ORDER[_role].append("documents")
+
 HOME = {
     roles.ADMIN: "web:dashboard-operations",
     roles.OPERATIONS: "web:dashboard-operations",

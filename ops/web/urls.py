@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ops.web.views import dashboards, finance, orders, queue, reports, setup, stock
+from ops.web.views import dashboards, documents, finance, orders, queue, reports, setup, stock
 
 app_name = "web"
 
@@ -67,4 +67,7 @@ urlpatterns = [
     path("finance/bank/", reports.bank_queue, name="bank-queue"),
     path("finance/bank/lines/<int:pk>/", reports.bank_line, name="bank-line"),
     path("finance/bank/reconciliation/", reports.bank_reconciliation, name="bank-reconciliation"),
+    # documents: the e-mail log, and sending one (the PDFs are the API's)
+    path("documents/", documents.document_log, name="documents"),
+    path("documents/<str:document_type>/<int:pk>/send/", documents.document_send, name="document-send"),
 ]

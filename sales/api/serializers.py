@@ -43,6 +43,7 @@ class CustomerSerializer(strict.ModelSerializer):
         fields = ["id", "code", "name", "email", "billing_address", "billing_country", "shipping_address",
                   "shipping_country", "credit_limit", "payment_terms_days", "on_hold", "is_active",
                   "preferred_warehouse", "price_list", "tax_category", "created_at"]
+        fields += ["billing_email", "invoice_delivery"]  # documents (core.documents): e-mail invoices on issue
         read_only_fields = ["id", "created_at"]
 
 
@@ -241,3 +242,15 @@ class ReturnOutputSerializer(strict.ModelSerializer):
         model = Return
         fields = ["id", "number", "order", "order_number", "status", "disposition", "warehouse", "reason",
                   "correlation_id", "created_at", "received_at", "lines"]
+
+
+class StatementQuerySerializer(serializers.Serializer):
+    """`?date_from=&date_to=` of a customer statement (default: the current month)."""
+
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_from": ["After date_to."]})
+        return attrs

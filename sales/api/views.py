@@ -14,6 +14,8 @@ from rest_framework.response import Response
 
 from core import roles
 from core.api.permissions import allowed
+from core.documents import services as documents
+from core.documents.api import PDF_RESPONSE, DocumentActions, pdf_response
 from sales import selectors, services
 from sales.api import filters
 from sales.api import serializers as s
@@ -22,6 +24,7 @@ from sales.models import Customer, PriceList, Shipment
 from sales.services.shipping import ShipLineInput
 
 ORDER_DESK = (roles.OPERATIONS,)
+STATEMENT_RESOURCES = ("sales.customers", "finance.receivables")  # a statement is receivables data
 
 
 class CustomerViewSet(viewsets.ModelViewSet):
@@ -37,6 +40,18 @@ class CustomerViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.customers_for(self.request.user).order_by("code")
 
+    @extend_schema(parameters=[s.StatementQuerySerializer], responses=PDF_RESPONSE)
+    @action(detail=True, methods=["get"], url_path="statement/pdf", url_name="statement-pdf",
+            permission_classes=[allowed("sales.customers", statement_pdf=STATEMENT_RESOURCES)])
+    def statement_pdf(self, request, code=None):
+        """The customer's statement as PDF (finance's document, through core.documents): needs the
+        customer and receivables; a partner gets its own customer's only."""
+        customer = self.get_object()
+        query = s.StatementQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return pdf_response(documents.document_pdf(document_type="customer_statement", key=customer.pk,
+                                                   params=query.validated_data))
+
 
 class PriceListViewSet(viewsets.ModelViewSet):
     serializer_class = s.PriceListSerializer
@@ -49,7 +64,8 @@ class PriceListViewSet(viewsets.ModelViewSet):
         return PriceList.objects.prefetch_related("items__product").order_by("code")
 
 
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    document_type, document_resource = "order_confirmation", "sales.orders"
     serializer_class = s.OrderOutputSerializer
     filterset_class = filters.OrderFilter
 
@@ -146,7 +162,8 @@ def _with_written_lines(result):
     return order
 
 
-class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ShipmentViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    document_type, document_resource = "packing_slip", "sales.shipments"
     serializer_class = s.ShipmentOutputSerializer
     filterset_class = filters.ShipmentFilter
 

@@ -48,6 +48,7 @@ from rest_framework.test import APIClient
 
 from core import access, roles
 from core.access import READ, WRITE
+from core.documents import services as document_services
 from core.messaging.models import OutboxEvent
 from core.messaging.relay import drain_outbox
 from finance import services as finance_services
@@ -110,6 +111,14 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "ops:exception-replay": ("ops.exceptions", "integrations.webhooks"),
     "ops:exception-rerun-consumer": ("ops.exceptions", "ops.recovery"),
     "ops:reconciliation": "ops.reconciliations", "ops:kpis": "ops.monitoring", "ops:trace": "ops.monitoring",
+    # documents (core.documents): a PDF is a read of its document; sending needs the log's write too
+    "documents:document": "documents.outbound",
+    "sales:customer-statement-pdf": ("sales.customers", "finance.receivables"),
+    "sales:order-send": ("sales.orders", "documents.outbound"),
+    "sales:shipment-send": ("sales.shipments", "documents.outbound"),
+    "finance:invoice-send": ("finance.receivables", "documents.outbound"),
+    "finance:credit-note-send": ("finance.receivables", "documents.outbound"),
+    "inventory:purchase-order-send": ("inventory.purchasing", "documents.outbound"),
 }
 # fmt: on
 # Routes without a URL kwarg on which another customer's partner still gets a 404: the
@@ -292,6 +301,7 @@ def _build_world() -> World:
     # the endpoint comes last, so that no relay above tried to deliver to it
     endpoint, _ = webhooks.create_endpoint(url="http://127.0.0.1:9/mx-hook", event_types=["*"], customer=acme)
     create_deliveries([event])
+    outbound = document_services.request_send(document_type="invoice", key=invoice.pk, to="ap@mx-acme.example")
     objects = {
         "inventory:product": {"sku": product.sku},
         "inventory:unit": {"code": product.uom.code},
@@ -327,6 +337,7 @@ def _build_world() -> World:
         "ops:exception": {"pk": exception.pk},
         "ops:reconciliation": {"pk": run.pk},
         "ops:trace": {"correlation_id": order.correlation_id},
+        "documents:document": {"pk": outbound.pk},
         # the web pages' objects
         "web:order": {"pk": order.pk}, "web:return": {"pk": ret.pk}, "web:shipment": {"pk": shipment.pk},
         "web:invoice": {"pk": invoice.pk}, "web:payment": {"pk": payment.pk}, "web:period": {"pk": entry.period_id},
@@ -544,6 +555,11 @@ WEB_PAGES = [
     Page("web:import", "GET", "admin.setup", _W),
     Page("web:import", "POST", "admin.setup", _W),
     Page("web:reconciliations", "POST", "ops.reconciliations", _W),
+    # documents: the log; sending needs documents.outbound and the document's own write (here the narrower)
+    Page("web:documents", "GET", "documents.outbound", _R),
+    Page("web:document-send", "POST", "finance.receivables", _W, "web:invoice", (("document_type", "invoice"),)),
+    Page("web:document-send", "POST", "inventory.purchasing", _W, "web:purchase-order",
+         (("document_type", "purchase_order"),)),
 ]
 # fmt: on
 WEB_WITHOUT_RESOURCE = {"web:home"}  # sends each user to their dashboard (or the login page)

@@ -191,6 +191,7 @@ def credit_note_list(request: HttpRequest) -> HttpResponse:
             Col("Status", "status", badge=True),
             Col("Total", "total", numeric=True),
             Col("Unapplied", "unapplied", numeric=True),
+            Col("PDF", lambda c: "PDF", link=lambda c: reverse("finance:credit-note-pdf", args=[c.pk])),
         ],
     )
     return table.response(request, section="payments")

@@ -1,0 +1,84 @@
+"""Sales' documents for core.documents: the order confirmation and the packing slip.
+
+Registered by SalesConfig.ready; core renders them from an object id (core imports no app).
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from core.documents import registry
+from core.exceptions import NotFound
+from sales import selectors
+from sales.models import Order, Shipment
+
+
+def _lines_of(text: str) -> list[str]:
+    return [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+
+
+def customer_block(customer) -> dict:
+    return selectors.document_customer(customer_id=customer.pk)
+
+
+def _get(model, key):
+    try:
+        return model.objects.select_related("customer" if model is Order else "order__customer").get(pk=int(key))
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"No {model._meta.verbose_name} {key}.") from None
+
+
+def order_confirmation(key) -> registry.Document:
+    order = _get(Order, key)
+    lines = [{"line_no": ln.line_no, "sku": ln.sku, "description": ln.product.name, "quantity": ln.quantity,
+              "unit_price": ln.unit_price, "tax": ln.line_tax, "amount": ln.line_subtotal}
+             for ln in order.lines.select_related("product").order_by("line_no")]
+    customer = order.customer
+    return registry.Document(
+        number=order.number,
+        recipient=customer.billing_email or customer.email,
+        context={"title": _("Order confirmation"), "number": order.number, "order": order, "currency": order.currency,
+                 "customer": customer_block(customer),
+                 "ship_to_lines": _lines_of(order.shipping_address or customer.shipping_address),
+                 "lines": lines, "totals": {"subtotal": order.subtotal, "tax": order.tax, "total": order.total}})
+
+
+def _tracking(line, name: str) -> list[str]:
+    """Lots or serials of a shipment line, where the line carries them (stock granularity adds
+    them: a `lots`/`serials` list or manager, or a single `lot`); [] otherwise."""
+    value = getattr(line, name, None)
+    if value is None and name == "lots":
+        single = getattr(line, "lot", None) or getattr(line, "lot_number", None)
+        return [str(single)] if single else []
+    if value is None:
+        return []
+    if hasattr(value, "all"):
+        value = value.all()
+    if isinstance(value, str):
+        value = [v for v in value.replace(";", ",").split(",") if v.strip()]
+    return [str(v).strip() for v in value]
+
+
+def packing_slip(key) -> registry.Document:
+    shipment = _get(Shipment, key)
+    order, customer = shipment.order, shipment.order.customer
+    lines = [{"sku": ln.sku, "description": ln.product.name, "quantity": ln.quantity,
+              "lots": _tracking(ln, "lots"), "serials": _tracking(ln, "serials")}
+             for ln in shipment.lines.select_related("product").order_by("id")]
+    return registry.Document(
+        number=shipment.number,
+        recipient=customer.email,
+        context={"title": _("Packing slip"), "number": shipment.number, "shipment": shipment,
+                 "order_number": order.number, "warehouse": shipment.warehouse.code,
+                 "customer": customer_block(customer),
+                 "ship_to_lines": _lines_of(order.shipping_address or customer.shipping_address),
+                 "lines": lines, "has_lots": any(ln["lots"] for ln in lines),
+                 "has_serials": any(ln["serials"] for ln in lines),
+                 "total_quantity": sum((ln["quantity"] for ln in lines), start=0)})
+
+
+def register() -> None:
+    registry.register(registry.DocumentType("order_confirmation", _("Order confirmation"),
+                                            "documents/order_confirmation.html", order_confirmation))
+    registry.register(registry.DocumentType("packing_slip", _("Packing slip"),
+                                            "documents/packing_slip.html", packing_slip))
