@@ -12,8 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core import labels
 from core.exceptions import DomainError
 from core.money import q2
+from core.templatetags import erp_format
 from finance import selectors as finance_selectors
 from finance import services as fin
 from finance.services import periods as fin_periods
@@ -51,13 +53,13 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
         if may(request.user, "finance.receivables") else [],
         columns=[
-            Col("Number", "number", link=_invoice_url),
+            Col("Number", "number", link=_invoice_url, docno=True),
             Col("Issued", "issue_date"),
             Col("Customer", "customer.code"),
-            Col("Order", "order.number", link=_order_link),
+            Col("Order", "order.number", link=_order_link, docno=True),
             Col("Status", "status", badge=True),
-            Col("Total", "total", numeric=True),
-            Col("Balance due", "balance_due", numeric=True),
+            Col("Total", "total", money="currency"),
+            Col("Balance due", "balance_due", money="currency"),
             Col("Due", "due_date"),
         ],
     )
@@ -85,11 +87,11 @@ def payment_list(request: HttpRequest) -> HttpResponse:
         actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
         if may(request.user, "finance.receivables") else [],
         columns=[
-            Col("Number", "number", link=lambda p: reverse("web:payment", args=[p.pk])),
+            Col("Number", "number", link=lambda p: reverse("web:payment", args=[p.pk]), docno=True),
             Col("Received", "received_on"),
             Col("Customer", "customer.code"),
-            Col("Amount", "amount", numeric=True),
-            Col("On account", "unallocated", numeric=True),
+            Col("Amount", "amount", money="currency"),
+            Col("On account", "unallocated", money="currency"),
             Col("Reference", "reference"),
         ],
     )
@@ -180,16 +182,16 @@ def credit_note_list(request: HttpRequest) -> HttpResponse:
     table = Table(
         title="Credit notes", related=related.finance(), rows=qs, filter_form=f, empty="No credit notes. Received returns create them.",
         columns=[
-            Col("Number", "number"),
+            Col("Number", "number", docno=True),
             Col("Issued", "issue_date"),
             Col("Customer", "customer.code"),
-            Col("Order", "order.number", link=_order_link),
+            Col("Order", "order.number", link=_order_link, docno=True),
             Col("Invoice", "invoice.number", link=lambda c: _invoice_url(c.invoice) if c.invoice_id else None),
             Col("Disposition", "disposition"),
             Col("Reason", "reason"),
             Col("Status", "status", badge=True),
-            Col("Total", "total", numeric=True),
-            Col("Unapplied", "unapplied", numeric=True),
+            Col("Total", "total", money="currency"),
+            Col("Unapplied", "unapplied", money="currency"),
         ],
     )
     return table.response(request, section="payments")
@@ -217,14 +219,15 @@ def trial_balance(request: HttpRequest) -> HttpResponse:
     as_of = f.value("as_of") or timezone.localdate()
     rows, total_d, total_c = _trial_balance(as_of)
     table = Table(
-        title=f"Trial balance as of {as_of.isoformat()}", rows=rows, filter_form=f, page_size=500,
+        title=f"Trial balance as of {erp_format.day(as_of)}", rows=rows, filter_form=f, page_size=500,
         related=related.finance(),
         empty="Nothing posted yet.",
-        columns=[Col("Account", "account"), Col("Name", "name"), Col("Debit", "debit", numeric=True),
-                 Col("Credit", "credit", numeric=True)],
+        columns=[Col("Account", "account"), Col("Name", "name"), Col("Debit", "debit", money=""),
+                 Col("Credit", "credit", money="")],
     )
     return table.response(request, template="web/trial_balance.html", section="reports",
-                          total_debit=total_d, total_credit=total_c, balanced=total_d == total_c)
+                          total_debit=total_d, total_credit=total_c, balanced=total_d == total_c,
+                          has_postings=any(r["debit"] or r["credit"] for r in rows))
 
 
 @staff_page("finance.ledger")
@@ -232,12 +235,12 @@ def ar_aging(request: HttpRequest) -> HttpResponse:
     f = forms.AsOfForm(request.GET)
     aging = queries.ar_aging(f.value("as_of"))
     table = Table(
-        title=f"AR aging as of {aging['as_of'].isoformat()}", rows=aging["customers"], filter_form=f,
+        title=f"AR aging as of {erp_format.day(aging['as_of'])}", rows=aging["customers"], filter_form=f,
         related=related.finance(),
         empty="No open invoices: nothing is owed.",
         columns=[Col("Customer", "code"), Col("Name", "name"),
-                 *[Col(b, b, numeric=True) for b in queries.AGING_BUCKETS], Col("Total", "total", numeric=True),
-                 Col("Unapplied credit", "unapplied_credit", numeric=True)],
+                 *[Col(labels.text(b), b, money="") for b in queries.AGING_BUCKETS], Col("Total", "total", money="currency"),
+                 Col("Unapplied credit", "unapplied_credit", money="")],
     )
     return table.response(request, template="web/ar_aging.html", section="reports", aging=aging,
                           buckets=queries.AGING_BUCKETS)
@@ -313,9 +316,9 @@ def customer_credit(request: HttpRequest) -> HttpResponse:
         columns=[
             Col("Customer", "code",
                 link=lambda c: reverse("web:orders") + f"?q={c.code}&status=credit_hold" if c.holds else None),
-            Col("Name", "name"), Col("Credit limit", "credit_limit", numeric=True),
+            Col("Name", "name"), Col("Credit limit", "credit_limit", money=lambda c: getattr(c, "currency", "")),
             # q2: SQLite returns a SUM of money without its scale (162 for 162.00)
-            Col("Open AR", lambda c: q2(c.open_ar), numeric=True), Col("Orders on hold", "holds", numeric=True),
+            Col("Open AR", lambda c: q2(c.open_ar), money=""), Col("Orders on hold", "holds", numeric=True),
             Col("Terms (days)", "payment_terms_days", numeric=True), Col("On hold", "on_hold"),
             Col("Active", "is_active"),
         ],

@@ -45,13 +45,13 @@ def order_list(request: HttpRequest) -> HttpResponse:
         title="Orders", related=related.orders(), rows=qs, filter_form=f,
         empty="No orders match. Clear the filters, or place an order.",
         columns=[
-            Col("Number", "number", link=_order_url),
+            Col("Number", "number", link=_order_url, docno=True),
             Col("Created", "created_at"),
             Col("Customer", "customer.code"),
             Col("Channel", "channel"),
             Col("External ref", "external_ref"),
             Col("Status", "status", badge=True),
-            Col("Total", "total", numeric=True),
+            Col("Total", "total", money="currency"),
             Col("Hold reason", "hold_reason"),
         ],
         actions=[{"label": "Place an order", "url": reverse("web:order-new"), "primary": True}]
@@ -221,8 +221,8 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
     table = Table(
         title="Shipments", related=related.orders(), rows=qs, filter_form=f, empty="No shipments match.",
         columns=[
-            Col("Number", "number", link=lambda s: _order_url(s.order_id) + f"#shipment-{s.pk}"),
-            Col("Order", "order.number", link=lambda s: _order_url(s.order_id)),
+            Col("Number", "number", link=lambda s: _order_url(s.order_id) + f"#shipment-{s.pk}", docno=True),
+            Col("Order", "order.number", link=lambda s: _order_url(s.order_id), docno=True),
             Col("Customer", "order.customer.code"),
             Col("Warehouse", "warehouse.code"),
             Col("Status", "status", badge=True),

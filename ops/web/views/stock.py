@@ -58,7 +58,7 @@ def availability(request: HttpRequest) -> HttpResponse:
             Col("Backordered", "backordered_q", numeric=True),
             Col("ATP", "atp", numeric=True),
             Col("Reorder min", "reorder_min", numeric=True),
-            Col("Value", "value", numeric=True),
+            Col("Value", "value", money=""),
         ],
     )
     return table.response(request, section="stock")
@@ -85,8 +85,8 @@ def ledger(request: HttpRequest) -> HttpResponse:
             Col("Warehouse", "warehouse.code"),
             Col("Kind", "kind", badge=True),
             Col("Quantity", "quantity", numeric=True),
-            Col("Unit cost", "unit_cost", numeric=True),
-            Col("Value", "value", numeric=True),
+            Col("Unit cost", "unit_cost", money="", precise=True),
+            Col("Value", "value", money=""),
             Col("Reference", "reference"),
             Col("Correlation id", "correlation_id"),
         ],
@@ -129,7 +129,7 @@ def purchase_orders(request: HttpRequest) -> HttpResponse:
         title="Purchase orders", related=related.stock(), rows=qs, filter_form=f, empty="No purchase orders match.",
         actions=[{"label": "Replenishment suggestions", "url": reverse("web:replenishment")}],
         columns=[
-            Col("Number", lambda po: str(po), link=_po_url),
+            Col("Number", lambda po: str(po), link=_po_url, docno=True),
             Col("Supplier", "supplier.code"),
             Col("Warehouse", "warehouse.code"),
             Col("Status", "status", badge=True),
