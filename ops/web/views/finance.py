@@ -19,6 +19,7 @@ from core.templatetags import erp_format
 from finance import selectors as finance_selectors
 from finance import services as fin
 from finance.services import periods as fin_periods
+from ops import services as ops
 from ops.web import forms, queries, related
 from ops.web.access import may, staff_page
 from ops.web.render import page
@@ -249,11 +250,22 @@ def ar_aging(request: HttpRequest) -> HttpResponse:
 def close_checklist(period) -> list[dict]:
     """What must be true before a period closes: each item passes or says why not."""
     items = []
+    today = timezone.localdate()
+    ended = period.end_date < today
+    items.append({"label": "Period has ended", "ok": ended,
+                  "detail": f"ended on {erp_format.day(period.end_date)}" if ended else
+                  f"runs to {erp_format.day(period.end_date)}: close it after that day"})
+    order = [r for r in fin_periods.close_order_reasons(period, today) if "before it" in r]
+    items.append({"label": "Previous period closed", "ok": not order,
+                  "detail": order[0] if order else "periods close in order; the one before is closed or none exists",
+                  "url": reverse("web:periods")})
     recon = queries.latest_reconciliation_results()
-    bad = [r["check"] for r in recon if r["status"] != "ok"]
+    bad = [labels.text(r["check"]) for r in recon if r["status"] != "ok"]
+    last = max((r["at"] for r in recon if r["at"]), default=None)
     items.append({"label": "Reconciliations green", "ok": bool(recon) and not bad,
                   "detail": ("no reconciliation has run yet" if not recon else
-                             f"not green: {', '.join(bad)}" if bad else f"{len(recon)} checks ok"),
+                             f"not green: {', '.join(bad)}" if bad else
+                             f"{len(recon)} checks ok, last run {erp_format.when(last)}; closing runs them again"),
                   "url": reverse("web:reconciliations")})
     reasons = fin_periods.unposted_in_period(period)
     items.append({"label": "Nothing unposted", "ok": not reasons,
@@ -263,6 +275,19 @@ def close_checklist(period) -> list[dict]:
                   "detail": f"{sni} shipped, not invoiced" if sni else "all shipments invoiced",
                   "url": reverse("web:shipments") + "?not_invoiced=1"})
     return items
+
+
+def _after_close(period) -> list[str]:
+    """What closing does to documents dated in the period, in words, for the confirmation step."""
+    start, end = erp_format.day(period.start_date), erp_format.day(period.end_date)
+    return [
+        f"Nothing more can be posted dated {start} – {end}.",
+        "Shipments, receipts, returns and stock adjustments that arrive later for these dates are "
+        "posted on the first day of the next open period (the entry memo says so, and the exception "
+        "queue lists each one).",
+        "Manual journal entries, payments, supplier bills and voids dated in it are refused.",
+        "Only an administrator can reopen it.",
+    ]
 
 
 @staff_page("finance.ledger")
@@ -283,21 +308,39 @@ def period_list(request: HttpRequest) -> HttpResponse:
 def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
     period = _found(finance_selectors.get_period(period_id=pk))
     checklist = close_checklist(period) if period.status == "open" else []
+    # the reconciliations run again as part of the close: their state does not block the button
+    blocking = [i for i in checklist if not i["ok"] and i["label"] != "Reconciliations green"]
     return page(request, "web/period_detail.html", {
-        "period": period, "checklist": checklist, "ready": all(i["ok"] for i in checklist),
+        "period": period, "checklist": checklist, "ready": not blocking, "after_close": _after_close(period),
         "page_title": f"Period {period.name}"}, section="periods")
 
 
 @require_POST
 @staff_page("finance.ledger")
 def period_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """Close a period from the checklist: a typed confirmation (the period's name), the order
+    rules (ended, predecessor closed), then a fresh reconciliation run, then the close."""
     period = _found(finance_selectors.get_period(period_id=pk))
-    failing = [i["label"] for i in close_checklist(period) if not i["ok"]] if period.status == "open" else []
+    if period.status != "open":
+        messages.error(request, f"Period {period.name} is already closed.")
+        return redirect("web:period", pk=period.pk)
+    if (request.POST.get("confirm") or "").strip() != period.name:
+        messages.error(request, f"Not closed: type the period name {period.name} to confirm the close.")
+        return redirect("web:period", pk=period.pk)
+    failing = [i["label"] for i in close_checklist(period) if not i["ok"] and i["label"] != "Reconciliations green"]
+    if not failing:
+        try:
+            run = ops.run_reconciliation(trigger="period_close", user=request.user)
+        except DomainError as exc:
+            messages.error(request, f"Not closed: the reconciliation could not run ({exc.detail}).")
+            return redirect("web:period", pk=period.pk)
+        if run.status != "ok":
+            failing = ["Reconciliations green"]
     if failing:
         messages.error(request, f"Period {period.name} is not ready to close: {', '.join(failing)}.")
         return redirect("web:period", pk=period.pk)
     try:
-        fin.close_period(period_id=period.pk, closed_by=request.user)
+        fin.close_period(period_id=period.pk, closed_by=request.user, in_order=True)
     except DomainError as exc:
         messages.error(request, f"Refused: {exc.detail}")
     else:

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
@@ -128,6 +129,11 @@ def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
         refused(request, exc)
     else:
         messages.success(request, f"Shipment {shipment.number} shipped.")
+        closed = finance_selectors.closed_period_covering(timezone.localdate())
+        if closed is not None:
+            messages.warning(request, f"Period {closed.name} is closed: this shipment's invoice and postings go "
+                                      "into the next open period, dated its first day. The exception queue "
+                                      "lists each such posting for finance.")
     return redirect(next_url(request, _order_url(shipment.order_id)))
 
 
