@@ -101,7 +101,7 @@ def test_release_hold_is_finance_work(clients, sc):
     sc.held_order.refresh_from_db()
     assert sc.held_order.status == "credit_hold" and reserved(sc, "WEB-1") == Decimal("5")
     # when finance releases it
-    assert clients[F].post(url).status_code == 302
+    assert clients[F].post(url, {"reason": "paid by wire", "confirm": "on"}).status_code == 302
     # then it is open and allocated as if just accepted: the line and the stock are reserved
     sc.held_order.refresh_from_db()
     line.refresh_from_db()
@@ -114,7 +114,8 @@ def test_cancel_order(clients, sc):
     # given the order: WEB-1 5 allocated, WEB-2 5 allocated + 3 backordered
     assert (reserved(sc, "WEB-1"), reserved(sc, "WEB-2")) == (Decimal("5"), Decimal("5"))
     # when operations cancels it
-    response = clients[OP].post(reverse("web:order-cancel", args=[sc.order.pk]), {"reason": "customer asked"})
+    response = clients[OP].post(reverse("web:order-cancel", args=[sc.order.pk]),
+                                {"reason": "customer asked", "confirm": "on"})
     # then every line is cancelled, its reservations released and its shipment cancelled
     assert response.status_code == 302
     sc.order.refresh_from_db()
@@ -137,7 +138,7 @@ def test_return_after_shipping(clients, sc, drain):
     assert response.status_code == 302
     ret = sc.order.returns.get()
     assert clients[S].post(reverse("web:return-receive", args=[ret.pk])).status_code == 403
-    clients[OP].post(reverse("web:return-receive", args=[ret.pk]))
+    clients[OP].post(reverse("web:return-receive", args=[ret.pk]), {"reason": "box checked", "confirm": "on"})
     drain()
     ret.refresh_from_db()
     assert ret.status == "received"
@@ -192,7 +193,7 @@ def test_replenishment_run_and_approve(clients, sc):
     clients[OP].post(reverse("web:replenishment"))
     po = PurchaseOrder.objects.get(status="suggested")
     assert str(po) in text(clients[OP].get(reverse("web:replenishment")))
-    clients[OP].post(reverse("web:approve-suggestion", args=[po.pk]))
+    clients[OP].post(reverse("web:approve-suggestion", args=[po.pk]), {"reason": "needed", "confirm": "on"})
     po.refresh_from_db()
     assert po.status == "open"
 

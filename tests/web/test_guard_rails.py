@@ -41,3 +41,50 @@ def test_a_shipment_into_a_closed_period_warns_the_shipper_and_queues_an_excepti
     assert all("period closed: posted in" in i.title for i in items)
     queue = text(clients[F].get(reverse("web:exceptions") + "?owner_role=finance"))
     assert "Postings moved" in queue or "posted on" in queue
+
+
+@pytest.mark.parametrize("data", [{}, {"reason": "customer asked"}, {"confirm": "on"}, {"reason": "x", "confirm": "on"}])
+def test_cancel_needs_a_reason_and_the_confirmation(clients, sc, data):
+    response = clients[OP].post(reverse("web:order-cancel", args=[sc.order.pk]), data, follow=True)
+    assert "Not done: cancelling order" in text(response)
+    sc.order.refresh_from_db()
+    assert sc.order.status != "cancelled"
+
+
+def test_cancel_with_reason_keeps_the_reason_in_history(clients, sc):
+    clients[OP].post(reverse("web:order-cancel", args=[sc.order.pk]), {"reason": "customer asked", "confirm": "on"})
+    sc.order.refresh_from_db()
+    assert sc.order.status == "cancelled"
+    assert sc.order.history.first().history_change_reason == "customer asked"
+
+
+def test_release_above_the_limit_warns_with_the_amounts_and_records_the_reason(clients, sc):
+    from decimal import Decimal
+
+    from sales.models import Customer
+
+    Customer.objects.filter(pk=sc.held_customer.pk).update(credit_limit=Decimal("5.00"))
+    page = text(clients[F].get(reverse("web:order", args=[sc.held_order.pk])))
+    assert 'id="credit-warning"' in page and "over its limit of $5.00" in page
+    assert f"with this order (${sc.held_order.total:.2f})" in page
+    url = reverse("web:order-release-hold", args=[sc.held_order.pk])
+    clients[F].post(url, {"reason": "director approved"})              # no confirmation: nothing
+    sc.held_order.refresh_from_db()
+    assert sc.held_order.status == "credit_hold"
+    clients[F].post(url, {"reason": "director approved", "confirm": "on"})
+    sc.held_order.refresh_from_db()
+    assert sc.held_order.status == "open"
+    assert sc.held_order.history.first().history_change_reason == "credit hold released: director approved"
+
+
+def test_approving_a_purchase_order_needs_the_confirmation(clients, sc):
+    po = sc.purchase_order
+    from inventory.models import PurchaseOrder
+
+    PurchaseOrder.objects.filter(pk=po.pk).update(status="suggested")
+    clients[OP].post(reverse("web:approve-suggestion", args=[po.pk]), {})
+    po.refresh_from_db()
+    assert po.status == "suggested"
+    clients[OP].post(reverse("web:approve-suggestion", args=[po.pk]), {"reason": "stock low", "confirm": "on"})
+    po.refresh_from_db()
+    assert po.status == "open" and po.history.first().history_change_reason == "approved and sent: stock low"

@@ -17,6 +17,7 @@ from finance import selectors as finance_selectors
 from inventory import selectors as inventory_selectors
 from ops.web import forms, related, trace
 from ops.web.access import may, staff_page
+from ops.web.confirm import confirmed, record_reason
 from ops.web.render import next_url, page
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
@@ -80,6 +81,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "order": order, "lines": lines, "shipments": shipments, "invoices": invoices, "payments": payments,
         "credit_notes": credit_notes, "returns": returns, "can": can,
         "timeline": trace.timeline(order.correlation_id), "ship_form": forms.ShipForm(),
+        "credit_warning": credit_warning(order) if can["release"] else None,
         "page_title": f"Order {order.number}",
     }, section="orders")
 
@@ -141,9 +143,11 @@ def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_page("sales.orders")
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     order = _found(sales_selectors.get_order(order_id=pk))
+    reason = confirmed(request, f"cancelling order {order.number}")
+    if reason is None:
+        return redirect("web:order", pk=order.pk)
     try:
-        sales.cancel_order(order_id=order.pk, cancelled_by=request.user,
-                           reason=request.POST.get("reason", "")[:500])
+        sales.cancel_order(order_id=order.pk, cancelled_by=request.user, reason=reason)
     except DomainError as exc:
         refused(request, exc)
     else:
@@ -151,15 +155,32 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("web:order", pk=order.pk)
 
 
+def credit_warning(order) -> dict | None:
+    """The amounts when releasing `order` puts its customer above the credit limit, else None."""
+    customer = order.customer
+    if customer.credit_limit is None:
+        return None
+    owed = finance_selectors.open_ar_for_customer(customer.pk)
+    after = owed + order.total
+    if after <= customer.credit_limit:
+        return None
+    return {"owed": owed, "order": order.total, "after": after, "limit": customer.credit_limit,
+            "over": after - customer.credit_limit, "currency": getattr(customer, "currency", "") or ""}
+
+
 @require_POST
-@staff_page("sales.orders", "sales.credit_holds")
+@staff_page("sales.credit_holds")
 def order_release_hold(request: HttpRequest, pk: int) -> HttpResponse:
     order = _found(sales_selectors.get_order(order_id=pk))
+    reason = confirmed(request, f"releasing the credit hold on {order.number}")
+    if reason is None:
+        return redirect("web:order", pk=order.pk)
     try:
-        sales.release_hold(order_id=order.pk, released_by=request.user)
+        released = sales.release_hold(order_id=order.pk, released_by=request.user)
     except DomainError as exc:
         refused(request, exc)
     else:
+        record_reason(released, f"credit hold released: {reason}")
         messages.success(request, f"Credit hold on {order.number} released.")
     return redirect("web:order", pk=order.pk)
 
@@ -208,11 +229,15 @@ def return_new(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_page("sales.returns", form=True)
 def return_receive(request: HttpRequest, pk: int) -> HttpResponse:
     ret = _found(sales_selectors.get_return(return_id=pk))
+    reason = confirmed(request, f"receiving return {ret.number}")
+    if reason is None:
+        return redirect("web:order", pk=ret.order_id)
     try:
-        sales.receive_return(return_id=ret.pk, received_by=request.user)
+        received = sales.receive_return(return_id=ret.pk, received_by=request.user)
     except DomainError as exc:
         refused(request, exc)
     else:
+        record_reason(received, f"received: {reason}")
         messages.success(request, f"Return {ret.number} received; the credit note follows.")
     return redirect("web:order", pk=ret.order_id)
 

@@ -16,6 +16,7 @@ from inventory import selectors as inventory_selectors
 from inventory import services as inv
 from ops.web import forms, queries, related
 from ops.web.access import may, staff_page
+from ops.web.confirm import confirmed, record_reason
 from ops.web.render import next_url, page
 from ops.web.tables import Col, Table
 
@@ -214,10 +215,14 @@ def replenishment(request: HttpRequest) -> HttpResponse:
 @staff_page("inventory.purchasing")
 def approve_suggestion(request: HttpRequest, pk: int) -> HttpResponse:
     po = _purchase_order(pk)
+    reason = confirmed(request, f"approving and sending purchase order {po}")
+    if reason is None:
+        return redirect("web:purchase-order", pk=po.pk)
     try:
         po = inv.confirm_purchase_order(purchase_order=po)
     except DomainError as exc:
         messages.error(request, f"Refused: {exc.detail}")
     else:
+        record_reason(po, f"approved and sent: {reason}")
         messages.success(request, f"Purchase order {po} sent to {po.supplier.code}.")
     return redirect(next_url(request, reverse("web:replenishment")))
