@@ -54,4 +54,7 @@ urlpatterns = [
     path("integrations/inbound/<int:pk>/", queue.inbound_detail, name="inbound-message"),
     path("integrations/events/", queue.event_list, name="events"),
     path("reconciliations/", queue.reconciliations, name="reconciliations"),
+    # #22: order desk helpers
+    path("orders/new/check/", orders.order_desk_check, name="order-desk-check"),
+    path("orders/skus/", orders.sku_lookup, name="sku-lookup"),
 ]

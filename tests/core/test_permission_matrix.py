@@ -537,6 +537,9 @@ WEB_PAGES = [
     Page("web:events", "GET", "integrations.events", _R),
     Page("web:reconciliations", "GET", "ops.reconciliations", _R),
     Page("web:reconciliations", "POST", "ops.reconciliations", _W),
+    # #22 (ui)
+    Page("web:order-desk-check", "GET", "sales.orders", _W),
+    Page("web:sku-lookup", "GET", "sales.orders", _W),
 ]
 # fmt: on
 WEB_WITHOUT_RESOURCE = {"web:home"}  # sends each user to their dashboard (or the login page)
