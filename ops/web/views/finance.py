@@ -103,33 +103,51 @@ def _open_invoices(customer_code: str):
     return finance_selectors.list_open_invoices(customer_code=customer_code)
 
 
-def _read_allocations(request, invoices) -> tuple[list, dict]:
+def _read_allocations(request, invoices, *, available: Decimal | None = None) -> tuple[list, dict]:
+    """The allocation per invoice row, with an error beside each row that cannot be taken:
+    not a number, not positive, more than the invoice's balance, or (all rows together) more
+    than is `available` (the amount received, or what a payment still has on account)."""
     allocations, errors = [], {}
+    total = Decimal("0")
     for inv in invoices:
-        text = request.POST.get(f"alloc-{inv.pk}", "").strip()
+        text = request.POST.get(f"alloc-{inv.pk}", "").strip().replace(",", "")
         if not text:
             continue
         try:
             amount = Decimal(text)
         except InvalidOperation:
-            errors[inv.pk] = "Enter an amount."
+            errors[inv.pk] = f"{inv.number}: enter an amount such as {inv.balance_due}."
             continue
-        if amount > 0:
-            allocations.append(fin.AllocationInput(invoice_id=inv.pk, amount=amount))
+        if not amount.is_finite() or amount <= 0:
+            errors[inv.pk] = f"{inv.number}: enter an amount more than 0."
+        elif amount > inv.balance_due:
+            errors[inv.pk] = f"{inv.number}: at most {erp_format.money(inv.balance_due, inv.currency)} is due."
+        elif amount.as_tuple().exponent < -2:
+            errors[inv.pk] = f"{inv.number}: at most 2 decimals."
+        else:
+            total += amount
+            if available is not None and total > available:
+                errors[inv.pk] = (f"{inv.number}: only {erp_format.money(available)} is available to allocate "
+                                  f"(the rows add up to {erp_format.money(total)}).")
+            else:
+                allocations.append(fin.AllocationInput(invoice_id=inv.pk, amount=amount))
     return allocations, errors
 
 
 @staff_page("finance.receivables", form=True)
 def payment_new(request: HttpRequest) -> HttpResponse:
     """Enter a payment and allocate it. Choosing the customer (htmx) loads its open invoices."""
-    form = forms.PaymentForm(request.POST or None, initial={"customer": request.GET.get("customer", "")})
     code = (request.POST.get("customer") or request.GET.get("customer") or "").strip()
-    invoices = _open_invoices(code) if code else []
+    invoices = list(_open_invoices(code)) if code else []
+    # coming from an invoice (?invoice=<id>): its balance is the amount and its allocation
+    came_from = next((i for i in invoices if str(i.pk) == request.GET.get("invoice", "")), None)
+    initial = {"customer": code, "amount": came_from.balance_due if came_from else None}
+    form = forms.PaymentForm(request.POST or None, initial=initial)
     alloc_errors: dict = {}
     if request.headers.get("HX-Request") and request.method == "GET":
         return page(request, "web/_payment_invoices.html", {"invoices": invoices})
     if request.method == "POST" and form.is_valid():
-        allocations, alloc_errors = _read_allocations(request, invoices)
+        allocations, alloc_errors = _read_allocations(request, invoices, available=form.cleaned_data["amount"])
         if not alloc_errors:
             d = form.cleaned_data
             try:
@@ -142,11 +160,13 @@ def payment_new(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 messages.error(request, f"Refused: {exc.detail}")
             else:
-                messages.success(request, f"Payment {payment.number} of {payment.amount} recorded; "
-                                          f"{payment.unallocated} left on account.")
+                messages.success(request, f"Payment {payment.number} of "
+                                          f"{erp_format.money(payment.amount, payment.currency)} recorded; "
+                                          f"{erp_format.money(payment.unallocated, payment.currency)} left on account.")
                 return redirect("web:payment", pk=payment.pk)
-    rows = [{"invoice": i, "value": request.POST.get(f"alloc-{i.pk}", ""), "error": alloc_errors.get(i.pk)}
-            for i in invoices]
+    rows = [{"invoice": i, "error": alloc_errors.get(i.pk),
+             "value": request.POST.get(f"alloc-{i.pk}", "") if request.method == "POST" else
+             (i.balance_due if i is came_from else "")} for i in invoices]
     return page(request, "web/payment_new.html", {"form": form, "rows": rows, "page_title": "Enter a payment"},
                 section="payments")
 
@@ -157,7 +177,7 @@ def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invoices = _open_invoices(payment.customer.code) if payment.unallocated > 0 else []
     errors: dict = {}
     if request.method == "POST":
-        allocations, errors = _read_allocations(request, invoices)
+        allocations, errors = _read_allocations(request, invoices, available=payment.unallocated)
         if not errors and allocations:
             try:
                 fin.allocate_payment(payment_id=payment.pk, allocations=allocations)
