@@ -88,3 +88,36 @@ def test_approving_a_purchase_order_needs_the_confirmation(clients, sc):
     clients[OP].post(reverse("web:approve-suggestion", args=[po.pk]), {"reason": "stock low", "confirm": "on"})
     po.refresh_from_db()
     assert po.status == "open" and po.history.first().history_change_reason == "approved and sent: stock low"
+
+
+def _count(clients, sku, counted, **extra):
+    return clients[OP].post(reverse("web:cycle-count"), {"warehouse": "WEB-MAIN", "sku": sku,
+                                                         "counted_quantity": counted, "reason": "cycle count", **extra})
+
+
+def test_cycle_count_takes_the_sku_in_any_case_and_stays_on_the_count_screen(clients, sc):
+    from inventory.selectors import get_stock_level
+
+    response = _count(clients, "web-1", "98")
+    assert response["Location"] == reverse("web:cycle-count") + "?warehouse=WEB-MAIN"
+    assert get_stock_level(warehouse=sc.warehouse, product=sc.products[0]).on_hand == 98
+    html = text(clients[OP].get(response["Location"]))
+    assert '<option value="WEB-MAIN" selected>' in html and "adjustment of -2 × WEB-1" in html
+
+
+def test_counting_a_sku_the_warehouse_never_stocked_asks_first(clients, sc):
+    from inventory.selectors import get_stock_level
+    from tests.factories.inventory import ProductFactory
+
+    product = ProductFactory(sku="WEB-NEW", name="Never stocked")
+    html = text(_count(clients, "web-new", "4"))
+    assert 'id="ask-new"' in html and "WEB-NEW has never been stocked in WEB-MAIN" in html
+    assert get_stock_level(warehouse=sc.warehouse, product=product).pk is None
+    assert _count(clients, "WEB-NEW", "4", confirm_new="on").status_code == 302
+    assert get_stock_level(warehouse=sc.warehouse, product=product).on_hand == 4
+
+
+def test_a_count_below_reserved_says_so_beside_the_quantity_and_an_unknown_sku_beside_the_sku(clients, sc):
+    html = text(_count(clients, "WEB-2", "1"))          # 5 on hand, all 5 reserved by the open order
+    assert "Below reserved quantity 5" in html and "release or re-allocate reservations first" in html
+    assert "SKU nope-9 not found." in text(_count(clients, "nope-9", "1"))
