@@ -45,7 +45,7 @@ class FilterForm(forms.Form):
 
 class OrderFilter(FilterForm):
     q = forms.CharField(label="Search", max_length=100,
-                        widget=forms.TextInput(attrs={"placeholder": "number, customer, external ref",
+                        widget=forms.TextInput(attrs={"placeholder": "order, reference, invoice, tracking, customer",
                                                       "type": "search"}))
     status = forms.ChoiceField(label="Status", choices=())
     channel = forms.CharField(label="Channel", max_length=40)

@@ -86,3 +86,39 @@ def test_choosing_a_customer_shows_its_hold_and_credit_and_a_reused_reference(cl
     response = clients[OP].post(reverse("web:order-new"), order_form(("WEB-1", "1"), ref="DESK-2"), follow=True)
     assert response.redirect_chain[-1][0] == placed
     assert "is already order" in response.content.decode()
+
+
+def test_support_finds_an_order_by_any_of_its_numbers_from_one_box(clients, sc, drain):
+    shipment = sc.order.shipments.get(status="ready")
+    clients[OP].post(reverse("web:shipment-ship", args=[shipment.pk]), {"tracking_number": "1Z-FIND-ME"})
+    drain()
+    invoice = sc.order.invoices.get()
+    assert 'id="support-search"' in clients[S].get(reverse("web:dashboard-support")).content.decode()
+    for q in (sc.order.number, "WEB-PO-1", invoice.number, "1z-find-me"):
+        response = clients[S].get(reverse("web:orders") + f"?q={q}&go=1")
+        assert response.status_code == 302 and response["Location"] == reverse("web:order", args=[sc.order.pk]), q
+    listing = clients[S].get(reverse("web:orders") + "?q=WEBCUST").content.decode()   # the customer: a list
+    assert sc.order.number in listing
+
+
+def test_only_roles_that_can_use_the_admin_see_its_link(clients, sc):
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    for role, client in clients.items():
+        if role == roles.PARTNER:
+            continue
+        html = client.get(reverse("web:orders")).content.decode()
+        request = RequestFactory().get("/")
+        request.user = client.session and __import__("django.contrib.auth", fromlist=["x"]).get_user(client)
+        usable = bool(admin.site.get_app_list(request))
+        assert (">Admin</a>" in html) == usable, role
+    assert ">Admin</a>" in clients[A].get(reverse("web:orders")).content.decode()
+
+
+def test_login_and_error_pages_carry_the_company_name_and_layout(client, settings):
+    settings.ERP = {**settings.ERP, "COMPANY_NAME": "Acme Distribution"}
+    for response in (client.get("/accounts/login/"), client.get("/no-such-page/")):
+        html = response.content.decode()
+        assert "Acme Distribution" in html and 'class="topbar"' in html and 'href="/static/css/app.css"' in html or \
+            "app.css" in html

@@ -42,8 +42,18 @@ def _found(obj):
 @staff_page("sales.orders")
 def order_list(request: HttpRequest) -> HttpResponse:
     f = forms.OrderFilter(request.GET)
-    qs = sales_selectors.list_orders(search=f.value("q"), status=f.value("status"), channel=f.value("channel"),
+    q = (f.value("q") or "").strip()
+    qs = sales_selectors.list_orders(search=q or None, status=f.value("status"), channel=f.value("channel"),
                                      backordered=bool(f.value("backordered")))
+    if q:
+        # one search box: also the orders of an invoice number or a tracking number
+        also = {i.order_id for i in finance_selectors.search_invoices(search=q)[:50] if i.order_id}
+        also |= {s.order_id for s in sales_selectors.list_shipments(search=q)[:50]}
+        if also:
+            qs = qs | sales_selectors.list_orders(status=f.value("status"), channel=f.value("channel"),
+                                                  backordered=bool(f.value("backordered"))).filter(pk__in=also)
+        if request.GET.get("go") and qs.count() == 1:
+            return redirect("web:order", pk=qs.first().pk)
     table = Table(
         title="Orders", related=related.orders(), rows=qs, filter_form=f,
         empty="No orders match. Clear the filters, or place an order.",
