@@ -47,6 +47,13 @@ class AccountAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # deactivate instead; posted lines point at it
 
+    def get_readonly_fields(self, request, obj=None):
+        # an account with postings keeps its code, type and role (asset → expense would
+        # silently move every balance posted to it); name and is_active stay editable
+        if obj is not None and JournalLine.objects.filter(account=obj).exists():
+            return ["code", "type", "role"]
+        return super().get_readonly_fields(request, obj)
+
 
 @admin.register(AccountOverride)
 class AccountOverrideAdmin(SimpleHistoryAdmin):

@@ -374,3 +374,17 @@ __all__ = [
 def chart_templates() -> list[str]:
     """The chart of accounts templates setup_company knows (finance.charts)."""
     return sorted(TEMPLATES)
+# the memo mark finance.services.journal writes on a posting a closed period rolled forward
+ROLLED_FORWARD_MARK = "period closed: posted in"
+
+
+def rolled_forward_entries(*, posted_since):
+    """Entries dated in a closed period that were posted on the first day of the next open
+    one (pk, number, date, memo, correlation_id), newest first."""
+    return JournalEntry.objects.filter(posted_at__gte=posted_since, memo__contains=ROLLED_FORWARD_MARK) \
+        .order_by("-posted_at").values_list("pk", "number", "date", "memo", "correlation_id")
+
+
+def closed_period_covering(on):
+    """The closed period containing `on`, or None (open, or no period yet)."""
+    return FiscalPeriod.objects.filter(start_date__lte=on, end_date__gte=on, status=FiscalPeriod.Status.CLOSED).first()

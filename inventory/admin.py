@@ -133,6 +133,22 @@ class PurchaseOrderAdmin(SimpleHistoryAdmin):
     def has_add_permission(self, request):
         return False  # purchase orders are created through the API / replenishment (services)
 
+    # a purchase order sent to the supplier is a commitment: every field read-only, no delete
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != PurchaseOrder.Status.SUGGESTED:
+            return [f.name for f in PurchaseOrder._meta.fields]
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status != PurchaseOrder.Status.SUGGESTED:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # would delete sent ones too
+        return actions
+
     @admin.action(description="Confirm selected suggested purchase orders")
     def confirm_selected(self, request, queryset):
         from . import services

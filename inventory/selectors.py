@@ -662,3 +662,32 @@ def product_labels(product_ids) -> dict[int, dict]:
 
 
 from inventory.reports import stock_aging  # noqa: E402,F401  (reports are selectors too)
+
+# --- the staff order desk (#22) -------------------------------------------------------------------
+
+def products_by_sku_ci(skus) -> dict[str, Product]:
+    """Active products for SKUs typed in any case: {typed SKU upper-cased: product}."""
+    wanted = {s.strip().upper() for s in skus if s and s.strip()}
+    if not wanted:
+        return {}
+    q = Q()
+    for sku in wanted:
+        q |= Q(sku__iexact=sku)
+    return {p.sku.upper(): p for p in Product.objects.filter(q, is_active=True)}
+
+
+def sku_suggestions(query: str, *, limit: int = 10) -> list[dict]:
+    """Active products whose SKU or name contains `query` (any case), SKU matches first, each
+    with its list price and what is available per warehouse (on hand − reserved)."""
+    query = (query or "").strip()
+    if not query:
+        return []
+    products = list(Product.objects.filter(Q(sku__icontains=query) | Q(name__icontains=query), is_active=True)
+                    .select_related("uom").order_by("sku")[: limit * 3])
+    products.sort(key=lambda p: (not p.sku.upper().startswith(query.upper()), p.sku))
+    products = products[:limit]
+    levels: dict[int, list[dict]] = {p.pk: [] for p in products}
+    for lv in StockLevel.objects.filter(product__in=products).select_related("warehouse").order_by("warehouse__code"):
+        levels[lv.product_id].append({"warehouse": lv.warehouse.code, "available": lv.on_hand - lv.reserved})
+    return [{"sku": p.sku, "name": p.name, "price": p.list_price, "uom": p.uom.code, "decimals": p.uom.decimals,
+             "available": levels[p.pk]} for p in products]

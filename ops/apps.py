@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from core import labels
+
 
 class OpsConfig(AppConfig):
     name = "ops"
@@ -13,3 +15,5 @@ class OpsConfig(AppConfig):
         )
 
         metrics.setup()
+        # reconciliation check names in plain words on every page (erp_format's label filter)
+        labels.register({name: check.title for name, check in reconciliation.REGISTRY.items()})

@@ -7,13 +7,17 @@ cent from the ledger. `{% load erp_format %}` then `{{ total|money:order.currenc
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal
 from django import template
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import get_language, to_locale
 
-from core import currencies
+from core import currencies, labels
 
 register = template.Library()
 
@@ -47,6 +51,22 @@ def money(value, currency: str | None = None) -> str:
 
 
 @register.filter
+def price(value, currency: str | None = None) -> str:
+    """A unit price or cost: the currency's decimals at least, up to 6 when it has them
+    (`56.100000` → `$56.10`, `0.123456` → `$0.123456`)."""
+    number = _decimal(value)
+    if number is None:
+        return EMPTY
+    code = currency or currencies.company_currency()
+    if not currencies.is_known(code):
+        return format_decimal(number, locale=_locale())
+    # at most 6 places, trailing zeros dropped; babel then pads to the currency's minor unit and
+    # (decimal_quantization=False) keeps any further digits, in the locale's own pattern
+    trimmed = number.quantize(Decimal("0.000001")).normalize()
+    return format_currency(trimmed, code, locale=_locale(), currency_digits=True, decimal_quantization=False)
+
+
+@register.filter
 def amount(value, currency: str | None = None) -> str:
     """Money without the symbol (a column whose header names the currency)."""
     number = _decimal(value)
@@ -60,20 +80,72 @@ def amount(value, currency: str | None = None) -> str:
 
 
 @register.filter
-def qty(value, places: int | str = 3) -> str:
-    """A quantity with separators and no trailing zeros beyond what it has: `12`, `2.5`, `1,200.125`."""
+def qty(value, places=3) -> str:
+    """A quantity with separators and no trailing zeros beyond what it has: `12`, `2.5`, `1,200.125`.
+
+    Given a unit of measure (anything with `decimals`, e.g. `{{ line.quantity|qty:product.uom }}`)
+    the quantity shows exactly that unit's decimals: `12` EA, `2.500` KG.
+    """
     number = _decimal(value)
     if number is None:
         return EMPTY
-    places = int(places)
+    unit_places = getattr(places, "decimals", None)
+    if unit_places is not None:
+        pattern = "#,##0" + ("." + "0" * int(unit_places) if unit_places else "")
+        return format_decimal(number, format=pattern, locale=_locale(), decimal_quantization=True)
+    try:
+        places = int(places)
+    except (TypeError, ValueError):
+        places = 3
     pattern = "#,##0" + ("." + "#" * places if places else "")
     return format_decimal(number, format=pattern, locale=_locale())
 
 
 @register.filter
 def label(code) -> str:
-    """A status or check code in plain words: `partially_shipped` → `Partially shipped`."""
+    """A status or check code in plain words: `partially_shipped` → `Partially shipped`,
+    `i5_gl_inventory_vs_stock_value` → its check's title (core.labels)."""
+    return labels.text(code)
+
+
+@register.filter
+def coded(code) -> str:
+    """The plain words with the raw code as a tooltip: `<span title="credit_hold">On credit hold</span>`."""
     if code in (None, ""):
         return EMPTY
-    text = str(code).replace("_", " ").replace("-", " ").strip()
-    return text[:1].upper() + text[1:]
+    return format_html('<span class="code-label" title="{}" data-code="{}">{}</span>', code, code, labels.text(code))
+
+
+@register.filter
+def day(value) -> str:
+    """A date in the active locale's medium form: `Dec 7, 2026` (en), `07.12.2026` (de)."""
+    if value in (None, ""):
+        return EMPTY
+    if isinstance(value, datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+        value = value.date()
+    if not isinstance(value, date):
+        return str(value)
+    return format_date(value, format="medium", locale=_locale())
+
+
+@register.filter
+def when(value) -> str:
+    """A moment in the active locale, local time: `Dec 7, 2026, 4:05 PM` (en)."""
+    if value in (None, ""):
+        return EMPTY
+    if not isinstance(value, datetime):
+        return day(value)
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{format_date(local.date(), format='medium', locale=_locale())}, " \
+           f"{format_time(local.time(), format='short', locale=_locale())}"
+
+
+@register.filter
+def number(value, places=1) -> str:
+    """A plain figure (a rate, a count) with the locale's separators."""
+    figure = _decimal(value)
+    if figure is None:
+        return EMPTY
+    places = int(places)
+    return format_decimal(figure, format="#,##0" + ("." + "0" * places if places else ""), locale=_locale())

@@ -99,19 +99,34 @@ def unposted_in_period(period: FiscalPeriod) -> list[str]:
     return reasons
 
 
+def close_order_reasons(period: FiscalPeriod, today: date | None = None) -> list[str]:
+    """Why closing `period` now would be premature (empty when it is not): it has not ended
+    yet, or the period before it is still open (periods close in order)."""
+    today = today or timezone.localdate()
+    reasons = []
+    if period.end_date >= today:
+        reasons.append(f"the period has not ended yet (it runs to {period.end_date.isoformat()})")
+    before = FiscalPeriod.objects.filter(end_date__lt=period.start_date).order_by("-end_date").first()
+    if before is not None and before.is_open:
+        reasons.append(f"the period before it, {before.name}, is still open")
+    return reasons
+
+
 @transaction.atomic
-def close_period(*, period_id: int, closed_by=None, correlation_id: str | None = None) -> FiscalPeriod:
+def close_period(*, period_id: int, closed_by=None, correlation_id: str | None = None,
+                 in_order: bool = False) -> FiscalPeriod:
     """Close a fiscal period: no posting may be dated in it afterwards.
 
     Locks the period FOR UPDATE (postings into it wait, then see it closed). Refuses with
-    PeriodNotClosable (409) while documents of the period are unposted, StateConflict if
+    PeriodNotClosable (409) while documents of the period are unposted (and, with `in_order`,
+    before it has ended or while the period before it is open), StateConflict if
     already closed. Emits finance.period.closed.v1.
     """
     cid = correlation_id or context.current_or_new_correlation_id()
     period = locks.period_for_close(period_id)
     if not period.is_open:
         raise PeriodClosed(f"Period {period.name} is already closed.")
-    reasons = unposted_in_period(period)
+    reasons = (close_order_reasons(period) if in_order else []) + unposted_in_period(period)
     if reasons:
         raise PeriodNotClosable(f"Period {period.name} cannot be closed: " + "; ".join(reasons) + ".",
                                 reasons=reasons)

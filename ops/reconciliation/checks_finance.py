@@ -180,3 +180,29 @@ class GrniAging(Check):
             figures["aged_value"] = aged
 
         return CheckOutcome(figures=figures, findings=findings())
+
+
+@register
+class PostingsRolledForward(Check):
+    """Each posting that a closed period pushed into the next one, as an exception for finance:
+    the close said it would happen, this says that it did (and for which document)."""
+
+    name = "postings_rolled_forward"
+    title = "Postings moved into the next period after a close"
+    owner_role = "finance"
+    severity = "medium"
+    groups = ("sla",)
+    kind_prefix = "sla"
+    description = ("A shipment, receipt, return or adjustment dated in a closed period was posted on the first "
+                   "day of the next open period. Check the document's date and whether the period should "
+                   "be reopened (an administrator can) or the posting left where it is.")
+
+    def run(self, *, now: datetime) -> CheckOutcome:
+        days = erp_setting("ROLLED_FORWARD_WINDOW_DAYS", 35)
+        rows = list(finance_selectors.rolled_forward_entries(posted_since=now - timedelta(days=days))[:500])
+        return CheckOutcome(figures={"entries": len(rows), "window_days": days}, findings=[
+            Finding(key=f"entry={pk}", title=f"Journal entry {number} posted on {on.isoformat()}: {memo}"[:200],
+                    correlation_id=cid or "", detail=self.description,
+                    links=[{"type": "finance.journalentry", "id": pk, "label": str(number)}])
+            for pk, number, on, memo, cid in rows
+        ])

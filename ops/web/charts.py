@@ -6,6 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from core import labels
+from core.templatetags import erp_format
+
 
 def _num(v: Any) -> Any:
     if isinstance(v, Decimal):
@@ -13,11 +16,19 @@ def _num(v: Any) -> Any:
     return v
 
 
-def chart(chart_id: str, title: str, labels: list, datasets: list[tuple[str, list]], *, kind: str = "bar",
-          stacked: bool = False, horizontal: bool = False) -> dict:
-    spec = {"type": kind, "labels": [str(x) for x in labels], "stacked": stacked, "horizontal": horizontal,
+def chart(chart_id: str, title: str, labels_: list, datasets: list[tuple[str, list]], *, kind: str = "bar",
+          stacked: bool = False, horizontal: bool = False, money: bool = False, coded: bool = False) -> dict:
+    """`money`: the figures are amounts in the company currency (the table shows them formatted);
+    `coded`: the labels are codes (statuses, kinds) shown in plain words."""
+    shown = [labels.text(x) for x in labels_] if coded else [str(x) for x in labels_]
+
+    def cell(v):
+        return erp_format.money(v) if money else erp_format.qty(v, 1) if isinstance(v, Decimal) else v
+
+    spec = {"type": kind, "labels": shown, "stacked": stacked, "horizontal": horizontal,
             "datasets": [{"label": name, "data": [_num(v) for v in values]} for name, values in datasets]}
     table = {"headers": ["", *[name for name, _ in datasets]],
-             "rows": [[label, *[values[i] for _, values in datasets]] for i, label in enumerate(labels)]}
+             "rows": [{"label": label, "code": str(labels_[i]) if coded else "",
+                       "values": [cell(values[i]) for _, values in datasets]} for i, label in enumerate(shown)]}
     return {"id": chart_id, "data_id": f"{chart_id}-data", "title": title, "spec": spec, "table": table, "empty": not any(
         any(v for v in values) for _, values in datasets)}

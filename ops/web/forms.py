@@ -8,6 +8,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import MinValueValidator
+from django.urls import reverse_lazy
 
 from core import imports, roles
 from finance import selectors as finance_selectors
@@ -44,7 +45,7 @@ class FilterForm(forms.Form):
 
 class OrderFilter(FilterForm):
     q = forms.CharField(label="Search", max_length=100,
-                        widget=forms.TextInput(attrs={"placeholder": "number, customer, external ref",
+                        widget=forms.TextInput(attrs={"placeholder": "order, reference, invoice, tracking, customer",
                                                       "type": "search"}))
     status = forms.ChoiceField(label="Status", choices=())
     channel = forms.CharField(label="Channel", max_length=40)
@@ -69,16 +70,30 @@ class ShipmentFilter(FilterForm):
 
 class OrderLineForm(forms.Form):
     sku = forms.CharField(label="SKU", max_length=64, required=False,
-                          widget=forms.TextInput(attrs={"list": "sku-options", "autocomplete": "off"}))
-    quantity = forms.DecimalField(label="Quantity", required=False, **QTY)
+                          widget=forms.TextInput(attrs={"autocomplete": "off", "data-sku-input": "",
+                                                        "aria-autocomplete": "list"}))
+    quantity = forms.DecimalField(label="Quantity", required=False, max_digits=18, decimal_places=3,
+                                  widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     unit_price = forms.DecimalField(label="Unit price (optional)", required=False, min_value=Decimal("0"), **MONEY)
+
+    @property
+    def line_no(self) -> int:
+        """1-based position in the formset (its prefix is `lines-<n>`)."""
+        try:
+            return int(str(self.prefix).rsplit("-", 1)[-1]) + 1
+        except ValueError:
+            return 1
 
     def clean(self):
         data = super().clean()
-        if data.get("sku") and not data.get("quantity"):
-            self.add_error("quantity", "Enter a quantity for this SKU.")
-        if data.get("quantity") and not data.get("sku"):
-            self.add_error("sku", "Enter the SKU.")
+        n = self.line_no
+        quantity = data.get("quantity")
+        if quantity is not None and quantity <= 0:
+            self.add_error("quantity", f"Line {n}: the quantity must be more than 0 (you entered {quantity}).")
+        elif data.get("sku") and quantity is None and "quantity" not in self.errors:
+            self.add_error("quantity", f"Line {n}: enter a quantity for {data['sku']}.")
+        if quantity and not data.get("sku"):
+            self.add_error("sku", f"Line {n}: enter the SKU.")
         return data
 
 
@@ -88,12 +103,18 @@ OrderLineFormSet = forms.formset_factory(OrderLineForm, extra=5, max_num=50)
 class NewOrderForm(forms.Form):
     customer = forms.ChoiceField(label="Customer", choices=())
     external_ref = forms.CharField(label="Customer reference (PO number)", max_length=120, required=False)
+    # the customer's hold and credit state, and whether the reference is already an order,
+    # shown as soon as they are chosen (htmx GET of web:order-desk-check)
+    _check = {"hx-get": reverse_lazy("web:order-desk-check"), "hx-target": "#desk-check", "hx-swap": "innerHTML",
+              "hx-include": "[name=customer],[name=external_ref]"}
     fulfillment_policy = forms.ChoiceField(label="Fulfilment", choices=(
         ("ship_partial", "Ship partial (backorder the rest)"), ("ship_complete", "Ship complete")))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["customer"].choices = _codes(sales_selectors.customer_choices(), blank="Choose a customer")
+        self.fields["customer"].widget.attrs.update({**self._check, "hx-trigger": "change"})
+        self.fields["external_ref"].widget.attrs.update({**self._check, "hx-trigger": "change, keyup changed delay:400ms"})
 
 
 class ShipForm(forms.Form):

@@ -18,9 +18,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from core import replica
+from core import labels, replica
 from core.csv_export import csv_cell, csv_line_writer
+from core.templatetags import erp_format
 from ops.web.render import page as render_page
 
 PAGE_SIZE = 50
@@ -44,9 +46,17 @@ class Col:
     link: Callable[[Any], str | None] | None = None
     numeric: bool = False
     badge: bool = False          # render as a status badge
+    money: str | Callable[[Any], str] | None = None   # the row's currency (path or callable); "" = company
+    docno: bool = False          # a document number: never wraps
+    precise: bool = False        # a unit price or cost: up to 6 decimals, at least the currency's
 
     def get(self, row: Any) -> Any:
         return self.value(row) if callable(self.value) else resolve(row, self.value)
+
+    def currency(self, row: Any) -> str:
+        if self.money is None or self.money == "":
+            return ""
+        return (self.money(row) if callable(self.money) else resolve(row, self.money)) or ""
 
 
 @dataclass
@@ -98,24 +108,29 @@ class Table:
 
 def cell(col: Col, row: Any) -> dict:
     value = col.get(row)
-    return {"value": display(value), "raw": value, "link": col.link(row) if col.link else None,
-            "numeric": col.numeric, "badge": col.badge}
+    if col.money is not None and value is not None:
+        shown = (erp_format.price if col.precise else erp_format.money)(value, col.currency(row))
+    elif col.badge:
+        shown = labels.text(value)
+    else:
+        shown = display(value)
+    return {"value": shown, "raw": value, "link": col.link(row) if col.link else None,
+            "numeric": col.numeric or col.money is not None, "badge": col.badge, "docno": col.docno}
 
 
 def display(value: Any) -> str:
-    if value is None:
+    """Every cell through the one formatting layer (core/templatetags/erp_format.py): dates per
+    locale, quantities and other decimals with separators and no trailing zeros."""
+    if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(value) else \
-            value.strftime("%Y-%m-%d %H:%M")
+        return erp_format.when(value)
     if isinstance(value, date):
-        return value.isoformat()
+        return erp_format.day(value)
     if isinstance(value, Decimal):
-        if value.as_tuple().exponent < -2:      # quantities (3 places), unit costs (6): no trailing zeros
-            value = value.normalize() if value != value.to_integral_value() else value.quantize(Decimal(1))
-        return f"{value:,}"
+        return erp_format.qty(value, 6)
     return str(value)
 
 

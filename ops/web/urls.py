@@ -70,4 +70,7 @@ urlpatterns = [
     # documents: the e-mail log, and sending one (the PDFs are the API's)
     path("documents/", documents.document_log, name="documents"),
     path("documents/<str:document_type>/<int:pk>/send/", documents.document_send, name="document-send"),
+    # #22: order desk helpers
+    path("orders/new/check/", orders.order_desk_check, name="order-desk-check"),
+    path("orders/skus/", orders.sku_lookup, name="sku-lookup"),
 ]

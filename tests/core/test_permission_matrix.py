@@ -560,6 +560,9 @@ WEB_PAGES = [
     Page("web:document-send", "POST", "finance.receivables", _W, "web:invoice", (("document_type", "invoice"),)),
     Page("web:document-send", "POST", "inventory.purchasing", _W, "web:purchase-order",
          (("document_type", "purchase_order"),)),
+    # #22 (ui)
+    Page("web:order-desk-check", "GET", "sales.orders", _W),
+    Page("web:sku-lookup", "GET", "sales.orders", _W),
 ]
 # fmt: on
 WEB_WITHOUT_RESOURCE = {"web:home"}  # sends each user to their dashboard (or the login page)

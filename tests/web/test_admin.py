@@ -58,3 +58,73 @@ def test_ledgers_are_read_only_in_the_admin(admin_web, label):
         assert not model_admin.has_change_permission(request, obj) or \
             set(model_admin.get_readonly_fields(request, obj)) >= {f.name for f in model_cls._meta.concrete_fields
                                                                     if f.editable and not f.primary_key}
+
+
+# --- posted or sent documents and accounts with postings are protected (#22) ----------------------
+
+def _shipped_and_invoiced(client_for_ops, drain):
+    sc = scenario.build()
+    from sales import services as sales
+
+    shipment = sc.order.shipments.get(status="ready")
+    sales.ship_shipment(shipment_id=shipment.pk, tracking_number="ADM-1")
+    drain()
+    return sc
+
+
+def _protected_objects(sc):
+    from finance.models import Account, Invoice, JournalEntry, JournalLine
+    from inventory.models import PurchaseOrder
+    from sales.models import Order, Shipment
+
+    posted_account = Account.objects.get(pk=JournalLine.objects.values_list("account_id", flat=True).first())
+    return {
+        "inventory.purchaseorder": (PurchaseOrder.objects.exclude(status="suggested").get(pk=sc.purchase_order.pk),
+                                    ["supplier", "warehouse", "status", "expected_date"]),
+        "finance.account": (posted_account, ["code", "type", "role"]),
+        "finance.invoice": (Invoice.objects.first(), ["number", "total", "status"]),
+        "finance.journalentry": (JournalEntry.objects.first(), ["date", "memo"]),
+        "sales.order": (Order.objects.get(pk=sc.order.pk), ["customer", "status", "total"]),
+        "sales.shipment": (Shipment.objects.filter(status="shipped").first(), ["status", "tracking_number"]),
+    }
+
+
+@pytest.mark.parametrize("label", ["inventory.purchaseorder", "finance.account", "finance.invoice",
+                                   "finance.journalentry", "sales.order", "sales.shipment"])
+def test_posted_or_sent_records_are_read_only_and_cannot_be_deleted_in_the_admin(db, drain, label):
+    from django.test import RequestFactory
+
+    from tests.conftest import make_user
+
+    user = make_user("admin-protect", roles.ADMIN)
+    client = web_client(user)
+    sc = _shipped_and_invoiced(client, drain)
+    obj, fields = _protected_objects(sc)[label]
+    assert obj is not None, label
+    model_admin = admin.site._registry[type(obj)]
+    request = RequestFactory().get("/")
+    request.user = user
+    assert not model_admin.has_delete_permission(request, obj)
+    if model_admin.has_change_permission(request, obj):
+        readonly = set(model_admin.get_readonly_fields(request, obj))
+        assert set(fields) <= readonly, (label, set(fields) - readonly)
+    app, model = label.split(".")
+    assert client.get(reverse(f"admin:{app}_{model}_delete", args=[obj.pk])).status_code == 403
+    actions = model_admin.get_actions(request)
+    assert "delete_selected" not in actions or not model_admin.has_delete_permission(request)
+
+
+def test_an_account_with_postings_keeps_its_type_when_the_admin_form_is_posted(db, drain):
+    from finance.models import Account, JournalLine
+    from tests.conftest import make_user
+
+    user = make_user("admin-acct", roles.ADMIN)
+    client = web_client(user)
+    _shipped_and_invoiced(client, drain)
+    account = Account.objects.get(pk=JournalLine.objects.values_list("account_id", flat=True).first())
+    other_type = next(t for t, _ in Account._meta.get_field("type").choices if t != account.type)
+    data = {"code": account.code, "name": account.name + " renamed", "type": other_type, "role": account.role or "",
+            "is_active": "on"}
+    client.post(reverse("admin:finance_account_change", args=[account.pk]), data)
+    fresh = Account.objects.get(pk=account.pk)
+    assert fresh.type == account.type and fresh.name == account.name + " renamed"

@@ -263,32 +263,51 @@ def test_resolve_an_exception(page, live_server):
     page.goto(f"{live_server.url}/exceptions/?kind=web.test")
     page.get_by_role("link", name="Something to look at").click()
     page.get_by_role("button", name="Acknowledge (take it)").click()
-    expect(page.locator("#exception-status")).to_have_text("acknowledged")
+    expect(page.locator("#exception-status")).to_have_text("Acknowledged")
     page.get_by_label("Resolution note (required)").fill("Called the customer; fixed.")
     page.get_by_role("button", name="Resolve", exact=True).click()
-    expect(page.locator("#exception-status")).to_have_text("resolved")
+    expect(page.locator("#exception-status")).to_have_text("Resolved")
     shot(page, "exception-resolved")
     assert ExceptionItem.objects.get(pk=sc.exception.pk).status == "resolved"
 
 
 def test_close_a_period(page, live_server):
+    """The refusals (not ended; predecessor open; no typed confirmation), then the close,
+    which runs the reconciliations itself."""
     from datetime import timedelta
 
     from django.utils import timezone
 
     from finance.models import FiscalPeriod
-    from finance.services import period_for_date
+    from finance.services import close_period, period_for_date
 
-    first_of_month = timezone.localdate().replace(day=1)
-    previous = period_for_date(first_of_month - timedelta(days=1))
+    current = period_for_date(timezone.localdate())
+    previous = period_for_date(current.start_date - timedelta(days=1))
     user("b-fin2", roles.FINANCE)
     login(page, live_server, "b-fin2")
+    # the current period has not ended: no close form, the checklist says why
+    page.goto(f"{live_server.url}/finance/periods/{current.pk}/")
+    expect(page.locator(".checklist li.fail").first).to_contain_text("Period has ended")
+    expect(page.locator("#close-blocked")).to_be_visible()
+    shot(page, "period-close-refused-not-ended")
+    # last month, while the month before it is open: refused, says which
     page.goto(f"{live_server.url}/finance/periods/{previous.pk}/")
-    expect(page.get_by_role("heading", name="Close checklist")).to_be_visible()
-    page.get_by_role("button", name="Run reconciliations now").click()
-    expect(page.locator(".checklist li").first).to_have_class("pass")
+    before = FiscalPeriod.objects.filter(end_date__lt=previous.start_date).order_by("-end_date").first()
+    if before is not None:
+        expect(page.locator(".checklist")).to_contain_text(f"the period before it, {before.name}, is still open")
+        shot(page, "period-close-refused-predecessor-open")
+        for p in FiscalPeriod.objects.filter(end_date__lt=previous.start_date).order_by("start_date"):
+            close_period(period_id=p.pk)
+        page.reload()
+    expect(page.locator("#after-close")).to_contain_text("first day of the next open period")
+    # a wrong confirmation closes nothing (the browser's own pattern check stops it first)
+    page.get_by_label(f"Type {previous.name} to confirm").fill("yes")
     page.get_by_role("button", name=f"Close period {previous.name}").click()
-    expect(page.locator("#period-status")).to_have_text("closed")
+    assert FiscalPeriod.objects.get(pk=previous.pk).status == "open"
+    page.get_by_label(f"Type {previous.name} to confirm").fill(previous.name)
+    shot(page, "period-close-confirmation")
+    page.get_by_role("button", name=f"Close period {previous.name}").click()
+    expect(page.locator("#period-status")).to_have_text("Closed")
     assert FiscalPeriod.objects.get(pk=previous.pk).status == "closed"
     shot(page, "period-closed")
 

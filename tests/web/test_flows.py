@@ -3,6 +3,7 @@ the owning app's service, and the page shows the result."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -100,7 +101,7 @@ def test_release_hold_is_finance_work(clients, sc):
     sc.held_order.refresh_from_db()
     assert sc.held_order.status == "credit_hold" and reserved(sc, "WEB-1") == Decimal("5")
     # when finance releases it
-    assert clients[F].post(url).status_code == 302
+    assert clients[F].post(url, {"reason": "paid by wire", "confirm": "on"}).status_code == 302
     # then it is open and allocated as if just accepted: the line and the stock are reserved
     sc.held_order.refresh_from_db()
     line.refresh_from_db()
@@ -113,7 +114,8 @@ def test_cancel_order(clients, sc):
     # given the order: WEB-1 5 allocated, WEB-2 5 allocated + 3 backordered
     assert (reserved(sc, "WEB-1"), reserved(sc, "WEB-2")) == (Decimal("5"), Decimal("5"))
     # when operations cancels it
-    response = clients[OP].post(reverse("web:order-cancel", args=[sc.order.pk]), {"reason": "customer asked"})
+    response = clients[OP].post(reverse("web:order-cancel", args=[sc.order.pk]),
+                                {"reason": "customer asked", "confirm": "on"})
     # then every line is cancelled, its reservations released and its shipment cancelled
     assert response.status_code == 302
     sc.order.refresh_from_db()
@@ -136,7 +138,7 @@ def test_return_after_shipping(clients, sc, drain):
     assert response.status_code == 302
     ret = sc.order.returns.get()
     assert clients[S].post(reverse("web:return-receive", args=[ret.pk])).status_code == 403
-    clients[OP].post(reverse("web:return-receive", args=[ret.pk]))
+    clients[OP].post(reverse("web:return-receive", args=[ret.pk]), {"reason": "box checked", "confirm": "on"})
     drain()
     ret.refresh_from_db()
     assert ret.status == "received"
@@ -166,7 +168,8 @@ def test_cycle_count_posts_an_adjustment(clients, sc):
     latest = list_moves(product_id=product.pk, warehouse_id=sc.warehouse.pk).first()
     assert (latest.kind, latest.quantity, latest.value) == ("adjustment", Decimal("-1"), Decimal("-4.00"))
     assert get_stock_level(warehouse=sc.warehouse, product=product).on_hand == Decimal("99")
-    assert "adjustment of -1.000 × WEB-1" in text(clients[OP].get(response["Location"]))
+    assert response["Location"] == reverse("web:cycle-count") + "?warehouse=WEB-MAIN"   # the next count
+    assert "adjustment of -1 × WEB-1" in text(clients[OP].get(response["Location"]))
 
 
 def test_receive_against_purchase_order(clients, sc):
@@ -191,7 +194,7 @@ def test_replenishment_run_and_approve(clients, sc):
     clients[OP].post(reverse("web:replenishment"))
     po = PurchaseOrder.objects.get(status="suggested")
     assert str(po) in text(clients[OP].get(reverse("web:replenishment")))
-    clients[OP].post(reverse("web:approve-suggestion", args=[po.pk]))
+    clients[OP].post(reverse("web:approve-suggestion", args=[po.pk]), {"reason": "needed", "confirm": "on"})
     po.refresh_from_db()
     assert po.status == "open"
 
@@ -236,27 +239,64 @@ def test_exception_assign_acknowledge_resolve(clients, sc, web_users):
     assert "checked with the customer" in text(clients[S].get(reverse("web:exception", args=[sc.exception.pk])))
 
 
-def test_period_close_checklist(clients, sc, web_users):
+def _last_month_with_earlier_ones_closed():
+    """Last month's period, every period before it closed (periods close in order)."""
     from django.utils import timezone
 
-    from core.messaging.selectors import events_for_correlation
+    from finance.models import FiscalPeriod
+    from finance.services import close_period, period_for_date
+
+    today = timezone.localdate()
+    current = period_for_date(today)
+    last = period_for_date(current.start_date - timedelta(days=1))
+    for earlier in FiscalPeriod.objects.filter(end_date__lt=last.start_date, status="open").order_by("start_date"):
+        close_period(period_id=earlier.pk)
+    return current, last
+
+
+def test_period_close_refuses_the_current_period_and_one_whose_predecessor_is_open(clients, sc):
     from finance.models import FiscalPeriod
     from finance.services import period_for_date
 
-    period = period_for_date(timezone.localdate())
+    current, last = _last_month_with_earlier_ones_closed()
+    clients[F].post(reverse("web:reconciliations"))
+    # the current period has not ended: refused even with the right confirmation
+    page = text(clients[F].get(reverse("web:period", args=[current.pk])))
+    assert "Period has ended" in page and 'id="close-blocked"' in page and 'id="close-form"' not in page
+    refused = clients[F].post(reverse("web:period-close", args=[current.pk]), {"confirm": current.name})
+    assert "not ready to close: Period has ended" in text(clients[F].get(refused["Location"]))
+    assert FiscalPeriod.objects.get(pk=current.pk).status == "open"
+    # the month after next cannot close before next month... nor can a period whose predecessor is open
+    from finance.services import reopen_period
+
+    before = period_for_date(last.start_date - timedelta(days=1))
+    reopen_period(period_id=before.pk)
+    refused = clients[F].post(reverse("web:period-close", args=[last.pk]), {"confirm": last.name})
+    assert "Previous period closed" in text(clients[F].get(refused["Location"]))
+    assert FiscalPeriod.objects.get(pk=last.pk).status == "open"
+
+
+def test_period_close_needs_the_typed_confirmation_runs_reconciliation_and_says_what_happens(clients, sc, web_users):
+    from core.messaging.selectors import events_for_correlation
+    from finance.models import FiscalPeriod
+    from ops.models import ReconciliationRun
+
+    _, period = _last_month_with_earlier_ones_closed()
     page = text(clients[F].get(reverse("web:period", args=[period.pk])))
-    assert "Close checklist" in page and "Reconciliations green" in page
-    # not ready: no reconciliation has run yet, so the close is refused and writes nothing
-    refused = clients[F].post(reverse("web:period-close", args=[period.pk]), HTTP_X_CORRELATION_ID="close-early")
-    assert "not ready to close: Reconciliations green" in text(clients[F].get(refused["Location"]))
+    assert "Close checklist" in page and "Reconciliations green" in page and 'id="close-form"' in page
+    assert "posted on the first day of the next open period" in page
+    # a wrong confirmation writes nothing
+    refused = clients[F].post(reverse("web:period-close", args=[period.pk]), {"confirm": "yes"},
+                              HTTP_X_CORRELATION_ID="close-early")
+    assert f"type the period name {period.name}" in text(clients[F].get(refused["Location"]))
     period.refresh_from_db()
     assert period.status == "open" and period.closed_at is None and period.closed_by is None
     assert not events_for_correlation(correlation_id="close-early").exists()
-    # when the reconciliations have run green, the close goes through
-    clients[F].post(reverse("web:reconciliations"))
-    response = clients[F].post(reverse("web:period-close", args=[period.pk]))
-    # then the period is closed by the finance user and finance.period.closed.v1 is in the outbox
+    assert not ReconciliationRun.objects.exists()
+    # with it, the close runs the reconciliations itself and then closes
+    response = clients[F].post(reverse("web:period-close", args=[period.pk]), {"confirm": period.name})
     assert response.status_code == 302
+    assert ReconciliationRun.objects.filter(trigger="period_close", status="ok").count() == 1
     period = FiscalPeriod.objects.get(pk=period.pk)
     assert period.status == "closed" and period.closed_by == web_users[F] and period.closed_at is not None
     events = list(events_for_correlation(correlation_id=response["X-Correlation-ID"]))

@@ -31,8 +31,8 @@ def operations(request: HttpRequest) -> HttpResponse:
     f = queries.operations_figures()
     f["my_exceptions"] = queries.open_exceptions_for(roles.OPERATIONS)
     charts = [
-        chart("orders-status", "Orders by status", [s.replace("_", " ") for s, _ in f["orders_by_status"]],
-              [("Orders", [n for _, n in f["orders_by_status"]])]),
+        chart("orders-status", "Orders by status", [s for s, _ in f["orders_by_status"]],
+              [("Orders", [n for _, n in f["orders_by_status"]])], coded=True),
         chart("orders-days", "Orders and shipments, last 14 days", [d[5:] for d in f["days"]],
               [("Orders", f["orders_per_day"]), ("Shipments", f["shipments_per_day"])], kind="line"),
     ]
@@ -50,14 +50,14 @@ def finance(request: HttpRequest) -> HttpResponse:
     aging = f["aging"]
     charts = [
         chart("ar-aging", "AR aging (balance due by days past due)", queries.AGING_BUCKETS,
-              [("Balance due", [aging["buckets"][b] for b in queries.AGING_BUCKETS])]),
+              [("Balance due", [aging["buckets"][b] for b in queries.AGING_BUCKETS])], money=True, coded=True),
         chart("invoiced-days", "Invoiced per day, last 14 days", [d[5:] for d in f["days"]],
-              [("Invoiced", f["invoiced_per_day"])]),
+              [("Invoiced", f["invoiced_per_day"])], money=True),
         chart("cash-position", "Cash by bank account (GL)", [r["bank_account"] for r in f["cash"]["rows"]],
-              [("Balance", [r["balance"] for r in f["cash"]["rows"]])]),
+              [("Balance", [r["balance"] for r in f["cash"]["rows"]])], money=True),
         chart("pnl-month", "Profit and loss, this month", ["Revenue", "Cost of sales", "Other expenses", "Net income"],
               [("Amount", [f["pnl_month"][k] for k in ("revenue", "cost_of_sales", "operating_expenses",
-                                                       "net_income")])]),
+                                                       "net_income")])], money=True),
     ]
     return page(request, "web/dashboard_finance.html", {"f": f, "charts": charts, "page_title": "Finance", "kpis": queries.business_kpis()},
                 section="finance")
@@ -69,9 +69,9 @@ def support(request: HttpRequest) -> HttpResponse:
     f = queries.support_figures()
     charts = [
         chart("exc-kind", "Open exceptions by kind", [k for k, _ in f["by_kind"]],
-              [("Open", [n for _, n in f["by_kind"]])], horizontal=True),
+              [("Open", [n for _, n in f["by_kind"]])], horizontal=True, coded=True),
         chart("exc-owner", "Open exceptions by owner role", [k for k, _ in f["by_owner"]],
-              [("Open", [n for _, n in f["by_owner"]])], kind="doughnut"),
+              [("Open", [n for _, n in f["by_owner"]])], kind="doughnut", coded=True),
         chart("exc-assignee", "Open exceptions by assignee", [k for k, _ in f["by_assignee"]],
               [("Open", [n for _, n in f["by_assignee"]])]),
     ]

@@ -12,12 +12,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core import labels
 from core.exceptions import DomainError
 from core.money import q2
 from core.replica import reading_replica
+from core.templatetags import erp_format
 from finance import selectors as finance_selectors
 from finance import services as fin
 from finance.services import periods as fin_periods
+from ops import services as ops
 from ops.web import forms, queries, related
 from ops.web.access import may, staff_page
 from ops.web.render import page
@@ -52,13 +55,13 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
         if may(request.user, "finance.receivables") else [],
         columns=[
-            Col("Number", "number", link=_invoice_url),
+            Col("Number", "number", link=_invoice_url, docno=True),
             Col("Issued", "issue_date"),
             Col("Customer", "customer.code"),
-            Col("Order", "order.number", link=_order_link),
+            Col("Order", "order.number", link=_order_link, docno=True),
             Col("Status", "status", badge=True),
-            Col("Total", "total", numeric=True),
-            Col("Balance due", "balance_due", numeric=True),
+            Col("Total", "total", money="currency"),
+            Col("Balance due", "balance_due", money="currency"),
             Col("Due", "due_date"),
         ],
     )
@@ -86,11 +89,11 @@ def payment_list(request: HttpRequest) -> HttpResponse:
         actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
         if may(request.user, "finance.receivables") else [],
         columns=[
-            Col("Number", "number", link=lambda p: reverse("web:payment", args=[p.pk])),
+            Col("Number", "number", link=lambda p: reverse("web:payment", args=[p.pk]), docno=True),
             Col("Received", "received_on"),
             Col("Customer", "customer.code"),
-            Col("Amount", "amount", numeric=True),
-            Col("On account", "unallocated", numeric=True),
+            Col("Amount", "amount", money="currency"),
+            Col("On account", "unallocated", money="currency"),
             Col("Reference", "reference"),
         ],
     )
@@ -101,33 +104,51 @@ def _open_invoices(customer_code: str):
     return finance_selectors.list_open_invoices(customer_code=customer_code)
 
 
-def _read_allocations(request, invoices) -> tuple[list, dict]:
+def _read_allocations(request, invoices, *, available: Decimal | None = None) -> tuple[list, dict]:
+    """The allocation per invoice row, with an error beside each row that cannot be taken:
+    not a number, not positive, more than the invoice's balance, or (all rows together) more
+    than is `available` (the amount received, or what a payment still has on account)."""
     allocations, errors = [], {}
+    total = Decimal("0")
     for inv in invoices:
-        text = request.POST.get(f"alloc-{inv.pk}", "").strip()
+        text = request.POST.get(f"alloc-{inv.pk}", "").strip().replace(",", "")
         if not text:
             continue
         try:
             amount = Decimal(text)
         except InvalidOperation:
-            errors[inv.pk] = "Enter an amount."
+            errors[inv.pk] = f"{inv.number}: enter an amount such as {inv.balance_due}."
             continue
-        if amount > 0:
-            allocations.append(fin.AllocationInput(invoice_id=inv.pk, amount=amount))
+        if not amount.is_finite() or amount <= 0:
+            errors[inv.pk] = f"{inv.number}: enter an amount more than 0."
+        elif amount > inv.balance_due:
+            errors[inv.pk] = f"{inv.number}: at most {erp_format.money(inv.balance_due, inv.currency)} is due."
+        elif amount.as_tuple().exponent < -2:
+            errors[inv.pk] = f"{inv.number}: at most 2 decimals."
+        else:
+            total += amount
+            if available is not None and total > available:
+                errors[inv.pk] = (f"{inv.number}: only {erp_format.money(available)} is available to allocate "
+                                  f"(the rows add up to {erp_format.money(total)}).")
+            else:
+                allocations.append(fin.AllocationInput(invoice_id=inv.pk, amount=amount))
     return allocations, errors
 
 
 @staff_page("finance.receivables", form=True)
 def payment_new(request: HttpRequest) -> HttpResponse:
     """Enter a payment and allocate it. Choosing the customer (htmx) loads its open invoices."""
-    form = forms.PaymentForm(request.POST or None, initial={"customer": request.GET.get("customer", "")})
     code = (request.POST.get("customer") or request.GET.get("customer") or "").strip()
-    invoices = _open_invoices(code) if code else []
+    invoices = list(_open_invoices(code)) if code else []
+    # coming from an invoice (?invoice=<id>): its balance is the amount and its allocation
+    came_from = next((i for i in invoices if str(i.pk) == request.GET.get("invoice", "")), None)
+    initial = {"customer": code, "amount": came_from.balance_due if came_from else None}
+    form = forms.PaymentForm(request.POST or None, initial=initial)
     alloc_errors: dict = {}
     if request.headers.get("HX-Request") and request.method == "GET":
         return page(request, "web/_payment_invoices.html", {"invoices": invoices})
     if request.method == "POST" and form.is_valid():
-        allocations, alloc_errors = _read_allocations(request, invoices)
+        allocations, alloc_errors = _read_allocations(request, invoices, available=form.cleaned_data["amount"])
         if not alloc_errors:
             d = form.cleaned_data
             try:
@@ -140,11 +161,13 @@ def payment_new(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 messages.error(request, f"Refused: {exc.detail}")
             else:
-                messages.success(request, f"Payment {payment.number} of {payment.amount} recorded; "
-                                          f"{payment.unallocated} left on account.")
+                messages.success(request, f"Payment {payment.number} of "
+                                          f"{erp_format.money(payment.amount, payment.currency)} recorded; "
+                                          f"{erp_format.money(payment.unallocated, payment.currency)} left on account.")
                 return redirect("web:payment", pk=payment.pk)
-    rows = [{"invoice": i, "value": request.POST.get(f"alloc-{i.pk}", ""), "error": alloc_errors.get(i.pk)}
-            for i in invoices]
+    rows = [{"invoice": i, "error": alloc_errors.get(i.pk),
+             "value": request.POST.get(f"alloc-{i.pk}", "") if request.method == "POST" else
+             (i.balance_due if i is came_from else "")} for i in invoices]
     return page(request, "web/payment_new.html", {"form": form, "rows": rows, "page_title": "Enter a payment"},
                 section="payments")
 
@@ -155,7 +178,7 @@ def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invoices = _open_invoices(payment.customer.code) if payment.unallocated > 0 else []
     errors: dict = {}
     if request.method == "POST":
-        allocations, errors = _read_allocations(request, invoices)
+        allocations, errors = _read_allocations(request, invoices, available=payment.unallocated)
         if not errors and allocations:
             try:
                 fin.allocate_payment(payment_id=payment.pk, allocations=allocations)
@@ -181,16 +204,16 @@ def credit_note_list(request: HttpRequest) -> HttpResponse:
     table = Table(
         title="Credit notes", related=related.finance(), rows=qs, filter_form=f, empty="No credit notes. Received returns create them.",
         columns=[
-            Col("Number", "number"),
+            Col("Number", "number", docno=True),
             Col("Issued", "issue_date"),
             Col("Customer", "customer.code"),
-            Col("Order", "order.number", link=_order_link),
+            Col("Order", "order.number", link=_order_link, docno=True),
             Col("Invoice", "invoice.number", link=lambda c: _invoice_url(c.invoice) if c.invoice_id else None),
             Col("Disposition", "disposition"),
             Col("Reason", "reason"),
             Col("Status", "status", badge=True),
-            Col("Total", "total", numeric=True),
-            Col("Unapplied", "unapplied", numeric=True),
+            Col("Total", "total", money="currency"),
+            Col("Unapplied", "unapplied", money="currency"),
             Col("PDF", lambda c: "PDF", link=lambda c: reverse("finance:credit-note-pdf", args=[c.pk])),
         ],
     )
@@ -220,14 +243,15 @@ def trial_balance(request: HttpRequest) -> HttpResponse:
     as_of = f.value("as_of") or timezone.localdate()
     rows, total_d, total_c = _trial_balance(as_of)
     table = Table(
-        title=f"Trial balance as of {as_of.isoformat()}", rows=rows, filter_form=f, page_size=500,
+        title=f"Trial balance as of {erp_format.day(as_of)}", rows=rows, filter_form=f, page_size=500,
         related=related.finance(),
         empty="Nothing posted yet.",
-        columns=[Col("Account", "account"), Col("Name", "name"), Col("Debit", "debit", numeric=True),
-                 Col("Credit", "credit", numeric=True)],
+        columns=[Col("Account", "account"), Col("Name", "name"), Col("Debit", "debit", money=""),
+                 Col("Credit", "credit", money="")],
     )
     return table.response(request, template="web/trial_balance.html", section="reports",
-                          total_debit=total_d, total_credit=total_c, balanced=total_d == total_c)
+                          total_debit=total_d, total_credit=total_c, balanced=total_d == total_c,
+                          has_postings=any(r["debit"] or r["credit"] for r in rows))
 
 
 @staff_page("finance.ledger")
@@ -236,12 +260,12 @@ def ar_aging(request: HttpRequest) -> HttpResponse:
     f = forms.AsOfForm(request.GET)
     aging = queries.ar_aging(f.value("as_of"))
     table = Table(
-        title=f"AR aging as of {aging['as_of'].isoformat()}", rows=aging["customers"], filter_form=f,
+        title=f"AR aging as of {erp_format.day(aging['as_of'])}", rows=aging["customers"], filter_form=f,
         related=related.finance(),
         empty="No open invoices: nothing is owed.",
         columns=[Col("Customer", "code"), Col("Name", "name"),
-                 *[Col(b, b, numeric=True) for b in queries.AGING_BUCKETS], Col("Total", "total", numeric=True),
-                 Col("Unapplied credit", "unapplied_credit", numeric=True)],
+                 *[Col(labels.text(b), b, money="") for b in queries.AGING_BUCKETS], Col("Total", "total", money="currency"),
+                 Col("Unapplied credit", "unapplied_credit", money="")],
     )
     return table.response(request, template="web/ar_aging.html", section="reports", aging=aging,
                           buckets=queries.AGING_BUCKETS)
@@ -250,11 +274,22 @@ def ar_aging(request: HttpRequest) -> HttpResponse:
 def close_checklist(period) -> list[dict]:
     """What must be true before a period closes: each item passes or says why not."""
     items = []
+    today = timezone.localdate()
+    ended = period.end_date < today
+    items.append({"label": "Period has ended", "ok": ended,
+                  "detail": f"ended on {erp_format.day(period.end_date)}" if ended else
+                  f"runs to {erp_format.day(period.end_date)}: close it after that day"})
+    order = [r for r in fin_periods.close_order_reasons(period, today) if "before it" in r]
+    items.append({"label": "Previous period closed", "ok": not order,
+                  "detail": order[0] if order else "periods close in order; the one before is closed or none exists",
+                  "url": reverse("web:periods")})
     recon = queries.latest_reconciliation_results()
-    bad = [r["check"] for r in recon if r["status"] != "ok"]
+    bad = [labels.text(r["check"]) for r in recon if r["status"] != "ok"]
+    last = max((r["at"] for r in recon if r["at"]), default=None)
     items.append({"label": "Reconciliations green", "ok": bool(recon) and not bad,
                   "detail": ("no reconciliation has run yet" if not recon else
-                             f"not green: {', '.join(bad)}" if bad else f"{len(recon)} checks ok"),
+                             f"not green: {', '.join(bad)}" if bad else
+                             f"{len(recon)} checks ok, last run {erp_format.when(last)}; closing runs them again"),
                   "url": reverse("web:reconciliations")})
     reasons = fin_periods.unposted_in_period(period)
     items.append({"label": "Nothing unposted", "ok": not reasons,
@@ -264,6 +299,19 @@ def close_checklist(period) -> list[dict]:
                   "detail": f"{sni} shipped, not invoiced" if sni else "all shipments invoiced",
                   "url": reverse("web:shipments") + "?not_invoiced=1"})
     return items
+
+
+def _after_close(period) -> list[str]:
+    """What closing does to documents dated in the period, in words, for the confirmation step."""
+    start, end = erp_format.day(period.start_date), erp_format.day(period.end_date)
+    return [
+        f"Nothing more can be posted dated {start} – {end}.",
+        "Shipments, receipts, returns and stock adjustments that arrive later for these dates are "
+        "posted on the first day of the next open period (the entry memo says so, and the exception "
+        "queue lists each one).",
+        "Manual journal entries, payments, supplier bills and voids dated in it are refused.",
+        "Only an administrator can reopen it.",
+    ]
 
 
 @staff_page("finance.ledger")
@@ -284,21 +332,39 @@ def period_list(request: HttpRequest) -> HttpResponse:
 def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
     period = _found(finance_selectors.get_period(period_id=pk))
     checklist = close_checklist(period) if period.status == "open" else []
+    # the reconciliations run again as part of the close: their state does not block the button
+    blocking = [i for i in checklist if not i["ok"] and i["label"] != "Reconciliations green"]
     return page(request, "web/period_detail.html", {
-        "period": period, "checklist": checklist, "ready": all(i["ok"] for i in checklist),
+        "period": period, "checklist": checklist, "ready": not blocking, "after_close": _after_close(period),
         "page_title": f"Period {period.name}"}, section="periods")
 
 
 @require_POST
 @staff_page("finance.ledger")
 def period_close(request: HttpRequest, pk: int) -> HttpResponse:
+    """Close a period from the checklist: a typed confirmation (the period's name), the order
+    rules (ended, predecessor closed), then a fresh reconciliation run, then the close."""
     period = _found(finance_selectors.get_period(period_id=pk))
-    failing = [i["label"] for i in close_checklist(period) if not i["ok"]] if period.status == "open" else []
+    if period.status != "open":
+        messages.error(request, f"Period {period.name} is already closed.")
+        return redirect("web:period", pk=period.pk)
+    if (request.POST.get("confirm") or "").strip() != period.name:
+        messages.error(request, f"Not closed: type the period name {period.name} to confirm the close.")
+        return redirect("web:period", pk=period.pk)
+    failing = [i["label"] for i in close_checklist(period) if not i["ok"] and i["label"] != "Reconciliations green"]
+    if not failing:
+        try:
+            run = ops.run_reconciliation(trigger="period_close", user=request.user)
+        except DomainError as exc:
+            messages.error(request, f"Not closed: the reconciliation could not run ({exc.detail}).")
+            return redirect("web:period", pk=period.pk)
+        if run.status != "ok":
+            failing = ["Reconciliations green"]
     if failing:
         messages.error(request, f"Period {period.name} is not ready to close: {', '.join(failing)}.")
         return redirect("web:period", pk=period.pk)
     try:
-        fin.close_period(period_id=period.pk, closed_by=request.user)
+        fin.close_period(period_id=period.pk, closed_by=request.user, in_order=True)
     except DomainError as exc:
         messages.error(request, f"Refused: {exc.detail}")
     else:
@@ -317,9 +383,9 @@ def customer_credit(request: HttpRequest) -> HttpResponse:
         columns=[
             Col("Customer", "code",
                 link=lambda c: reverse("web:orders") + f"?q={c.code}&status=credit_hold" if c.holds else None),
-            Col("Name", "name"), Col("Credit limit", "credit_limit", numeric=True),
+            Col("Name", "name"), Col("Credit limit", "credit_limit", money=lambda c: getattr(c, "currency", "")),
             # q2: SQLite returns a SUM of money without its scale (162 for 162.00)
-            Col("Open AR", lambda c: q2(c.open_ar), numeric=True), Col("Orders on hold", "holds", numeric=True),
+            Col("Open AR", lambda c: q2(c.open_ar), money=""), Col("Orders on hold", "holds", numeric=True),
             Col("Terms (days)", "payment_terms_days", numeric=True), Col("On hold", "on_hold"),
             Col("Active", "is_active"),
         ],

@@ -6,16 +6,19 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
+from core.templatetags import erp_format
 from finance import selectors as finance_selectors
 from inventory import selectors as inventory_selectors
 from ops.web import forms, related, trace
 from ops.web.access import may, staff_page
+from ops.web.confirm import confirmed, record_reason
 from ops.web.render import next_url, page
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
@@ -39,19 +42,29 @@ def _found(obj):
 @staff_page("sales.orders")
 def order_list(request: HttpRequest) -> HttpResponse:
     f = forms.OrderFilter(request.GET)
-    qs = sales_selectors.list_orders(search=f.value("q"), status=f.value("status"), channel=f.value("channel"),
+    q = (f.value("q") or "").strip()
+    qs = sales_selectors.list_orders(search=q or None, status=f.value("status"), channel=f.value("channel"),
                                      backordered=bool(f.value("backordered")))
+    if q:
+        # one search box: also the orders of an invoice number or a tracking number
+        also = {i.order_id for i in finance_selectors.search_invoices(search=q)[:50] if i.order_id}
+        also |= {s.order_id for s in sales_selectors.list_shipments(search=q)[:50]}
+        if also:
+            qs = qs | sales_selectors.list_orders(status=f.value("status"), channel=f.value("channel"),
+                                                  backordered=bool(f.value("backordered"))).filter(pk__in=also)
+        if request.GET.get("go") and qs.count() == 1:
+            return redirect("web:order", pk=qs.first().pk)
     table = Table(
         title="Orders", related=related.orders(), rows=qs, filter_form=f,
         empty="No orders match. Clear the filters, or place an order.",
         columns=[
-            Col("Number", "number", link=_order_url),
+            Col("Number", "number", link=_order_url, docno=True),
             Col("Created", "created_at"),
             Col("Customer", "customer.code"),
             Col("Channel", "channel"),
             Col("External ref", "external_ref"),
             Col("Status", "status", badge=True),
-            Col("Total", "total", numeric=True),
+            Col("Total", "total", money="currency"),
             Col("Hold reason", "hold_reason"),
         ],
         actions=[{"label": "Place an order", "url": reverse("web:order-new"), "primary": True}]
@@ -79,41 +92,101 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "order": order, "lines": lines, "shipments": shipments, "invoices": invoices, "payments": payments,
         "credit_notes": credit_notes, "returns": returns, "can": can,
         "timeline": trace.timeline(order.correlation_id), "ship_form": forms.ShipForm(),
+        "credit_warning": credit_warning(order) if can["release"] else None,
         "page_title": f"Order {order.number}",
     }, section="orders")
 
 
 @staff_page("sales.orders", form=True)
 def order_new(request: HttpRequest) -> HttpResponse:
+    """The order desk. Errors show beside their field ("Line 1: SKU NOPE-1 not found"); SKUs
+    are matched in any case; lines are added in the browser (static/js/order-desk.js)."""
     form = forms.NewOrderForm(request.POST or None)
     lines = forms.OrderLineFormSet(request.POST or None, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
-        wanted = [ln.cleaned_data for ln in lines if ln.cleaned_data.get("sku")]
+        wanted = [(lf, lf.cleaned_data) for lf in lines if lf.cleaned_data.get("sku")]
+        known = inventory_selectors.products_by_sku_ci(d["sku"] for _, d in wanted)
+        for lf, d in wanted:
+            product = known.get(d["sku"].strip().upper())
+            if product is None:
+                lf.add_error("sku", f"Line {lf.line_no}: SKU {d['sku'].strip()} not found.")
+            else:
+                d["sku"] = product.sku
         if not wanted:
             messages.error(request, "Add at least one line.")
-        else:
+        elif not any(lf.errors for lf, _ in wanted):
             canonical = sales.CanonicalOrder(
                 customer_code=form.cleaned_data["customer"], channel="staff",
                 external_ref=form.cleaned_data["external_ref"] or "",
                 fulfillment_policy=form.cleaned_data["fulfillment_policy"],
-                lines=[sales.CanonicalLine(sku=ln["sku"].strip(), quantity=ln["quantity"],
-                                           unit_price=ln.get("unit_price")) for ln in wanted],
-                price_authorised=any(ln.get("unit_price") is not None for ln in wanted),
+                lines=[sales.CanonicalLine(sku=d["sku"], quantity=d["quantity"],
+                                           unit_price=d.get("unit_price")) for _, d in wanted],
+                price_authorised=any(d.get("unit_price") is not None for _, d in wanted),
             )
             try:
                 result = sales.submit_order(canonical, submitted_by=request.user)
             except DomainError as exc:
-                refused(request, exc)
+                if not _errors_beside_lines(exc, [lf for lf, _ in wanted]):
+                    refused(request, exc)
             else:
                 order = result.order
                 if result.created:
                     messages.success(request, f"Order {order.number} placed: {order.get_status_display()}.")
                 else:
-                    messages.info(request, f"That reference was already order {order.number}; nothing new placed.")
+                    messages.info(request, f"Reference {order.external_ref} is already order {order.number}: "
+                                           "this is that order; nothing new was placed.")
                 return redirect("web:order", pk=order.pk)
-    skus = inventory_selectors.list_active_products(limit=500)
-    return page(request, "web/order_new.html", {"form": form, "lines": lines, "skus": skus,
+    return page(request, "web/order_new.html", {"form": form, "lines": lines,
                                                 "page_title": "Place an order"}, section="orders")
+
+
+def _errors_beside_lines(exc: DomainError, line_forms: list) -> bool:
+    """Put a refusal's `lines.<i>.<field>` errors beside line i's field, in a sentence; True
+    when every error found its place (otherwise the page shows the refusal at the top)."""
+    errors = exc.errors or {}
+    placed = bool(errors)
+    for key, messages_ in errors.items():
+        parts = str(key).split(".")
+        if len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit() and int(parts[1]) < len(line_forms):
+            lf = line_forms[int(parts[1])]
+            field = parts[2] if parts[2] in lf.fields else "sku"
+            for m in messages_ if isinstance(messages_, list | tuple) else [messages_]:
+                lf.add_error(field, f"Line {lf.line_no}: {m}")
+        else:
+            placed = False
+    return placed
+
+
+@staff_page("sales.orders", form=True)
+def order_desk_check(request: HttpRequest) -> HttpResponse:
+    """The chosen customer's hold and credit state, and whether the reference is already an
+    order (an htmx fragment of the order desk)."""
+    customer = sales_selectors.get_customer_by_code(request.GET.get("customer") or "")
+    ref = (request.GET.get("external_ref") or "").strip()
+    existing = None
+    if ref and customer is not None:
+        existing = sales_selectors.list_orders(search=ref, channel="staff").filter(external_ref=ref).first()
+    state = None
+    if customer is not None:
+        owed = finance_selectors.open_ar_for_customer(customer.pk)
+        state = {"customer": customer, "owed": owed,
+                 "headroom": None if customer.credit_limit is None else customer.credit_limit - owed,
+                 "holds": sales_selectors.orders_on_credit_hold().filter(customer=customer).count()}
+    return page(request, "web/_order_desk_check.html", {"state": state, "existing": existing, "ref": ref})
+
+
+@staff_page("sales.orders", form=True)
+def sku_lookup(request: HttpRequest) -> JsonResponse:
+    """SKU autocomplete for the order desk: `?q=` (any case, SKU or name) → up to 10 products
+    with list price and availability per warehouse. JSON for the page's script, staff only."""
+    results = inventory_selectors.sku_suggestions(request.GET.get("q", "")[:64])
+    for r in results:
+        r["price_text"] = erp_format.price(r["price"])
+        r["price"] = str(r["price"])
+        for a in r["available"]:
+            a["text"] = erp_format.qty(a["available"], r["decimals"])
+            a["available"] = str(a["available"])
+    return JsonResponse({"results": results})
 
 
 @require_POST
@@ -128,6 +201,11 @@ def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
         refused(request, exc)
     else:
         messages.success(request, f"Shipment {shipment.number} shipped.")
+        closed = finance_selectors.closed_period_covering(timezone.localdate())
+        if closed is not None:
+            messages.warning(request, f"Period {closed.name} is closed: this shipment's invoice and postings go "
+                                      "into the next open period, dated its first day. The exception queue "
+                                      "lists each such posting for finance.")
     return redirect(next_url(request, _order_url(shipment.order_id)))
 
 
@@ -135,9 +213,11 @@ def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_page("sales.orders")
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     order = _found(sales_selectors.get_order(order_id=pk))
+    reason = confirmed(request, f"cancelling order {order.number}")
+    if reason is None:
+        return redirect("web:order", pk=order.pk)
     try:
-        sales.cancel_order(order_id=order.pk, cancelled_by=request.user,
-                           reason=request.POST.get("reason", "")[:500])
+        sales.cancel_order(order_id=order.pk, cancelled_by=request.user, reason=reason)
     except DomainError as exc:
         refused(request, exc)
     else:
@@ -145,15 +225,32 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("web:order", pk=order.pk)
 
 
+def credit_warning(order) -> dict | None:
+    """The amounts when releasing `order` puts its customer above the credit limit, else None."""
+    customer = order.customer
+    if customer.credit_limit is None:
+        return None
+    owed = finance_selectors.open_ar_for_customer(customer.pk)
+    after = owed + order.total
+    if after <= customer.credit_limit:
+        return None
+    return {"owed": owed, "order": order.total, "after": after, "limit": customer.credit_limit,
+            "over": after - customer.credit_limit, "currency": getattr(customer, "currency", "") or ""}
+
+
 @require_POST
-@staff_page("sales.orders", "sales.credit_holds")
+@staff_page("sales.credit_holds")
 def order_release_hold(request: HttpRequest, pk: int) -> HttpResponse:
     order = _found(sales_selectors.get_order(order_id=pk))
+    reason = confirmed(request, f"releasing the credit hold on {order.number}")
+    if reason is None:
+        return redirect("web:order", pk=order.pk)
     try:
-        sales.release_hold(order_id=order.pk, released_by=request.user)
+        released = sales.release_hold(order_id=order.pk, released_by=request.user)
     except DomainError as exc:
         refused(request, exc)
     else:
+        record_reason(released, f"credit hold released: {reason}")
         messages.success(request, f"Credit hold on {order.number} released.")
     return redirect("web:order", pk=order.pk)
 
@@ -202,11 +299,15 @@ def return_new(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_page("sales.returns", form=True)
 def return_receive(request: HttpRequest, pk: int) -> HttpResponse:
     ret = _found(sales_selectors.get_return(return_id=pk))
+    reason = confirmed(request, f"receiving return {ret.number}")
+    if reason is None:
+        return redirect("web:order", pk=ret.order_id)
     try:
-        sales.receive_return(return_id=ret.pk, received_by=request.user)
+        received = sales.receive_return(return_id=ret.pk, received_by=request.user)
     except DomainError as exc:
         refused(request, exc)
     else:
+        record_reason(received, f"received: {reason}")
         messages.success(request, f"Return {ret.number} received; the credit note follows.")
     return redirect("web:order", pk=ret.order_id)
 
@@ -221,8 +322,8 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
     table = Table(
         title="Shipments", related=related.orders(), rows=qs, filter_form=f, empty="No shipments match.",
         columns=[
-            Col("Number", "number", link=lambda s: _order_url(s.order_id) + f"#shipment-{s.pk}"),
-            Col("Order", "order.number", link=lambda s: _order_url(s.order_id)),
+            Col("Number", "number", link=lambda s: _order_url(s.order_id) + f"#shipment-{s.pk}", docno=True),
+            Col("Order", "order.number", link=lambda s: _order_url(s.order_id), docno=True),
             Col("Customer", "order.customer.code"),
             Col("Warehouse", "warehouse.code"),
             Col("Status", "status", badge=True),

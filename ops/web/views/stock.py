@@ -9,13 +9,16 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
+from core.templatetags import erp_format
 from inventory import selectors as inventory_selectors
 from inventory import services as inv
 from ops.web import forms, queries, related
 from ops.web.access import may, staff_page
+from ops.web.confirm import confirmed, record_reason
 from ops.web.render import next_url, page
 from ops.web.tables import Col, Table
 
@@ -58,7 +61,7 @@ def availability(request: HttpRequest) -> HttpResponse:
             Col("Backordered", "backordered_q", numeric=True),
             Col("ATP", "atp", numeric=True),
             Col("Reorder min", "reorder_min", numeric=True),
-            Col("Value", "value", numeric=True),
+            Col("Value", "value", money=""),
         ],
     )
     return table.response(request, section="stock")
@@ -85,8 +88,8 @@ def ledger(request: HttpRequest) -> HttpResponse:
             Col("Warehouse", "warehouse.code"),
             Col("Kind", "kind", badge=True),
             Col("Quantity", "quantity", numeric=True),
-            Col("Unit cost", "unit_cost", numeric=True),
-            Col("Value", "value", numeric=True),
+            Col("Unit cost", "unit_cost", money="", precise=True),
+            Col("Value", "value", money=""),
             Col("Reference", "reference"),
             Col("Correlation id", "correlation_id"),
         ],
@@ -96,24 +99,48 @@ def ledger(request: HttpRequest) -> HttpResponse:
 
 @staff_page("inventory.stock", form=True)
 def cycle_count(request: HttpRequest) -> HttpResponse:
-    form = forms.CycleCountForm(request.POST or None, initial={"sku": request.GET.get("sku", "")})
+    """Record counts one after another: the SKU in any case, errors beside their field, a SKU
+    the warehouse has never stocked asks first, and the screen stays for the next count."""
+    form = forms.CycleCountForm(request.POST or None, initial={"sku": request.GET.get("sku", ""),
+                                                                "warehouse": request.GET.get("warehouse", "")})
+    ask_new = None
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        sku, code = d["sku"].strip(), d["warehouse"]
-        try:
-            move = inv.adjust_stock(warehouse=code, product=sku, counted_quantity=d["counted_quantity"],
-                                    reason=d["reason"])
-        except DomainError as exc:
-            messages.error(request, f"Refused: {exc.detail}")
+        typed, code = d["sku"].strip(), d["warehouse"]
+        product = inventory_selectors.products_by_sku_ci([typed]).get(typed.upper())
+        if product is None:
+            form.add_error("sku", f"SKU {typed} not found.")
         else:
-            if move is None:
-                messages.success(request, f"Count of {sku} in {code} agrees with the books.")
+            wid = inventory_selectors.warehouse_ids_by_code([code]).get(code)
+            never = wid is not None and inventory_selectors.get_stock_level(warehouse=wid, product=product).pk is None
+            if never and not request.POST.get("confirm_new"):
+                ask_new = {"sku": product.sku, "warehouse": code}
             else:
-                messages.success(request, f"Count recorded: adjustment of {move.quantity} × {sku} in {code}.")
-            return redirect(f"{reverse('web:ledger')}?sku={sku}")
+                try:
+                    move = inv.adjust_stock(warehouse=code, product=product.sku,
+                                            counted_quantity=d["counted_quantity"], reason=d["reason"])
+                except DomainError as exc:
+                    placed = False
+                    for field, errs in (exc.errors or {}).items():
+                        if field in form.fields:
+                            for e in errs:
+                                form.add_error(field, f"{e} {exc.detail}" if field == "counted_quantity" else e)
+                            placed = True
+                    if not placed:
+                        messages.error(request, f"Refused: {exc.detail}")
+                else:
+                    ledger = f"{reverse('web:ledger')}?sku={product.sku}"
+                    if move is None:
+                        messages.success(request, f"Count of {product.sku} in {code} agrees with the books.")
+                    else:
+                        messages.success(request, f"Count recorded: adjustment of {erp_format.qty(move.quantity)} × {product.sku} "
+                                                  f"in {code}.")
+                    messages.info(request, format_html('Next count below, or <a href="{}">the ledger of {}</a>.',
+                                                       ledger, product.sku))
+                    return redirect(f"{reverse('web:cycle-count')}?warehouse={code}")
     recent = inventory_selectors.list_recent_adjustments(limit=20)
-    return page(request, "web/cycle_count.html", {"form": form, "recent": recent, "page_title": "Cycle count"},
-                section="stock")
+    return page(request, "web/cycle_count.html", {"form": form, "recent": recent, "ask_new": ask_new,
+                                                  "page_title": "Cycle count"}, section="stock")
 
 
 def _po_url(po) -> str:
@@ -129,7 +156,7 @@ def purchase_orders(request: HttpRequest) -> HttpResponse:
         title="Purchase orders", related=related.stock(), rows=qs, filter_form=f, empty="No purchase orders match.",
         actions=[{"label": "Replenishment suggestions", "url": reverse("web:replenishment")}],
         columns=[
-            Col("Number", lambda po: str(po), link=_po_url),
+            Col("Number", lambda po: str(po), link=_po_url, docno=True),
             Col("Supplier", "supplier.code"),
             Col("Warehouse", "warehouse.code"),
             Col("Status", "status", badge=True),
@@ -214,10 +241,14 @@ def replenishment(request: HttpRequest) -> HttpResponse:
 @staff_page("inventory.purchasing")
 def approve_suggestion(request: HttpRequest, pk: int) -> HttpResponse:
     po = _purchase_order(pk)
+    reason = confirmed(request, f"approving and sending purchase order {po}")
+    if reason is None:
+        return redirect("web:purchase-order", pk=po.pk)
     try:
         po = inv.confirm_purchase_order(purchase_order=po)
     except DomainError as exc:
         messages.error(request, f"Refused: {exc.detail}")
     else:
+        record_reason(po, f"approved and sent: {reason}")
         messages.success(request, f"Purchase order {po} sent to {po.supplier.code}.")
     return redirect(next_url(request, reverse("web:replenishment")))

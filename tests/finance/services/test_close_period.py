@@ -54,3 +54,23 @@ def test_a_late_shipment_event_for_a_closed_period_rolls_forward(customer, wareh
     assert cogs.date == posted.date == next_month
     assert "period closed" in cogs.memo
     assert Invoice.objects.count() == 1
+
+
+def test_close_in_order_refuses_a_period_not_ended_or_after_an_open_one():
+    today = timezone.localdate()
+    current = _period(today)
+    previous = _period(current.start_date - timedelta(days=1))
+    before_previous = FiscalPeriod.objects.filter(end_date__lt=previous.start_date).order_by("-end_date").first()
+    # the current period has not ended
+    with pytest.raises(PeriodNotClosable) as err:
+        close_period(period_id=current.pk, in_order=True)
+    assert any("has not ended" in r for r in err.value.extra["reasons"])
+    # the previous one has ended, but the one before it is still open
+    if before_previous is not None:
+        with pytest.raises(PeriodNotClosable) as err:
+            close_period(period_id=previous.pk, in_order=True)
+        assert err.value.extra["reasons"] == [f"the period before it, {before_previous.name}, is still open"]
+        for p in FiscalPeriod.objects.filter(end_date__lt=previous.start_date).order_by("start_date"):
+            close_period(period_id=p.pk)
+    assert close_period(period_id=previous.pk, in_order=True).status == "closed"
+    assert FiscalPeriod.objects.get(pk=current.pk).status == "open"
