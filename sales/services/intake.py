@@ -392,7 +392,7 @@ def _money(value, field: str, errors: dict, cur: str) -> Decimal | None:
     elif not currencies.fits(d, cur):
         errors.setdefault(field, []).append(f"At most {currencies.decimals(cur)} decimal places in {cur}.")
     else:
-        return d
+        return currencies.quantize(d, cur)  # exact (it fits): "5.000000" becomes "5.00"
     return None
 
 
