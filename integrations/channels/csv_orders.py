@@ -2,7 +2,9 @@
 
 Columns (header row, any order, case-insensitive): external_ref, sku, quantity (required);
 customer (required unless a default is given: the partner's own customer, or --customer);
-unit_price, fulfillment_policy, shipping_address (optional). Every row is checked first;
+unit_price, fulfillment_policy, shipping_address (optional); discount_percent per line, and
+per order shipping_amount (+ shipping_description): the order's shipping charge, given on
+any of its rows (rows that repeat it must agree). Every row is checked first;
 an order with any bad row is reported with each row's errors and not submitted; the good
 orders are submitted one by one, each all-or-nothing.
 """
@@ -17,11 +19,12 @@ from decimal import Decimal, InvalidOperation
 from integrations.inbound import OrderDraft, Parsed, register_parser
 from integrations.models import InboundMessage
 from sales import selectors as sales_selectors
-from sales.services import CanonicalLine, CanonicalOrder
+from sales.services import CanonicalCharge, CanonicalLine, CanonicalOrder
 
 CHANNEL = "csv"
 REQUIRED = ("external_ref", "sku", "quantity")
-OPTIONAL = ("customer", "unit_price", "fulfillment_policy", "shipping_address")
+OPTIONAL = ("customer", "unit_price", "fulfillment_policy", "shipping_address", "discount_percent",
+            "shipping_amount", "shipping_description")
 POLICIES = ("ship_partial", "ship_complete")
 
 
@@ -40,6 +43,13 @@ def _number(raw: str, *, places: int, positive: bool) -> Decimal:
     if -value.as_tuple().exponent > places:
         raise ValueError(f"at most {places} decimal places")
     return value
+
+
+def _is_number(raw: str) -> bool:
+    try:
+        return Decimal(raw).is_finite()
+    except InvalidOperation:
+        return False
 
 
 def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
@@ -100,6 +110,22 @@ def parse_text(text: str, *, default_customer: str | None = None, force_customer
             except (InvalidOperation, ValueError) as exc:
                 row_errors.append(("unit_price", f"{row['unit_price']!r} is not a valid price"
                                                  + (f" ({exc})." if str(exc) and not isinstance(exc, InvalidOperation) else ".")))
+        if row.get("discount_percent"):
+            try:
+                if _number(row["discount_percent"], places=2, positive=False) > 100:
+                    raise ValueError("at most 100")
+            except (InvalidOperation, ValueError) as exc:
+                row_errors.append(("discount_percent", f"{row['discount_percent']!r} is not a valid discount"
+                                   + (f" ({exc})." if str(exc) and not isinstance(exc, InvalidOperation) else ".")))
+        if row.get("shipping_amount"):
+            try:
+                _number(row["shipping_amount"], places=2, positive=False)
+            except (InvalidOperation, ValueError) as exc:
+                row_errors.append(("shipping_amount", f"{row['shipping_amount']!r} is not a valid amount"
+                                   + (f" ({exc})." if str(exc) and not isinstance(exc, InvalidOperation) else ".")))
+            shipping = {r["shipping_amount"] for _, r in groups[key] if r.get("shipping_amount")}
+            if len({Decimal(v) for v in shipping if _is_number(v)}) > 1:
+                row_errors.append(("shipping_amount", "The order's rows give different shipping amounts."))
         if row.get("fulfillment_policy") and row["fulfillment_policy"] not in POLICIES:
             row_errors.append(("fulfillment_policy", f"Choose {' or '.join(POLICIES)}."))
         for field, message in row_errors:
@@ -114,11 +140,16 @@ def parse_text(text: str, *, default_customer: str | None = None, force_customer
             continue
         first = members[0][1]
         lines = [CanonicalLine(sku=row["sku"], quantity=Decimal(row["quantity"]),
-                               unit_price=Decimal(row["unit_price"]) if row.get("unit_price") else None)
+                               unit_price=Decimal(row["unit_price"]) if row.get("unit_price") else None,
+                               discount_percent=Decimal(row["discount_percent"]) if row.get("discount_percent")
+                               else None)
                  for _, row in members]
+        shipping = next((row for _, row in members if row.get("shipping_amount")), None)
+        charges = [CanonicalCharge(kind="shipping", amount=Decimal(shipping["shipping_amount"]),
+                                   description=shipping.get("shipping_description") or "")] if shipping else []
         canonical = CanonicalOrder(customer_code=key[0], channel=channel, external_ref=key[1], lines=lines,
                                    fulfillment_policy=first.get("fulfillment_policy") or "ship_partial",
-                                   shipping_address=first.get("shipping_address") or None,
+                                   shipping_address=first.get("shipping_address") or None, charges=charges,
                                    requested_by_partner=bool(force_customer))
         drafts.append(OrderDraft(canonical=canonical, ref=key[1], rows=[n for n, _ in members],
                                  meta={"rows": [n for n, _ in members]}))
