@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
@@ -73,11 +74,14 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can = {
         "ship": may(u, "sales.shipments"), "cancel": may(u, "sales.orders") and order.status in ("credit_hold", "open", "partially_shipped"),
         "release": may(u, "sales.credit_holds") and order.status == "credit_hold",
+        "price_review": may(u, "sales.credit_holds") and order.status == "price_review",
         "return": may(u, "sales.returns") and any(line.quantity_shipped > line.quantity_returned for line in lines),
     }
     return page(request, "web/order_detail.html", {
         "order": order, "lines": lines, "shipments": shipments, "invoices": invoices, "payments": payments,
         "credit_notes": credit_notes, "returns": returns, "can": can,
+        "charges": list(sales_selectors.list_order_charges(order_id=order.pk))
+        if order.charges_total or order.charges_tax else [],
         "timeline": trace.timeline(order.correlation_id), "ship_form": forms.ShipForm(),
         "page_title": f"Order {order.number}",
     }, section="orders")
@@ -149,12 +153,15 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_page("sales.orders", "sales.credit_holds")
 def order_release_hold(request: HttpRequest, pk: int) -> HttpResponse:
     order = _found(sales_selectors.get_order(order_id=pk))
+    price = request.POST.get("price") or None  # ours | theirs, for an order in price review
     try:
-        sales.release_hold(order_id=order.pk, released_by=request.user)
+        sales.release_hold(order_id=order.pk, released_by=request.user, price=price)
     except DomainError as exc:
         refused(request, exc)
     else:
-        messages.success(request, f"Credit hold on {order.number} released.")
+        messages.success(request, _("Price review of %(number)s decided: %(price)s price.")
+                         % {"number": order.number, "price": price} if price
+                         else f"Credit hold on {order.number} released.")
     return redirect("web:order", pk=order.pk)
 
 
