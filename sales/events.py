@@ -27,7 +27,8 @@ _ORDER_LINE = obj({"order_line_id": INT, "sku": STR, "quantity": DECIMAL},
                    "requested_unit_price": OPT_DECIMAL, "line_subtotal": OPT_DECIMAL, "line_tax": OPT_DECIMAL})
 _CHARGE = obj({"kind": STR, "amount": DECIMAL},
               {"charge_id": INT, "description": STR, "tax": OPT_DECIMAL, "tax_rate": OPT_DECIMAL})
-_SHIP_TO = {"type": ["object", "null"]}
+_SHIP_TO_FIELDS = ("name", "line1", "line2", "city", "region", "postcode", "country")
+_SHIP_TO = {"type": ["object", "null"], "properties": {k: STR for k in _SHIP_TO_FIELDS}, "additionalProperties": True}
 _ORDER = obj({**_ORDER_HEAD, "lines": array_of(_ORDER_LINE)},
              {"channel": STR, "external_ref": STR, "status": STR, "fulfillment_policy": STR,
               "hold_reason": STR, "currency": STR, "subtotal": OPT_DECIMAL, "tax": OPT_DECIMAL,
@@ -47,7 +48,7 @@ _PARTNER_ORDER = (*_PARTNER_HEAD, "channel", "external_ref", "status", "fulfillm
                   "lines.discount_percent", "lines.discount_amount", "lines.requested_unit_price",
                   "lines.line_subtotal", "lines.line_tax",
                   "charges.charge_id", "charges.kind", "charges.description", "charges.amount", "charges.tax",
-                  "charges.tax_rate", "ship_to")
+                  "charges.tax_rate", *(f"ship_to.{k}" for k in _SHIP_TO_FIELDS))
 _PARTNER_MOVED = (*_PARTNER_HEAD, "warehouse_id", "warehouse_code", "currency",
                   "lines.order_line_id", "lines.sku", "lines.quantity", "lines.product_id", "lines.unit_price",
                   "lines.tax_rate")
