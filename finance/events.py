@@ -19,7 +19,8 @@ from core.messaging.catalogue import (
 
 _CUSTOMER = {"customer_id": INT, "customer_code": STR}
 _DOC_LINE = obj({"sku": STR, "quantity": DECIMAL, "unit_price": DECIMAL},
-                {"order_line_id": OPT_INT, "amount": DECIMAL, "tax": DECIMAL})
+                {"order_line_id": OPT_INT, "amount": DECIMAL, "tax": DECIMAL,
+                 "discount_percent": DECIMAL, "charge_kind": STR, "description": STR})
 # What a partner receives of each customer event (core.messaging.catalogue: an explicit allow-list).
 _PARTNER_DOC_LINES = ("lines.sku", "lines.quantity", "lines.unit_price", "lines.order_line_id", "lines.amount",
                       "lines.tax")
@@ -33,7 +34,7 @@ INVOICE_ISSUED = event_type(
                 "order_number": OPT_STR, "currency": STR, "issued_at": DATETIME}),
     partner_fields=("invoice_id", "invoice_number", "customer_id", "customer_code", "total", "tax", "subtotal",
                     "order_id", "shipment_id", "due_date", "issue_date", "order_number", "currency", "issued_at",
-                    *_PARTNER_DOC_LINES))
+                    *_PARTNER_DOC_LINES, "lines.discount_percent", "lines.charge_kind", "lines.description"))
 PAYMENT_RECEIVED = event_type(
     "finance.payment.received.v1", owner="finance", scope=SCOPE_CUSTOMER,
     description="A customer payment was received.",
@@ -109,7 +110,9 @@ def invoice_issued_payload(invoice, lines, *, order_number: str | None = None,
         "due_date": invoice.due_date.isoformat(),
         "lines": [
             {"order_line_id": ln.order_line_id, "sku": ln.sku, "quantity": _s(ln.quantity),
-             "unit_price": _s(ln.unit_price), "amount": _s(ln.amount), "tax": _s(ln.tax)}
+             "unit_price": _s(ln.unit_price), "amount": _s(ln.amount), "tax": _s(ln.tax),
+             **({"discount_percent": _s(ln.discount_percent)} if ln.discount_percent else {}),
+             **({"charge_kind": ln.charge_kind, "description": ln.description} if ln.charge_kind else {})}
             for ln in lines
         ],
     }

@@ -64,6 +64,7 @@ class AccountRole(models.TextChoices):
     WRITE_OFF = "write_off", "Inventory write-off"
     RETAINED_EARNINGS = "retained_earnings", "Retained earnings"
     OPENING_BALANCE = "opening_balance", "Opening balance equity"
+    CHARGES_REVENUE = "charges_revenue", "Freight and charges revenue"   # order charges (shipping, handling)
 
 
 class Account(models.Model):
@@ -314,12 +315,17 @@ class InvoiceLine(models.Model):
     tax_rate = RateField(default=ZERO)
     tax = MoneyField(default=ZERO)
     cost_value = MoneyField(default=ZERO)
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=ZERO)
+    # an order charge (shipping, handling, other) invoiced on this line: no product, own revenue account
+    order_charge = models.ForeignKey("sales.OrderCharge", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    charge_kind = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.sku} × {self.quantity}"
+        return f"{self.sku or self.charge_kind} × {self.quantity}"
 
 
 class CreditNote(models.Model):

@@ -14,7 +14,8 @@ post_journal_entries call; both paths share the rule, so they cannot drift apart
     receipt              Inventory                           GRNI
     supplier_bill        GRNI (receipt cost), Price variance  AP                (variance may be Cr)
     shipment_cogs        COGS                                Inventory          (at the cost inventory issued)
-    invoice              AR (total)                          Revenue per line, Tax payable
+    invoice              AR (total)                          Revenue per line (charges: Freight and
+                                                             charges revenue), Tax payable
     payment              Cash                                AR
     credit_note          Revenue per line, Tax payable       AR
     return_restock       Inventory                           COGS
@@ -142,7 +143,10 @@ def invoice_entry(*, invoice, lines, roll_forward: bool, correlation_id: str | N
     cust = invoice.customer_id
     out = [Line(R.AR, invoice.total, customer_id=cust)]
     for ln in lines:
-        out.append(Line(R.REVENUE, -ln.amount, customer_id=cust, product_id=ln.product_id, memo=ln.sku))
+        if ln.charge_kind:  # shipping, handling and other order charges
+            out.append(Line(R.CHARGES_REVENUE, -ln.amount, customer_id=cust, memo=ln.description[:100]))
+        else:
+            out.append(Line(R.REVENUE, -ln.amount, customer_id=cust, product_id=ln.product_id, memo=ln.sku))
     out.append(Line(R.TAX_PAYABLE, -invoice.tax, customer_id=cust))
     return EntryRequest(on=invoice.issue_date, lines=out, source_type="finance.invoice", source_id=invoice.pk,
                         rule="invoice", memo=f"Invoice {invoice.number}", roll_forward=roll_forward,

@@ -19,6 +19,7 @@ from sales.models import (
     Allocation,
     Customer,
     Order,
+    OrderCharge,
     OrderLine,
     PartnerAccount,
     PartnerChannel,
@@ -107,7 +108,8 @@ class PartnerChannelAdmin(admin.ModelAdmin):
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
     fields = ["line_no", "sku", "quantity", "unit_price", "tax_rate", "quantity_allocated", "quantity_backordered",
-              "quantity_shipped", "quantity_invoiced", "quantity_cancelled", "quantity_returned", "allocations_info"]
+              "quantity_shipped", "quantity_invoiced", "quantity_cancelled", "quantity_returned", "allocations_info",
+              "discount_percent", "discount_amount", "requested_unit_price", "shop_tax", "line_subtotal"]
     readonly_fields = fields
 
     @admin.display(description="allocations")
@@ -115,6 +117,12 @@ class OrderLineInline(ReadOnlyInline):
         rows = [(a.warehouse.code, a.quantity, a.quantity_shipped, a.status, a.reservation_id)
                 for a in line.allocations.select_related("warehouse")]
         return format_html_join(", ", "{}: {} open / {} shipped ({}, res {})", rows) or "—"
+
+
+class OrderChargeInline(ReadOnlyInline):
+    model = OrderCharge
+    fields = ["line_no", "kind", "description", "amount", "tax_rate", "tax", "shipment"]
+    readonly_fields = fields
 
 
 class ShipmentInline(ReadOnlyInline):
@@ -131,13 +139,23 @@ class OrderAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     search_fields = ["number", "external_ref", "customer__code", "correlation_id"]
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Order._meta.fields]
-    inlines = [OrderLineInline, ShipmentInline]
-    actions = ["release_hold", "cancel", "ship_ready"]
+    inlines = [OrderLineInline, OrderChargeInline, ShipmentInline]
+    actions = ["release_hold", "release_at_our_price", "release_at_their_price", "cancel", "ship_ready"]
 
     @admin.action(description="Release credit hold (re-runs allocation)")
     def release_hold(self, request, queryset):
         _run(self, request, queryset, lambda o: services.release_hold(order_id=o.pk, released_by=request.user),
              "Released")
+
+    @admin.action(description="Price review: release at our price")
+    def release_at_our_price(self, request, queryset):
+        _run(self, request, queryset, lambda o: services.release_hold(order_id=o.pk, released_by=request.user,
+                                                                      price="ours"), "Released")
+
+    @admin.action(description="Price review: release at their price")
+    def release_at_their_price(self, request, queryset):
+        _run(self, request, queryset, lambda o: services.release_hold(order_id=o.pk, released_by=request.user,
+                                                                      price="theirs"), "Released")
 
     @admin.action(description="Cancel unshipped quantity")
     def cancel(self, request, queryset):

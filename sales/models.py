@@ -148,6 +148,9 @@ class PartnerChannel(models.Model):
 class Order(models.Model):
     class Status(models.TextChoices):
         CREDIT_HOLD = "credit_hold", "Credit hold"
+        # a channel's price differs from ours beyond tolerance: nothing reserved until release-hold
+        # decides the price (ours|theirs); the credit check runs then, at the decided price
+        PRICE_REVIEW = "price_review", "Price review"
         OPEN = "open", "Open"                         # accepted; allocated and/or backordered
         PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
         SHIPPED = "shipped", "Shipped"                # everything not cancelled has shipped
@@ -166,10 +169,21 @@ class Order(models.Model):
     fulfillment_policy = models.CharField(max_length=20, choices=Policy.choices, default=Policy.SHIP_PARTIAL)
     hold_reason = models.CharField(max_length=500, blank=True)
     shipping_address = models.TextField(blank=True)
+    # the structured ship-to (CONTRACT part two); shipping_address keeps its text for older readers
+    ship_to_name = models.CharField(max_length=200, blank=True)
+    ship_to_line1 = models.CharField(max_length=200, blank=True)
+    ship_to_line2 = models.CharField(max_length=200, blank=True)
+    ship_to_city = models.CharField(max_length=100, blank=True)
+    ship_to_region = models.CharField(max_length=100, blank=True)
+    ship_to_postcode = models.CharField(max_length=20, blank=True)
+    ship_to_country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
     currency = models.CharField(max_length=3, default="USD")
+    # subtotal = goods (after discounts) + charges; tax = goods' tax + charges' tax; total = both
     subtotal = MoneyField(default=ZERO)
     tax = MoneyField(default=ZERO)
     total = MoneyField(default=ZERO)
+    charges_total = MoneyField(default=ZERO)   # the charges' net amounts (part of subtotal)
+    charges_tax = MoneyField(default=ZERO)     # their tax (part of tax)
     correlation_id = models.CharField(max_length=128, db_index=True)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
@@ -206,11 +220,23 @@ class OrderLine(models.Model):
     quantity_invoiced = QuantityField(default=ZERO)
     quantity_cancelled = QuantityField(default=ZERO)
     quantity_returned = QuantityField(default=ZERO)
-    price_source = models.CharField(max_length=20, default="price_list")  # price_list|list_price|given
+    price_source = models.CharField(max_length=20, default="price_list")  # price_list|list_price|given|none
+    # line amount = quantity × unit_price × (1 − discount_percent/100) − discount_amount, rounded
+    # to the order's currency; discount_amount is a shop's line discount kept as the shop gave it
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=ZERO)
+    discount_amount = MoneyField(default=ZERO)
+    # the price the channel asked for (null when it gave none); differs from unit_price when
+    # release-hold chose ours (the EDI 855 reports that line as "price changed")
+    requested_unit_price = MoneyField(null=True, blank=True)
+    # the tax a shop charged on the whole line, invoiced exactly (null: tax_rate × amount)
+    shop_tax = MoneyField(null=True, blank=True)
 
     class Meta:
         ordering = ["order", "line_no"]
         constraints = [
+            models.CheckConstraint(condition=Q(discount_percent__gte=0, discount_percent__lte=100),
+                                   name="sales_ol_discount_range"),
+            models.CheckConstraint(condition=Q(discount_amount__gte=0), name="sales_ol_discount_amount_nonneg"),
             models.UniqueConstraint(fields=["order", "line_no"], name="sales_orderline_no_uniq"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="sales_ol_qty_pos"),
             models.CheckConstraint(
@@ -239,6 +265,36 @@ class OrderLine(models.Model):
         """The reference this line uses for reservations and replenishment demand in inventory
         (the same as sales.stock.demand_ref)."""
         return f"SOL-{self.order_id}-{self.line_no}"
+
+
+class OrderCharge(models.Model):
+    """A charge on an order besides its goods (shipping, handling, other), invoiced with the
+    order's first shipment (`shipment` is set when it leaves with one)."""
+
+    class Kind(models.TextChoices):
+        SHIPPING = "shipping", "Shipping"
+        HANDLING = "handling", "Handling"
+        OTHER = "other", "Other"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="charges")
+    line_no = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    description = models.CharField(max_length=200, blank=True)
+    amount = MoneyField()
+    tax_rate = RateField(default=ZERO)
+    tax = MoneyField(default=ZERO)
+    shop_tax = models.BooleanField(default=False)  # `tax` is what the shop charged, not rate × amount
+    shipment = models.ForeignKey("Shipment", null=True, blank=True, on_delete=models.PROTECT, related_name="charges")
+
+    class Meta:
+        ordering = ["order", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_no"], name="sales_ordercharge_no_uniq"),
+            models.CheckConstraint(condition=Q(amount__gte=0, tax__gte=0), name="sales_charge_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind} {self.amount}"
 
 
 class Shipment(models.Model):

@@ -14,6 +14,7 @@ from sales.models import Customer, Order, OrderLine, PriceListItem
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
+HUNDRED = Decimal("100")
 
 # Orders whose un-invoiced value counts against the credit limit.
 CREDIT_EXPOSURE_STATUSES = (Order.Status.OPEN, Order.Status.PARTIALLY_SHIPPED, Order.Status.SHIPPED)
@@ -71,9 +72,13 @@ def open_ar(customer: Customer) -> Decimal:
 
 
 def open_order_value(customer: Customer, *, exclude_order_id: int | None = None) -> Decimal:
-    """Value (incl. tax) of what is ordered and not yet invoiced nor cancelled."""
+    """Value (incl. tax) of what is ordered and not yet invoiced nor cancelled, net of line
+    discounts (a percentage, and a shop's line discount pro rata). Order charges not yet
+    invoiced are not counted (they are small and invoiced with the first shipment)."""
     open_qty = F("quantity") - F("quantity_cancelled") - F("quantity_invoiced")
-    expr = ExpressionWrapper(open_qty * F("unit_price") * (Value(ONE) + F("tax_rate")),
+    net = (open_qty * F("unit_price") * (Value(HUNDRED) - F("discount_percent")) / Value(HUNDRED)
+           - F("discount_amount") * open_qty / F("quantity"))
+    expr = ExpressionWrapper(net * (Value(ONE) + F("tax_rate")),
                              output_field=DecimalField(max_digits=30, decimal_places=9))
     qs = OrderLine.objects.filter(order__customer=customer, order__status__in=CREDIT_EXPOSURE_STATUSES)
     if exclude_order_id is not None:

@@ -10,6 +10,7 @@ from sales.models import (
     Allocation,
     Customer,
     Order,
+    OrderCharge,
     OrderLine,
     PartnerAccount,
     PartnerChannel,
@@ -226,6 +227,11 @@ def list_orders(*, search: str | None = None, status: str | None = None, channel
 def get_order(*, order_id: int) -> Order | None:
     """The order with its customer and submitter (None if there is none)."""
     return Order.objects.select_related("customer", "submitted_by").filter(pk=order_id).first()
+
+
+def list_order_charges(*, order_id: int) -> QuerySet[OrderCharge]:
+    """The order's charges (shipping, handling, other) with the shipment that invoiced each."""
+    return OrderCharge.objects.filter(order_id=order_id).select_related("shipment").order_by("line_no")
 
 
 def list_order_lines(*, order_id: int) -> QuerySet[OrderLine]:

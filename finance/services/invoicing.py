@@ -139,10 +139,24 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
             qty = q3(_d(ln["quantity"]))
             price = _d(ln["unit_price"])
             rate = _d(ln.get("tax_rate"))
-            amount = q2(qty * price)
+            if ln.get("amount") is not None:
+                # a discounted or shop-taxed line: sales sends the exact share of the line that left
+                amount, tax = q2(_d(ln["amount"])), q2(_d(ln.get("tax")))
+            else:
+                amount = q2(qty * price)
+                tax = q2(amount * rate)
             lines.append(InvoiceLine(order_line_id=ln.get("order_line_id"), product_id=ln.get("product_id"),
                                      sku=ln.get("sku", ""), quantity=qty, unit_price=price, amount=amount,
-                                     tax_rate=rate, tax=q2(amount * rate), cost_value=q2(_d(ln.get("cost_value")))))
+                                     tax_rate=rate, tax=tax, cost_value=q2(_d(ln.get("cost_value"))),
+                                     discount_percent=_d(ln.get("discount_percent"))))
+        for charge in shipment.get("charges") or ():
+            # order charges go with the first shipment (sales assigns them), one line each
+            amount = q2(_d(charge["amount"]))
+            lines.append(InvoiceLine(order_charge_id=charge.get("charge_id"), charge_kind=charge["kind"],
+                                     description=(f"{charge['kind'].capitalize()}: {charge.get('description') or ''}"
+                                                  ).rstrip(": ")[:255],
+                                     quantity=Decimal("1"), unit_price=amount, amount=amount,
+                                     tax_rate=_d(charge.get("tax_rate")), tax=q2(_d(charge.get("tax")))))
         subtotal = sum((ln.amount for ln in lines), ZERO)
         tax = sum((ln.tax for ln in lines), ZERO)
         total = subtotal + tax
@@ -240,6 +254,7 @@ class CreditLineInput:
     order_line_id: int | None = None
     cost_value: Decimal = Decimal("0")
     description: str = ""
+    tax: Decimal | None = None           # the tax as the sale charged it (else tax_rate × amount)
 
 
 def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_on: date, disposition: str, reason: str,
@@ -251,9 +266,12 @@ def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_o
         if amount < 0 or qty < 0 or _d(ln.cost_value) < 0:
             raise ValidationFailed("Credit note amounts must not be negative.", errors={"lines": ["negative amount"]})
         rate = _d(ln.tax_rate)
+        tax = q2(amount * rate) if ln.tax is None else q2(_d(ln.tax))
+        if tax < 0:
+            raise ValidationFailed("Credit note amounts must not be negative.", errors={"lines": ["negative tax"]})
         rows.append(CreditNoteLine(order_line_id=ln.order_line_id, product_id=ln.product_id, sku=ln.sku,
                                    description=ln.description, quantity=qty, unit_price=_d(ln.unit_price),
-                                   amount=amount, tax_rate=rate, tax=q2(amount * rate),
+                                   amount=amount, tax_rate=rate, tax=tax,
                                    cost_value=q2(_d(ln.cost_value))))
     subtotal = sum((r.amount for r in rows), ZERO)
     tax = sum((r.tax for r in rows), ZERO)
@@ -306,7 +324,10 @@ def issue_credit_note_for_return(*, return_data: dict, correlation_id: str | Non
     invoices = locks.invoices_for_update(candidate_ids)
     lines = [CreditLineInput(quantity=_d(ln["quantity"]), unit_price=_d(ln["unit_price"]),
                              tax_rate=_d(ln.get("tax_rate")), sku=ln.get("sku", ""), product_id=ln.get("product_id"),
-                             order_line_id=ln.get("order_line_id"), cost_value=_d(ln.get("cost_value")))
+                             order_line_id=ln.get("order_line_id"), cost_value=_d(ln.get("cost_value")),
+                             # a discounted or shop-taxed line: the share sales worked out
+                             amount=_d(ln["amount"]) if ln.get("amount") is not None else None,
+                             tax=_d(ln["tax"]) if ln.get("tax") is not None else None)
              for ln in return_data["lines"]]
     received_on = _as_date(return_data.get("received_at"))
     cn = _make_credit_note(customer_id=customer_id, lines=lines, issue_on=received_on,

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from core import countries
 from integrations.exceptions import BadSignature, UnknownChannel
 from integrations.inbound import OrderDraft, Parsed
 from integrations.models import ChannelConfig, InboundMessage
 from sales import selectors as sales_selectors
-from sales.services import CanonicalLine, CanonicalOrder
+from sales.services import CanonicalLine, CanonicalOrder, ShipTo
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class ShopFormat:
     address_field: str
     address_keys: dict                             # see address_text
     ref_field: str                                 # the order's human reference ("name", "number")
+    # the shop's lines and charges as it sold them (prices, discounts, shipping, its tax)
+    lines_of: Callable[[dict, list], list] | None = None      # (payload, errors) -> [CanonicalLine]
+    charges_of: Callable[[dict, list], list] | None = None    # (payload, errors) -> [CanonicalCharge]
 
 
 def verify_base64_hmac(*, secret: str, body: bytes, header_value: str | None, header_name: str) -> None:
@@ -89,6 +93,36 @@ def address_text(addr: dict | None, *, keys: dict) -> str | None:
     return text or None
 
 
+def ship_to_from(addr: dict | None, *, keys: dict) -> ShipTo | None:
+    """A shop address as a structured ship-to, when it has a street, city, postcode and a known
+    country; None otherwise (the address text still travels: a shop order is never refused for
+    its address)."""
+    if not isinstance(addr, dict):
+        return None
+    g = lambda name: str(addr.get(keys.get(name, name)) or "").strip()  # noqa: E731
+    name = g("name") or " ".join(x for x in (g("first_name"), g("last_name")) if x) or g("company")
+    fields = {"name": name[:200], "line1": g("address1")[:200], "line2": g("address2")[:200],
+              "city": g("city")[:100], "region": g("province")[:100], "postcode": g("zip")[:20],
+              "country": g("country").upper()}
+    if not all(fields[k] for k in ("name", "line1", "city", "postcode")) or not countries.is_known(fields["country"]):
+        return None
+    return ShipTo(**fields)
+
+
+def money_sum(rows, key: str) -> Decimal | None:
+    """The sum of `key` over a list of dicts (a shop's tax_lines, discount_allocations); None when
+    the list is absent, and None too when an amount is not a number."""
+    if not isinstance(rows, list):
+        return None
+    total = Decimal("0")
+    for row in rows:
+        value = decimal_or_none((row or {}).get(key)) if isinstance(row, dict) else None
+        if value is None:
+            return None
+        total += value
+    return total
+
+
 def canonical_lines_from_items(items, errors: list[dict]) -> list:
     """Turn an eCommerce order's `line_items` (Shopify and WooCommerce share the shape:
     sku, quantity, price) into canonical lines, appending a field error for each bad item."""
@@ -119,14 +153,17 @@ def parse_shop_order(payload: dict, config: ChannelConfig, shop: ShopFormat) -> 
     if customer is None:
         errors.append({"field": shop.email_field, "message": f"No customer has email {email!r} and the shop "
                                                              f"{config.shop_domain} has no default customer."})
-    lines = canonical_lines_from_items(payload.get("line_items"), errors)
+    lines = (shop.lines_of or (lambda p, e: canonical_lines_from_items(p.get("line_items"), e)))(payload, errors)
+    charges = shop.charges_of(payload, errors) if shop.charges_of else []
     if errors:
         return Parsed(fatal="; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+    # TODO(merge with #15 part 1): pass currency=payload["currency"] once CanonicalOrder has one
     canonical = CanonicalOrder(customer_code=customer, channel=shop.channel,
                                external_ref=shop.external_ref(config.shop_domain, order_id), lines=lines,
                                fulfillment_policy=config.fulfillment_policy,
                                shipping_address=address_text(payload.get(shop.address_field), keys=shop.address_keys),
-                               price_authorised=True)
+                               ship_to=ship_to_from(payload.get(shop.address_field), keys=shop.address_keys),
+                               charges=charges, price_authorised=True)
     return Parsed(drafts=[OrderDraft(canonical=canonical, ref=str(payload.get(shop.ref_field) or order_id),
                                      meta={"shop": config.shop_domain})])
 

@@ -3,9 +3,12 @@
 Columns (header row, any order, case-insensitive): external_ref, sku, quantity (required);
 customer (required unless a default is given: the partner's own customer, or --customer);
 unit_price, fulfillment_policy, shipping_address, uom, currency, requested_ship_date,
-ship_to_name/line1/line2/city/region/postcode/country (optional). A partner whose files have
-their own layout gets a CsvImportProfile (integrations.channels.csv_profiles), found by the
-partner or the file name, that turns its rows into these. Every row is checked first;
+ship_to_name/line1/line2/city/region/postcode/country (optional; a ship_to with line1 and country
+becomes the order's structured ship-to); discount_percent per line, and per order
+shipping_amount (+ shipping_description): the order's shipping charge, given on any of its
+rows (rows that repeat it must agree). A partner whose files have their own layout gets a
+CsvImportProfile (integrations.channels.csv_profiles), found by the partner or the file name,
+that turns its rows into these. Every row is checked first;
 an order with any bad row is reported with each row's errors and not submitted; the good
 orders are submitted one by one, each all-or-nothing.
 """
@@ -23,13 +26,13 @@ from integrations.channels import csv_profiles
 from integrations.inbound import OrderDraft, Parsed, register_parser
 from integrations.models import InboundMessage
 from sales import selectors as sales_selectors
-from sales.services import CanonicalLine, CanonicalOrder
+from sales.services import CanonicalCharge, CanonicalLine, CanonicalOrder, ShipTo
 
 CHANNEL = "csv"
 REQUIRED = ("external_ref", "sku", "quantity")
 OPTIONAL = ("customer", "unit_price", "fulfillment_policy", "shipping_address", "uom", "currency",
             "requested_ship_date", "ship_to_name", "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_region",
-            "ship_to_postcode", "ship_to_country")
+            "ship_to_postcode", "ship_to_country", "discount_percent", "shipping_amount", "shipping_description")
 SHIP_TO = ("ship_to_name", "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_region", "ship_to_postcode",
            "ship_to_country")
 POLICIES = ("ship_partial", "ship_complete")
@@ -50,6 +53,13 @@ def _number(raw: str, *, places: int, positive: bool) -> Decimal:
     if -value.as_tuple().exponent > places:
         raise ValueError(f"at most {places} decimal places")
     return value
+
+
+def _is_number(raw: str) -> bool:
+    try:
+        return Decimal(raw).is_finite()
+    except InvalidOperation:
+        return False
 
 
 def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
@@ -84,6 +94,16 @@ def _ship_to(row: dict) -> str | None:
              row.get("ship_to_region"), row.get("ship_to_country")]
     text = "\n".join(p for p in parts if p)
     return text or None
+
+
+def _structured_ship_to(row: dict) -> ShipTo | None:
+    """The ship_to_* columns as the order's structured ship-to when they name at least a street
+    and a country (the order service checks the rest); otherwise the text address stands alone."""
+    if not (row.get("ship_to_line1") and row.get("ship_to_country")):
+        return None
+    return ShipTo(name=row.get("ship_to_name") or "", line1=row["ship_to_line1"], line2=row.get("ship_to_line2") or "",
+                  city=row.get("ship_to_city") or "", region=row.get("ship_to_region") or "",
+                  postcode=row.get("ship_to_postcode") or "", country=row["ship_to_country"].upper())
 
 
 def parse_text(text: str, *, default_customer: str | None = None, force_customer: str | None = None,
@@ -127,6 +147,22 @@ def parse_text(text: str, *, default_customer: str | None = None, force_customer
             except (InvalidOperation, ValueError) as exc:
                 row_errors.append(("unit_price", f"{row['unit_price']!r} is not a valid price"
                                                  + (f" ({exc})." if str(exc) and not isinstance(exc, InvalidOperation) else ".")))
+        if row.get("discount_percent"):
+            try:
+                if _number(row["discount_percent"], places=2, positive=False) > 100:
+                    raise ValueError("at most 100")
+            except (InvalidOperation, ValueError) as exc:
+                row_errors.append(("discount_percent", f"{row['discount_percent']!r} is not a valid discount"
+                                   + (f" ({exc})." if str(exc) and not isinstance(exc, InvalidOperation) else ".")))
+        if row.get("shipping_amount"):
+            try:
+                _number(row["shipping_amount"], places=2, positive=False)
+            except (InvalidOperation, ValueError) as exc:
+                row_errors.append(("shipping_amount", f"{row['shipping_amount']!r} is not a valid amount"
+                                   + (f" ({exc})." if str(exc) and not isinstance(exc, InvalidOperation) else ".")))
+            shipping = {r["shipping_amount"] for _, r in groups[key] if r.get("shipping_amount")}
+            if len({Decimal(v) for v in shipping if _is_number(v)}) > 1:
+                row_errors.append(("shipping_amount", "The order's rows give different shipping amounts."))
         if row.get("fulfillment_policy") and row["fulfillment_policy"] not in POLICIES:
             row_errors.append(("fulfillment_policy", f"Choose {' or '.join(POLICIES)}."))
         if row.get("currency") and row["currency"].upper() != currencies.company_currency():
@@ -150,11 +186,17 @@ def parse_text(text: str, *, default_customer: str | None = None, force_customer
         first = members[0][1]
         lines = [CanonicalLine(sku=row["sku"], quantity=Decimal(row["quantity"]),
                                unit_price=Decimal(row["unit_price"]) if row.get("unit_price") else None,
-                               uom=row.get("uom") or None)
+                               uom=row.get("uom") or None,
+                               discount_percent=Decimal(row["discount_percent"]) if row.get("discount_percent")
+                               else None)
                  for _, row in members]
+        shipping = next((row for _, row in members if row.get("shipping_amount")), None)
+        charges = [CanonicalCharge(kind="shipping", amount=Decimal(shipping["shipping_amount"]),
+                                   description=shipping.get("shipping_description") or "")] if shipping else []
         canonical = CanonicalOrder(customer_code=key[0], channel=channel, external_ref=key[1], lines=lines,
                                    fulfillment_policy=first.get("fulfillment_policy") or "ship_partial",
                                    shipping_address=first.get("shipping_address") or _ship_to(first),
+                                   ship_to=_structured_ship_to(first), charges=charges,
                                    requested_by_partner=bool(force_customer))
         meta = {"rows": [n for n, _ in members]}
         if first.get("requested_ship_date"):

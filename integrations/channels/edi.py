@@ -25,12 +25,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core import numbering, storage
+from core import countries, numbering, storage
 from integrations.channels import x12
 from integrations.exceptions import X12Error
 from integrations.inbound import OrderDraft, Parsed, register_parser
 from integrations.models import EdiDocument, EdiPartner, InboundMessage
-from sales.services import CanonicalLine, CanonicalOrder
+from sales.services import CanonicalLine, CanonicalOrder, ShipTo
 
 log = structlog.get_logger(__name__)
 CHANNEL = "edi"
@@ -123,6 +123,34 @@ def _address(segments: list[x12.Segment]) -> str | None:
     return "\n".join(lines) or None
 
 
+def _ship_to(segments: list[x12.Segment]) -> ShipTo | None:
+    """The ship-to party (N1*ST, N3, N4) as a structured ship-to, when it names a street, city,
+    postcode and a known country; otherwise None (the address text above still travels, so a
+    PO is never refused for its address)."""
+    name, street, n4 = "", [], None
+    in_st = False
+    for seg in segments:
+        if seg.id == "N1":
+            if in_st:
+                break
+            in_st = seg.get(1) == "ST"
+            name = seg.get(2) if in_st else name
+        elif in_st and seg.id == "N3":
+            street.extend(v for v in seg.elements if v)
+        elif in_st and seg.id == "N4":
+            n4 = seg
+        elif seg.id == "PO1":
+            break
+    if not (in_st or name) or n4 is None or not street:
+        return None
+    country = (n4.get(4) or "").strip().upper()
+    fields = {"name": name[:200], "line1": street[0][:200], "line2": " ".join(street[1:])[:200],
+              "city": n4.get(1)[:100], "region": n4.get(2)[:100], "postcode": n4.get(3)[:20], "country": country}
+    if not all(fields[k] for k in ("name", "line1", "city", "postcode")) or not countries.is_known(country):
+        return None
+    return ShipTo(**fields)
+
+
 def purchase_order_draft(ts: x12.TransactionSet, partner: EdiPartner) -> OrderDraft:
     """One 850 set → a canonical order. Raises X12Error naming the segment and element, and the
     set (its index, and AK5 code 5 "one or more segments in error" unless a more precise one is
@@ -162,7 +190,8 @@ def _purchase_order_draft(ts: x12.TransactionSet, partner: EdiPartner) -> OrderD
                            transaction_index=ts.index)
     canonical = CanonicalOrder(customer_code=partner.customer.code, channel=CHANNEL,
                                external_ref=po_reference(partner, po_number), lines=lines,
-                               shipping_address=_address(ts.segments), requested_by_partner=True)
+                               shipping_address=_address(ts.segments), ship_to=_ship_to(ts.segments),
+                               requested_by_partner=True)
     return OrderDraft(canonical=canonical, ref=po_number, meta={"po_number": po_number, "set_control": ts.control})
 
 
@@ -296,16 +325,29 @@ def _yyyymmdd(value: str | None) -> str:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).strftime("%Y%m%d")
 
 
+def _price_changed(line: dict) -> bool:
+    """The buyer asked for another price than the one accepted (release-hold chose ours)."""
+    requested = line.get("requested_unit_price")
+    return requested not in (None, "") and Decimal(str(requested)) != Decimal(str(line.get("unit_price") or "0"))
+
+
 def build_855(data: dict, partner: EdiPartner, *, order_date: str | None = None) -> list[list]:
+    """The purchase order acknowledgment, one PO1 per line at the accepted unit price (PO104).
+
+    ACK01 per line (X12 line item status codes): IA item accepted, IP item accepted — price
+    changed (release-hold kept our price, not the buyer's: PO104 is the price we will
+    invoice), IB item backordered. BAK02 is AC (acknowledge with detail and change), AH
+    (hold) while something is backordered."""
     po = po_number_of(partner, data.get("external_ref") or "", data["order_number"])
     body: list[list] = [["BAK", "00", "AC" if not _has_backorder(data) else "AH", po, _yyyymmdd(order_date),
                          "", "", "", data["order_number"]]]
     for n, line in enumerate(data.get("lines", []), start=1):
         body.append(["PO1", str(n), _d(line["quantity"]), "EA", _d(line.get("unit_price")), "", "VP", line["sku"]])
+        changed = _price_changed(line)
         backordered = Decimal(str(line.get("quantity_backordered") or "0"))
         accepted = Decimal(str(line["quantity"])) - backordered - Decimal(str(line.get("quantity_cancelled") or "0"))
         if accepted > 0:
-            body.append(["ACK", "IA", _d(accepted), "EA"])
+            body.append(["ACK", "IP" if changed else "IA", _d(accepted), "EA"])
         if backordered > 0:
             body.append(["ACK", "IB", _d(backordered), "EA"])
     body.append(["CTT", str(len(data.get("lines", [])))])
@@ -338,13 +380,28 @@ def build_810(data: dict, partner: EdiPartner, *, po: str, issued: str | None = 
     body: list[list] = [["BIG", _yyyymmdd(issued), data["invoice_number"], "", po]]
     if data.get("order_number"):
         body.append(["REF", "CO", data["order_number"]])
-    for n, line in enumerate(data.get("lines", []), start=1):
+    goods = [line for line in data.get("lines", []) if not line.get("charge_kind")]
+    for n, line in enumerate(goods, start=1):
         body.append(["IT1", str(n), _d(line["quantity"]), "EA", _d(line["unit_price"]), "", "VP", line["sku"]])
+        if line.get("discount_percent") not in (None, "", "0", "0.00"):
+            # a line discount: SAC allowance C310 (discount) with its percent (SAC06 qualifier 3 =
+            # discount/gross, SAC07 percent) and amount in cents (SAC05)
+            gross = Decimal(str(line["quantity"])) * Decimal(str(line["unit_price"]))
+            cents = int(((gross - Decimal(str(line["amount"]))) * 100).to_integral_value())
+            body.append(["SAC", "A", "C310", "", "", str(cents), "3", _d(line["discount_percent"])])
+    for line in data.get("lines", []):
+        if line.get("charge_kind"):
+            # an order charge: SAC C (charge) with its code (D240 freight, H090 special handling,
+            # ZZZZ mutually defined), amount in cents (SAC05) and description (SAC15)
+            code = {"shipping": "D240", "handling": "H090"}.get(line["charge_kind"], "ZZZZ")
+            cents = int((Decimal(str(line["amount"])) * 100).to_integral_value())
+            body.append(["SAC", "C", code, "", "", str(cents), "", "", "", "", "", "", "", "",
+                         (line.get("description") or line["charge_kind"])[:80]])
     total_cents = int((Decimal(str(data["total"])) * 100).to_integral_value())
     body.append(["TDS", str(total_cents)])
     if Decimal(str(data.get("tax") or "0")) != 0:
         body.append(["TXI", "TX", _d(data["tax"])])
-    body.append(["CTT", str(len(data.get("lines", [])))])
+    body.append(["CTT", str(len(goods))])
     return body
 
 

@@ -7,6 +7,12 @@ overlap) through `WooCommerceClient` (REST API v3, real HTTP via requests) and f
 through the same message log: those already received by webhook are duplicates and ignored.
 
 Order ids are only unique per shop, so the external id is "<shop domain>/<order id>".
+
+The order is kept as the shop sold it: per line the unit price before discounts (`subtotal`
+÷ quantity; rounded up to the cent when it does not divide, the difference going into the
+line discount), the discount (so the line's net amount is exactly the shop's `total`) and
+the shop's `total_tax`; shipping lines become shipping charges and fee lines other charges,
+each with its `total_tax`. The order's total, and its invoices', equal the shop's `total`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_UP, Decimal
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -21,9 +28,10 @@ import requests
 import structlog
 from django.utils import timezone
 
-from integrations.channels.common import ShopFormat, parse_shop_message
+from integrations.channels.common import ShopFormat, decimal_or_none, parse_shop_message
 from integrations.inbound import M, Parsed, process_message, receive_message, register_parser
 from integrations.models import ChannelConfig, InboundMessage
+from sales.services import CanonicalCharge, CanonicalLine
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +52,53 @@ def external_id(shop: str, order_id) -> str:
     return f"{shop}/{order_id}"
 
 
+CENT = Decimal("0.01")
+
+
+def lines_of(payload: dict, errors: list[dict]) -> list[CanonicalLine]:
+    items = payload.get("line_items")
+    if not isinstance(items, list) or not items:
+        errors.append({"field": "line_items", "message": "The order has no line items."})
+        return []
+    lines = []
+    for index, item in enumerate(items):
+        item = item if isinstance(item, dict) else {}
+        f = f"line_items.{index}"
+        sku = str(item.get("sku") or "").strip()
+        quantity = decimal_or_none(item.get("quantity"))
+        subtotal, total = decimal_or_none(item.get("subtotal")), decimal_or_none(item.get("total"))
+        tax = decimal_or_none(item.get("total_tax"))
+        if not sku:
+            errors.append({"field": f"{f}.sku", "message": "Missing SKU."})
+        if quantity is None or quantity <= 0:
+            errors.append({"field": f"{f}.quantity", "message": "Quantity must be a positive number."})
+        if subtotal is None or total is None or subtotal < 0 or total < 0:
+            errors.append({"field": f"{f}.total", "message": "subtotal and total must be amounts."})
+        if not sku or quantity is None or quantity <= 0 or subtotal is None or total is None:
+            continue
+        price = (max(subtotal, total) / quantity).quantize(CENT, rounding=ROUND_UP)
+        discount = price * quantity - total
+        lines.append(CanonicalLine(sku=sku, quantity=quantity, unit_price=price, discount_amount=discount or None,
+                                   tax_amount=tax if tax is not None else Decimal("0")))
+    return lines
+
+
+def charges_of(payload: dict, errors: list[dict]) -> list[CanonicalCharge]:
+    charges = []
+    for field, kind, title in (("shipping_lines", "shipping", "method_title"), ("fee_lines", "other", "name")):
+        for index, line in enumerate(payload.get(field) or []):
+            line = line if isinstance(line, dict) else {}
+            amount, tax = decimal_or_none(line.get("total")), decimal_or_none(line.get("total_tax"))
+            if amount is None:
+                errors.append({"field": f"{field}.{index}.total", "message": "Missing or not a number."})
+                continue
+            if amount == 0 and not tax:
+                continue  # free shipping: nothing to invoice
+            charges.append(CanonicalCharge(kind=kind, amount=amount, tax_amount=tax or Decimal("0"),
+                                           description=str(line.get(title) or "")[:200]))
+    return charges
+
+
 FORMAT = ShopFormat(
     channel=CHANNEL, topic=TOPIC, topic_headers=("X-Wc-Webhook-Topic", "X-WC-Webhook-Topic"),
     signature_header="X-WC-Webhook-Signature",
@@ -52,6 +107,7 @@ FORMAT = ShopFormat(
     external_ref=external_id,
     email=lambda payload: (payload.get("billing") or {}).get("email"),
     email_field="billing.email", address_field="shipping", address_keys=ADDRESS_KEYS, ref_field="number",
+    lines_of=lines_of, charges_of=charges_of,
 )
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core import countries
 from core.api import serializers as strict
 from sales import stock
-from sales.models import Customer, Order, OrderLine, PriceList, PriceListItem, Return, Shipment
+from sales.models import Customer, Order, OrderCharge, OrderLine, PriceList, PriceListItem, Return, Shipment
 
 QTY = {"max_digits": 18, "decimal_places": 3}
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -108,6 +110,26 @@ class OrderLineInputSerializer(strict.Serializer):
     quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"), max_value=Decimal("1000000"))
     unit_price = serializers.DecimalField(**MONEY, min_value=Decimal("0"), required=False, allow_null=True)
     uom = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True)
+    discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=Decimal("0"),
+                                                max_value=Decimal("100"), required=False, allow_null=True)
+
+
+class OrderChargeInputSerializer(strict.Serializer):
+    kind = serializers.ChoiceField(choices=OrderCharge.Kind.values)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    # the currency decides the decimals allowed (sales.services.submit_order checks them)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=6, min_value=Decimal("0"))
+
+
+class ShipToSerializer(strict.Serializer):
+    name = serializers.CharField(max_length=200)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    postcode = serializers.CharField(max_length=20)
+    # an enum in the schema (babel's ISO 3166-1 alpha-2 list, core.countries), upper case
+    country = serializers.ChoiceField(choices=sorted(countries.codes()), help_text="ISO 3166-1 alpha-2")
 
 
 class OrderInputSerializer(strict.Serializer):
@@ -118,6 +140,13 @@ class OrderInputSerializer(strict.Serializer):
                                                  default=Order.Policy.SHIP_PARTIAL)
     shipping_address = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
+    charges = OrderChargeInputSerializer(many=True, required=False, max_length=20)
+    ship_to = ShipToSerializer(required=False)
+
+
+class ReleaseHoldInputSerializer(strict.Serializer):
+    price = serializers.ChoiceField(choices=["ours", "theirs"], required=False,
+                                    help_text="For an order in price review: keep our price or take theirs.")
 
 
 class OrderLineOutputSerializer(strict.ModelSerializer):
@@ -127,7 +156,8 @@ class OrderLineOutputSerializer(strict.ModelSerializer):
         model = OrderLine
         fields = ["id", "line_no", "sku", "quantity", "unit_price", "tax_rate", "line_subtotal", "line_tax",
                   "quantity_allocated", "quantity_backordered", "quantity_shipped", "quantity_invoiced",
-                  "quantity_cancelled", "quantity_returned", "price_source", "allocations"]
+                  "quantity_cancelled", "quantity_returned", "price_source", "allocations",
+                  "discount_percent", "discount_amount", "requested_unit_price", "shop_tax"]
 
     def get_allocations(self, line) -> list[dict]:
         per: dict[str, Decimal] = {}
@@ -140,15 +170,45 @@ class OrderLineOutputSerializer(strict.ModelSerializer):
         return [{"warehouse": code, "quantity": str(qty)} for code, qty in per.items()]
 
 
+class OrderChargeOutputSerializer(strict.ModelSerializer):
+    class Meta:
+        model = OrderCharge
+        fields = ["id", "kind", "description", "amount", "tax_rate", "tax", "shipment"]
+
+
+class ShipToOutputSerializer(strict.Serializer):
+    name = serializers.CharField(source="ship_to_name")
+    line1 = serializers.CharField(source="ship_to_line1")
+    line2 = serializers.CharField(source="ship_to_line2")
+    city = serializers.CharField(source="ship_to_city")
+    region = serializers.CharField(source="ship_to_region")
+    postcode = serializers.CharField(source="ship_to_postcode")
+    country = serializers.CharField(source="ship_to_country")
+
+
 class OrderOutputSerializer(strict.ModelSerializer):
     customer = serializers.CharField(source="customer.code")
     lines = OrderLineOutputSerializer(many=True)
+    charges = serializers.SerializerMethodField()
+    ship_to = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
         fields = ["id", "number", "status", "customer", "channel", "external_ref", "fulfillment_policy",
                   "correlation_id", "currency", "subtotal", "tax", "total", "hold_reason", "shipping_address",
-                  "created_at", "updated_at", "lines"]
+                  "created_at", "updated_at", "lines", "charges_total", "charges_tax", "charges", "ship_to"]
+
+    @extend_schema_field(OrderChargeOutputSerializer(many=True))
+    def get_charges(self, order) -> list[dict]:
+        if not (order.charges_total or order.charges_tax):
+            return []  # the common path: no query
+        return OrderChargeOutputSerializer(order.charges.all(), many=True).data
+
+    @extend_schema_field(ShipToOutputSerializer(allow_null=True))
+    def get_ship_to(self, order) -> dict | None:
+        if not (order.ship_to_country or order.ship_to_line1):
+            return None
+        return ShipToOutputSerializer(order).data
 
 
 _order_output: OrderOutputSerializer | None = None

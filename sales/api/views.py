@@ -108,7 +108,11 @@ class OrderViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveModelM
             channel=channel,
             external_ref=data["external_ref"],
             lines=[services.CanonicalLine(sku=ln["sku"], quantity=ln["quantity"], unit_price=ln.get("unit_price"),
-                                          uom=ln.get("uom") or None) for ln in data["lines"]],
+                                          uom=ln.get("uom") or None, discount_percent=ln.get("discount_percent"))
+                   for ln in data["lines"]],
+            charges=[services.CanonicalCharge(kind=c["kind"], amount=c["amount"], description=c["description"])
+                     for c in data.get("charges") or ()],
+            ship_to=services.ShipTo(**data["ship_to"]) if data.get("ship_to") else None,
             fulfillment_policy=data["fulfillment_policy"],
             shipping_address=data.get("shipping_address") or None,
             # the order desk may set prices; partners only within the configured tolerance
@@ -141,11 +145,13 @@ class OrderViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveModelM
         services.cancel_order(order_id=order.pk, lines=lines, reason=data["reason"], cancelled_by=request.user)
         return Response(s.OrderOutputSerializer(self.get_queryset().get(pk=order.pk)).data)
 
-    @extend_schema(request=None, responses=s.OrderOutputSerializer)
+    @extend_schema(request=s.ReleaseHoldInputSerializer, responses=s.OrderOutputSerializer)
     @action(detail=True, methods=["post"], url_path="release-hold")
     def release_hold(self, request, pk=None):
         order = self.get_object()
-        services.release_hold(order_id=order.pk, released_by=request.user)
+        payload = s.ReleaseHoldInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.release_hold(order_id=order.pk, released_by=request.user, price=payload.validated_data.get("price"))
         return Response(s.OrderOutputSerializer(self.get_queryset().get(pk=order.pk)).data)
 
 
@@ -158,7 +164,7 @@ def _with_written_lines(result):
     lines = sorted(result.lines, key=lambda ln: ln.line_no)
     for ln in lines:
         ln._prefetched_objects_cache = {"allocations": by_line.get(ln.pk, [])}
-    order._prefetched_objects_cache = {"lines": lines}
+    order._prefetched_objects_cache = {"lines": lines, "charges": list(result.charges or [])}
     return order
 
 

@@ -6,7 +6,14 @@ Split by job; everything public is re-exported here so other apps import `sales.
 from sales.services.allocation import allocate_backorders, allocate_order_backorders
 from sales.services.changes import CancelLine, cancel_order, release_hold
 from sales.services.customers import bind_partner_channel, bind_partner_user, check_partner_channel
-from sales.services.intake import CanonicalLine, CanonicalOrder, SubmitResult, submit_order
+from sales.services.intake import (
+    CanonicalCharge,
+    CanonicalLine,
+    CanonicalOrder,
+    ShipTo,
+    SubmitResult,
+    submit_order,
+)
 from sales.services.invoicing import record_invoices
 from sales.services.returns import ReturnLineInput, create_return, receive_return
 from sales.services.shipping import ship_shipment
@@ -16,6 +23,8 @@ __all__ = [
     "bind_partner_channel",
     "check_partner_channel",
     "CanonicalLine",
+    "CanonicalCharge",
+    "ShipTo",
     "CanonicalOrder",
     "SubmitResult",
     "CancelLine",

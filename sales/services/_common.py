@@ -4,21 +4,70 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.money import q2
+from core import currencies
 from sales.models import Order, OrderLine
 
 ZERO = Decimal("0")
+HUNDRED = Decimal("100")
 
 
-def recompute_totals(order: Order, lines: list[OrderLine]) -> None:
-    """Order money follows the quantity not cancelled: subtotal, tax per line, total."""
+def currency_of(order: Order) -> str:
+    """The currency the order's amounts are rounded in: its own, else the company's."""
+    return order.currency or currencies.company_currency()
+
+
+def full_line_net(ln: OrderLine) -> Decimal:
+    """The (unrounded) net amount of the whole ordered quantity of a discounted line:
+    quantity × unit_price × (1 − discount_percent/100) − discount_amount."""
+    gross = ln.quantity * ln.unit_price
+    if ln.discount_percent:
+        gross = gross * (HUNDRED - ln.discount_percent) / HUNDRED
+    return gross - ln.discount_amount
+
+
+def is_plain(ln: OrderLine) -> bool:
+    """No discount and no shop tax: amount = quantity × price, tax = amount × rate (the common path)."""
+    return not ln.discount_percent and not ln.discount_amount and ln.shop_tax is None
+
+
+def line_amounts(ln: OrderLine, quantity: Decimal, cur: str) -> tuple[Decimal, Decimal]:
+    """(net amount, tax) of `quantity` units of a line: the goods' net share of the whole
+    line (so the shares of a fully shipped line add up to the line amount) and the shop's
+    tax share, or the rate on the net."""
+    if is_plain(ln):
+        amount = currencies.quantize(quantity * ln.unit_price, cur)
+        return amount, currencies.quantize(amount * ln.tax_rate, cur)
+    share = quantity / ln.quantity
+    amount = currencies.quantize(full_line_net(ln) * share, cur)
+    if ln.shop_tax is not None:
+        return amount, currencies.quantize(ln.shop_tax * share, cur)
+    return amount, currencies.quantize(amount * ln.tax_rate, cur)
+
+
+def shipped_share(ln: OrderLine, before: Decimal, quantity: Decimal, cur: str) -> tuple[Decimal, Decimal]:
+    """(net amount, tax) of `quantity` units shipped after `before` units of a discounted or
+    shop-taxed line: the difference of the cumulative shares, so the invoices of a line that
+    ships in several parts add up to exactly its amount and tax, cent for cent."""
+    upto_amount, upto_tax = line_amounts(ln, before + quantity, cur)
+    prev_amount, prev_tax = line_amounts(ln, before, cur) if before else (ZERO, ZERO)
+    return upto_amount - prev_amount, upto_tax - prev_tax
+
+
+def recompute_totals(order: Order, lines: list[OrderLine], charges=None) -> None:
+    """Order money follows the quantity not cancelled: subtotal, tax per line, total, plus the
+    charges (given: their amounts and tax are taken again; None: the order's stored sums)."""
+    cur = currency_of(order)
     subtotal = tax = ZERO
     for ln in lines:
-        ln.line_subtotal = q2((ln.quantity - ln.quantity_cancelled) * ln.unit_price)
-        ln.line_tax = q2(ln.line_subtotal * ln.tax_rate)
+        ln.line_subtotal, ln.line_tax = line_amounts(ln, ln.quantity - ln.quantity_cancelled, cur)
         subtotal += ln.line_subtotal
         tax += ln.line_tax
-    order.subtotal, order.tax, order.total = q2(subtotal), q2(tax), q2(subtotal + tax)
+    if charges is not None:
+        order.charges_total = sum((c.amount for c in charges), ZERO)
+        order.charges_tax = sum((c.tax for c in charges), ZERO)
+    subtotal += order.charges_total
+    tax += order.charges_tax
+    order.subtotal, order.tax, order.total = subtotal, tax, subtotal + tax
 
 
 def derive_status(order: Order, lines: list[OrderLine]) -> str:
@@ -28,8 +77,8 @@ def derive_status(order: Order, lines: list[OrderLine]) -> str:
     invoiced = sum((ln.quantity_invoiced for ln in lines), ZERO)
     if active <= 0:
         return Order.Status.CANCELLED
-    if order.status == Order.Status.CREDIT_HOLD:
-        return Order.Status.CREDIT_HOLD
+    if order.status in (Order.Status.CREDIT_HOLD, Order.Status.PRICE_REVIEW):
+        return order.status
     if shipped >= active:
         return Order.Status.INVOICED if invoiced >= shipped else Order.Status.SHIPPED
     if shipped > 0:

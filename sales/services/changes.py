@@ -10,9 +10,9 @@ from django.db.models import F
 
 from config.celery import app as celery_app
 from core.messaging.publishing import buffered_events, publish
-from core.money import q3
-from sales import events, locks, stock
-from sales.exceptions import InvalidOrder, OrderNotFound, OrderStateConflict, OverCancel
+from core.money import q3, q6
+from sales import events, locks, pricing, stock
+from sales.exceptions import InvalidOrder, NoPrice, OrderNotFound, OrderStateConflict, OverCancel
 from sales.models import Allocation, Customer, Order, OrderLine, Shipment, ShipmentLine
 from sales.services import allocation
 from sales.services._common import derive_status, recompute_totals
@@ -31,15 +31,27 @@ class CancelLine:
 # --- release hold ---------------------------------------------------------------------------
 
 
+PRICE_CHOICES = ("ours", "theirs")
+
+
 @transaction.atomic
-def release_hold(*, order_id: int, released_by=None, correlation_id: str | None = None) -> Order:
-    """Release an order from credit hold (finance decision) and allocate it as if just accepted.
+def release_hold(*, order_id: int, released_by=None, correlation_id: str | None = None,
+                 price: str | None = None) -> Order:
+    """Release an order from credit hold (finance decision) or price review, and allocate it
+    as if just accepted.
+
+    Price review needs `price`: "ours" keeps our price on the reviewed lines, "theirs" takes
+    the price the channel asked for (requested_unit_price); the totals follow, then the
+    credit check runs at the decided price (the order may go on to credit hold). Nothing was
+    reserved while the price was open, so no allocation is undone.
 
     Locks the customer (as submit_order does before its credit check, so a submission of the
     same customer either commits before this release or waits for it and counts the released
     order's exposure), the order and its lines, then inventory's stock levels. Emits
-    sales.order.accepted.v1 (+ sales.order.backordered.v1). Raises OrderNotFound (404),
-    OrderStateConflict (409) when the order is not on credit hold.
+    sales.order.accepted.v1 (+ sales.order.backordered.v1), or sales.order.held.v1 when a
+    repriced order fails the credit check. Raises OrderNotFound (404), OrderStateConflict
+    (409) when the order is not on hold, InvalidOrder (400) for a missing or unexpected
+    `price`, NoPrice (422) for "ours" on a line we have no price for.
     """
     try:
         customer_id = Order.objects.filter(pk=int(order_id)).values_list("customer_id", flat=True).first()
@@ -48,10 +60,31 @@ def release_hold(*, order_id: int, released_by=None, correlation_id: str | None 
     if customer_id is not None:
         Customer.objects.select_for_update().filter(pk=customer_id).first()
     order = _lock_order(order_id)
-    if order.status != Order.Status.CREDIT_HOLD:
-        raise OrderStateConflict(f"Order {order.number} is not on credit hold (status {order.status}).")
+    if order.status not in (Order.Status.CREDIT_HOLD, Order.Status.PRICE_REVIEW):
+        raise OrderStateConflict(f"Order {order.number} is not on hold (status {order.status}).")
     cid = correlation_id or order.correlation_id
     lines = locks.order_lines_for_update(order.pk)
+    who = f" by {released_by}" if released_by else ""
+    if order.status == Order.Status.PRICE_REVIEW:
+        if price not in PRICE_CHOICES:
+            raise InvalidOrder("Order is in price review: release it with price ours or theirs.",
+                               errors={"price": ["Choose ours or theirs."]})
+        _decide_price(order, lines, price)
+        customer = Customer.objects.get(pk=order.customer_id)
+        hold_reason = pricing.credit_hold_reason(customer, order_total=order.total, exclude_order_id=order.pk)
+        if hold_reason:
+            order.status = Order.Status.CREDIT_HOLD
+            order.hold_reason = hold_reason[:500]
+            order._change_reason = f"price review: {price} price chosen{who}; credit hold"
+            order.save()
+            _publish_intake(order, lines, cid)
+            return order
+        order._change_reason = f"price review: {price} price chosen{who}"
+    elif price is not None:
+        raise InvalidOrder(f"Order {order.number} is on credit hold, not in price review: leave price out.",
+                           errors={"price": ["Only for an order in price review."]})
+    else:
+        order._change_reason = f"credit hold released{who}"
     wanted = {ln.line_no: ln.quantity - ln.quantity_cancelled - ln.quantity_allocated - ln.quantity_backordered
               - ln.quantity_shipped for ln in lines}
     reservations = allocation.reserve_lines(order=order, wanted=wanted, lines=lines, correlation_id=cid)
@@ -66,10 +99,30 @@ def release_hold(*, order_id: int, released_by=None, correlation_id: str | None 
     allocation.sync_demand(order=order, lines=lines, correlation_id=cid, previous=before)
     order.status = Order.Status.OPEN
     order.hold_reason = ""
-    order._change_reason = f"credit hold released by {released_by}" if released_by else "credit hold released"
     order.save()
     _publish_intake(order, lines, cid)
     return order
+
+
+def _decide_price(order: Order, lines: list[OrderLine], price: str) -> None:
+    """Set the reviewed lines' unit price to ours (kept on the line) or theirs (requested) and
+    recompute the totals. A line held without a price of ours can only take theirs."""
+    reviewed = [ln for ln in lines if ln.requested_unit_price is not None and ln.requested_unit_price != ln.unit_price
+                or ln.price_source == "none"]
+    if price == "ours":
+        missing = [ln.sku for ln in reviewed if ln.price_source == "none"]
+        if missing:
+            raise NoPrice(f"We have no price for {', '.join(missing)}; release with price theirs.",
+                          errors={"price": [f"No price of ours for {', '.join(missing)}."]})
+    else:
+        for ln in reviewed:
+            ln.unit_price = ln.requested_unit_price
+            ln.price_source = "given"
+    recompute_totals(order, lines)
+    for ln in lines:
+        if ln.shop_tax is not None:
+            ln.tax_rate = q6(ln.shop_tax / ln.line_subtotal) if ln.line_subtotal else ZERO
+    OrderLine.objects.bulk_update(lines, ["unit_price", "price_source", "line_subtotal", "line_tax", "tax_rate"])
 
 
 def _lock_order(order_id) -> Order:

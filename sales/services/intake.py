@@ -10,21 +10,29 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from core import context, history, sql
+from core import context, countries, currencies, history, sql
 from core.exceptions import DomainError
 from core.messaging.publishing import buffered_events, publish_many
-from core.money import q2, q3
+from core.money import q2, q3, q6
 from sales import events, locks, pricing, stock
 from sales.exceptions import (
     CustomerInactive,
     InvalidOrder,
     NoPrice,
     OrderStateConflict,
-    PriceNotAllowed,
     UnknownCustomer,
     UnknownSku,
 )
-from sales.models import SHARED_CHANNELS, Allocation, Customer, Order, OrderLine, PartnerChannel, PriceList
+from sales.models import (
+    SHARED_CHANNELS,
+    Allocation,
+    Customer,
+    Order,
+    OrderCharge,
+    OrderLine,
+    PartnerChannel,
+    PriceList,
+)
 from sales.services import allocation
 from sales.services._common import recompute_totals
 
@@ -40,6 +48,33 @@ class CanonicalLine:
     quantity: Decimal
     unit_price: Decimal | None = None   # per unit of `uom` (base unit when uom is None)
     uom: str | None = None
+    discount_percent: Decimal | None = None   # 0–100, 2 decimals
+    discount_amount: Decimal | None = None    # a shop's discount on the whole line, as it gave it
+    tax_amount: Decimal | None = None         # the tax a shop charged on the whole line
+
+
+@dataclass(frozen=True)
+class CanonicalCharge:
+    kind: str                                 # shipping | handling | other
+    amount: Decimal
+    description: str = ""
+    tax_amount: Decimal | None = None         # the tax a shop charged on it (None: the order's rate)
+
+
+@dataclass(frozen=True)
+class ShipTo:
+    name: str
+    line1: str
+    city: str
+    postcode: str
+    country: str                              # ISO 3166-1 alpha-2
+    line2: str = ""
+    region: str = ""
+
+    def as_text(self) -> str:
+        lines = [self.name, self.line1, self.line2, " ".join(x for x in (self.city, self.region, self.postcode) if x),
+                 self.country]
+        return "\n".join(x for x in lines if x)
 
 
 @dataclass(frozen=True)
@@ -54,6 +89,8 @@ class CanonicalOrder:
     shipping_address: str | None = None
     price_authorised: bool = False       # caller may set prices (staff with the right role, trusted channel)
     requested_by_partner: bool = False   # a partner's own price is checked against the tolerance
+    charges: list[CanonicalCharge] = field(default_factory=list)
+    ship_to: ShipTo | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +102,7 @@ class SubmitResult:
     created: bool
     lines: list[OrderLine] | None = None
     allocations: list[Allocation] | None = None
+    charges: list[OrderCharge] | None = None
 
 
 @dataclass
@@ -75,6 +113,11 @@ class _Priced:
     quantity: Decimal
     unit_price: Decimal
     price_source: str
+    discount_percent: Decimal = ZERO
+    discount_amount: Decimal = ZERO
+    shop_tax: Decimal | None = None
+    requested: Decimal | None = None     # the price the channel asked for
+    review: bool = False                 # theirs differs from ours beyond tolerance (or we have none)
 
 
 # --- submit ---------------------------------------------------------------------------------
@@ -93,8 +136,13 @@ def submit_order(order: CanonicalOrder, *, submitted_by=None, correlation_id: st
     (taken last to keep that serialising lock short).
     Emits sales.order.accepted.v1 (+ sales.order.backordered.v1 when something is short), or
     sales.order.held.v1 when the order goes to credit hold.
-    Raises UnknownCustomer / UnknownSku / InvalidOrder (400), CustomerInactive, PriceNotAllowed,
-    NoPrice (422), OrderStateConflict (409, external_ref used by another customer).
+    An order whose given price differs from ours beyond the partner tolerance (and the caller
+    may not set prices) is not refused: it is written with status price_review, our price on
+    the line and theirs in requested_unit_price, nothing reserved and no credit check until
+    release_hold decides the price (sales.order.held.v1).
+    Raises UnknownCustomer / UnknownSku / InvalidOrder (400: also bad discounts, charges,
+    ship_to), CustomerInactive, NoPrice (422), OrderStateConflict (409, external_ref used by
+    another customer).
     """
     cid = correlation_id or context.current_or_new_correlation_id()
     channel = (order.channel or "api").strip()
@@ -189,21 +237,47 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
         raise InvalidOrder(f"Unknown fulfillment_policy {policy!r}.",
                            errors={"fulfillment_policy": [f"Choose one of {', '.join(Order.Policy.values)}."]})
     today = timezone.localdate()
-    priced = _price_lines(order, customer=customer, on=today)
+    # the order's currency: the company's until orders carry one of their own (issue #15 part 1)
+    cur = currencies.company_currency()
+    ship_to, charge_inputs = _check_extras(order, cur)
+    priced = _price_lines(order, customer=customer, on=today, cur=cur)
     rate = pricing.tax_rate(tax_category=customer.tax_category, on=today)
     new = Order(number=f"~{uuid.uuid4().hex[:24]}", customer=customer, channel=channel, external_ref=external_ref,
-                fulfillment_policy=policy, shipping_address=order.shipping_address or customer.shipping_address,
+                fulfillment_policy=policy,
+                shipping_address=order.shipping_address or (ship_to.as_text() if ship_to else "")
+                or customer.shipping_address,
                 correlation_id=cid, submitted_by=submitted_by if getattr(submitted_by, "pk", None) else None)
+    if ship_to is not None:
+        new.ship_to_name, new.ship_to_line1, new.ship_to_line2 = ship_to.name, ship_to.line1, ship_to.line2
+        new.ship_to_city, new.ship_to_region = ship_to.city, ship_to.region
+        new.ship_to_postcode, new.ship_to_country = ship_to.postcode, ship_to.country
     lines = [OrderLine(order=new, line_no=i, product=p.product, sku=p.sku, quantity=p.quantity,
-                       unit_price=p.unit_price, tax_rate=rate, price_source=p.price_source)
+                       unit_price=p.unit_price, tax_rate=rate, price_source=p.price_source,
+                       discount_percent=p.discount_percent, discount_amount=p.discount_amount,
+                       requested_unit_price=p.requested, shop_tax=p.shop_tax)
              for i, p in enumerate(priced, start=1)]
-    recompute_totals(new, lines)
+    charges = [OrderCharge(order=new, line_no=i, kind=c.kind, description=c.description, amount=c.amount,
+                           tax_rate=rate if c.tax_amount is None else ZERO,
+                           tax=currencies.quantize(c.amount * rate, cur) if c.tax_amount is None else c.tax_amount,
+                           shop_tax=c.tax_amount is not None)
+               for i, c in enumerate(charge_inputs, start=1)]
+    recompute_totals(new, lines, charges)
+    for ln in lines:
+        if ln.shop_tax is not None:  # the rate the shop's tax works out at (credit notes use it)
+            ln.tax_rate = q6(ln.shop_tax / ln.line_subtotal) if ln.line_subtotal else ZERO
 
-    if customer.credit_limit is not None:
-        Customer.objects.select_for_update().filter(pk=customer.pk).first()
-    hold_reason = pricing.credit_hold_reason(customer, order_total=new.total)
-    new.status = Order.Status.CREDIT_HOLD if hold_reason else Order.Status.OPEN
-    new.hold_reason = hold_reason[:500]
+    review = [(ln, p) for ln, p in zip(lines, priced, strict=True) if p.review]
+    if review:
+        # the price decides the credit exposure: the credit check waits for release-hold
+        new.status = Order.Status.PRICE_REVIEW
+        new.hold_reason = _price_review_reason(review)[:500]
+        hold_reason = new.hold_reason
+    else:
+        if customer.credit_limit is not None:
+            Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        hold_reason = pricing.credit_hold_reason(customer, order_total=new.total)
+        new.status = Order.Status.CREDIT_HOLD if hold_reason else Order.Status.OPEN
+        new.hold_reason = hold_reason[:500]
 
     # -- write: the order (its number comes last), its reservations, its lines --------------
     # plain INSERTs (core.sql) and the one history row written once the order is complete
@@ -231,6 +305,8 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
                 ln.quantity_allocated = reserved.get(ln.line_no, ZERO)
                 ln.quantity_backordered = ln.quantity - ln.quantity_allocated
         sql.insert_objects(lines)  # with their final quantities: no second write
+        if charges:
+            sql.insert_objects(charges)
         if not hold_reason:
             allocation.sync_demand(order=new, lines=lines, correlation_id=cid)
 
@@ -240,13 +316,19 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
         locks.number_order(new, shipments)
         history.record(shipments, history.CREATED)
         history.record_created(new)
-        publish_many(_intake_events(new, lines), correlation_id=cid)
-    return SubmitResult(order=new, created=True, lines=lines, allocations=allocations)
+        publish_many(_intake_events(new, lines, charges), correlation_id=cid)
+    return SubmitResult(order=new, created=True, lines=lines, allocations=allocations, charges=charges)
 
 
-def _intake_events(order: Order, lines: list[OrderLine]) -> list[tuple[str, str, dict]]:
-    payload = events.order_payload(order, lines)
-    if order.status == Order.Status.CREDIT_HOLD:
+def _price_review_reason(review: list[tuple[OrderLine, _Priced]]) -> str:
+    parts = [f"line {ln.line_no} {ln.sku} theirs {p.requested}, ours "
+             + (str(ln.unit_price) if p.price_source != "none" else "none") for ln, p in review]
+    return "Price review: " + "; ".join(parts) + ". Release with price ours or theirs."
+
+
+def _intake_events(order: Order, lines: list[OrderLine], charges=None) -> list[tuple[str, str, dict]]:
+    payload = events.order_payload(order, lines, charges)
+    if order.status in (Order.Status.CREDIT_HOLD, Order.Status.PRICE_REVIEW):
         return [(events.ORDER_HELD, order.number, payload)]
     out = [(events.ORDER_ACCEPTED, order.number, payload)]
     if any(ln.quantity_backordered > 0 for ln in lines):
@@ -254,8 +336,8 @@ def _intake_events(order: Order, lines: list[OrderLine]) -> list[tuple[str, str,
     return out
 
 
-def _publish_intake(order: Order, lines: list[OrderLine], cid: str) -> None:
-    publish_many(_intake_events(order, lines), correlation_id=cid)
+def _publish_intake(order: Order, lines: list[OrderLine], cid: str, charges=None) -> None:
+    publish_many(_intake_events(order, lines, charges), correlation_id=cid)
 
 
 def _customer(code: str) -> Customer:
@@ -294,13 +376,91 @@ def _decimal(value, field: str, errors: dict) -> Decimal | None:
     return d
 
 
-def _price_lines(order: CanonicalOrder, *, customer: Customer, on) -> list[_Priced]:
+MAX_CHARGES = 20
+_SHIP_TO_LIMITS = {"name": 200, "line1": 200, "line2": 200, "city": 100, "region": 100, "postcode": 20}
+
+
+def _money(value, field: str, errors: dict, cur: str) -> Decimal | None:
+    """A non-negative amount with no more decimals than the currency allows, else a field error."""
+    d = _decimal(value, field, errors)
+    if d is None:
+        return None
+    if d < 0:
+        errors.setdefault(field, []).append("Must not be negative.")
+    elif d > MAX_UNIT_PRICE * 100:
+        errors.setdefault(field, []).append("Too large.")
+    elif not currencies.fits(d, cur):
+        errors.setdefault(field, []).append(f"At most {currencies.decimals(cur)} decimal places in {cur}.")
+    else:
+        return currencies.quantize(d, cur)  # exact (it fits): "5.000000" becomes "5.00"
+    return None
+
+
+def _check_extras(order: CanonicalOrder, cur: str) -> tuple[ShipTo | None, list[CanonicalCharge]]:
+    """Validate the order's charges and ship-to (no query); raises InvalidOrder naming every field."""
+    errors: dict[str, list[str]] = {}
+    charges = list(order.charges or ())
+    if len(charges) > MAX_CHARGES:
+        errors.setdefault("charges", []).append(f"At most {MAX_CHARGES} charges.")
+    out: list[CanonicalCharge] = []
+    for i, c in enumerate(charges[:MAX_CHARGES]):
+        f = f"charges.{i}"
+        if c.kind not in OrderCharge.Kind.values:
+            errors.setdefault(f"{f}.kind", []).append(f"Choose one of {', '.join(OrderCharge.Kind.values)}.")
+        if len(c.description or "") > 200:
+            errors.setdefault(f"{f}.description", []).append("At most 200 characters.")
+        amount = _money(c.amount, f"{f}.amount", errors, cur)
+        tax = None if c.tax_amount is None else _money(c.tax_amount, f"{f}.tax_amount", errors, cur)
+        if amount is not None and (c.tax_amount is None or tax is not None):
+            out.append(CanonicalCharge(kind=c.kind, amount=amount, description=(c.description or "").strip(),
+                                       tax_amount=tax))
+    ship_to = order.ship_to
+    if ship_to is not None:
+        fields = {name: str(getattr(ship_to, name) or "").strip() for name in (*_SHIP_TO_LIMITS, "country")}
+        for name in ("name", "line1", "city", "postcode", "country"):
+            if not fields[name]:
+                errors.setdefault(f"ship_to.{name}", []).append("Required.")
+        for name, limit in _SHIP_TO_LIMITS.items():
+            if len(fields[name]) > limit:
+                errors.setdefault(f"ship_to.{name}", []).append(f"At most {limit} characters.")
+        fields["country"] = fields["country"].upper()
+        if fields["country"] and not countries.is_known(fields["country"]):
+            errors.setdefault("ship_to.country", []).append(
+                f"{fields['country']!r} is not an ISO 3166-1 alpha-2 country code.")
+        ship_to = ShipTo(**fields)
+    if errors:
+        raise InvalidOrder("The order has invalid fields: " + ", ".join(sorted(errors)) + ".", errors=errors)
+    return ship_to, out
+
+
+def _discount(line: CanonicalLine, f: str, errors: dict, cur: str) -> tuple[Decimal, Decimal] | None:
+    """(discount_percent, discount_amount) of a line, or None after recording a field error."""
+    percent = amount = ZERO
+    if line.discount_percent is not None:
+        percent = _decimal(line.discount_percent, f"{f}.discount_percent", errors)
+        if percent is None:
+            return None
+        if not ZERO <= percent <= Decimal("100"):
+            errors.setdefault(f"{f}.discount_percent", []).append("Must be between 0 and 100.")
+            return None
+        if percent != q2(percent):
+            errors.setdefault(f"{f}.discount_percent", []).append("At most 2 decimal places.")
+            return None
+    if line.discount_amount is not None:
+        amount = _money(line.discount_amount, f"{f}.discount_amount", errors, cur)
+        if amount is None:
+            return None
+    return percent, amount
+
+
+def _price_lines(order: CanonicalOrder, *, customer: Customer, on, cur: str | None = None) -> list[_Priced]:
     """Resolve SKUs, convert units, merge duplicate SKUs and price every line.
 
     Duplicate SKUs are merged into one line (quantities added) when they agree on the
     price (both without, or the same given price); otherwise the order is refused.
     Collects every problem before raising, so the caller sees all fields at once.
     """
+    cur = cur or currencies.company_currency()
     errors: dict[str, list[str]] = {}
     if not order.lines:
         raise InvalidOrder("An order needs at least one line.", errors={"lines": ["At least one line."]})
@@ -329,7 +489,9 @@ def _price_lines(order: CanonicalOrder, *, customer: Customer, on) -> list[_Pric
         if not getattr(product, "is_stocked", True):
             errors.setdefault(f"{f}.sku", []).append(f"SKU {sku} is not a stocked product.")
             continue
-        if qty is None:
+        discount = _discount(line, f, errors, cur)
+        tax = None if line.tax_amount is None else _money(line.tax_amount, f"{f}.tax_amount", errors, cur)
+        if qty is None or discount is None or (line.tax_amount is not None and tax is None):
             continue
         if qty <= 0:
             errors.setdefault(f"{f}.quantity", []).append("Must be greater than zero.")
@@ -355,14 +517,21 @@ def _price_lines(order: CanonicalOrder, *, customer: Customer, on) -> list[_Pric
             if price != q2(price):
                 errors.setdefault(f"{f}.unit_price", []).append("At most 2 decimal places.")
                 continue
+        if discount[1] and price is not None and discount[1] > price * base * (100 - discount[0]) / 100:
+            errors.setdefault(f"{f}.discount_amount", []).append("Must not exceed the line's amount.")
+            continue
         entry = merged.get(product.sku)
         if entry is None:
-            merged[product.sku] = {"index": i, "product": product, "quantity": base, "price": price}
-        elif entry["price"] != price:
+            merged[product.sku] = {"index": i, "product": product, "quantity": base, "price": price,
+                                   "percent": discount[0], "discount": discount[1], "tax": tax}
+        elif (entry["price"], entry["percent"], entry["tax"] is None) != (price, discount[0], tax is None):
             errors.setdefault(f"{f}.sku", []).append(
-                f"SKU {sku} appears twice with different prices; send one line per SKU.")
+                f"SKU {sku} appears twice with different prices or discounts; send one line per SKU.")
         else:
             entry["quantity"] += base
+            entry["discount"] += discount[1]
+            if tax is not None:
+                entry["tax"] += tax
             if entry["quantity"] > MAX_QUANTITY:
                 errors.setdefault(f"{f}.quantity", []).append(f"At most {MAX_QUANTITY} per SKU.")
 
@@ -371,30 +540,29 @@ def _price_lines(order: CanonicalOrder, *, customer: Customer, on) -> list[_Pric
         raise cls("The order has invalid lines: " + ", ".join(sorted(errors)) + ".", errors=errors)
 
     priced: list[_Priced] = []
-    refusals: dict[str, list[str]] = {}
     missing: dict[str, list[str]] = {}
     prices = pricing.list_prices(customer=customer, wanted=[(e["product"], e["quantity"]) for e in merged.values()],
                                  on=on)
     for entry in merged.values():
         f = f"lines.{entry['index']}.unit_price"
         product, qty, given = entry["product"], entry["quantity"], entry["price"]
+        extra = {"discount_percent": entry["percent"], "discount_amount": entry["discount"], "shop_tax": entry["tax"]}
         reference, source = prices[product.pk]
         if given is None:
             if reference is None:
                 missing.setdefault(f, []).append(f"No price for {product.sku}: not on the price list, no list price.")
                 continue
-            priced.append(_Priced(entry["index"], product, product.sku, qty, q2(reference), source))
-            continue
-        if order.price_authorised:
-            priced.append(_Priced(entry["index"], product, product.sku, qty, q2(given), "given"))
-        elif reference is not None and pricing.within_partner_tolerance(given=given, reference=reference):
-            priced.append(_Priced(entry["index"], product, product.sku, qty, q2(given), "given"))
+            priced.append(_Priced(entry["index"], product, product.sku, qty, q2(reference), source, **extra))
+        elif order.price_authorised or (
+                reference is not None and pricing.within_partner_tolerance(given=given, reference=reference)):
+            priced.append(_Priced(entry["index"], product, product.sku, qty, q2(given), "given", **extra,
+                                  requested=q2(given)))
         else:
-            refusals.setdefault(f, []).append(
-                f"You may not set the price of {product.sku}"
-                + (f" (price {reference}); leave unit_price out to use it." if reference is not None else "."))
-    if refusals:
-        raise PriceNotAllowed("A unit price was given that this caller may not set.", errors=refusals)
+            # not refused: held for a price decision (ours, or theirs when we have none)
+            priced.append(_Priced(entry["index"], product, product.sku, qty,
+                                  q2(reference) if reference is not None else q2(given),
+                                  source if reference is not None else "none", **extra, requested=q2(given),
+                                  review=True))
     if missing:
         raise NoPrice("Some lines have no price.", errors=missing)
     return priced

@@ -15,6 +15,7 @@ from core.money import q3, q6
 from sales import events, locks, stock
 from sales.exceptions import InvalidOrder, OrderNotFound, OverReturn, ReturnNotFound, ReturnStateConflict
 from sales.models import Order, OrderLine, Return, ReturnLine, Shipment, ShipmentLine
+from sales.services._common import currency_of, is_plain, line_amounts
 from sales.services.changes import _kick_backorders
 
 ZERO = Decimal("0")
@@ -140,7 +141,10 @@ def receive_return(*, return_id: int, received_by=None, correlation_id: str | No
     ret.status = Return.Status.RECEIVED
     ret.received_at = timezone.now()
     ret.save()
-    publish(events.RETURN_RECEIVED, ret.number, events.return_received_payload(ret, order, lines), correlation_id=cid)
+    cur = currency_of(order)
+    amounts = {rl.pk: line_amounts(rl.order_line, rl.quantity, cur) for rl in lines if not is_plain(rl.order_line)}
+    publish(events.RETURN_RECEIVED, ret.number, events.return_received_payload(ret, order, lines, amounts),
+            correlation_id=cid)
     if ret.disposition == Return.Disposition.RESTOCK:
         product_ids = sorted({rl.product_id for rl in lines})
         transaction.on_commit(lambda: _kick(product_ids))

@@ -14,8 +14,8 @@ from core.messaging.publishing import buffered_events, publish
 from core.money import q2, q3, q6
 from sales import events, locks, stock
 from sales.exceptions import InvalidOrder, OrderStateConflict, ShipmentNotFound, ShipmentStateConflict
-from sales.models import Allocation, Order, OrderLine, Shipment, ShipmentLine
-from sales.services._common import derive_status
+from sales.models import Allocation, Order, OrderCharge, OrderLine, Shipment, ShipmentLine
+from sales.services._common import currency_of, derive_status, is_plain, shipped_share
 
 ZERO = Decimal("0")
 
@@ -53,7 +53,7 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
     shipment = locks.shipment_locked(sid)
     if shipment is None:
         raise ShipmentNotFound(f"Shipment {shipment_id} not found.")
-    if order.status in (Order.Status.CANCELLED, Order.Status.CREDIT_HOLD):
+    if order.status in (Order.Status.CANCELLED, Order.Status.CREDIT_HOLD, Order.Status.PRICE_REVIEW):
         raise OrderStateConflict(f"Order {order.number} is {order.status}; its shipments cannot ship.")
     if shipment.status != Shipment.Status.READY:
         raise ShipmentStateConflict(f"Shipment {shipment.number} is already {shipment.status}.")
@@ -130,16 +130,35 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
         # did not ship this time), with the cost inventory issued it at.
         shipped = []
         ship_rows = []
+        amounts = {}  # discounted / shop-taxed lines: the exact share of the line that left
+        cur = currency_of(order)
         for line_id, qty in sorted(shipped_by_line.items(), key=lambda item: order_lines[item[0]].line_no):
             cost_value = q2(cost_by_line[line_id])
             unit_cost = q6(cost_value / qty)
-            shipped.append((order_lines[line_id], qty, cost_value, unit_cost))
+            ln = order_lines[line_id]
+            shipped.append((ln, qty, cost_value, unit_cost))
             ship_rows.append((line_id, qty, cost_value, unit_cost))
+            if not is_plain(ln):
+                amounts[line_id] = shipped_share(ln, ln.quantity_shipped - qty, qty, cur)
         sql.update_rows(ShipmentLine, _SHIP_LINE_COLUMNS, ship_rows, key="order_line",
                         scope={"shipment": shipment.pk}, default=0)
-        publish(events.SHIPMENT_SHIPPED, shipment.number, events.shipment_shipped_payload(shipment, order, shipped),
+        charges = _charges_for(order, shipment)
+        publish(events.SHIPMENT_SHIPPED, shipment.number,
+                events.shipment_shipped_payload(shipment, order, shipped, charges=charges, amounts=amounts),
                 correlation_id=cid)
     return shipment
+
+
+def _charges_for(order: Order, shipment: Shipment) -> list[OrderCharge]:
+    """The order's charges not yet invoiced, now assigned to this shipment (the first to ship
+    invoices them). Asks nothing for an order without charges (the common path)."""
+    if not (order.charges_total or order.charges_tax):
+        return []
+    charges = list(OrderCharge.objects.select_for_update().filter(order=order, shipment__isnull=True)
+                   .order_by("line_no"))
+    if charges:
+        OrderCharge.objects.filter(pk__in=[c.pk for c in charges]).update(shipment=shipment)
+    return charges
 
 
 _ALLOCATION_COLUMNS = ("quantity", "quantity_shipped", "status")

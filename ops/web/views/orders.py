@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
@@ -86,11 +87,14 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can = {
         "ship": may(u, "sales.shipments"), "cancel": may(u, "sales.orders") and order.status in ("credit_hold", "open", "partially_shipped"),
         "release": may(u, "sales.credit_holds") and order.status == "credit_hold",
+        "price_review": may(u, "sales.credit_holds") and order.status == "price_review",
         "return": may(u, "sales.returns") and any(line.quantity_shipped > line.quantity_returned for line in lines),
     }
     return page(request, "web/order_detail.html", {
         "order": order, "lines": lines, "shipments": shipments, "invoices": invoices, "payments": payments,
         "credit_notes": credit_notes, "returns": returns, "can": can,
+        "charges": list(sales_selectors.list_order_charges(order_id=order.pk))
+        if order.charges_total or order.charges_tax else [],
         "timeline": trace.timeline(order.correlation_id), "ship_form": forms.ShipForm(),
         "credit_warning": credit_warning(order) if can["release"] else None,
         "page_title": f"Order {order.number}",
@@ -242,16 +246,19 @@ def credit_warning(order) -> dict | None:
 @staff_page("sales.credit_holds")
 def order_release_hold(request: HttpRequest, pk: int) -> HttpResponse:
     order = _found(sales_selectors.get_order(order_id=pk))
-    reason = confirmed(request, f"releasing the credit hold on {order.number}")
+    reason = confirmed(request, f"releasing the hold on {order.number}")
     if reason is None:
         return redirect("web:order", pk=order.pk)
+    price = request.POST.get("price") or None  # ours | theirs, for an order in price review
     try:
-        released = sales.release_hold(order_id=order.pk, released_by=request.user)
+        released = sales.release_hold(order_id=order.pk, released_by=request.user, price=price)
     except DomainError as exc:
         refused(request, exc)
     else:
-        record_reason(released, f"credit hold released: {reason}")
-        messages.success(request, f"Credit hold on {order.number} released.")
+        record_reason(released, f"hold released: {reason}")
+        messages.success(request, _("Price review of %(number)s decided: %(price)s price.")
+                         % {"number": order.number, "price": price} if price
+                         else f"Credit hold on {order.number} released.")
     return redirect("web:order", pk=order.pk)
 
 

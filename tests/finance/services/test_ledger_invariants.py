@@ -46,6 +46,7 @@ from finance.services import (
 )
 from inventory.models import StockMove
 from sales.models import Order, ShipmentLine
+from sales.services import CanonicalCharge, CanonicalLine, CanonicalOrder, submit_order
 from tests.finance.conftest import balances, order, receive, return_goods, ship_all
 
 D = Decimal
@@ -153,6 +154,35 @@ class Ledgers(RuleBasedStateMachine):
         self.orders[so.pk] = {"price": D(price), "shipped": shipped, "returned": D("0"), "cost": cost,
                               "invoice_id": invoice.pk}
 
+    @rule(qty=st.integers(1, 8), discount=st.sampled_from(["0", "12.50", "33.33"]),
+          shipping=st.sampled_from(["0", "4.95"]))
+    def sell_as_the_channel_sold(self, qty, discount, shipping):
+        """An order with a line discount and a shipping charge (issue #15): the invoice carries
+        the line's net share of what shipped and, with this first shipment, the charge."""
+        so = submit_order(CanonicalOrder(
+            customer_code=self.ctx["customer"].code, channel="test", external_ref=self._ref(), price_authorised=True,
+            lines=[CanonicalLine(sku=self.ctx["product"].sku, quantity=D(qty), unit_price=D("10.00"),
+                                 discount_percent=D(discount))],
+            charges=[CanonicalCharge(kind="shipping", amount=D(shipping))] if D(shipping) else [])).order
+        shipments = ship_all(so)
+        if not shipments:
+            return
+        shipped = ShipmentLine.objects.filter(shipment=shipments[0]).aggregate(q=Sum("quantity"))["q"]
+        cost = self.stock.outbound(shipped)
+        full_net = D(qty) * D("10.00") * (100 - D(discount)) / 100
+        goods = q2(full_net * shipped / D(qty))
+        charge = D(shipping)
+        tax = q2(goods * TAX_RATE) + q2(charge * TAX_RATE)
+        self._post(cogs=cost, inventory=-cost, ar=goods + charge + tax, revenue=-goods, charges_revenue=-charge,
+                   tax_payable=-tax)
+        invoice = Invoice.objects.get(shipment_id=shipments[0].pk)
+        self.invoices[invoice.pk] = {"subtotal": goods + charge, "tax": tax, "total": goods + charge + tax,
+                                     "balance": goods + charge + tax, "settled": D("0.00"), "void": False,
+                                     "charge": charge}
+        # a return credits one unit at its net share of the line (ours: the plain price when no discount)
+        self.orders[so.pk] = {"price": q2(full_net / D(qty)), "shipped": shipped, "returned": D("0"), "cost": cost,
+                              "invoice_id": invoice.pk}
+
     @precondition(lambda self: Invoice.objects.filter(balance_due__gt=0).exists())
     @rule(fraction=st.sampled_from([D("0.25"), D("0.5"), D("1")]), extra=st.sampled_from(["0", "5.00"]),
           data=st.data())
@@ -210,7 +240,8 @@ class Ledgers(RuleBasedStateMachine):
         mine = self.invoices[invoice.pk]
         assert (mine["settled"], mine["void"]) == (D("0.00"), False)
         void_invoice(invoice_id=invoice.pk, reason="test")
-        self._post(ar=-mine["total"], revenue=mine["subtotal"], tax_payable=mine["tax"])
+        charge = mine.get("charge", D("0.00"))
+        self._post(ar=-mine["total"], revenue=mine["subtotal"] - charge, charges_revenue=charge, tax_payable=mine["tax"])
         mine["void"], mine["balance"] = True, D("0.00")
 
     @rule(delta=st.integers(-3, 3))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -114,3 +115,38 @@ def test_management_command_imports_with_progress(products, customer, other_cust
     assert "row 5: quantity" in out.getvalue()
     assert "order" in err.getvalue()  # the tqdm bar
     assert csv_orders().count() == 2
+
+
+def test_discounts_and_shipping_from_the_file_are_kept(ops_client, products, customer):
+    text = ("external_ref,customer,sku,quantity,unit_price,discount_percent,shipping_amount,shipping_description\n"
+            "D-1,ACME,WIDGET-1,4,10.00,25,6.50,UPS Ground\n"
+            "D-1,ACME,GADGET-2,1,,,6.50,\n")
+    response = ops_client.post(URL, data=text.encode(), content_type="text/csv")
+    assert response.status_code == 201, response.json()
+    order = csv_orders().get(external_ref="D-1")
+    widget = order.lines.get(sku="WIDGET-1")
+    assert (widget.discount_percent, widget.line_subtotal) == (Decimal("25.00"), Decimal("30.00"))
+    charge = order.charges.get()
+    assert (charge.kind, charge.amount, charge.description) == ("shipping", Decimal("6.50"), "UPS Ground")
+    # 30.00 + 20.00 + 6.50 = 56.50, tax 8 % = 4.52
+    assert (order.subtotal, order.tax, order.total) == (Decimal("56.50"), Decimal("4.52"), Decimal("61.02"))
+
+
+@pytest.mark.parametrize("cells, field", [("4,10.00,101,,", "discount_percent"), ("4,10.00,1.234,,", "discount_percent"),
+                                          ("4,10.00,,-1,", "shipping_amount"), ("4,10.00,,1.005,", "shipping_amount")])
+def test_bad_discounts_and_shipping_are_reported_by_row(ops_client, products, customer, cells, field):
+    text = ("external_ref,customer,sku,quantity,unit_price,discount_percent,shipping_amount,shipping_description\n"
+            f"D-2,ACME,WIDGET-1,{cells}\n")
+    response = ops_client.post(URL, data=text.encode(), content_type="text/csv")
+    assert response.status_code == 422 and f"rows.2.{field}" in response.json()["errors"]
+    assert not csv_orders().exists()
+
+
+def test_a_partner_price_beyond_tolerance_is_held_for_price_review(partner_client, products, customer):
+    text = "external_ref,sku,quantity,unit_price\nP-1,WIDGET-1,2,8.00\n"
+    response = partner_client.post(URL, data=text.encode(), content_type="text/csv")
+    assert response.status_code == 201, response.json()
+    from sales.models import Order
+
+    order = Order.objects.get(external_ref="P-1", customer=customer)
+    assert order.status == "price_review" and "WIDGET-1 theirs 8.00, ours 10.00" in order.hold_reason

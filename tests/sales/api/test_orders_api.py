@@ -203,10 +203,14 @@ def test_partner_orders_for_itself_only(partner_client, ops_client, customer, pr
     assert partner_client.get("/api/v1/sales/customers/").json()["count"] == 1
 
 
-def test_partner_price_is_422_unless_within_tolerance(partner_client, products, settings):
+def test_partner_price_is_held_for_review_unless_within_tolerance(partner_client, products, settings):
     r = partner_client.post(ORDERS, {"lines": [{"sku": "P-1", "quantity": "1", "unit_price": "9.00"}]},
                             format="json")
-    assert r.status_code == 422 and "lines.0.unit_price" in r.json()["errors"]
+    held = r.json()
+    assert r.status_code == 201 and held["status"] == "price_review"
+    assert "line 1 P-1 theirs 9.00, ours 10.00" in held["hold_reason"]
+    assert (held["lines"][0]["unit_price"], held["lines"][0]["requested_unit_price"]) == ("10.00", "9.00")
+    assert held["lines"][0]["quantity_allocated"] == "0.000"
     settings.ERP = {**settings.ERP, "PARTNER_PRICE_TOLERANCE": D("0.10")}
     r = partner_client.post(ORDERS, {"lines": [{"sku": "P-1", "quantity": "1", "unit_price": "9.00"}]},
                             format="json")

@@ -1,0 +1,31 @@
+"""ISO 3166-1 alpha-2 country codes, from babel's CLDR territory data (not a hand-typed table).
+
+CLDR lists a few two-letter territories that are not ISO 3166-1 country codes: groupings
+(EU, EZ, UN, QO) and private-use or exceptionally reserved codes (AC, CP, CQ, DG, EA, IC, TA,
+XA, XB, ZZ). They are taken out here; XK (Kosovo, user-assigned but used by every shop
+platform and carrier) stays in.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from babel.core import Locale
+
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "AC", "CP", "CQ", "DG", "EA", "IC", "TA", "XA", "XB", "ZZ"})
+
+
+@lru_cache(maxsize=1)
+def codes() -> frozenset[str]:
+    """Every ISO 3166-1 alpha-2 code (upper case)."""
+    return frozenset(code for code in Locale("en").territories
+                     if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES)
+
+
+def is_known(code: str) -> bool:
+    return isinstance(code, str) and code in codes()
+
+
+@lru_cache(maxsize=300)
+def name(code: str) -> str:
+    return Locale("en").territories.get(code, code)
