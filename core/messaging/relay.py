@@ -19,6 +19,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from core import archive
+
 from . import consumers, publishing
 from .models import ConsumerFailure, OutboxEvent
 from .publishing import DISPATCH_BATCH
@@ -300,6 +302,8 @@ def prune_outbox(*, retention_days: int | None = None, batch: int = 5000) -> int
                        .order_by("position").values_list("event_id", flat=True)[:batch])
             if not ids:
                 break
+            # archived to the storage (gzip JSON lines) before they go (core.archive)
+            archive.archive_rows("outbox", OutboxEvent.objects.filter(event_id__in=ids).order_by("position").values())
             for f in _fan_outs.values():
                 f.forget(ids)
             OutboxEvent.objects.filter(event_id__in=ids).delete()

@@ -20,10 +20,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from core import archive
 from core.messaging import catalogue
 from core.messaging.models import OutboxEvent
 from core.messaging.relay import FanOut
-from integrations.models import WebhookDelivery, WebhookEndpoint
+from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 log = structlog.get_logger(__name__)
 
@@ -151,5 +152,15 @@ def fan_out() -> FanOut:
         # events whose deliveries may still be sent or replayed (not yet succeeded)
         still_needed=lambda: WebhookDelivery.objects.exclude(status=WebhookDelivery.Status.SUCCEEDED)
         .values("event_id"),
-        forget=lambda event_ids: WebhookDelivery.objects.filter(event_id__in=event_ids).delete(),
+        forget=forget_deliveries,
     )
+
+
+def forget_deliveries(event_ids: list) -> None:
+    """Retention of pruned events' deliveries: archived with their attempts to the storage as
+    gzip JSON lines (core.archive), then deleted."""
+    deliveries = WebhookDelivery.objects.filter(event_id__in=event_ids)
+    archive.archive_rows("webhook-deliveries", deliveries.order_by("pk").values())
+    archive.archive_rows("webhook-attempts", WebhookAttempt.objects.filter(delivery__event_id__in=event_ids)
+                         .order_by("pk").values())
+    deliveries.delete()
