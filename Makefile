@@ -31,6 +31,7 @@ audit: install
 
 ## make run: install, migrate, load demo data, start web + worker + beat on http://127.0.0.1:8000
 run: install
+	PYTHON=$(PY) bash scripts/dev-env.sh
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
 	DEBUG=$${DEBUG:-1} PYTHON=$(PY) bash scripts/run-dev.sh

@@ -29,7 +29,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# a development checkout's .env (scripts/dev-env.sh, run by `make run`); ERP_ENV_FILE names another
+environ.Env.read_env(env.str("ERP_ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 TESTING = env.bool("ERP_TESTING", default="pytest" in sys.modules)

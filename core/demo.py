@@ -1,11 +1,21 @@
-"""Demo users, one per staff role (passwords equal the usernames; demo only)."""
+"""Demo users, one per staff role (passwords equal the usernames; demo only), and the demo
+company. `business_transaction` gives each seeded business transaction (a receipt, an order
+with its shipment) its own correlation id, so a demo order's trace lists that order only."""
 
 from __future__ import annotations
+
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from core import company, roles
+from core import company, context, roles
+
+
+def business_transaction(label: str):
+    """A correlation context for one seeded business transaction: `seed-demo-<label>-<random>`."""
+    return context.correlation(f"seed-demo-{label}-{uuid.uuid4().hex[:10]}")
+
 
 DEMO_USERS = [("admin", roles.ADMIN), ("ops", roles.OPERATIONS), ("finance", roles.FINANCE),
               ("support", roles.SUPPORT)]

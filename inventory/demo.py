@@ -11,6 +11,8 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from core.demo import business_transaction
+
 from . import services
 from .models import Location, Product, ProductUnit, Receipt, ReorderRule, Supplier, UnitOfMeasure, Warehouse
 
@@ -67,7 +69,8 @@ def seed(stdout) -> None:
         lines = [services.ReceiptLineInput(product=p, quantity=Decimal(rng.randint(10, 200)),
                                            unit_cost=p.standard_cost)
                  for i, p in enumerate(products) if j == 0 or i % 3 == j]
-        services.receive_stock(warehouse=wh, lines=lines, reference=ref, supplier=suppliers[j % len(suppliers)])
+        with business_transaction(f"receipt-{wh.code.lower()}"):
+            services.receive_stock(warehouse=wh, lines=lines, reference=ref, supplier=suppliers[j % len(suppliers)])
         received += 1
     stdout.write(f"  inventory: {len(warehouses)} warehouses, {len(products)} products, {len(suppliers)} suppliers, "
                  f"opening stock received in {received} warehouse(s)")

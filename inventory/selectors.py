@@ -424,6 +424,27 @@ def reservation_totals() -> dict:
     return {"active_reservations": active["n"], "open_quantity": active["q"], "reserved": reserved}
 
 
+def level_bound_totals() -> dict:
+    """For I3's figures: {levels, negative_on_hand, negative_reserved, over_reserved} (one query)."""
+    return StockLevel.objects.aggregate(
+        levels=Count("pk"), negative_on_hand=Count("pk", filter=Q(on_hand__lt=0)),
+        negative_reserved=Count("pk", filter=Q(reserved__lt=0)),
+        over_reserved=Count("pk", filter=Q(reserved__gt=F("on_hand"))))
+
+
+def iter_level_bound_violations():
+    """I3, 0 <= reserved <= on_hand, checked on the rows (the database CHECK constraints guard
+    writes; this proves no row slipped past them, e.g. a constraint dropped or deferred by a
+    migration or a restore). Streamed in (product, warehouse) order: rows {product_id, sku,
+    warehouse_id, warehouse_code, on_hand, reserved}."""
+    rows = (StockLevel.objects.filter(Q(on_hand__lt=0) | Q(reserved__lt=0) | Q(reserved__gt=F("on_hand")))
+            .order_by("product_id", "warehouse_id")
+            .values_list("product_id", "product__sku", "warehouse_id", "warehouse__code", "on_hand", "reserved"))
+    for pid, sku, wid, code, on_hand, reserved in rows.iterator(chunk_size=1000):
+        yield {"product_id": pid, "sku": sku, "warehouse_id": wid, "warehouse_code": code, "on_hand": on_hand,
+               "reserved": reserved}
+
+
 def iter_reserved_discrepancies():
     """I2, the one implementation: levels whose reserved differs from the open quantity of their
     active reservations, and active reservations without a level; streamed, in (product,

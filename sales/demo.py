@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 
 from core import roles
+from core.demo import business_transaction
 from core.money import q2
 from inventory import selectors as inventory_selectors
 from sales import services, stock
@@ -90,18 +91,20 @@ def seed(stdout) -> None:
         for n, (code, *_rest) in enumerate(CUSTOMERS[:6]):
             picks = [in_stock[(n + k) % len(in_stock)] for k in range(3)]
             lines = {p.sku: services.CanonicalLine(sku=p.sku, quantity=D(2 + k)) for k, p in enumerate(picks)}
-            result = services.submit_order(services.CanonicalOrder(
-                customer_code=code, channel="demo", external_ref=f"DEMO-{n + 1}", lines=list(lines.values()),
-                fulfillment_policy="ship_complete" if n == 5 else "ship_partial"))
-            placed += int(result.created)
-            if result.created and n < 2:  # a couple already shipped, so finance has invoices to show
-                for shipment in result.order.shipments.filter(status="ready"):
-                    services.ship_shipment(shipment_id=shipment.pk, tracking_number=f"1ZDEMO{n}{shipment.pk}")
+            with business_transaction(f"order-{n + 1}"):  # the order, its shipment and (later) its invoice
+                result = services.submit_order(services.CanonicalOrder(
+                    customer_code=code, channel="demo", external_ref=f"DEMO-{n + 1}", lines=list(lines.values()),
+                    fulfillment_policy="ship_complete" if n == 5 else "ship_partial"))
+                placed += int(result.created)
+                if result.created and n < 2:  # a couple already shipped, so finance has invoices to show
+                    for shipment in result.order.shipments.filter(status="ready"):
+                        services.ship_shipment(shipment_id=shipment.pk, tracking_number=f"1ZDEMO{n}{shipment.pk}")
         # one order over its credit limit, waiting for finance in the credit-hold queue
         big = in_stock[0]
-        result = services.submit_order(services.CanonicalOrder(
-            customer_code="TYRELL", channel="demo", external_ref="DEMO-HOLD",
-            lines=[services.CanonicalLine(sku=big.sku, quantity=D("200"))]))
+        with business_transaction("order-hold"):
+            result = services.submit_order(services.CanonicalOrder(
+                customer_code="TYRELL", channel="demo", external_ref="DEMO-HOLD",
+                lines=[services.CanonicalLine(sku=big.sku, quantity=D("200"))]))
         placed += int(result.created)
     stdout.write(f"  sales: {len(CUSTOMERS)} customers, {len(PRICE_LISTS)} price lists, "
                  f"{len(PARTNERS)} partner users, {placed} new demo orders")

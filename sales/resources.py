@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.apps import apps
 from import_export.fields import Field
 
 from core import currencies
@@ -30,7 +31,7 @@ INVENTORY_PRODUCT = "inventory.Product"
 
 
 def _model(label: str):
-    from django.apps import apps
+    """Another app's model for a lookup by code (read only; a string FK needs the class here)."""
     return apps.get_model(label)
 
 

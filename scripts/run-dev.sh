@@ -27,7 +27,7 @@ cat <<MSG
     API docs:       http://$HOST:$PORT/api/docs/
     Health:         http://$HOST:$PORT/healthz
   Demo logins (user / password): admin/admin  ops/ops  finance/finance  support/support
-  Partner API token: python manage.py createapiuser partner-acme --role partner --customer ACME
+  Partner API token: $PY manage.py createapiuser partner-acme --role partner --customer ACME
   Worker and beat logs: var/log/worker.log, var/log/beat.log   (Ctrl-C stops everything)
 
 MSG

@@ -1,4 +1,5 @@
-"""Inventory invariants: I1 (on_hand and value = Σ moves), I2 (reserved = Σ open reservations).
+"""Inventory invariants: I1 (on_hand and value = Σ moves), I2 (reserved = Σ open reservations),
+I3 (0 <= reserved <= on_hand).
 
 Both are computed by inventory (inventory.selectors.iter_on_hand_discrepancies /
 iter_reserved_discrepancies: one grouped aggregate over the ledger joined to the levels,
@@ -83,4 +84,34 @@ class ReservationsVsLevels(Check):
                 links=_links(r["product_id"], r["warehouse_id"], r["sku"], r["warehouse_code"]),
                 detail=self.description,
                 figures={"reserved": r["reserved"], "reservations_open": r["reservations_quantity"]},
+            )
+
+
+@register
+class LevelBounds(Check):
+    name = "i3_level_bounds"
+    title = "I3 no negative stock, reserved within on hand"
+    owner_role = "operations"
+    severity = "high"
+    description = ("Every StockLevel must have on_hand >= 0, reserved >= 0 and reserved <= on_hand. The "
+                   "database refuses such writes (CHECK constraints); this check proves no row got past them.")
+
+    def run(self, *, now: datetime) -> CheckOutcome:
+        totals = inventory_selectors.level_bound_totals()
+        return CheckOutcome(figures=dict(totals), findings=self._findings())
+
+    def _findings(self):
+        for r in inventory_selectors.iter_level_bound_violations():
+            problems = []
+            if r["on_hand"] < 0:
+                problems.append(f"on hand {r['on_hand']} is negative")
+            if r["reserved"] < 0:
+                problems.append(f"reserved {r['reserved']} is negative")
+            if r["reserved"] > r["on_hand"]:
+                problems.append(f"reserved {r['reserved']} exceeds on hand {r['on_hand']}")
+            yield Finding(
+                key=f"product={r['product_id']}:warehouse={r['warehouse_id']}",
+                title=f"{r['sku']} @ {r['warehouse_code']}: {'; '.join(problems)}"[:255],
+                links=_links(r["product_id"], r["warehouse_id"], r["sku"], r["warehouse_code"]),
+                detail=self.description, figures={"on_hand": r["on_hand"], "reserved": r["reserved"]},
             )

@@ -87,6 +87,31 @@ def test_i2_reserved_differs_from_reservations(wh, product, receive):
     )
 
 
+@pytest.mark.postgres
+def test_i3_reserved_above_on_hand_is_found_even_past_the_database_check(wh, product, receive):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("drops a CHECK constraint inside the test transaction (PostgreSQL DDL is transactional)")
+    from inventory import services
+
+    receive(wh, product, 10, "4.00")
+    services.reserve_stock(requests=[services.ReserveRequest(demand_ref="SOL-Y", product_id=product.pk,
+                                                             quantity=D("4"))],
+                           warehouse_ids=[wh.pk], all_or_nothing=True)
+    # the CHECK constraint is what normally makes I3 impossible; a restore or a migration that
+    # dropped it is what the scheduled check is for
+    sql("SET CONSTRAINTS ALL IMMEDIATE", [])  # fire the deferred FK checks, so the table may be altered
+    sql("ALTER TABLE inventory_stocklevel DROP CONSTRAINT inv_level_reserved_le_onhand", [])
+    item = assert_cycle(
+        "i3", "reconciliation.i3_level_bounds",
+        ("UPDATE inventory_stocklevel SET on_hand = 3 WHERE product_id = %s", [product.pk]),
+        ("UPDATE inventory_stocklevel SET on_hand = 10 WHERE product_id = %s", [product.pk]),
+        key_part=f"product={product.pk}",
+    )
+    assert "reserved 4.000 exceeds on hand 3.000" in item.title and item.severity == "high"
+
+
 def _move_sql(product, wh, value):
     # The ledger is append-only (triggers refuse UPDATE/DELETE), so the break is an extra
     # move written behind the services' back, and the fix a compensating one.
