@@ -79,6 +79,11 @@ class InsufficientCredit(DomainError):
     title = "The customer's credit does not cover the refund"
 
 
+class PaymentRunRefused(DomainError):
+    code = "payment_run_refused"
+    title = "The payment run cannot be approved"
+
+
 class PaymentRunConflict(StateConflict):
     code = "payment_run_conflict"
     title = "The payment run is not in a state that allows this"

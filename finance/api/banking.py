@@ -63,6 +63,8 @@ class BankAccountSerializer(strict.ModelSerializer):
         value = "".join((value or "").split()).upper()
         if value and not _iban_ok(value):
             raise serializers.ValidationError(f"{value!r} is not a valid IBAN (check digits)")
+        if value and BankAccount.objects.filter(iban=value).exclude(pk=getattr(self.instance, "pk", None)).exists():
+            raise serializers.ValidationError(f"another bank account has the IBAN {value}")
         return value
 
     def create(self, validated_data):
@@ -259,7 +261,7 @@ class BankStatementViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
 
     serializer_class = BankStatementSerializer
     permission_classes = [allowed("finance.banking")]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]  # JSON: only to answer a wrong body with a 400
     lookup_value_regex = r"\d+"
     filterset_fields = ["bank_account__code", "format"]
 
@@ -269,7 +271,7 @@ class BankStatementViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
             "lines__matches__supplier_payment", "lines__matches__refund", "lines__matches__account",
             "lines__bank_account").order_by("-id")
 
-    @extend_schema(request={"multipart/form-data": StatementUploadSerializer},
+    @extend_schema(request=StatementUploadSerializer,
                    responses={201: BankStatementSerializer, 200: BankStatementSerializer})
     def create(self, request, *args, **kwargs):
         data = StatementUploadSerializer(data=request.data)

@@ -52,6 +52,7 @@ from inventory import selectors as inventory_selectors
 from sales import selectors as sales_selectors
 
 ZERO = Decimal("0.00")
+MAX_AMOUNT = Decimal("1e15")  # MoneyField holds 16 digits before the point; a bank line is far below
 OPEN_INVOICE = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
 OPEN_BILL = (SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID)
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/_.]*[A-Za-z0-9]|[A-Za-z0-9]")
@@ -135,6 +136,13 @@ def import_bank_statement(*, data: bytes, filename: str = "", bank_account_code:
     if parsed.currency and parsed.currency != bank.currency:
         raise StatementRejected(f"The statement is in {parsed.currency}, bank account {bank.code} in {bank.currency}.",
                                 errors={"file": [f"currency {parsed.currency} differs from {bank.currency}"]})
+    errors = {f"lines.{i}.amount": [f"{ln.amount} is out of range"]
+              for i, ln in enumerate(parsed.lines, start=1) if not abs(ln.amount) < MAX_AMOUNT}
+    errors.update({f"balances.{name}": [f"{value} is out of range"] for name, value in
+                   (("opening", parsed.opening_balance), ("closing", parsed.closing_balance))
+                   if value is not None and not abs(value) < MAX_AMOUNT})
+    if errors:
+        raise StatementRejected("Some amounts of the statement are out of range.", errors=errors)
     errors = {f"lines.{i}.amount": [f"{ln.amount} has more decimals than {bank.currency} allows"]
               for i, ln in enumerate(parsed.lines, start=1) if not currencies.fits(ln.amount, bank.currency)}
     errors.update({f"lines.{i}.amount": ["a zero amount"] for i, ln in enumerate(parsed.lines, start=1)
@@ -160,7 +168,7 @@ def import_bank_statement(*, data: bytes, filename: str = "", bank_account_code:
     for ln in parsed.lines:
         base = (ln.booking_date, q2(ln.amount), ln.reference, ln.bank_id)
         seen[base] += 1
-        bank_id = ln.bank_id if seen[base] == 1 else f"{ln.bank_id}#{seen[base]}"
+        bank_id = ln.bank_id if seen[base] == 1 else f"{ln.bank_id[:70]}#{seen[base]}"
         keys.append((ln, bank_id))
     existing_keys = set(BankStatementLine.objects.filter(
         bank_account=bank, booking_date__in={ln.booking_date for ln, _ in keys}).values_list(

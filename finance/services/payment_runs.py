@@ -21,7 +21,7 @@ from sepaxml import SepaTransfer
 from core import context, currencies
 from core.money import q2
 from finance import locks
-from finance.exceptions import BillNotPayable, PaymentRunConflict, ValidationFailed
+from finance.exceptions import BillNotPayable, PaymentRunConflict, PaymentRunRefused, ValidationFailed
 from finance.models import BankAccount, PaymentRun, PaymentRunItem, SupplierBankDetails, SupplierBill
 from finance.services import numbering
 from finance.services.bills import pay_supplier
@@ -149,7 +149,11 @@ def approve_payment_run(*, run_id: int, approved_by=None) -> PaymentRun:
         for item in group:
             item.supplier_payment = sp
             item.save(update_fields=["supplier_payment"])
-    run.pain001, run.message_id = build_pain001(run, items)
+    try:
+        run.pain001, run.message_id = build_pain001(run, items)
+    except Exception as exc:  # sepaxml refuses bad bank details with plain Exceptions; nothing is kept
+        raise PaymentRunRefused(f"The pain.001 file cannot be written: {exc}. Check the bank details of "
+                                f"{run.bank_account.code} and of the suppliers.") from exc
     run.status = PaymentRun.Status.POSTED
     run.approved_at = timezone.now()
     run.approved_by = approved_by if getattr(approved_by, "pk", None) else None

@@ -34,6 +34,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -53,7 +54,14 @@ from core.messaging.models import OutboxEvent
 from core.messaging.relay import drain_outbox
 from finance import services as finance_services
 from finance.defaults import ensure_default_chart
-from finance.models import Invoice, JournalEntry
+from finance.models import (
+    Account,
+    BankAccount,
+    BankCsvMapping,
+    Invoice,
+    JournalEntry,
+    SupplierBankDetails,
+)
 from integrations import webhooks
 from integrations.channels import receivers
 from integrations.models import ChannelConfig, EdiDocument, EdiPartner, WebhookDelivery
@@ -119,6 +127,12 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "finance:invoice-send": ("finance.receivables", "documents.outbound"),
     "finance:credit-note-send": ("finance.receivables", "documents.outbound"),
     "inventory:purchase-order-send": ("inventory.purchasing", "documents.outbound"),
+    "finance:bank-account": "finance.banking", "finance:bank-statement": "finance.banking",
+    "finance:refund": "finance.banking", "finance:report-bank-reconciliation": "finance.banking",
+    "finance:payment-run": "finance.payables", "finance:report-profit-and-loss": "finance.reports",
+    "finance:report-balance-sheet": "finance.reports", "finance:report-cash-flow": "finance.reports",
+    "finance:report-working-capital": "finance.reports", "sales:report-margin": "sales.margin",
+    "inventory:report-stock-aging": "inventory.reports",
 }
 # fmt: on
 # Routes without a URL kwarg on which another customer's partner still gets a 404: the
@@ -296,6 +310,18 @@ def _build_world() -> World:
                                             owner_role="support", notify=False)
     run = ops_services.run_reconciliation(names=["i1"], trigger="test")
 
+    # cash management: a bank account, an imported statement line, a refund, a draft payment run
+    bank = BankAccount.objects.create(code="MX-BANK", name="MX bank", iban="DE89370400440532013000",
+                                      account=Account.objects.create(code="MX-1010", name="MX bank", type="asset"),
+                                      csv_mapping=BankCsvMapping.objects.create(name="mx"))
+    statement = finance_services.import_bank_statement(data=b"Date,Amount,Reference\n2026-12-01,1.00,mx-line\n",
+                                                       bank_account_code=bank.code).statement
+    bank_line = statement.lines.get()
+    finance_services.receive_payment(customer=acme, amount=D("2.00"), reference="mx-on-account")
+    refund = finance_services.refund_customer(customer=acme, amount=D("1.00"), bank_account=bank)
+    SupplierBankDetails.objects.create(supplier=supplier, account_name="MX supplier", iban="FR1420041010050500013M02606")
+    payment_run = finance_services.create_payment_run(due_before=date(2099, 12, 31), bank_account=bank)
+
     entry = JournalEntry.objects.order_by("id").first()
     event = OutboxEvent.objects.get(type="sales.order.accepted.v1", correlation_id=order.correlation_id)
     # the endpoint comes last, so that no relay above tried to deliver to it
@@ -329,6 +355,9 @@ def _build_world() -> World:
         "finance:payment": {"pk": payment.pk},
         "finance:supplier-bill": {"pk": bill.pk},
         "finance:supplier-payment": {"pk": supplier_payment.pk},
+        "finance:bank-account": {"code": bank.code}, "finance:bank-statement": {"pk": statement.pk},
+        "finance:bank-statement-line": {"pk": bank_line.pk}, "finance:refund": {"pk": refund.pk},
+        "finance:payment-run": {"pk": payment_run.pk}, "web:bank-line": {"pk": bank_line.pk},
         "integrations:webhook-endpoint": {"pk": endpoint.pk},
         "integrations:event": {"event_id": event.event_id},
         "integrations:delivery": {"pk": WebhookDelivery.objects.filter(endpoint=endpoint).latest("id").pk},
@@ -563,6 +592,16 @@ WEB_PAGES = [
     # #22 (ui)
     Page("web:order-desk-check", "GET", "sales.orders", _W),
     Page("web:sku-lookup", "GET", "sales.orders", _W),
+    Page("web:report-pnl", "GET", "finance.reports", _R),
+    Page("web:report-balance-sheet", "GET", "finance.reports", _R),
+    Page("web:report-cash-flow", "GET", "finance.reports", _R),
+    Page("web:report-working-capital", "GET", "finance.reports", _R),
+    Page("web:report-margin", "GET", "sales.margin", _R),
+    Page("web:report-stock-aging", "GET", "inventory.reports", _R),
+    Page("web:bank-queue", "GET", "finance.banking", _R),
+    Page("web:bank-line", "GET", "finance.banking", _R, "web:bank-line"),
+    Page("web:bank-line", "POST", "finance.banking", _W, "web:bank-line"),
+    Page("web:bank-reconciliation", "GET", "finance.banking", _R),
 ]
 # fmt: on
 WEB_WITHOUT_RESOURCE = {"web:home"}  # sends each user to their dashboard (or the login page)

@@ -225,3 +225,15 @@ def test_unmatched_queue_and_permissions(finance_client, support_client, bank):
     queue = finance_client.get(reverse("finance:bank-statement-line-list"), {"status": "unmatched"})
     assert queue.status_code == 200 and queue.json()["count"] == 2
     assert support_client.get(reverse("finance:bank-statement-line-list")).status_code == 403
+
+
+def test_a_payment_run_with_bad_bank_details_is_refused_and_posts_nothing(finance_client, bank, bill):
+    from finance.models import SupplierBankDetails
+
+    SupplierBankDetails.objects.filter(supplier=bill.supplier).update(iban="not an iban")
+    run = finance_client.post(reverse("finance:payment-run-list"), {"due_before": "2026-12-31"}, format="json").json()
+    response = finance_client.post(reverse("finance:payment-run-approve", args=[run["id"]]), {}, format="json")
+    assert response.status_code == 422 and "pain.001" in response.json()["detail"]
+    assert not SupplierPayment.objects.exists()
+    bill.refresh_from_db()
+    assert bill.status == "open" and PaymentRun.objects.get().status == "draft"

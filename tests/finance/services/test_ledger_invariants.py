@@ -1,5 +1,5 @@
 """I4–I7 after any sequence of receipts, sales, shipments, invoices, payments, returns,
-voids, bills and adjustments (hypothesis stateful, through the real services of every app):
+voids, bills, adjustments, refunds and bank statement lines matched automatically (hypothesis stateful, through the real services of every app):
 
 I4 every entry balances and the trial balance balances; I5 GL inventory = stock ledger
 value; I6 GL AR = open invoice balances (net of customer credit); I7 GL AP = open bills.
@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -35,13 +36,16 @@ from hypothesis.stateful import (
 
 from core.messaging.relay import drain_outbox
 from finance import selectors
-from finance.models import Invoice, SupplierBill
+from finance.models import Account, BankAccount, BankCsvMapping, BankMatchRule, Invoice, Payment, SupplierBill
 from finance.services import (
     AllocationInput,
     BillLineInput,
+    auto_match_lines,
     create_supplier_bill,
+    import_bank_statement,
     pay_supplier,
     receive_payment,
+    refund_customer,
     void_invoice,
 )
 from inventory.models import StockMove
@@ -301,6 +305,47 @@ class Ledgers(RuleBasedStateMachine):
         self._post(ap=half, cash=-half)
         self.bills[bill.pk] -= half
 
+    # --- cash management: refunds and bank statement lines matched automatically ---------------
+
+    @precondition(lambda self: self.customer_credit > 0)
+    @rule(part=st.sampled_from([D("0.5"), D("1")]))
+    def refund_credit(self, part):
+        on_account = Payment.objects.aggregate(s=Sum("unallocated"))["s"] or D("0")
+        amount = (on_account * part).quantize(CENT)
+        if amount <= 0:
+            return
+        refund_customer(customer=self.ctx["customer"], amount=amount)
+        self._post(ar=amount, cash=-amount)
+        self.customer_credit -= amount
+
+    @rule(kind=st.sampled_from(["invoice", "fee", "unknown"]), twice=st.booleans(), data=st.data())
+    def bank_line(self, kind, twice, data):
+        """A bank statement line: a customer paying an open invoice (matched by its number), a
+        bank fee (matched by a rule to account 6100) or an unknown line (left in the queue).
+        Matching again, or importing the same file again, changes nothing."""
+        ref = self._ref()
+        open_invoices = list(Invoice.objects.filter(balance_due__gt=0).exclude(status="void").order_by("pk"))
+        if kind == "invoice" and open_invoices:
+            invoice = data.draw(st.sampled_from(open_invoices))
+            amount, text = self.invoices[invoice.pk]["balance"], f"{invoice.number} thanks"
+        elif kind == "fee":
+            invoice, amount, text = None, D("-2.50"), "ACCOUNT FEE"
+        else:
+            invoice, amount, text = None, D("7.77"), "who knows"
+        csv = f"Booking date;Amount;Reference;Text;Transaction id\n{timezone.localdate():%d.%m.%Y};" \
+              f"{str(amount).replace('.', ',')};{ref};{text};{ref}\n".encode()
+        import_bank_statement(data=csv, bank_account_code="HYPO")
+        auto_match_lines()
+        if twice:
+            import_bank_statement(data=csv, bank_account_code="HYPO")
+            auto_match_lines()
+        if invoice is not None:
+            self._post(cash=amount, ar=-amount)
+            self.invoices[invoice.pk]["balance"] -= amount
+            self.invoices[invoice.pk]["settled"] += amount
+        elif kind == "fee":
+            self._post(**{"cash": amount, "6100": -amount})
+
     @invariant()
     def books_agree(self):
         drain_outbox()
@@ -342,5 +387,13 @@ class Ledgers(RuleBasedStateMachine):
 
 @pytest.mark.django_db
 def test_ledgers_agree_after_any_sequence(customer, warehouse, product, supplier):
+    # a bank account posted through the cash account, its CSV layout, and a fee rule
+    mapping = BankCsvMapping.objects.create(name="hypo", delimiter=";", date_column="Booking date",
+                                            date_format="%d.%m.%Y", decimal_separator=",", bank_id_column="Transaction id",
+                                            description_column="Text")
+    BankAccount.objects.create(code="HYPO", name="Hypothesis bank", account=Account.objects.get(role="cash"),
+                               csv_mapping=mapping)
+    fees = Account.objects.create(code="6100", name="Bank charges", type="expense")
+    BankMatchRule.objects.create(name="fees", text="account fee", direction="out", account=fees)
     Ledgers.ctx = {"customer": customer, "warehouse": warehouse, "product": product, "supplier": supplier}
     run_state_machine_as_test(Ledgers, settings=settings(settings.get_profile(PROFILE)))
