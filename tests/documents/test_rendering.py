@@ -68,3 +68,17 @@ def test_rendering_is_deterministic_and_non_final_documents_are_not_archived(wor
     second = services.document_pdf(document_type="order_confirmation", key=world["order"].pk)
     assert first.content == second.content
     assert not ArchivedDocument.objects.exists()
+
+
+def test_packing_slip_shows_lots_and_serials_when_the_lines_carry_them(world, monkeypatch):
+    # given shipment lines with lots and serials (stock granularity adds them; stood in by properties)
+    from sales.models import ShipmentLine
+
+    monkeypatch.setattr(ShipmentLine, "lots", property(lambda line: [f"LOT-{line.sku}"]), raising=False)
+    monkeypatch.setattr(ShipmentLine, "serials", property(lambda line: "SN-1, SN-2" if line.sku == "DOC-GADGET"
+                                                           else ""), raising=False)
+    # when
+    text = _text("packing_slip", world["shipment"].pk)
+    # then
+    assert "Lots" in text and "Serials" in text
+    assert "LOT-DOC-WIDGET" in text and "LOT-DOC-GADGET" in text and "SN-1, SN-2" in text
