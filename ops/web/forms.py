@@ -265,3 +265,23 @@ class EventFilter(FilterForm):
     type = forms.CharField(label="Type", max_length=120)
     correlation_id = forms.CharField(label="Correlation id", max_length=128)
     subject = forms.CharField(label="Subject", max_length=200)
+
+
+class JournalFilter(FilterForm):
+    account = forms.ChoiceField(label="Account", choices=())
+    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    source_type = forms.CharField(label="Source", max_length=40)
+    q = forms.CharField(label="Memo, source id or correlation id", max_length=100,
+                        widget=forms.TextInput(attrs={"type": "search"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = _codes(finance_selectors.account_choices())
+
+
+class CustomerCreditForm(forms.Form):
+    on_hold = forms.BooleanField(label="On hold (every new order waits for finance)", required=False)
+    credit_limit = forms.DecimalField(label="Credit limit (empty: no limit)", required=False,
+                                      min_value=Decimal("0"), **MONEY)
+    reason = forms.CharField(label="Reason (kept in the history)", max_length=100, min_length=3)

@@ -57,4 +57,6 @@ urlpatterns = [
     # #22: order desk helpers
     path("orders/new/check/", orders.order_desk_check, name="order-desk-check"),
     path("orders/skus/", orders.sku_lookup, name="sku-lookup"),
+    path("finance/journal/", finance.journal, name="journal"),
+    path("finance/customers/<str:code>/credit/", finance.customer_credit_edit, name="customer-credit-edit"),
 ]

@@ -540,6 +540,9 @@ WEB_PAGES = [
     # #22 (ui)
     Page("web:order-desk-check", "GET", "sales.orders", _W),
     Page("web:sku-lookup", "GET", "sales.orders", _W),
+    Page("web:journal", "GET", "finance.ledger", _R),
+    Page("web:customer-credit-edit", "GET", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
+    Page("web:customer-credit-edit", "POST", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
 ]
 # fmt: on
 WEB_WITHOUT_RESOURCE = {"web:home"}  # sends each user to their dashboard (or the login page)

@@ -122,3 +122,30 @@ def test_login_and_error_pages_carry_the_company_name_and_layout(client, setting
         html = response.content.decode()
         assert "Acme Distribution" in html and 'class="topbar"' in html and 'href="/static/css/app.css"' in html or \
             "app.css" in html
+
+
+def test_finance_puts_a_customer_on_hold_and_changes_its_limit_with_history(clients, sc):
+    from sales.models import Customer
+
+    url = reverse("web:customer-credit-edit", args=["WEBCUST"])
+    assert clients[OP].post(url, {"on_hold": "on", "credit_limit": "100", "reason": "late payer"}).status_code == 403
+    response = clients[F].post(url, {"on_hold": "on", "credit_limit": "100", "reason": "late payer"})
+    assert response.status_code == 302
+    customer = Customer.objects.get(code="WEBCUST")
+    assert customer.on_hold and customer.credit_limit == 100
+    assert customer.history.first().history_change_reason == "late payer"
+    html = clients[F].get(url).content.decode()
+    assert "late payer" in html and "$100.00" in html and "web-finance" in html
+
+
+def test_journal_list_filters_and_the_trial_balance_drills_down_to_it(clients, sc, drain):
+    shipment = sc.order.shipments.get(status="ready")
+    clients[OP].post(reverse("web:shipment-ship", args=[shipment.pk]), {"tracking_number": "J-1"})
+    drain()
+    tb = clients[F].get(reverse("web:trial-balance")).content.decode()
+    link = re.search(r'href="(/finance/journal/\?account=[^"&]+&amp;date_to=[^"]+)"', tb)
+    assert link, "the trial balance links each account to its entries"
+    page = clients[F].get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert "Journal entries" in page and "Page 1 of 1" in page
+    nothing = clients[F].get(reverse("web:journal") + "?date_to=2001-01-01").content.decode()
+    assert "No postings match" in nothing
