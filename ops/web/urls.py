@@ -58,5 +58,6 @@ urlpatterns = [
     path("orders/new/check/", orders.order_desk_check, name="order-desk-check"),
     path("orders/skus/", orders.sku_lookup, name="sku-lookup"),
     path("finance/journal/", finance.journal, name="journal"),
+    path("trace/<str:correlation_id>.json", orders.trace_json, name="trace-json"),
     path("finance/customers/<str:code>/credit/", finance.customer_credit_edit, name="customer-credit-edit"),
 ]

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from test_browser.py, used as arguments)
 """#22 in a real browser (Chromium through Playwright, the fixtures of test_browser.py): the
 period-close refusals live in test_browser.test_close_a_period; here a cancel with reason, the
 order desk (autocomplete, a bad SKU beside its line), the payment form's running total, a count

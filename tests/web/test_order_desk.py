@@ -149,3 +149,19 @@ def test_journal_list_filters_and_the_trial_balance_drills_down_to_it(clients, s
     assert "Journal entries" in page and "Page 1 of 1" in page
     nothing = clients[F].get(reverse("web:journal") + "?date_to=2001-01-01").content.decode()
     assert "No postings match" in nothing
+
+
+def test_the_order_tells_its_story_in_steps_with_raw_events_behind_a_toggle(clients, sc, drain):
+    shipment = sc.order.shipments.get(status="ready")
+    clients[OP].post(reverse("web:shipment-ship", args=[shipment.pk]), {"tracking_number": "STORY-1"})
+    drain()
+    html = clients[S].get(reverse("web:order", args=[sc.order.pk])).content.decode()
+    story = html[html.index('id="order-story"'):html.index('id="raw-events"')]
+    steps = re.findall(r"<strong>(?:<a[^>]*>)?([^<]+)", story)
+    assert steps[0] == "Placed" and steps[1].startswith("Shipped") and steps[2].startswith("Invoiced"), steps
+    assert "<details" in html and f'href="/trace/{sc.order.correlation_id}.json"' in html
+    assert "/api/v1/ops/trace/" not in html
+    trace = clients[S].get(f"/trace/{sc.order.correlation_id}.json")
+    assert trace.status_code == 200 and trace.json()["entries"]
+    held = clients[F].get(reverse("web:order", args=[sc.held_order.pk])).content.decode()
+    assert "Held for credit" in held
