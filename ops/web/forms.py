@@ -285,3 +285,23 @@ class CustomerCreditForm(forms.Form):
     credit_limit = forms.DecimalField(label="Credit limit (empty: no limit)", required=False,
                                       min_value=Decimal("0"), **MONEY)
     reason = forms.CharField(label="Reason (kept in the history)", max_length=100, min_length=3)
+
+
+class PurchaseOrderForm(forms.Form):
+    supplier = forms.ChoiceField(label="Supplier", choices=())
+    warehouse = forms.ChoiceField(label="Deliver to warehouse", choices=())
+    expected_date = forms.DateField(label="Expected on", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supplier"].choices = _codes(inventory_selectors.code_choices("supplier"), blank="Choose a supplier")
+        self.fields["warehouse"].choices = _codes(inventory_selectors.code_choices("warehouse"), blank="Choose a warehouse")
+
+
+class PurchaseOrderLineForm(OrderLineForm):
+    unit_price = None
+    unit_cost = forms.DecimalField(label="Unit cost (optional; otherwise the standard cost)", required=False,
+                                   min_value=Decimal("0"), max_digits=18, decimal_places=6)
+
+
+PurchaseOrderLineFormSet = forms.formset_factory(PurchaseOrderLineForm, extra=5, max_num=200)

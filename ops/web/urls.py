@@ -59,5 +59,6 @@ urlpatterns = [
     path("orders/skus/", orders.sku_lookup, name="sku-lookup"),
     path("finance/journal/", finance.journal, name="journal"),
     path("trace/<str:correlation_id>.json", orders.trace_json, name="trace-json"),
+    path("purchasing/new/", stock.purchase_order_new, name="purchase-order-new"),
     path("finance/customers/<str:code>/credit/", finance.customer_credit_edit, name="customer-credit-edit"),
 ]

@@ -541,6 +541,8 @@ WEB_PAGES = [
     Page("web:order-desk-check", "GET", "sales.orders", _W),
     Page("web:sku-lookup", "GET", "sales.orders", _W),
     Page("web:journal", "GET", "finance.ledger", _R),
+    Page("web:purchase-order-new", "GET", "inventory.purchasing", _W),
+    Page("web:purchase-order-new", "POST", "inventory.purchasing", _W),
     Page("web:trace-json", "GET", "ops.monitoring", _R, None, (("correlation_id", "no-such-id"),)),
     Page("web:customer-credit-edit", "GET", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
     Page("web:customer-credit-edit", "POST", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),

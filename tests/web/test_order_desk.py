@@ -4,6 +4,7 @@ customer's credit state and a reused reference shown before placing."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -165,3 +166,23 @@ def test_the_order_tells_its_story_in_steps_with_raw_events_behind_a_toggle(clie
     assert trace.status_code == 200 and trace.json()["entries"]
     held = clients[F].get(reverse("web:order", args=[sc.held_order.pk])).content.decode()
     assert "Held for credit" in held
+
+
+def test_a_purchase_order_created_by_hand_and_the_empty_state_says_what_to_do(clients, sc):
+    from inventory.models import PurchaseOrder
+
+    empty = clients[OP].get(reverse("web:purchase-orders") + "?q=NO-SUCH").content.decode()
+    assert "create one" in empty and reverse("web:purchase-order-new") in empty
+    data = {"supplier": "WEB-SUP", "warehouse": "WEB-MAIN", "expected_date": "",
+            "lines-TOTAL_FORMS": "2", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "200",
+            "lines-0-sku": "web-3", "lines-0-quantity": "12", "lines-0-unit_cost": "2.50",
+            "lines-1-sku": "NOPE-2", "lines-1-quantity": "1"}
+    html = clients[OP].post(reverse("web:purchase-order-new"), data).content.decode()
+    assert "Line 2: SKU NOPE-2 not found." in html
+    before = PurchaseOrder.objects.count()
+    data["lines-TOTAL_FORMS"] = "1"
+    response = clients[OP].post(reverse("web:purchase-order-new"), data)
+    assert response.status_code == 302 and PurchaseOrder.objects.count() == before + 1
+    po = PurchaseOrder.objects.order_by("-pk").first()
+    assert po.origin == "manual" and po.lines.get().quantity == 12 and po.lines.get().unit_cost == Decimal("2.5")
+    assert clients[F].get(reverse("web:purchase-order-new")).status_code == 403
