@@ -305,3 +305,14 @@ def order_figures(*, today, since) -> dict:
         .annotate(n=Count("pk"))}
     return {"by_status": by_status, "status_order": [s for s, _ in Order.Status.choices], "backorder": backorder,
             "ready": ready, "shipped_today": shipped_today, "orders_per_day": per_day, "shipments_per_day": ship_day}
+
+
+def orders_holding_stock(*, product_id: int, warehouse_id: int) -> list[dict]:
+    """The orders whose active allocations reserve this product in this warehouse (order id,
+    number, reserved quantity), biggest first: what a count below reserved has to touch."""
+    rows = (Allocation.objects.filter(status=Allocation.Status.ACTIVE, quantity__gt=0, warehouse_id=warehouse_id,
+                                      order_line__product_id=product_id)
+            .values("order_line__order_id", "order_line__order__number")
+            .annotate(reserved=Sum("quantity")).order_by("-reserved"))
+    return [{"order_id": r["order_line__order_id"], "number": r["order_line__order__number"],
+             "reserved": r["reserved"]} for r in rows]

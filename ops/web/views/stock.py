@@ -21,6 +21,7 @@ from ops.web.access import may, staff_page
 from ops.web.confirm import confirmed, record_reason
 from ops.web.render import next_url, page
 from ops.web.tables import Col, Table
+from sales import selectors as sales_selectors
 
 ZERO = Decimal("0")
 
@@ -103,7 +104,7 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
     the warehouse has never stocked asks first, and the screen stays for the next count."""
     form = forms.CycleCountForm(request.POST or None, initial={"sku": request.GET.get("sku", ""),
                                                                 "warehouse": request.GET.get("warehouse", "")})
-    ask_new = None
+    ask_new, holders = None, []
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         typed, code = d["sku"].strip(), d["warehouse"]
@@ -120,6 +121,8 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
                     move = inv.adjust_stock(warehouse=code, product=product.sku,
                                             counted_quantity=d["counted_quantity"], reason=d["reason"])
                 except DomainError as exc:
+                    if "counted_quantity" in (exc.errors or {}) and wid is not None:
+                        holders = sales_selectors.orders_holding_stock(product_id=product.pk, warehouse_id=wid)
                     placed = False
                     for field, errs in (exc.errors or {}).items():
                         if field in form.fields:
@@ -139,7 +142,7 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
                                                        ledger, product.sku))
                     return redirect(f"{reverse('web:cycle-count')}?warehouse={code}")
     recent = inventory_selectors.list_recent_adjustments(limit=20)
-    return page(request, "web/cycle_count.html", {"form": form, "recent": recent, "ask_new": ask_new,
+    return page(request, "web/cycle_count.html", {"form": form, "recent": recent, "ask_new": ask_new, "holders": holders,
                                                   "page_title": "Cycle count"}, section="stock")
 
 
