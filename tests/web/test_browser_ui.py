@@ -123,6 +123,7 @@ def test_a_count_below_reserved_is_explained_on_the_count_screen(page, live_serv
     page.get_by_label("Counted quantity").fill("1")
     page.get_by_role("button", name="Record count").click()
     expect(page.locator(".errorlist")).to_contain_text("Below reserved quantity 5")
+    expect(page.locator("#reserved-by")).to_contain_text(f"{sc.order.number}: 5 reserved")
     assert get_stock_level(warehouse=sc.warehouse, product=sc.products[1]).on_hand == 5
     shot(page, "count-below-reserved")
     # the next count from the same screen goes through and the screen stays
