@@ -388,3 +388,26 @@ def rolled_forward_entries(*, posted_since):
 def closed_period_covering(on):
     """The closed period containing `on`, or None (open, or no period yet)."""
     return FiscalPeriod.objects.filter(start_date__lte=on, end_date__gte=on, status=FiscalPeriod.Status.CLOSED).first()
+
+
+def search_journal_lines(*, account_code: str | None = None, date_from=None, date_to=None,
+                         source_type: str | None = None, search: str | None = None):
+    """Posted journal lines with their entry and account, newest first: the staff journal list
+    and the trial balance's drill-down (an account up to a date)."""
+    qs = JournalLine.objects.select_related("entry", "account").order_by("-date", "-entry__number", "line_no")
+    if account_code:
+        qs = qs.filter(account__code=account_code)
+    if date_from:
+        qs = qs.filter(date__gte=date_from)
+    if date_to:
+        qs = qs.filter(date__lte=date_to)
+    if source_type:
+        qs = qs.filter(entry__source_type=source_type)
+    if search:
+        qs = qs.filter(Q(entry__memo__icontains=search) | Q(memo__icontains=search)
+                       | Q(entry__source_id=search) | Q(entry__correlation_id=search))
+    return qs
+
+
+def account_choices() -> list[tuple[str, str]]:
+    return list(Account.objects.order_by("code").values_list("code", "name"))

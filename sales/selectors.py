@@ -341,3 +341,12 @@ def document_customer(*, customer_id: int) -> dict | None:
     return {"id": customer.pk, "code": customer.code, "name": customer.name,
             "address_lines": [ln.strip() for ln in customer.billing_address.splitlines() if ln.strip()],
             "tax_id": getattr(customer, "tax_id", ""), "email": customer.billing_email or customer.email}
+def orders_holding_stock(*, product_id: int, warehouse_id: int) -> list[dict]:
+    """The orders whose active allocations reserve this product in this warehouse (order id,
+    number, reserved quantity), biggest first: what a count below reserved has to touch."""
+    rows = (Allocation.objects.filter(status=Allocation.Status.ACTIVE, quantity__gt=0, warehouse_id=warehouse_id,
+                                      order_line__product_id=product_id)
+            .values("order_line__order_id", "order_line__order__number")
+            .annotate(reserved=Sum("quantity")).order_by("-reserved"))
+    return [{"order_id": r["order_line__order_id"], "number": r["order_line__order__number"],
+             "reserved": r["reserved"]} for r in rows]

@@ -7,6 +7,7 @@ cent from the ledger. `{% load erp_format %}` then `{{ total|money:order.currenc
 
 from __future__ import annotations
 
+import ast
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -149,3 +150,50 @@ def number(value, places=1) -> str:
         return EMPTY
     places = int(places)
     return format_decimal(figure, format="#,##0" + ("." + "0" * places if places else ""), locale=_locale())
+
+
+_WHERE = ("row", "line", "segment", "record", "index")
+_TEXT = ("error", "message", "detail", "reason", "msg")
+
+
+def _field_words(key: str) -> str:
+    """`lines.0.sku` → `line 1 SKU`; `customer_code` → `customer code`."""
+    words = []
+    for part in str(key).split("."):
+        if part.isdigit():
+            if words and words[-1].endswith("s"):
+                words[-1] = words[-1][:-1]
+            words.append(str(int(part) + 1))
+        else:
+            words.append("SKU" if part.lower() == "sku" else part.replace("_", " "))
+    return " ".join(words)
+
+
+@register.filter
+def sentence(value) -> str:
+    """An error as a person would write it, not a Python dict or list:
+    `{'lines.0.sku': ['Unknown SKU NOPE.']}` → `Line 1 SKU: Unknown SKU NOPE.`;
+    `{'row': 3, 'error': 'bad date'}` → `Row 3: bad date.`"""
+    if value in (None, ""):
+        return EMPTY
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in "{[":
+            try:
+                return sentence(ast.literal_eval(text))
+            except (ValueError, SyntaxError):
+                return text
+        return text
+    if isinstance(value, list | tuple):
+        return " ".join(sentence(v) for v in value)
+    if isinstance(value, dict):
+        where = [f"{k} {value[k]}" for k in _WHERE if k in value]
+        parts = []
+        for k, v in value.items():
+            if k in _WHERE:
+                continue
+            text = "; ".join(sentence(x).rstrip(".") for x in v) if isinstance(v, list | tuple) else sentence(v).rstrip(".")
+            parts.append(text if k in _TEXT else f"{_field_words(k)}: {text}")
+        out = (", ".join(where) + (": " if where and parts else "") + "; ".join(parts)).strip()
+        return (out[:1].upper() + out[1:] + ("" if out.endswith(".") else ".")) if out else EMPTY
+    return str(value)

@@ -297,3 +297,41 @@ class ImportForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [(k.name, k.label) for k in imports.kinds()]
+class JournalFilter(FilterForm):
+    account = forms.ChoiceField(label="Account", choices=())
+    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    source_type = forms.CharField(label="Source", max_length=40)
+    q = forms.CharField(label="Memo, source id or correlation id", max_length=100,
+                        widget=forms.TextInput(attrs={"type": "search"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = _codes(finance_selectors.account_choices())
+
+
+class CustomerCreditForm(forms.Form):
+    on_hold = forms.BooleanField(label="On hold (every new order waits for finance)", required=False)
+    credit_limit = forms.DecimalField(label="Credit limit (empty: no limit)", required=False,
+                                      min_value=Decimal("0"), **MONEY)
+    reason = forms.CharField(label="Reason (kept in the history)", max_length=100, min_length=3)
+
+
+class PurchaseOrderForm(forms.Form):
+    supplier = forms.ChoiceField(label="Supplier", choices=())
+    warehouse = forms.ChoiceField(label="Deliver to warehouse", choices=())
+    expected_date = forms.DateField(label="Expected on", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supplier"].choices = _codes(inventory_selectors.code_choices("supplier"), blank="Choose a supplier")
+        self.fields["warehouse"].choices = _codes(inventory_selectors.code_choices("warehouse"), blank="Choose a warehouse")
+
+
+class PurchaseOrderLineForm(OrderLineForm):
+    unit_price = None
+    unit_cost = forms.DecimalField(label="Unit cost (optional; otherwise the standard cost)", required=False,
+                                   min_value=Decimal("0"), max_digits=18, decimal_places=6)
+
+
+PurchaseOrderLineFormSet = forms.formset_factory(PurchaseOrderLineForm, extra=5, max_num=200)

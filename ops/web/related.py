@@ -20,7 +20,7 @@ def stock():
 
 def finance():
     return _links(("Invoices", "web:invoices"), ("Payments", "web:payments"), ("Credit notes", "web:credit-notes"),
-                  ("Customer credit", "web:customer-credit"),
+                  ("Customer credit", "web:customer-credit"), ("Journal", "web:journal"),
                   ("Trial balance", "web:trial-balance"), ("AR aging", "web:ar-aging"), ("Periods", "web:periods"),
                   ("Reconciliations", "web:reconciliations"), ("Profit and loss", "web:report-pnl"),
                   ("Balance sheet", "web:report-balance-sheet"), ("Bank matching", "web:bank-queue"))

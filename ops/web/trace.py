@@ -49,3 +49,51 @@ def _url(name: str, *args) -> str | None:
         return reverse(name, args=args)
     except NoReverseMatch:
         return None
+
+
+def story(order, *, shipments, invoices, payments, returns, credit_notes, history) -> list[dict]:
+    """The order's life as readable steps (placed → held → released → shipped → invoiced →
+    paid → returned), oldest first, from the rows the order page already reads; the raw
+    trace entries stay available behind a toggle."""
+    steps = [{"at": order.created_at, "title": "Placed",
+              "detail": f"by {order.submitted_by}" if order.submitted_by else f"through {order.channel}", "url": None}]
+    previous = None
+    for h in history:
+        if h.status != previous and previous is not None:
+            if h.status == "credit_hold":
+                steps.append({"at": h.history_date, "title": "Held for credit", "detail": h.hold_reason, "url": None})
+            elif previous == "credit_hold" and h.status in ("open", "partially_shipped"):
+                steps.append({"at": h.history_date, "title": "Released from credit hold",
+                              "detail": h.history_change_reason or "", "url": None})
+            elif h.status == "cancelled":
+                steps.append({"at": h.history_date, "title": "Cancelled", "detail": h.history_change_reason or "",
+                              "url": None})
+        elif previous is None and h.status == "credit_hold":
+            steps.append({"at": h.history_date, "title": "Held for credit", "detail": h.hold_reason, "url": None})
+        previous = h.status
+    for s in shipments:
+        if s.shipped_at:
+            steps.append({"at": s.shipped_at, "title": f"Shipped {s.number}",
+                          "detail": f"tracking {s.tracking_number}" if s.tracking_number else "", "url": None})
+    for i in invoices:
+        steps.append({"at": i.created_at if hasattr(i, "created_at") else i.issue_date, "title": f"Invoiced {i.number}",
+                      "detail": "", "url": _url("web:invoice", i.pk)})
+    for a in payments:
+        steps.append({"at": a.allocated_at, "title": f"Paid by {a.payment.number}", "detail": "",
+                      "url": _url("web:payment", a.payment_id)})
+    for r in returns:
+        steps.append({"at": getattr(r, "received_at", None) or r.created_at, "title": f"Returned {r.number}",
+                      "detail": r.status, "url": None})
+    for c in credit_notes:
+        steps.append({"at": getattr(c, "created_at", None) or c.issue_date, "title": f"Credited {c.number}",
+                      "detail": "", "url": None})
+
+    def key(step):
+        at = step["at"]
+        if isinstance(at, datetime):
+            return at.timestamp()
+        if at is None:
+            return float("inf")
+        return datetime(at.year, at.month, at.day).timestamp()
+
+    return sorted(steps, key=key)

@@ -73,4 +73,8 @@ urlpatterns = [
     # #22: order desk helpers
     path("orders/new/check/", orders.order_desk_check, name="order-desk-check"),
     path("orders/skus/", orders.sku_lookup, name="sku-lookup"),
+    path("finance/journal/", finance.journal, name="journal"),
+    path("trace/<str:correlation_id>.json", orders.trace_json, name="trace-json"),
+    path("purchasing/new/", stock.purchase_order_new, name="purchase-order-new"),
+    path("finance/customers/<str:code>/credit/", finance.customer_credit_edit, name="customer-credit-edit"),
 ]

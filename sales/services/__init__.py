@@ -5,7 +5,12 @@ Split by job; everything public is re-exported here so other apps import `sales.
 
 from sales.services.allocation import allocate_backorders, allocate_order_backorders
 from sales.services.changes import CancelLine, cancel_order, release_hold
-from sales.services.customers import bind_partner_channel, bind_partner_user, check_partner_channel
+from sales.services.customers import (
+    bind_partner_channel,
+    bind_partner_user,
+    check_partner_channel,
+    set_customer_credit,
+)
 from sales.services.intake import (
     CanonicalCharge,
     CanonicalLine,
@@ -22,6 +27,7 @@ __all__ = [
     "bind_partner_user",
     "bind_partner_channel",
     "check_partner_channel",
+    "set_customer_credit",
     "CanonicalLine",
     "CanonicalCharge",
     "ShipTo",

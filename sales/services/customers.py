@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import transaction
 
 from sales.exceptions import InvalidOrder, UnknownCustomer
@@ -47,3 +49,22 @@ def bind_partner_channel(*, name: str, customer_code: str) -> PartnerChannel:
     name = check_partner_channel(name=name, customer=customer)
     channel, _ = PartnerChannel.objects.update_or_create(name=name, defaults={"customer": customer})
     return channel
+
+
+@transaction.atomic
+def set_customer_credit(*, customer_code: str, on_hold: bool, credit_limit, reason: str, changed_by=None) -> Customer:
+    """Put a customer on or off hold and set its credit limit (None: no limit); a finance
+    decision, kept with its reason in the customer's history. Existing orders are not
+    touched (a held order is released one by one, with release_hold)."""
+    customer = Customer.objects.select_for_update().filter(code=customer_code).first()
+    if customer is None:
+        raise UnknownCustomer(f"Unknown customer {customer_code!r}.", errors={"customer": ["Unknown customer."]})
+    if credit_limit is not None and Decimal(credit_limit) < 0:
+        raise InvalidOrder("A credit limit cannot be negative.", errors={"credit_limit": ["Enter 0 or more."]})
+    customer.on_hold = bool(on_hold)
+    customer.credit_limit = credit_limit
+    customer._change_reason = (reason or "credit changed")[:100]
+    if getattr(changed_by, "pk", None):
+        customer._history_user = changed_by
+    customer.save(update_fields=["on_hold", "credit_limit"])
+    return customer

@@ -115,3 +115,12 @@ def test_dates_follow_the_locale_and_units_their_decimals():
 def test_a_past_trial_balance_with_nothing_posted_does_not_say_balanced(clients, db):
     html = clients[F].get(reverse("web:trial-balance") + "?as_of=2001-01-31").content.decode()
     assert "Nothing posted up to this date" in html and "Balanced" not in html
+
+
+def test_inbound_errors_read_as_sentences_not_python_dicts():
+    from core.templatetags.erp_format import sentence
+
+    assert sentence("{'lines.0.sku': ['Unknown SKU NOPE-1.']}") == "Line 1 SKU: Unknown SKU NOPE-1."
+    assert sentence({"row": 3, "error": "bad date"}) == "Row 3: bad date."
+    assert sentence([{"segment": 2, "message": "missing N1"}]) == "Segment 2: missing N1."
+    assert sentence("Connection refused") == "Connection refused"

@@ -120,4 +120,5 @@ def test_counting_a_sku_the_warehouse_never_stocked_asks_first(clients, sc):
 def test_a_count_below_reserved_says_so_beside_the_quantity_and_an_unknown_sku_beside_the_sku(clients, sc):
     html = text(_count(clients, "WEB-2", "1"))          # 5 on hand, all 5 reserved by the open order
     assert "Below reserved quantity 5" in html and "release or re-allocate reservations first" in html
+    assert 'id="reserved-by"' in html and f'href="/orders/{sc.order.pk}/"' in html and "5 reserved" in html
     assert "SKU nope-9 not found." in text(_count(clients, "nope-9", "1"))

@@ -4,6 +4,7 @@ customer's credit state and a reused reference shown before placing."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -122,3 +123,66 @@ def test_login_and_error_pages_carry_the_company_name_and_layout(client, setting
         html = response.content.decode()
         assert "Acme Distribution" in html and 'class="topbar"' in html and 'href="/static/css/app.css"' in html or \
             "app.css" in html
+
+
+def test_finance_puts_a_customer_on_hold_and_changes_its_limit_with_history(clients, sc):
+    from sales.models import Customer
+
+    url = reverse("web:customer-credit-edit", args=["WEBCUST"])
+    assert clients[OP].post(url, {"on_hold": "on", "credit_limit": "100", "reason": "late payer"}).status_code == 403
+    response = clients[F].post(url, {"on_hold": "on", "credit_limit": "100", "reason": "late payer"})
+    assert response.status_code == 302
+    customer = Customer.objects.get(code="WEBCUST")
+    assert customer.on_hold and customer.credit_limit == 100
+    assert customer.history.first().history_change_reason == "late payer"
+    html = clients[F].get(url).content.decode()
+    assert "late payer" in html and "$100.00" in html and "web-finance" in html
+
+
+def test_journal_list_filters_and_the_trial_balance_drills_down_to_it(clients, sc, drain):
+    shipment = sc.order.shipments.get(status="ready")
+    clients[OP].post(reverse("web:shipment-ship", args=[shipment.pk]), {"tracking_number": "J-1"})
+    drain()
+    tb = clients[F].get(reverse("web:trial-balance")).content.decode()
+    link = re.search(r'href="(/finance/journal/\?account=[^"&]+&amp;date_to=[^"]+)"', tb)
+    assert link, "the trial balance links each account to its entries"
+    page = clients[F].get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert "Journal entries" in page and "Page 1 of 1" in page
+    nothing = clients[F].get(reverse("web:journal") + "?date_to=2001-01-01").content.decode()
+    assert "No postings match" in nothing
+
+
+def test_the_order_tells_its_story_in_steps_with_raw_events_behind_a_toggle(clients, sc, drain):
+    shipment = sc.order.shipments.get(status="ready")
+    clients[OP].post(reverse("web:shipment-ship", args=[shipment.pk]), {"tracking_number": "STORY-1"})
+    drain()
+    html = clients[S].get(reverse("web:order", args=[sc.order.pk])).content.decode()
+    story = html[html.index('id="order-story"'):html.index('id="raw-events"')]
+    steps = re.findall(r"<strong>(?:<a[^>]*>)?([^<]+)", story)
+    assert steps[0] == "Placed" and steps[1].startswith("Shipped") and steps[2].startswith("Invoiced"), steps
+    assert "<details" in html and f'href="/trace/{sc.order.correlation_id}.json"' in html
+    assert "/api/v1/ops/trace/" not in html
+    trace = clients[S].get(f"/trace/{sc.order.correlation_id}.json")
+    assert trace.status_code == 200 and trace.json()["entries"]
+    held = clients[F].get(reverse("web:order", args=[sc.held_order.pk])).content.decode()
+    assert "Held for credit" in held
+
+
+def test_a_purchase_order_created_by_hand_and_the_empty_state_says_what_to_do(clients, sc):
+    from inventory.models import PurchaseOrder
+
+    empty = clients[OP].get(reverse("web:purchase-orders") + "?q=NO-SUCH").content.decode()
+    assert "create one" in empty and reverse("web:purchase-order-new") in empty
+    data = {"supplier": "WEB-SUP", "warehouse": "WEB-MAIN", "expected_date": "",
+            "lines-TOTAL_FORMS": "2", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "200",
+            "lines-0-sku": "web-3", "lines-0-quantity": "12", "lines-0-unit_cost": "2.50",
+            "lines-1-sku": "NOPE-2", "lines-1-quantity": "1"}
+    html = clients[OP].post(reverse("web:purchase-order-new"), data).content.decode()
+    assert "Line 2: SKU NOPE-2 not found." in html
+    before = PurchaseOrder.objects.count()
+    data["lines-TOTAL_FORMS"] = "1"
+    response = clients[OP].post(reverse("web:purchase-order-new"), data)
+    assert response.status_code == 302 and PurchaseOrder.objects.count() == before + 1
+    po = PurchaseOrder.objects.order_by("-pk").first()
+    assert po.origin == "manual" and po.lines.get().quantity == 12 and po.lines.get().unit_cost == Decimal("2.5")
+    assert clients[F].get(reverse("web:purchase-order-new")).status_code == 403

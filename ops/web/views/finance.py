@@ -26,6 +26,7 @@ from ops.web.access import may, staff_page
 from ops.web.render import page
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
+from sales import services as sales
 
 ZERO = Decimal("0")
 
@@ -246,7 +247,8 @@ def trial_balance(request: HttpRequest) -> HttpResponse:
         title=f"Trial balance as of {erp_format.day(as_of)}", rows=rows, filter_form=f, page_size=500,
         related=related.finance(),
         empty="Nothing posted yet.",
-        columns=[Col("Account", "account"), Col("Name", "name"), Col("Debit", "debit", money=""),
+        columns=[Col("Account", "account", link=lambda r: reverse("web:journal") + f"?account={r['account']}"
+                     f"&date_to={as_of.isoformat()}"), Col("Name", "name"), Col("Debit", "debit", money=""),
                  Col("Credit", "credit", money="")],
     )
     return table.response(request, template="web/trial_balance.html", section="reports",
@@ -381,7 +383,8 @@ def customer_credit(request: HttpRequest) -> HttpResponse:
         title="Customer credit", rows=qs, filter_form=f, related=related.finance(),
         empty="No customers match.",
         columns=[
-            Col("Customer", "code",
+            Col("Customer", "code", link=lambda c: reverse("web:customer-credit-edit", args=[c.code])),
+            Col("Held orders", lambda c: c.holds or "",
                 link=lambda c: reverse("web:orders") + f"?q={c.code}&status=credit_hold" if c.holds else None),
             Col("Name", "name"), Col("Credit limit", "credit_limit", money=lambda c: getattr(c, "currency", "")),
             # q2: SQLite returns a SUM of money without its scale (162 for 162.00)
@@ -391,3 +394,59 @@ def customer_credit(request: HttpRequest) -> HttpResponse:
         ],
     )
     return table.response(request, section="invoices")
+
+
+@staff_page("finance.ledger")
+def journal(request: HttpRequest) -> HttpResponse:
+    """Posted journal lines with filters (account, dates, source, text); the trial balance
+    links each account here up to its date."""
+    f = forms.JournalFilter(request.GET)
+    qs = finance_selectors.search_journal_lines(account_code=f.value("account"), date_from=f.value("date_from"),
+                                                date_to=f.value("date_to"), source_type=f.value("source_type"),
+                                                search=f.value("q"))
+    table = Table(
+        title="Journal entries", related=related.finance(), rows=qs, filter_form=f,
+        empty="No postings match. Clear the filters; entries are posted by invoices, payments, receipts and shipments.",
+        columns=[
+            Col("Entry", "entry.number", docno=True, link=lambda ln: _source_link(ln.entry)),
+            Col("Date", "date"), Col("Account", "account.code"), Col("Name", "account.name"),
+            Col("Debit", "debit", money=""), Col("Credit", "credit", money=""),
+            Col("Memo", lambda ln: ln.entry.memo or ln.memo), Col("Source", lambda ln: labels.text(ln.entry.source_type)),
+        ],
+    )
+    return table.response(request, section="reports")
+
+
+def _source_link(entry) -> str | None:
+    if entry.source_type == "invoice":
+        return reverse("web:invoice", args=[entry.source_id])
+    if entry.source_type == "payment":
+        return reverse("web:payment", args=[entry.source_id])
+    return None
+
+
+@staff_page("sales.credit_holds", form=True)
+def customer_credit_edit(request: HttpRequest, code: str) -> HttpResponse:
+    """Finance puts a customer on or off hold and sets its credit limit, with a reason kept in
+    the customer's history."""
+    customer = sales_selectors.get_customer_by_code(code)
+    if customer is None:
+        raise Http404("No such customer.")
+    form = forms.CustomerCreditForm(request.POST or None,
+                                    initial={"on_hold": customer.on_hold, "credit_limit": customer.credit_limit})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            sales.set_customer_credit(customer_code=code, on_hold=d["on_hold"], credit_limit=d["credit_limit"],
+                                      reason=d["reason"], changed_by=request.user)
+        except DomainError as exc:
+            messages.error(request, f"Refused: {exc.detail}")
+        else:
+            messages.success(request, f"{code}: {'on hold' if d['on_hold'] else 'not on hold'}, credit limit "
+                                      f"{erp_format.money(d['credit_limit']) if d['credit_limit'] is not None else 'none'}.")
+            return redirect(reverse("web:customer-credit") + f"?q={code}")
+    history = customer.history.order_by("-history_date")[:20]
+    owed = finance_selectors.open_ar_for_customer(customer.pk)
+    return page(request, "web/customer_credit_edit.html", {
+        "customer": customer, "form": form, "history": history, "owed": owed,
+        "page_title": f"Credit of {code}"}, section="invoices")

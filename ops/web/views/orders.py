@@ -17,6 +17,7 @@ from core.exceptions import DomainError
 from core.templatetags import erp_format
 from finance import selectors as finance_selectors
 from inventory import selectors as inventory_selectors
+from ops.selectors import get_trace
 from ops.web import forms, related, trace
 from ops.web.access import may, staff_page
 from ops.web.confirm import confirmed, record_reason
@@ -96,6 +97,9 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "charges": list(sales_selectors.list_order_charges(order_id=order.pk))
         if order.charges_total or order.charges_tax else [],
         "timeline": trace.timeline(order.correlation_id), "ship_form": forms.ShipForm(),
+        "story": trace.story(order, shipments=shipments, invoices=invoices, payments=payments, returns=returns,
+                             credit_notes=credit_notes,
+                             history=sales_selectors.order_status_history(order_ids=[order.pk])),
         "credit_warning": credit_warning(order) if can["release"] else None,
         "page_title": f"Order {order.number}",
     }, section="orders")
@@ -341,3 +345,10 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
         ],
     )
     return table.response(request, section="orders")
+
+
+@staff_page("ops.monitoring")
+def trace_json(request: HttpRequest, correlation_id: str) -> JsonResponse:
+    """The raw trace of a correlation id as JSON, inside the staff UI (the session, not an API
+    token; the same figures as GET /api/v1/ops/trace/{id}/)."""
+    return JsonResponse(get_trace(correlation_id), json_dumps_params={"indent": 2, "default": str})

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
 from core.messaging import selectors as messaging_selectors
+from core.templatetags import erp_format
 from integrations import selectors as integrations_selectors
 from integrations import services as integrations_services
 from ops import actions as ops_actions
@@ -194,7 +195,7 @@ def inbound_list(request: HttpRequest) -> HttpResponse:
             Col("#", "id", link=lambda m: reverse("web:inbound-message", args=[m.pk])),
             Col("Received", "received_at"), Col("Channel", "channel"), Col("Source", "source"),
             Col("External id", "external_id"), Col("Status", "status", badge=True),
-            Col("Attempts", "attempts", numeric=True), Col("Error", lambda m: (m.error or "")[:120]),
+            Col("Attempts", "attempts", numeric=True), Col("Error", lambda m: erp_format.sentence(m.error)[:160] if m.error else ""),
             Col("Order", "order_id", link=lambda m: reverse("web:order", args=[m.order_id]) if m.order_id else None),
         ],
     )

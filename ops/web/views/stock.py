@@ -21,6 +21,7 @@ from ops.web.access import may, staff_page
 from ops.web.confirm import confirmed, record_reason
 from ops.web.render import next_url, page
 from ops.web.tables import Col, Table
+from sales import selectors as sales_selectors
 
 ZERO = Decimal("0")
 
@@ -103,7 +104,7 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
     the warehouse has never stocked asks first, and the screen stays for the next count."""
     form = forms.CycleCountForm(request.POST or None, initial={"sku": request.GET.get("sku", ""),
                                                                 "warehouse": request.GET.get("warehouse", "")})
-    ask_new = None
+    ask_new, holders = None, []
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         typed, code = d["sku"].strip(), d["warehouse"]
@@ -120,6 +121,8 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
                     move = inv.adjust_stock(warehouse=code, product=product.sku,
                                             counted_quantity=d["counted_quantity"], reason=d["reason"])
                 except DomainError as exc:
+                    if "counted_quantity" in (exc.errors or {}) and wid is not None:
+                        holders = sales_selectors.orders_holding_stock(product_id=product.pk, warehouse_id=wid)
                     placed = False
                     for field, errs in (exc.errors or {}).items():
                         if field in form.fields:
@@ -139,7 +142,7 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
                                                        ledger, product.sku))
                     return redirect(f"{reverse('web:cycle-count')}?warehouse={code}")
     recent = inventory_selectors.list_recent_adjustments(limit=20)
-    return page(request, "web/cycle_count.html", {"form": form, "recent": recent, "ask_new": ask_new,
+    return page(request, "web/cycle_count.html", {"form": form, "recent": recent, "ask_new": ask_new, "holders": holders,
                                                   "page_title": "Cycle count"}, section="stock")
 
 
@@ -153,8 +156,13 @@ def purchase_orders(request: HttpRequest) -> HttpResponse:
     qs = inventory_selectors.list_purchase_orders(search=f.value("q"), status=f.value("status"),
                                                   supplier_code=f.value("supplier"))
     table = Table(
-        title="Purchase orders", related=related.stock(), rows=qs, filter_form=f, empty="No purchase orders match.",
-        actions=[{"label": "Replenishment suggestions", "url": reverse("web:replenishment")}],
+        title="Purchase orders", related=related.stock(), rows=qs, filter_form=f,
+        empty=("No purchase orders match these filters — clear them, or create one." if request.GET.get("q")
+               or request.GET.get("status") or request.GET.get("supplier") else
+               "No purchase orders yet — create one, or run replenishment for suggestions."),
+        actions=[*([{"label": "Create a purchase order", "url": reverse("web:purchase-order-new"), "primary": True}]
+                   if may(request.user, "inventory.purchasing") else []),
+                 {"label": "Replenishment suggestions", "url": reverse("web:replenishment")}],
         columns=[
             Col("Number", lambda po: str(po), link=_po_url, docno=True),
             Col("Supplier", "supplier.code"),
@@ -252,3 +260,34 @@ def approve_suggestion(request: HttpRequest, pk: int) -> HttpResponse:
         record_reason(po, f"approved and sent: {reason}")
         messages.success(request, f"Purchase order {po} sent to {po.supplier.code}.")
     return redirect(next_url(request, reverse("web:replenishment")))
+
+
+@staff_page("inventory.purchasing", form=True)
+def purchase_order_new(request: HttpRequest) -> HttpResponse:
+    """A purchase order created by hand (not only from replenishment suggestions): supplier,
+    warehouse and lines; errors beside each line; sent as open to the supplier."""
+    form = forms.PurchaseOrderForm(request.POST or None)
+    lines = forms.PurchaseOrderLineFormSet(request.POST or None, prefix="lines")
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        wanted = [(lf, lf.cleaned_data) for lf in lines if lf.cleaned_data.get("sku")]
+        known = inventory_selectors.products_by_sku_ci(d["sku"] for _, d in wanted)
+        for lf, d in wanted:
+            if d["sku"].strip().upper() not in known:
+                lf.add_error("sku", f"Line {lf.line_no}: SKU {d['sku'].strip()} not found.")
+        if not wanted:
+            messages.error(request, "Add at least one line.")
+        elif not any(lf.errors for lf, _ in wanted):
+            d = form.cleaned_data
+            try:
+                po = inv.create_purchase_order(
+                    supplier=d["supplier"], warehouse=d["warehouse"], expected_date=d["expected_date"],
+                    lines=[inv.PurchaseOrderLineInput(product=known[x["sku"].strip().upper()].sku,
+                                                      quantity=x["quantity"], unit_cost=x.get("unit_cost"))
+                           for _, x in wanted])
+            except DomainError as exc:
+                messages.error(request, f"Refused: {exc.detail}")
+            else:
+                messages.success(request, f"Purchase order {po} created for {po.supplier.code}.")
+                return redirect("web:purchase-order", pk=po.pk)
+    return page(request, "web/purchase_order_new.html", {"form": form, "lines": lines,
+                                                         "page_title": "Create a purchase order"}, section="purchasing")
