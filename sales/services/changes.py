@@ -243,10 +243,13 @@ def cancel_order(*, order_id: int, lines: list[CancelLine] | None = None, reason
             shipment.save(update_fields=["status"])
 
     allocation.sync_demand(order=order, lines=order_lines, correlation_id=cid, previous=before)
+    order.status = derive_status(order, order_lines)
+    if order.status == Order.Status.CANCELLED:
+        # nothing shipped, so no charge was invoiced: a cancelled order owes none of them
+        order.charges_total = order.charges_tax = ZERO
     recompute_totals(order, order_lines)
     OrderLine.objects.bulk_update(order_lines, ["quantity_allocated", "quantity_backordered", "quantity_cancelled",
                                                 "line_subtotal", "line_tax"])
-    order.status = derive_status(order, order_lines)
     if reason:
         order._change_reason = reason[:100]
     order.save()

@@ -55,3 +55,18 @@ def test_price_review_hold_is_released_with_their_price(clients, sc):
     order.refresh_from_db()
     line = order.lines.get()
     assert order.status == "open" and (line.unit_price, line.quantity_allocated) == (D("8.50"), D("2"))
+
+
+def test_invoice_page_names_the_charge_and_the_discount(clients, sc):
+    from core.messaging.relay import drain_outbox
+    from finance.models import Invoice
+    from sales.models import Shipment
+
+    order = _order(external_ref="AS-SOLD-3",
+                   lines=[sales.CanonicalLine(sku="WEB-1", quantity=D("2"), discount_percent=D("10"))],
+                   charges=[sales.CanonicalCharge(kind="handling", amount=D("3.00"), description="Pallet wrap")])
+    sales.ship_shipment(shipment_id=Shipment.objects.get(order=order).pk)
+    drain_outbox()
+    invoice = Invoice.objects.get(order_id=order.pk)
+    page = clients[roles.FINANCE].get(reverse("web:invoice", args=[invoice.pk])).content.decode()
+    assert "Handling: Pallet wrap" in page and "(−10 %)" in page

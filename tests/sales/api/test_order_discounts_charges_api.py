@@ -74,3 +74,11 @@ def test_bad_discounts_charges_and_ship_to_are_refused(ops_client, customer, pro
     assert any(key.startswith(field) for key in r.json()["errors"]), r.json()
     assert not Order.objects.exists() and not OrderCharge.objects.exists()
     assert not OutboxEvent.objects.filter(type__startswith="sales.").exists()
+
+
+def test_a_cancelled_order_owes_no_charges(ops_client, customer, products, wh_main):
+    body = _post(ops_client, charges=[{"kind": "shipping", "amount": "5.00"}]).json()
+    cancelled = ops_client.post(f"{ORDERS}{body['id']}/cancel/", {"reason": "buyer changed mind"}, format="json")
+    assert cancelled.status_code == 200, cancelled.content
+    assert (cancelled.json()["status"], cancelled.json()["total"], cancelled.json()["charges_total"]) == (
+        "cancelled", "0.00", "0.00")
