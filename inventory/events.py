@@ -103,7 +103,7 @@ def stock_changed_payload(level, *, product, warehouse, cause: str) -> dict:
         "product_id": product.pk, "sku": product.sku,
         "warehouse_id": warehouse.pk, "warehouse_code": warehouse.code,
         "on_hand": s(level.on_hand), "reserved": s(level.reserved),
-        "available": s(level.on_hand - level.reserved), "cause": cause, "reason": cause,
+        "available": s(level.on_hand - level.reserved - (getattr(level, "blocked", None) or 0)), "cause": cause, "reason": cause,
     }
 
 
@@ -112,7 +112,7 @@ def stock_low_payload(level, *, product, warehouse, rule) -> dict:
         "product_id": product.pk, "sku": product.sku,
         "warehouse_id": warehouse.pk, "warehouse_code": warehouse.code,
         "on_hand": s(level.on_hand), "reserved": s(level.reserved),
-        "available": s(level.on_hand - level.reserved),
+        "available": s(level.on_hand - level.reserved - (getattr(level, "blocked", None) or 0)),
         "min_quantity": s(rule.min_quantity), "max_quantity": s(rule.max_quantity),
         "reorder_point": s(rule.min_quantity),
     }

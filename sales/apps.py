@@ -6,3 +6,6 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import events, handlers, ports  # noqa: F401  (event types, consumers, the ports' start-up check)
+        from .services.recall import register as register_recall
+
+        register_recall()

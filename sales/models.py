@@ -86,6 +86,8 @@ class Customer(models.Model):
     price_list = models.ForeignKey(PriceList, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="customers")
     tax_category = models.CharField(max_length=40, default="standard")
+    min_shelf_life_days = models.PositiveIntegerField(
+        default=0, help_text="Lots with fewer days left before expiry are never allocated to this customer.")
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -296,6 +298,8 @@ class ShipmentLine(models.Model):
     quantity = QuantityField()
     cost_value = MoneyField(default=ZERO)
     unit_cost = UnitCostField(default=ZERO)
+    picks = models.JSONField(default=list, blank=True,
+                             help_text="Where it left from: [{location, lot, expiry_date, quantity, serials}].")
 
     class Meta:
         ordering = ["shipment", "id"]

@@ -153,6 +153,7 @@ def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput],
         cost_override = None if line.unit_cost is None else check_cost(line.unit_cost, field=f"lines.{i}.unit_cost")
         received_now[prod.pk] += qty
         remaining = qty
+        serials = list(line.serials or ())
         candidates = by_product[prod.pk]
         for j, pol in enumerate(candidates):
             outstanding = pol.quantity - pol.quantity_received - _pending(receipt_lines, pol)
@@ -165,8 +166,11 @@ def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput],
                 unit_cost = q6(cost_override * qty_uom / qty)
             else:
                 unit_cost = pol.unit_cost
+            part = serials[:int(take)] if len(serials) == int(qty) and take == int(take) else serials
+            serials = serials[len(part):] if part is not serials else []
             receipt_lines.append(ReceiptLineInput(product=prod, quantity=take, unit_cost=unit_cost,
-                                                  purchase_order_line=pol))
+                                                  purchase_order_line=pol, lot=line.lot, expiry_date=line.expiry_date,
+                                                  serials=tuple(part), location=line.location))
             remaining -= take
             if remaining <= 0:
                 break
