@@ -347,6 +347,8 @@ class ReturnLine(models.Model):
     quantity = QuantityField()
     unit_cost = UnitCostField(default=ZERO)      # the average cost the shipped units left with
     cost_value = MoneyField(default=ZERO)
+    lot = models.CharField(max_length=40, blank=True, help_text="The lot that came back (tracked products).")
+    serials = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["return_doc", "id"]

@@ -82,10 +82,11 @@ def issue(*, pairs: list[tuple[int, Decimal]], reference: str, correlation_id: s
 
 
 def return_to_stock(*, warehouse, product, quantity: Decimal, unit_cost: Decimal, reference: str,
-                    disposition: str, correlation_id: str) -> Decimal:
+                    disposition: str, correlation_id: str, lot: str = "", serials: tuple = ()) -> Decimal:
     """Put returned goods back (or in and straight to scrap). Returns the value that came in."""
     moves = inv.return_stock(warehouse=warehouse, product=product, quantity=quantity, unit_cost=unit_cost,
-                             reference=reference, disposition=disposition, correlation_id=correlation_id)
+                             reference=reference, disposition=disposition, correlation_id=correlation_id,
+                             lot=lot or None, serials=serials)
     return sum((m.value for m in moves if m.quantity > 0), Decimal("0"))
 
 
