@@ -58,6 +58,7 @@ from integrations.channels import receivers
 from integrations.models import ChannelConfig, EdiDocument, EdiPartner, WebhookDelivery
 from inventory import services as inventory_services
 from inventory.models import Adjustment, Reservation, StockMove
+from inventory.services import bins as inventory_bins
 from ops import services as ops_services
 from sales import services as sales_services
 from tests.conftest import client_for, make_user
@@ -109,6 +110,9 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "ops:exception-replay": ("ops.exceptions", "integrations.webhooks"),
     "ops:exception-rerun-consumer": ("ops.exceptions", "ops.recovery"),
     "ops:reconciliation": "ops.reconciliations", "ops:kpis": "ops.monitoring", "ops:trace": "ops.monitoring",
+    # warehouse depth (#16)
+    "inventory:location": "inventory.catalogue", "inventory:bin-move": "inventory.stock",
+    "inventory:lot": "inventory.stock", "inventory:scan": "inventory.stock",
 }
 # fmt: on
 # Routes without a URL kwarg on which another customer's partner still gets a 404: the
@@ -256,6 +260,12 @@ def _build_world() -> World:
     inventory_services.receive_purchase_order(
         purchase_order=po, reference="mx-po-receipt",
         lines=[inventory_services.ReceiveLineInput(product=product, quantity=D("10"))])
+    wms_bin = inventory_bins.create_location(warehouse=main, code="MX-A1")
+    wms_product = ProductFactory(sku="MX-LOTTED", tracking="lot")
+    inventory_services.receive_stock(warehouse=main, reference="mx-lots", lines=[inventory_services.ReceiptLineInput(
+        product=wms_product, quantity=D("4"), unit_cost=D("1.00"), lot="MX-L1")])
+    wms_move = inventory_bins.move_between_bins(warehouse=main, product=wms_product, quantity=D("1"),
+                                                from_location=None, to_location="MX-A1", lot="MX-L1")
     drain_outbox()
     bill = finance_services.create_supplier_bill(
         supplier=supplier, purchase_order=po, supplier_reference="mx-bill",
@@ -302,6 +312,8 @@ def _build_world() -> World:
         "inventory:reservation": {"pk": Reservation.objects.filter(product=product).latest("id").pk},
         "inventory:purchase-order": {"pk": po.pk},
         "inventory:reorder-rule": {"pk": rule.pk},
+        "inventory:location": {"pk": wms_bin.pk}, "inventory:bin-move": {"pk": wms_move.pk},
+        "inventory:lot": {"pk": wms_move.lot_id},
         "sales:customer": {"code": acme.code},
         "sales:price-list": {"code": price_list.code},
         "sales:order": {"pk": order.pk},
