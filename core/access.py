@@ -55,6 +55,7 @@ _TABLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "dashboard.finance":          ("r",  "-",  "r",  "-",  "-",   "finance dashboard (web)"),
     "dashboard.support":          ("r",  "-",  "-",  "r",  "-",   "support dashboard (web)"),
     "admin.system":               ("rw", "-",  "-",  "-",  "-",  "users, groups, tokens, outbox, idempotency keys (admin)"),
+    "sales.picking":              ("rw", "rw", "r",  "r",  "-",  "pick lists (waves) and their confirmation"),
 }
 # fmt: on
 

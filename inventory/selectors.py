@@ -747,3 +747,17 @@ def lot_trace(lot: Lot, *, describe_demand=None) -> dict:
     serials = list(Serial.objects.filter(lot=lot).order_by("serial").values("serial", "in_stock"))
     return {"lot": lot.code, "sku": lot.product.sku, "expiry_date": lot.expiry_date, "receipts": out_receipts,
             "shipments": shipments, "returns": returns, "on_hand": on_hand, "serials": serials}
+
+
+def reservation_places(reservation_ids) -> dict[int, dict]:
+    """Where reserved stock is to be picked: {reservation_id: {location, lot, expiry_date}}.
+
+    A reservation pinned to a bin and lot (tracked products) names them; an untracked one is
+    picked from the warehouse's default bin first (its named bins after, at shipping)."""
+    ids = sorted({int(i) for i in reservation_ids})
+    rows = Reservation.objects.filter(pk__in=ids).select_related("location", "lot")
+    defaults = dict(Location.objects.filter(is_default=True).values_list("warehouse_id", "code"))
+    return {r.pk: {"location": r.location.code if r.location_id else defaults.get(r.warehouse_id,
+                                                                                   Location.DEFAULT_CODE),
+                   "lot": r.lot.code if r.lot_id else "", "expiry_date": r.lot.expiry_date if r.lot_id else None}
+            for r in rows}

@@ -127,3 +127,14 @@ def warehouses_by_priority() -> list:
 
 def convert_to_base(*, product, quantity: Decimal, uom_code: str) -> Decimal:
     return selectors.convert_to_base(product=product, quantity=quantity, uom_code=uom_code)
+
+
+def reservation_places(reservation_ids) -> dict[int, dict]:
+    """{reservation_id: {location, lot, expiry_date}}: where reserved stock is picked."""
+    return selectors.reservation_places(reservation_ids)
+
+
+def release_part(*, pairs: list[tuple[int, Decimal]], correlation_id: str) -> Decimal:
+    """Release part of reservations (short picks)."""
+    return inv.release_reserved_quantity(reservation_ids_and_quantities=pairs, correlation_id=correlation_id,
+                                         savepoint=False)

@@ -23,7 +23,14 @@ from .procurement import (
     register_demand,
     run_replenishment,
 )
-from .stock import issue_reserved_stock, issue_stock, receive_stock, release_reservations, reserve_stock
+from .stock import (
+    issue_reserved_stock,
+    issue_stock,
+    receive_stock,
+    release_reservations,
+    release_reserved_quantity,
+    reserve_stock,
+)
 from .transfers import transfer_stock
 
 __all__ = [
@@ -31,5 +38,5 @@ __all__ = [
     "ReserveRequest", "TransferLineInput",
     "adjust_stock", "cancel_purchase_order", "clear_demand", "confirm_purchase_order", "create_purchase_order",
     "issue_reserved_stock", "issue_stock", "receive_purchase_order", "receive_stock", "register_demand",
-    "release_reservations", "reserve_stock", "return_stock", "run_replenishment", "scrap_stock", "transfer_stock",
+    "release_reservations", "release_reserved_quantity", "reserve_stock", "return_stock", "run_replenishment", "scrap_stock", "transfer_stock",
 ]

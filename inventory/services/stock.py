@@ -429,6 +429,53 @@ def _release(*, demand_refs, reservation_ids, correlation_id) -> Decimal:
     return total
 
 
+def release_reserved_quantity(*, reservation_ids_and_quantities: Sequence[tuple[int, Decimal]],
+                              correlation_id: str | None = None, savepoint: bool = True) -> Decimal:
+    """Release part of reservations (a short pick: the rest stays reserved where it is).
+
+    Locks: the levels with their reservations, then the bin rows they name (global order).
+    Raises ReservationNotFound (404), ReservationState (409) beyond the open quantity.
+    """
+    wanted: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for i, (rid, qty) in enumerate(reservation_ids_and_quantities):
+        wanted[int(rid)] += check_quantity(qty, field=f"lines.{i}.quantity")
+    if not wanted:
+        return ZERO
+    with transaction.atomic(savepoint=savepoint):
+        correlation_id = cid(correlation_id)
+        levels, reservations = locks.lock_levels_of_reservations(ids=wanted)
+        missing = sorted(set(wanted) - set(reservations))
+        if missing:
+            raise ReservationNotFound(f"Reservation(s) {missing} not found.", errors={"reservation_id": [str(missing)]})
+        for rid, qty in wanted.items():
+            r = reservations[rid]
+            if r.status != Reservation.Status.ACTIVE or r.quantity_open < qty:
+                raise ReservationState(f"Reservation {rid} has {r.quantity_open} open; cannot release {qty}.",
+                                       errors={"quantity": [f"At most {r.quantity_open}."]})
+        before = {k: lv.on_hand - lv.reserved for k, lv in levels.items()}
+        rows = _bins.lock_rows_of([reservations[rid] for rid in wanted])
+        now, changed, total = timezone.now(), {}, ZERO
+        for rid in sorted(wanted):
+            qty, r = wanted[rid], reservations[rid]
+            key = (r.product_id, r.warehouse_id)
+            levels[key].reserved -= qty
+            changed[key] = levels[key]
+            row = rows.get((r.product_id, r.warehouse_id, r.location_id, r.lot_id))
+            if row is not None:
+                row.reserved -= qty
+            r.quantity_open -= qty
+            r.quantity_released += qty
+            if r.quantity_open == 0:
+                r.status = Reservation.Status.RELEASED
+            r.updated_at = now
+            total += qty
+        _save_reservations([reservations[rid] for rid in wanted])
+        _bins.save_reserved(rows.values())
+        save_reserved(changed.values())
+        publish_level_changes(changed=changed, before_available=before, cause="release", correlation_id=correlation_id)
+        return total
+
+
 def issue_reserved_stock(*, reservation_ids_and_quantities: Sequence[tuple[int, Decimal]], reference: str,
                          correlation_id: str | None = None, savepoint: bool = True) -> list[IssueResult]:
     """Ship (part of) reservations: consume them and write `shipment` moves at valuation cost.

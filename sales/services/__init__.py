@@ -8,6 +8,7 @@ from sales.services.changes import CancelLine, cancel_order, release_hold
 from sales.services.customers import bind_partner_channel, bind_partner_user, check_partner_channel
 from sales.services.intake import CanonicalLine, CanonicalOrder, SubmitResult, submit_order
 from sales.services.invoicing import record_invoices
+from sales.services.picking import confirm_pick_list, create_pick_list, pack_shipment
 from sales.services.returns import ReturnLineInput, create_return, receive_return
 from sales.services.shipping import ship_shipment
 
@@ -25,6 +26,9 @@ __all__ = [
     "allocate_backorders",
     "allocate_order_backorders",
     "ship_shipment",
+    "create_pick_list",
+    "confirm_pick_list",
+    "pack_shipment",
     "ReturnLineInput",
     "create_return",
     "receive_return",

@@ -113,6 +113,7 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     # warehouse depth (#16)
     "inventory:location": "inventory.catalogue", "inventory:bin-move": "inventory.stock",
     "inventory:lot": "inventory.stock", "inventory:scan": "inventory.stock",
+    "sales:pick-list": "sales.picking",
 }
 # fmt: on
 # Routes without a URL kwarg on which another customer's partner still gets a 404: the
@@ -279,6 +280,7 @@ def _build_world() -> World:
         lines=[sales_services.CanonicalLine(sku=product.sku, quantity=D("3"))])).order
     drain_outbox()
     shipment = order.shipments.get()
+    pick_list = sales_services.create_pick_list(warehouse_code=main.code, shipment_ids=[shipment.pk])
     sales_services.ship_shipment(shipment_id=shipment.pk, tracking_number="MX-TRK")
     drain_outbox()
     invoice = Invoice.objects.get(shipment_id=shipment.pk)
@@ -313,7 +315,7 @@ def _build_world() -> World:
         "inventory:purchase-order": {"pk": po.pk},
         "inventory:reorder-rule": {"pk": rule.pk},
         "inventory:location": {"pk": wms_bin.pk}, "inventory:bin-move": {"pk": wms_move.pk},
-        "inventory:lot": {"pk": wms_move.lot_id},
+        "inventory:lot": {"pk": wms_move.lot_id}, "sales:pick-list": {"pk": pick_list.pk},
         "sales:customer": {"code": acme.code},
         "sales:price-list": {"code": price_list.code},
         "sales:order": {"pk": order.pk},
