@@ -28,6 +28,7 @@ ACCOUNTS = [
     ("5100", "Inventory adjustments", "expense", "inventory_adjustment"),
     ("5200", "Purchase price variance", "expense", "price_variance"),
     ("5300", "Inventory write-off", "expense", "write_off"),
+    ("2150", "Landed cost clearing", "liability", "landed_cost_clearing"),
 ]
 TAX_RATES = [("standard", Decimal("0.080000"), "Standard rate"), ("zero", Decimal("0"), "Zero rated")]
 

@@ -63,6 +63,7 @@ class AccountRole(models.TextChoices):
     PRICE_VARIANCE = "price_variance", "Purchase price variance"
     WRITE_OFF = "write_off", "Inventory write-off"
     RETAINED_EARNINGS = "retained_earnings", "Retained earnings"
+    LANDED_COST_CLEARING = "landed_cost_clearing", "Landed cost clearing"
 
 
 class Account(models.Model):
@@ -447,6 +448,8 @@ class SupplierBill(models.Model):
     due_date = models.DateField()
     currency = models.CharField(max_length=3, default=_currency)
     total = MoneyField(default=ZERO)
+    landed_cost = MoneyField(default=ZERO, help_text="Freight/duty/insurance billed: clears the landed cost clearing "
+                                                     "account (part of total).")
     amount_paid = MoneyField(default=ZERO)
     balance_due = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")

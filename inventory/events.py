@@ -134,6 +134,7 @@ def receipt_posted_payload(receipt, lines) -> dict:
         "lines": [
             {"line_no": ln.line_no, "sku": ln.product.sku, "product_id": ln.product_id,
              "quantity": s(ln.quantity), "unit_cost": s(ln.unit_cost), "value": s(ln.value),
+             "landed_cost": s(getattr(ln, "landed_cost", None) or Decimal("0")),
              "purchase_order_line_id": ln.purchase_order_line_id, "move_id": ln.move_id,
              "warehouse_code": wh.code, "receipt_id": receipt.pk, "receipt_number": receipt.number}
             for ln in lines

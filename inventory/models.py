@@ -497,6 +497,7 @@ class Receipt(models.Model):
                                        related_name="receipts")
     reference = models.CharField(max_length=100, blank=True)
     total_value = MoneyField(default=ZERO)
+    landed_cost_total = MoneyField(default=ZERO, help_text="Freight, duty, insurance in total_value.")
     correlation_id = models.CharField(max_length=128, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -505,6 +506,23 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"RCPT#{self.pk}"
+
+
+class ReceiptLandedCost(models.Model):
+    """A landed cost (freight, duty, insurance) of a receipt, spread over its lines by value or quantity."""
+
+    class Allocation(models.TextChoices):
+        VALUE = "value", "By value"
+        QUANTITY = "quantity", "By quantity"
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="landed_costs")
+    description = models.CharField(max_length=100)
+    amount = MoneyField()
+    allocation = models.CharField(max_length=10, choices=Allocation.choices, default=Allocation.VALUE)
+
+    class Meta:
+        ordering = ["receipt", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="inv_landed_amount_pos")]
 
 
 class ReceiptLine(models.Model):
@@ -518,6 +536,7 @@ class ReceiptLine(models.Model):
     quantity = QuantityField()
     unit_cost = UnitCostField()
     value = MoneyField()
+    landed_cost = MoneyField(default=ZERO, help_text="Part of value that is landed cost (the rest: the goods).")
     move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="+")
 
     class Meta:

@@ -231,6 +231,12 @@ class ReceiptLineInputSerializer(strict.Serializer):
     location = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
 
 
+class LandedCostInputSerializer(strict.Serializer):
+    description = serializers.CharField(max_length=100)
+    amount = Money(min_value=Decimal("0.01"))
+    allocation = serializers.ChoiceField(choices=["value", "quantity"], default="value")
+
+
 class ReceiptInputSerializer(strict.Serializer):
     warehouse = serializers.CharField(max_length=20)
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -238,6 +244,7 @@ class ReceiptInputSerializer(strict.Serializer):
     purchase_order = serializers.IntegerField(required=False, allow_null=True,
                                               help_text="Receive against this purchase order (tolerance applies).")
     lines = ReceiptLineInputSerializer(many=True, allow_empty=False)
+    landed_costs = LandedCostInputSerializer(many=True, required=False, default=list, max_length=50)
 
 
 class ReceiptLineOutputSerializer(strict.ModelSerializer):
@@ -249,7 +256,7 @@ class ReceiptLineOutputSerializer(strict.ModelSerializer):
 
     class Meta:
         model = ReceiptLine
-        fields = ["line_no", "sku", "quantity", "uom", "quantity_in_uom", "unit_cost", "value",
+        fields = ["line_no", "sku", "quantity", "uom", "quantity_in_uom", "unit_cost", "value", "landed_cost",
                   "purchase_order_line", "move", "lot", "expiry_date", "location"]
 
 
@@ -261,7 +268,7 @@ class ReceiptOutputSerializer(strict.ModelSerializer):
     class Meta:
         model = Receipt
         fields = ["id", "number", "warehouse", "supplier", "purchase_order", "reference", "total_value",
-                  "correlation_id", "created_at", "lines"]
+                  "landed_cost_total", "correlation_id", "created_at", "lines"]
 
 
 class AdjustmentInputSerializer(strict.Serializer):
@@ -382,6 +389,7 @@ class ReceiveLineInputSerializer(strict.Serializer):
 class ReceiveInputSerializer(strict.Serializer):
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     lines = ReceiveLineInputSerializer(many=True, allow_empty=False)
+    landed_costs = LandedCostInputSerializer(many=True, required=False, default=list, max_length=50)
 
 
 class ReplenishmentRunInputSerializer(strict.Serializer):

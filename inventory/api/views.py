@@ -242,6 +242,7 @@ class ReceiptViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         receipt = services.receive_stock(
             warehouse=selectors.get_warehouse_by_code(data["warehouse"]), purchase_order=po,
             supplier=data.get("supplier") or None, reference=data["reference"],
+            landed_costs=[dict(lc) for lc in data.get("landed_costs") or []],
             lines=[services.ReceiptLineInput(product=_sku(ln["sku"], f"lines.{i}.sku"), quantity=ln["quantity"],
                                              unit_cost=ln["unit_cost"], uom=ln.get("uom") or None,
                                              lot=ln.get("lot", ""), expiry_date=ln.get("expiry_date"),
@@ -332,6 +333,7 @@ class PurchaseOrderViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         data = _valid(s.ReceiveInputSerializer, request)
         receipt = services.receive_purchase_order(
             purchase_order=po, reference=data["reference"],
+            landed_costs=[dict(lc) for lc in data.get("landed_costs") or []],
             lines=[services.ReceiveLineInput(product=_sku(ln["sku"], f"lines.{i}.sku"), quantity=ln["quantity"],
                                              unit_cost=ln.get("unit_cost"), uom=ln.get("uom") or None,
                                              lot=ln.get("lot", ""), expiry_date=ln.get("expiry_date"),

@@ -116,7 +116,7 @@ def cancel_purchase_order(*, purchase_order, correlation_id: str | None = None) 
 
 @transaction.atomic
 def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput], reference: str = "",
-                           correlation_id: str | None = None) -> Receipt:
+                           correlation_id: str | None = None, landed_costs: Sequence[dict] = ()) -> Receipt:
     """Receive goods against an open purchase order (partial receipts allowed).
 
     Each line is matched to the order's lines of that product with outstanding quantity, in
@@ -187,7 +187,7 @@ def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput],
                 f"{(tolerance * 100).normalize()}% tolerance (at most {limit - already} more).",
                 errors={f"lines.{idx}.quantity": [f"At most {max(limit - already, ZERO)} more can be received."]})
     receipt = receive_stock(warehouse=po.warehouse, lines=receipt_lines, reference=reference or po.number,
-                            purchase_order=po, correlation_id=correlation_id)
+                            purchase_order=po, correlation_id=correlation_id, landed_costs=landed_costs)
     fresh = list(po.lines.all())
     if all(pol.quantity_received >= pol.quantity for pol in fresh):
         po.status = Status.RECEIVED

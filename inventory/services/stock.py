@@ -32,6 +32,7 @@ from ..models import (
     Product,
     PurchaseOrderLine,
     Receipt,
+    ReceiptLandedCost,
     ReceiptLine,
     Reservation,
     StockMove,
@@ -107,7 +108,7 @@ def post_out(*, level, product, quantity, kind, reference, source_type, source_i
 
 @transaction.atomic
 def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: str = "", purchase_order=None,
-                  supplier=None, correlation_id: str | None = None) -> Receipt:
+                  supplier=None, correlation_id: str | None = None, landed_costs: Sequence[dict] = ()) -> Receipt:
     """Receive goods into a warehouse: one `receipt` move per line at the line's cost.
 
     Quantities and costs are in each line's unit (default: the product's base unit) and are
@@ -125,6 +126,7 @@ def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: st
         from .procurement import receive_purchase_order
 
         return receive_purchase_order(purchase_order=purchase_order, reference=reference, correlation_id=correlation_id,
+                                      landed_costs=landed_costs,
                                       lines=[ReceiveLineInput(product=ln.product, quantity=ln.quantity,
                                                               unit_cost=ln.unit_cost, uom=ln.uom, lot=ln.lot,
                                                               expiry_date=ln.expiry_date, serials=ln.serials,
@@ -154,6 +156,8 @@ def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: st
         prepared.append((product, qty_uom, qty, base_cost, value, pol, line.uom))
         tracking.append(_receipt_tracking(product, line, qty, wh, i, seen_serials, supplier_obj))
 
+    landed = _landed_shares(landed_costs, [(qty, value) for _p, _qu, qty, _c, value, *_ in prepared])
+
     keys = {(p.pk, wh.pk) for p, *_ in prepared}
     levels = locks.lock_levels(keys)
     before = {k: lv.on_hand - lv.reserved for k, lv in levels.items()}
@@ -168,6 +172,10 @@ def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: st
         location, lot_code, expiry, serials = tracking[n - 1]
         if location is None and product.tracking != Product.Tracking.NONE:
             location = _bins.default_location(wh.pk)  # tracked stock is always on a row, with its bin
+        extra = landed.shares[n - 1]
+        if extra:  # landed cost enters the goods' cost: moving average and the FIFO layer alike
+            value += extra
+            base_cost = q6(value / qty)
         lot = None
         if lot_code or product.tracking == Product.Tracking.LOT:
             lot = _bins.lot_for_receipt(product, lot_code, expiry, received_on=_bins.today(),
@@ -185,21 +193,66 @@ def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: st
         receipt_lines.append(ReceiptLine(
             receipt=receipt, line_no=n, product=product, purchase_order_line=pol,
             uom=uoms.get(uom_code) if uom_code else product.uom, quantity_in_uom=qty_uom, quantity=qty,
-            unit_cost=base_cost, value=move.value, move=move))
+            unit_cost=base_cost, value=move.value, landed_cost=extra, move=move))
         if pol is not None:
             pol.quantity_received += qty
-            pol.received_value += move.value
+            pol.received_value += move.value - extra  # the supplier bills the goods; landed costs clear apart
             pol.save(update_fields=["quantity_received", "received_value"])
         total += move.value
     ReceiptLine.objects.bulk_create(receipt_lines)
+    if landed.rows:
+        ReceiptLandedCost.objects.bulk_create([ReceiptLandedCost(receipt=receipt, **row) for row in landed.rows])
     receipt.total_value = total
-    receipt.save(update_fields=["number", "total_value"])
+    receipt.landed_cost_total = landed.total
+    receipt.save(update_fields=["number", "total_value", "landed_cost_total"])
     save_levels(levels.values())
     publish(events.RECEIPT_POSTED, receipt.number, events.receipt_posted_payload(receipt, receipt_lines),
             correlation_id=correlation_id)
     publish_level_changes(changed=levels, before_available=before, cause="receipt", correlation_id=correlation_id,
                           products={p.pk: p for p, *_ in prepared}, warehouses={wh.pk: wh})
     return receipt
+
+
+class _Landed:
+    def __init__(self, rows, shares, total):
+        self.rows, self.shares, self.total = rows, shares, total
+
+
+def _landed_shares(landed_costs, lines) -> _Landed:
+    """Spread landed costs over receipt lines [(quantity, value)] by value or by quantity.
+
+    Each cost is split in proportion, rounded to cents half-up; the cents lost or gained by
+    rounding go to the last line with a share, so the lines carry exactly the cost's amount.
+    (Hand-written: a proportional split with a remainder is three lines, no library needed.)
+    """
+    shares = [ZERO] * len(lines)
+    rows, total = [], ZERO
+    for i, lc in enumerate(landed_costs or ()):
+        desc = str(lc.get("description") or "").strip()
+        alloc = lc.get("allocation") or "value"
+        if not desc or len(desc) > 100:
+            raise ValidationFailed("A landed cost needs a description.",
+                                   errors={f"landed_costs.{i}.description": ["1 to 100 characters."]})
+        if alloc not in ("value", "quantity"):
+            raise ValidationFailed("allocation is value or quantity.",
+                                   errors={f"landed_costs.{i}.allocation": ["Choose value or quantity."]})
+        amount = check_cost(lc.get("amount"), field=f"landed_costs.{i}.amount")
+        if amount <= 0 or amount != q2(amount):
+            raise ValidationFailed("A landed cost is a positive amount in cents.",
+                                   errors={f"landed_costs.{i}.amount": ["Positive, at most 2 decimals."]})
+        weights = [(v if alloc == "value" else q) for q, v in lines]
+        base = sum(weights, ZERO)
+        if base <= 0:
+            raise ValidationFailed("Nothing to spread the landed cost over (zero value).",
+                                   errors={f"landed_costs.{i}.allocation": ["The lines have no value; use quantity."]})
+        parts = [q2(amount * w / base) for w in weights]
+        last = max(j for j, w in enumerate(weights) if w > 0)
+        parts[last] += amount - sum(parts, ZERO)
+        for j, part in enumerate(parts):
+            shares[j] += part
+        rows.append({"description": desc, "amount": amount, "allocation": alloc})
+        total += amount
+    return _Landed(rows, shares, total)
 
 
 def _receipt_tracking(product, line, qty, wh, i, seen_serials, supplier):
