@@ -761,3 +761,73 @@ def reservation_places(reservation_ids) -> dict[int, dict]:
                                                                                    Location.DEFAULT_CODE),
                    "lot": r.lot.code if r.lot_id else "", "expiry_date": r.lot.expiry_date if r.lot_id else None}
             for r in rows}
+
+
+def iter_bin_discrepancies():
+    """I1/I2 at the bin grain. Yields {kind, product_id, warehouse_id, location_id, lot_id, sku,
+    warehouse_code, expected, actual}:
+    * kind "bin_on_hand": a BinLevel row's on_hand vs the sum of the moves with its bin and lot;
+    * kind "default_bin": a level's on_hand − binned (the untracked default bin) vs its moves
+      without a bin;
+    * kind "binned" / "blocked": a level's binned / blocked vs the sum of its rows (in quarantine);
+    * kind "bin_reserved": a row's reserved vs the open reservations naming it.
+    """
+    checks = [
+        ("bin_on_hand", f"""
+            SELECT b.product_id, b.warehouse_id, b.location_id, b.lot_id, b.on_hand, COALESCE(m.qty, 0)
+            FROM inventory_binlevel b LEFT JOIN (
+                SELECT product_id, warehouse_id, location_id, lot_id, SUM(quantity) AS qty FROM inventory_stockmove
+                WHERE location_id IS NOT NULL GROUP BY product_id, warehouse_id, location_id, lot_id) m
+              ON m.product_id = b.product_id AND m.warehouse_id = b.warehouse_id AND m.location_id = b.location_id
+             AND ((m.lot_id IS NULL AND b.lot_id IS NULL) OR m.lot_id = b.lot_id)
+            WHERE ABS(b.on_hand - COALESCE(m.qty, 0)) > {_QTY_TOL}""", []),
+        ("default_bin", f"""
+            SELECT l.product_id, l.warehouse_id, NULL, NULL, l.on_hand - l.binned, COALESCE(m.qty, 0)
+            FROM inventory_stocklevel l LEFT JOIN (
+                SELECT product_id, warehouse_id, SUM(quantity) AS qty FROM inventory_stockmove
+                WHERE location_id IS NULL GROUP BY product_id, warehouse_id) m
+              ON m.product_id = l.product_id AND m.warehouse_id = l.warehouse_id
+            WHERE ABS(l.on_hand - l.binned - COALESCE(m.qty, 0)) > {_QTY_TOL}""", []),
+        ("binned", f"""
+            SELECT l.product_id, l.warehouse_id, NULL, NULL, l.binned, COALESCE(SUM(b.on_hand), 0)
+            FROM inventory_stocklevel l LEFT JOIN inventory_binlevel b
+              ON b.product_id = l.product_id AND b.warehouse_id = l.warehouse_id
+            GROUP BY l.product_id, l.warehouse_id, l.binned
+            HAVING ABS(l.binned - COALESCE(SUM(b.on_hand), 0)) > {_QTY_TOL}""", []),
+        ("blocked", f"""
+            SELECT l.product_id, l.warehouse_id, NULL, NULL, l.blocked, COALESCE(SUM(b.on_hand), 0)
+            FROM inventory_stocklevel l LEFT JOIN (inventory_binlevel b JOIN inventory_location loc
+              ON loc.id = b.location_id AND loc.kind IN ('quarantine', 'scrap'))
+              ON b.product_id = l.product_id AND b.warehouse_id = l.warehouse_id
+            GROUP BY l.product_id, l.warehouse_id, l.blocked
+            HAVING ABS(l.blocked - COALESCE(SUM(b.on_hand), 0)) > {_QTY_TOL}""", []),
+        ("bin_reserved", f"""
+            SELECT b.product_id, b.warehouse_id, b.location_id, b.lot_id, b.reserved, COALESCE(SUM(r.quantity_open), 0)
+            FROM inventory_binlevel b LEFT JOIN inventory_reservation r
+              ON r.product_id = b.product_id AND r.warehouse_id = b.warehouse_id AND r.location_id = b.location_id
+             AND ((r.lot_id IS NULL AND b.lot_id IS NULL) OR r.lot_id = b.lot_id) AND r.status = %s
+            GROUP BY b.id, b.product_id, b.warehouse_id, b.location_id, b.lot_id, b.reserved
+            HAVING ABS(b.reserved - COALESCE(SUM(r.quantity_open), 0)) > {_QTY_TOL}""",
+         [Reservation.Status.ACTIVE.value]),
+    ]
+    skus = warehouses = None
+    for kind, query, params in checks:
+        for pid, wid, loc, lot, actual, expected in _fetch_iter(query, params):
+            if skus is None:
+                skus = dict(Product.objects.values_list("pk", "sku"))
+                warehouses = dict(Warehouse.objects.values_list("pk", "code"))
+            yield {"kind": kind, "product_id": pid, "warehouse_id": wid, "location_id": loc, "lot_id": lot,
+                   "sku": skus.get(pid, str(pid)), "warehouse_code": warehouses.get(wid, str(wid)),
+                   "actual": _dec(actual, _Q3), "expected": _dec(expected, _Q3)}
+
+
+def expired_stock_available(*, today: date | None = None) -> list[dict]:
+    """Bin rows of expired lots outside quarantine with unreserved stock: sellable on paper
+    (the warehouse level counts them), never allocated by FEFO; move them to quarantine."""
+    today = today or date.today()
+    rows = (BinLevel.objects.filter(lot__expiry_date__lte=today, on_hand__gt=F("reserved"))
+            .exclude(location__kind__in=[Location.Kind.QUARANTINE, Location.Kind.SCRAP])
+            .select_related("product", "warehouse", "location", "lot").order_by("lot__expiry_date", "id"))
+    return [{"product_id": b.product_id, "sku": b.product.sku, "warehouse_id": b.warehouse_id,
+             "warehouse_code": b.warehouse.code, "location": b.location.code, "lot": b.lot.code,
+             "expiry_date": b.lot.expiry_date, "quantity": b.on_hand - b.reserved} for b in rows]

@@ -153,6 +153,13 @@ def check_serials(product: Product, serials, quantity: Decimal, *, field: str = 
     return serials
 
 
+def normalise(product: Product, location: Location | None) -> Location | None:
+    """An untracked product's default bin is no row and no location on its moves (None)."""
+    if location is not None and location.is_default and product.tracking == Product.Tracking.NONE:
+        return None
+    return location
+
+
 def needs_row(product: Product, location: Location | None) -> bool:
     return product.tracking != Product.Tracking.NONE or (location is not None and not location.is_default)
 

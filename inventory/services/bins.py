@@ -75,7 +75,14 @@ def move_between_bins(*, warehouse, product, quantity, from_location, to_locatio
     bm.number = f"BIN-{bm.pk:06d}"
     bm.save(update_fields=["number"])
     # Valuation is per product × warehouse: a bin move changes no value, so both moves carry 0.
-    takes = _bins.plan_out(level, prod, qty, location=src, lot=lot_obj)
+    if _bins.normalise(prod, src) is None:  # untracked, out of the default bin (no row): only from there
+        here = level.on_hand - level.binned
+        if here < qty:
+            raise InsufficientStock(f"{prod.sku}: only {here} in bin {src.code}.",
+                                    errors={"quantity": [f"Only {here} in bin {src.code}."]})
+        takes = [_bins.Take(None, None, qty)]
+    else:
+        takes = _bins.plan_out(level, prod, qty, location=src, lot=lot_obj)
     for t in takes:
         if t.bin is not None:
             _bins.take_row(level, t.bin, t.quantity)

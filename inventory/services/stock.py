@@ -67,6 +67,7 @@ def _stocked(product: Product, field: str) -> None:
 def post_in(*, level, product, quantity, unit_cost, value=None, kind, reference, source_type, source_id="",
             correlation_id, location=None, lot=None, serials=(), open_layer=True) -> StockMove:
     """One inbound move into a bin and lot (rows only where needed, serials put in stock)."""
+    location = _bins.normalise(product, location)
     if location is None and product.tracking != Product.Tracking.NONE:
         location = _bins.default_location(level.warehouse_id)
     move = post_move(level=level, product=product, kind=kind, quantity=quantity, unit_cost=unit_cost, value=value,
@@ -84,6 +85,7 @@ def post_out(*, level, product, quantity, kind, reference, source_type, source_i
              location=None, lot=None, serials=()) -> list[StockMove]:
     """Outbound moves of unreserved stock: from the named bin/lot, else the default bin (untracked)
     or FEFO over the rows (tracked); one move per bin and lot it leaves from."""
+    location = _bins.normalise(product, location)
     if (product.tracking == Product.Tracking.NONE and location is None and lot is None
             and level.on_hand - level.binned >= quantity):
         return [post_move(level=level, product=product, kind=kind, quantity=-quantity, reference=reference,
@@ -170,6 +172,7 @@ def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: st
     for n, (product, qty_uom, qty, base_cost, value, pol, uom_code) in enumerate(prepared, start=1):
         level = levels[(product.pk, wh.pk)]
         location, lot_code, expiry, serials = tracking[n - 1]
+        location = _bins.normalise(product, location)
         if location is None and product.tracking != Product.Tracking.NONE:
             location = _bins.default_location(wh.pk)  # tracked stock is always on a row, with its bin
         extra = landed.shares[n - 1]
