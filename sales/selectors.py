@@ -13,6 +13,7 @@ from sales.models import (
     OrderLine,
     PartnerAccount,
     PartnerChannel,
+    PickList,
     Return,
     Shipment,
     partner_api_channel,
@@ -305,3 +306,17 @@ def order_figures(*, today, since) -> dict:
         .annotate(n=Count("pk"))}
     return {"by_status": by_status, "status_order": [s for s, _ in Order.Status.choices], "backorder": backorder,
             "ready": ready, "shipped_today": shipped_today, "orders_per_day": per_day, "shipments_per_day": ship_day}
+
+
+def list_pick_lists(*, warehouse_code: str | None = None, status: str | None = None):
+    qs = PickList.objects.select_related("warehouse").order_by("-created_at", "-id")
+    if warehouse_code:
+        qs = qs.filter(warehouse__code=warehouse_code)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def get_pick_list(*, pick_list_id: int):
+    return (PickList.objects.select_related("warehouse").prefetch_related("lines__shipment")
+            .filter(pk=pick_list_id).first())

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ops.web.views import dashboards, finance, orders, queue, stock
+from ops.web.views import dashboards, finance, orders, queue, stock, wms
 
 app_name = "web"
 
@@ -54,4 +54,9 @@ urlpatterns = [
     path("integrations/inbound/<int:pk>/", queue.inbound_detail, name="inbound-message"),
     path("integrations/events/", queue.event_list, name="events"),
     path("reconciliations/", queue.reconciliations, name="reconciliations"),
+    # warehouse depth (#16)
+    path("stock/bins/", wms.stock_by_bin, name="stock-bins"),
+    path("stock/recall/", wms.recall, name="recall"),
+    path("picking/", wms.pick_lists, name="pick-lists"),
+    path("picking/<int:pk>/", wms.pick_list, name="pick-list"),
 ]

@@ -341,6 +341,7 @@ def _build_world() -> World:
         "ops:trace": {"correlation_id": order.correlation_id},
         # the web pages' objects
         "web:order": {"pk": order.pk}, "web:return": {"pk": ret.pk}, "web:shipment": {"pk": shipment.pk},
+        "web:pick-list": {"pk": pick_list.pk},
         "web:invoice": {"pk": invoice.pk}, "web:payment": {"pk": payment.pk}, "web:period": {"pk": entry.period_id},
         "web:purchase-order": {"pk": po.pk}, "web:exception": {"pk": exception.pk},
         "web:delivery": {"pk": WebhookDelivery.objects.filter(endpoint=endpoint).latest("id").pk},
@@ -514,6 +515,10 @@ WEB_PAGES = [
     Page("web:ledger", "GET", "inventory.stock", _R),
     Page("web:cycle-count", "GET", "inventory.stock", _W),
     Page("web:cycle-count", "POST", "inventory.stock", _W),
+    Page("web:stock-bins", "GET", "inventory.stock", _R),
+    Page("web:recall", "GET", "inventory.stock", _R),
+    Page("web:pick-lists", "GET", "sales.picking", _R),
+    Page("web:pick-list", "GET", "sales.picking", _R, "web:pick-list"),
     Page("web:purchase-orders", "GET", "inventory.purchasing", _R),
     Page("web:purchase-order", "GET", "inventory.purchasing", _R, "web:purchase-order"),
     Page("web:purchase-order", "POST", "inventory.purchasing", _W, "web:purchase-order"),
