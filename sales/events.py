@@ -9,6 +9,7 @@ from core.messaging.catalogue import (
     DATETIME,
     DECIMAL,
     INT,
+    OPT_DATE,
     OPT_DECIMAL,
     SCOPE_CUSTOMER,
     STR,
@@ -48,8 +49,15 @@ _MOVED_LINE = obj({"order_line_id": INT, "sku": STR, "quantity": DECIMAL},
                    "cost_value": internal(OPT_DECIMAL), "unit_cost": internal(OPT_DECIMAL)})
 _FOR_FINANCE = {"warehouse_id": INT, "warehouse_code": STR, "currency": STR,
                 "payment_terms_days": internal(INT)}
+# Lots and serials a shipped line left with (tracked products): an ASN carries them.
+_SHIPPED_LOT = obj({"quantity": DECIMAL}, {"lot": STR, "expiry_date": OPT_DATE,
+                                           "serials": {"type": "array", "items": STR}})
+_SHIPPED_LINE = obj({"order_line_id": INT, "sku": STR, "quantity": DECIMAL},
+                    {"product_id": INT, "unit_price": OPT_DECIMAL, "tax_rate": OPT_DECIMAL,
+                     "cost_value": internal(OPT_DECIMAL), "unit_cost": internal(OPT_DECIMAL),
+                     "lots": array_of(_SHIPPED_LOT)})
 _SHIPMENT = obj({"shipment_id": INT, "shipment_number": STR, **_ORDER_HEAD, "shipped_at": DATETIME,
-                 "lines": array_of(_MOVED_LINE)},
+                 "lines": array_of(_SHIPPED_LINE)},
                 {**_FOR_FINANCE, "tracking_number": STR})
 _RETURN = obj({"return_id": INT, "return_number": STR, **_ORDER_HEAD, "disposition": STR,
                "lines": array_of(_MOVED_LINE)},
@@ -71,7 +79,8 @@ ORDER_CANCELLED = _order_event("sales.order.cancelled.v1", "An order (or its rem
 SHIPMENT_SHIPPED = event_type("sales.shipment.shipped.v1", owner="sales", scope=SCOPE_CUSTOMER,
                               description="A shipment left the warehouse.", schema=_SHIPMENT,
                               partner_fields=(*_PARTNER_MOVED, "shipment_id", "shipment_number", "shipped_at",
-                                              "tracking_number"))
+                                              "tracking_number", "lines.lots.lot", "lines.lots.expiry_date",
+                                              "lines.lots.quantity", "lines.lots.serials"))
 RETURN_RECEIVED = event_type("sales.return.received.v1", owner="sales", scope=SCOPE_CUSTOMER,
                              description="Returned goods were received (restock or scrap).", schema=_RETURN,
                              partner_fields=(*_PARTNER_MOVED, "return_id", "return_number", "disposition",
@@ -122,8 +131,11 @@ def order_payload(order, lines: Iterable) -> dict:
     }
 
 
-def shipment_shipped_payload(shipment, order, shipped_lines: Iterable[tuple]) -> dict:
-    """`shipped_lines`: (order_line, quantity, cost_value, unit_cost) for each line that left."""
+def shipment_shipped_payload(shipment, order, shipped_lines: Iterable[tuple], lots: dict | None = None) -> dict:
+    """`shipped_lines`: (order_line, quantity, cost_value, unit_cost) for each line that left;
+    `lots`: order line id → [{lot, expiry_date, quantity, serials}] for tracked products (an ASN
+    carries them; the bins they left from stay internal)."""
+    lots = lots or {}
     return {
         "shipment_id": shipment.pk,
         "shipment_number": shipment.number,
@@ -147,6 +159,7 @@ def shipment_shipped_payload(shipment, order, shipped_lines: Iterable[tuple]) ->
                 "tax_rate": _s(line.tax_rate),
                 "cost_value": _s(cost_value),
                 "unit_cost": _s(unit_cost),
+                **({"lots": lots[line.pk]} if lots.get(line.pk) else {}),
             }
             for line, quantity, cost_value, unit_cost in shipped_lines
         ],

@@ -145,8 +145,11 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
             for line_id, picks in picks_by_line.items():
                 if picks:
                     ShipmentLine.objects.filter(shipment=shipment, order_line_id=line_id).update(picks=picks)
-        publish(events.SHIPMENT_SHIPPED, shipment.number, events.shipment_shipped_payload(shipment, order, shipped),
-                correlation_id=cid)
+        lots = {line_id: [{"lot": p["lot"], "expiry_date": p["expiry_date"], "quantity": p["quantity"],
+                           "serials": p["serials"]} for p in picks if p["lot"] or p["serials"]]
+                for line_id, picks in picks_by_line.items()}
+        publish(events.SHIPMENT_SHIPPED, shipment.number,
+                events.shipment_shipped_payload(shipment, order, shipped, lots=lots), correlation_id=cid)
     return shipment
 
 
