@@ -531,7 +531,8 @@ def list_stock_positions(*, search: str | None = None, sku: str | None = None, w
     rule_min = ReorderRule.objects.filter(product=OuterRef("product"), warehouse=OuterRef("warehouse"),
                                           is_active=True).values("min_quantity")[:1]
     qs = (StockLevel.objects.select_related("product", "warehouse")
-          .annotate(available_q=ExpressionWrapper(F("on_hand") - F("reserved"), output_field=_QTY_FIELD),
+          .annotate(available_q=ExpressionWrapper(F("on_hand") - F("reserved") - F("blocked"),  # quarantine
+                                                  output_field=_QTY_FIELD),
                     incoming_q=Coalesce(Subquery(incoming, output_field=_QTY_FIELD), _QTY0, output_field=_QTY_FIELD),
                     backordered_q=Coalesce(Subquery(demand, output_field=_QTY_FIELD), _QTY0, output_field=_QTY_FIELD),
                     reorder_min=Subquery(rule_min, output_field=_QTY_FIELD))
