@@ -61,6 +61,7 @@ _TABLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "sales.margin":               ("r",  "-",  "r",  "-",  "-",   "sales and gross margin by customer, product, category"),
     "inventory.reports":          ("r",  "r",  "r",  "-",  "-",   "stock aging and dead stock"),
     "documents.outbound":         ("rw", "rw", "rw", "r",  "-",  "the outbound document log; e-mail a document (with a write of the document's own resource)"),
+    "sales.picking":              ("rw", "rw", "r",  "r",  "-",  "pick lists (waves) and their confirmation"),
 }
 # fmt: on
 

@@ -30,6 +30,7 @@ ACCOUNTS = [
     ("5200", "Purchase price variance", "expense", "price_variance"),
     ("5300", "Inventory write-off", "expense", "write_off"),
     ("4100", "Freight and charges revenue", "income", "charges_revenue"),
+    ("2150", "Landed cost clearing", "liability", "landed_cost_clearing"),
 ]
 TAX_RATES = [("standard", Decimal("0.080000"), "Standard rate"), ("zero", Decimal("0"), "Zero rated")]
 

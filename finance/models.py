@@ -65,6 +65,7 @@ class AccountRole(models.TextChoices):
     RETAINED_EARNINGS = "retained_earnings", "Retained earnings"
     OPENING_BALANCE = "opening_balance", "Opening balance equity"
     CHARGES_REVENUE = "charges_revenue", "Freight and charges revenue"   # order charges (shipping, handling)
+    LANDED_COST_CLEARING = "landed_cost_clearing", "Landed cost clearing"
 
 
 class Account(models.Model):
@@ -454,6 +455,8 @@ class SupplierBill(models.Model):
     due_date = models.DateField()
     currency = models.CharField(max_length=3, default=_currency)
     total = MoneyField(default=ZERO)
+    landed_cost = MoneyField(default=ZERO, help_text="Freight/duty/insurance billed: clears the landed cost clearing "
+                                                     "account (part of total).")
     amount_paid = MoneyField(default=ZERO)
     balance_due = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")

@@ -57,14 +57,20 @@ def receipt_entry(*, receipt_id, on: date, lines: Iterable[dict], warehouse_id: 
                   supplier_id: int | None, memo: str, correlation_id: str | None = None,
                   opening: bool = False) -> EntryRequest:
     """Dr Inventory / Cr GRNI at the received value, per line. Opening stock (a company's first
-    day, imported): Cr opening balance equity instead — no supplier will ever bill it."""
+    day, imported): Cr opening balance equity instead — no supplier will ever bill it. The landed
+    cost part of a line's value (freight, duty, insurance) is credited to Landed cost clearing
+    instead of GRNI."""
     counter = R.OPENING_BALANCE if opening else R.GRNI
     out: list[Line] = []
     for ln in lines:
         value = q2(_d(ln["value"]))
+        landed = q2(_d(ln.get("landed_cost") or "0"))
         pid = ln.get("product_id")
         out.append(Line(R.INVENTORY, value, product_id=pid, warehouse_id=warehouse_id, supplier_id=supplier_id))
-        out.append(Line(counter, -value, product_id=pid, warehouse_id=warehouse_id, supplier_id=supplier_id))
+        out.append(Line(counter, -(value - landed), product_id=pid, warehouse_id=warehouse_id, supplier_id=supplier_id))
+        if landed:
+            out.append(Line(R.LANDED_COST_CLEARING, -landed, product_id=pid, warehouse_id=warehouse_id,
+                            supplier_id=supplier_id))
     return EntryRequest(on=on, lines=out, source_type="inventory.receipt", source_id=receipt_id, rule="receipt",
                         memo=memo, roll_forward=True, correlation_id=correlation_id)
 
@@ -200,6 +206,8 @@ def supplier_bill_entry(*, bill, lines, correlation_id: str | None = None) -> En
     """Dr GRNI at the receipt cost, Dr (or Cr) Price variance for the difference / Cr AP."""
     sup = bill.supplier_id
     out = [Line(R.AP, -bill.total, supplier_id=sup)]
+    if getattr(bill, "landed_cost", 0):  # a freight/duty bill clears what receipts put in clearing
+        out.append(Line(R.LANDED_COST_CLEARING, bill.landed_cost, supplier_id=sup))
     for ln in lines:
         out.append(Line(R.GRNI, ln.grni_amount, supplier_id=sup, product_id=ln.product_id))
         out.append(Line(R.PRICE_VARIANCE, ln.variance, supplier_id=sup, product_id=ln.product_id))

@@ -16,6 +16,10 @@ class ReceiptLineInput:
     unit_cost: Decimal
     uom: str | None = None
     purchase_order_line: Any = None  # PurchaseOrderLine or id (set by receive_purchase_order)
+    lot: str = ""
+    expiry_date: Any = None  # date or ISO string; fixed at the lot's first receipt
+    serials: tuple = ()
+    location: Any = None  # bin code (default: the warehouse's default bin)
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,10 @@ class ReceiveLineInput:
     quantity: Decimal
     unit_cost: Decimal | None = None
     uom: str | None = None
+    lot: str = ""
+    expiry_date: Any = None
+    serials: tuple = ()
+    location: Any = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class ReserveRequest:
     demand_ref: str
     product_id: int
     quantity: Decimal
+    min_expiry: Any = None  # date: lots expiring before it are not allocated (customer's minimum shelf life)
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class TransferLineInput:
     product: Any
     quantity: Decimal
     uom: str | None = None
+    lot: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class IssueResult:
     unit_cost: Decimal
     value: Decimal
     move_id: int
+    picks: tuple = ()  # ({location, lot, expiry_date, quantity, serials}, …) where it was taken from
 
 
 @dataclass

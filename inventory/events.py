@@ -111,7 +111,7 @@ def stock_changed_payload(level, *, product, warehouse, cause: str) -> dict:
         "product_id": product.pk, "sku": product.sku,
         "warehouse_id": warehouse.pk, "warehouse_code": warehouse.code,
         "on_hand": s(level.on_hand), "reserved": s(level.reserved),
-        "available": s(level.on_hand - level.reserved), "cause": cause, "reason": cause,
+        "available": s(level.on_hand - level.reserved - (getattr(level, "blocked", None) or 0)), "cause": cause, "reason": cause,
     }
 
 
@@ -120,7 +120,7 @@ def stock_low_payload(level, *, product, warehouse, rule) -> dict:
         "product_id": product.pk, "sku": product.sku,
         "warehouse_id": warehouse.pk, "warehouse_code": warehouse.code,
         "on_hand": s(level.on_hand), "reserved": s(level.reserved),
-        "available": s(level.on_hand - level.reserved),
+        "available": s(level.on_hand - level.reserved - (getattr(level, "blocked", None) or 0)),
         "min_quantity": s(rule.min_quantity), "max_quantity": s(rule.max_quantity),
         "reorder_point": s(rule.min_quantity),
     }
@@ -142,6 +142,7 @@ def receipt_posted_payload(receipt, lines) -> dict:
         "lines": [
             {"line_no": ln.line_no, "sku": ln.product.sku, "product_id": ln.product_id,
              "quantity": s(ln.quantity), "unit_cost": s(ln.unit_cost), "value": s(ln.value),
+             "landed_cost": s(getattr(ln, "landed_cost", None) or Decimal("0")),
              "purchase_order_line_id": ln.purchase_order_line_id, "move_id": ln.move_id,
              "warehouse_code": wh.code, "receipt_id": receipt.pk, "receipt_number": receipt.number}
             for ln in lines

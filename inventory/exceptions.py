@@ -64,3 +64,36 @@ class ReservationNotFound(NotFound):
 class NotStocked(ValidationFailed):
     code = "not_stocked"
     title = "Product is not stocked"
+
+
+class TrackingRequired(DomainError):
+    """A lot- or serial-tracked product moved without its lot / serials (or with the wrong number)."""
+
+    http_status = 422
+    code = "tracking_required"
+    title = "Lot or serial numbers required"
+
+
+class SerialConflict(StateConflict):
+    code = "serial_conflict"
+    title = "Serial number already in stock, or not in stock"
+
+
+class InvalidLot(ValidationFailed):
+    code = "invalid_lot"
+    title = "Invalid lot or expiry date"
+
+
+class UnknownLocation(ValidationFailed):
+    code = "unknown_location"
+    title = "Unknown bin (location)"
+
+
+class BinCapacityExceeded(StateConflict):
+    code = "bin_capacity_exceeded"
+    title = "The bin cannot hold that much"
+
+
+class InvalidBarcode(ValidationFailed):
+    code = "invalid_barcode"
+    title = "Barcode could not be read"

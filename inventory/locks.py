@@ -1,7 +1,10 @@
 """Row locks of inventory, always taken in this order within one transaction:
 
     PurchaseOrder (by id) → StockLevel (by product_id, warehouse_id) → Reservation (by id)
-    → CostLayer (by id)
+    → BinLevel (by product_id, warehouse_id, location_id, lot_id) → CostLayer (by id) → Serial
+
+Every writer of a BinLevel or Serial row holds its StockLevel's lock first, so the level
+lock also guards the bins and lots below it (the order inside is the global one anyway).
 
 Sales takes its own locks before calling inventory, so the global order is sales → inventory.
 Two transactions touching the same levels therefore queue on the first common row instead
@@ -124,7 +127,8 @@ def lock_levels_of_reservations(*, ids: Iterable[int] = (), demand_refs: Iterabl
     return _lock(cond, params, with_reservations=True, with_related=True)
 
 
-_RES_COLUMNS = ("id", "demand_ref", "quantity", "quantity_open", "quantity_consumed", "quantity_released", "status")
+_RES_COLUMNS = ("id", "demand_ref", "quantity", "quantity_open", "quantity_consumed", "quantity_released", "status",
+                "location", "lot")
 
 
 @functools.cache
@@ -143,12 +147,13 @@ def _lock_sql(with_reservations: bool, vendor: str) -> str:
         order += f", res.{c(Reservation, 'id')}"
     lock = f" FOR UPDATE OF {lock_of}" if connection.features.has_select_for_update_of else ""
     level_columns = ", ".join(f"l.{c(StockLevel, n)}" for n in (
-        "id", "product", "warehouse", "on_hand", "reserved", "value", "average_cost", "last_move_at"))
+        "id", "product", "warehouse", "on_hand", "reserved", "value", "average_cost", "last_move_at", "binned",
+        "blocked"))
     return (
         f"SELECT {level_columns}, "
         f"r.{c(ReorderRule, 'min_quantity')} AS rule_min, r.{c(ReorderRule, 'max_quantity')} AS rule_max, "
         f"p.{c(Product, 'sku')} AS p_sku, p.{c(Product, 'cost_method')} AS p_cost_method, "
-        f"p.{c(Product, 'uom')} AS p_uom_id, "
+        f"p.{c(Product, 'uom')} AS p_uom_id, p.{c(Product, 'tracking')} AS p_tracking, "
         f"w.{c(Warehouse, 'code')} AS w_code, w.{c(Warehouse, 'priority')} AS w_priority{res_select} "
         f"FROM {sql.table(StockLevel)} l "
         f"{res_from}"
@@ -177,14 +182,15 @@ def _lock(where: str, params: list, *, with_related: bool, with_reservations: bo
             lv.rule_max = _dec(lv.rule_max)
             if with_related:
                 lv.product = Product(pk=lv.product_id, sku=lv.p_sku, cost_method=lv.p_cost_method,
-                                     uom_id=lv.p_uom_id)
+                                     uom_id=lv.p_uom_id, tracking=lv.p_tracking)
                 lv.warehouse = Warehouse(pk=lv.warehouse_id, code=lv.w_code, priority=lv.w_priority)
             levels[key] = level = lv
         if with_reservations:
             r = Reservation(pk=lv.res_id, demand_ref=lv.res_demand_ref, product_id=lv.product_id,
                             warehouse_id=lv.warehouse_id, quantity=_dec(lv.res_quantity),
                             quantity_open=_dec(lv.res_quantity_open), quantity_consumed=_dec(lv.res_quantity_consumed),
-                            quantity_released=_dec(lv.res_quantity_released), status=lv.res_status)
+                            quantity_released=_dec(lv.res_quantity_released), status=lv.res_status,
+                            location_id=lv.res_location, lot_id=lv.res_lot)
             r._state.adding = False
             r._state.db = "default"
             reservations[r.pk] = r

@@ -54,6 +54,11 @@ class Product(models.Model):
         MOVING_AVERAGE = "moving_average", "Moving average"
         FIFO = "fifo", "FIFO"
 
+    class Tracking(models.TextChoices):
+        NONE = "none", "None"
+        LOT = "lot", "Lot"
+        SERIAL = "serial", "Serial"
+
     sku = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     uom = models.ForeignKey(UnitOfMeasure, on_delete=models.PROTECT, related_name="+",
@@ -65,6 +70,10 @@ class Product(models.Model):
     is_stocked = models.BooleanField(default=True, help_text="Non-stocked products (services) have no stock moves.")
     category = models.CharField(max_length=100, blank=True)
     tax_category = models.CharField(max_length=40, default="standard")
+    tracking = models.CharField(max_length=8, choices=Tracking.choices, default=Tracking.NONE,
+                                help_text="Lot or serial tracking: receipts must name them.")
+    shelf_life_days = models.PositiveIntegerField(null=True, blank=True)
+    gtin = models.CharField(max_length=14, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     history = HistoricalRecords()
 
@@ -77,6 +86,10 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+    @property
+    def is_tracked(self) -> bool:
+        return self.tracking in ("lot", "serial")
 
 
 class ProductUnit(models.Model):
@@ -118,10 +131,17 @@ class Location(models.Model):
         STOCK = "stock", "Stock"
         RETURNS = "returns", "Returns"
         SCRAP = "scrap", "Scrap"
+        STORAGE = "storage", "Storage"
+        SHIPPING = "shipping", "Shipping"
+        QUARANTINE = "quarantine", "Quarantine"
+
+    DEFAULT_CODE = "DEFAULT"
 
     warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="locations")
     code = models.CharField(max_length=40)
-    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.STOCK)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.STORAGE)
+    capacity = QuantityField(null=True, blank=True, help_text="Most base units the bin may hold (empty: no limit).")
+    is_default = models.BooleanField(default=False, help_text="Where stock goes when no bin is named.")
     history = HistoricalRecords()
 
     class Meta:
@@ -130,6 +150,11 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return f"{self.warehouse_id}/{self.code}"
+
+    @property
+    def blocks_stock(self) -> bool:
+        """Stock here is never available (quarantine, scrap)."""
+        return self.kind in (self.Kind.QUARANTINE, self.Kind.SCRAP)
 
 
 class Supplier(models.Model):
@@ -145,6 +170,49 @@ class Supplier(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class Lot(models.Model):
+    """A production lot (batch) of a product; its expiry date is fixed at its first receipt."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lots")
+    code = models.CharField(max_length=40)
+    expiry_date = models.DateField(null=True, blank=True)
+    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["product", "expiry_date", "code"]
+        constraints = [models.UniqueConstraint(fields=["product", "code"], name="inv_lot_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}/{self.code}"
+
+
+class Serial(models.Model):
+    """One serial-numbered unit. `in_stock` with its warehouse, bin and lot while it is in stock:
+    a serial is in stock at most once (unique per product; receiving it again while in stock is refused)."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="serials")
+    serial = models.CharField(max_length=64)
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="serials")
+    in_stock = models.BooleanField(default=True)
+    warehouse = models.ForeignKey(Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    last_move = models.ForeignKey("StockMove", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["product", "serial"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "serial"], name="inv_serial_uniq"),
+            models.CheckConstraint(condition=Q(in_stock=False) | Q(warehouse__isnull=False, location__isnull=False),
+                                   name="inv_serial_in_stock_has_place"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}/{self.serial}"
 
 
 # --- the ledger -----------------------------------------------------------------------------
@@ -166,10 +234,14 @@ class StockMove(AppendOnlyModel):
         TRANSFER_IN = "transfer_in", "Transfer in"
         RETURN = "return", "Return"
         SCRAP = "scrap", "Scrap"
+        BIN_OUT = "bin_out", "Bin move out"
+        BIN_IN = "bin_in", "Bin move in"
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
-    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 help_text="The bin; empty means the warehouse's default bin.")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     quantity = QuantityField()
     unit_cost = UnitCostField()
@@ -195,18 +267,28 @@ class StockMove(AppendOnlyModel):
             models.Index(fields=["product", "warehouse", "id"], name="inv_move_pw_idx"),
             models.Index(fields=["source_type", "source_id"], name="inv_move_source_idx"),
             models.Index(fields=["created_at"], name="inv_move_created_idx"),
+            models.Index(fields=["lot"], name="inv_move_lot_idx", condition=Q(lot__isnull=False)),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.product_id}@{self.warehouse_id} {self.quantity}"
 
 class StockLevel(models.Model):
-    """On hand and reserved of one product in one warehouse, changed only under a row lock."""
+    """On hand and reserved of one product in one warehouse, changed only under a row lock.
+
+    This row stays the availability read (available = on_hand − reserved − blocked). Stock at
+    a finer grain (bin, lot) is in BinLevel rows under this one: `binned` is the on hand in
+    BinLevel rows, `blocked` the part of it in quarantine/scrap bins. What is not binned is
+    in the warehouse's default bin without a lot (untracked products never touch BinLevel
+    until someone names a bin, so their path stays as cheap as before).
+    """
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     on_hand = QuantityField(default=ZERO)
     reserved = QuantityField(default=ZERO)
+    binned = QuantityField(default=ZERO)
+    blocked = QuantityField(default=ZERO)
     value = MoneyField(default=ZERO)
     average_cost = UnitCostField(default=ZERO)
     last_move_at = models.DateTimeField(null=True, blank=True)
@@ -219,11 +301,54 @@ class StockLevel(models.Model):
             models.CheckConstraint(condition=Q(reserved__gte=0), name="inv_level_reserved_nonneg"),
             models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="inv_level_reserved_le_onhand"),
             models.CheckConstraint(condition=Q(average_cost__gte=0), name="inv_level_avg_nonneg"),
+            models.CheckConstraint(condition=Q(blocked__gte=0, blocked__lte=F("binned")),
+                                   name="inv_level_blocked_le_binned"),
+            models.CheckConstraint(condition=Q(binned__lte=F("on_hand")), name="inv_level_binned_le_onhand"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand") - F("blocked")),
+                                   name="inv_level_reserved_le_unblocked"),
         ]
         indexes = [models.Index(fields=["warehouse", "product"], name="inv_level_wp_idx")]
 
     def __str__(self) -> str:
         return f"{self.product_id}@{self.warehouse_id} on_hand={self.on_hand} reserved={self.reserved}"
+
+    @property
+    def available(self) -> Decimal:
+        return self.on_hand - self.reserved - self.blocked
+
+
+class BinLevel(models.Model):
+    """On hand and reserved of one product × warehouse × bin × lot (lot empty for untracked).
+
+    Same invariants as StockLevel at this grain (I1: on_hand = sum of the moves with this
+    location and lot; I2: reserved = open reservations naming this bin; I3 by constraint).
+    Written only under the lock of its StockLevel, locked after it in the global order
+    (product, warehouse, location, lot).
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    on_hand = QuantityField(default=ZERO)
+    reserved = QuantityField(default=ZERO)
+
+    class Meta:
+        ordering = ["product", "warehouse", "location", "lot"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "warehouse", "location", "lot"], name="inv_bin_uniq",
+                                    condition=Q(lot__isnull=False)),
+            models.UniqueConstraint(fields=["product", "warehouse", "location"], name="inv_bin_nolot_uniq",
+                                    condition=Q(lot__isnull=True)),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="inv_bin_onhand_nonneg"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="inv_bin_reserved_nonneg"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="inv_bin_reserved_le_onhand"),
+        ]
+        indexes = [models.Index(fields=["location"], name="inv_bin_location_idx"),
+                   models.Index(fields=["lot"], name="inv_bin_lot_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.warehouse_id}/{self.location_id}/{self.lot_id} {self.on_hand}"
 
     @property
     def available(self) -> Decimal:
@@ -245,6 +370,9 @@ class Reservation(models.Model):
     demand_ref = models.CharField(max_length=64, db_index=True)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 help_text="Set for stock reserved in a bin (tracked products: FEFO by lot).")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     quantity = QuantityField()
     quantity_open = QuantityField()
     quantity_consumed = QuantityField(default=ZERO)
@@ -369,6 +497,7 @@ class Receipt(models.Model):
                                        related_name="receipts")
     reference = models.CharField(max_length=100, blank=True)
     total_value = MoneyField(default=ZERO)
+    landed_cost_total = MoneyField(default=ZERO, help_text="Freight, duty, insurance in total_value.")
     correlation_id = models.CharField(max_length=128, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -377,6 +506,23 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"RCPT#{self.pk}"
+
+
+class ReceiptLandedCost(models.Model):
+    """A landed cost (freight, duty, insurance) of a receipt, spread over its lines by value or quantity."""
+
+    class Allocation(models.TextChoices):
+        VALUE = "value", "By value"
+        QUANTITY = "quantity", "By quantity"
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="landed_costs")
+    description = models.CharField(max_length=100)
+    amount = MoneyField()
+    allocation = models.CharField(max_length=10, choices=Allocation.choices, default=Allocation.VALUE)
+
+    class Meta:
+        ordering = ["receipt", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="inv_landed_amount_pos")]
 
 
 class ReceiptLine(models.Model):
@@ -390,6 +536,7 @@ class ReceiptLine(models.Model):
     quantity = QuantityField()
     unit_cost = UnitCostField()
     value = MoneyField()
+    landed_cost = MoneyField(default=ZERO, help_text="Part of value that is landed cost (the rest: the goods).")
     move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -456,6 +603,9 @@ class Adjustment(models.Model):
     number = models.CharField(max_length=30, unique=True, null=True, blank=True)
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 help_text="The bin counted (empty: the whole warehouse, untracked).")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     system_quantity = QuantityField()
     counted_quantity = QuantityField()
     difference = QuantityField()
@@ -486,6 +636,24 @@ class Transfer(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=~Q(from_warehouse=F("to_warehouse")),
                                               name="inv_transfer_distinct")]
+
+
+class BinMove(models.Model):
+    """Stock moved between two bins of one warehouse (no value change: two moves of equal value)."""
+
+    number = models.CharField(max_length=30, unique=True, null=True, blank=True)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    from_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    to_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    quantity = QuantityField()
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="inv_binmove_qty_pos")]
 
 
 class TransferLine(models.Model):

@@ -19,7 +19,10 @@ from core.sql import columns
 from .exceptions import InvalidQuantity, UnknownSku, UnknownSupplier, UnknownUnit, UnknownWarehouse
 from .models import (
     Adjustment,
+    BinLevel,
     Demand,
+    Location,
+    Lot,
     Product,
     ProductUnit,
     PurchaseOrder,
@@ -28,6 +31,7 @@ from .models import (
     ReceiptLine,
     ReorderRule,
     Reservation,
+    Serial,
     StockLevel,
     StockMove,
     Supplier,
@@ -207,11 +211,12 @@ def list_availability(*, product_ids=None, warehouse_ids=None, active_only: bool
     with connections[replica.read_alias()].cursor() as cur:  # a report's read: the replica if in use
         cur.execute(sql, params)
         for rec in cur.fetchall():
-            on_hand, reserved, incoming = rec[0], rec[1], rec[2]
-            product = Product.from_db("default", p_fields, rec[3:3 + np])
-            warehouse = Warehouse.from_db("default", w_fields, rec[3 + np:3 + np + nw])
+            on_hand, reserved, incoming, blocked = rec[0], rec[1], rec[2], rec[3]
+            product = Product.from_db("default", p_fields, rec[4:4 + np])
+            warehouse = Warehouse.from_db("default", w_fields, rec[4 + np:4 + np + nw])
             rows.append({"product": product, "warehouse": warehouse, "on_hand": on_hand, "reserved": reserved,
-                         "available": on_hand - reserved, "incoming": Decimal(incoming).quantize(_Q3)})
+                         "available": on_hand - reserved - blocked, "incoming": Decimal(incoming).quantize(_Q3),
+                         "blocked": blocked})
     return rows
 
 
@@ -235,7 +240,7 @@ def availability_sql(*, product_ids=None, warehouse_ids=None, active_only: bool 
         "  JOIN inventory_purchaseorder po ON po.id = pol.purchase_order_id"
         "  WHERE pol.product_id = l.product_id AND po.warehouse_id = l.warehouse_id"
         f"  AND po.status IN ({', '.join(['%s'] * len(statuses))}) AND pol.quantity > pol.quantity_received"
-        f"), 0), {p_cols}, {w_cols} "
+        f"), 0), l.blocked, {p_cols}, {w_cols} "
         "FROM inventory_stocklevel l JOIN inventory_product p ON p.id = l.product_id "
         "JOIN inventory_warehouse w ON w.id = l.warehouse_id"
         + (" WHERE " + " AND ".join(where) if where else "")
@@ -261,7 +266,8 @@ def _list_availability_orm(*, product_ids=None, warehouse_ids=None, active_only:
         qs = qs.filter(product__is_active=True)
     return [{
         "product": lv.product, "warehouse": lv.warehouse, "on_hand": lv.on_hand, "reserved": lv.reserved,
-        "available": lv.on_hand - lv.reserved, "incoming": Decimal(lv.incoming).quantize(_Q3),
+        "available": lv.on_hand - lv.reserved - lv.blocked, "incoming": Decimal(lv.incoming).quantize(_Q3),
+        "blocked": lv.blocked,
     } for lv in qs]
 
 
@@ -296,7 +302,7 @@ def atp(*, product, warehouse, until: date | None = None) -> list[dict]:
     if until is not None:
         by_date = {d: q for d, q in by_date.items() if d <= until}
     today_in = by_date.pop(today, ZERO)
-    projected = level.on_hand - level.reserved - demand + today_in
+    projected = level.on_hand - level.reserved - level.blocked - demand + today_in
     rows = [{"date": today, "incoming": today_in, "projected": projected}]
     for d in sorted(by_date):
         projected += by_date[d]
@@ -555,7 +561,8 @@ def list_stock_positions(*, search: str | None = None, sku: str | None = None, w
     rule_min = ReorderRule.objects.filter(product=OuterRef("product"), warehouse=OuterRef("warehouse"),
                                           is_active=True).values("min_quantity")[:1]
     qs = (StockLevel.objects.select_related("product", "warehouse")
-          .annotate(available_q=ExpressionWrapper(F("on_hand") - F("reserved"), output_field=_QTY_FIELD),
+          .annotate(available_q=ExpressionWrapper(F("on_hand") - F("reserved") - F("blocked"),  # quarantine
+                                                  output_field=_QTY_FIELD),
                     incoming_q=Coalesce(Subquery(incoming, output_field=_QTY_FIELD), _QTY0, output_field=_QTY_FIELD),
                     backordered_q=Coalesce(Subquery(demand, output_field=_QTY_FIELD), _QTY0, output_field=_QTY_FIELD),
                     reorder_min=Subquery(rule_min, output_field=_QTY_FIELD))
@@ -712,3 +719,189 @@ def sku_suggestions(query: str, *, limit: int = 10) -> list[dict]:
         levels[lv.product_id].append({"warehouse": lv.warehouse.code, "available": lv.on_hand - lv.reserved})
     return [{"sku": p.sku, "name": p.name, "price": p.list_price, "uom": p.uom.code, "decimals": p.uom.decimals,
              "available": levels[p.pk]} for p in products]
+# --- bins, lots, serials -------------------------------------------------------------------------
+
+
+def list_stock_by_bin(*, product_ids=None, warehouse_ids=None, by: str = "location") -> list[dict]:
+    """Stock per (product, warehouse, bin, lot): the BinLevel rows plus, per level, what is in the
+    default bin without a row (untracked: on_hand − binned). `by="lot"` sums bins per lot.
+
+    Rows {product, warehouse, location, location_kind, lot, expiry_date, on_hand, reserved,
+    available}; quarantine and expired stock show available 0.
+    """
+    today = date.today()
+    levels = StockLevel.objects.select_related("product", "warehouse").order_by(
+        "product__sku", "warehouse__priority", "warehouse__code")
+    bins = BinLevel.objects.select_related("location", "lot").filter(on_hand__gt=0)
+    if product_ids is not None:
+        levels, bins = levels.filter(product_id__in=product_ids), bins.filter(product_id__in=product_ids)
+    if warehouse_ids is not None:
+        levels, bins = levels.filter(warehouse_id__in=warehouse_ids), bins.filter(warehouse_id__in=warehouse_ids)
+    by_key: dict = defaultdict(list)
+    for b in bins.order_by("location__code", "lot__expiry_date", "lot__code"):
+        by_key[(b.product_id, b.warehouse_id)].append(b)
+    defaults = {loc.warehouse_id: loc.code for loc in Location.objects.filter(is_default=True)}
+    rows = []
+    for lv in levels:
+        implicit = lv.on_hand - lv.binned
+        parts = []
+        if implicit > 0:
+            # untracked reservations are not pinned to a bin: they are shown against the default bin
+            pinned = sum((b.reserved for b in by_key[(lv.product_id, lv.warehouse_id)]), ZERO)
+            res = min(implicit, lv.reserved - pinned)
+            parts.append((defaults.get(lv.warehouse_id, Location.DEFAULT_CODE), Location.Kind.STORAGE, None,
+                          implicit, res))
+        for b in by_key[(lv.product_id, lv.warehouse_id)]:
+            parts.append((b.location.code, b.location.kind, b.lot, b.on_hand, b.reserved))
+        for code, kind, lot, on_hand, reserved in parts:
+            expiry = lot.expiry_date if lot else None
+            blocked = kind in (Location.Kind.QUARANTINE, Location.Kind.SCRAP) or (expiry is not None and expiry <= today)
+            rows.append({"product": lv.product, "warehouse": lv.warehouse, "location": code, "location_kind": kind,
+                         "lot": lot.code if lot else "", "lot_id": lot.pk if lot else None, "expiry_date": expiry,
+                         "on_hand": on_hand, "reserved": reserved,
+                         "available": ZERO if blocked else on_hand - reserved})
+    if by == "lot":
+        merged: dict = {}
+        for r in rows:
+            k = (r["product"].pk, r["warehouse"].pk, r["lot"])
+            if k not in merged:
+                merged[k] = {**r, "location": ""}
+            else:
+                for f in ("on_hand", "reserved", "available"):
+                    merged[k][f] += r[f]
+        rows = list(merged.values())
+    return rows
+
+
+def list_lots(*, sku: str | None = None, code: str | None = None):
+    qs = Lot.objects.select_related("product", "supplier").order_by("product__sku", "expiry_date", "code")
+    if sku:
+        qs = qs.filter(product__sku=sku)
+    if code:
+        qs = qs.filter(code=code)
+    return qs
+
+
+def lot_trace(lot: Lot, *, describe_demand=None) -> dict:
+    """Where a lot came from, where it went and what is left: a recall in one call.
+
+    receipts: the receipt moves of the lot {receipt, supplier, warehouse, quantity, received_at};
+    shipments: its shipment moves net of returns of the lot to the same order line, as
+    {order, customer, quantity, shipped_at, shipment, warehouse} (`describe_demand` maps the
+    reservations' demand refs to {order, customer}: sales plugs it in, inventory knows no
+    customers); on_hand: rows {warehouse, location, quantity}.
+    """
+    moves = list(StockMove.objects.filter(lot=lot).select_related("warehouse").order_by("id"))
+    receipt_ids = [int(m.source_id) for m in moves if m.kind == StockMove.Kind.RECEIPT and m.source_id]
+    receipts = {r.pk: r for r in Receipt.objects.filter(pk__in=receipt_ids).select_related("supplier")}
+    out_receipts = []
+    for m in moves:
+        if m.kind != StockMove.Kind.RECEIPT:
+            continue
+        r = receipts.get(int(m.source_id)) if m.source_id else None
+        out_receipts.append({"receipt": r.number if r else m.reference, "supplier": r.supplier.code if r and
+                             r.supplier_id else "", "warehouse": m.warehouse.code, "quantity": m.quantity,
+                             "received_at": m.created_at})
+    shipped = [m for m in moves if m.kind == StockMove.Kind.SHIPMENT]
+    res_ids = {m.reservation_id for m in shipped if m.reservation_id}
+    refs = dict(Reservation.objects.filter(pk__in=res_ids).values_list("pk", "demand_ref"))
+    described = describe_demand(sorted(set(refs.values()))) if describe_demand and refs else {}
+    shipments = []
+    for m in shipped:
+        ref = refs.get(m.reservation_id, "")
+        d = described.get(ref, {})
+        shipments.append({"order": d.get("order", ""), "customer": d.get("customer", ""), "quantity": -m.quantity,
+                          "shipped_at": m.created_at, "shipment": m.reference, "warehouse": m.warehouse.code})
+    on_hand = [{"warehouse": b.warehouse.code, "location": b.location.code, "location_kind": b.location.kind,
+                "quantity": b.on_hand, "reserved": b.reserved}
+               for b in BinLevel.objects.filter(lot=lot, on_hand__gt=0).select_related("warehouse", "location")
+               .order_by("warehouse__code", "location__code")]
+    returns = [{"warehouse": m.warehouse.code, "quantity": m.quantity, "reference": m.reference,
+                "returned_at": m.created_at} for m in moves if m.kind == StockMove.Kind.RETURN]
+    serials = list(Serial.objects.filter(lot=lot).order_by("serial").values("serial", "in_stock"))
+    return {"lot": lot.code, "sku": lot.product.sku, "expiry_date": lot.expiry_date, "receipts": out_receipts,
+            "shipments": shipments, "returns": returns, "on_hand": on_hand, "serials": serials}
+
+
+def reservation_places(reservation_ids) -> dict[int, dict]:
+    """Where reserved stock is to be picked: {reservation_id: {location, lot, expiry_date}}.
+
+    A reservation pinned to a bin and lot (tracked products) names them; an untracked one is
+    picked from the warehouse's default bin first (its named bins after, at shipping)."""
+    ids = sorted({int(i) for i in reservation_ids})
+    rows = Reservation.objects.filter(pk__in=ids).select_related("location", "lot")
+    defaults = dict(Location.objects.filter(is_default=True).values_list("warehouse_id", "code"))
+    return {r.pk: {"location": r.location.code if r.location_id else defaults.get(r.warehouse_id,
+                                                                                   Location.DEFAULT_CODE),
+                   "lot": r.lot.code if r.lot_id else "", "expiry_date": r.lot.expiry_date if r.lot_id else None}
+            for r in rows}
+
+
+def iter_bin_discrepancies():
+    """I1/I2 at the bin grain. Yields {kind, product_id, warehouse_id, location_id, lot_id, sku,
+    warehouse_code, expected, actual}:
+    * kind "bin_on_hand": a BinLevel row's on_hand vs the sum of the moves with its bin and lot;
+    * kind "default_bin": a level's on_hand − binned (the untracked default bin) vs its moves
+      without a bin;
+    * kind "binned" / "blocked": a level's binned / blocked vs the sum of its rows (in quarantine);
+    * kind "bin_reserved": a row's reserved vs the open reservations naming it.
+    """
+    checks = [
+        ("bin_on_hand", f"""
+            SELECT b.product_id, b.warehouse_id, b.location_id, b.lot_id, b.on_hand, COALESCE(m.qty, 0)
+            FROM inventory_binlevel b LEFT JOIN (
+                SELECT product_id, warehouse_id, location_id, lot_id, SUM(quantity) AS qty FROM inventory_stockmove
+                WHERE location_id IS NOT NULL GROUP BY product_id, warehouse_id, location_id, lot_id) m
+              ON m.product_id = b.product_id AND m.warehouse_id = b.warehouse_id AND m.location_id = b.location_id
+             AND ((m.lot_id IS NULL AND b.lot_id IS NULL) OR m.lot_id = b.lot_id)
+            WHERE ABS(b.on_hand - COALESCE(m.qty, 0)) > {_QTY_TOL}""", []),
+        ("default_bin", f"""
+            SELECT l.product_id, l.warehouse_id, NULL, NULL, l.on_hand - l.binned, COALESCE(m.qty, 0)
+            FROM inventory_stocklevel l LEFT JOIN (
+                SELECT product_id, warehouse_id, SUM(quantity) AS qty FROM inventory_stockmove
+                WHERE location_id IS NULL GROUP BY product_id, warehouse_id) m
+              ON m.product_id = l.product_id AND m.warehouse_id = l.warehouse_id
+            WHERE ABS(l.on_hand - l.binned - COALESCE(m.qty, 0)) > {_QTY_TOL}""", []),
+        ("binned", f"""
+            SELECT l.product_id, l.warehouse_id, NULL, NULL, l.binned, COALESCE(SUM(b.on_hand), 0)
+            FROM inventory_stocklevel l LEFT JOIN inventory_binlevel b
+              ON b.product_id = l.product_id AND b.warehouse_id = l.warehouse_id
+            GROUP BY l.product_id, l.warehouse_id, l.binned
+            HAVING ABS(l.binned - COALESCE(SUM(b.on_hand), 0)) > {_QTY_TOL}""", []),
+        ("blocked", f"""
+            SELECT l.product_id, l.warehouse_id, NULL, NULL, l.blocked, COALESCE(SUM(b.on_hand), 0)
+            FROM inventory_stocklevel l LEFT JOIN (inventory_binlevel b JOIN inventory_location loc
+              ON loc.id = b.location_id AND loc.kind IN ('quarantine', 'scrap'))
+              ON b.product_id = l.product_id AND b.warehouse_id = l.warehouse_id
+            GROUP BY l.product_id, l.warehouse_id, l.blocked
+            HAVING ABS(l.blocked - COALESCE(SUM(b.on_hand), 0)) > {_QTY_TOL}""", []),
+        ("bin_reserved", f"""
+            SELECT b.product_id, b.warehouse_id, b.location_id, b.lot_id, b.reserved, COALESCE(SUM(r.quantity_open), 0)
+            FROM inventory_binlevel b LEFT JOIN inventory_reservation r
+              ON r.product_id = b.product_id AND r.warehouse_id = b.warehouse_id AND r.location_id = b.location_id
+             AND ((r.lot_id IS NULL AND b.lot_id IS NULL) OR r.lot_id = b.lot_id) AND r.status = %s
+            GROUP BY b.id, b.product_id, b.warehouse_id, b.location_id, b.lot_id, b.reserved
+            HAVING ABS(b.reserved - COALESCE(SUM(r.quantity_open), 0)) > {_QTY_TOL}""",
+         [Reservation.Status.ACTIVE.value]),
+    ]
+    skus = warehouses = None
+    for kind, query, params in checks:
+        for pid, wid, loc, lot, actual, expected in _fetch_iter(query, params):
+            if skus is None:
+                skus = dict(Product.objects.values_list("pk", "sku"))
+                warehouses = dict(Warehouse.objects.values_list("pk", "code"))
+            yield {"kind": kind, "product_id": pid, "warehouse_id": wid, "location_id": loc, "lot_id": lot,
+                   "sku": skus.get(pid, str(pid)), "warehouse_code": warehouses.get(wid, str(wid)),
+                   "actual": _dec(actual, _Q3), "expected": _dec(expected, _Q3)}
+
+
+def expired_stock_available(*, today: date | None = None) -> list[dict]:
+    """Bin rows of expired lots outside quarantine with unreserved stock: sellable on paper
+    (the warehouse level counts them), never allocated by FEFO; move them to quarantine."""
+    today = today or date.today()
+    rows = (BinLevel.objects.filter(lot__expiry_date__lte=today, on_hand__gt=F("reserved"))
+            .exclude(location__kind__in=[Location.Kind.QUARANTINE, Location.Kind.SCRAP])
+            .select_related("product", "warehouse", "location", "lot").order_by("lot__expiry_date", "id"))
+    return [{"product_id": b.product_id, "sku": b.product.sku, "warehouse_id": b.warehouse_id,
+             "warehouse_code": b.warehouse.code, "location": b.location.code, "lot": b.lot.code,
+             "expiry_date": b.lot.expiry_date, "quantity": b.on_hand - b.reserved} for b in rows]

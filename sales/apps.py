@@ -8,6 +8,7 @@ class SalesConfig(AppConfig):
         from core import imports
 
         from . import documents, events, handlers, ports, resources  # noqa: F401  (event types, consumers, the ports' start-up check)
+        from .services.recall import register as register_recall
 
         imports.register(imports.Kind("price_lists", "Price lists", resources.PriceListItemResource, 30,
                                       "price_list, price_list_name, sku, min_quantity, unit_price, valid_from, "
@@ -18,3 +19,4 @@ class SalesConfig(AppConfig):
                                       "preferred_warehouse, tax_category, on_hold, is_active"))
 
         documents.register()  # order confirmation, packing slip (core.documents)
+        register_recall()

@@ -9,6 +9,7 @@ from core.messaging.catalogue import (
     DATETIME,
     DECIMAL,
     INT,
+    OPT_DATE,
     OPT_DECIMAL,
     SCOPE_CUSTOMER,
     STR,
@@ -62,8 +63,16 @@ _MOVED_LINE = obj({"order_line_id": INT, "sku": STR, "quantity": DECIMAL},
                    "discount_percent": OPT_DECIMAL, "amount": OPT_DECIMAL, "tax": OPT_DECIMAL})
 _FOR_FINANCE = {"warehouse_id": INT, "warehouse_code": STR, "currency": STR,
                 "payment_terms_days": internal(INT)}
+# Lots and serials a shipped line left with (tracked products): an ASN carries them.
+_SHIPPED_LOT = obj({"quantity": DECIMAL}, {"lot": STR, "expiry_date": OPT_DATE,
+                                           "serials": {"type": "array", "items": STR}})
+_SHIPPED_LINE = obj({"order_line_id": INT, "sku": STR, "quantity": DECIMAL},
+                    {"product_id": INT, "unit_price": OPT_DECIMAL, "tax_rate": OPT_DECIMAL,
+                     "cost_value": internal(OPT_DECIMAL), "unit_cost": internal(OPT_DECIMAL),
+                     "discount_percent": OPT_DECIMAL, "amount": OPT_DECIMAL, "tax": OPT_DECIMAL,
+                     "lots": array_of(_SHIPPED_LOT)})
 _SHIPMENT = obj({"shipment_id": INT, "shipment_number": STR, **_ORDER_HEAD, "shipped_at": DATETIME,
-                 "lines": array_of(_MOVED_LINE)},
+                 "lines": array_of(_SHIPPED_LINE)},
                 {**_FOR_FINANCE, "tracking_number": STR, "charges": array_of(_CHARGE)})
 _RETURN = obj({"return_id": INT, "return_number": STR, **_ORDER_HEAD, "disposition": STR,
                "lines": array_of(_MOVED_LINE)},
@@ -89,7 +98,8 @@ SHIPMENT_SHIPPED = event_type("sales.shipment.shipped.v1", owner="sales", scope=
                                               "tracking_number", "lines.discount_percent", "lines.amount",
                                               "lines.tax", "charges.charge_id", "charges.kind",
                                               "charges.description", "charges.amount", "charges.tax",
-                                              "charges.tax_rate"))
+                                              "charges.tax_rate", "lines.lots.lot", "lines.lots.expiry_date",
+                                              "lines.lots.quantity", "lines.lots.serials"))
 RETURN_RECEIVED = event_type("sales.return.received.v1", owner="sales", scope=SCOPE_CUSTOMER,
                              description="Returned goods were received (restock or scrap).", schema=_RETURN,
                              partner_fields=(*_PARTNER_MOVED, "return_id", "return_number", "disposition",
@@ -166,7 +176,7 @@ def order_payload(order, lines: Iterable, charges: Iterable | None = None) -> di
     }
 
 
-def _moved_line(line, quantity, cost_value, unit_cost, amounts) -> dict:
+def _moved_line(line, quantity, cost_value, unit_cost, amounts, lots=None) -> dict:
     out = {
         "order_line_id": line.pk,
         "sku": line.sku,
@@ -177,6 +187,8 @@ def _moved_line(line, quantity, cost_value, unit_cost, amounts) -> dict:
         "cost_value": _s(cost_value),
         "unit_cost": _s(unit_cost),
     }
+    if lots:
+        out["lots"] = lots
     if amounts is not None:
         out["discount_percent"] = _s(line.discount_percent)
         out["amount"], out["tax"] = _s(amounts[0]), _s(amounts[1])
@@ -184,11 +196,14 @@ def _moved_line(line, quantity, cost_value, unit_cost, amounts) -> dict:
 
 
 def shipment_shipped_payload(shipment, order, shipped_lines: Iterable[tuple], charges: Iterable = (),
-                             amounts: dict | None = None) -> dict:
+                             amounts: dict | None = None, lots: dict | None = None) -> dict:
     """`shipped_lines`: (order_line, quantity, cost_value, unit_cost) for each line that left;
     `amounts`: order line id → (net amount, tax) of what left, for discounted or shop-taxed
-    lines (finance invoices exactly that); `charges`: the order charges invoiced with it."""
+    lines (finance invoices exactly that); `charges`: the order charges invoiced with it;
+    `lots`: order line id → [{lot, expiry_date, quantity, serials}] for tracked products (an ASN
+    carries them; the bins they left from stay internal)."""
     amounts = amounts or {}
+    lots = lots or {}
     return {
         "shipment_id": shipment.pk,
         "shipment_number": shipment.number,
@@ -202,7 +217,7 @@ def shipment_shipped_payload(shipment, order, shipped_lines: Iterable[tuple], ch
         "shipped_at": shipment.shipped_at.isoformat(),
         "tracking_number": shipment.tracking_number,
         "currency": order.currency,
-        "lines": [_moved_line(line, quantity, cost_value, unit_cost, amounts.get(line.pk))
+        "lines": [_moved_line(line, quantity, cost_value, unit_cost, amounts.get(line.pk), lots.get(line.pk))
                   for line, quantity, cost_value, unit_cost in shipped_lines],
         **({"charges": [charge_payload(c) for c in charges]} if charges else {}),
     }

@@ -93,6 +93,8 @@ class Customer(models.Model):
     price_list = models.ForeignKey(PriceList, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="customers")
     tax_category = models.CharField(max_length=40, default="standard")
+    min_shelf_life_days = models.PositiveIntegerField(
+        default=0, help_text="Lots with fewer days left before expiry are never allocated to this customer.")
     created_at = models.DateTimeField(auto_now_add=True)
     # documents (core.documents): where invoices go, and whether they are e-mailed on issue
     billing_email = models.EmailField(blank=True, help_text="Invoices and statements go here (else `email`).")
@@ -363,6 +365,8 @@ class ShipmentLine(models.Model):
     quantity = QuantityField()
     cost_value = MoneyField(default=ZERO)
     unit_cost = UnitCostField(default=ZERO)
+    picks = models.JSONField(default=list, blank=True,
+                             help_text="Where it left from: [{location, lot, expiry_date, quantity, serials}].")
 
     class Meta:
         ordering = ["shipment", "id"]
@@ -410,6 +414,8 @@ class ReturnLine(models.Model):
     quantity = QuantityField()
     unit_cost = UnitCostField(default=ZERO)      # the average cost the shipped units left with
     cost_value = MoneyField(default=ZERO)
+    lot = models.CharField(max_length=40, blank=True, help_text="The lot that came back (tracked products).")
+    serials = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["return_doc", "id"]
@@ -417,3 +423,60 @@ class ReturnLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.return_doc_id}: {self.sku} × {self.quantity}"
+
+
+class PickList(models.Model):
+    """A wave: the ready shipments of one warehouse to pick together, lines in walking order."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CONFIRMED = "confirmed", "Confirmed"
+
+    number = models.CharField(max_length=30, unique=True, null=True, blank=True)
+    warehouse = models.ForeignKey("inventory.Warehouse", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    correlation_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.number or f"PICK#{self.pk}"
+
+
+class PickListLine(models.Model):
+    """Pick `quantity` of one allocation from a bin (and lot): `sequence` is the walking order."""
+
+    pick_list = models.ForeignKey(PickList, on_delete=models.CASCADE, related_name="lines")
+    sequence = models.PositiveIntegerField()
+    shipment = models.ForeignKey(Shipment, on_delete=models.PROTECT, related_name="pick_lines")
+    allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    location = models.CharField(max_length=40, blank=True)
+    lot = models.CharField(max_length=40, blank=True)
+    expiry_date = models.DateField(null=True, blank=True)
+    quantity = QuantityField()
+    quantity_picked = QuantityField(null=True, blank=True)
+    serials = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["pick_list", "sequence"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="sales_pickline_qty_pos")]
+
+
+class Package(models.Model):
+    """A parcel a shipment was packed into: its weight and what it holds [{sku, quantity, lot, serials}]."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="packages")
+    number = models.PositiveIntegerField()
+    weight_kg = models.DecimalField(max_digits=10, decimal_places=3)
+    lines = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["shipment", "number"]
+        constraints = [models.CheckConstraint(condition=Q(weight_kg__gt=0), name="sales_package_weight_pos"),
+                       models.UniqueConstraint(fields=["shipment", "number"], name="sales_package_uniq")]

@@ -14,6 +14,7 @@ from sales.models import (
     OrderLine,
     PartnerAccount,
     PartnerChannel,
+    PickList,
     Return,
     Shipment,
     partner_api_channel,
@@ -350,3 +351,15 @@ def orders_holding_stock(*, product_id: int, warehouse_id: int) -> list[dict]:
             .annotate(reserved=Sum("quantity")).order_by("-reserved"))
     return [{"order_id": r["order_line__order_id"], "number": r["order_line__order__number"],
              "reserved": r["reserved"]} for r in rows]
+def list_pick_lists(*, warehouse_code: str | None = None, status: str | None = None):
+    qs = PickList.objects.select_related("warehouse").order_by("-created_at", "-id")
+    if warehouse_code:
+        qs = qs.filter(warehouse__code=warehouse_code)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def get_pick_list(*, pick_list_id: int):
+    return (PickList.objects.select_related("warehouse").prefetch_related("lines__shipment")
+            .filter(pk=pick_list_id).first())

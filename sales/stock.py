@@ -34,6 +34,7 @@ class Issued:
     quantity: Decimal
     unit_cost: Decimal
     value: Decimal
+    picks: tuple = ()
 
 
 def demand_ref(order_id: int, line_no: int) -> str:
@@ -42,11 +43,13 @@ def demand_ref(order_id: int, line_no: int) -> str:
 
 
 def reserve(*, requests: list[tuple[str, int, Decimal]], all_or_nothing: bool, correlation_id: str,
-            warehouse_ids: list[int] | None = None, preferred_warehouse_id: int | None = None) -> list[Reserved]:
+            warehouse_ids: list[int] | None = None, preferred_warehouse_id: int | None = None,
+            min_expiry=None) -> list[Reserved]:
     """Reserve for (demand_ref, product_id, quantity) requests. Without `warehouse_ids`, from
     every active warehouse by priority, the preferred one first (inventory finds them while
     locking the levels, so this costs no query of its own)."""
-    reqs = [inv.ReserveRequest(demand_ref=ref, product_id=pid, quantity=qty) for ref, pid, qty in requests]
+    reqs = [inv.ReserveRequest(demand_ref=ref, product_id=pid, quantity=qty, min_expiry=min_expiry)
+            for ref, pid, qty in requests]
     made = inv.reserve_stock(requests=reqs, warehouse_ids=warehouse_ids, all_or_nothing=all_or_nothing,
                              preferred_warehouse_id=preferred_warehouse_id, correlation_id=correlation_id,
                              savepoint=False)
@@ -75,14 +78,15 @@ def issue(*, pairs: list[tuple[int, Decimal]], reference: str, correlation_id: s
     results = inv.issue_reserved_stock(reservation_ids_and_quantities=pairs, reference=reference,
                                        correlation_id=correlation_id, savepoint=False)
     return [Issued(reservation_id=r.reservation_id, product_id=r.product_id, warehouse_id=r.warehouse_id,
-                   quantity=r.quantity, unit_cost=r.unit_cost, value=r.value) for r in results]
+                   quantity=r.quantity, unit_cost=r.unit_cost, value=r.value, picks=r.picks) for r in results]
 
 
 def return_to_stock(*, warehouse, product, quantity: Decimal, unit_cost: Decimal, reference: str,
-                    disposition: str, correlation_id: str) -> Decimal:
+                    disposition: str, correlation_id: str, lot: str = "", serials: tuple = ()) -> Decimal:
     """Put returned goods back (or in and straight to scrap). Returns the value that came in."""
     moves = inv.return_stock(warehouse=warehouse, product=product, quantity=quantity, unit_cost=unit_cost,
-                             reference=reference, disposition=disposition, correlation_id=correlation_id)
+                             reference=reference, disposition=disposition, correlation_id=correlation_id,
+                             lot=lot or None, serials=serials)
     return sum((m.value for m in moves if m.quantity > 0), Decimal("0"))
 
 
@@ -123,3 +127,14 @@ def warehouses_by_priority() -> list:
 
 def convert_to_base(*, product, quantity: Decimal, uom_code: str) -> Decimal:
     return selectors.convert_to_base(product=product, quantity=quantity, uom_code=uom_code)
+
+
+def reservation_places(reservation_ids) -> dict[int, dict]:
+    """{reservation_id: {location, lot, expiry_date}}: where reserved stock is picked."""
+    return selectors.reservation_places(reservation_ids)
+
+
+def release_part(*, pairs: list[tuple[int, Decimal]], correlation_id: str) -> Decimal:
+    """Release part of reservations (short picks)."""
+    return inv.release_reserved_quantity(reservation_ids_and_quantities=pairs, correlation_id=correlation_id,
+                                         savepoint=False)

@@ -283,7 +283,10 @@ class SupplierBillInputSerializer(strict.Serializer):
     supplier_reference = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
     bill_date = serializers.DateField(required=False)
     due_date = serializers.DateField(required=False)
-    lines = BillLineInputSerializer(many=True, allow_empty=False)
+    lines = BillLineInputSerializer(many=True, allow_empty=True)
+    landed_cost = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0"), required=False,
+                                           default=Decimal("0"),
+                                           help_text="Freight/duty/insurance billed (clears landed cost clearing).")
 
 
 class RematchInputSerializer(strict.Serializer):

@@ -7,6 +7,8 @@ are read-only here apart from manual entries and reversals: there is no PUT/PATC
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -301,7 +303,8 @@ class SupplierBillViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
                  for ln in v["lines"]]
         bill = services.create_supplier_bill(supplier=supplier, purchase_order=po, lines=lines,
                                              bill_date=v.get("bill_date"), due_date=v.get("due_date"),
-                                             supplier_reference=v["supplier_reference"])
+                                             supplier_reference=v["supplier_reference"],
+                                             landed_cost=v.get("landed_cost") or Decimal("0"))
         return Response(self.get_serializer(self.get_queryset().get(pk=bill.pk)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.RematchInputSerializer, responses={200: s.SupplierBillSerializer})

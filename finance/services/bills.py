@@ -100,7 +100,7 @@ def _post_bill(bill: SupplierBill, lines: list[SupplierBillLine], cid: str) -> N
 @transaction.atomic
 def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineInput], bill_date: date | None = None,
                          due_date: date | None = None, supplier_reference: str = "",
-                         correlation_id: str | None = None) -> SupplierBill:
+                         correlation_id: str | None = None, landed_cost: Decimal = ZERO) -> SupplierBill:
     """Enter a supplier bill and three-way match it against the PO and its receipts.
 
     Matched within settings.ERP BILL_QTY_TOLERANCE / BILL_PRICE_TOLERANCE: posts Dr GRNI
@@ -111,7 +111,10 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
     PeriodClosed (409). Locks the period and the number series.
     """
     errors: dict[str, list[str]] = {}
-    if not lines:
+    landed_cost = Decimal(str(landed_cost or "0"))
+    if landed_cost < 0 or landed_cost != q2(landed_cost):
+        errors["landed_cost"] = ["must be zero or more, in cents"]
+    if not lines and landed_cost <= 0:
         errors["lines"] = ["at least one line is required"]
     for i, ln in enumerate(lines):
         if Decimal(str(ln.quantity)) <= 0:
@@ -131,11 +134,11 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
                              unit_cost=q6(Decimal(str(ln.unit_cost))),
                              amount=q2(Decimal(str(ln.quantity)) * Decimal(str(ln.unit_cost))))
             for ln in lines]
-    total = sum((r.amount for r in rows), ZERO)
+    total = sum((r.amount for r in rows), ZERO) + landed_cost
     bill = SupplierBill.objects.create(
         number=numbering.next_document_number("supplier_bill"), supplier=supplier, purchase_order=purchase_order,
         supplier_reference=supplier_reference[:80], bill_date=on, due_date=due_date or on + timedelta(days=30),
-        total=total, balance_due=ZERO, correlation_id=cid)
+        total=total, landed_cost=landed_cost, balance_due=ZERO, correlation_id=cid)
     reasons = _match(bill, rows)
     for r in rows:
         r.bill = bill

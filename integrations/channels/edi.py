@@ -370,8 +370,18 @@ def build_856(data: dict, partner: EdiPartner, *, po: str) -> list[list]:
     body += [["HL", "2", "1", "O"], ["PRF", po, "", "", "", "", data["order_number"]]]
     hl = 2
     for line in data.get("lines", []):
-        hl += 1
-        body += [["HL", str(hl), "2", "I"], ["LIN", "", "VP", line["sku"]], ["SN1", "", _d(line["quantity"]), "EA"]]
+        lots = line.get("lots") or []
+        if not lots:
+            hl += 1
+            body += [["HL", str(hl), "2", "I"], ["LIN", "", "VP", line["sku"]], ["SN1", "", _d(line["quantity"]), "EA"]]
+            continue
+        for lot in lots:  # one item level per lot: LIN …*LT*lot, its expiry (DTM*036), serials (REF*SE)
+            hl += 1
+            lin = ["LIN", "", "VP", line["sku"]] + (["LT", lot["lot"]] if lot.get("lot") else [])
+            body += [["HL", str(hl), "2", "I"], lin, ["SN1", "", _d(lot["quantity"]), "EA"]]
+            if lot.get("expiry_date"):
+                body.append(["DTM", "036", str(lot["expiry_date"]).replace("-", "")])
+            body += [["REF", "SE", serial] for serial in lot.get("serials") or []]
     body.append(["CTT", str(hl)])
     return body
 

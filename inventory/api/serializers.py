@@ -12,6 +12,9 @@ from core.api import serializers as strict
 from .. import services
 from ..models import (
     Adjustment,
+    BinMove,
+    Location,
+    Lot,
     Product,
     ProductUnit,
     PurchaseOrder,
@@ -84,7 +87,7 @@ class ProductSerializer(strict.ModelSerializer):
     class Meta:
         model = Product
         fields = ["id", "sku", "name", "uom", "cost_method", "list_price", "standard_cost", "is_active", "is_stocked",
-                  "category", "tax_category", "units", "reorder"]
+                  "category", "tax_category", "units", "reorder", "tracking", "shelf_life_days", "gtin"]
         read_only_fields = ["id"]
 
     def create(self, validated_data):
@@ -160,23 +163,90 @@ class AvailabilitySerializer(strict.Serializer):
     incoming = Qty()
 
 
+class BinAvailabilitySerializer(strict.Serializer):
+    """?by=lot|location: one row per bin × lot (by=lot: per lot)."""
+
+    sku = serializers.CharField(source="product.sku")
+    warehouse = serializers.CharField(source="warehouse.code")
+    location = serializers.CharField()
+    lot = serializers.CharField()
+    expiry_date = serializers.DateField(allow_null=True)
+    on_hand = Qty()
+    reserved = Qty()
+    available = Qty()
+
+
+class LocationSerializer(strict.ModelSerializer):
+    warehouse = serializers.SlugRelatedField(slug_field="code", queryset=Warehouse.objects.all())
+    kind = serializers.ChoiceField(choices=["storage", "receiving", "shipping", "quarantine", "returns", "scrap",
+                                            "stock"], default="storage")
+    capacity = Qty(required=False, allow_null=True, min_value=Decimal("0.001"))
+
+    class Meta:
+        model = Location
+        fields = ["id", "warehouse", "code", "kind", "capacity", "is_default"]
+        read_only_fields = ["id", "is_default"]
+
+
+class LotSerializer(strict.ModelSerializer):
+    sku = serializers.CharField(source="product.sku", read_only=True)
+    supplier = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Lot
+        fields = ["id", "sku", "code", "expiry_date", "supplier", "created_at"]
+        read_only_fields = fields
+
+
+class BinMoveInputSerializer(strict.Serializer):
+    warehouse = serializers.CharField(max_length=20)
+    sku = serializers.CharField(max_length=64)
+    quantity = Qty(min_value=Decimal("0.001"))
+    from_location = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    to_location = serializers.CharField(max_length=40)
+    lot = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    serials = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list,
+                                    max_length=10000)
+
+
+class BinMoveOutputSerializer(strict.ModelSerializer):
+    warehouse = serializers.CharField(source="warehouse.code")
+    sku = serializers.CharField(source="product.sku")
+    from_location = serializers.CharField(source="from_location.code")
+    to_location = serializers.CharField(source="to_location.code")
+    lot = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = BinMove
+        fields = ["id", "number", "warehouse", "sku", "lot", "from_location", "to_location", "quantity",
+                  "correlation_id", "created_at"]
+
+
+class ScanInputSerializer(strict.Serializer):
+    barcode = serializers.CharField(max_length=500)
+
+
 class StockMoveSerializer(strict.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     warehouse = serializers.CharField(source="warehouse.code")
+    location = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    lot = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = StockMove
-        fields = ["id", "sku", "warehouse", "kind", "quantity", "unit_cost", "value", "reference", "source_type",
-                  "source_id", "reservation", "correlation_id", "created_at"]
+        fields = ["id", "sku", "warehouse", "location", "lot", "kind", "quantity", "unit_cost", "value", "reference",
+                  "source_type", "source_id", "reservation", "correlation_id", "created_at"]
 
 
 class ReservationSerializer(strict.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     warehouse = serializers.CharField(source="warehouse.code")
+    location = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    lot = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = Reservation
-        fields = ["id", "demand_ref", "sku", "warehouse", "quantity", "quantity_open", "quantity_consumed",
+        fields = ["id", "demand_ref", "sku", "warehouse", "location", "lot", "quantity", "quantity_open", "quantity_consumed",
                   "quantity_released", "status", "correlation_id", "created_at"]
 
 
@@ -185,6 +255,17 @@ class ReceiptLineInputSerializer(strict.Serializer):
     quantity = Qty()
     unit_cost = Cost()
     uom = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    lot = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    expiry_date = serializers.DateField(required=False, allow_null=True, default=None)
+    serials = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list,
+                                    max_length=10000)
+    location = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+
+class LandedCostInputSerializer(strict.Serializer):
+    description = serializers.CharField(max_length=100)
+    amount = Money(min_value=Decimal("0.01"))
+    allocation = serializers.ChoiceField(choices=["value", "quantity"], default="value")
 
 
 class ReceiptInputSerializer(strict.Serializer):
@@ -194,16 +275,20 @@ class ReceiptInputSerializer(strict.Serializer):
     purchase_order = serializers.IntegerField(required=False, allow_null=True,
                                               help_text="Receive against this purchase order (tolerance applies).")
     lines = ReceiptLineInputSerializer(many=True, allow_empty=False)
+    landed_costs = LandedCostInputSerializer(many=True, required=False, default=list, max_length=50)
 
 
 class ReceiptLineOutputSerializer(strict.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     uom = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    lot = serializers.CharField(source="move.lot.code", default="", read_only=True)
+    expiry_date = serializers.DateField(source="move.lot.expiry_date", default=None, read_only=True)
+    location = serializers.CharField(source="move.location.code", default="", read_only=True)
 
     class Meta:
         model = ReceiptLine
-        fields = ["line_no", "sku", "quantity", "uom", "quantity_in_uom", "unit_cost", "value",
-                  "purchase_order_line", "move"]
+        fields = ["line_no", "sku", "quantity", "uom", "quantity_in_uom", "unit_cost", "value", "landed_cost",
+                  "purchase_order_line", "move", "lot", "expiry_date", "location"]
 
 
 class ReceiptOutputSerializer(strict.ModelSerializer):
@@ -214,7 +299,7 @@ class ReceiptOutputSerializer(strict.ModelSerializer):
     class Meta:
         model = Receipt
         fields = ["id", "number", "warehouse", "supplier", "purchase_order", "reference", "total_value",
-                  "correlation_id", "created_at", "lines"]
+                  "landed_cost_total", "correlation_id", "created_at", "lines"]
 
 
 class AdjustmentInputSerializer(strict.Serializer):
@@ -222,16 +307,23 @@ class AdjustmentInputSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     counted_quantity = Qty(min_value=0)
     reason = serializers.CharField(max_length=200)
+    lot = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    expiry_date = serializers.DateField(required=False, allow_null=True, default=None)
+    serials = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list,
+                                    max_length=10000)
+    location = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
 
 
 class AdjustmentOutputSerializer(strict.ModelSerializer):
     warehouse = serializers.CharField(source="warehouse.code")
     sku = serializers.CharField(source="product.sku")
+    location = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    lot = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = Adjustment
-        fields = ["id", "number", "warehouse", "sku", "system_quantity", "counted_quantity", "difference", "value",
-                  "reason", "move", "correlation_id", "created_at"]
+        fields = ["id", "number", "warehouse", "sku", "location", "lot", "system_quantity", "counted_quantity",
+                  "difference", "value", "reason", "move", "correlation_id", "created_at"]
 
 
 class ScrapInputSerializer(strict.Serializer):
@@ -244,6 +336,7 @@ class ScrapInputSerializer(strict.Serializer):
 class TransferLineInputSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = Qty()
+    lot = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     uom = serializers.CharField(max_length=20, required=False, allow_blank=True)
 
 
@@ -317,11 +410,17 @@ class ReceiveLineInputSerializer(strict.Serializer):
     quantity = Qty()
     unit_cost = Cost(required=False, allow_null=True)
     uom = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    lot = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    expiry_date = serializers.DateField(required=False, allow_null=True, default=None)
+    serials = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list,
+                                    max_length=10000)
+    location = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
 
 
 class ReceiveInputSerializer(strict.Serializer):
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     lines = ReceiveLineInputSerializer(many=True, allow_empty=False)
+    landed_costs = LandedCostInputSerializer(many=True, required=False, default=list, max_length=50)
 
 
 class ReplenishmentRunInputSerializer(strict.Serializer):

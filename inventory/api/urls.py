@@ -19,9 +19,13 @@ router.register("reservations", views.ReservationViewSet, basename="reservation"
 router.register("purchase-orders", views.PurchaseOrderViewSet, basename="purchase-order")
 router.register("reorder-rules", views.ReorderRuleViewSet, basename="reorder-rule")
 router.register("units", views.UnitOfMeasureViewSet, basename="unit")
+router.register("locations", views.LocationViewSet, basename="location")
+router.register("bin-moves", views.BinMoveViewSet, basename="bin-move")
+router.register("lots", views.LotViewSet, basename="lot")
 
 urlpatterns = [
     path("replenishment/run/", views.ReplenishmentRunView.as_view(), name="replenishment-run"),
+    path("scan/", views.ScanView.as_view(), name="scan"),
     *router.urls,
     path("reports/stock-aging/", reports.StockAgingView.as_view(), name="report-stock-aging"),
 ]

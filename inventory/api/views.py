@@ -6,6 +6,7 @@ products.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
@@ -21,10 +22,12 @@ from core.api.permissions import allowed
 from core.documents.api import DocumentActions
 from core.exceptions import ValidationFailed
 
-from .. import selectors, services
+from .. import ports, scanning, selectors, services
 from ..exceptions import UnknownSku, UnknownWarehouse
 from ..models import (
     Adjustment,
+    BinMove,
+    Location,
     Product,
     PurchaseOrder,
     Receipt,
@@ -36,6 +39,7 @@ from ..models import (
     UnitOfMeasure,
     Warehouse,
 )
+from ..services import bins as bin_services
 from . import filters
 from . import serializers as s
 
@@ -106,10 +110,21 @@ class AvailabilityViewSet(viewsets.ViewSet):
     permission_classes = [allowed("inventory.availability")]
     pagination_class = StandardPagination  # paginated by hand below; here so the schema documents it
 
-    @extend_schema(parameters=[OpenApiParameter("sku", str), OpenApiParameter("warehouse", str)],
+    @extend_schema(parameters=[OpenApiParameter("sku", str), OpenApiParameter("warehouse", str),
+                               OpenApiParameter("by", str, enum=["lot", "location"])],
                    responses=s.AvailabilitySerializer(many=True))
     def list(self, request):
         product_ids, warehouse_ids = _codes_to_ids(request)
+        by = request.query_params.get("by")
+        if by:
+            if by not in ("lot", "location"):
+                raise ValidationFailed("by must be lot or location.", errors={"by": ["Choose lot or location."]})
+            rows = selectors.list_stock_by_bin(product_ids=product_ids, warehouse_ids=warehouse_ids, by=by)
+            if roles.is_partner(request.user):
+                rows = [r for r in rows if r["product"].is_active]
+            paginator = self.pagination_class()
+            page = paginator.paginate_queryset(rows, request, view=self)
+            return paginator.get_paginated_response(s.BinAvailabilitySerializer(page, many=True).data)
         rows = selectors.list_availability(product_ids=product_ids, warehouse_ids=warehouse_ids,
                                            active_only=roles.is_partner(request.user))
         paginator = self.pagination_class()
@@ -131,17 +146,90 @@ class AvailabilityViewSet(viewsets.ViewSet):
             for r in rows]})
 
 
+class LocationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Bins of the warehouses: kind storage, receiving, shipping or quarantine (never available)."""
+
+    queryset = Location.objects.select_related("warehouse").order_by("warehouse__code", "code")
+    serializer_class = s.LocationSerializer
+    permission_classes = [allowed("inventory.catalogue")]
+    filterset_fields = ["kind"]
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        wh = self.request.query_params.get("warehouse")
+        return qs.filter(warehouse__code=wh) if wh else qs
+
+    def create(self, request, *args, **kwargs):
+        data = _valid(s.LocationSerializer, request)
+        loc = bin_services.create_location(warehouse=data["warehouse"], code=data["code"], kind=data["kind"],
+                                           capacity=data.get("capacity"))
+        return Response(s.LocationSerializer(loc).data, status=status.HTTP_201_CREATED)
+
+
+class BinMoveViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Moves of stock between bins of one warehouse (putaway, replenishing a pick face, quarantine)."""
+
+    queryset = BinMove.objects.select_related("warehouse", "product", "lot", "from_location", "to_location")
+    permission_classes = [allowed("inventory.stock")]
+
+    def get_serializer_class(self):
+        return s.BinMoveInputSerializer if self.action == "create" else s.BinMoveOutputSerializer
+
+    @extend_schema(request=s.BinMoveInputSerializer, responses={201: s.BinMoveOutputSerializer})
+    def create(self, request, *args, **kwargs):
+        data = _valid(s.BinMoveInputSerializer, request)
+        bm = bin_services.move_between_bins(
+            warehouse=_warehouse(data["warehouse"], "warehouse"), product=_sku(data["sku"], "sku"),
+            quantity=data["quantity"], from_location=data["from_location"] or None, to_location=data["to_location"],
+            lot=data["lot"], serials=tuple(data["serials"]))
+        return Response(s.BinMoveOutputSerializer(self.get_queryset().get(pk=bm.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class LotViewSet(viewsets.ReadOnlyModelViewSet):
+    """Lots (`?sku=&lot=`) and, per lot, its trace: a recall in one call."""
+
+    serializer_class = s.LotSerializer
+    permission_classes = [allowed("inventory.stock")]
+
+    def get_queryset(self):
+        qp = self.request.query_params
+        return selectors.list_lots(sku=qp.get("sku") or None, code=qp.get("lot") or None)
+
+    @extend_schema(parameters=[OpenApiParameter("sku", str), OpenApiParameter("lot", str)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def trace(self, request, pk=None):
+        """Receipts (supplier), shipments (order, customer, quantity, shipped_at), returns and on hand."""
+        lot = self.get_object()
+        return Response(_json(selectors.lot_trace(lot, describe_demand=ports.describe_demand)))
+
+
+class ScanView(APIView):
+    """Decode a scanned barcode (GS1-128 / GS1 DataMatrix element string, EAN/UPC)."""
+
+    permission_classes = [allowed("inventory.stock")]
+
+    @extend_schema(request=s.ScanInputSerializer, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        data = _valid(s.ScanInputSerializer, request)
+        return Response(_json(scanning.decode(data["barcode"])))
+
+
 class StockMoveViewSet(viewsets.ReadOnlyModelViewSet):
     """The stock ledger (append-only), newest first."""
 
-    queryset = StockMove.objects.select_related("product", "warehouse").order_by("-id")
+    queryset = StockMove.objects.select_related("product", "warehouse", "location", "lot").order_by("-id")
     serializer_class = s.StockMoveSerializer
     permission_classes = [allowed("inventory.stock")]
     filterset_class = filters.StockMoveFilter
 
 
 class ReservationViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = Reservation.objects.select_related("product", "warehouse").order_by("-id")
+    queryset = Reservation.objects.select_related("product", "warehouse", "location", "lot").order_by("-id")
     serializer_class = s.ReservationSerializer
     permission_classes = [allowed("inventory.stock")]
     filterset_class = filters.ReservationFilter
@@ -167,15 +255,18 @@ class ReceiptViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         receipt = services.receive_stock(
             warehouse=selectors.get_warehouse_by_code(data["warehouse"]), purchase_order=po,
             supplier=data.get("supplier") or None, reference=data["reference"],
+            landed_costs=[dict(lc) for lc in data.get("landed_costs") or []],
             lines=[services.ReceiptLineInput(product=_sku(ln["sku"], f"lines.{i}.sku"), quantity=ln["quantity"],
-                                             unit_cost=ln["unit_cost"], uom=ln.get("uom") or None)
+                                             unit_cost=ln["unit_cost"], uom=ln.get("uom") or None,
+                                             lot=ln.get("lot", ""), expiry_date=ln.get("expiry_date"),
+                                             serials=tuple(ln.get("serials") or ()), location=ln.get("location") or None)
                    for i, ln in enumerate(data["lines"])])
         return Response(s.ReceiptOutputSerializer(self.get_queryset().get(pk=receipt.pk)).data,
                         status=status.HTTP_201_CREATED)
 
 
 class AdjustmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    queryset = Adjustment.objects.select_related("warehouse", "product")
+    queryset = Adjustment.objects.select_related("warehouse", "product", "location", "lot")
     permission_classes = [allowed("inventory.stock")]
 
     def get_serializer_class(self):
@@ -187,7 +278,8 @@ class AdjustmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         wh = selectors.get_warehouse_by_code(data["warehouse"])
         product = _sku(data["sku"], "sku")
         services.adjust_stock(warehouse=wh, product=product, counted_quantity=data["counted_quantity"],
-                              reason=data["reason"])
+                              reason=data["reason"], location=data.get("location") or None, lot=data.get("lot", ""),
+                              expiry_date=data.get("expiry_date"), serials=tuple(data.get("serials") or ()))
         adj = self.get_queryset().filter(warehouse=wh, product=product).order_by("-id").first()
         return Response(s.AdjustmentOutputSerializer(adj).data, status=status.HTTP_201_CREATED)
 
@@ -218,7 +310,8 @@ class TransferViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         transfer = services.transfer_stock(
             from_warehouse=src, to_warehouse=dst, reference=data["reference"],
             lines=[services.TransferLineInput(product=_sku(ln["sku"], f"lines.{i}.sku"), quantity=ln["quantity"],
-                                              uom=ln.get("uom") or None) for i, ln in enumerate(data["lines"])])
+                                              uom=ln.get("uom") or None, lot=ln.get("lot", ""))
+                   for i, ln in enumerate(data["lines"])])
         return Response(s.TransferOutputSerializer(self.get_queryset().get(pk=transfer.pk)).data,
                         status=status.HTTP_201_CREATED)
 
@@ -254,8 +347,11 @@ class PurchaseOrderViewSet(DocumentActions, mixins.CreateModelMixin, viewsets.Re
         data = _valid(s.ReceiveInputSerializer, request)
         receipt = services.receive_purchase_order(
             purchase_order=po, reference=data["reference"],
+            landed_costs=[dict(lc) for lc in data.get("landed_costs") or []],
             lines=[services.ReceiveLineInput(product=_sku(ln["sku"], f"lines.{i}.sku"), quantity=ln["quantity"],
-                                             unit_cost=ln.get("unit_cost"), uom=ln.get("uom") or None)
+                                             unit_cost=ln.get("unit_cost"), uom=ln.get("uom") or None,
+                                             lot=ln.get("lot", ""), expiry_date=ln.get("expiry_date"),
+                                             serials=tuple(ln.get("serials") or ()), location=ln.get("location") or None)
                    for i, ln in enumerate(data["lines"])])
         receipt = Receipt.objects.select_related("warehouse", "supplier").prefetch_related("lines__product").get(
             pk=receipt.pk)
@@ -315,3 +411,16 @@ def _warehouse(code: str, field: str) -> Warehouse:
 
 def _jsonable(row: dict) -> dict:
     return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+
+
+def _json(value):
+    """Decimals as strings, dates/datetimes as ISO (trace and scan answers)."""
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    return value

@@ -110,7 +110,8 @@ def resolve_warehouse(warehouse, *, field: str = "warehouse") -> Warehouse:
 def post_move(*, level: StockLevel, product: Product, kind: str, quantity: Decimal,
               unit_cost: Decimal | None = None, value: Decimal | None = None, reference: str = "",
               source_type: str = "", source_id: str = "", reservation_id: int | None = None,
-              correlation_id: str, open_layer: bool = True) -> StockMove:
+              correlation_id: str, open_layer: bool = True, location_id: int | None = None,
+              lot_id: int | None = None) -> StockMove:
     """Write one move and apply it to the (already locked) level and, for FIFO, its layers.
 
     Inbound (quantity > 0) needs unit_cost; `value` overrides q2(quantity × unit_cost) when the
@@ -120,7 +121,8 @@ def post_move(*, level: StockLevel, product: Product, kind: str, quantity: Decim
     """
     move = build_move(level=level, product=product, kind=kind, quantity=quantity, unit_cost=unit_cost,
                       value=value, reference=reference, source_type=source_type, source_id=source_id,
-                      reservation_id=reservation_id, correlation_id=correlation_id)
+                      reservation_id=reservation_id, correlation_id=correlation_id, location_id=location_id,
+                      lot_id=lot_id)
     move.save(force_insert=True)
     if quantity > 0 and product.cost_method == Product.CostMethod.FIFO and open_layer:
         CostLayer.objects.create(product=product, warehouse_id=level.warehouse_id, move=move,
@@ -132,7 +134,7 @@ def post_move(*, level: StockLevel, product: Product, kind: str, quantity: Decim
 def build_move(*, level: StockLevel, product: Product, kind: str, quantity: Decimal,
                unit_cost: Decimal | None = None, value: Decimal | None = None, reference: str = "",
                source_type: str = "", source_id: str = "", reservation_id: int | None = None,
-               correlation_id: str, now=None) -> StockMove:
+               correlation_id: str, now=None, location_id: int | None = None, lot_id: int | None = None) -> StockMove:
     """post_move without the INSERT: value the move, apply it to the level, return it unsaved.
 
     For callers that write several moves with one bulk INSERT. An inbound FIFO move needs its
@@ -147,7 +149,8 @@ def build_move(*, level: StockLevel, product: Product, kind: str, quantity: Deci
         move_cost, move_value = _outbound_cost(level=level, product=product, quantity=-quantity)
         move_value = -move_value
     move = StockMove(
-        product_id=product.pk, warehouse_id=level.warehouse_id, kind=kind, quantity=quantity,
+        product_id=product.pk, warehouse_id=level.warehouse_id, location_id=location_id, lot_id=lot_id,
+        kind=kind, quantity=quantity,
         unit_cost=move_cost, value=move_value, reference=reference[:100], source_type=source_type,
         source_id=str(source_id), reservation_id=reservation_id, correlation_id=correlation_id,
         request_id=context.get_request_id() or "", created_at=now)
@@ -189,13 +192,14 @@ def _outbound_cost(*, level: StockLevel, product: Product, quantity: Decimal) ->
     return level.average_cost, min(q2(quantity * level.average_cost), level.value)
 
 
-_LEVEL_COLUMNS = ("on_hand", "reserved", "value", "average_cost", "last_move_at")
+_LEVEL_COLUMNS = ("on_hand", "reserved", "value", "average_cost", "last_move_at", "binned", "blocked")
 
 
 def save_levels(levels) -> None:
     """Write the (locked) levels' quantities, value and cost back in one UPDATE."""
     sql.update_rows(StockLevel, _LEVEL_COLUMNS,
-                    [(lv.pk, lv.on_hand, lv.reserved, lv.value, lv.average_cost, lv.last_move_at) for lv in levels])
+                    [(lv.pk, lv.on_hand, lv.reserved, lv.value, lv.average_cost, lv.last_move_at, lv.binned, lv.blocked)
+                     for lv in levels])
 
 
 def save_reserved(levels) -> None:
@@ -308,7 +312,7 @@ def _events_of(items) -> list[tuple[str, str, dict]]:
         events.append((events_module.STOCK_CHANGED, subject, events_module.stock_changed_payload(
             level, product=product, warehouse=warehouse, cause="+".join(item.causes))))
         rule = item.rule
-        if rule is not None and level.on_hand - level.reserved < rule.min_quantity <= item.before:
+        if rule is not None and level.on_hand - level.reserved - level.blocked < rule.min_quantity <= item.before:
             events.append((events_module.STOCK_LOW, subject, events_module.stock_low_payload(
                 level, product=product, warehouse=warehouse, rule=rule)))
     return events

@@ -121,7 +121,7 @@ def cancel_purchase_order(*, purchase_order, correlation_id: str | None = None) 
 
 @transaction.atomic
 def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput], reference: str = "",
-                           correlation_id: str | None = None) -> Receipt:
+                           correlation_id: str | None = None, landed_costs: Sequence[dict] = ()) -> Receipt:
     """Receive goods against an open purchase order (partial receipts allowed).
 
     Each line is matched to the order's lines of that product with outstanding quantity, in
@@ -158,6 +158,7 @@ def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput],
         cost_override = None if line.unit_cost is None else check_cost(line.unit_cost, field=f"lines.{i}.unit_cost")
         received_now[prod.pk] += qty
         remaining = qty
+        serials = list(line.serials or ())
         candidates = by_product[prod.pk]
         for j, pol in enumerate(candidates):
             outstanding = pol.quantity - pol.quantity_received - _pending(receipt_lines, pol)
@@ -170,8 +171,11 @@ def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput],
                 unit_cost = q6(cost_override * qty_uom / qty)
             else:
                 unit_cost = pol.unit_cost
+            part = serials[:int(take)] if len(serials) == int(qty) and take == int(take) else serials
+            serials = serials[len(part):] if part is not serials else []
             receipt_lines.append(ReceiptLineInput(product=prod, quantity=take, unit_cost=unit_cost,
-                                                  purchase_order_line=pol))
+                                                  purchase_order_line=pol, lot=line.lot, expiry_date=line.expiry_date,
+                                                  serials=tuple(part), location=line.location))
             remaining -= take
             if remaining <= 0:
                 break
@@ -188,7 +192,7 @@ def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput],
                 f"{(tolerance * 100).normalize()}% tolerance (at most {limit - already} more).",
                 errors={f"lines.{idx}.quantity": [f"At most {max(limit - already, ZERO)} more can be received."]})
     receipt = receive_stock(warehouse=po.warehouse, lines=receipt_lines, reference=reference or po.number,
-                            purchase_order=po, correlation_id=correlation_id)
+                            purchase_order=po, correlation_id=correlation_id, landed_costs=landed_costs)
     fresh = list(po.lines.all())
     if all(pol.quantity_received >= pol.quantity for pol in fresh):
         po.status = Status.RECEIVED

@@ -15,17 +15,17 @@ from .. import events, locks, selectors
 from ..dto import TransferLineInput
 from ..exceptions import InsufficientStock, ValidationFailed
 from ..models import StockMove, Transfer, TransferLine
+from . import _bins
 from ._ledger import (
     ZERO,
     check_quantity,
     cid,
-    post_move,
     publish_level_changes,
     resolve_product,
     resolve_warehouse,
     save_levels,
 )
-from .stock import _stocked
+from .stock import _stocked, post_in, post_out
 
 Kind = StockMove.Kind
 
@@ -53,7 +53,7 @@ def transfer_stock(*, from_warehouse, to_warehouse, lines: Sequence[TransferLine
     if not lines:
         raise ValidationFailed("A transfer needs at least one line.", errors={"lines": ["At least one line."]})
     wanted: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    products = {}
+    products, lots = {}, {}
     for i, line in enumerate(lines):
         prod = resolve_product(line.product, field=f"lines.{i}.sku")
         _stocked(prod, f"lines.{i}.sku")
@@ -61,9 +61,12 @@ def transfer_stock(*, from_warehouse, to_warehouse, lines: Sequence[TransferLine
         wanted[prod.pk] += selectors.convert_to_base(product=prod, quantity=qty_uom, uom_code=line.uom,
                                                      field=f"lines.{i}.quantity")
         products[prod.pk] = prod
+        if getattr(line, "lot", ""):
+            lots[prod.pk] = _bins.existing_lot(prod, line.lot, field=f"lines.{i}.lot")
     levels = locks.lock_levels({(p, w) for p in wanted for w in (src.pk, dst.pk)})
     before = {k: lv.on_hand - lv.reserved for k, lv in levels.items()}
-    short = {products[p].sku: str(before[(p, src.pk)]) for p, q in wanted.items() if before[(p, src.pk)] < q}
+    free = {k: lv.on_hand - lv.reserved - lv.blocked for k, lv in levels.items()}
+    short = {products[p].sku: str(free[(p, src.pk)]) for p, q in wanted.items() if free[(p, src.pk)] < q}
     if short:
         raise InsufficientStock(f"Not enough available in {src.code}: {short}.",
                                 errors={"lines": [f"{sku}: only {a} available." for sku, a in short.items()]},
@@ -74,14 +77,19 @@ def transfer_stock(*, from_warehouse, to_warehouse, lines: Sequence[TransferLine
     tlines, total = [], ZERO
     for n, pid in enumerate(sorted(wanted), start=1):
         qty, prod = wanted[pid], products[pid]
-        out = post_move(level=levels[(pid, src.pk)], product=prod, kind=Kind.TRANSFER_OUT, quantity=-qty,
+        outs = post_out(level=levels[(pid, src.pk)], product=prod, kind=Kind.TRANSFER_OUT, quantity=qty,
                         reference=ref, source_type="transfer", source_id=str(transfer.pk),
-                        correlation_id=correlation_id)
-        value = -out.value
-        inn = post_move(level=levels[(pid, dst.pk)], product=prod, kind=Kind.TRANSFER_IN, quantity=qty,
-                        unit_cost=q6(value / qty), value=value, reference=ref, source_type="transfer",
-                        source_id=str(transfer.pk), correlation_id=correlation_id)
-        tlines.append(TransferLine(transfer=transfer, line_no=n, product=prod, quantity=qty, unit_cost=inn.unit_cost,
+                        correlation_id=correlation_id, lot=lots.get(pid))
+        value = ZERO
+        for out in outs:  # the lot and serials travel with the goods, into the default bin
+            t = getattr(out, "taken_from", None)
+            inn = post_in(level=levels[(pid, dst.pk)], product=prod, kind=Kind.TRANSFER_IN, quantity=-out.quantity,
+                          unit_cost=out.unit_cost, value=-out.value, reference=ref, source_type="transfer",
+                          source_id=str(transfer.pk), correlation_id=correlation_id,
+                          lot=t.lot if t else None, serials=getattr(out, "serials", ()))
+            value += -out.value
+        out = outs[0]
+        tlines.append(TransferLine(transfer=transfer, line_no=n, product=prod, quantity=qty, unit_cost=q6(value / qty),
                                    value=value, out_move=out, in_move=inn))
         total += value
     TransferLine.objects.bulk_create(tlines)

@@ -15,7 +15,8 @@ def orders():
 
 def stock():
     return _links(("Availability", "web:stock"), ("Stock ledger", "web:ledger"), ("Cycle count", "web:cycle-count"),
-                  ("Purchase orders", "web:purchase-orders"), ("Replenishment", "web:replenishment"))
+                  ("Purchase orders", "web:purchase-orders"), ("Replenishment", "web:replenishment"),
+                  ("Bins and lots", "web:stock-bins"), ("Lot recall", "web:recall"), ("Pick lists", "web:pick-lists"))
 
 
 def finance():

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ops.web.views import dashboards, documents, finance, orders, queue, reports, setup, stock
+from ops.web.views import dashboards, documents, finance, orders, queue, reports, setup, stock, wms
 
 app_name = "web"
 
@@ -77,4 +77,9 @@ urlpatterns = [
     path("trace/<str:correlation_id>.json", orders.trace_json, name="trace-json"),
     path("purchasing/new/", stock.purchase_order_new, name="purchase-order-new"),
     path("finance/customers/<str:code>/credit/", finance.customer_credit_edit, name="customer-credit-edit"),
+    # warehouse depth (#16)
+    path("stock/bins/", wms.stock_by_bin, name="stock-bins"),
+    path("stock/recall/", wms.recall, name="recall"),
+    path("picking/", wms.pick_lists, name="pick-lists"),
+    path("picking/<int:pk>/", wms.pick_list, name="pick-list"),
 ]

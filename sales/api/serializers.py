@@ -11,7 +11,18 @@ from rest_framework import serializers
 from core import countries
 from core.api import serializers as strict
 from sales import stock
-from sales.models import Customer, Order, OrderCharge, OrderLine, PriceList, PriceListItem, Return, Shipment
+from sales.models import (
+    Customer,
+    Order,
+    OrderCharge,
+    OrderLine,
+    Package,
+    PickList,
+    PriceList,
+    PriceListItem,
+    Return,
+    Shipment,
+)
 
 QTY = {"max_digits": 18, "decimal_places": 3}
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -245,6 +256,22 @@ class ShipmentLineOutputSerializer(strict.Serializer):
     sku = serializers.CharField()
     quantity = serializers.DecimalField(**QTY)
     order_line = serializers.IntegerField(source="order_line_id")
+    lot = serializers.SerializerMethodField()
+    location = serializers.SerializerMethodField()
+    serials = serializers.SerializerMethodField()
+    picks = serializers.JSONField(read_only=True, help_text="[{location, lot, expiry_date, quantity, serials}]")
+
+    def get_lot(self, line) -> str:
+        """The lot it shipped from ("" when none or several: see picks)."""
+        lots = {p.get("lot") for p in (line.picks or [])}
+        return lots.pop() or "" if len(lots) == 1 else ""
+
+    def get_location(self, line) -> str:
+        places = {p.get("location") for p in (line.picks or [])}
+        return places.pop() or "" if len(places) == 1 else ""
+
+    def get_serials(self, line) -> list[str]:
+        return [x for p in (line.picks or []) for x in p.get("serials") or []]
 
 
 class ShipmentOutputSerializer(strict.ModelSerializer):
@@ -269,6 +296,70 @@ class ShipLineSerializer(strict.Serializer):
 class ShipInputSerializer(strict.Serializer):
     tracking_number = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
     lines = ShipLineSerializer(many=True, required=False, allow_empty=False)
+
+
+# --- picking and packing --------------------------------------------------------------------
+
+
+class PickListInputSerializer(strict.Serializer):
+    warehouse = serializers.CharField(max_length=20)
+    shipments = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
+                                      allow_empty=False, max_length=1000)
+
+
+class PickListLineOutputSerializer(strict.Serializer):
+    sequence = serializers.IntegerField()
+    shipment = serializers.IntegerField(source="shipment_id")
+    sku = serializers.CharField()
+    location = serializers.CharField()
+    lot = serializers.CharField()
+    expiry_date = serializers.DateField(allow_null=True)
+    quantity = serializers.DecimalField(**QTY)
+    quantity_picked = serializers.DecimalField(**QTY, allow_null=True)
+    serials = serializers.JSONField()
+
+
+class PickListOutputSerializer(strict.ModelSerializer):
+    warehouse = serializers.CharField(source="warehouse.code")
+    lines = PickListLineOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PickList
+        fields = ["id", "number", "warehouse", "status", "created_at", "confirmed_at", "lines"]
+
+
+class PickConfirmLineSerializer(strict.Serializer):
+    shipment = serializers.IntegerField(min_value=1)
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.DecimalField(**QTY, min_value=Decimal("0"))
+    lot = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    location = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    serials = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list,
+                                    max_length=10000)
+
+
+class PickConfirmInputSerializer(strict.Serializer):
+    lines = PickConfirmLineSerializer(many=True, allow_empty=True, max_length=5000)
+
+
+class PackageLineSerializer(strict.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"))
+
+
+class PackageInputSerializer(strict.Serializer):
+    weight_kg = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=Decimal("0.001"))
+    lines = PackageLineSerializer(many=True, allow_empty=False, max_length=1000)
+
+
+class PackInputSerializer(strict.Serializer):
+    packages = PackageInputSerializer(many=True, allow_empty=False, max_length=500)
+
+
+class PackageOutputSerializer(strict.ModelSerializer):
+    class Meta:
+        model = Package
+        fields = ["number", "weight_kg", "lines"]
 
 
 # --- returns --------------------------------------------------------------------------------

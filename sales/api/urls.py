@@ -11,6 +11,7 @@ router.register("price-lists", views.PriceListViewSet, basename="price-list")
 router.register("orders", views.OrderViewSet, basename="order")
 router.register("shipments", views.ShipmentViewSet, basename="shipment")
 router.register("returns", views.ReturnViewSet, basename="return")
+router.register("pick-lists", views.PickListViewSet, basename="pick-list")
 
 urlpatterns = router.urls + [
     path("reports/margin/", reports.MarginView.as_view(), name="report-margin"),

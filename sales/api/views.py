@@ -20,7 +20,7 @@ from sales import selectors, services
 from sales.api import filters
 from sales.api import serializers as s
 from sales.exceptions import PartnerScopeRefused
-from sales.models import Customer, PriceList, Shipment
+from sales.models import Customer, PickList, PriceList, Shipment
 from sales.services.shipping import ShipLineInput
 
 ORDER_DESK = (roles.OPERATIONS,)
@@ -192,6 +192,47 @@ class ShipmentViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveMod
                                shipped_by=request.user)
         return Response(s.ShipmentOutputSerializer(Shipment.objects.select_related("order", "warehouse")
                                                    .prefetch_related("lines").get(pk=shipment.pk)).data)
+
+    @extend_schema(request=s.PackInputSerializer, responses=s.PackageOutputSerializer(many=True))
+    @action(detail=True, methods=["post"])
+    def pack(self, request, pk=None):
+        """Pack a ready shipment into packages with weights (replaces earlier packing)."""
+        shipment = self.get_object()
+        payload = s.PackInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        packages = services.pack_shipment(shipment_id=shipment.pk, packages=[
+            {"weight_kg": p["weight_kg"], "lines": [dict(ln) for ln in p["lines"]]}
+            for p in payload.validated_data["packages"]])
+        return Response(s.PackageOutputSerializer(packages, many=True).data)
+
+
+class PickListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Pick lists (waves) per warehouse: lines in walking order by bin."""
+
+    serializer_class = s.PickListOutputSerializer
+    permission_classes = [allowed("sales.picking")]
+
+    def get_queryset(self):
+        return PickList.objects.select_related("warehouse").prefetch_related("lines")
+
+    @extend_schema(request=s.PickListInputSerializer, responses={201: s.PickListOutputSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = s.PickListInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        pick = services.create_pick_list(warehouse_code=data["warehouse"], shipment_ids=data.get("shipments"))
+        return Response(s.PickListOutputSerializer(self.get_queryset().get(pk=pick.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.PickConfirmInputSerializer, responses=s.PickListOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """Confirm the picks; what is short is released and backordered."""
+        pick = self.get_object()
+        payload = s.PickConfirmInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.confirm_pick_list(pick_list_id=pick.pk, lines=[dict(ln) for ln in payload.validated_data["lines"]])
+        return Response(s.PickListOutputSerializer(self.get_queryset().get(pk=pick.pk)).data)
 
 
 class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -20,6 +20,7 @@ from sales.services.intake import (
     submit_order,
 )
 from sales.services.invoicing import record_invoices
+from sales.services.picking import confirm_pick_list, create_pick_list, pack_shipment
 from sales.services.returns import ReturnLineInput, create_return, receive_return
 from sales.services.shipping import ship_shipment
 
@@ -40,6 +41,9 @@ __all__ = [
     "allocate_backorders",
     "allocate_order_backorders",
     "ship_shipment",
+    "create_pick_list",
+    "confirm_pick_list",
+    "pack_shipment",
     "ReturnLineInput",
     "create_return",
     "receive_return",

@@ -10,12 +10,14 @@ priority (inventory.selectors.warehouses_by_priority).
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from decimal import Decimal
 
 import structlog
 from django.db import OperationalError, connection, transaction
 from django.db.models import Min
+from django.utils import timezone
 
 from core import history, sql
 from core.messaging.publishing import publish
@@ -36,9 +38,11 @@ def reserve_lines(*, order: Order, wanted: dict[int, Decimal], lines: list[Order
                 for ln in lines if wanted.get(ln.line_no, ZERO) > 0]
     if not requests:
         return []
+    days = getattr(order.customer, "min_shelf_life_days", 0) or 0
+    min_expiry = timezone.localdate() + datetime.timedelta(days=days) if days else None
     return stock.reserve(requests=requests, preferred_warehouse_id=order.customer.preferred_warehouse_id,
                          all_or_nothing=order.fulfillment_policy == Order.Policy.SHIP_COMPLETE,
-                         correlation_id=correlation_id)
+                         correlation_id=correlation_id, min_expiry=min_expiry)
 
 
 def reserved_by_line(*, order: Order, lines: list[OrderLine], reservations: list[stock.Reserved]) -> dict[int, Decimal]:

@@ -25,6 +25,8 @@ ZERO = Decimal("0")
 class ReturnLineInput:
     sku: str
     quantity: Decimal
+    lot: str = ""            # tracked products: which lot came back (default: the one lot the line shipped)
+    serials: tuple = ()
 
 
 def _returnable(line: OrderLine) -> Decimal:
@@ -41,6 +43,13 @@ def _shipped_unit_cost(line: OrderLine) -> Decimal:
     if not agg["q"]:
         return ZERO
     return q6(agg["v"] / agg["q"])
+
+
+def _only_lot_shipped(line: OrderLine) -> str:
+    """The lot a line shipped from, when it shipped from exactly one (else "": the caller names it)."""
+    lots = {p.get("lot") for sl in ShipmentLine.objects.filter(order_line=line).only("picks")
+            for p in (sl.picks or []) if p.get("lot")}
+    return lots.pop() if len(lots) == 1 else ""
 
 
 @transaction.atomic
@@ -66,6 +75,7 @@ def create_return(*, order_id: int, disposition: str, lines: list[ReturnLineInpu
     errors: dict[str, list[str]] = {}
     over: dict[str, list[str]] = {}
     wanted: dict[int, Decimal] = {}
+    tracking: dict[int, tuple[str, list]] = {}
     for i, rl in enumerate(lines):
         line = order_lines.get((rl.sku or "").strip())
         if line is None:
@@ -76,6 +86,8 @@ def create_return(*, order_id: int, disposition: str, lines: list[ReturnLineInpu
             errors.setdefault(f"lines.{i}.quantity", []).append("Must be > 0 with at most 3 decimals.")
             continue
         wanted[line.pk] = wanted.get(line.pk, ZERO) + qty
+        tracking[line.pk] = (((rl.lot or "").strip() or _only_lot_shipped(line))[:40],
+                             [str(x) for x in (rl.serials or ())])
         can = _returnable(line)
         if wanted[line.pk] > can:
             over.setdefault(f"lines.{i}.quantity", []).append(
@@ -101,7 +113,8 @@ def create_return(*, order_id: int, disposition: str, lines: list[ReturnLineInpu
     by_id = {ln.pk: ln for ln in order_lines.values()}
     ReturnLine.objects.bulk_create([
         ReturnLine(return_doc=ret, order_line=by_id[pk], product_id=by_id[pk].product_id, sku=by_id[pk].sku,
-                   quantity=qty, unit_cost=_shipped_unit_cost(by_id[pk]))
+                   quantity=qty, unit_cost=_shipped_unit_cost(by_id[pk]), lot=tracking[pk][0],
+                   serials=tracking[pk][1])
         for pk, qty in wanted.items()])
     return ret
 
@@ -132,7 +145,8 @@ def receive_return(*, return_id: int, received_by=None, correlation_id: str | No
     for rl in lines:
         rl.cost_value = stock.return_to_stock(warehouse=ret.warehouse, product=rl.product, quantity=rl.quantity,
                                               unit_cost=rl.unit_cost, reference=ret.number,
-                                              disposition=ret.disposition, correlation_id=cid)
+                                              disposition=ret.disposition, correlation_id=cid, lot=rl.lot,
+                                              serials=tuple(rl.serials or ()))
         ol = order_lines[rl.order_line_id]
         ol.quantity_returned += rl.quantity
         rl.order_line = ol

@@ -121,11 +121,15 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
     with buffered_events(cid):  # stock events and shipped: one outbox INSERT
         issued = stock.issue(pairs=pairs, reference=shipment.number, correlation_id=cid)
         cost_by_reservation: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        picks_by_reservation: dict[int, list] = defaultdict(list)
         for r in issued:
             cost_by_reservation[r.reservation_id] += r.value
+            picks_by_reservation[r.reservation_id] += [_pick_json(p) for p in r.picks]
         cost_by_line: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        picks_by_line: dict[int, list] = defaultdict(list)
         for alloc, _qty in plan:
             cost_by_line[alloc.order_line_id] += cost_by_reservation[alloc.reservation_id]
+            picks_by_line[alloc.order_line_id] += picks_by_reservation.pop(alloc.reservation_id, [])
         # Every line of the shipment carries what left for its order line (0 for a line that
         # did not ship this time), with the cost inventory issued it at.
         shipped = []
@@ -142,10 +146,17 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
                 amounts[line_id] = shipped_share(ln, ln.quantity_shipped - qty, qty, cur)
         sql.update_rows(ShipmentLine, _SHIP_LINE_COLUMNS, ship_rows, key="order_line",
                         scope={"shipment": shipment.pk}, default=0)
+        if any(picks_by_line.values()):  # lots, bins, serials (tracked products and named bins only)
+            for line_id, picks in picks_by_line.items():
+                if picks:
+                    ShipmentLine.objects.filter(shipment=shipment, order_line_id=line_id).update(picks=picks)
+        lots = {line_id: [{"lot": p["lot"], "expiry_date": p["expiry_date"], "quantity": p["quantity"],
+                           "serials": p["serials"]} for p in picks if p["lot"] or p["serials"]]
+                for line_id, picks in picks_by_line.items()}
         charges = _charges_for(order, shipment)
         publish(events.SHIPMENT_SHIPPED, shipment.number,
-                events.shipment_shipped_payload(shipment, order, shipped, charges=charges, amounts=amounts),
-                correlation_id=cid)
+                events.shipment_shipped_payload(shipment, order, shipped, charges=charges, amounts=amounts,
+                                                lots=lots), correlation_id=cid)
     return shipment
 
 
@@ -215,6 +226,13 @@ def _carry_over(*, order: Order, shipment: Shipment, leftovers, untouched, order
         ShipmentLine(shipment=new, order_line_id=pk, product_id=order_lines[pk].product_id, sku=order_lines[pk].sku,
                      quantity=qty) for pk, qty in per_line.items()])
     return new
+
+
+def _pick_json(pick: dict) -> dict:
+    expiry = pick.get("expiry_date")
+    return {"location": pick.get("location", ""), "lot": pick.get("lot", ""),
+            "expiry_date": expiry.isoformat() if expiry else None, "quantity": str(pick["quantity"]),
+            "serials": list(pick.get("serials") or [])}
 
 
 def _int(value) -> int:

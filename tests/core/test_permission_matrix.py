@@ -67,6 +67,7 @@ from integrations.channels import receivers
 from integrations.models import ChannelConfig, EdiDocument, EdiPartner, WebhookDelivery
 from inventory import services as inventory_services
 from inventory.models import Adjustment, Reservation, StockMove
+from inventory.services import bins as inventory_bins
 from ops import services as ops_services
 from sales import services as sales_services
 from tests.conftest import client_for, make_user
@@ -133,6 +134,10 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "finance:report-balance-sheet": "finance.reports", "finance:report-cash-flow": "finance.reports",
     "finance:report-working-capital": "finance.reports", "sales:report-margin": "sales.margin",
     "inventory:report-stock-aging": "inventory.reports",
+    # warehouse depth (#16)
+    "inventory:location": "inventory.catalogue", "inventory:bin-move": "inventory.stock",
+    "inventory:lot": "inventory.stock", "inventory:scan": "inventory.stock",
+    "sales:pick-list": "sales.picking",
 }
 # fmt: on
 # Routes without a URL kwarg on which another customer's partner still gets a 404: the
@@ -280,6 +285,12 @@ def _build_world() -> World:
     inventory_services.receive_purchase_order(
         purchase_order=po, reference="mx-po-receipt",
         lines=[inventory_services.ReceiveLineInput(product=product, quantity=D("10"))])
+    wms_bin = inventory_bins.create_location(warehouse=main, code="MX-A1")
+    wms_product = ProductFactory(sku="MX-LOTTED", tracking="lot")
+    inventory_services.receive_stock(warehouse=main, reference="mx-lots", lines=[inventory_services.ReceiptLineInput(
+        product=wms_product, quantity=D("4"), unit_cost=D("1.00"), lot="MX-L1")])
+    wms_move = inventory_bins.move_between_bins(warehouse=main, product=wms_product, quantity=D("1"),
+                                                from_location=None, to_location="MX-A1", lot="MX-L1")
     drain_outbox()
     bill = finance_services.create_supplier_bill(
         supplier=supplier, purchase_order=po, supplier_reference="mx-bill",
@@ -293,6 +304,7 @@ def _build_world() -> World:
         lines=[sales_services.CanonicalLine(sku=product.sku, quantity=D("3"))])).order
     drain_outbox()
     shipment = order.shipments.get()
+    pick_list = sales_services.create_pick_list(warehouse_code=main.code, shipment_ids=[shipment.pk])
     sales_services.ship_shipment(shipment_id=shipment.pk, tracking_number="MX-TRK")
     drain_outbox()
     invoice = Invoice.objects.get(shipment_id=shipment.pk)
@@ -340,6 +352,8 @@ def _build_world() -> World:
         "inventory:reservation": {"pk": Reservation.objects.filter(product=product).latest("id").pk},
         "inventory:purchase-order": {"pk": po.pk},
         "inventory:reorder-rule": {"pk": rule.pk},
+        "inventory:location": {"pk": wms_bin.pk}, "inventory:bin-move": {"pk": wms_move.pk},
+        "inventory:lot": {"pk": wms_move.lot_id}, "sales:pick-list": {"pk": pick_list.pk},
         "sales:customer": {"code": acme.code},
         "sales:price-list": {"code": price_list.code},
         "sales:order": {"pk": order.pk},
@@ -369,6 +383,7 @@ def _build_world() -> World:
         "documents:document": {"pk": outbound.pk},
         # the web pages' objects
         "web:order": {"pk": order.pk}, "web:return": {"pk": ret.pk}, "web:shipment": {"pk": shipment.pk},
+        "web:pick-list": {"pk": pick_list.pk},
         "web:invoice": {"pk": invoice.pk}, "web:payment": {"pk": payment.pk}, "web:period": {"pk": entry.period_id},
         "web:purchase-order": {"pk": po.pk}, "web:exception": {"pk": exception.pk},
         "web:delivery": {"pk": WebhookDelivery.objects.filter(endpoint=endpoint).latest("id").pk},
@@ -543,6 +558,10 @@ WEB_PAGES = [
     Page("web:ledger", "GET", "inventory.stock", _R),
     Page("web:cycle-count", "GET", "inventory.stock", _W),
     Page("web:cycle-count", "POST", "inventory.stock", _W),
+    Page("web:stock-bins", "GET", "inventory.stock", _R),
+    Page("web:recall", "GET", "inventory.stock", _R),
+    Page("web:pick-lists", "GET", "sales.picking", _R),
+    Page("web:pick-list", "GET", "sales.picking", _R, "web:pick-list"),
     Page("web:purchase-orders", "GET", "inventory.purchasing", _R),
     Page("web:purchase-order", "GET", "inventory.purchasing", _R, "web:purchase-order"),
     Page("web:purchase-order", "POST", "inventory.purchasing", _W, "web:purchase-order"),
