@@ -20,6 +20,11 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from reportlab import rl_config
 from xhtml2pdf import pisa
+from xhtml2pdf.default import DEFAULT_CSS
+
+# the documents' CSS, from a file beside this module (no inline styles in templates: see
+# tests/core/test_security_headers.py), after xhtml2pdf's own defaults
+_STYLE_SHEET = (Path(__file__).parent / "pdf.css").read_text()
 
 # fixed /CreationDate and /ID in every PDF ReportLab writes in this process
 rl_config.invariant = 1
@@ -64,7 +69,8 @@ def render_pdf(template: str, context: dict) -> bytes:
     """Render `template` with `context` (plus `company`) to PDF bytes."""
     html = render_html(template, context)
     out = io.BytesIO()
-    result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=_link_callback)
+    result = pisa.CreatePDF(html, dest=out, encoding="utf-8", link_callback=_link_callback,
+                            default_css=DEFAULT_CSS + _STYLE_SHEET)
     if result.err:
         raise RenderingFailed(f"{template}: {result.err} error(s) while rendering the PDF.")
     return out.getvalue()
