@@ -82,3 +82,20 @@ def test_packing_slip_shows_lots_and_serials_when_the_lines_carry_them(world, mo
     # then
     assert "Lots" in text and "Serials" in text
     assert "LOT-DOC-WIDGET" in text and "LOT-DOC-GADGET" in text and "SN-1, SN-2" in text
+
+
+def test_company_logo_from_settings_is_drawn(world, settings, tmp_path):
+    from io import BytesIO
+
+    from PIL import Image
+    from pypdf import PdfReader
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (120, 40), (200, 30, 30)).save(logo)
+    settings.ERP = {**settings.ERP, "COMPANY_LOGO": str(logo)}
+    pdf = services.document_pdf(document_type="order_confirmation", key=world["order"].pk)
+    images = [img for page in PdfReader(BytesIO(pdf.content)).pages for img in page.images]
+    assert len(images) == 1
+    settings.ERP = {**settings.ERP, "COMPANY_LOGO": str(tmp_path / "missing.png")}  # a missing file: no logo
+    pdf = services.document_pdf(document_type="order_confirmation", key=world["order"].pk)
+    assert [img for page in PdfReader(BytesIO(pdf.content)).pages for img in page.images] == []
