@@ -44,19 +44,16 @@ def order_confirmation(key) -> registry.Document:
 
 
 def _tracking(line, name: str) -> list[str]:
-    """Lots or serials of a shipment line, where the line carries them (stock granularity adds
-    them: a `lots`/`serials` list or manager, or a single `lot`); [] otherwise."""
-    value = getattr(line, name, None)
-    if value is None and name == "lots":
-        single = getattr(line, "lot", None) or getattr(line, "lot_number", None)
-        return [str(single)] if single else []
-    if value is None:
-        return []
-    if hasattr(value, "all"):
-        value = value.all()
-    if isinstance(value, str):
-        value = [v for v in value.replace(";", ",").split(",") if v.strip()]
-    return [str(v).strip() for v in value]
+    """Lots or serials a shipment line left with: its `picks` (bin, lot, expiry, serials — written
+    when it ships), lots with their expiry date; [] for untracked products."""
+    out: list[str] = []
+    for pick in getattr(line, "picks", None) or []:
+        if name == "lots" and pick.get("lot"):
+            expiry = f" (exp. {pick['expiry_date']})" if pick.get("expiry_date") else ""
+            out.append(f"{pick['lot']}{expiry} × {pick.get('quantity', '')}".rstrip(" ×"))
+        elif name == "serials":
+            out.extend(str(s) for s in pick.get("serials") or [])
+    return out
 
 
 def packing_slip(key) -> registry.Document:
