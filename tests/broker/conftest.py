@@ -28,8 +28,12 @@ def broker_queue(settings):
 
     # what a killed worker left behind on our queues would otherwise stay in the broker forever
     names = {queue, settings.WEBHOOK_QUEUE, *settings.TASK_QUEUES.values()}  # a test may split them
-    redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2).delete(
-        *[key for name in names for key in (name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")])
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2)
+    client.delete(*[key for name in names for key in (name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")])
+    # the schedule state and lock of the test's beats (worker_settings' redbeat prefix)
+    leftovers = list(client.scan_iter(f"erp-test:{queue}:*"))
+    if leftovers:
+        client.delete(*leftovers)
 
 
 @pytest.fixture
