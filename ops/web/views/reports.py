@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.exceptions import DomainError
+from core.replica import reading_replica
 from finance import selectors as finance_selectors
 from finance import services as fin
 from inventory import selectors as inventory_selectors
@@ -88,6 +89,7 @@ def _render(request, *, title: str, rows, columns, form, totals=(), charts=(), s
 
 
 @staff_page("finance.reports")
+@reading_replica()
 def profit_and_loss(request: HttpRequest) -> HttpResponse:
     f = PeriodForm(request.GET)
     date_from, date_to = _period(f)
@@ -106,6 +108,7 @@ def profit_and_loss(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page("finance.reports")
+@reading_replica()
 def balance_sheet(request: HttpRequest) -> HttpResponse:
     f = AsOfReportForm(request.GET)
     as_of = f.value("as_of") or timezone.localdate()
@@ -124,6 +127,7 @@ def balance_sheet(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page("finance.reports")
+@reading_replica()
 def cash_flow(request: HttpRequest) -> HttpResponse:
     f = PeriodForm(request.GET)
     date_from, date_to = _period(f)
@@ -141,6 +145,7 @@ def cash_flow(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page("finance.reports")
+@reading_replica()
 def working_capital(request: HttpRequest) -> HttpResponse:
     f = PeriodForm(request.GET)
     date_from, date_to = _period(f)
@@ -158,6 +163,7 @@ def working_capital(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page("sales.margin")
+@reading_replica()
 def margin(request: HttpRequest) -> HttpResponse:
     f = MarginForm(request.GET)
     date_from, date_to = _period(f)
@@ -180,6 +186,7 @@ def margin(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page("inventory.reports")
+@reading_replica()
 def stock_aging(request: HttpRequest) -> HttpResponse:
     f = AgingForm(request.GET)
     as_of = f.value("as_of") or timezone.localdate()
@@ -266,6 +273,7 @@ def bank_line(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_page("finance.banking")
+@reading_replica()
 def bank_reconciliation(request: HttpRequest) -> HttpResponse:
     f = ReconciliationForm(request.GET)
     banks = finance_selectors.list_bank_accounts()
