@@ -404,6 +404,7 @@ TASK_KINDS = [
     ("core.messaging.tasks.prune_outbox", "ops"),
     ("core.messaging.tasks.*", "relay"),           # outbox relay + sweeper: the consumers, invoicing included
     ("integrations.tasks.deliver_*", "webhooks"),  # partner endpoints, slow or hung ones too
+    ("core.documents.*", "webhooks"),              # documents e-mailed out: a slow SMTP server is a slow endpoint
     ("integrations.tasks.*", "channels"),          # inbound messages, shop backfills
     ("sales.tasks.*", "posting"),                  # backorder allocation
     ("inventory.tasks.*", "posting"),              # replenishment
