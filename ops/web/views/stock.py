@@ -212,7 +212,7 @@ def purchase_order(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("web:purchase-order", pk=po.pk)
     receipts = list(inventory_selectors.list_receipts(purchase_order_id=po.pk))
     can_receive = may(request.user, "inventory.purchasing") and po.status in ("open", "partially_received")
-    return page(request, "web/purchase_order.html", {
+    return page(request, "web/purchase_order.html", {"po_currency": getattr(po, "currency", ""),
         "po": po, "rows": rows, "receipts": receipts, "can_receive": can_receive,
         "can_approve": may(request.user, "inventory.purchasing") and po.status == "suggested", "page_title": str(po)},
         section="purchasing")
