@@ -28,6 +28,10 @@ ACCOUNTS = [
     ("5100", "Inventory adjustments", "expense", "inventory_adjustment"),
     ("5200", "Purchase price variance", "expense", "price_variance"),
     ("5300", "Inventory write-off", "expense", "write_off"),
+    # Money in several currencies (finance/migrations/0005_fx_currencies.py loads the same)
+    ("4900", "Exchange gains", "income", "fx_gain"),
+    ("5900", "Exchange losses", "expense", "fx_loss"),
+    ("5950", "Rounding differences", "expense", "rounding"),
 ]
 TAX_RATES = [("standard", Decimal("0.080000"), "Standard rate"), ("zero", Decimal("0"), "Zero rated")]
 

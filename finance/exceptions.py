@@ -67,3 +67,17 @@ class BillStateConflict(StateConflict):
 
 class FinanceNotFound(NotFound):
     code = "not_found"
+
+
+class RateMissing(DomainError):
+    """No exchange rate for a currency on or before a document's date (422 naming both)."""
+
+    code = "exchange_rate_missing"
+    title = "No exchange rate for the currency on that date"
+
+
+class CurrencyMismatch(DomainError):
+    """A document in one currency settled, priced or applied in another (422)."""
+
+    code = "currency_mismatch"
+    title = "The currencies of the documents do not match"

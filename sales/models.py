@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.currencies import company_currency
 from core.fields import MoneyField, QuantityField, RateField, UnitCostField
 
 ZERO = Decimal("0")
@@ -86,6 +87,8 @@ class Customer(models.Model):
     price_list = models.ForeignKey(PriceList, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="customers")
     tax_category = models.CharField(max_length=40, default="standard")
+    # The currency the customer is invoiced in (orders default to it).
+    currency = models.CharField(max_length=3, default=company_currency)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -156,9 +159,12 @@ class Order(models.Model):
     hold_reason = models.CharField(max_length=500, blank=True)
     shipping_address = models.TextField(blank=True)
     currency = models.CharField(max_length=3, default="USD")
+    # Company-currency units per unit of `currency`, fixed at the order's date.
+    exchange_rate = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("1"))
     subtotal = MoneyField(default=ZERO)
     tax = MoneyField(default=ZERO)
     total = MoneyField(default=ZERO)
+    total_company = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")

@@ -34,11 +34,20 @@ class CreditExposure(Protocol):
     def open_receivables(self, *, customer_id: int) -> Decimal: ...
 
 
+@runtime_checkable
+class ExchangeRates(Protocol):
+    """Company-currency units for one unit of `currency` on `on` (the latest rate on or
+    before it; 1 for the company currency); raises a 422 naming currency and date when none."""
+
+    def rate_for(self, *, currency: str, on: dt.date) -> Decimal: ...
+
+
 _registry: dict[str, object] = {}
 
 TAX_RATES = "tax_rates"
 CREDIT_EXPOSURE = "credit_exposure"
-_PROTOCOLS: dict[str, type] = {TAX_RATES: TaxRates, CREDIT_EXPOSURE: CreditExposure}
+EXCHANGE_RATES = "exchange_rates"
+_PROTOCOLS: dict[str, type] = {TAX_RATES: TaxRates, CREDIT_EXPOSURE: CreditExposure, EXCHANGE_RATES: ExchangeRates}
 
 
 def _register(name: str, impl: object) -> None:
@@ -53,6 +62,10 @@ def register_tax_rates(impl: TaxRates) -> None:
 
 def register_credit_exposure(impl: CreditExposure) -> None:
     _register(CREDIT_EXPOSURE, impl)
+
+
+def register_exchange_rates(impl: ExchangeRates) -> None:
+    _register(EXCHANGE_RATES, impl)
 
 
 def unregister(name: str) -> object | None:
@@ -75,6 +88,10 @@ def tax_rates() -> TaxRates:
 
 def credit_exposure() -> CreditExposure:
     return _get(CREDIT_EXPOSURE)
+
+
+def exchange_rates() -> ExchangeRates:
+    return _get(EXCHANGE_RATES)
 
 
 @checks.register()

@@ -130,8 +130,8 @@ def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: st
             pol.save(update_fields=["quantity_received", "received_value"])
         total += move.value
     ReceiptLine.objects.bulk_create(receipt_lines)
-    receipt.total_value = total
-    receipt.save(update_fields=["number", "total_value"])
+    receipt.total_value = receipt.total_company = total  # stock value: company currency
+    receipt.save(update_fields=["number", "total_value", "total_company"])
     save_levels(levels.values())
     publish(events.RECEIPT_POSTED, receipt.number, events.receipt_posted_payload(receipt, receipt_lines),
             correlation_id=correlation_id)

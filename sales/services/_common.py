@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from core import currencies
 from core.money import q2
 from sales.models import Order, OrderLine
 
@@ -11,14 +12,22 @@ ZERO = Decimal("0")
 
 
 def recompute_totals(order: Order, lines: list[OrderLine]) -> None:
-    """Order money follows the quantity not cancelled: subtotal, tax per line, total."""
+    """Order money follows the quantity not cancelled: subtotal, tax per line, total — each
+    rounded to the order currency's minor unit (JPY 0, EUR 2); `total_company` is the total at
+    the order's rate in the company currency."""
+    company = currencies.company_currency()
+    cur = order.currency or company
+    rnd = q2 if cur == company else (lambda v: currencies.quantize(v, cur))
     subtotal = tax = ZERO
     for ln in lines:
-        ln.line_subtotal = q2((ln.quantity - ln.quantity_cancelled) * ln.unit_price)
-        ln.line_tax = q2(ln.line_subtotal * ln.tax_rate)
+        ln.line_subtotal = rnd((ln.quantity - ln.quantity_cancelled) * ln.unit_price)
+        ln.line_tax = rnd(ln.line_subtotal * ln.tax_rate)
         subtotal += ln.line_subtotal
         tax += ln.line_tax
-    order.subtotal, order.tax, order.total = q2(subtotal), q2(tax), q2(subtotal + tax)
+    order.subtotal, order.tax, order.total = rnd(subtotal), rnd(tax), rnd(subtotal + tax)
+    rate = order.exchange_rate
+    order.total_company = order.total if rate == 1 and cur == company else currencies.quantize(
+        order.total * rate, company)
 
 
 def derive_status(order: Order, lines: list[OrderLine]) -> str:

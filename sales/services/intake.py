@@ -10,16 +10,17 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from core import context, history, sql
+from core import context, currencies, history, sql
 from core.exceptions import DomainError
 from core.messaging.publishing import buffered_events, publish_many
 from core.money import q2, q3
-from sales import events, locks, pricing, stock
+from sales import events, locks, ports, pricing, stock
 from sales.exceptions import (
     CustomerInactive,
     InvalidOrder,
     NoPrice,
     OrderStateConflict,
+    PriceListCurrencyMismatch,
     PriceNotAllowed,
     UnknownCustomer,
     UnknownSku,
@@ -54,6 +55,7 @@ class CanonicalOrder:
     shipping_address: str | None = None
     price_authorised: bool = False       # caller may set prices (staff with the right role, trusted channel)
     requested_by_partner: bool = False   # a partner's own price is checked against the tolerance
+    currency: str | None = None          # ISO 4217; default the customer's currency
 
 
 @dataclass(frozen=True)
@@ -189,10 +191,12 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
         raise InvalidOrder(f"Unknown fulfillment_policy {policy!r}.",
                            errors={"fulfillment_policy": [f"Choose one of {', '.join(Order.Policy.values)}."]})
     today = timezone.localdate()
+    currency, exchange_rate = _currency(order, customer, today)
     priced = _price_lines(order, customer=customer, on=today)
     rate = pricing.tax_rate(tax_category=customer.tax_category, on=today)
     new = Order(number=f"~{uuid.uuid4().hex[:24]}", customer=customer, channel=channel, external_ref=external_ref,
                 fulfillment_policy=policy, shipping_address=order.shipping_address or customer.shipping_address,
+                currency=currency, exchange_rate=exchange_rate,
                 correlation_id=cid, submitted_by=submitted_by if getattr(submitted_by, "pk", None) else None)
     lines = [OrderLine(order=new, line_no=i, product=p.product, sku=p.sku, quantity=p.quantity,
                        unit_price=p.unit_price, tax_rate=rate, price_source=p.price_source)
@@ -258,13 +262,33 @@ def _publish_intake(order: Order, lines: list[OrderLine], cid: str) -> None:
     publish_many(_intake_events(order, lines), correlation_id=cid)
 
 
+def _currency(order: CanonicalOrder, customer: Customer, on) -> tuple[str, Decimal]:
+    """The order's currency (given, else the customer's) and its rate on the order's date.
+    Refuses an unknown currency (400) and a currency other than the customer's price list's
+    (its prices would be in another currency, 422); a missing rate is the 422 of the port."""
+    company = currencies.company_currency()
+    currency = (order.currency or customer.currency or company).strip().upper()
+    if not currencies.is_known(currency):
+        raise InvalidOrder(f"Unknown currency {currency!r}.",
+                           errors={"currency": [f"{currency!r} is not an ISO 4217 currency."]})
+    pl_currency = getattr(customer, "pl_currency", None)
+    if customer.price_list_id is not None and pl_currency and pl_currency != currency:
+        raise PriceListCurrencyMismatch(
+            f"The order is in {currency} but the customer's price list is in {pl_currency}.",
+            errors={"currency": [f"must be the price list's currency {pl_currency}."]})
+    if currency == company:
+        return currency, Decimal("1")
+    return currency, Decimal(ports.exchange_rates().rate_for(currency=currency, on=on))
+
+
 def _customer(code: str) -> Customer:
     code = (code or "").strip()
     customer = None
     if code:
         # hand-written: the customer with what pricing reads of its price list (id, is_active)
         rows = list(Customer.objects.raw(
-            f"SELECT {sql.columns(Customer, 'c')}, pl.{sql.column(PriceList, 'is_active')} AS pl_active "
+            f"SELECT {sql.columns(Customer, 'c')}, pl.{sql.column(PriceList, 'is_active')} AS pl_active, "
+            f"pl.{sql.column(PriceList, 'currency')} AS pl_currency "
             f"FROM {sql.table(Customer)} c LEFT JOIN {sql.table(PriceList)} pl "
             f"ON pl.{sql.column(PriceList, 'id')} = c.{sql.column(Customer, 'price_list')} "
             f"WHERE c.{sql.column(Customer, 'code')} = %s", [code]))
