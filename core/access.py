@@ -55,6 +55,8 @@ _TABLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "dashboard.finance":          ("r",  "-",  "r",  "-",  "-",   "finance dashboard (web)"),
     "dashboard.support":          ("r",  "-",  "-",  "r",  "-",   "support dashboard (web)"),
     "admin.system":               ("rw", "-",  "-",  "-",  "-",  "users, groups, tokens, outbox, idempotency keys (admin)"),
+    "finance.currencies":         ("r",  "r",  "r",  "r",  "-",   "ISO 4217 currencies and their minor units"),
+    "finance.exchange_rates":     ("rw", "r",  "rw", "r",  "-",  "exchange rates by date (API, CSV import, rate feed)"),
 }
 # fmt: on
 
@@ -120,7 +122,7 @@ ADMIN_MODELS: dict[str, str] = {
     "finance.Payment": "finance.receivables", "finance.Account": "finance.ledger",
     "finance.FiscalYear": "finance.ledger", "finance.FiscalPeriod": "finance.ledger",
     "finance.JournalEntry": "finance.ledger", "finance.AccountOverride": "finance.ledger",
-    "finance.TaxRate": "finance.tax",
+    "finance.TaxRate": "finance.tax", "finance.ExchangeRate": "finance.exchange_rates",
     "finance.SupplierBill": "finance.payables", "finance.SupplierPayment": "finance.payables",
     "integrations.WebhookEndpoint": "integrations.webhooks", "integrations.WebhookDelivery": "integrations.webhooks",
     "integrations.InboundMessage": "integrations.inbound", "integrations.EdiDocument": "integrations.events",

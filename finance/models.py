@@ -212,7 +212,7 @@ class JournalLine(AppendOnlyModel):
     credit = MoneyField(default=ZERO)
     # The original amount beside the company-currency debit/credit (signed like debit − credit,
     # in `currency`'s minor unit, up to 3 places). Empty currency: a company-currency line.
-    currency = models.CharField(max_length=3, blank=True, default="")
+    currency = models.CharField(max_length=3, blank=True, default="", db_default="")
     amount_currency = models.DecimalField(max_digits=18, decimal_places=3, null=True, blank=True)
     memo = models.CharField(max_length=255, blank=True, default="")
     customer = models.ForeignKey("sales.Customer", null=True, blank=True, on_delete=models.PROTECT,

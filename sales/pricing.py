@@ -71,9 +71,10 @@ def open_ar(customer: Customer) -> Decimal:
 
 
 def open_order_value(customer: Customer, *, exclude_order_id: int | None = None) -> Decimal:
-    """Value (incl. tax) of what is ordered and not yet invoiced nor cancelled."""
+    """Value (incl. tax) of what is ordered and not yet invoiced nor cancelled, in the company
+    currency (each order at its own rate; the credit limit is in the company currency)."""
     open_qty = F("quantity") - F("quantity_cancelled") - F("quantity_invoiced")
-    expr = ExpressionWrapper(open_qty * F("unit_price") * (Value(ONE) + F("tax_rate")),
+    expr = ExpressionWrapper(open_qty * F("unit_price") * (Value(ONE) + F("tax_rate")) * F("order__exchange_rate"),
                              output_field=DecimalField(max_digits=30, decimal_places=9))
     qs = OrderLine.objects.filter(order__customer=customer, order__status__in=CREDIT_EXPOSURE_STATUSES)
     if exclude_order_id is not None:
@@ -84,8 +85,8 @@ def open_order_value(customer: Customer, *, exclude_order_id: int | None = None)
 def credit_hold_reason(customer: Customer, *, order_total: Decimal, exclude_order_id: int | None = None) -> str:
     """Why an order must wait for finance, or "" when it may proceed.
 
-    open AR + open (uninvoiced) order value + this order must not exceed the credit limit;
-    a customer on hold or without a limit of its own is handled first.
+    open AR + open (uninvoiced) order value + this order (company currency: `order_total` is
+    the order's total_company) must not exceed the credit limit; a customer on hold or without a limit of its own is handled first.
     """
     if customer.on_hold:
         return "Customer is on credit hold."

@@ -16,6 +16,8 @@ router.register("credit-notes", views.CreditNoteViewSet, basename="credit-note")
 router.register("payments", views.PaymentViewSet, basename="payment")
 router.register("supplier-bills", views.SupplierBillViewSet, basename="supplier-bill")
 router.register("supplier-payments", views.SupplierPaymentViewSet, basename="supplier-payment")
+router.register("currencies", views.CurrencyViewSet, basename="currency")
+router.register("exchange-rates", views.ExchangeRateViewSet, basename="exchange-rate")
 
 urlpatterns = router.urls + [
     path("reports/trial-balance/", views.TrialBalanceView.as_view(), name="report-trial-balance"),
@@ -24,4 +26,5 @@ urlpatterns = router.urls + [
     path("reports/general-ledger/", views.GeneralLedgerView.as_view(), name="report-general-ledger"),
     path("reports/customer-statement/", views.CustomerStatementView.as_view(), name="report-customer-statement"),
     path("reports/inventory-valuation/", views.InventoryValuationView.as_view(), name="report-inventory-valuation"),
+    path("revaluations/", views.RevaluationView.as_view(), name="revaluation"),
 ]

@@ -146,7 +146,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='journalline',
             name='currency',
-            field=models.CharField(blank=True, default='', max_length=3),
+            field=models.CharField(blank=True, db_default='', default='', max_length=3),
         ),
         migrations.AddField(
             model_name='payment',

@@ -6,6 +6,7 @@ from finance.services.bills import (
     pay_supplier,
     rematch_supplier_bill,
 )
+from finance.services.fx import import_rates_csv, rate_on, record_rate
 from finance.services.invoicing import (
     CreditLineInput,
     apply_credit_note,
@@ -26,6 +27,7 @@ from finance.services.journal import (
 )
 from finance.services.payments import AllocationInput, allocate_payment, receive_payment
 from finance.services.periods import close_period, create_fiscal_year, period_for_date, reopen_period
+from finance.services.revaluation import revalue
 
 __all__ = [
     "BillLineInput", "create_supplier_bill", "pay_supplier", "rematch_supplier_bill",
@@ -35,4 +37,5 @@ __all__ = [
     "reverse_journal_entry",
     "AllocationInput", "allocate_payment", "receive_payment",
     "close_period", "create_fiscal_year", "period_for_date", "reopen_period",
+    "import_rates_csv", "rate_on", "record_rate", "revalue",
 ]

@@ -60,12 +60,14 @@ def check_rate(value, *, field: str = "rate") -> Decimal:
 
 
 def check_amount(value, currency: str, *, field: str = "amount") -> Decimal:
-    """An amount with no more decimals than its currency allows (JPY 0, EUR 2, KWD 3), else 400."""
+    """An amount with no more decimals than its currency allows (JPY 0, EUR 2), else 400.
+    A 3-decimal currency (KWD) is held to the 2 decimals document amounts are stored with."""
     amount = Decimal(str(value))
-    if not currencies.fits(amount, currency):
-        places = currencies.decimals(currency)
-        raise ValidationFailed(f"{currency} amounts have at most {places} decimals.",
-                               errors={field: [f"at most {places} decimals for {currency}"]})
+    places = currencies.stored_decimals(currency)
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        why = "" if places == currencies.decimals(currency) else " (documents keep 2)"
+        raise ValidationFailed(f"{currency} amounts have at most {places} decimals{why}.",
+                               errors={field: [f"at most {places} decimals for {currency}{why}"]})
     return amount
 
 
@@ -106,8 +108,8 @@ def to_company(amount, rate: Decimal) -> Decimal:
 
 
 def in_currency(amount, currency: str) -> Decimal:
-    """Round to the currency's own minor unit."""
-    return currencies.quantize(amount, currency or company())
+    """Round to the currency's own minor unit (at most the 2 places document amounts keep)."""
+    return currencies.quantize_stored(amount, currency or company())
 
 
 # --- recording rates ----------------------------------------------------------------------------

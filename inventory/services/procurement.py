@@ -80,7 +80,7 @@ def create_purchase_order(*, supplier, warehouse, lines: Sequence[PurchaseOrderL
             cost = check_cost(line.unit_cost, field=f"lines.{i}.unit_cost")
             cost = q6(cost * qty_uom / qty)
         prepared.append((prod, qty, cost))
-    total = currencies.quantize(sum((q * c for _, q, c in prepared), ZERO), currency)
+    total = currencies.quantize_stored(sum((q * c for _, q, c in prepared), ZERO), currency)
     po = PurchaseOrder.objects.create(supplier=sup, warehouse=wh, status=status, origin=origin,
                                       expected_date=expected_date, reference=reference[:100],
                                       currency=currency, exchange_rate=rate, total=total,

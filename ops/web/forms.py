@@ -244,3 +244,10 @@ class EventFilter(FilterForm):
     type = forms.CharField(label="Type", max_length=120)
     correlation_id = forms.CharField(label="Correlation id", max_length=128)
     subject = forms.CharField(label="Subject", max_length=200)
+
+
+class CurrencyFilter(FilterForm):
+    currency = forms.CharField(label="Currency", max_length=3, widget=forms.TextInput(attrs={"placeholder": "EUR"}))
+
+    def clean_currency(self):
+        return (self.cleaned_data.get("currency") or "").strip().upper()

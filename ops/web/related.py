@@ -22,7 +22,7 @@ def finance():
     return _links(("Invoices", "web:invoices"), ("Payments", "web:payments"), ("Credit notes", "web:credit-notes"),
                   ("Customer credit", "web:customer-credit"),
                   ("Trial balance", "web:trial-balance"), ("AR aging", "web:ar-aging"), ("Periods", "web:periods"),
-                  ("Reconciliations", "web:reconciliations"))
+                  ("Reconciliations", "web:reconciliations"), ("Exchange rates", "web:exchange-rates"))
 
 
 def integrations():

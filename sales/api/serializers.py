@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import transaction
 from rest_framework import serializers
 
+from core import currencies
 from core.api import serializers as strict
 from sales import stock
 from sales.models import Customer, Order, OrderLine, PriceList, PriceListItem, Return, Shipment
@@ -42,8 +43,26 @@ class CustomerSerializer(strict.ModelSerializer):
         model = Customer
         fields = ["id", "code", "name", "email", "billing_address", "billing_country", "shipping_address",
                   "shipping_country", "credit_limit", "payment_terms_days", "on_hold", "is_active",
-                  "preferred_warehouse", "price_list", "tax_category", "created_at"]
+                  "preferred_warehouse", "price_list", "tax_category", "created_at", "currency"]
         read_only_fields = ["id", "created_at"]
+
+    def validate_currency(self, value):
+        return _iso_currency(value)
+
+    def validate(self, attrs):
+        price_list = attrs.get("price_list", getattr(self.instance, "price_list", None))
+        currency = attrs.get("currency", getattr(self.instance, "currency", None) or currencies.company_currency())
+        if price_list is not None and price_list.currency != currency:
+            raise serializers.ValidationError(
+                {"price_list": [f"is in {price_list.currency}; the customer's currency is {currency}"]})
+        return attrs
+
+
+def _iso_currency(value: str) -> str:
+    value = (value or "").strip().upper()
+    if not currencies.is_known(value):
+        raise serializers.ValidationError(f"{value!r} is not an ISO 4217 currency code.")
+    return value
 
 
 # --- price lists ----------------------------------------------------------------------------
@@ -82,6 +101,9 @@ class PriceListSerializer(strict.ModelSerializer):
         fields = ["id", "code", "name", "currency", "is_active", "items", "created_at"]
         read_only_fields = ["id", "created_at"]
 
+    def validate_currency(self, value):
+        return _iso_currency(value)
+
     @transaction.atomic
     def create(self, validated_data):
         items = validated_data.pop("items", [])
@@ -117,6 +139,7 @@ class OrderInputSerializer(strict.Serializer):
                                                  default=Order.Policy.SHIP_PARTIAL)
     shipping_address = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
+    currency = serializers.CharField(max_length=3, required=False, help_text="ISO 4217; default the customer's")
 
 
 class OrderLineOutputSerializer(strict.ModelSerializer):
@@ -147,7 +170,7 @@ class OrderOutputSerializer(strict.ModelSerializer):
         model = Order
         fields = ["id", "number", "status", "customer", "channel", "external_ref", "fulfillment_policy",
                   "correlation_id", "currency", "subtotal", "tax", "total", "hold_reason", "shipping_address",
-                  "created_at", "updated_at", "lines"]
+                  "created_at", "updated_at", "lines", "exchange_rate", "total_company"]
 
 
 _order_output: OrderOutputSerializer | None = None

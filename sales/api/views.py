@@ -95,6 +95,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                                           uom=ln.get("uom") or None) for ln in data["lines"]],
             fulfillment_policy=data["fulfillment_policy"],
             shipping_address=data.get("shipping_address") or None,
+            currency=data.get("currency") or None,
             # the order desk may set prices; partners only within the configured tolerance
             price_authorised=partner_customer is None and roles.has_role(user, *ORDER_DESK),
             requested_by_partner=partner_customer is not None,

@@ -17,7 +17,7 @@ def recompute_totals(order: Order, lines: list[OrderLine]) -> None:
     the order's rate in the company currency."""
     company = currencies.company_currency()
     cur = order.currency or company
-    rnd = q2 if cur == company else (lambda v: currencies.quantize(v, cur))
+    rnd = q2 if cur == company else (lambda v: currencies.quantize_stored(v, cur))
     subtotal = tax = ZERO
     for ln in lines:
         ln.line_subtotal = rnd((ln.quantity - ln.quantity_cancelled) * ln.unit_price)

@@ -205,7 +205,7 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
 
     if customer.credit_limit is not None:
         Customer.objects.select_for_update().filter(pk=customer.pk).first()
-    hold_reason = pricing.credit_hold_reason(customer, order_total=new.total)
+    hold_reason = pricing.credit_hold_reason(customer, order_total=new.total_company)
     new.status = Order.Status.CREDIT_HOLD if hold_reason else Order.Status.OPEN
     new.hold_reason = hold_reason[:500]
 

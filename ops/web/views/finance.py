@@ -12,8 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.currencies import company_currency
 from core.exceptions import DomainError
 from core.money import q2
+from core.templatetags.erp_format import amount
 from finance import selectors as finance_selectors
 from finance import services as fin
 from finance.services import periods as fin_periods
@@ -56,8 +58,10 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             Col("Customer", "customer.code"),
             Col("Order", "order.number", link=_order_link),
             Col("Status", "status", badge=True),
-            Col("Total", "total", numeric=True),
-            Col("Balance due", "balance_due", numeric=True),
+            Col("Currency", "currency"),
+            Col("Total", lambda i: amount(i.total, i.currency), numeric=True),
+            Col("Balance due", lambda i: amount(i.balance_due, i.currency), numeric=True),
+            Col("Total (company)", "total_company", numeric=True),
             Col("Due", "due_date"),
         ],
     )
@@ -88,8 +92,10 @@ def payment_list(request: HttpRequest) -> HttpResponse:
             Col("Number", "number", link=lambda p: reverse("web:payment", args=[p.pk])),
             Col("Received", "received_on"),
             Col("Customer", "customer.code"),
-            Col("Amount", "amount", numeric=True),
-            Col("On account", "unallocated", numeric=True),
+            Col("Currency", "currency"),
+            Col("Amount", lambda p: amount(p.amount, p.currency), numeric=True),
+            Col("On account", lambda p: amount(p.unallocated, p.currency), numeric=True),
+            Col("Rate", "exchange_rate", numeric=True),
             Col("Reference", "reference"),
         ],
     )
@@ -188,8 +194,9 @@ def credit_note_list(request: HttpRequest) -> HttpResponse:
             Col("Disposition", "disposition"),
             Col("Reason", "reason"),
             Col("Status", "status", badge=True),
-            Col("Total", "total", numeric=True),
-            Col("Unapplied", "unapplied", numeric=True),
+            Col("Currency", "currency"),
+            Col("Total", lambda c: amount(c.total, c.currency), numeric=True),
+            Col("Unapplied", lambda c: amount(c.unapplied, c.currency), numeric=True),
         ],
     )
     return table.response(request, section="payments")
@@ -321,3 +328,20 @@ def customer_credit(request: HttpRequest) -> HttpResponse:
         ],
     )
     return table.response(request, section="invoices")
+
+
+@staff_page("finance.exchange_rates")
+def exchange_rates(request: HttpRequest) -> HttpResponse:
+    """Exchange rates by date (company-currency units per unit of the currency); entered by
+    the API, the admin, the CSV import or the daily rate feed."""
+    f = forms.CurrencyFilter(request.GET)
+    table = Table(
+        title="Exchange rates", related=related.finance(), filter_form=f,
+        rows=finance_selectors.list_exchange_rates(currency=f.value("currency")),
+        intro=f"Company-currency ({company_currency()}) units for one unit of each currency; a document uses the "
+              "latest rate on or before its date.",
+        empty="No exchange rates yet. Enter them in the admin, import a CSV or set ERP_RATE_FEED_URL.",
+        columns=[Col("Currency", "currency"), Col("Date", "date"), Col("Rate", "rate", numeric=True),
+                 Col("Source", "source")],
+    )
+    return table.response(request, section="exchange-rates")

@@ -133,11 +133,23 @@ def test_jpy_order_rounds_to_whole_yen_and_kwd_to_fils(customer, warehouse, prod
     entry = JournalEntry.objects.get(source_type="finance.invoice", source_id=str(invoice.pk))
     # revenue 1000 × 0.0067 = 6.70, tax 80 × 0.0067 = 0.536 → 0.54: 7.24 = AR, no rounding line
     assert sum(ln.debit for ln in entry.lines.all()) == sum(ln.credit for ln in entry.lines.all()) == D("7.24")
-    # KWD has three decimals: conversions and checks follow its minor unit
-    assert fx.in_currency(D("1.23456"), "KWD") == D("1.235")
-    assert fx.check_amount(D("1.234"), "KWD") == D("1.234")
-    with pytest.raises(DomainError):
-        fx.check_amount(D("1.2345"), "KWD")
+    # KWD has three decimals (fils); document amounts keep two, so KWD amounts are held to
+    # 0.01 KWD (10 fils) — refused beyond that, never silently cut
+    assert fx.in_currency(D("1.23456"), "KWD") == D("1.23")
+    assert fx.check_amount(D("1.23"), "KWD") == D("1.23")
+    with pytest.raises(DomainError) as err:
+        fx.check_amount(D("1.234"), "KWD")
+    assert err.value.http_status == 400 and "documents keep 2" in err.value.detail
+
+
+def test_kwd_order_rounds_to_its_stored_unit_and_converts(customer, warehouse, product):
+    fx.record_rate(currency="KWD", on=_today(), rate="3.254100")
+    customer.currency = "KWD"
+    customer.save()
+    receive(warehouse, product, "10", "20.00")
+    so = order(customer, [(product.sku, "3", "3.33")], ref="kwd")
+    # 9.99 KWD + 8 % tax 0.7992 → 0.80 = 10.79 KWD × 3.2541 = 35.111739 → 35.11 USD
+    assert (so.subtotal, so.tax, so.total, so.total_company) == (D("9.99"), D("0.80"), D("10.79"), D("35.11"))
 
 
 def test_conversion_rounding_goes_to_the_rounding_account(customer, warehouse, product):
@@ -173,3 +185,110 @@ def test_rates_are_validated_before_anything_is_written():
     assert len(rows) == 2
     assert fx.rate_on("EUR", _today()) == D("1.090000")
     assert fx.rate_on("USD", _today()) == 1
+
+
+# --- unrealised FX: revaluation and its reversal ------------------------------------------------
+
+def test_revaluation_of_an_open_eur_invoice_and_its_reversal(customer, warehouse, product):
+    from finance.services.revaluation import revalue
+
+    invoice = _eur_invoice(customer, warehouse, product)  # 108.00 EUR carried at 117.18 USD
+    month_end = _today() + timedelta(days=2)
+    fx.record_rate(currency="EUR", on=month_end, rate="1.1200")
+    result = revalue(on=month_end)
+    # 108.00 × 1.12 = 120.96 → unrealised gain 3.78 on the revaluation date …
+    assert {(ln.account.role, ln.debit, ln.credit, ln.date) for ln in result.entry.lines.all()} == {
+        ("ar", D("3.78"), D("0"), month_end), ("fx_gain", D("0"), D("3.78"), month_end)}
+    # … reversed the next day
+    assert result.reversal.reversal_of_id == result.entry.pk
+    assert {(ln.account.role, ln.debit, ln.credit, ln.date) for ln in result.reversal.lines.all()} == {
+        ("ar", D("0"), D("3.78"), month_end + timedelta(days=1)),
+        ("fx_gain", D("3.78"), D("0"), month_end + timedelta(days=1))}
+    # the invoice keeps its own rate: paying it later still realises against 117.18
+    invoice.refresh_from_db()
+    assert invoice.balance_company == D("117.18")
+    # idempotent per date
+    again = revalue(on=month_end)
+    assert again.entry.pk == result.entry.pk and JournalEntry.objects.filter(rule="revaluation").count() == 1
+    assert balances()["ar"] == D("117.18")
+
+
+def test_closing_a_period_requires_its_revaluation(customer, warehouse, product):
+    from finance.exceptions import PeriodNotClosable
+    from finance.services import close_period, period_for_date
+    from finance.services.revaluation import revalue
+
+    _eur_invoice(customer, warehouse, product)
+    period = period_for_date(_today())
+    fx.record_rate(currency="EUR", on=period.end_date, rate="1.0900")
+    with pytest.raises(PeriodNotClosable) as err:
+        close_period(period_id=period.pk)
+    assert "not revalued" in err.value.detail
+    revalue(on=period.end_date)
+    try:
+        close_period(period_id=period.pk)
+    except PeriodNotClosable as exc:  # other reasons may remain (unposted documents), never the revaluation
+        assert "not revalued" not in exc.detail
+
+
+def test_a_revaluation_without_a_rate_is_refused_and_posts_nothing(customer, warehouse, product):
+    from finance.services.revaluation import revalue
+
+    _eur_invoice(customer, warehouse, product)
+    ExchangeRate.objects.all().delete()
+    with pytest.raises(RateMissing):
+        revalue(on=_today())
+    assert not JournalEntry.objects.filter(source_type="finance.revaluation").exists()
+
+
+# --- the ECB-style reference-rate feed ----------------------------------------------------------
+
+FEED = str(__import__("pathlib").Path(__file__).parents[1] / "fixtures" / "eurofxref-daily.xml")
+
+
+def test_the_ecb_feed_loads_company_currency_rates_exactly():
+    from finance.services import rate_feed
+
+    rows = {r.currency: r for r in rate_feed.load_ecb(FEED)}
+    assert "USD" not in rows  # the company currency has no row: its rate is 1
+    assert rows["EUR"].rate == D("1.085000") and rows["EUR"].date.isoformat() == "2026-12-04"
+    assert rows["JPY"].rate == D("0.006682")   # 1.0850 / 162.37 = 0.0066822688…
+    assert rows["GBP"].rate == D("1.283796")   # 1.0850 / 0.84515 = 1.2837957758…
+    assert rows["CHF"].rate == D("1.157457")
+    assert rows["IDR"].rate == D("0.000061")
+    assert all(r.source == "ecb" for r in rows.values())
+    assert len(rate_feed.load_ecb(FEED)) == len(rows)  # the same day again replaces, never duplicates
+    assert ExchangeRate.objects.count() == len(rows)
+
+
+def test_the_feed_with_eur_books_inverts_the_rates(settings):
+    from finance.services import rate_feed
+
+    settings.ERP = {**settings.ERP, "CURRENCY": "EUR"}
+    rows = {r.currency: r.rate for r in rate_feed.load_ecb(FEED)}
+    assert rows["USD"] == D("0.921659") and rows["GBP"] == D("1.183222") and "EUR" not in rows
+
+
+def test_a_broken_feed_is_refused_and_nothing_written(tmp_path):
+    from finance.services import rate_feed
+
+    bad = tmp_path / "feed.xml"
+    bad.write_text("<Envelope><Cube><Cube time='2026-12-04'><Cube currency='USD' rate='x'/></Cube></Cube></Envelope>")
+    with pytest.raises(DomainError):
+        rate_feed.load_ecb(str(bad))
+    bad.write_text("<not-xml")
+    with pytest.raises(DomainError):
+        rate_feed.load_ecb(str(bad))
+    assert not ExchangeRate.objects.exists()
+
+
+def test_the_beat_task_and_the_command_load_the_feed(settings):
+    from django.core.management import call_command
+
+    from finance.tasks import load_rate_feed
+
+    settings.ERP = {**settings.ERP, "RATE_FEED_URL": FEED}
+    assert load_rate_feed()["date"] == "2026-12-04"
+    ExchangeRate.objects.all().delete()
+    call_command("import_exchange_rates", FEED, "--ecb")
+    assert ExchangeRate.objects.filter(currency="EUR", rate=D("1.085000")).exists()
