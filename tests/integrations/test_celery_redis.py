@@ -51,6 +51,7 @@ def test_worker_consumes_an_event_and_sees_the_publishing_correlation_id(receive
     endpoint, secret = create_endpoint(url=receiver.url + "/hook", event_types=[NEUTRAL_TYPE])
     queue = f"erp-test-{uuid.uuid4().hex[:8]}"   # never steal (or run) anyone else's tasks
     settings.WEBHOOK_QUEUE = queue  # the webhook tasks, routed by name, go there too
+    settings.TASK_QUEUES = {kind: queue for kind in settings.TASK_QUEUES}  # and every other kind of work
     saved = (app.conf.task_always_eager, app.conf.task_default_queue)
     app.conf.task_always_eager, app.conf.task_default_queue = False, queue
     try:

@@ -6,13 +6,12 @@ was kept) and the 810 invoices that price."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
+from core import storage
 from finance.models import Invoice
-from integrations.channels import x12
+from integrations.channels import edi, x12
 from integrations.models import EdiDocument
 from sales.models import Order, Shipment
 from sales.services import ship_shipment
@@ -25,7 +24,7 @@ URL = "/api/v1/integrations/edi/inbound/"
 
 def _doc(set_id: str, order: Order) -> x12.TransactionSet:
     doc = EdiDocument.objects.get(transaction_set=set_id, order_id=order.pk)
-    return x12.parse((Path(settings.ERP["EDI_OUTBOX_DIR"]) / doc.filename).read_text()).transactions[0]
+    return x12.parse(storage.read_text(edi.outbox_name(doc))).transactions[0]
 
 
 def _receive_held(ops_client, drain) -> Order:

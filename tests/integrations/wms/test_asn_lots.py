@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
+from core import storage
 from core.messaging.catalogue import partner_view
 from core.messaging.models import OutboxEvent
-from integrations.channels import x12
+from integrations.channels import edi, x12
 from integrations.models import EdiDocument
 from inventory import services as inv
 from sales import services
@@ -45,7 +44,7 @@ def test_856_has_one_item_per_lot_with_expiry_and_serials(edi_partner, customer,
     assert "cost_value" not in milk_line and "location" not in milk_line["lots"][0]
     drain()
     asn = EdiDocument.objects.get(transaction_set="856", order_id=order.pk)
-    ts = x12.parse((Path(settings.ERP["EDI_OUTBOX_DIR"]) / asn.filename).read_text()).transactions[0]
+    ts = x12.parse(storage.read_text(edi.outbox_name(asn))).transactions[0]
     lins = [s.elements[1:] for s in ts.find("LIN")]
     assert ["VP", "MILK", "LT", "M-SOON"] in lins and ["VP", "MILK", "LT", "M-LATE"] in lins
     assert [s.get(2) for s in ts.find("DTM") if s.get(1) == "036"] == [soon.strftime("%Y%m%d"),
