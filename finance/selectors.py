@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import DecimalField, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, NullIf
 
 from core.currencies import company_currency
@@ -85,14 +85,23 @@ def open_invoice_balance_total() -> Decimal:
     account − unapplied credit notes. The GL AR control account must equal this (I6),
     because an unallocated payment or credit note has already been credited to AR.
     In the company currency: each document as it is carried in GL AR (at its own rate)."""
-    owed = _sum(Invoice.objects.exclude(status=Invoice.Status.VOID), "balance_company")
-    return q2(owed - _sum(Payment.objects.all(), "unallocated_company")
-              - _sum(CreditNote.objects.all(), "unapplied_company"))
+    owed = _carried(Invoice.objects.exclude(status=Invoice.Status.VOID), "balance_due", "balance_company")
+    return q2(owed - _carried(Payment.objects.all(), "unallocated", "unallocated_company")
+              - _carried(CreditNote.objects.all(), "unapplied", "unapplied_company"))
+
+
+def _carried(qs, amount: str, carried: str) -> Decimal:
+    """Σ of what documents carry in the GL, company currency: a company-currency document its
+    own amount (the two are equal: reading it keeps I6/I7 watching the document balance), a
+    foreign one its carrying amount at its rate."""
+    expr = Case(When(currency=company_currency(), then=F(amount)), default=F(carried),
+                output_field=DecimalField(max_digits=18, decimal_places=2))
+    return q2(qs.aggregate(s=Coalesce(Sum(expr), Value(ZERO), output_field=DecimalField()))["s"])
 
 
 def open_invoice_balance_gross() -> Decimal:
     """Σ open and partially paid invoice balances (before customer credit), company currency."""
-    return _sum(Invoice.objects.exclude(status=Invoice.Status.VOID), "balance_company")
+    return _carried(Invoice.objects.exclude(status=Invoice.Status.VOID), "balance_due", "balance_company")
 
 
 def open_bill_balance_total() -> Decimal:
@@ -100,7 +109,7 @@ def open_bill_balance_total() -> Decimal:
     The GL AP control account must equal this (I7)."""
     posted = SupplierBill.objects.filter(status__in=[SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID,
                                                      SupplierBill.Status.PAID])
-    return _sum(posted, "balance_company")
+    return _carried(posted, "balance_due", "balance_company")
 
 
 def control_balances_by_currency() -> dict[str, dict[str, dict[str, Decimal]]]:
