@@ -130,13 +130,15 @@ def reset_tables() -> None:
 
 
 def start_workers(n: int, concurrency: int) -> list[subprocess.Popen]:
+    from config.celery import all_queues  # every kind of work's queue: the relay has its own now
+
     env = {**os.environ}
     procs = []
     for i in range(n):
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork",
              "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"bench-events-{i}@%h", "-l", "WARNING", "-Q", "celery,webhooks"],
+             "-n", f"bench-events-{i}@%h", "-l", "WARNING", "-Q", ",".join(all_queues())],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True))
     return procs
 

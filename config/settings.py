@@ -473,6 +473,10 @@ CELERY_BEAT_SCHEDULE = {
     "reconciliations": {"task": "ops.tasks.run_reconciliations", "schedule": crontab(minute="*/15")},
     # every 5 min: SLA rules (invoice latency, webhook delivery, backorder age, credit hold age)
     "sla-checks": {"task": "ops.tasks.check_slas", "schedule": crontab(minute="*/5")},
+    # money in several currencies (#15): the daily reference rates, the month-end revaluation
+    "fx-rate-feed": {"task": "finance.tasks.load_rate_feed", "schedule": crontab(hour=16, minute=30)},
+    "fx-revaluation": {"task": "finance.tasks.revalue_period_end", "schedule": crontab(day_of_month=1, hour=0,
+                                                                                         minute=30)},
 }
 
 # --- business settings ------------------------------------------------------------------------
@@ -480,6 +484,8 @@ ERP = {
     "COMPANY_NAME": env.str("ERP_COMPANY_NAME", default="Northwind Distribution"),
     # the company (book-keeping) currency; ERP_CURRENCY is the older name and still read
     "CURRENCY": env.str("ERP_COMPANY_CURRENCY", default=env.str("ERP_CURRENCY", default="USD")),
+    # the daily reference-rate feed (ECB eurofxref-daily XML format), a file path or URL; empty: off
+    "RATE_FEED_URL": env.str("ERP_RATE_FEED_URL", default=""),
     "EVENT_SOURCE": env.str("ERP_EVENT_SOURCE", default="/distribution-erp"),
     "OUTBOX_RETENTION_DAYS": env.int("ERP_OUTBOX_RETENTION_DAYS", default=30),
     "OUTBOX_SWEEP_AFTER_SECONDS": env.int("ERP_OUTBOX_SWEEP_AFTER_SECONDS", default=3),

@@ -62,6 +62,8 @@ _TABLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "inventory.reports":          ("r",  "r",  "r",  "-",  "-",   "stock aging and dead stock"),
     "documents.outbound":         ("rw", "rw", "rw", "r",  "-",  "the outbound document log; e-mail a document (with a write of the document's own resource)"),
     "sales.picking":              ("rw", "rw", "r",  "r",  "-",  "pick lists (waves) and their confirmation"),
+    "finance.currencies":         ("r",  "r",  "r",  "r",  "-",   "ISO 4217 currencies and their minor units"),
+    "finance.exchange_rates":     ("rw", "r",  "rw", "r",  "-",  "exchange rates by date (API, CSV import, rate feed)"),
 }
 # fmt: on
 
@@ -127,7 +129,7 @@ ADMIN_MODELS: dict[str, str] = {
     "finance.Payment": "finance.receivables", "finance.Account": "finance.ledger",
     "finance.FiscalYear": "finance.ledger", "finance.FiscalPeriod": "finance.ledger",
     "finance.JournalEntry": "finance.ledger", "finance.AccountOverride": "finance.ledger",
-    "finance.TaxRate": "finance.tax",
+    "finance.TaxRate": "finance.tax", "finance.ExchangeRate": "finance.exchange_rates",
     "finance.SupplierBill": "finance.payables", "finance.SupplierPayment": "finance.payables",
     "integrations.WebhookEndpoint": "integrations.webhooks", "integrations.WebhookDelivery": "integrations.webhooks",
     "integrations.InboundMessage": "integrations.inbound", "integrations.EdiDocument": "integrations.events",

@@ -68,3 +68,19 @@ def company_currency() -> str:
     """The currency the books are kept in: the company's (setup_company), before setup
     `ERP_COMPANY_CURRENCY` (default USD)."""
     return company.currency()
+
+
+# Money columns keep 2 decimals (core.fields.MoneyField): a currency with 3 (KWD, BHD, …) is
+# rounded to 2 when stored as a document amount; these give that stored precision.
+STORED_PLACES = 2
+
+
+@lru_cache(maxsize=512)
+def stored_decimals(code: str) -> int:
+    """Decimals a document amount in `code` is kept with: its minor unit, at most 2."""
+    return min(decimals(code), STORED_PLACES)
+
+
+def quantize_stored(amount, code: str) -> Decimal:
+    """Round half-up to the decimals a document amount in `code` is stored with."""
+    return Decimal(amount).quantize(Decimal(1).scaleb(-stored_decimals(code)), rounding=ROUND_HALF_UP)

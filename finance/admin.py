@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -19,6 +20,7 @@ from finance.models import (
     BankStatementLine,
     CreditNote,
     CreditNoteLine,
+    ExchangeRate,
     FiscalPeriod,
     FiscalYear,
     Invoice,
@@ -36,6 +38,7 @@ from finance.models import (
     SupplierPayment,
     TaxRate,
 )
+from finance.services import fx
 
 
 @admin.register(Account)
@@ -66,6 +69,35 @@ class TaxRateAdmin(SimpleHistoryAdmin):
     list_display = ["category", "jurisdiction", "rate", "valid_from", "valid_to", "name"]
     list_filter = ["category", "jurisdiction"]
     search_fields = ["category", "name"]
+
+
+class ExchangeRateForm(forms.ModelForm):
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "date", "rate", "source"]
+
+    def _checked(self, check, name):
+        try:
+            return check(self.cleaned_data[name])
+        except DomainError as exc:
+            raise forms.ValidationError(exc.detail) from None
+
+    def clean_currency(self):
+        return self._checked(fx.check_currency, "currency")
+
+    def clean_rate(self):
+        return self._checked(fx.check_rate, "rate")
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(SimpleHistoryAdmin):
+    """Rates by date; a rate must be > 0 with at most 6 decimals (model constraint and field)."""
+
+    list_display = ["currency", "date", "rate", "source"]
+    list_filter = ["currency", "source"]
+    search_fields = ["currency"]
+    date_hierarchy = "date"
+    form = ExchangeRateForm
 
 
 @admin.register(FiscalYear)

@@ -31,6 +31,10 @@ ACCOUNTS = [
     ("5300", "Inventory write-off", "expense", "write_off"),
     ("4100", "Freight and charges revenue", "income", "charges_revenue"),
     ("2150", "Landed cost clearing", "liability", "landed_cost_clearing"),
+    # Money in several currencies (finance/migrations/0008_fx_currencies.py loads the same)
+    ("4900", "Exchange gains", "income", "fx_gain"),
+    ("5900", "Exchange losses", "expense", "fx_loss"),
+    ("5950", "Rounding differences", "expense", "rounding"),
 ]
 TAX_RATES = [("standard", Decimal("0.080000"), "Standard rate"), ("zero", Decimal("0"), "Zero rated")]
 

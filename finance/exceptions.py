@@ -87,3 +87,17 @@ class PaymentRunRefused(DomainError):
 class PaymentRunConflict(StateConflict):
     code = "payment_run_conflict"
     title = "The payment run is not in a state that allows this"
+
+
+class RateMissing(DomainError):
+    """No exchange rate for a currency on or before a document's date (422 naming both)."""
+
+    code = "exchange_rate_missing"
+    title = "No exchange rate for the currency on that date"
+
+
+class CurrencyMismatch(DomainError):
+    """A document in one currency settled, priced or applied in another (422)."""
+
+    code = "currency_mismatch"
+    title = "The currencies of the documents do not match"

@@ -66,6 +66,9 @@ class AccountRole(models.TextChoices):
     OPENING_BALANCE = "opening_balance", "Opening balance equity"
     CHARGES_REVENUE = "charges_revenue", "Freight and charges revenue"   # order charges (shipping, handling)
     LANDED_COST_CLEARING = "landed_cost_clearing", "Landed cost clearing"
+    FX_GAIN = "fx_gain", "Exchange gain"
+    FX_LOSS = "fx_loss", "Exchange loss"
+    ROUNDING = "rounding", "Rounding differences"
 
 
 class Account(models.Model):
@@ -210,6 +213,10 @@ class JournalLine(AppendOnlyModel):
     date = models.DateField()
     debit = MoneyField(default=ZERO)
     credit = MoneyField(default=ZERO)
+    # The original amount beside the company-currency debit/credit (signed like debit − credit,
+    # in `currency`'s minor unit, up to 3 places). Empty currency: a company-currency line.
+    currency = models.CharField(max_length=3, blank=True, default="", db_default="")
+    amount_currency = models.DecimalField(max_digits=18, decimal_places=3, null=True, blank=True)
     memo = models.CharField(max_length=255, blank=True, default="")
     customer = models.ForeignKey("sales.Customer", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="+", db_constraint=False)
@@ -262,6 +269,36 @@ class TaxRate(models.Model):
         return f"{self.category}/{self.jurisdiction} {self.rate} from {self.valid_from}"
 
 
+# --- exchange rates ----------------------------------------------------------------------------
+
+class ExchangeRate(models.Model):
+    """Company-currency units for one unit of `currency` on `date` (1 EUR = 1.0850 USD →
+    1.085000). A document uses the latest rate on or before its date (finance.services.fx)."""
+
+    currency = models.CharField(max_length=3)
+    date = models.DateField()
+    rate = models.DecimalField(max_digits=18, decimal_places=6)
+    source = models.CharField(max_length=40, blank=True, default="manual")  # manual | csv | ecb
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["currency", "-date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rate__gt=0), name="finance_fx_rate_positive"),
+            models.UniqueConstraint(fields=["currency", "date"], name="finance_uniq_fx_rate"),
+        ]
+        indexes = [models.Index(fields=["currency", "date"], name="finance_fx_cur_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.date} {self.rate}"
+
+
+def _rate_field(**kwargs):
+    """The rate fixed on a document's date (company-currency units per unit of its currency)."""
+    return models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("1"), **kwargs)
+
+
 # --- customer documents -------------------------------------------------------------------------
 
 class Invoice(models.Model):
@@ -282,11 +319,16 @@ class Invoice(models.Model):
     issue_date = models.DateField()
     due_date = models.DateField()
     currency = models.CharField(max_length=3, default=_currency)
+    exchange_rate = _rate_field()
+    total_company = MoneyField(default=ZERO)
     subtotal = MoneyField(default=ZERO)
     tax = MoneyField(default=ZERO)
     total = MoneyField(default=ZERO)
     amount_settled = MoneyField(default=ZERO)  # payments + credit notes applied
     balance_due = MoneyField(default=ZERO)
+    # What the open balance carries in the GL AR account (company currency, at the invoice's
+    # rate; the last settlement takes what is left, so rounding never strands a cent).
+    balance_company = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     voided_at = models.DateTimeField(null=True, blank=True)
@@ -344,10 +386,13 @@ class CreditNote(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     issue_date = models.DateField()
     currency = models.CharField(max_length=3, default=_currency)
+    exchange_rate = _rate_field()
+    total_company = MoneyField(default=ZERO)
     subtotal = MoneyField(default=ZERO)
     tax = MoneyField(default=ZERO)
     total = MoneyField(default=ZERO)
     unapplied = MoneyField(default=ZERO)
+    unapplied_company = MoneyField(default=ZERO)  # the unapplied credit as carried in GL AR
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     history = HistoricalRecords()
@@ -403,9 +448,12 @@ class Payment(models.Model):
     customer = models.ForeignKey("sales.Customer", on_delete=models.PROTECT, related_name="payments")
     amount = MoneyField()
     unallocated = MoneyField(default=ZERO)
+    unallocated_company = MoneyField(default=ZERO)  # the credit on account as carried in GL AR
     received_on = models.DateField()
     reference = models.CharField(max_length=120, blank=True, default="")
     currency = models.CharField(max_length=3, default=_currency)
+    exchange_rate = _rate_field()
+    total_company = MoneyField(default=ZERO)  # amount in company currency
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -454,11 +502,14 @@ class SupplierBill(models.Model):
     bill_date = models.DateField()
     due_date = models.DateField()
     currency = models.CharField(max_length=3, default=_currency)
+    exchange_rate = _rate_field()
+    total_company = MoneyField(default=ZERO)
     total = MoneyField(default=ZERO)
     landed_cost = MoneyField(default=ZERO, help_text="Freight/duty/insurance billed: clears the landed cost clearing "
                                                      "account (part of total).")
     amount_paid = MoneyField(default=ZERO)
     balance_due = MoneyField(default=ZERO)
+    balance_company = MoneyField(default=ZERO)  # the open balance as carried in GL AP
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     posted_at = models.DateTimeField(null=True, blank=True)
@@ -497,6 +548,8 @@ class SupplierPayment(models.Model):
     paid_on = models.DateField()
     reference = models.CharField(max_length=120, blank=True, default="")
     currency = models.CharField(max_length=3, default=_currency)
+    exchange_rate = _rate_field()
+    total_company = MoneyField(default=ZERO)  # amount in company currency
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     history = HistoricalRecords()

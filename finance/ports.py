@@ -1,5 +1,6 @@
 """Finance's answers to the questions lower apps own (their ports), plugged in at start-up
-by FinanceConfig.ready: sales' TaxRates (the tax engine) and CreditExposure (open receivables)."""
+by FinanceConfig.ready: sales' TaxRates (the tax engine) and CreditExposure (open receivables),
+and the exchange rates sales and inventory ask for (sales.ports / inventory.ports ExchangeRates)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import datetime as dt
 from decimal import Decimal
 
 from finance import selectors
+from finance.services import fx
+from inventory import ports as inventory_ports
 from sales import ports as sales_ports
 
 
@@ -31,7 +34,16 @@ class InvoicedMargin:
         return selectors.invoiced_margin_rows(group_by=group_by, date_from=date_from, date_to=date_to)
 
 
+class RatesOnDate:
+    """sales.ports.ExchangeRates and inventory.ports.ExchangeRates: finance's exchange rates."""
+
+    def rate_for(self, *, currency: str, on: dt.date) -> Decimal:
+        return fx.rate_on(currency, on)
+
+
 def plug() -> None:
     sales_ports.register_tax_rates(TaxEngineRates())
     sales_ports.register_credit_exposure(OpenReceivables())
     sales_ports.register_margin_source(InvoicedMargin())
+    sales_ports.register_exchange_rates(RatesOnDate())
+    inventory_ports.register_exchange_rates(RatesOnDate())

@@ -35,9 +35,11 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from core.currencies import company_currency
 from core.money import q2
 from finance.models import AccountRole as R
 from finance.models import JournalEntry
+from finance.services.fx import to_company
 from finance.services.journal import EntryRequest, Line, post_journal_entries
 
 ZERO = Decimal("0.00")
@@ -45,6 +47,29 @@ ZERO = Decimal("0.00")
 
 def _d(value) -> Decimal:
     return Decimal(str(value)) if value not in (None, "") else ZERO
+
+
+def _in_company(lines: list[Line], *, currency: str, rate: Decimal) -> list[Line]:
+    """Lines whose `amount` is in the document's currency, converted at the document's rate
+    (each rounded to the company currency's minor unit) with the original kept beside them
+    (currency, amount_currency). Whatever the rounding leaves unbalanced goes to the
+    rounding account. A company-currency document comes back unchanged (no extra work)."""
+    if currency == company_currency() and rate == 1:
+        return lines
+    out: list[Line] = []
+    total = ZERO
+    for ln in lines:
+        original = Decimal(ln.amount)
+        converted = to_company(original, rate)
+        total += converted
+        out.append(Line(ln.role, converted, account=ln.account, memo=ln.memo, customer_id=ln.customer_id,
+                        supplier_id=ln.supplier_id, product_id=ln.product_id, warehouse_id=ln.warehouse_id,
+                        product_category=ln.product_category, currency=currency, amount_currency=original))
+    if total != 0:
+        first = out[0]
+        out.append(Line(R.ROUNDING, -total, customer_id=first.customer_id, supplier_id=first.supplier_id,
+                        memo="rounding", currency=currency, amount_currency=ZERO))
+    return out
 
 
 def _post(request: EntryRequest | None) -> JournalEntry | None:
@@ -154,6 +179,7 @@ def invoice_entry(*, invoice, lines, roll_forward: bool, correlation_id: str | N
         else:
             out.append(Line(R.REVENUE, -ln.amount, customer_id=cust, product_id=ln.product_id, memo=ln.sku))
     out.append(Line(R.TAX_PAYABLE, -invoice.tax, customer_id=cust))
+    out = _in_company(out, currency=invoice.currency, rate=invoice.exchange_rate)
     return EntryRequest(on=invoice.issue_date, lines=out, source_type="finance.invoice", source_id=invoice.pk,
                         rule="invoice", memo=f"Invoice {invoice.number}", roll_forward=roll_forward,
                         correlation_id=correlation_id)
@@ -171,6 +197,7 @@ def credit_note_entry(*, credit_note, lines, roll_forward: bool, correlation_id:
     for ln in lines:
         out.append(Line(R.REVENUE, ln.amount, customer_id=cust, product_id=ln.product_id, memo=ln.sku))
     out.append(Line(R.TAX_PAYABLE, credit_note.tax, customer_id=cust))
+    out = _in_company(out, currency=credit_note.currency, rate=credit_note.exchange_rate)
     goods_role = {"restock": R.INVENTORY, "scrap": R.WRITE_OFF}.get(credit_note.disposition)
     if goods_role:
         for ln in lines:
@@ -190,8 +217,9 @@ def post_credit_note(*, credit_note, lines, roll_forward: bool, correlation_id: 
 def payment_entry(*, payment, correlation_id: str | None = None, cash_account=None) -> EntryRequest:
     """Dr Cash / Cr AR for the whole amount (allocation only moves the AR sub-ledger).
     `cash_account`: the bank account's GL account (default: the cash role's)."""
-    lines = [Line(R.CASH, payment.amount, customer_id=payment.customer_id, account=cash_account),
-             Line(R.AR, -payment.amount, customer_id=payment.customer_id)]
+    lines = _in_company([Line(R.CASH, payment.amount, customer_id=payment.customer_id, account=cash_account),
+                         Line(R.AR, -payment.amount, customer_id=payment.customer_id)],
+                        currency=payment.currency, rate=payment.exchange_rate)
     return EntryRequest(on=payment.received_on, lines=lines, source_type="finance.payment", source_id=payment.pk,
                         rule="payment", memo=f"Payment {payment.number}", correlation_id=correlation_id)
 
@@ -205,12 +233,21 @@ def post_payment(*, payment, correlation_id: str | None = None, cash_account=Non
 def supplier_bill_entry(*, bill, lines, correlation_id: str | None = None) -> EntryRequest:
     """Dr GRNI at the receipt cost, Dr (or Cr) Price variance for the difference / Cr AP."""
     sup = bill.supplier_id
-    out = [Line(R.AP, -bill.total, supplier_id=sup)]
+    foreign = bill.currency != company_currency() or bill.exchange_rate != 1
+    out = [Line(R.AP, -bill.total_company if foreign else -bill.total, supplier_id=sup,
+                **({"currency": bill.currency, "amount_currency": -bill.total} if foreign else {}))]
     if getattr(bill, "landed_cost", 0):  # a freight/duty bill clears what receipts put in clearing
-        out.append(Line(R.LANDED_COST_CLEARING, bill.landed_cost, supplier_id=sup))
+        landed = to_company(bill.landed_cost, bill.exchange_rate) if foreign else bill.landed_cost
+        out.append(Line(R.LANDED_COST_CLEARING, landed, supplier_id=sup,
+                        **({"currency": bill.currency, "amount_currency": bill.landed_cost} if foreign else {})))
     for ln in lines:
         out.append(Line(R.GRNI, ln.grni_amount, supplier_id=sup, product_id=ln.product_id))
         out.append(Line(R.PRICE_VARIANCE, ln.variance, supplier_id=sup, product_id=ln.product_id))
+    if foreign:  # the lines converted one by one may differ from the converted total by a cent
+        rest = sum((ln.signed() for ln in out), ZERO)
+        if rest:
+            out.append(Line(R.ROUNDING, -rest, supplier_id=sup, memo="rounding", currency=bill.currency,
+                            amount_currency=ZERO))
     return EntryRequest(on=bill.bill_date, lines=out, source_type="finance.supplier_bill", source_id=bill.pk,
                         rule="supplier_bill", memo=f"Supplier bill {bill.number}", correlation_id=correlation_id)
 
@@ -221,8 +258,9 @@ def post_supplier_bill(*, bill, lines, correlation_id: str | None = None) -> Jou
 
 def supplier_payment_entry(*, payment, correlation_id: str | None = None, cash_account=None) -> EntryRequest:
     """Dr AP / Cr Cash (`cash_account`: the bank account's GL account, default the cash role's)."""
-    lines = [Line(R.AP, payment.amount, supplier_id=payment.supplier_id),
-             Line(R.CASH, -payment.amount, supplier_id=payment.supplier_id, account=cash_account)]
+    lines = _in_company([Line(R.AP, payment.amount, supplier_id=payment.supplier_id),
+                         Line(R.CASH, -payment.amount, supplier_id=payment.supplier_id, account=cash_account)],
+                        currency=payment.currency, rate=payment.exchange_rate)
     return EntryRequest(on=payment.paid_on, lines=lines, source_type="finance.supplier_payment",
                         source_id=payment.pk, rule="supplier_payment", memo=f"Supplier payment {payment.number}",
                         correlation_id=correlation_id)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.currencies import company_currency
 from core.money import q2
 from finance.exceptions import FinanceNotFound
 from finance.models import (
@@ -109,40 +110,60 @@ def general_ledger(*, account_code: str, date_from: date | None = None, date_to:
             "opening_balance": opening, "closing_balance": q2(running), "lines": out}
 
 
+def _by_currency(row: dict, currency: str) -> dict:
+    return row["by_currency"].setdefault(currency, {**{b: ZERO for b in BUCKETS}, "total": ZERO})
+
+
 def ar_aging(*, as_of: date | None = None, customer_id: int | None = None) -> dict:
     """Open invoice balances per customer by days past due (current, 1–30, 31–60, 61–90, 90+),
-    with the customer's unapplied credit beside them."""
+    with the customer's unapplied credit beside them. The buckets are in the company currency
+    (each document as carried in GL AR); `by_currency` repeats them in each document currency."""
     as_of = as_of or timezone.localdate()
     invoices = Invoice.objects.filter(balance_due__gt=0).exclude(status=Invoice.Status.VOID).select_related("customer")
     if customer_id is not None:
         invoices = invoices.filter(customer_id=customer_id)
     by_customer: dict[int, dict] = {}
+
+    def new_row(cid, code, name):
+        return {"customer_id": cid, "customer": code, "name": name, **{b: ZERO for b in BUCKETS}, "total": ZERO,
+                "unapplied_credit": ZERO, "invoices": [], "by_currency": {}}
+
+    totals_by_currency: dict[str, dict] = {}
     for inv in invoices.order_by("customer__code", "due_date"):
-        row = by_customer.setdefault(inv.customer_id, {
-            "customer_id": inv.customer_id, "customer": inv.customer.code, "name": inv.customer.name,
-            **{b: ZERO for b in BUCKETS}, "total": ZERO, "unapplied_credit": ZERO, "invoices": []})
+        row = by_customer.setdefault(inv.customer_id, new_row(inv.customer_id, inv.customer.code, inv.customer.name))
         bucket = _bucket((as_of - inv.due_date).days)
-        row[bucket] += inv.balance_due
-        row["total"] += inv.balance_due
+        row[bucket] += inv.balance_company
+        row["total"] += inv.balance_company
+        per = _by_currency(row, inv.currency)
+        per[bucket] += inv.balance_due
+        per["total"] += inv.balance_due
+        overall = totals_by_currency.setdefault(inv.currency, {**{b: ZERO for b in BUCKETS}, "total": ZERO})
+        overall[bucket] += inv.balance_due
+        overall["total"] += inv.balance_due
         row["invoices"].append({"invoice": inv.number, "id": inv.pk, "due_date": inv.due_date,
-                                "balance_due": inv.balance_due, "bucket": bucket})
+                                "balance_due": inv.balance_company, "bucket": bucket, "currency": inv.currency,
+                                "balance_due_currency": inv.balance_due})
     credits = Payment.objects.filter(unallocated__gt=0)
     cn_credits = CreditNote.objects.filter(unapplied__gt=0)
     if customer_id is not None:
         credits, cn_credits = credits.filter(customer_id=customer_id), cn_credits.filter(customer_id=customer_id)
     for qs, field in ((credits, "unallocated"), (cn_credits, "unapplied")):
-        for r in qs.values("customer_id", "customer__code", "customer__name").annotate(s=Sum(field)).order_by():
-            row = by_customer.setdefault(r["customer_id"], {
-                "customer_id": r["customer_id"], "customer": r["customer__code"], "name": r["customer__name"],
-                **{b: ZERO for b in BUCKETS}, "total": ZERO, "unapplied_credit": ZERO, "invoices": []})
+        for r in (qs.values("customer_id", "customer__code", "customer__name", "currency")
+                  .annotate(s=Sum(f"{field}_company"), sc=Sum(field)).order_by()):
+            row = by_customer.setdefault(r["customer_id"], new_row(r["customer_id"], r["customer__code"],
+                                                                     r["customer__name"]))
             row["unapplied_credit"] += q2(r["s"])
+            per = _by_currency(row, r["currency"])
+            per["unapplied_credit"] = per.get("unapplied_credit", ZERO) + r["sc"]
     rows = sorted(by_customer.values(), key=lambda r: r["customer"])
     totals = {b: q2(sum((r[b] for r in rows), ZERO)) for b in (*BUCKETS, "total", "unapplied_credit")}
-    return {"as_of": as_of, "rows": rows, "totals": totals}
+    return {"as_of": as_of, "currency": company_currency(), "rows": rows, "totals": totals,
+            "totals_by_currency": totals_by_currency}
 
 
 def ap_aging(*, as_of: date | None = None) -> dict:
-    """Open (posted) supplier bill balances per supplier by days past due."""
+    """Open (posted) supplier bill balances per supplier by days past due, in the company
+    currency (as carried in GL AP) and per bill currency (`by_currency`)."""
     as_of = as_of or timezone.localdate()
     bills = SupplierBill.objects.filter(balance_due__gt=0, status__in=[SupplierBill.Status.OPEN,
                                                                           SupplierBill.Status.PARTIALLY_PAID])
@@ -150,41 +171,58 @@ def ap_aging(*, as_of: date | None = None) -> dict:
     for bill in bills.select_related("supplier").order_by("supplier__code", "due_date"):
         row = by_supplier.setdefault(bill.supplier_id, {
             "supplier_id": bill.supplier_id, "supplier": bill.supplier.code, "name": bill.supplier.name,
-            **{b: ZERO for b in BUCKETS}, "total": ZERO, "bills": []})
+            **{b: ZERO for b in BUCKETS}, "total": ZERO, "bills": [], "by_currency": {}})
         bucket = _bucket((as_of - bill.due_date).days)
-        row[bucket] += bill.balance_due
-        row["total"] += bill.balance_due
+        row[bucket] += bill.balance_company
+        row["total"] += bill.balance_company
+        per = _by_currency(row, bill.currency)
+        per[bucket] += bill.balance_due
+        per["total"] += bill.balance_due
         row["bills"].append({"bill": bill.number, "id": bill.pk, "due_date": bill.due_date,
-                             "balance_due": bill.balance_due, "bucket": bucket})
+                             "balance_due": bill.balance_company, "bucket": bucket, "currency": bill.currency,
+                             "balance_due_currency": bill.balance_due})
     rows = list(by_supplier.values())
     totals = {b: q2(sum((r[b] for r in rows), ZERO)) for b in (*BUCKETS, "total")}
-    return {"as_of": as_of, "rows": rows, "totals": totals}
+    return {"as_of": as_of, "currency": company_currency(), "rows": rows, "totals": totals}
 
 
 def customer_statement(*, customer_id: int, date_from: date | None = None, date_to: date | None = None) -> dict:
     """Invoices, voids, payments and credit notes of a customer in a period, with the opening
-    balance, a running balance and the closing balance (what the customer owes, net of credit)."""
+    balance, a running balance and the closing balance (what the customer owes, net of credit).
+    Amounts are in the company currency (each document at its own rate); every line also
+    names its currency and amount in it, and `by_currency` has the opening and closing balance
+    per document currency."""
     date_to = date_to or timezone.localdate()
     date_from = date_from or date_to.replace(day=1)
-    txns: list[tuple[date, int, str, str, Decimal]] = []
+    txns: list[tuple[date, int, str, str, Decimal, str, Decimal]] = []
     for inv in Invoice.objects.filter(customer_id=customer_id):
-        txns.append((inv.issue_date, 0, "invoice", inv.number, inv.total))
+        txns.append((inv.issue_date, 0, "invoice", inv.number, inv.total_company, inv.currency, inv.total))
         if inv.status == Invoice.Status.VOID and inv.voided_at:
-            txns.append((timezone.localtime(inv.voided_at).date(), 1, "void", inv.number, -inv.total))
+            txns.append((timezone.localtime(inv.voided_at).date(), 1, "void", inv.number, -inv.total_company,
+                         inv.currency, -inv.total))
     for p in Payment.objects.filter(customer_id=customer_id):
-        txns.append((p.received_on, 2, "payment", p.number, -p.amount))
+        txns.append((p.received_on, 2, "payment", p.number, -p.total_company, p.currency, -p.amount))
     for cn in CreditNote.objects.filter(customer_id=customer_id):
-        txns.append((cn.issue_date, 3, "credit_note", cn.number, -cn.total))
+        txns.append((cn.issue_date, 3, "credit_note", cn.number, -cn.total_company, cn.currency, -cn.total))
     txns.sort(key=lambda t: (t[0], t[1], t[3]))
     opening = q2(sum((t[4] for t in txns if t[0] < date_from), ZERO))
+    by_currency: dict[str, dict] = {}
+    for t in txns:
+        if t[0] <= date_to:
+            row = by_currency.setdefault(t[5], {"opening_balance": ZERO, "closing_balance": ZERO})
+            row["closing_balance"] += t[6]
+            if t[0] < date_from:
+                row["opening_balance"] += t[6]
     running = opening
     lines = []
-    for on, _, kind, number, amount in txns:
+    for on, _, kind, number, amount, currency, amount_currency in txns:
         if date_from <= on <= date_to:
             running += amount
-            lines.append({"date": on, "type": kind, "document": number, "amount": amount, "balance": q2(running)})
+            lines.append({"date": on, "type": kind, "document": number, "amount": amount, "balance": q2(running),
+                          "currency": currency, "amount_currency": amount_currency})
     return {"customer_id": customer_id, "date_from": date_from, "date_to": date_to, "opening_balance": opening,
-            "closing_balance": q2(running), "lines": lines,
+            "closing_balance": q2(running), "lines": lines, "currency": company_currency(),
+            "by_currency": by_currency,
             "aging": ar_aging(as_of=date_to, customer_id=customer_id)["totals"]}
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import DecimalField, Exists, OuterRef, Prefetch, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, NullIf
 
+from core.currencies import company_currency
 from core.money import q2
 from core.querysets import filter_given
 from finance.charts import TEMPLATES
@@ -23,9 +24,11 @@ from finance.management_reports import (  # management reports and bank reconcil
 )
 from finance.models import (
     Account,
+    AccountOverride,
     BankAccount,
     BankStatementLine,
     CreditNote,
+    ExchangeRate,
     FiscalPeriod,
     Invoice,
     JournalEntry,
@@ -60,9 +63,10 @@ def _sum(qs, field: str) -> Decimal:
 def open_ar_for_customer(customer_id: int) -> Decimal:
     """What the customer owes now, for the credit check: open invoice balances minus credit
     not yet applied (payments on account, unapplied credit notes); never below zero."""
-    owed = _sum(Invoice.objects.filter(customer_id=customer_id).exclude(status=Invoice.Status.VOID), "balance_due")
-    credit = (_sum(Payment.objects.filter(customer_id=customer_id), "unallocated")
-              + _sum(CreditNote.objects.filter(customer_id=customer_id), "unapplied"))
+    owed = _sum(Invoice.objects.filter(customer_id=customer_id).exclude(status=Invoice.Status.VOID),
+                "balance_company")  # company currency: the credit limit is in it
+    credit = (_sum(Payment.objects.filter(customer_id=customer_id), "unallocated_company")
+              + _sum(CreditNote.objects.filter(customer_id=customer_id), "unapplied_company"))
     return max(q2(owed - credit), ZERO)
 
 
@@ -79,14 +83,25 @@ def tax_rate_for(*, tax_category: str, on: date, jurisdiction: str | None = None
 def open_invoice_balance_total() -> Decimal:
     """The AR sub-ledger net of customer credit: Σ open invoice balances − payments on
     account − unapplied credit notes. The GL AR control account must equal this (I6),
-    because an unallocated payment or credit note has already been credited to AR."""
-    owed = _sum(Invoice.objects.exclude(status=Invoice.Status.VOID), "balance_due")
-    return q2(owed - _sum(Payment.objects.all(), "unallocated") - _sum(CreditNote.objects.all(), "unapplied"))
+    because an unallocated payment or credit note has already been credited to AR.
+    In the company currency: each document as it is carried in GL AR (at its own rate)."""
+    owed = _carried(Invoice.objects.exclude(status=Invoice.Status.VOID), "balance_due", "balance_company")
+    return q2(owed - _carried(Payment.objects.all(), "unallocated", "unallocated_company")
+              - _carried(CreditNote.objects.all(), "unapplied", "unapplied_company"))
+
+
+def _carried(qs, amount: str, carried: str) -> Decimal:
+    """Σ of what documents carry in the GL, company currency: a company-currency document its
+    own amount (the two are equal: reading it keeps I6/I7 watching the document balance), a
+    foreign one its carrying amount at its rate."""
+    expr = Case(When(currency=company_currency(), then=F(amount)), default=F(carried),
+                output_field=DecimalField(max_digits=18, decimal_places=2))
+    return q2(qs.aggregate(s=Coalesce(Sum(expr), Value(ZERO), output_field=DecimalField()))["s"])
 
 
 def open_invoice_balance_gross() -> Decimal:
-    """Σ balance_due of open and partially paid invoices (before customer credit)."""
-    return _sum(Invoice.objects.exclude(status=Invoice.Status.VOID), "balance_due")
+    """Σ open and partially paid invoice balances (before customer credit), company currency."""
+    return _carried(Invoice.objects.exclude(status=Invoice.Status.VOID), "balance_due", "balance_company")
 
 
 def open_bill_balance_total() -> Decimal:
@@ -94,10 +109,59 @@ def open_bill_balance_total() -> Decimal:
     The GL AP control account must equal this (I7)."""
     posted = SupplierBill.objects.filter(status__in=[SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID,
                                                      SupplierBill.Status.PAID])
-    return _sum(posted, "balance_due")
+    return _carried(posted, "balance_due", "balance_company")
+
+
+def control_balances_by_currency() -> dict[str, dict[str, dict[str, Decimal]]]:
+    """GL AR/AP and the open documents per document currency, in that currency and in the
+    company currency: {"ar": {"EUR": {"gl_currency", "gl_company", "open_currency",
+    "open_company"}}, "ap": {…}}. AR/AP are in their normal direction (AR debit, AP credit).
+    Lines posted before currencies existed count as company-currency lines."""
+    from_lines = {}
+    company = company_currency()
+    cur = Coalesce(NullIf(F("currency"), Value("")), Value(company))
+    for role, sign in (("ar", 1), ("ap", -1)):
+        ids = set(Account.objects.filter(role=role).values_list("id", flat=True))
+        ids |= set(AccountOverride.objects.filter(role=role).values_list("account_id", flat=True))
+        rows = (JournalLine.objects.filter(account_id__in=ids).annotate(cur=cur).values("cur")
+                .annotate(d=Sum("debit"), c=Sum("credit"),
+                          a=Sum(Coalesce(F("amount_currency"), F("debit") - F("credit")))).order_by())
+        from_lines[role] = {r["cur"]: {"gl_company": q2(sign * ((r["d"] or ZERO) - (r["c"] or ZERO))),
+                                       "gl_currency": sign * (r["a"] or ZERO)} for r in rows}
+    out: dict[str, dict[str, dict[str, Decimal]]] = {"ar": {}, "ap": {}}
+
+    def add(role, currency, amount, amount_company, sign=1):
+        row = out[role].setdefault(currency, {"gl_currency": ZERO, "gl_company": ZERO,
+                                              "open_currency": ZERO, "open_company": ZERO})
+        row["open_currency"] += sign * (amount or ZERO)
+        row["open_company"] += sign * (amount_company or ZERO)
+
+    open_invoices = Invoice.objects.exclude(status=Invoice.Status.VOID)
+    for r in open_invoices.values("currency").annotate(a=Sum("balance_due"), b=Sum("balance_company")).order_by():
+        add("ar", r["currency"], r["a"], r["b"])
+    for r in Payment.objects.values("currency").annotate(a=Sum("unallocated"), b=Sum("unallocated_company")).order_by():
+        add("ar", r["currency"], r["a"], r["b"], -1)
+    for r in CreditNote.objects.values("currency").annotate(a=Sum("unapplied"), b=Sum("unapplied_company")).order_by():
+        add("ar", r["currency"], r["a"], r["b"], -1)
+    posted = SupplierBill.objects.filter(status__in=[SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID,
+                                                     SupplierBill.Status.PAID])
+    for r in posted.values("currency").annotate(a=Sum("balance_due"), b=Sum("balance_company")).order_by():
+        add("ap", r["currency"], r["a"], r["b"])
+    for role, per in from_lines.items():
+        for currency, gl in per.items():
+            row = out[role].setdefault(currency, {"gl_currency": ZERO, "gl_company": ZERO,
+                                                  "open_currency": ZERO, "open_company": ZERO})
+            row.update(gl)
+    return out
 
 
 # --- lookups ------------------------------------------------------------------------------------
+
+def list_exchange_rates(*, currency: str | None = None):
+    """Exchange rates, newest first per currency."""
+    qs = ExchangeRate.objects.order_by("currency", "-date")
+    return qs.filter(currency=currency) if currency else qs
+
 
 def get_invoice_for_shipment(shipment_id: int):
     return Invoice.objects.filter(shipment_id=shipment_id).first()
@@ -362,7 +426,8 @@ def list_bank_accounts() -> list:
 
 __all__ = [
     "open_ar_for_customer", "tax_rate_for", "gl_balance_for_role", "open_invoice_balance_total",
-    "open_invoice_balance_gross", "open_bill_balance_total", "get_invoice_for_shipment", "list_invoices",
+    "open_invoice_balance_gross", "open_bill_balance_total", "control_balances_by_currency",
+    "list_exchange_rates", "get_invoice_for_shipment", "list_invoices",
     "entries_for_source", "entry_is_balanced", "unbalanced_entry_ids", "trial_balance", "general_ledger",
     "ar_aging", "ap_aging", "customer_statement", "inventory_valuation",
     "balance_sheet", "bank_reconciliation", "cash_flow", "cash_position", "invoiced_margin_rows", "profit_and_loss",

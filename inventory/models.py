@@ -25,6 +25,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from core.append_only import AppendOnlyModel, AppendOnlyQuerySet
+from core.currencies import company_currency
 from core.fields import MoneyField, QuantityField, UnitCostField
 
 ZERO = Decimal("0")
@@ -163,6 +164,8 @@ class Supplier(models.Model):
     email = models.EmailField(blank=True)
     lead_time_days = models.PositiveIntegerField(default=7)
     is_active = models.BooleanField(default=True)
+    # The currency the supplier bills in (purchase orders default to it).
+    currency = models.CharField(max_length=3, default=company_currency)
     history = HistoricalRecords()
 
     class Meta:
@@ -448,6 +451,12 @@ class PurchaseOrder(models.Model):
     origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.MANUAL)
     expected_date = models.DateField(null=True, blank=True)
     reference = models.CharField(max_length=100, blank=True)
+    # Unit costs of the lines are in `currency`; `exchange_rate` (company-currency units per
+    # unit of it) is fixed at the order's date. A receipt converts at its own date's rate.
+    currency = models.CharField(max_length=3, default=company_currency)
+    exchange_rate = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("1"))
+    total = MoneyField(default=ZERO)
+    total_company = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     history = HistoricalRecords()
@@ -496,8 +505,12 @@ class Receipt(models.Model):
     purchase_order = models.ForeignKey(PurchaseOrder, null=True, blank=True, on_delete=models.PROTECT,
                                        related_name="receipts")
     reference = models.CharField(max_length=100, blank=True)
-    total_value = MoneyField(default=ZERO)
+    total_value = MoneyField(default=ZERO)  # company currency (the stock value)
     landed_cost_total = MoneyField(default=ZERO, help_text="Freight, duty, insurance in total_value.")
+    # The purchase order's currency and the rate on the receipt's date that converted its costs.
+    currency = models.CharField(max_length=3, default=company_currency)
+    exchange_rate = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("1"))
+    total_company = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 

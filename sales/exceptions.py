@@ -67,3 +67,10 @@ class OverCancel(DomainError):
 
 class PartnerScopeRefused(PermissionRefused):
     code = "partner_scope"
+
+
+class PriceListCurrencyMismatch(DomainError):
+    """An order in a currency other than the customer's price list's (its prices are in that one)."""
+
+    code = "price_list_currency_mismatch"
+    title = "The order's currency differs from the price list's"

@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core.currencies import company_currency
 from core.fields import MoneyField, QuantityField, RateField, UnitCostField
 
 ZERO = Decimal("0")
@@ -95,6 +96,8 @@ class Customer(models.Model):
     tax_category = models.CharField(max_length=40, default="standard")
     min_shelf_life_days = models.PositiveIntegerField(
         default=0, help_text="Lots with fewer days left before expiry are never allocated to this customer.")
+    # The currency the customer is invoiced in (orders default to it).
+    currency = models.CharField(max_length=3, default=company_currency)
     created_at = models.DateTimeField(auto_now_add=True)
     # documents (core.documents): where invoices go, and whether they are e-mailed on issue
     billing_email = models.EmailField(blank=True, help_text="Invoices and statements go here (else `email`).")
@@ -180,10 +183,13 @@ class Order(models.Model):
     ship_to_postcode = models.CharField(max_length=20, blank=True)
     ship_to_country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
     currency = models.CharField(max_length=3, default="USD")
+    # Company-currency units per unit of `currency`, fixed at the order's date.
+    exchange_rate = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("1"))
     # subtotal = goods (after discounts) + charges; tax = goods' tax + charges' tax; total = both
     subtotal = MoneyField(default=ZERO)
     tax = MoneyField(default=ZERO)
     total = MoneyField(default=ZERO)
+    total_company = MoneyField(default=ZERO)
     charges_total = MoneyField(default=ZERO)   # the charges' net amounts (part of subtotal)
     charges_tax = MoneyField(default=ZERO)     # their tax (part of tax)
     correlation_id = models.CharField(max_length=128, db_index=True)

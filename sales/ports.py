@@ -43,12 +43,22 @@ class MarginSource(Protocol):
                     date_to: dt.date | None) -> list[dict]: ...
 
 
+@runtime_checkable
+class ExchangeRates(Protocol):
+    """Company-currency units for one unit of `currency` on `on` (the latest rate on or
+    before it; 1 for the company currency); raises a 422 naming currency and date when none."""
+
+    def rate_for(self, *, currency: str, on: dt.date) -> Decimal: ...
+
+
 _registry: dict[str, object] = {}
 
 TAX_RATES = "tax_rates"
 CREDIT_EXPOSURE = "credit_exposure"
 MARGIN_SOURCE = "margin_source"
-_PROTOCOLS: dict[str, type] = {TAX_RATES: TaxRates, CREDIT_EXPOSURE: CreditExposure, MARGIN_SOURCE: MarginSource}
+EXCHANGE_RATES = "exchange_rates"
+_PROTOCOLS: dict[str, type] = {TAX_RATES: TaxRates, CREDIT_EXPOSURE: CreditExposure, MARGIN_SOURCE: MarginSource,
+                               EXCHANGE_RATES: ExchangeRates}
 
 
 def _register(name: str, impl: object) -> None:
@@ -67,6 +77,10 @@ def register_credit_exposure(impl: CreditExposure) -> None:
 
 def register_margin_source(impl: MarginSource) -> None:
     _register(MARGIN_SOURCE, impl)
+
+
+def register_exchange_rates(impl: ExchangeRates) -> None:
+    _register(EXCHANGE_RATES, impl)
 
 
 def unregister(name: str) -> object | None:
@@ -93,6 +107,10 @@ def credit_exposure() -> CreditExposure:
 
 def margin_source() -> MarginSource:
     return _get(MARGIN_SOURCE)
+
+
+def exchange_rates() -> ExchangeRates:
+    return _get(EXCHANGE_RATES)
 
 
 @checks.register()

@@ -73,12 +73,13 @@ def open_ar(customer: Customer) -> Decimal:
 
 def open_order_value(customer: Customer, *, exclude_order_id: int | None = None) -> Decimal:
     """Value (incl. tax) of what is ordered and not yet invoiced nor cancelled, net of line
-    discounts (a percentage, and a shop's line discount pro rata). Order charges not yet
-    invoiced are not counted (they are small and invoiced with the first shipment)."""
+    discounts (a percentage, and a shop's line discount pro rata), in the company currency
+    (each order at its own rate; the credit limit is in the company currency). Order charges
+    not yet invoiced are not counted (they are small and invoiced with the first shipment)."""
     open_qty = F("quantity") - F("quantity_cancelled") - F("quantity_invoiced")
     net = (open_qty * F("unit_price") * (Value(HUNDRED) - F("discount_percent")) / Value(HUNDRED)
            - F("discount_amount") * open_qty / F("quantity"))
-    expr = ExpressionWrapper(net * (Value(ONE) + F("tax_rate")),
+    expr = ExpressionWrapper(net * (Value(ONE) + F("tax_rate")) * F("order__exchange_rate"),
                              output_field=DecimalField(max_digits=30, decimal_places=9))
     qs = OrderLine.objects.filter(order__customer=customer, order__status__in=CREDIT_EXPOSURE_STATUSES)
     if exclude_order_id is not None:
@@ -89,8 +90,8 @@ def open_order_value(customer: Customer, *, exclude_order_id: int | None = None)
 def credit_hold_reason(customer: Customer, *, order_total: Decimal, exclude_order_id: int | None = None) -> str:
     """Why an order must wait for finance, or "" when it may proceed.
 
-    open AR + open (uninvoiced) order value + this order must not exceed the credit limit;
-    a customer on hold or without a limit of its own is handled first.
+    open AR + open (uninvoiced) order value + this order (company currency: `order_total` is
+    the order's total_company) must not exceed the credit limit; a customer on hold or without a limit of its own is handled first.
     """
     if customer.on_hold:
         return "Customer is on credit hold."

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from core import access
+from core import access, currencies
 from core.api import serializers as strict
+from core.currencies import company_currency
 from finance.models import (
     Account,
     AccountRole,
@@ -15,6 +16,7 @@ from finance.models import (
     CreditApplication,
     CreditNote,
     CreditNoteLine,
+    ExchangeRate,
     FiscalPeriod,
     FiscalYear,
     Invoice,
@@ -92,7 +94,16 @@ class JournalLineSerializer(strict.ModelSerializer):
     class Meta:
         model = JournalLine
         fields = ["line_no", "account", "account_name", "debit", "credit", "memo", "customer", "supplier",
-                  "product", "warehouse"]
+                  "product", "warehouse", "currency", "amount_currency"]
+
+    def to_representation(self, instance):
+        # Lines posted before currencies existed are company-currency lines (currency "").
+        out = super().to_representation(instance)
+        if not out.get("currency"):
+            out["currency"] = company_currency()
+        if out.get("amount_currency") is None:
+            out["amount_currency"] = str(instance.debit - instance.credit)
+        return out
 
 
 class JournalEntrySerializer(strict.ModelSerializer):
@@ -151,7 +162,7 @@ class InvoiceSerializer(strict.ModelSerializer):
         model = Invoice
         fields = ["id", "number", "order", "order_number", "shipment", "customer", "customer_id", "status",
                   "issue_date", "due_date", "currency", "subtotal", "tax", "total", "amount_settled", "balance_due",
-                  "correlation_id", "lines"]
+                  "correlation_id", "lines", "exchange_rate", "total_company", "balance_company"]
 
 
 class VoidInputSerializer(strict.Serializer):
@@ -192,7 +203,7 @@ class CreditNoteSerializer(strict.ModelSerializer):
         model = CreditNote
         fields = ["id", "number", "customer", "customer_id", "order", "invoice", "return_ref", "disposition",
                   "reason", "status", "issue_date", "currency", "subtotal", "tax", "total", "unapplied",
-                  "correlation_id", "lines", "applications"]
+                  "correlation_id", "lines", "applications", "exchange_rate", "total_company"]
 
 
 class CreditLineInputSerializer(strict.Serializer):
@@ -230,7 +241,7 @@ class PaymentSerializer(strict.ModelSerializer):
     class Meta:
         model = Payment
         fields = ["id", "number", "customer", "customer_id", "amount", "unallocated", "received_on", "reference",
-                  "currency", "correlation_id", "allocations"]
+                  "currency", "correlation_id", "allocations", "exchange_rate", "total_company"]
 
 
 class AllocationInputSerializer(strict.Serializer):
@@ -244,6 +255,7 @@ class PaymentInputSerializer(strict.Serializer):
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     received_on = serializers.DateField(required=False)
     allocations = AllocationInputSerializer(many=True, required=False, default=list)
+    currency = serializers.CharField(max_length=3, required=False, help_text="ISO 4217; default the customer's")
 
 
 class AllocateInputSerializer(strict.Serializer):
@@ -267,7 +279,7 @@ class SupplierBillSerializer(strict.ModelSerializer):
         model = SupplierBill
         fields = ["id", "number", "supplier", "purchase_order", "purchase_order_number", "supplier_reference",
                   "status", "hold_reasons", "bill_date", "due_date", "currency", "total", "amount_paid",
-                  "balance_due", "correlation_id", "lines"]
+                  "balance_due", "correlation_id", "lines", "exchange_rate", "total_company", "balance_company"]
 
 
 class BillLineInputSerializer(strict.Serializer):
@@ -300,7 +312,7 @@ class SupplierPaymentSerializer(strict.ModelSerializer):
     class Meta:
         model = SupplierPayment
         fields = ["id", "number", "supplier", "amount", "paid_on", "reference", "currency", "correlation_id",
-                  "allocations"]
+                  "allocations", "exchange_rate", "total_company"]
 
     def get_allocations(self, obj) -> list[dict]:
         return [{"bill": a.bill_id, "bill_number": a.bill.number, "amount": str(a.amount)}
@@ -351,3 +363,43 @@ class RangeQuerySerializer(serializers.Serializer):
 
 
 ROLE_CHOICES = AccountRole.choices
+
+
+# --- currencies and exchange rates --------------------------------------------------------------
+
+class CurrencySerializer(strict.Serializer):
+    code = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    decimals = serializers.IntegerField(read_only=True)
+
+    @staticmethod
+    def of(code: str) -> dict:
+        return {"code": code, "name": currencies.name(code), "decimals": currencies.decimals(code)}
+
+
+class ExchangeRateSerializer(strict.ModelSerializer):
+    class Meta:
+        model = ExchangeRate
+        fields = ["id", "currency", "date", "rate", "source", "created_at"]
+
+
+class ExchangeRateInputSerializer(strict.Serializer):
+    currency = serializers.CharField(max_length=3)
+    date = serializers.DateField()
+    # up to 6 decimals; more is a 400 here, a rate <= 0 a 400 from the service
+    rate = serializers.DecimalField(max_digits=18, decimal_places=6)
+
+
+class RevaluationInputSerializer(strict.Serializer):
+    date = serializers.DateField()
+
+    def validate_date(self, value):
+        if value >= value.max:  # the reversal is dated the next day
+            raise serializers.ValidationError("must be before 9999-12-31")
+        return value
+
+
+class RevaluationSerializer(strict.Serializer):
+    date = serializers.DateField(read_only=True)
+    entry = JournalEntrySerializer(read_only=True, allow_null=True)
+    reversal = JournalEntrySerializer(read_only=True, allow_null=True)

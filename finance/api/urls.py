@@ -21,6 +21,8 @@ router.register("bank-statements/lines", banking.BankStatementLineViewSet, basen
 router.register("bank-statements", banking.BankStatementViewSet, basename="bank-statement")
 router.register("refunds", banking.RefundViewSet, basename="refund")
 router.register("payment-runs", banking.PaymentRunViewSet, basename="payment-run")
+router.register("currencies", views.CurrencyViewSet, basename="currency")
+router.register("exchange-rates", views.ExchangeRateViewSet, basename="exchange-rate")
 
 urlpatterns = router.urls + [
     path("reports/trial-balance/", views.TrialBalanceView.as_view(), name="report-trial-balance"),
@@ -34,4 +36,5 @@ urlpatterns = router.urls + [
     path("reports/balance-sheet/", reports.BalanceSheetView.as_view(), name="report-balance-sheet"),
     path("reports/cash-flow/", reports.CashFlowView.as_view(), name="report-cash-flow"),
     path("reports/working-capital/", reports.WorkingCapitalView.as_view(), name="report-working-capital"),
+    path("revaluations/", views.RevaluationView.as_view(), name="revaluation"),
 ]

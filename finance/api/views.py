@@ -18,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import roles
+from core import currencies, roles
 from core.api.permissions import allowed
 from core.documents.api import DocumentActions
 from core.exceptions import NotFound, ValidationFailed
@@ -28,6 +28,7 @@ from finance.api import serializers as s
 from finance.models import (
     Account,
     CreditNote,
+    ExchangeRate,
     FiscalPeriod,
     FiscalYear,
     Invoice,
@@ -246,7 +247,8 @@ class PaymentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         customer = _customer(v.get("customer"))
         payment = services.receive_payment(customer=customer, amount=v["amount"], reference=v["reference"],
                                            received_on=v.get("received_on"),
-                                           allocations=self._allocations(v["allocations"]), created_by=request.user)
+                                           allocations=self._allocations(v["allocations"]), created_by=request.user,
+                                           currency=v.get("currency"))
         return Response(self.get_serializer(self.get_queryset().get(pk=payment.pk)).data,
                         status=status.HTTP_201_CREATED)
 
@@ -430,3 +432,57 @@ class CustomerStatementView(APIView):
         r = _query(s.RangeQuerySerializer, request)
         return Response(_jsonable(selectors.customer_statement(customer_id=customer_id, date_from=r.get("date_from"),
                                                                date_to=r.get("date_to"))))
+
+
+# --- currencies, exchange rates, revaluation ----------------------------------------------------
+
+class CurrencyViewSet(viewsets.ViewSet):
+    """ISO 4217 currencies (babel's data): `code`, `name`, `decimals` (the minor unit)."""
+
+    lookup_field = "code"
+    lookup_value_regex = "[A-Za-z]{3}"
+    permission_classes = [allowed("finance.currencies")]
+    serializer_class = s.CurrencySerializer
+
+    @extend_schema(responses={200: s.CurrencySerializer(many=True)})
+    def list(self, request):
+        return Response([s.CurrencySerializer.of(code) for code in sorted(currencies.codes())])
+
+    @extend_schema(responses={200: s.CurrencySerializer})
+    def retrieve(self, request, code=None):
+        code = str(code or "").upper()
+        if not currencies.is_known(code):
+            raise NotFound(f"Unknown currency {code!r}.")
+        return Response(s.CurrencySerializer.of(code))
+
+
+class ExchangeRateViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Rates by date: POST {currency, date, rate} (company-currency units per unit of the
+    currency, up to 6 decimals, > 0) creates or replaces the rate of that day."""
+
+    serializer_class = s.ExchangeRateSerializer
+    queryset = ExchangeRate.objects.order_by("currency", "-date")
+    permission_classes = [allowed("finance.exchange_rates")]
+    filterset_fields = ["currency", "date", "source"]
+
+    @extend_schema(request=s.ExchangeRateInputSerializer, responses={201: s.ExchangeRateSerializer})
+    def create(self, request, *args, **kwargs):
+        data = s.ExchangeRateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        row = services.record_rate(currency=v["currency"], on=v["date"], rate=v["rate"])
+        return Response(self.get_serializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class RevaluationView(APIView):
+    """POST {date}: revalue open foreign AR/AP at the date (unrealised FX), reversed the next day."""
+
+    permission_classes = [allowed("finance.ledger")]
+
+    @extend_schema(request=s.RevaluationInputSerializer, responses={201: s.RevaluationSerializer})
+    def post(self, request):
+        data = s.RevaluationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.revalue(on=data.validated_data["date"], posted_by=request.user)
+        return Response(s.RevaluationSerializer(result).data,
+                        status=status.HTTP_201_CREATED if result.entry is not None else status.HTTP_200_OK)

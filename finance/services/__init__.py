@@ -7,6 +7,7 @@ from finance.services.bills import (
     pay_supplier,
     rematch_supplier_bill,
 )
+from finance.services.fx import import_rates_csv, rate_on, record_rate
 from finance.services.invoicing import (
     CreditLineInput,
     apply_credit_note,
@@ -30,6 +31,7 @@ from finance.services.payment_runs import approve_payment_run, cancel_payment_ru
 from finance.services.payments import AllocationInput, allocate_payment, receive_payment
 from finance.services.periods import close_period, create_fiscal_year, period_for_date, reopen_period
 from finance.services.refunds import refund_customer
+from finance.services.revaluation import revalue
 from finance.services.setup import SetupResult, setup_company
 
 __all__ = [
@@ -43,4 +45,5 @@ __all__ = [
     "SetupResult", "setup_company", "open_customer_invoice", "open_supplier_bill", "post_opening_gl_balance",
     "auto_match_line", "auto_match_lines", "import_bank_statement", "match_bank_line",
     "approve_payment_run", "cancel_payment_run", "create_payment_run", "refund_customer",
+    "import_rates_csv", "rate_on", "record_rate", "revalue",
 ]

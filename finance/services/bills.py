@@ -17,12 +17,14 @@ from finance import events, locks, posting
 from finance.exceptions import (
     BillNotPayable,
     BillStateConflict,
+    CurrencyMismatch,
     FinanceNotFound,
     OverAllocation,
     ValidationFailed,
 )
 from finance.models import SupplierBill, SupplierBillLine, SupplierPayment, SupplierPaymentAllocation
-from finance.services import numbering, periods
+from finance.services import fx, numbering, periods
+from finance.services.journal import post_journal_entries
 
 ZERO = Decimal("0.00")
 POSTED = (SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID, SupplierBill.Status.PAID)
@@ -82,7 +84,9 @@ def _match(bill: SupplierBill, lines: list[SupplierBillLine]) -> list[str]:
                            f"{price_tol * 100}%")
         ln.received_unit_cost = received_cost
         ln.grni_amount = q2(ln.quantity * received_cost)
-        ln.variance = ln.amount - ln.grni_amount
+        # GRNI holds the receipt's company-currency cost (converted at the receipt's rate): the
+        # bill's amount at the bill's rate minus it is price variance, exchange difference included.
+        ln.variance = fx.to_company(ln.amount, bill.exchange_rate) - ln.grni_amount
     return reasons
 
 
@@ -92,7 +96,8 @@ def _post_bill(bill: SupplierBill, lines: list[SupplierBillLine], cid: str) -> N
     bill.hold_reasons = []
     bill.posted_at = timezone.now()
     bill.balance_due = bill.total
-    bill.save(update_fields=["status", "hold_reasons", "posted_at", "balance_due"])
+    bill.balance_company = bill.total_company
+    bill.save(update_fields=["status", "hold_reasons", "posted_at", "balance_due", "balance_company"])
     publish(events.SUPPLIER_BILL_POSTED, subject=bill.number, data=events.supplier_bill_payload(bill, lines),
             correlation_id=cid)
 
@@ -125,20 +130,25 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
         errors.setdefault("purchase_order", []).append("belongs to another supplier")
     if errors:
         raise ValidationFailed("The bill has invalid fields.", errors=errors)
+    currency = (getattr(purchase_order, "currency", "") or getattr(supplier, "currency", "")
+                or fx.company())
     on = bill_date or timezone.localdate()
     if not periods.period_for_date(on).is_open:
         periods.resolve_posting_period(on, roll_forward=False)  # raises PeriodClosed
+    exchange_rate = fx.rate_on(currency, on)  # 422 naming the currency and date, nothing written
+    rnd = q2 if currency == fx.company() else (lambda v: fx.in_currency(v, currency))
     cid = correlation_id or (purchase_order.correlation_id if purchase_order is not None else None) \
         or context.current_or_new_correlation_id()
     rows = [SupplierBillLine(product=ln.product, sku=ln.product.sku, quantity=q3(Decimal(str(ln.quantity))),
                              unit_cost=q6(Decimal(str(ln.unit_cost))),
-                             amount=q2(Decimal(str(ln.quantity)) * Decimal(str(ln.unit_cost))))
+                             amount=rnd(Decimal(str(ln.quantity)) * Decimal(str(ln.unit_cost))))
             for ln in lines]
     total = sum((r.amount for r in rows), ZERO) + landed_cost
     bill = SupplierBill.objects.create(
         number=numbering.next_document_number("supplier_bill"), supplier=supplier, purchase_order=purchase_order,
         supplier_reference=supplier_reference[:80], bill_date=on, due_date=due_date or on + timedelta(days=30),
-        total=total, landed_cost=landed_cost, balance_due=ZERO, correlation_id=cid)
+        total=total, landed_cost=landed_cost, balance_due=ZERO, currency=currency, exchange_rate=exchange_rate,
+        total_company=fx.to_company(total, exchange_rate), correlation_id=cid)
     reasons = _match(bill, rows)
     for r in rows:
         r.bill = bill
@@ -177,21 +187,28 @@ def rematch_supplier_bill(*, bill_id: int, approve: bool = False, correlation_id
 
 @transaction.atomic
 def pay_supplier(*, supplier, amount: Decimal, allocations: list[tuple[int, Decimal]], paid_on: date | None = None,
-                 reference: str = "", correlation_id: str | None = None, cash_account=None) -> SupplierPayment:
+                 reference: str = "", correlation_id: str | None = None, cash_account=None,
+                 currency: str | None = None) -> SupplierPayment:
     """Pay posted bills of one supplier: Dr AP / Cr Cash. Every cent must be allocated to
     a bill (no supplier prepayments). Locks the bills by id, the period, the series.
     Raises ValidationFailed/OverAllocation (400), BillNotPayable (409) for held or void bills.
     `cash_account`: the GL account of the bank account paying (default: the cash role's)."""
-    amount = q2(Decimal(str(amount)))
+    currency = fx.check_currency(currency) if currency else (getattr(supplier, "currency", "") or fx.company())
+    amount = q2(Decimal(str(amount))) if currency == fx.company() else fx.check_amount(amount, currency)
     if amount <= 0:
         raise ValidationFailed("A payment amount must be positive.", errors={"amount": ["must be greater than zero"]})
     bills = locks.bills_for_update([b for b, _ in allocations])
     checked = []
     for i, (bill_id, alloc) in enumerate(allocations):
-        alloc = q2(Decimal(str(alloc)))
+        alloc = (q2(Decimal(str(alloc))) if currency == fx.company()
+                 else fx.check_amount(alloc, currency, field=f"allocations.{i}.amount"))
         bill = bills.get(bill_id)
         if bill is None or bill.supplier_id != supplier.pk:
             raise ValidationFailed("Unknown bill for this supplier.", errors={f"allocations.{i}.bill": ["not found"]})
+        if bill.currency != currency:
+            raise CurrencyMismatch(f"Bill {bill.number} is in {bill.currency}; a payment in {currency} cannot settle "
+                                   "it (pay a bill in its own currency).",
+                                   errors={f"allocations.{i}.bill": [f"bill {bill.number} is in {bill.currency}"]})
         if alloc <= 0:
             raise ValidationFailed("Allocation must be positive.", errors={f"allocations.{i}.amount": ["must be > 0"]})
         if bill.status not in (SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID):
@@ -206,15 +223,32 @@ def pay_supplier(*, supplier, amount: Decimal, allocations: list[tuple[int, Deci
     on = paid_on or timezone.localdate()
     if not periods.period_for_date(on).is_open:
         periods.resolve_posting_period(on, roll_forward=False)
+    exchange_rate = fx.rate_on(currency, on)
     cid = correlation_id or context.current_or_new_correlation_id()
+    amount_company = fx.to_company(amount, exchange_rate)
     payment = SupplierPayment.objects.create(number=numbering.next_document_number("supplier_payment"),
                                              supplier=supplier, amount=amount, paid_on=on, reference=reference[:120],
-                                             correlation_id=cid)
+                                             currency=currency, exchange_rate=exchange_rate,
+                                             total_company=amount_company, correlation_id=cid)
     posting.post_supplier_payment(payment=payment, correlation_id=cid, cash_account=cash_account)
+    left, left_company = amount, amount_company
     for bill, alloc in checked:
-        SupplierPaymentAllocation.objects.create(payment=payment, bill=bill, amount=alloc)
+        allocation = SupplierPaymentAllocation.objects.create(payment=payment, bill=bill, amount=alloc)
+        left -= alloc
+        paid_company = fx.relief(amount=alloc, balance_after=left, carrying=left_company, rate=exchange_rate)
+        left_company -= paid_company
         bill.amount_paid += alloc
         bill.balance_due -= alloc
+        taken = fx.relief(amount=alloc, balance_after=bill.balance_due, carrying=bill.balance_company,
+                          rate=bill.exchange_rate)
+        bill.balance_company -= taken
         bill.status = SupplierBill.Status.PAID if bill.balance_due == 0 else SupplierBill.Status.PARTIALLY_PAID
-        bill.save(update_fields=["amount_paid", "balance_due", "status"])
+        bill.save(update_fields=["amount_paid", "balance_due", "balance_company", "status"])
+        # AP carried `taken` for this amount; we paid `paid_company`: less paid is a gain.
+        request = fx.realised_fx_entry(difference=taken - paid_company, on=on, supplier_id=supplier.pk,
+                                       currency=currency, source_type="finance.supplier_payment_allocation",
+                                       source_id=allocation.pk, memo=f"Exchange difference: {payment.number} "
+                                       f"on bill {bill.number}", correlation_id=cid)
+        if request is not None:
+            post_journal_entries([request])
     return payment

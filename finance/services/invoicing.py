@@ -16,6 +16,7 @@ from core.messaging.publishing import EventToPublish, publish, publish_many
 from core.money import q2, q3
 from finance import events, locks, posting
 from finance.exceptions import (
+    CurrencyMismatch,
     FinanceNotFound,
     InvoiceNotPayable,
     InvoiceNotVoidable,
@@ -23,7 +24,7 @@ from finance.exceptions import (
     ValidationFailed,
 )
 from finance.models import CreditApplication, CreditNote, CreditNoteLine, Invoice, InvoiceLine, JournalEntry
-from finance.services import numbering, periods
+from finance.services import fx, numbering, periods
 from finance.services.journal import post_journal_entries, reverse_journal_entry
 from inventory import selectors as inventory_selectors
 from sales import selectors as sales_selectors
@@ -118,6 +119,8 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
     warehouses = inventory_selectors.warehouse_ids_by_code(
         {s["warehouse_code"] for s, _ in todo if s.get("warehouse_id") is None and s.get("warehouse_code")})
     doc_dates: dict[date, date] = {}
+    rates = fx.RateBook()
+    company = fx.company()
 
     invoices: list[Invoice] = []
     line_sets: list[list[InvoiceLine]] = []
@@ -134,6 +137,9 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
         warehouse_id = shipment.get("warehouse_id")
         if warehouse_id is None and shipment.get("warehouse_code"):
             warehouse_id = warehouses.get(shipment["warehouse_code"])
+        currency = shipment.get("currency") or company
+        exchange_rate = rates.rate(currency, issue_date)  # no query for the company currency
+        rnd = q2 if currency == company else (lambda v, _c=currency: fx.in_currency(v, _c))
         lines = []
         for ln in shipment["lines"]:
             qty = q3(_d(ln["quantity"]))
@@ -141,25 +147,27 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
             rate = _d(ln.get("tax_rate"))
             if ln.get("amount") is not None:
                 # a discounted or shop-taxed line: sales sends the exact share of the line that left
-                amount, tax = q2(_d(ln["amount"])), q2(_d(ln.get("tax")))
+                amount, tax = rnd(_d(ln["amount"])), rnd(_d(ln.get("tax")))
             else:
-                amount = q2(qty * price)
-                tax = q2(amount * rate)
+                amount = rnd(qty * price)
+                tax = rnd(amount * rate)
             lines.append(InvoiceLine(order_line_id=ln.get("order_line_id"), product_id=ln.get("product_id"),
                                      sku=ln.get("sku", ""), quantity=qty, unit_price=price, amount=amount,
                                      tax_rate=rate, tax=tax, cost_value=q2(_d(ln.get("cost_value"))),
                                      discount_percent=_d(ln.get("discount_percent"))))
         for charge in shipment.get("charges") or ():
-            # order charges go with the first shipment (sales assigns them), one line each
-            amount = q2(_d(charge["amount"]))
+            # order charges go with the first shipment (sales assigns them), one line each, in the
+            # order's currency (converted at the invoice's rate when posted, like the other lines)
+            amount = rnd(_d(charge["amount"]))
             lines.append(InvoiceLine(order_charge_id=charge.get("charge_id"), charge_kind=charge["kind"],
                                      description=(f"{charge['kind'].capitalize()}: {charge.get('description') or ''}"
                                                   ).rstrip(": ")[:255],
                                      quantity=Decimal("1"), unit_price=amount, amount=amount,
-                                     tax_rate=_d(charge.get("tax_rate")), tax=q2(_d(charge.get("tax")))))
+                                     tax_rate=_d(charge.get("tax_rate")), tax=rnd(_d(charge.get("tax")))))
         subtotal = sum((ln.amount for ln in lines), ZERO)
         tax = sum((ln.tax for ln in lines), ZERO)
         total = subtotal + tax
+        total_company = fx.to_company(total, exchange_rate)
         invoices.append(Invoice(
             number=numbering.format_document_number("invoice", first + i), customer_id=customer_id,
             order_id=shipment.get("order_id"), shipment_id=shipment["shipment_id"], issue_date=issue_date,
@@ -167,7 +175,8 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
             subtotal=subtotal, tax=tax, total=total, balance_due=total, correlation_id=cid,
             # free goods: an invoice for the record, nothing to post or collect
             status=Invoice.Status.OPEN if total > 0 else Invoice.Status.PAID,
-            **({"currency": shipment["currency"]} if shipment.get("currency") else {})))
+            currency=currency, exchange_rate=exchange_rate, total_company=total_company,
+            balance_company=total_company))
         line_sets.append(lines)
         cogs.append(posting.shipment_cogs_entry(
             shipment_id=shipment["shipment_id"], on=shipped_on, lines=shipment["lines"], customer_id=customer_id,
@@ -228,19 +237,47 @@ def void_invoice(*, invoice_id: int, reason: str = "", voided_by=None, on: date 
                                          correlation_id=correlation_id or invoice.correlation_id)
     invoice.status = Invoice.Status.VOID
     invoice.balance_due = ZERO
+    invoice.balance_company = ZERO
     invoice.voided_at = timezone.now()
-    invoice.save(update_fields=["status", "balance_due", "voided_at"])
+    invoice.save(update_fields=["status", "balance_due", "balance_company", "voided_at"])
     publish(events.INVOICE_VOIDED, subject=invoice.number, data=events.invoice_voided_payload(invoice, reversal),
             correlation_id=correlation_id or invoice.correlation_id)
     return invoice
 
 
-def settle_invoice(invoice: Invoice, amount: Decimal) -> None:
-    """Reduce a (locked) invoice's balance and set its status."""
+def settle_invoice(invoice: Invoice, amount: Decimal) -> Decimal:
+    """Reduce a (locked) invoice's balance and set its status; returns the company-currency
+    amount the settlement took off what the invoice carries in GL AR (fx.relief)."""
     invoice.amount_settled += amount
     invoice.balance_due -= amount
+    taken = fx.relief(amount=amount, balance_after=invoice.balance_due, carrying=invoice.balance_company,
+                      rate=invoice.exchange_rate)
+    invoice.balance_company -= taken
     invoice.status = Invoice.Status.PAID if invoice.balance_due == 0 else Invoice.Status.PARTIALLY_PAID
-    invoice.save(update_fields=["amount_settled", "balance_due", "status"])
+    invoice.save(update_fields=["amount_settled", "balance_due", "balance_company", "status"])
+    return taken
+
+
+def check_same_currency(invoice: Invoice, currency: str, *, field: str, what: str) -> None:
+    """A payment or credit settles an invoice only in the invoice's own currency: a third
+    currency is refused (422) rather than converted through the company currency."""
+    if invoice.currency != currency:
+        raise CurrencyMismatch(f"Invoice {invoice.number} is in {invoice.currency}; a {what} in {currency} cannot "
+                               "settle it (settle an invoice in its own currency).",
+                               errors={field: [f"invoice {invoice.number} is in {invoice.currency}, not {currency}"]})
+
+
+def settle_with_fx(*, invoice: Invoice, amount: Decimal, source_taken: Decimal, on: date, source_type: str,
+                   source_id, memo: str, correlation_id: str | None) -> Decimal:
+    """settle_invoice, then post the realised exchange difference between what the payment
+    or credit carried (`source_taken`) and what the invoice carried for the same amount."""
+    taken = settle_invoice(invoice, amount)
+    request = fx.realised_fx_entry(difference=source_taken - taken, on=on, customer_id=invoice.customer_id,
+                                   currency=invoice.currency, source_type=source_type, source_id=source_id,
+                                   memo=memo, correlation_id=correlation_id or invoice.correlation_id)
+    if request is not None:
+        post_journal_entries([request])
+    return taken
 
 
 @dataclass(frozen=True)
@@ -258,15 +295,18 @@ class CreditLineInput:
 
 
 def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_on: date, disposition: str, reason: str,
-                      order_id, invoice_id, return_ref: str, roll_forward: bool, cid: str) -> CreditNote:
+                      order_id, invoice_id, return_ref: str, roll_forward: bool, cid: str,
+                      currency: str = "") -> CreditNote:
+    currency = currency or fx.company()
+    rnd = q2 if currency == fx.company() else (lambda v: fx.in_currency(v, currency))
     rows = []
     for ln in lines:
         qty = q3(_d(ln.quantity))
-        amount = q2(_d(ln.amount)) if ln.amount is not None else q2(qty * _d(ln.unit_price))
+        amount = rnd(_d(ln.amount)) if ln.amount is not None else rnd(qty * _d(ln.unit_price))
         if amount < 0 or qty < 0 or _d(ln.cost_value) < 0:
             raise ValidationFailed("Credit note amounts must not be negative.", errors={"lines": ["negative amount"]})
         rate = _d(ln.tax_rate)
-        tax = q2(amount * rate) if ln.tax is None else q2(_d(ln.tax))
+        tax = rnd(amount * rate) if ln.tax is None else rnd(_d(ln.tax))
         if tax < 0:
             raise ValidationFailed("Credit note amounts must not be negative.", errors={"lines": ["negative tax"]})
         rows.append(CreditNoteLine(order_line_id=ln.order_line_id, product_id=ln.product_id, sku=ln.sku,
@@ -281,11 +321,14 @@ def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_o
     doc_date = _open_posting_date(issue_on) if roll_forward else issue_on
     if not periods.period_for_date(doc_date).is_open:
         periods.resolve_posting_period(doc_date, roll_forward=False)  # raises PeriodClosed before writing
+    exchange_rate = fx.rate_on(currency, doc_date)
+    total_company = fx.to_company(subtotal + tax, exchange_rate)
     cn = CreditNote.objects.create(
         number=numbering.next_document_number("credit_note"), customer_id=customer_id, order_id=order_id,
         invoice_id=invoice_id, return_ref=return_ref, disposition=disposition, reason=reason[:255],
         issue_date=doc_date, subtotal=subtotal, tax=tax, total=subtotal + tax, unapplied=subtotal + tax,
-        correlation_id=cid)
+        currency=currency, exchange_rate=exchange_rate, total_company=total_company,
+        unapplied_company=total_company, correlation_id=cid)
     for r in rows:
         r.credit_note = cn
     CreditNoteLine.objects.bulk_create(rows)
@@ -294,11 +337,19 @@ def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_o
 
 
 def _apply(cn: CreditNote, invoice: Invoice, amount: Decimal) -> CreditApplication:
-    settle_invoice(invoice, amount)
+    check_same_currency(invoice, cn.currency, field="invoice", what="credit note")
     cn.unapplied -= amount
+    source_taken = fx.relief(amount=amount, balance_after=cn.unapplied, carrying=cn.unapplied_company,
+                             rate=cn.exchange_rate)
+    cn.unapplied_company -= source_taken
     cn.status = CreditNote.Status.APPLIED if cn.unapplied == 0 else CreditNote.Status.OPEN
-    cn.save(update_fields=["unapplied", "status"])
-    return CreditApplication.objects.create(credit_note=cn, invoice=invoice, amount=amount)
+    cn.save(update_fields=["unapplied", "unapplied_company", "status"])
+    application = CreditApplication.objects.create(credit_note=cn, invoice=invoice, amount=amount)
+    settle_with_fx(invoice=invoice, amount=amount, source_taken=source_taken, on=cn.issue_date,
+                   source_type="finance.credit_application", source_id=application.pk,
+                   memo=f"Exchange difference: credit note {cn.number} on invoice {invoice.number}",
+                   correlation_id=cn.correlation_id)
+    return application
 
 
 @transaction.atomic
@@ -334,7 +385,7 @@ def issue_credit_note_for_return(*, return_data: dict, correlation_id: str | Non
                            disposition=return_data.get("disposition", ""),
                            reason=f"Return {return_data.get('return_number', ref)}", order_id=return_data.get("order_id"),
                            invoice_id=candidate_ids[0] if len(candidate_ids) == 1 else None, return_ref=ref,
-                           roll_forward=True, cid=cid)
+                           roll_forward=True, cid=cid, currency=return_data.get("currency") or "")
     applications = []
     for inv_id in candidate_ids:
         inv = invoices[inv_id]
@@ -368,7 +419,8 @@ def create_credit_note(*, customer, lines: list[CreditLineInput], reason: str, i
     cn = _make_credit_note(customer_id=customer.pk, lines=lines, issue_on=on or timezone.localdate(), disposition="",
                            reason=reason, order_id=locked_invoice.order_id if locked_invoice else None,
                            invoice_id=locked_invoice.pk if locked_invoice else None, return_ref="",
-                           roll_forward=False, cid=cid)
+                           roll_forward=False, cid=cid,
+                           currency=locked_invoice.currency if locked_invoice else getattr(customer, "currency", ""))
     applications = []
     if locked_invoice is not None:
         amount = min(cn.unapplied, locked_invoice.balance_due)

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from core import context, sql
 from core import numbering as core_numbering
+from core.currencies import company_currency
 from core.money import q2
 from core.sql import columns
 from finance.defaults import ensure_default_chart
@@ -61,6 +62,10 @@ class Line:
     product_id: int | None = None
     warehouse_id: int | None = None
     product_category: str = field(default="", compare=False)
+    # The document currency and the signed amount in it (None: a company-currency line whose
+    # amount_currency is its own signed amount). debit/credit are always company currency.
+    currency: str = ""
+    amount_currency: Decimal | None = None
 
     def signed(self) -> Decimal:
         return q2(Decimal(self.amount) + Decimal(self.debit) - Decimal(self.credit))
@@ -301,6 +306,7 @@ def _insert(todo: list[EntryRequest], resolved: list[Resolved],
             places: list[tuple[FiscalPeriod, date]]) -> list[JournalEntry]:
     """Number and write validated entries; returns them saved (pk, number set)."""
     now = timezone.now()
+    company = company_currency()
     request_id = context.get_request_id() or ""
     entries: list[JournalEntry] = []
     # Lines as plain rows in _LINE_COLUMNS order: they are written, never returned, so no
@@ -317,7 +323,8 @@ def _insert(todo: list[EntryRequest], resolved: list[Resolved],
             correlation_id=req.correlation_id or context.current_or_new_correlation_id(), request_id=request_id,
             reversal_of=req.reversal_of, posted_at=now, posted_by=posted_by))
         line_sets.append([(i, account.pk, posting_date, d, c, ln.memo[:255], ln.customer_id, ln.supplier_id,
-                           ln.product_id, ln.warehouse_id)
+                           ln.product_id, ln.warehouse_id, ln.currency or company,
+                           d - c if ln.amount_currency is None else ln.amount_currency)
                           for i, (account, d, c, ln) in enumerate(rows, start=1)])
     if connection.vendor == "postgresql":
         _insert_in_one_statement(entries, line_sets)
@@ -335,7 +342,7 @@ def _insert(todo: list[EntryRequest], resolved: list[Resolved],
 _ENTRY_COLUMNS = ("date", "period_id", "memo", "source_type", "source_id", "rule", "correlation_id", "request_id",
                   "reversal_of_id", "posted_at", "posted_by_id")
 _LINE_COLUMNS = ("line_no", "account_id", "date", "debit", "credit", "memo", "customer_id", "supplier_id",
-                 "product_id", "warehouse_id")
+                 "product_id", "warehouse_id", "currency", "amount_currency")
 
 
 @functools.cache
@@ -408,7 +415,8 @@ def reverse_journal_entry(*, entry_id: int, on: date | None = None, memo: str = 
     if JournalEntry.objects.filter(reversal_of=original).exists():
         raise AlreadyReversed(f"Entry {original.number} has already been reversed.")
     lines = [Line(account=ln.account, debit=ln.credit, credit=ln.debit, memo=ln.memo, customer_id=ln.customer_id,
-                  supplier_id=ln.supplier_id, product_id=ln.product_id, warehouse_id=ln.warehouse_id)
+                  supplier_id=ln.supplier_id, product_id=ln.product_id, warehouse_id=ln.warehouse_id,
+                  currency=ln.currency, amount_currency=None if ln.amount_currency is None else -ln.amount_currency)
              for ln in original.lines.all()]
     return post_journal_entry(
         on=on or timezone.localdate(), lines=lines, source_type="journal_entry", source_id=original.pk,

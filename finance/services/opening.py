@@ -107,7 +107,8 @@ def open_customer_invoice(*, customer, number: str, issue_date: date, due_date: 
                             errors={"document": ["Exists already with another customer, amount or dates."]})
     cid = correlation_id or context.current_or_new_correlation_id()
     invoice = Invoice.objects.create(number=number, customer=customer, issue_date=issue_date, due_date=due,
-                                     subtotal=amount, total=amount, balance_due=amount, correlation_id=cid)
+                                     subtotal=amount, total=amount, balance_due=amount, correlation_id=cid,
+                                     total_company=amount, balance_company=amount)
     post_journal_entry(on=issue_date, source_type="finance.opening_invoice", source_id=str(invoice.pk), rule=RULE,
                        memo=memo or f"Open invoice {number} (opening balance)", correlation_id=cid,
                        lines=[Line(role=AccountRole.AR, amount=amount, customer_id=customer.pk),
@@ -134,7 +135,7 @@ def open_supplier_bill(*, supplier, reference: str, bill_date: date, due_date: d
     bill = SupplierBill.objects.create(
         number=numbering.next_document_number("supplier_bill"), supplier=supplier, supplier_reference=reference[:80],
         status=SupplierBill.Status.OPEN, bill_date=bill_date, due_date=due, total=amount, balance_due=amount,
-        correlation_id=cid, posted_at=timezone.now())
+        total_company=amount, balance_company=amount, correlation_id=cid, posted_at=timezone.now())
     post_journal_entry(on=bill_date, source_type="finance.opening_bill", source_id=str(bill.pk), rule=RULE,
                        memo=memo or f"Open bill {reference} of {supplier.code} (opening balance)", correlation_id=cid,
                        lines=[Line(role=AccountRole.OPENING_BALANCE, amount=amount),

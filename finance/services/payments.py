@@ -15,8 +15,8 @@ from core.money import q2
 from finance import events, locks, posting
 from finance.exceptions import FinanceNotFound, InvoiceNotPayable, OverAllocation, ValidationFailed
 from finance.models import Invoice, Payment, PaymentAllocation
-from finance.services import numbering, periods
-from finance.services.invoicing import settle_invoice
+from finance.services import fx, numbering, periods
+from finance.services.invoicing import check_same_currency, settle_with_fx
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,15 @@ class AllocationInput:
 
 
 def _validate_allocations(*, customer_id: int, allocations: list[AllocationInput], available: Decimal,
-                          invoices: dict[int, Invoice]) -> list[tuple[Invoice, Decimal]]:
+                          invoices: dict[int, Invoice], currency: str) -> list[tuple[Invoice, Decimal]]:
     """Every problem is found before anything is written (STYLE rule 12)."""
     errors: dict[str, list[str]] = {}
     out = []
     per_invoice: dict[int, Decimal] = {}
     for i, alloc in enumerate(allocations):
         key = f"allocations.{i}"
-        amount = q2(Decimal(str(alloc.amount)))
+        amount = (q2(Decimal(str(alloc.amount))) if currency == fx.company()
+                  else fx.check_amount(alloc.amount, currency, field=f"{key}.amount"))
         inv = invoices.get(alloc.invoice_id)
         if amount <= 0:
             errors.setdefault(f"{key}.amount", []).append("must be greater than zero")
@@ -47,6 +48,7 @@ def _validate_allocations(*, customer_id: int, allocations: list[AllocationInput
         if inv.status == Invoice.Status.VOID:
             raise InvoiceNotPayable(f"Invoice {inv.number} is void and cannot be paid.",
                                     errors={f"{key}.invoice": [f"invoice {inv.number} is void"]})
+        check_same_currency(inv, currency, field=f"{key}.invoice", what="payment")
         per_invoice[inv.pk] = per_invoice.get(inv.pk, Decimal("0")) + amount
         if per_invoice[inv.pk] > inv.balance_due:
             raise OverAllocation(f"Allocation to invoice {inv.number} exceeds its balance {inv.balance_due}.",
@@ -64,7 +66,8 @@ def _validate_allocations(*, customer_id: int, allocations: list[AllocationInput
 @transaction.atomic
 def receive_payment(*, customer, amount: Decimal, received_on: date | None = None, reference: str = "",
                     allocations: list[AllocationInput] | None = None, created_by=None,
-                    correlation_id: str | None = None, cash_account=None) -> Payment:
+                    correlation_id: str | None = None, cash_account=None,
+                    currency: str | None = None) -> Payment:
     """Record a customer payment, post Dr Cash / Cr AR, and allocate it to invoices.
 
     Whatever is not allocated stays on account as customer credit. Locks the invoices
@@ -75,20 +78,28 @@ def receive_payment(*, customer, amount: Decimal, received_on: date | None = Non
     the money arrived in (default: the cash role's account).
     """
     allocations = allocations or []
-    amount = q2(Decimal(str(amount)))
+    company = fx.company()
+    currency = fx.check_currency(currency) if currency else (getattr(customer, "currency", "") or company)
+    if currency == company:
+        amount = q2(Decimal(str(amount)))
+    else:
+        amount = fx.check_amount(amount, currency)  # more decimals than the currency has: 400
     if amount <= 0:
         raise ValidationFailed("A payment amount must be positive.", errors={"amount": ["must be greater than zero"]})
     on = received_on or timezone.localdate()
+    exchange_rate = fx.rate_on(currency, on)  # 422 naming currency and date; no query in company currency
     invoices = locks.invoices_for_update([a.invoice_id for a in allocations])
     checked = _validate_allocations(customer_id=customer.pk, allocations=allocations, available=amount,
-                                    invoices=invoices)
+                                    invoices=invoices, currency=currency)
     cid = correlation_id or (checked[0][0].correlation_id if len(checked) == 1 and checked[0][0].correlation_id
                              else None) or context.current_or_new_correlation_id()
     if not periods.period_for_date(on).is_open:
         periods.resolve_posting_period(on, roll_forward=False)  # raises PeriodClosed, nothing written
+    amount_company = fx.to_company(amount, exchange_rate)
     payment = Payment.objects.create(number=numbering.next_document_number("payment"), customer=customer,
                                      amount=amount, unallocated=amount, received_on=on, reference=reference[:120],
-                                     correlation_id=cid,
+                                     currency=currency, exchange_rate=exchange_rate, total_company=amount_company,
+                                     unallocated_company=amount_company, correlation_id=cid,
                                      created_by=created_by if getattr(created_by, "pk", None) else None)
     posting.post_payment(payment=payment, correlation_id=cid, cash_account=cash_account)
     made = _allocate(payment, checked)
@@ -98,12 +109,21 @@ def receive_payment(*, customer, amount: Decimal, received_on: date | None = Non
 
 
 def _allocate(payment: Payment, checked: list[tuple[Invoice, Decimal]]) -> list[PaymentAllocation]:
+    """Move the sub-ledger; a settlement at another rate than the invoice's posts the realised
+    exchange difference (fx_gain / fx_loss) — in the company currency nothing is posted."""
     made = []
     for inv, amount in checked:
-        settle_invoice(inv, amount)
-        made.append(PaymentAllocation.objects.create(payment=payment, invoice=inv, amount=amount))
         payment.unallocated -= amount
-    payment.save(update_fields=["unallocated"])
+        taken = fx.relief(amount=amount, balance_after=payment.unallocated, carrying=payment.unallocated_company,
+                          rate=payment.exchange_rate)
+        payment.unallocated_company -= taken
+        allocation = PaymentAllocation.objects.create(payment=payment, invoice=inv, amount=amount)
+        settle_with_fx(invoice=inv, amount=amount, source_taken=taken, on=payment.received_on,
+                       source_type="finance.payment_allocation", source_id=allocation.pk,
+                       memo=f"Exchange difference: payment {payment.number} on invoice {inv.number}",
+                       correlation_id=payment.correlation_id)
+        made.append(allocation)
+    payment.save(update_fields=["unallocated", "unallocated_company"])
     return made
 
 
@@ -121,6 +141,6 @@ def allocate_payment(*, payment_id: int, allocations: list[AllocationInput]) -> 
     except Payment.DoesNotExist:
         raise FinanceNotFound(f"Payment {payment_id} does not exist.") from None
     checked = _validate_allocations(customer_id=payment.customer_id, allocations=allocations,
-                                    available=payment.unallocated, invoices=invoices)
+                                    available=payment.unallocated, invoices=invoices, currency=payment.currency)
     _allocate(payment, checked)
     return payment

@@ -126,7 +126,8 @@ def close_period(*, period_id: int, closed_by=None, correlation_id: str | None =
     period = locks.period_for_close(period_id)
     if not period.is_open:
         raise PeriodClosed(f"Period {period.name} is already closed.")
-    reasons = (close_order_reasons(period) if in_order else []) + unposted_in_period(period)
+    reasons = ((close_order_reasons(period) if in_order else []) + unposted_in_period(period)
+               + [r for check in CLOSE_CHECKS for r in check(period)])
     if reasons:
         raise PeriodNotClosable(f"Period {period.name} cannot be closed: " + "; ".join(reasons) + ".",
                                 reasons=reasons)
@@ -136,6 +137,11 @@ def close_period(*, period_id: int, closed_by=None, correlation_id: str | None =
     period.save(update_fields=["status", "closed_at", "closed_by"])
     publish(events.PERIOD_CLOSED, subject=period.name, data=events.period_closed_payload(period), correlation_id=cid)
     return period
+
+
+# More reasons a period may not close, registered by the services that own them (the
+# revaluation of open foreign AR/AP: finance.services.revaluation).
+CLOSE_CHECKS: list = []
 
 
 @transaction.atomic

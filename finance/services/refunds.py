@@ -11,9 +11,9 @@ from django.utils import timezone
 from core import context
 from core.money import q2
 from finance import locks, posting
-from finance.exceptions import InsufficientCredit, ValidationFailed
+from finance.exceptions import CurrencyMismatch, InsufficientCredit, ValidationFailed
 from finance.models import BankAccount, CreditNote, Refund, RefundSource
-from finance.services import numbering, periods
+from finance.services import fx, numbering, periods
 
 ZERO = Decimal("0.00")
 
@@ -39,13 +39,19 @@ def refund_customer(*, customer, amount: Decimal, credit_note: CreditNote | None
         if cn.customer_id != customer.pk:
             raise ValidationFailed(f"Credit note {cn.number} belongs to another customer.",
                                    errors={"credit_note": [f"{cn.number} belongs to another customer"]})
+        if cn.currency != fx.company():
+            # a refund is paid in the company currency; foreign credit is refunded by hand for now
+            raise CurrencyMismatch(f"Credit note {cn.number} is in {cn.currency}; only credit in "
+                                   f"{fx.company()} can be refunded.",
+                                   errors={"credit_note": [f"{cn.number} is in {cn.currency}"]})
         if amount > cn.unapplied:
             raise InsufficientCredit(f"The refund {amount} is more than credit note {cn.number}'s unapplied "
                                      f"credit {cn.unapplied}.",
                                      errors={"amount": [f"exceeds the credit note's unapplied {cn.unapplied}"]})
         sources.append((cn, amount))
     else:
-        payments = locks.payments_on_account_for_update(customer.pk)
+        # only credit in the company currency (the refund's): foreign payments on account stay
+        payments = [p for p in locks.payments_on_account_for_update(customer.pk) if p.currency == fx.company()]
         available = q2(sum((p.unallocated for p in payments), ZERO))
         if amount > available:
             raise InsufficientCredit(f"The refund {amount} is more than {customer.code}'s credit on account "
@@ -68,13 +74,17 @@ def refund_customer(*, customer, amount: Decimal, credit_note: CreditNote | None
     for doc, take in sources:
         if isinstance(doc, CreditNote):
             doc.unapplied -= take
+            doc.unapplied_company -= fx.relief(amount=take, balance_after=doc.unapplied,
+                                               carrying=doc.unapplied_company, rate=doc.exchange_rate)
             if doc.unapplied == 0:
                 doc.status = CreditNote.Status.APPLIED
-            doc.save(update_fields=["unapplied", "status"])
+            doc.save(update_fields=["unapplied", "unapplied_company", "status"])
             RefundSource.objects.create(refund=refund, credit_note=doc, amount=take)
         else:
             doc.unallocated -= take
-            doc.save(update_fields=["unallocated"])
+            doc.unallocated_company -= fx.relief(amount=take, balance_after=doc.unallocated,
+                                                 carrying=doc.unallocated_company, rate=doc.exchange_rate)
+            doc.save(update_fields=["unallocated", "unallocated_company"])
             RefundSource.objects.create(refund=refund, payment=doc, amount=take)
     if not refund.reference:
         refund.reference = refund.number

@@ -157,8 +157,10 @@ def parse_shop_order(payload: dict, config: ChannelConfig, shop: ShopFormat) -> 
     charges = shop.charges_of(payload, errors) if shop.charges_of else []
     if errors:
         return Parsed(fatal="; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
-    # TODO(merge with #15 part 1): pass currency=payload["currency"] once CanonicalOrder has one
-    canonical = CanonicalOrder(customer_code=customer, channel=shop.channel,
+    # the order stays in the currency the shop sold in (Shopify and WooCommerce both send
+    # `currency`); sales refuses one its customer or price list does not allow, or without a rate
+    currency = str(payload.get("currency") or "").strip().upper() or None
+    canonical = CanonicalOrder(customer_code=customer, channel=shop.channel, currency=currency,
                                external_ref=shop.external_ref(config.shop_domain, order_id), lines=lines,
                                fulfillment_policy=config.fulfillment_policy,
                                shipping_address=address_text(payload.get(shop.address_field), keys=shop.address_keys),

@@ -165,9 +165,13 @@ def parse_text(text: str, *, default_customer: str | None = None, force_customer
                 row_errors.append(("shipping_amount", "The order's rows give different shipping amounts."))
         if row.get("fulfillment_policy") and row["fulfillment_policy"] not in POLICIES:
             row_errors.append(("fulfillment_policy", f"Choose {' or '.join(POLICIES)}."))
-        if row.get("currency") and row["currency"].upper() != currencies.company_currency():
-            row_errors.append(("currency", f"Orders in {row['currency']} are not taken; this company sells in "
-                                           f"{currencies.company_currency()}."))
+        if row.get("currency"):
+            # any ISO 4217 currency: sales takes it when the customer's price list allows it and a
+            # rate exists on the order date (else the order is refused with that reason)
+            if not currencies.is_known(row["currency"].strip().upper()):
+                row_errors.append(("currency", f"{row['currency']!r} is not an ISO 4217 currency code."))
+            elif len({(r.get("currency") or "").strip().upper() for _, r in groups[key] if r.get("currency")}) > 1:
+                row_errors.append(("currency", "The order's rows give different currencies."))
         if row.get("requested_ship_date"):
             try:
                 date.fromisoformat(row["requested_ship_date"])
@@ -197,6 +201,8 @@ def parse_text(text: str, *, default_customer: str | None = None, force_customer
                                    fulfillment_policy=first.get("fulfillment_policy") or "ship_partial",
                                    shipping_address=first.get("shipping_address") or _ship_to(first),
                                    ship_to=_structured_ship_to(first), charges=charges,
+                                   currency=next(((row.get("currency") or "").strip().upper()
+                                                  for _, row in members if row.get("currency")), None),
                                    requested_by_partner=bool(force_customer))
         meta = {"rows": [n for n, _ in members]}
         if first.get("requested_ship_date"):

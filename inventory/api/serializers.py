@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import transaction
 from rest_framework import serializers
 
+from core import currencies
 from core.api import serializers as strict
 
 from .. import services
@@ -117,8 +118,14 @@ class WarehouseSerializer(strict.ModelSerializer):
 class SupplierSerializer(strict.ModelSerializer):
     class Meta:
         model = Supplier
-        fields = ["id", "code", "name", "email", "lead_time_days", "is_active"]
+        fields = ["id", "code", "name", "email", "lead_time_days", "is_active", "currency"]
         read_only_fields = ["id"]
+
+    def validate_currency(self, value):
+        value = (value or "").strip().upper()
+        if not currencies.is_known(value):
+            raise serializers.ValidationError(f"{value!r} is not an ISO 4217 currency code.")
+        return value
 
 
 class ReorderRuleSerializer(strict.ModelSerializer):
@@ -299,7 +306,8 @@ class ReceiptOutputSerializer(strict.ModelSerializer):
     class Meta:
         model = Receipt
         fields = ["id", "number", "warehouse", "supplier", "purchase_order", "reference", "total_value",
-                  "landed_cost_total", "correlation_id", "created_at", "lines"]
+                  "landed_cost_total", "correlation_id", "created_at", "lines", "currency", "exchange_rate",
+                  "total_company"]
 
 
 class AdjustmentInputSerializer(strict.Serializer):
@@ -402,7 +410,7 @@ class PurchaseOrderOutputSerializer(strict.ModelSerializer):
     class Meta:
         model = PurchaseOrder
         fields = ["id", "number", "supplier", "warehouse", "status", "origin", "expected_date", "reference",
-                  "correlation_id", "created_at", "lines"]
+                  "correlation_id", "created_at", "lines", "currency", "exchange_rate", "total", "total_company"]
 
 
 class ReceiveLineInputSerializer(strict.Serializer):

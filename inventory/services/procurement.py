@@ -11,11 +11,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import currencies
 from core.exceptions import ValidationFailed
 from core.messaging.publishing import publish
 from core.money import q6
 
-from .. import events, locks, selectors
+from .. import events, locks, ports, selectors
 from ..dto import PurchaseOrderLineInput, ReceiptLineInput, ReceiveLineInput, ReplenishmentResult
 from ..exceptions import OverReceipt, PurchaseOrderState
 from ..models import (
@@ -65,19 +66,25 @@ def create_purchase_order(*, supplier, warehouse, lines: Sequence[PurchaseOrderL
         raise ValidationFailed("A new purchase order is open or suggested.", errors={"status": ["open or suggested."]})
     if not lines:
         raise ValidationFailed("A purchase order needs at least one line.", errors={"lines": ["At least one line."]})
+    # The supplier's currency, at the rate of the order's date (a 422 naming both when missing).
+    currency = sup.currency or currencies.company_currency()
+    rate = _rate(currency, timezone.localdate())
     prepared = []
     for i, line in enumerate(lines):
         prod = resolve_product(line.product, field=f"lines.{i}.sku")
         qty_uom = check_quantity(line.quantity, field=f"lines.{i}.quantity")
         qty = selectors.convert_to_base(product=prod, quantity=qty_uom, uom_code=line.uom, field=f"lines.{i}.quantity")
         if line.unit_cost is None:
-            cost = prod.standard_cost
+            cost = prod.standard_cost if rate == 1 else q6(prod.standard_cost / rate)
         else:
             cost = check_cost(line.unit_cost, field=f"lines.{i}.unit_cost")
             cost = q6(cost * qty_uom / qty)
         prepared.append((prod, qty, cost))
+    total = currencies.quantize_stored(sum((q * c for _, q, c in prepared), ZERO), currency)
     po = PurchaseOrder.objects.create(supplier=sup, warehouse=wh, status=status, origin=origin,
                                       expected_date=expected_date, reference=reference[:100],
+                                      currency=currency, exchange_rate=rate, total=total,
+                                      total_company=currencies.quantize(total * rate, currencies.company_currency()),
                                       correlation_id=correlation_id)
     po.number = f"PO-{po.pk:06d}"
     PurchaseOrder.objects.filter(pk=po.pk).update(number=po.number)
@@ -145,6 +152,8 @@ def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput],
     for pol in po_lines:
         by_product[pol.product_id].append(pol)
     tolerance = Decimal(str(settings.ERP.get("RECEIPT_OVER_TOLERANCE", "0")))
+    # Stock enters at company-currency cost: the order's unit costs at the receipt date's rate.
+    rate = _rate(po.currency, timezone.localdate())
     receipt_lines: list[ReceiptLineInput] = []
     received_now: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for i, line in enumerate(lines):
@@ -171,6 +180,8 @@ def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput],
                 unit_cost = q6(cost_override * qty_uom / qty)
             else:
                 unit_cost = pol.unit_cost
+            if rate != 1:
+                unit_cost = q6(unit_cost * rate)
             part = serials[:int(take)] if len(serials) == int(qty) and take == int(take) else serials
             serials = serials[len(part):] if part is not serials else []
             receipt_lines.append(ReceiptLineInput(product=prod, quantity=take, unit_cost=unit_cost,
@@ -193,6 +204,9 @@ def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput],
                 errors={f"lines.{idx}.quantity": [f"At most {max(limit - already, ZERO)} more can be received."]})
     receipt = receive_stock(warehouse=po.warehouse, lines=receipt_lines, reference=reference or po.number,
                             purchase_order=po, correlation_id=correlation_id, landed_costs=landed_costs)
+    if po.currency != receipt.currency or rate != receipt.exchange_rate:
+        receipt.currency, receipt.exchange_rate = po.currency, rate
+        receipt.save(update_fields=["currency", "exchange_rate"])
     fresh = list(po.lines.all())
     if all(pol.quantity_received >= pol.quantity for pol in fresh):
         po.status = Status.RECEIVED
@@ -200,6 +214,14 @@ def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput],
         po.status = Status.PARTIALLY_RECEIVED
     po.save(update_fields=["status"])
     return receipt
+
+
+def _rate(currency: str, on: date) -> Decimal:
+    """Company-currency units per unit of `currency` on `on`, asked of finance through the
+    port (no question at all for the company currency)."""
+    if currency == currencies.company_currency():
+        return Decimal("1")
+    return Decimal(ports.exchange_rates().rate_for(currency=currency, on=on))
 
 
 def _pending(receipt_lines: list[ReceiptLineInput], pol: PurchaseOrderLine) -> Decimal:

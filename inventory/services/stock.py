@@ -205,9 +205,9 @@ def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: st
     ReceiptLine.objects.bulk_create(receipt_lines)
     if landed.rows:
         ReceiptLandedCost.objects.bulk_create([ReceiptLandedCost(receipt=receipt, **row) for row in landed.rows])
-    receipt.total_value = total
+    receipt.total_value = receipt.total_company = total  # stock value: company currency
     receipt.landed_cost_total = landed.total
-    receipt.save(update_fields=["number", "total_value", "landed_cost_total"])
+    receipt.save(update_fields=["number", "total_value", "total_company", "landed_cost_total"])
     save_levels(levels.values())
     publish(events.RECEIPT_POSTED, receipt.number, events.receipt_posted_payload(receipt, receipt_lines),
             correlation_id=correlation_id)

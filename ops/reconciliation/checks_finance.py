@@ -206,3 +206,31 @@ class PostingsRolledForward(Check):
                     links=[{"type": "finance.journalentry", "id": pk, "label": str(number)}])
             for pk, number, on, memo, cid in rows
         ])
+
+
+class ControlAccountsByCurrency(Check):
+    name = "fx_gl_ar_ap_by_currency"
+    title = "GL AR/AP vs open documents per currency"
+    owner_role = "finance"
+    severity = "high"
+    description = ("Per document currency, the GL AR/AP lines (their original amounts and their company-currency "
+                   "amounts) must equal the open invoices, payments on account and unapplied credit (AR) and the "
+                   "open supplier bills (AP) in that currency, in both.")
+
+    def run(self, *, now: datetime) -> CheckOutcome:
+        per_role = finance_selectors.control_balances_by_currency()
+        figures = {f"{role}_{cur}": row for role, rows in per_role.items() for cur, row in rows.items()}
+        findings = []
+        for role, rows in per_role.items():
+            for cur, row in sorted(rows.items()):
+                in_currency = row["gl_currency"] - row["open_currency"]
+                in_company = (row["gl_company"] - row["open_company"]).quantize(CENT)
+                if in_currency == 0 and in_company == 0:
+                    continue
+                findings.append(Finding(
+                    key=f"{role}:{cur}",
+                    title=f"GL {role.upper()} in {cur} differs from its open documents by {in_currency} {cur} "
+                          f"({in_company} in the company currency)",
+                    detail=self.description, links=[{"type": "finance.account_role", "id": role}],
+                    figures={**row, "difference_currency": in_currency, "difference_company": in_company}))
+        return CheckOutcome(figures=figures, findings=findings)

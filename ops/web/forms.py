@@ -297,6 +297,8 @@ class ImportForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [(k.name, k.label) for k in imports.kinds()]
+
+
 class JournalFilter(FilterForm):
     account = forms.ChoiceField(label="Account", choices=())
     date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
@@ -335,3 +337,10 @@ class PurchaseOrderLineForm(OrderLineForm):
 
 
 PurchaseOrderLineFormSet = forms.formset_factory(PurchaseOrderLineForm, extra=5, max_num=200)
+
+
+class CurrencyFilter(FilterForm):
+    currency = forms.CharField(label="Currency", max_length=3, widget=forms.TextInput(attrs={"placeholder": "EUR"}))
+
+    def clean_currency(self):
+        return (self.cleaned_data.get("currency") or "").strip().upper()

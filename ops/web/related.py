@@ -24,7 +24,8 @@ def finance():
                   ("Customer credit", "web:customer-credit"), ("Journal", "web:journal"),
                   ("Trial balance", "web:trial-balance"), ("AR aging", "web:ar-aging"), ("Periods", "web:periods"),
                   ("Reconciliations", "web:reconciliations"), ("Profit and loss", "web:report-pnl"),
-                  ("Balance sheet", "web:report-balance-sheet"), ("Bank matching", "web:bank-queue"))
+                  ("Balance sheet", "web:report-balance-sheet"), ("Bank matching", "web:bank-queue"),
+                  ("Exchange rates", "web:exchange-rates"))
 
 
 def integrations():

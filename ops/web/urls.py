@@ -43,6 +43,7 @@ urlpatterns = [
     path("finance/periods/", finance.period_list, name="periods"),
     path("finance/periods/<int:pk>/", finance.period_detail, name="period"),
     path("finance/periods/<int:pk>/close/", finance.period_close, name="period-close"),
+    path("finance/exchange-rates/", finance.exchange_rates, name="exchange-rates"),
     # exceptions, integrations, reconciliations
     path("exceptions/", queue.exception_list, name="exceptions"),
     path("exceptions/<int:pk>/", queue.exception_detail, name="exception"),

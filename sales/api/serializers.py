@@ -8,7 +8,7 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core import countries
+from core import countries, currencies
 from core.api import serializers as strict
 from sales import stock
 from sales.models import (
@@ -55,9 +55,27 @@ class CustomerSerializer(strict.ModelSerializer):
         model = Customer
         fields = ["id", "code", "name", "email", "billing_address", "billing_country", "shipping_address",
                   "shipping_country", "credit_limit", "payment_terms_days", "on_hold", "is_active",
-                  "preferred_warehouse", "price_list", "tax_category", "created_at"]
+                  "preferred_warehouse", "price_list", "tax_category", "created_at", "currency"]
         fields += ["billing_email", "invoice_delivery"]  # documents (core.documents): e-mail invoices on issue
         read_only_fields = ["id", "created_at"]
+
+    def validate_currency(self, value):
+        return _iso_currency(value)
+
+    def validate(self, attrs):
+        price_list = attrs.get("price_list", getattr(self.instance, "price_list", None))
+        currency = attrs.get("currency", getattr(self.instance, "currency", None) or currencies.company_currency())
+        if price_list is not None and price_list.currency != currency:
+            raise serializers.ValidationError(
+                {"price_list": [f"is in {price_list.currency}; the customer's currency is {currency}"]})
+        return attrs
+
+
+def _iso_currency(value: str) -> str:
+    value = (value or "").strip().upper()
+    if not currencies.is_known(value):
+        raise serializers.ValidationError(f"{value!r} is not an ISO 4217 currency code.")
+    return value
 
 
 # --- price lists ----------------------------------------------------------------------------
@@ -95,6 +113,9 @@ class PriceListSerializer(strict.ModelSerializer):
         model = PriceList
         fields = ["id", "code", "name", "currency", "is_active", "items", "created_at"]
         read_only_fields = ["id", "created_at"]
+
+    def validate_currency(self, value):
+        return _iso_currency(value)
 
     @transaction.atomic
     def create(self, validated_data):
@@ -153,6 +174,7 @@ class OrderInputSerializer(strict.Serializer):
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
     charges = OrderChargeInputSerializer(many=True, required=False, max_length=20)
     ship_to = ShipToSerializer(required=False)
+    currency = serializers.CharField(max_length=3, required=False, help_text="ISO 4217; default the customer's")
 
 
 class ReleaseHoldInputSerializer(strict.Serializer):
@@ -207,7 +229,8 @@ class OrderOutputSerializer(strict.ModelSerializer):
         model = Order
         fields = ["id", "number", "status", "customer", "channel", "external_ref", "fulfillment_policy",
                   "correlation_id", "currency", "subtotal", "tax", "total", "hold_reason", "shipping_address",
-                  "created_at", "updated_at", "lines", "charges_total", "charges_tax", "charges", "ship_to"]
+                  "created_at", "updated_at", "lines", "charges_total", "charges_tax", "charges", "ship_to",
+                  "exchange_rate", "total_company"]
 
     @extend_schema_field(OrderChargeOutputSerializer(many=True))
     def get_charges(self, order) -> list[dict]:

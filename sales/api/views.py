@@ -115,6 +115,7 @@ class OrderViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveModelM
             ship_to=services.ShipTo(**data["ship_to"]) if data.get("ship_to") else None,
             fulfillment_policy=data["fulfillment_policy"],
             shipping_address=data.get("shipping_address") or None,
+            currency=data.get("currency") or None,
             # the order desk may set prices; partners only within the configured tolerance
             price_authorised=partner_customer is None and roles.has_role(user, *ORDER_DESK),
             requested_by_partner=partner_customer is not None,

@@ -16,6 +16,12 @@ def currency_of(order: Order) -> str:
     return order.currency or currencies.company_currency()
 
 
+def _rnd(value: Decimal, cur: str) -> Decimal:
+    """Round to the order currency's minor unit as a document amount is stored (JPY 0, EUR 2;
+    a 3-decimal currency to 0.01, see core.currencies.quantize_stored)."""
+    return currencies.quantize_stored(value, cur)
+
+
 def full_line_net(ln: OrderLine) -> Decimal:
     """The (unrounded) net amount of the whole ordered quantity of a discounted line:
     quantity × unit_price × (1 − discount_percent/100) − discount_amount."""
@@ -31,17 +37,17 @@ def is_plain(ln: OrderLine) -> bool:
 
 
 def line_amounts(ln: OrderLine, quantity: Decimal, cur: str) -> tuple[Decimal, Decimal]:
-    """(net amount, tax) of `quantity` units of a line: the goods' net share of the whole
-    line (so the shares of a fully shipped line add up to the line amount) and the shop's
-    tax share, or the rate on the net."""
+    """(net amount, tax) of `quantity` units of a line, in the order currency `cur`: the goods'
+    net share of the whole line (so the shares of a fully shipped line add up to the line
+    amount) and the shop's tax share, or the rate on the net."""
     if is_plain(ln):
-        amount = currencies.quantize(quantity * ln.unit_price, cur)
-        return amount, currencies.quantize(amount * ln.tax_rate, cur)
+        amount = _rnd(quantity * ln.unit_price, cur)
+        return amount, _rnd(amount * ln.tax_rate, cur)
     share = quantity / ln.quantity
-    amount = currencies.quantize(full_line_net(ln) * share, cur)
+    amount = _rnd(full_line_net(ln) * share, cur)
     if ln.shop_tax is not None:
-        return amount, currencies.quantize(ln.shop_tax * share, cur)
-    return amount, currencies.quantize(amount * ln.tax_rate, cur)
+        return amount, _rnd(ln.shop_tax * share, cur)
+    return amount, _rnd(amount * ln.tax_rate, cur)
 
 
 def shipped_share(ln: OrderLine, before: Decimal, quantity: Decimal, cur: str) -> tuple[Decimal, Decimal]:
@@ -55,7 +61,10 @@ def shipped_share(ln: OrderLine, before: Decimal, quantity: Decimal, cur: str) -
 
 def recompute_totals(order: Order, lines: list[OrderLine], charges=None) -> None:
     """Order money follows the quantity not cancelled: subtotal, tax per line, total, plus the
-    charges (given: their amounts and tax are taken again; None: the order's stored sums)."""
+    charges (given: their amounts and tax are taken again; None: the order's stored sums) —
+    each rounded to the order currency's minor unit (JPY 0, EUR 2); `total_company` is the
+    total at the order's rate in the company currency."""
+    company = currencies.company_currency()
     cur = currency_of(order)
     subtotal = tax = ZERO
     for ln in lines:
@@ -67,7 +76,10 @@ def recompute_totals(order: Order, lines: list[OrderLine], charges=None) -> None
         order.charges_tax = sum((c.tax for c in charges), ZERO)
     subtotal += order.charges_total
     tax += order.charges_tax
-    order.subtotal, order.tax, order.total = subtotal, tax, subtotal + tax
+    order.subtotal, order.tax, order.total = _rnd(subtotal, cur), _rnd(tax, cur), _rnd(subtotal + tax, cur)
+    rate = order.exchange_rate
+    order.total_company = order.total if rate == 1 and cur == company else currencies.quantize(
+        order.total * rate, company)
 
 
 def derive_status(order: Order, lines: list[OrderLine]) -> str:

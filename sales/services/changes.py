@@ -71,7 +71,8 @@ def release_hold(*, order_id: int, released_by=None, correlation_id: str | None 
                                errors={"price": ["Choose ours or theirs."]})
         _decide_price(order, lines, price)
         customer = Customer.objects.get(pk=order.customer_id)
-        hold_reason = pricing.credit_hold_reason(customer, order_total=order.total, exclude_order_id=order.pk)
+        hold_reason = pricing.credit_hold_reason(customer, order_total=order.total_company,
+                                                  exclude_order_id=order.pk)
         if hold_reason:
             order.status = Order.Status.CREDIT_HOLD
             order.hold_reason = hold_reason[:500]

@@ -14,12 +14,13 @@ from core import context, countries, currencies, history, sql
 from core.exceptions import DomainError
 from core.messaging.publishing import buffered_events, publish_many
 from core.money import q2, q3, q6
-from sales import events, locks, pricing, stock
+from sales import events, locks, ports, pricing, stock
 from sales.exceptions import (
     CustomerInactive,
     InvalidOrder,
     NoPrice,
     OrderStateConflict,
+    PriceListCurrencyMismatch,
     UnknownCustomer,
     UnknownSku,
 )
@@ -91,6 +92,7 @@ class CanonicalOrder:
     requested_by_partner: bool = False   # a partner's own price is checked against the tolerance
     charges: list[CanonicalCharge] = field(default_factory=list)
     ship_to: ShipTo | None = None
+    currency: str | None = None          # ISO 4217; default the customer's currency
 
 
 @dataclass(frozen=True)
@@ -237,8 +239,8 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
         raise InvalidOrder(f"Unknown fulfillment_policy {policy!r}.",
                            errors={"fulfillment_policy": [f"Choose one of {', '.join(Order.Policy.values)}."]})
     today = timezone.localdate()
-    # the order's currency: the company's until orders carry one of their own (issue #15 part 1)
-    cur = currencies.company_currency()
+    # the order's currency (given, else the customer's) and its rate on the order's date
+    cur, exchange_rate = _currency(order, customer, today)
     ship_to, charge_inputs = _check_extras(order, cur)
     priced = _price_lines(order, customer=customer, on=today, cur=cur)
     rate = pricing.tax_rate(tax_category=customer.tax_category, on=today)
@@ -246,6 +248,7 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
                 fulfillment_policy=policy,
                 shipping_address=order.shipping_address or (ship_to.as_text() if ship_to else "")
                 or customer.shipping_address,
+                currency=cur, exchange_rate=exchange_rate,
                 correlation_id=cid, submitted_by=submitted_by if getattr(submitted_by, "pk", None) else None)
     if ship_to is not None:
         new.ship_to_name, new.ship_to_line1, new.ship_to_line2 = ship_to.name, ship_to.line1, ship_to.line2
@@ -258,7 +261,7 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
              for i, p in enumerate(priced, start=1)]
     charges = [OrderCharge(order=new, line_no=i, kind=c.kind, description=c.description, amount=c.amount,
                            tax_rate=rate if c.tax_amount is None else ZERO,
-                           tax=currencies.quantize(c.amount * rate, cur) if c.tax_amount is None else c.tax_amount,
+                           tax=currencies.quantize_stored(c.amount * rate, cur) if c.tax_amount is None else c.tax_amount,
                            shop_tax=c.tax_amount is not None)
                for i, c in enumerate(charge_inputs, start=1)]
     recompute_totals(new, lines, charges)
@@ -275,7 +278,7 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
     else:
         if customer.credit_limit is not None:
             Customer.objects.select_for_update().filter(pk=customer.pk).first()
-        hold_reason = pricing.credit_hold_reason(customer, order_total=new.total)
+        hold_reason = pricing.credit_hold_reason(customer, order_total=new.total_company)
         new.status = Order.Status.CREDIT_HOLD if hold_reason else Order.Status.OPEN
         new.hold_reason = hold_reason[:500]
 
@@ -340,13 +343,33 @@ def _publish_intake(order: Order, lines: list[OrderLine], cid: str, charges=None
     publish_many(_intake_events(order, lines, charges), correlation_id=cid)
 
 
+def _currency(order: CanonicalOrder, customer: Customer, on) -> tuple[str, Decimal]:
+    """The order's currency (given, else the customer's) and its rate on the order's date.
+    Refuses an unknown currency (400) and a currency other than the customer's price list's
+    (its prices would be in another currency, 422); a missing rate is the 422 of the port."""
+    company = currencies.company_currency()
+    currency = (order.currency or customer.currency or company).strip().upper()
+    if not currencies.is_known(currency):
+        raise InvalidOrder(f"Unknown currency {currency!r}.",
+                           errors={"currency": [f"{currency!r} is not an ISO 4217 currency."]})
+    pl_currency = getattr(customer, "pl_currency", None)
+    if customer.price_list_id is not None and pl_currency and pl_currency != currency:
+        raise PriceListCurrencyMismatch(
+            f"The order is in {currency} but the customer's price list is in {pl_currency}.",
+            errors={"currency": [f"must be the price list's currency {pl_currency}."]})
+    if currency == company:
+        return currency, Decimal("1")
+    return currency, Decimal(ports.exchange_rates().rate_for(currency=currency, on=on))
+
+
 def _customer(code: str) -> Customer:
     code = (code or "").strip()
     customer = None
     if code:
         # hand-written: the customer with what pricing reads of its price list (id, is_active)
         rows = list(Customer.objects.raw(
-            f"SELECT {sql.columns(Customer, 'c')}, pl.{sql.column(PriceList, 'is_active')} AS pl_active "
+            f"SELECT {sql.columns(Customer, 'c')}, pl.{sql.column(PriceList, 'is_active')} AS pl_active, "
+            f"pl.{sql.column(PriceList, 'currency')} AS pl_currency "
             f"FROM {sql.table(Customer)} c LEFT JOIN {sql.table(PriceList)} pl "
             f"ON pl.{sql.column(PriceList, 'id')} = c.{sql.column(Customer, 'price_list')} "
             f"WHERE c.{sql.column(Customer, 'code')} = %s", [code]))

@@ -110,6 +110,8 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "finance:report-ar-aging": "finance.ledger", "finance:report-customer-statement": "finance.receivables",
     "finance:supplier-bill": "finance.payables", "finance:supplier-payment": "finance.payables",
     "finance:report-ap-aging": "finance.payables", "finance:report-inventory-valuation": "finance.costs",
+    "finance:currency": "finance.currencies", "finance:exchange-rate": "finance.exchange_rates",
+    "finance:revaluation": "finance.ledger",
     "integrations:webhook-endpoint": "integrations.webhooks", "integrations:delivery": "integrations.webhooks",
     "integrations:event": "integrations.events", "integrations:edi-document": "integrations.events",
     "integrations:inbound-message": "integrations.inbound", "integrations:edi-inbound": "integrations.channels",
@@ -259,6 +261,7 @@ def _build_world() -> World:
     PriceListItemFactory(price_list=price_list, product=product)
     rule = ReorderRuleFactory(product=product, warehouse=main, preferred_supplier=supplier)
     tax_rate = TaxRateFactory(category="mx-reduced")
+    exchange_rate = finance_services.record_rate(currency="EUR", on=date(2026, 1, 1), rate="1.085")
     acme, globex = CustomerFactory(code="MX-ACME"), CustomerFactory(code="MX-GLOBEX")
     users = {role: make_user(f"mx-{role}", role) for role in ("admin", "operations", "finance", "support")}
     users["partner"] = make_user("mx-partner-acme", roles.PARTNER)
@@ -372,6 +375,7 @@ def _build_world() -> World:
         "finance:bank-account": {"code": bank.code}, "finance:bank-statement": {"pk": statement.pk},
         "finance:bank-statement-line": {"pk": bank_line.pk}, "finance:refund": {"pk": refund.pk},
         "finance:payment-run": {"pk": payment_run.pk}, "web:bank-line": {"pk": bank_line.pk},
+        "finance:currency": {"code": "EUR"}, "finance:exchange-rate": {"pk": exchange_rate.pk},
         "integrations:webhook-endpoint": {"pk": endpoint.pk},
         "integrations:event": {"event_id": event.event_id},
         "integrations:delivery": {"pk": WebhookDelivery.objects.filter(endpoint=endpoint).latest("id").pk},
@@ -580,6 +584,7 @@ WEB_PAGES = [
     Page("web:ar-aging", "GET", "finance.ledger", _R),
     Page("web:trial-balance", "GET", "finance.ledger", _R),
     Page("web:periods", "GET", "finance.ledger", _R),
+    Page("web:exchange-rates", "GET", "finance.exchange_rates", _R),
     Page("web:period", "GET", "finance.ledger", _R, "web:period"),
     Page("web:period-close", "POST", "finance.ledger", _W, "web:period"),
     Page("web:exceptions", "GET", "ops.exceptions", _R),

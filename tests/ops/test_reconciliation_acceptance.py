@@ -103,6 +103,7 @@ def test_i3_reserved_above_on_hand_is_found_even_past_the_database_check(wh, pro
     # dropped it is what the scheduled check is for
     sql("SET CONSTRAINTS ALL IMMEDIATE", [])  # fire the deferred FK checks, so the table may be altered
     sql("ALTER TABLE inventory_stocklevel DROP CONSTRAINT inv_level_reserved_le_onhand", [])
+    sql("ALTER TABLE inventory_stocklevel DROP CONSTRAINT inv_level_reserved_le_unblocked", [])  # lots/bins (wms)
     item = assert_cycle(
         "i3", "reconciliation.i3_level_bounds",
         ("UPDATE inventory_stocklevel SET on_hand = 3 WHERE product_id = %s", [product.pk]),

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core import labels
+from core.currencies import company_currency
 from core.exceptions import DomainError
 from core.money import q2
 from core.replica import reading_replica
@@ -61,8 +62,10 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             Col("Customer", "customer.code"),
             Col("Order", "order.number", link=_order_link, docno=True),
             Col("Status", "status", badge=True),
+            Col("Currency", "currency"),
             Col("Total", "total", money="currency"),
             Col("Balance due", "balance_due", money="currency"),
+            Col("Total (company)", "total_company", money=""),
             Col("Due", "due_date"),
         ],
     )
@@ -93,8 +96,10 @@ def payment_list(request: HttpRequest) -> HttpResponse:
             Col("Number", "number", link=lambda p: reverse("web:payment", args=[p.pk]), docno=True),
             Col("Received", "received_on"),
             Col("Customer", "customer.code"),
+            Col("Currency", "currency"),
             Col("Amount", "amount", money="currency"),
             Col("On account", "unallocated", money="currency"),
+            Col("Rate", "exchange_rate", numeric=True),
             Col("Reference", "reference"),
         ],
     )
@@ -213,6 +218,7 @@ def credit_note_list(request: HttpRequest) -> HttpResponse:
             Col("Disposition", "disposition"),
             Col("Reason", "reason"),
             Col("Status", "status", badge=True),
+            Col("Currency", "currency"),
             Col("Total", "total", money="currency"),
             Col("Unapplied", "unapplied", money="currency"),
             Col("PDF", lambda c: "PDF", link=lambda c: reverse("finance:credit-note-pdf", args=[c.pk])),
@@ -411,6 +417,8 @@ def journal(request: HttpRequest) -> HttpResponse:
             Col("Entry", "entry.number", docno=True, link=lambda ln: _source_link(ln.entry)),
             Col("Date", "date"), Col("Account", "account.code"), Col("Name", "account.name"),
             Col("Debit", "debit", money=""), Col("Credit", "credit", money=""),
+            Col("Original", lambda ln: ln.amount_currency if ln.currency and ln.currency != company_currency() else None,
+                money="currency"),
             Col("Memo", lambda ln: ln.entry.memo or ln.memo), Col("Source", lambda ln: labels.text(ln.entry.source_type)),
         ],
     )
@@ -450,3 +458,20 @@ def customer_credit_edit(request: HttpRequest, code: str) -> HttpResponse:
     return page(request, "web/customer_credit_edit.html", {
         "customer": customer, "form": form, "history": history, "owed": owed,
         "page_title": f"Credit of {code}"}, section="invoices")
+
+
+@staff_page("finance.exchange_rates")
+def exchange_rates(request: HttpRequest) -> HttpResponse:
+    """Exchange rates by date (company-currency units per unit of the currency); entered by
+    the API, the admin, the CSV import or the daily rate feed."""
+    f = forms.CurrencyFilter(request.GET)
+    table = Table(
+        title="Exchange rates", related=related.finance(), filter_form=f,
+        rows=finance_selectors.list_exchange_rates(currency=f.value("currency")),
+        intro=f"Company-currency ({company_currency()}) units for one unit of each currency; a document uses the "
+              "latest rate on or before its date.",
+        empty="No exchange rates yet. Enter them in the admin, import a CSV or set ERP_RATE_FEED_URL.",
+        columns=[Col("Currency", "currency"), Col("Date", "date"), Col("Rate", "rate", numeric=True),
+                 Col("Source", "source")],
+    )
+    return table.response(request, section="exchange-rates")

@@ -215,8 +215,8 @@ def bank_queue(request: HttpRequest) -> HttpResponse:
     table = Table(title=_("Bank lines waiting for a match"), rows=lines, filter_form=f, related=_links(),
                   empty=_("Every bank line is matched."),
                   columns=[Col(_("Date"), "booking_date", link=lambda ln: reverse("web:bank-line", args=[ln.pk])),
-                           Col(_("Account"), "bank_account.code"), Col(_("Amount"), "amount", numeric=True),
-                           Col(_("Open"), "open_amount", numeric=True), Col(_("Reference"), "reference"),
+                           Col(_("Account"), "bank_account.code"), Col(_("Amount"), "amount", money="bank_account.currency"),
+                           Col(_("Open"), "open_amount", money="bank_account.currency"), Col(_("Reference"), "reference"),
                            Col(_("Description"), "description"), Col(_("Counterparty"), "counterparty"),
                            Col(_("Status"), "status", badge=True)])
     return table.response(request, section="reports")

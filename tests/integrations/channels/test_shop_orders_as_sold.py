@@ -1,6 +1,7 @@
 """Shop orders kept exactly as the shop sold them (issue #15): a Shopify and a WooCommerce order
-with a discount code, a shipping line and 19 % tax (the shop's, not our 8 %) become orders whose
-total, and whose invoices' total once shipped, equal the shop's total (124.10)."""
+in EUR with a discount code, a shipping line and 19 % tax (the shop's, not our 8 %) become EUR
+orders whose total, and whose EUR invoices' total once shipped, equal the shop's total (124.10);
+the company-currency (USD) amounts follow the day's rate."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from finance import selectors as finance_selectors
 from finance.models import Invoice
+from finance.services import fx
 from integrations.models import InboundMessage
 from sales.models import Order, Shipment
 from sales.services import ship_shipment
@@ -18,6 +21,12 @@ from tests.integrations.conftest import fixture_bytes, shop_hmac
 
 D = Decimal
 pytestmark = pytest.mark.django_db
+EUR_RATE = D("1.085000")   # USD for one EUR: the books are in USD, the shop sells in EUR
+
+
+@pytest.fixture(autouse=True)
+def eur_rate(db):
+    fx.record_rate(currency="EUR", on=timezone.localdate(), rate=EUR_RATE)
 
 
 def _post_shopify(client, body: bytes):
@@ -54,11 +63,21 @@ def _assert_as_sold(order: Order, invoices: list[Invoice], shop_total: Decimal):
     assert (charge.kind, charge.description, charge.amount, charge.tax) == ("shipping", "DHL Paket", D("4.90"),
                                                                           D("0.93"))
     assert (order.subtotal, order.tax, order.total) == (D("104.28"), D("19.82"), shop_total)
+    # kept in the shop's currency, the company amount at the day's rate
+    assert (order.currency, order.exchange_rate) == ("EUR", EUR_RATE)
+    assert order.total_company == (shop_total * EUR_RATE).quantize(D("0.01"))
     assert (order.ship_to_name, order.ship_to_line1, order.ship_to_line2, order.ship_to_city,
             order.ship_to_postcode, order.ship_to_country) == (
         "Erika Mustermann", "Hauptstraße 5", "Hinterhaus", "Berlin", "10115", "DE")
     # invoiced exactly: total, tax and the shipping charge's own line
     assert sum((inv.total for inv in invoices), D("0")) == shop_total
+    assert {(inv.currency, inv.exchange_rate) for inv in invoices} == {("EUR", EUR_RATE)}
+    # the shipping charge's revenue line carries its EUR amount, converted like the other lines
+    charge_gl = [ln for inv in invoices for entry in finance_selectors.entries_for_source(
+                     source_type="finance.invoice", source_id=inv.pk)
+                 for ln in entry.lines.all() if ln.account.role == "charges_revenue"]
+    assert [(ln.currency, ln.amount_currency, ln.credit) for ln in charge_gl] == [
+        ("EUR", D("-4.90"), (D("4.90") * EUR_RATE).quantize(D("0.01")))]
     assert sum((inv.tax for inv in invoices), D("0")) == D("19.82")
     assert Invoice.objects.filter(lines__charge_kind="shipping", lines__amount=D("4.90"),
                                   order_id=order.pk).count() == 1

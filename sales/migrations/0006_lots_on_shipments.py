@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sales', '0004_partner_orders_on_their_channel'),
+        ('sales', '0005_customer_invoice_delivery'),
     ]
 
     operations = [

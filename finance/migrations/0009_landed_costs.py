@@ -18,7 +18,7 @@ def clearing_account(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('finance', '0004_number_series_to_core'),
+        ('finance', '0008_fx_currencies'),
     ]
 
     operations = [

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('finance', '0004_number_series_to_core'),
+        ('finance', '0005_opening_balance_role'),
         ('inventory', '0002_stockmove_append_only'),
         ('sales', '0004_partner_orders_on_their_channel'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

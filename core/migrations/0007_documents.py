@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0005_api_keys_hashed'),
+        ('core', '0006_company'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('inventory', '0002_stockmove_append_only'),
-        ('sales', '0004_partner_orders_on_their_channel'),
+        ('sales', '0007_pick_lists_packages'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0003_lots_serials_bins'),
+        ('inventory', '0004_fx_currencies'),
     ]
 
     operations = [

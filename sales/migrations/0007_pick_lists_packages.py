@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('inventory', '0003_lots_serials_bins'),
-        ('sales', '0005_lots_on_shipments'),
+        ('sales', '0006_lots_on_shipments'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

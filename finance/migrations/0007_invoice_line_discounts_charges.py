@@ -16,8 +16,8 @@ def add_charges_revenue_account(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('finance', '0004_number_series_to_core'),
-        ('sales', '0005_order_discounts_charges_ship_to'),
+        ('finance', '0006_bank_accounts_statements_refunds_payment_runs'),
+        ('sales', '0008_order_discounts_charges_ship_to'),
     ]
 
     operations = [
