@@ -250,16 +250,22 @@ def credit_warning(order) -> dict | None:
 @staff_page("sales.credit_holds")
 def order_release_hold(request: HttpRequest, pk: int) -> HttpResponse:
     order = _found(sales_selectors.get_order(order_id=pk))
-    reason = confirmed(request, f"releasing the hold on {order.number}")
-    if reason is None:
-        return redirect("web:order", pk=order.pk)
     price = request.POST.get("price") or None  # ours | theirs, for an order in price review
+    if price:
+        # a price review is decided by the choice itself (the two buttons say which price); the
+        # choice goes into the history as the reason
+        reason = f"price review decided: {price} price"
+    else:
+        reason = confirmed(request, f"releasing the credit hold on {order.number}")
+        if reason is None:
+            return redirect("web:order", pk=order.pk)
+        reason = f"credit hold released: {reason}"
     try:
         released = sales.release_hold(order_id=order.pk, released_by=request.user, price=price)
     except DomainError as exc:
         refused(request, exc)
     else:
-        record_reason(released, f"hold released: {reason}")
+        record_reason(released, reason)
         messages.success(request, _("Price review of %(number)s decided: %(price)s price.")
                          % {"number": order.number, "price": price} if price
                          else f"Credit hold on {order.number} released.")
