@@ -905,3 +905,13 @@ def expired_stock_available(*, today: date | None = None) -> list[dict]:
     return [{"product_id": b.product_id, "sku": b.product.sku, "warehouse_id": b.warehouse_id,
              "warehouse_code": b.warehouse.code, "location": b.location.code, "lot": b.lot.code,
              "expiry_date": b.lot.expiry_date, "quantity": b.on_hand - b.reserved} for b in rows]
+
+
+def warehouses():
+    """Every warehouse, as a queryset (lookups by code in other apps' import files)."""
+    return Warehouse.objects.all()
+
+
+def products():
+    """Every product, as a queryset (lookups by SKU in other apps' import files)."""
+    return Product.objects.all()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.apps import apps
 from import_export.fields import Field
 
 from core import currencies
@@ -23,16 +22,9 @@ from core.imports import (
     TextCell,
     text_cell,
 )
+from inventory import selectors as inventory_selectors
 
 from .models import Customer, PriceList, PriceListItem
-
-INVENTORY_WAREHOUSE = "inventory.Warehouse"
-INVENTORY_PRODUCT = "inventory.Product"
-
-
-def _model(label: str):
-    """Another app's model for a lookup by code (read only; a string FK needs the class here)."""
-    return apps.get_model(label)
 
 
 class CustomerResource(ImportModelResource):
@@ -51,7 +43,7 @@ class CustomerResource(ImportModelResource):
     price_list = Field(attribute="price_list", column_name="price_list",
                        widget=CodeCell(PriceList, label="price list"))
     preferred_warehouse = Field(attribute="preferred_warehouse", column_name="preferred_warehouse",
-                                widget=CodeCell(_model(INVENTORY_WAREHOUSE), label="warehouse"))
+                                widget=CodeCell(inventory_selectors.warehouses().model, label="warehouse"))
     tax_category = Field(attribute="tax_category", column_name="tax_category", default="standard", widget=TextCell())
     on_hold = Field(attribute="on_hold", column_name="on_hold", default=False, widget=BoolCell())
     is_active = Field(attribute="is_active", column_name="is_active", default=True, widget=BoolCell())
@@ -79,7 +71,7 @@ class PriceListItemResource(ImportModelResource):
                        widget=CodeCell(PriceList, label="price list"))
     price_list_name = Field(column_name="price_list_name", readonly=True)
     sku = Field(attribute="product", column_name="sku",
-                widget=CodeCell(_model(INVENTORY_PRODUCT), field="sku", label="SKU"))
+                widget=CodeCell(inventory_selectors.products().model, field="sku", label="SKU"))
     min_quantity = Field(attribute="min_quantity", column_name="min_quantity", default=Decimal("0"),
                          widget=DecimalCell(3))
     unit_price = Field(attribute="unit_price", column_name="unit_price", widget=DecimalCell(2))
