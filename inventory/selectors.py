@@ -837,6 +837,15 @@ def reservation_places(reservation_ids) -> dict[int, dict]:
             for r in rows}
 
 
+def serial_places(*, product_id: int, warehouse_id: int, serials) -> dict[str, tuple[str, str]]:
+    """{serial: (bin code, lot code)} for those of `serials` in stock in this warehouse; a serial
+    not in the answer is not in stock there (shipped, elsewhere or never received)."""
+    rows = (Serial.objects.filter(product_id=product_id, warehouse_id=warehouse_id, in_stock=True,
+                                  serial__in=list(serials))
+            .values_list("serial", "location__code", "lot__code"))
+    return {s: (loc or "", lot or "") for s, loc, lot in rows}
+
+
 def iter_bin_discrepancies():
     """I1/I2 at the bin grain. Yields {kind, product_id, warehouse_id, location_id, lot_id, sku,
     warehouse_code, expected, actual}:

@@ -55,6 +55,13 @@ def default_location(warehouse_id: int) -> Location:
     return loc
 
 
+def discrepancy_location(warehouse_id: int, *, code: str) -> Location:
+    """The warehouse's bin for stock held for a count (kind quarantine: never available)."""
+    loc, _ = Location.objects.get_or_create(warehouse_id=warehouse_id, code=code,
+                                            defaults={"kind": Location.Kind.QUARANTINE})
+    return loc
+
+
 def resolve_location(warehouse_id: int, location, *, field: str = "location") -> Location | None:
     """A bin of this warehouse by code (or instance); None/"" → None (the default bin)."""
     if location in (None, ""):
@@ -338,6 +345,8 @@ def serials_out(product: Product, quantity: Decimal, *, warehouse_id: int, locat
         qs = qs.filter(location=location)
     if serials:
         qs = qs.filter(serial__in=serials)
+        if lot is not None:  # named serials must be of the lot the quantity leaves from
+            qs = qs.filter(lot=lot)
     else:
         qs = qs.filter(lot=lot)
     picked = list(qs.order_by("serial")[: int(quantity)])

@@ -533,10 +533,13 @@ def release_reserved_quantity(*, reservation_ids_and_quantities: Sequence[tuple[
 
 
 def issue_reserved_stock(*, reservation_ids_and_quantities: Sequence[tuple[int, Decimal]], reference: str,
-                         correlation_id: str | None = None, savepoint: bool = True) -> list[IssueResult]:
+                         correlation_id: str | None = None, savepoint: bool = True,
+                         serials: dict[int, Sequence[str]] | None = None) -> list[IssueResult]:
     """Ship (part of) reservations: consume them and write `shipment` moves at valuation cost.
 
     A reservation consumed in full becomes `consumed`; a partial issue leaves the rest active.
+    `serials` ({reservation id: serial numbers}, serial-tracked products): the ones chosen at
+    picking leave; without them the first in stock in the reservation's bin and lot do.
     Locks: the levels (sorted) each with its reservations, in one query, then FIFO layers.
     Writes: the moves in one INSERT, the reservations and the levels in one UPDATE each.
     Emits: inventory.stock.changed.v1 per level.
@@ -549,10 +552,10 @@ def issue_reserved_stock(*, reservation_ids_and_quantities: Sequence[tuple[int, 
     if not wanted:
         return []
     with transaction.atomic(savepoint=savepoint):
-        return _issue(wanted=wanted, reference=reference, correlation_id=cid(correlation_id))
+        return _issue(wanted=wanted, reference=reference, correlation_id=cid(correlation_id), chosen=serials or {})
 
 
-def _issue(*, wanted: dict[int, Decimal], reference: str, correlation_id: str) -> list[IssueResult]:
+def _issue(*, wanted: dict[int, Decimal], reference: str, correlation_id: str, chosen) -> list[IssueResult]:
     levels, reservations = locks.lock_levels_of_reservations(ids=wanted)
     missing = sorted(set(wanted) - set(reservations))
     if missing:
@@ -607,8 +610,12 @@ def _issue(*, wanted: dict[int, Decimal], reference: str, correlation_id: str) -
         if t.location is None and t.lot is None:
             continue
         r = reservations[rid]
+        named = None
+        if r.location_id and len(chosen.get(rid) or ()) >= t.quantity:  # pinned: the serials picked there
+            named = list(chosen[rid])[: int(t.quantity)]
         serials = _bins.serials_out(levels[(r.product_id, r.warehouse_id)].product, t.quantity,
-                                    warehouse_id=r.warehouse_id, location=t.location, lot=t.lot, move=m)
+                                    warehouse_id=r.warehouse_id, location=t.location, lot=t.lot, move=m,
+                                    serials=named)
         picks[rid].append({"location": t.location.code if t.location else "", "lot": t.lot.code if t.lot else "",
                            "expiry_date": t.lot.expiry_date if t.lot else None, "quantity": t.quantity,
                            "serials": serials})
