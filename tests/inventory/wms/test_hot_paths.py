@@ -1,0 +1,55 @@
+"""Lots and bins cost the untracked hot paths nothing (#16): the receipt and the reservation of an
+untracked product issue exactly the statements they did before bins existed (counted on the
+commit before lots and bins: 13 and 6, each inside the test's transaction with its savepoint)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from inventory import services
+from inventory.models import BinLevel, Reservation, StockLevel
+from inventory.services import bins as bin_services
+from tests.factories.inventory import ProductFactory, WarehouseFactory
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stocked():
+    w1, w2 = WarehouseFactory(code="W1"), WarehouseFactory(code="W2")
+    # the warehouse has bins and tracked stock next to the untracked product (as in the benchmark data)
+    bin_services.create_location(warehouse=w1, code="A-01")
+    milk = ProductFactory(sku="MILK", tracking="lot")
+    services.receive_stock(warehouse=w1, lines=[services.ReceiptLineInput(
+        product=milk, quantity=D("5"), unit_cost=D("1"), lot="L1", location="A-01")])
+    bolt = ProductFactory(sku="BOLT")
+    for w in (w1, w2):
+        services.receive_stock(warehouse=w.pk, lines=[services.ReceiptLineInput(
+            product=bolt.pk, quantity=D("5"), unit_cost=D("1"))])
+    return w1, w2, bolt
+
+
+def test_untracked_receipt_costs_the_statements_it_did_before_bins(stocked, django_assert_num_queries):
+    w1, _w2, bolt = stocked
+    # savepoint, warehouse, product, level exists?, lock, receipt, move, line, receipt number,
+    # level, two outbox events, release
+    with django_assert_num_queries(13):
+        services.receive_stock(warehouse=w1.pk, lines=[services.ReceiptLineInput(
+            product=bolt.pk, quantity=D("5"), unit_cost=D("1"))], reference="bench")
+    assert StockLevel.objects.get(product=bolt, warehouse=w1).on_hand == D("10")
+    assert not BinLevel.objects.filter(product=bolt).exists()
+
+
+def test_untracked_reservation_costs_the_statements_it_did_before_bins(stocked, django_assert_num_queries):
+    w1, w2, bolt = stocked
+    # savepoint, lock (levels + product + warehouse + rule), insert, level, outbox event, release
+    with django_assert_num_queries(6):
+        made = services.reserve_stock(requests=[services.ReserveRequest(
+            demand_ref="B1", product_id=bolt.pk, quantity=D("1"))], warehouse_ids=[w1.pk, w2.pk],
+            all_or_nothing=True)
+    assert [(r.warehouse_id, r.quantity, r.location_id, r.lot_id) for r in made] == [(w1.pk, D("1"), None, None)]
+    assert Reservation.objects.get().quantity_open == D("1")
+    assert StockLevel.objects.get(product=bolt, warehouse=w1).reserved == D("1")
