@@ -689,7 +689,7 @@ def product_labels(product_ids) -> dict[int, dict]:
                                                                                           "category")}
 
 
-from inventory.reports import stock_aging  # noqa: E402,F401  (reports are selectors too)
+from inventory.reports import stock_accuracy_by_bin, stock_aging  # noqa: E402,F401  (reports are selectors too)
 
 # --- the staff order desk (#22) -------------------------------------------------------------------
 

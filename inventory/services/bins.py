@@ -108,9 +108,6 @@ def _move(*, level, wh, prod, qty, src, dst, lot_obj, serials, correlation_id) -
     return bm
 
 
-DISCREPANCY_CODE = "DISCREPANCY"
-
-
 @transaction.atomic
 def hold_for_count(*, warehouse, lines, correlation_id: str | None = None) -> list[BinMove]:
     """Stock a picker did not find: hold it for a count in the warehouse's discrepancy bin.
@@ -136,7 +133,7 @@ def hold_for_count(*, warehouse, lines, correlation_id: str | None = None) -> li
         wanted.append((prod, src, lot_obj, check_quantity(line["quantity"], field=f"lines.{i}.quantity")))
     if not wanted:
         return []
-    dst = _bins.discrepancy_location(wh.pk, code=DISCREPANCY_CODE)
+    dst = _bins.discrepancy_location(wh.pk, code=Location.DISCREPANCY_CODE)
     levels = locks.lock_levels({(prod.pk, wh.pk) for prod, *_ in wanted})
     before = {k: lv.on_hand - lv.reserved for k, lv in levels.items()}
     made, changed = [], {}

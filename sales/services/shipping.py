@@ -14,7 +14,16 @@ from core.messaging.publishing import buffered_events, publish
 from core.money import q2, q3, q6
 from sales import events, locks, stock
 from sales.exceptions import InvalidOrder, OrderStateConflict, ShipmentNotFound, ShipmentStateConflict
-from sales.models import Allocation, Order, OrderCharge, OrderLine, PickList, PickListLine, Shipment, ShipmentLine
+from sales.models import (
+    Allocation,
+    Order,
+    OrderCharge,
+    OrderLine,
+    PickList,
+    PickListLine,
+    Shipment,
+    ShipmentLine,
+)
 from sales.services._common import currency_of, derive_status, is_plain, shipped_share
 
 ZERO = Decimal("0")

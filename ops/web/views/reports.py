@@ -52,6 +52,10 @@ class AgingForm(AsOfReportForm):
     dead_after_days = forms.IntegerField(label=gettext_lazy("Dead after (days)"), min_value=1, max_value=3650)
 
 
+class AccuracyForm(PeriodForm):
+    warehouse = forms.CharField(label=gettext_lazy("Warehouse"), max_length=20)
+
+
 class BankQueueForm(FilterForm):
     account = forms.CharField(label=gettext_lazy("Bank account"), max_length=20)
 
@@ -72,7 +76,7 @@ def _links():
         ("Cash flow", "web:report-cash-flow"), ("Working capital", "web:report-working-capital"),
         ("Margin", "web:report-margin"), ("Stock aging", "web:report-stock-aging"),
         ("Bank matching", "web:bank-queue"), ("Bank reconciliation", "web:bank-reconciliation"),
-        ("Trial balance", "web:trial-balance"))]
+        ("Trial balance", "web:trial-balance"), ("Stock accuracy", "web:report-stock-accuracy"))]
 
 
 def _totals(report: dict, labels: dict[str, str], tones: dict[str, str] | None = None) -> list[dict]:
@@ -204,6 +208,35 @@ def stock_aging(request: HttpRequest) -> HttpResponse:
                             Col(_("On hand"), "quantity", numeric=True), Col(_("Value"), "value", numeric=True),
                             *[Col(b, b, numeric=True) for b in buckets],
                             Col(_("Last outbound"), "last_outbound"), Col(_("Dead stock"), "dead_stock")])
+
+
+@staff_page("inventory.reports")
+@reading_replica()
+def stock_accuracy(request: HttpRequest) -> HttpResponse:
+    """Accuracy per bin from the cycle counts of a period (default: this month so far)."""
+    f = AccuracyForm(request.GET)
+    date_from, date_to = _period(f)
+    r = inventory_selectors.stock_accuracy_by_bin(date_from=date_from, date_to=date_to,
+                                                  warehouse_code=f.value("warehouse"))
+    rows = r["rows"]
+    charts = [chart("accuracy", _("Counted lines and lines with a variance per bin"),
+                    [f"{row['warehouse']}/{row['bin']}" for row in rows],
+                    [(_("Counted"), [row["counted_lines"] for row in rows]),
+                     (_("With variance"), [row["variance_lines"] for row in rows])])]
+    held = sum((h["quantity"] for h in r["held_for_count"]), Decimal("0"))
+    r["totals"]["held_for_count"] = held
+    labels = {"counted_lines": _("Counted lines"), "variance_lines": _("Lines with variance"),
+              "variance_value": _("Value of variance"), "accuracy": _("Accuracy"),
+              "held_for_count": _("Held for a count (short picks)")}
+    return _render(request, title=_("Stock accuracy by bin %(from)s – %(to)s") % {"from": date_from, "to": date_to},
+                   rows=rows, form=f, totals=_totals(r, labels, {"variance_lines": "warn", "held_for_count": "warn"}),
+                   charts=charts, section="stock", empty=_("No counts in this period."),
+                   columns=[Col(_("Warehouse"), "warehouse"), Col(_("Bin"), "bin"), Col(_("Kind"), "kind"),
+                            Col(_("Counted lines"), "counted_lines", numeric=True),
+                            Col(_("Lines with variance"), "variance_lines", numeric=True),
+                            Col(_("Value of variance"), "variance_value", numeric=True),
+                            Col(_("Net value"), "net_variance_value", numeric=True),
+                            Col(_("Accuracy"), "accuracy", numeric=True)])
 
 
 # --- bank ---------------------------------------------------------------------------------------

@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import DomainError
 from inventory import selectors as inventory_selectors
-from inventory import services as inv
 from ops.web import related
 from ops.web.access import staff_page
 from ops.web.render import page
+from ops.web.scan import read_scan
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
 from sales import services as sales_services
@@ -89,8 +89,11 @@ def pick_list(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     lines = list(pick.lines.all())
     counts = {ln.pk: _dec(request.POST.get(f"picked-{ln.pk}")) for ln in lines}
+    scan_error = ""
     if request.method == "POST" and pick.status == "open":
-        if "confirm" in request.POST:
+        if (request.POST.get("scan") or "").strip():  # Enter in the scan field: a scan, never a confirmation
+            scan_error = _apply_scan(request.POST["scan"], lines, counts)
+        elif "confirm" in request.POST:
             try:
                 sales_services.confirm_pick_list(pick_list_id=pick.pk, lines=[
                     {"shipment": ln.shipment_id, "sku": ln.sku, "lot": ln.lot, "location": ln.location,
@@ -100,29 +103,23 @@ def pick_list(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Picks confirmed; anything short is backordered."))
                 return redirect("web:pick-list", pk=pick.pk)
-        elif (request.POST.get("scan") or "").strip():
-            _apply_scan(request, lines, counts)
     for ln in lines:
         ln.counted = counts[ln.pk] if request.method == "POST" else (ln.quantity_picked or ZERO)
-    return page(request, "web/pick_list.html", {"pick": pick, "lines": lines}, section="orders")
+    return page(request, "web/pick_list.html", {"pick": pick, "lines": lines, "scan_error": scan_error},
+                section="orders")
 
 
-def _apply_scan(request, lines, counts) -> None:
-    try:
-        scanned = inv_scan(request.POST["scan"])
-    except DomainError as exc:
-        messages.error(request, exc.detail)
-        return
+def _apply_scan(text, lines, counts) -> str:
+    """Count a scan on its line; returns the error to show beside the scan field ("" if none)."""
+    scanned, error = read_scan(text)
+    if scanned is None:
+        return error
     for ln in lines:
         if ln.sku == scanned.get("sku") and (not scanned.get("lot") or scanned["lot"] == ln.lot):
             if counts[ln.pk] < ln.quantity:
                 counts[ln.pk] = min(ln.quantity, counts[ln.pk] + (scanned.get("quantity") or Decimal("1")))
-                return
-    messages.error(request, _("Scanned item is not on this pick list (or already complete)."))
-
-
-def inv_scan(barcode: str) -> dict:
-    return inv.scan_barcode(barcode=barcode)
+                return ""
+    return _("Scanned item is not on this pick list (or already complete).")
 
 
 def _dec(value) -> Decimal:
