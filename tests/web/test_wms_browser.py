@@ -93,3 +93,49 @@ def test_receive_screen_fills_lines_from_a_scanner(page, live_server):
     milk_line.refresh_from_db()
     drill_line.refresh_from_db()
     assert (milk_line.quantity_received, drill_line.quantity_received) == (D("7"), D("2"))
+
+
+def test_pick_screen_collects_serials_from_the_scanner_and_refuses_beside_the_line(page, live_server):
+    from inventory import services as inv
+    from inventory.services import bins as bin_services
+    from sales import services
+    from sales.models import PickList
+    from tests.factories.inventory import ProductFactory, WarehouseFactory
+    from tests.factories.sales import CustomerFactory
+
+    wh = WarehouseFactory(code="MAIN")
+    bin_services.create_location(warehouse=wh, code="A-01")
+    drill = ProductFactory(sku="DRILL", tracking="serial", gtin="4006381333931")
+    inv.receive_stock(warehouse=wh, lines=[inv.ReceiptLineInput(
+        product=drill, quantity=D("3"), unit_cost=D("50"), serials=["SN-1", "SN-2", "SN-3"], location="A-01")])
+    CustomerFactory(code="C1")
+    services.submit_order(services.CanonicalOrder(customer_code="C1", channel="api", external_ref="P1",
+                                                  lines=[services.CanonicalLine(sku="DRILL", quantity=D("2"))]))
+    pick = services.create_pick_list(warehouse_code="MAIN")
+    line = pick.lines.get()
+    user("u-pick", roles.OPERATIONS)
+    login(page, live_server, "u-pick")
+    page.goto(live_server.url + reverse("web:pick-list", args=[pick.pk]))
+    expect(page.locator("#scan")).to_be_focused()
+    scan(page, "(01)04006381333931(21)SN-2")
+    expect(page.locator(f"#picked-{line.pk}")).to_have_value("1")
+    expect(page.locator(f"#serials-{line.pk}")).to_have_value("SN-2")
+    scan(page, "(01)04006381333932(21)SN-3")  # bad check digit
+    expect(page.locator("#scan-error")).to_contain_text("check digit")
+    scan(page, "(01)04006381333931(21)SN-2")
+    expect(page.locator("#scan-error")).to_contain_text("SN-2 is scanned already")
+    assert PickList.objects.get(pk=pick.pk).status == "open"  # Enter in the scan field never confirmed
+    page.locator(f"#picked-{line.pk}").fill("2")
+    page.locator(f"#serials-{line.pk}").fill("SN-2 SN-9")
+    page.get_by_role("button", name="Confirm picks").click()
+    expect(page.locator("td .error")).to_contain_text("SN-9")
+    assert PickList.objects.get(pk=pick.pk).status == "open"
+    page.locator(f"#serials-{line.pk}").fill("")
+    scan(page, "(01)04006381333931(21)SN-2")
+    scan(page, "(01)04006381333931(21)SN-3")
+    expect(page.locator(f"#picked-{line.pk}")).to_have_value("2")
+    shot(page, "pick-screen-serials")
+    page.get_by_role("button", name="Confirm picks").click()
+    expect(page.locator(".msg-success")).to_contain_text("Picks confirmed")
+    line.refresh_from_db()
+    assert (line.quantity_picked, sorted(line.serials)) == (D("2"), ["SN-2", "SN-3"])
