@@ -240,7 +240,10 @@ def _carry_over(*, order: Order, shipment: Shipment, leftovers, untouched, order
 
 def _picked_serials(shipment: Shipment, plan) -> dict[int, list[str]] | None:
     """{reservation id: serials chosen at picking} for the allocations that leave (serial-tracked
-    products picked on a confirmed pick list); None when none were chosen (one query)."""
+    products picked on a confirmed pick list); None when none were chosen (no query then: the
+    shipment's lock query said so)."""
+    if not getattr(shipment, "has_picked_serials", True):
+        return None
     by_alloc: dict[int, list[str]] = defaultdict(list)
     for alloc_id, serials in (PickListLine.objects.filter(shipment=shipment, pick_list__status=PickList.Status.CONFIRMED)
                               .exclude(serials=[]).values_list("allocation_id", "serials")):
