@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import transaction
 
 from core.exceptions import StateConflict
 
 from .. import locks
 from ..exceptions import InsufficientStock, ValidationFailed
-from ..models import BinMove, Location, StockMove
+from ..models import BinMove, Location, Serial, StockMove
 from . import _bins
 from ._ledger import (
     ZERO,
@@ -114,7 +116,8 @@ def hold_for_count(*, warehouse, lines, correlation_id: str | None = None) -> li
 
     A short pick means the books say more is in the bin than the picker found. Rather than
     leave the phantom stock available (the backorder run would allocate it again at once),
-    each line {sku, location, lot, quantity} moves what is free there, at most `quantity`,
+    each line {sku, location, lot, quantity, keep_serials?} moves what is free there, at most
+    `quantity` (serials: any in that bin and lot but `keep_serials`, those picked for shipments),
     into the bin DISCREPANCY (kind quarantine, made on first use): never available, visible
     on the stock pages and the accuracy report. A cycle count of that bin writes off what
     stays lost; stock found after all is moved back (bin-moves/). A bin that holds less than
@@ -130,14 +133,15 @@ def hold_for_count(*, warehouse, lines, correlation_id: str | None = None) -> li
         src = _bins.resolve_location(wh.pk, line.get("location") or None, field=f"lines.{i}.location")
         src = src or _bins.default_location(wh.pk)
         lot_obj = _bins.existing_lot(prod, line.get("lot") or "", field=f"lines.{i}.lot")
-        wanted.append((prod, src, lot_obj, check_quantity(line["quantity"], field=f"lines.{i}.quantity")))
+        wanted.append((prod, src, lot_obj, check_quantity(line["quantity"], field=f"lines.{i}.quantity"),
+                       {str(x) for x in line.get("keep_serials") or ()}))
     if not wanted:
         return []
     dst = _bins.discrepancy_location(wh.pk, code=Location.DISCREPANCY_CODE)
     levels = locks.lock_levels({(prod.pk, wh.pk) for prod, *_ in wanted})
     before = {k: lv.on_hand - lv.reserved for k, lv in levels.items()}
     made, changed = [], {}
-    for prod, src, lot_obj, qty in sorted(wanted, key=lambda w: (w[0].pk, w[1].pk, w[2].pk if w[2] else 0)):
+    for prod, src, lot_obj, qty, keep in sorted(wanted, key=lambda w: (w[0].pk, w[1].pk, w[2].pk if w[2] else 0)):
         if src.pk == dst.pk:
             continue
         level = levels[(prod.pk, wh.pk)]
@@ -149,9 +153,14 @@ def hold_for_count(*, warehouse, lines, correlation_id: str | None = None) -> li
                                    exact=True)
             here = rows[0].on_hand - rows[0].reserved if rows else ZERO
         take = min(qty, free, here)
+        serials: list[str] = []
+        if take > 0 and prod.tracking == prod.Tracking.SERIAL:
+            serials = list(Serial.objects.filter(product=prod, warehouse=wh, location=src, lot=lot_obj, in_stock=True)
+                           .exclude(serial__in=keep).order_by("serial").values_list("serial", flat=True)[:int(take)])
+            take = Decimal(len(serials))
         if take <= 0:
             continue
-        made.append(_move(level=level, wh=wh, prod=prod, qty=take, src=src, dst=dst, lot_obj=lot_obj, serials=(),
+        made.append(_move(level=level, wh=wh, prod=prod, qty=take, src=src, dst=dst, lot_obj=lot_obj, serials=serials,
                           correlation_id=correlation_id))
         changed[(prod.pk, wh.pk)] = level
     if changed:

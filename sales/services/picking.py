@@ -10,7 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.messaging.publishing import buffered_events
@@ -174,8 +174,14 @@ def _assign_serials(pick, product, takes, given, serials, errors, *, field) -> N
 def _hold_missing(pick, short, *, correlation_id) -> None:
     """What a picker did not find is a discrepancy: hold it for a count rather than let the
     backorder run allocate the same phantom stock again."""
-    wanted = [{"sku": pl.sku, "location": pl.location, "lot": pl.lot, "quantity": qty, "reference": pick.number}
-              for pl, qty in short]
+    skus = {pl.sku for pl, _qty in short}
+    keep: dict[str, set] = defaultdict(set)  # serials picked for shipments still to ship stay where they are
+    for sku, serials in (PickListLine.objects.filter(sku__in=skus, shipment__status=Shipment.Status.READY)
+                         .filter(Q(pick_list=pick) | Q(pick_list__status=PickList.Status.CONFIRMED))
+                         .exclude(serials=[]).values_list("sku", "serials")):
+        keep[sku] |= set(serials)
+    wanted = [{"sku": pl.sku, "location": pl.location, "lot": pl.lot, "quantity": qty,
+               "keep_serials": sorted(keep.get(pl.sku, ()))} for pl, qty in short]
     stock.hold_for_count(warehouse_id=pick.warehouse_id, lines=wanted, correlation_id=correlation_id)
 
 

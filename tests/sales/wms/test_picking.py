@@ -181,3 +181,22 @@ def test_short_pick_holds_the_missing_stock_for_a_count_and_the_backorder_waits(
                      lot="M1")
     lv.refresh_from_db()
     assert (lv.on_hand, lv.blocked) == (D("6"), D("0"))
+
+
+def test_short_pick_of_serials_holds_others_than_the_picked_ones(ops_client, setup):
+    wh = setup[0]
+    drill = ProductFactory(sku="DRILL", tracking="serial")
+    inv.receive_stock(warehouse=wh, lines=[inv.ReceiptLineInput(
+        product=drill, quantity=D("3"), unit_cost=D("50"), serials=["SN-1", "SN-2", "SN-3"], location="C-09")])
+    order = place(ops_client, [("DRILL", 2)])
+    shipment = order.shipments.get()
+    pick = ops_client.post(reverse("sales:pick-list-list"), {"warehouse": "MAIN"}, format="json").json()
+    resp = confirm(ops_client, pick["id"], [{"shipment": shipment.pk, "sku": "DRILL", "quantity": "1",
+                                             "serials": ["SN-1"]}])
+    assert resp.status_code == 200, resp.content
+    where = dict(Serial.objects.filter(product=drill).values_list("serial", "location__code"))
+    assert where == {"SN-1": "C-09", "SN-2": "DISCREPANCY", "SN-3": "C-09"}  # the picked one stays to ship
+    resp = ops_client.post(reverse("sales:shipment-ship", kwargs={"pk": shipment.pk}), {}, format="json")
+    assert resp.status_code == 200, resp.content
+    assert [s for p in ShipmentLine.objects.get(shipment=shipment).picks for s in p["serials"]] == ["SN-1"]
+    assert order.lines.get().quantity_backordered == D("1")
