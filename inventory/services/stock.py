@@ -171,7 +171,7 @@ def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: st
     receipt_lines, total = [], ZERO
     for n, (product, qty_uom, qty, base_cost, value, pol, uom_code) in enumerate(prepared, start=1):
         level = levels[(product.pk, wh.pk)]
-        location, lot_code, expiry, serials = tracking[n - 1]
+        location, lot_code, expiry, serials, known = tracking[n - 1]
         location = _bins.normalise(product, location)
         if location is None and product.tracking != Product.Tracking.NONE:
             location = _bins.default_location(wh.pk)  # tracked stock is always on a row, with its bin
@@ -182,7 +182,7 @@ def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: st
         lot = None
         if lot_code or product.tracking == Product.Tracking.LOT:
             lot = _bins.lot_for_receipt(product, lot_code, expiry, received_on=_bins.today(),
-                                        supplier=supplier_obj, field=f"lines.{n - 1}.lot")
+                                        supplier=supplier_obj, field=f"lines.{n - 1}.lot", known=known)
         move = post_move(level=level, product=product, kind=Kind.RECEIPT, quantity=qty, unit_cost=base_cost,
                          value=value, reference=reference or receipt.number, source_type="receipt",
                          source_id=str(receipt.pk), correlation_id=correlation_id,
@@ -269,8 +269,9 @@ def _receipt_tracking(product, line, qty, wh, i, seen_serials, supplier):
     if expiry is not None and expiry < _bins.today():
         raise InvalidLot(f"Expiry {expiry} is before the receipt date.",
                          errors={f"lines.{i}.expiry_date": ["Before the receipt date."]})
-    if lot_code and expiry is not None:
-        fixed = Lot.objects.filter(product=product, code=lot_code).values_list("expiry_date", flat=True).first()
+    known = Lot.objects.filter(product=product, code=lot_code).first() if lot_code else None
+    if known is not None and expiry is not None:
+        fixed = known.expiry_date
         if fixed is not None and fixed != expiry:
             raise InvalidLot(f"Lot {lot_code} expires on {fixed}, fixed at its first receipt.",
                              errors={f"lines.{i}.expiry_date": [f"Lot {lot_code} expires {fixed}."]})
@@ -281,7 +282,7 @@ def _receipt_tracking(product, line, qty, wh, i, seen_serials, supplier):
     seen_serials |= {(product.pk, s) for s in serials}
     if location is not None and location.capacity is not None:
         pass  # checked when booked (the whole receipt rolls back)
-    return location, lot_code, expiry, serials
+    return location, lot_code, expiry, serials, known
 
 
 def _supplier(supplier, purchase_order):

@@ -1,6 +1,8 @@
 """Lots and bins cost the untracked hot paths nothing (#16): the receipt and the reservation of an
 untracked product issue exactly the statements they did before bins existed (counted on the
-commit before lots and bins: 13 and 6, each inside the test's transaction with its savepoint)."""
+commit before lots and bins: 13 and 6, each inside the test's transaction with its savepoint).
+With lots and bins in the data (bench/inventory.py --lots-and-bins) a receipt into a bin and a
+FEFO reservation cost what their grain needs and no more (pinned below)."""
 
 from __future__ import annotations
 
@@ -53,3 +55,37 @@ def test_untracked_reservation_costs_the_statements_it_did_before_bins(stocked, 
     assert [(r.warehouse_id, r.quantity, r.location_id, r.lot_id) for r in made] == [(w1.pk, D("1"), None, None)]
     assert Reservation.objects.get().quantity_open == D("1")
     assert StockLevel.objects.get(product=bolt, warehouse=w1).reserved == D("1")
+
+
+def test_receipts_into_a_bin_and_a_lot_cost_three_statements_more_at_most(stocked, django_assert_num_queries):
+    # the benchmark's shape with lots and bins: every receipt names a bin, tracked ones a lot
+    w1, _w2, bolt = stocked
+    from inventory.models import Product
+
+    milk = Product.objects.get(sku="MILK")
+    # the untracked receipt's 13, + the bin by its code, + one upsert of the bin row
+    with django_assert_num_queries(15):
+        services.receive_stock(warehouse=w1.pk, lines=[services.ReceiptLineInput(
+            product=bolt.pk, quantity=D("5"), unit_cost=D("1"), location="A-01")])
+    # + the lot (read once: its expiry is checked and it is booked from the same read)
+    with django_assert_num_queries(16):
+        services.receive_stock(warehouse=w1.pk, lines=[services.ReceiptLineInput(
+            product=milk.pk, quantity=D("5"), unit_cost=D("1"), lot="L1", location="A-01")])
+    rows = {(r.product.sku, r.lot.code if r.lot else ""): r.on_hand
+            for r in BinLevel.objects.select_related("product", "lot")}
+    assert rows == {("MILK", "L1"): D("10"), ("BOLT", ""): D("5")}
+    assert StockLevel.objects.get(product=milk, warehouse=w1).binned == D("10")
+
+
+def test_fefo_reservation_costs_two_statements_more(stocked, django_assert_num_queries):
+    w1, _w2, _bolt = stocked
+    from inventory.models import Product
+
+    milk = Product.objects.get(sku="MILK")
+    # the untracked reservation's 6, + the lock of the bin rows, + their reserved quantities
+    with django_assert_num_queries(8):
+        made = services.reserve_stock(requests=[services.ReserveRequest(
+            demand_ref="B2", product_id=milk.pk, quantity=D("2"))], warehouse_ids=[w1.pk],
+            all_or_nothing=True)
+    assert [(r.quantity, r.lot.code) for r in made] == [(D("2"), "L1")]
+    assert BinLevel.objects.get(product=milk).reserved == D("2")
