@@ -44,7 +44,9 @@ class AsOfReportForm(FilterForm):
 class MarginForm(PeriodForm):
     group_by = forms.ChoiceField(label=gettext_lazy("Group by"), choices=[
         ("product", gettext_lazy("Product")), ("customer", gettext_lazy("Customer")),
-        ("category", gettext_lazy("Category"))])
+        ("category", gettext_lazy("Category")), ("month", gettext_lazy("Month"))])
+    warehouse = forms.CharField(label=gettext_lazy("Warehouse"), max_length=20)
+    category = forms.CharField(label=gettext_lazy("Product category"), max_length=40)
 
 
 class AgingForm(AsOfReportForm):
@@ -172,17 +174,26 @@ def margin(request: HttpRequest) -> HttpResponse:
     f = MarginForm(request.GET)
     date_from, date_to = _period(f)
     group_by = f.value("group_by") or "product"
-    r = sales_selectors.margin(group_by=group_by, date_from=date_from, date_to=date_to)
-    key = {"product": "product", "customer": "customer", "category": "category"}[group_by]
-    top = r["rows"][:15]
-    charts = [chart("margin", _("Revenue and margin (top 15)"), [row[key] for row in top],
+    try:
+        r = sales_selectors.margin(group_by=group_by, date_from=date_from, date_to=date_to,
+                                   warehouse=f.value("warehouse"), category=f.value("category"))
+    except sales_selectors.UnknownFilter as exc:
+        f.add_error("warehouse", str(exc))
+        r = sales_selectors.margin(group_by=group_by, date_from=date_from, date_to=date_to,
+                                   category=f.value("category"))
+    key = group_by
+    top = r["rows"][:15] if group_by != "month" else r["rows"]
+    charts = [chart("margin", _("Revenue and margin by month") if group_by == "month" else
+                    _("Revenue and margin (top 15)"), [row[key] for row in top],
                     [(_("Revenue"), [row["revenue"] for row in top]), (_("Margin"), [row["margin"] for row in top])])]
     labels = {"revenue": _("Revenue"), "cost": _("Cost"), "margin": _("Margin"), "margin_percent": _("Margin %")}
-    cols = [Col(_(group_by.title()), key)] + ([Col(_("Name"), "name")] if group_by != "category" else []) + [
+    named = group_by in ("product", "customer")
+    previous = [Col(_("Previous revenue"), "previous_revenue", numeric=True),
+                Col(_("Previous margin"), "previous_margin", numeric=True)] if group_by != "month" else []
+    cols = [Col(_(group_by.title()), key)] + ([Col(_("Name"), "name")] if named else []) + [
         Col(_("Quantity"), "quantity", numeric=True), Col(_("Revenue"), "revenue", numeric=True),
         Col(_("Cost"), "cost", numeric=True), Col(_("Margin"), "margin", numeric=True),
-        Col(_("Margin %"), "margin_percent", numeric=True), Col(_("Previous revenue"), "previous_revenue", numeric=True),
-        Col(_("Previous margin"), "previous_margin", numeric=True)]
+        Col(_("Margin %"), "margin_percent", numeric=True), *previous]
     return _render(request, title=_("Margin by %(g)s %(from)s – %(to)s") % {"g": group_by, "from": date_from,
                                                                             "to": date_to},
                    rows=r["rows"], form=f, totals=_totals(r, labels), charts=charts, columns=cols,
