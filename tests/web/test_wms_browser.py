@@ -41,6 +41,14 @@ def open_purchase_order():
     return PurchaseOrder.objects.get()
 
 
+def open_scan_screen(page, live_server, username: str, url: str) -> None:
+    """Sign in as an operations user and open a screen whose scan field has the focus."""
+    user(username, roles.OPERATIONS)
+    login(page, live_server, username)
+    page.goto(live_server.url + url)
+    expect(page.locator("#scan")).to_be_focused()
+
+
 def scan(page, text: str) -> None:
     page.locator("#scan").fill(text)
     page.locator("#scan").press("Enter")
@@ -52,10 +60,7 @@ def test_receive_screen_fills_lines_from_a_scanner(page, live_server):
 
     po = open_purchase_order()
     milk_line, drill_line = po.lines.order_by("line_no")
-    user("u-rcv", roles.OPERATIONS)
-    login(page, live_server, "u-rcv")
-    page.goto(live_server.url + reverse("web:purchase-order", args=[po.pk]))
-    expect(page.locator("#scan")).to_be_focused()
+    open_scan_screen(page, live_server, "u-rcv", reverse("web:purchase-order", args=[po.pk]))
     # a GS1 DataMatrix: GTIN, expiry 2027-12-31, lot LOT42 (FNC1 as GS), quantity 6
     scan(page, "01095060001343521727123110LOT42\x1d306")
     expect(page.locator(f"#qty-{milk_line.pk}")).to_have_value("6")
@@ -113,10 +118,7 @@ def test_pick_screen_collects_serials_from_the_scanner_and_refuses_beside_the_li
                                                   lines=[services.CanonicalLine(sku="DRILL", quantity=D("2"))]))
     pick = services.create_pick_list(warehouse_code="MAIN")
     line = pick.lines.get()
-    user("u-pick", roles.OPERATIONS)
-    login(page, live_server, "u-pick")
-    page.goto(live_server.url + reverse("web:pick-list", args=[pick.pk]))
-    expect(page.locator("#scan")).to_be_focused()
+    open_scan_screen(page, live_server, "u-pick", reverse("web:pick-list", args=[pick.pk]))
     scan(page, "(01)04006381333931(21)SN-2")
     expect(page.locator(f"#picked-{line.pk}")).to_have_value("1")
     expect(page.locator(f"#serials-{line.pk}")).to_have_value("SN-2")

@@ -20,15 +20,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def counted(db):
+    """MILK (lot-tracked) 10 of L1 in A-01 and 5 of L2 in B-02, BOLT 10 in the default bin; counts."""
     wh = WarehouseFactory(code="MAIN")
-    for code in ("A-01", "B-02"):
-        bin_services.create_location(warehouse=wh, code=code)
-    milk = ProductFactory(sku="MILK", tracking="lot")
-    bolt = ProductFactory(sku="BOLT")
-    inv.receive_stock(warehouse=wh, lines=[
-        inv.ReceiptLineInput(product=milk, quantity=D("10"), unit_cost=D("2"), lot="L1", location="A-01"),
-        inv.ReceiptLineInput(product=milk, quantity=D("5"), unit_cost=D("2"), lot="L2", location="B-02"),
-        inv.ReceiptLineInput(product=bolt, quantity=D("10"), unit_cost=D("2"))])
+    milk, bolt = ProductFactory(sku="MILK", tracking="lot"), ProductFactory(sku="BOLT")
+    stock = [(milk, "10", "L1", "A-01"), (milk, "5", "L2", "B-02"), (bolt, "10", "", None)]
+    for _p, _q, _lot, code in stock:
+        if code:
+            bin_services.create_location(warehouse=wh, code=code)
+    inv.receive_stock(warehouse=wh, lines=[inv.ReceiptLineInput(product=p, quantity=D(q), unit_cost=D("2"), lot=lot,
+                                                                location=code) for p, q, lot, code in stock])
     count = dict(warehouse=wh, reason="cycle count")
     inv.adjust_stock(product=milk, counted_quantity=D("10"), location="A-01", lot="L1", **count)  # agrees
     inv.adjust_stock(product=milk, counted_quantity=D("9"), location="A-01", lot="L1", **count)   # 1 short: 2.00
