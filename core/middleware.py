@@ -7,7 +7,10 @@ import structlog
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 
+from core import preferences
 from core.api.problems import problem_json_response
 
 from . import context
@@ -104,3 +107,27 @@ class RequestGuardMiddleware:
             return problem_json_response(400, "Invalid input", f"The request {where} contains a NUL character.",
                                          code="invalid", errors={where: ["NUL characters are not allowed."]})
         return self.get_response(request)
+
+
+class UserLocaleMiddleware:
+    """Django's LocaleMiddleware, with the signed-in user's preference first (core.preferences):
+    the language is the user's choice, else the browser's Accept-Language, else LANGUAGE_CODE;
+    times are shown in the user's time zone, else settings.TIME_ZONE (all stored in UTC).
+
+    Both are restored after the response, so nothing leaks to the next request on the thread."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        chosen = session.get(preferences.SESSION_LANGUAGE, "") if session is not None else ""
+        language = chosen if chosen in preferences.languages() else translation.get_language_from_request(request)
+        zone = session.get(preferences.SESSION_TIME_ZONE, "") if session is not None else ""
+        zone = zone if zone and preferences.is_time_zone(zone) else None
+        with translation.override(language), timezone.override(zone):
+            request.LANGUAGE_CODE = translation.get_language()
+            response = self.get_response(request)
+            response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        patch_vary_headers(response, ("Accept-Language",))
+        return response

@@ -6,11 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.validators import MinValueValidator
 from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
 
-from core import imports, roles
+from core import imports, preferences, roles
 from finance import selectors as finance_selectors
 from integrations import selectors as integrations_selectors
 from inventory import selectors as inventory_selectors
@@ -344,3 +346,16 @@ class CurrencyFilter(FilterForm):
 
     def clean_currency(self):
         return (self.cleaned_data.get("currency") or "").strip().upper()
+
+
+class PreferencesForm(forms.Form):
+    """A user's language and time zone (core.preferences); blank follows the browser / the server."""
+
+    language = forms.ChoiceField(label=_("Language"), required=False)
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("As the browser asks")), *preferences.languages().items()]
+        self.fields["time_zone"].choices = [("", _("The server's (%(zone)s)") % {"zone": settings.TIME_ZONE}),
+                                            *[(z, z) for z in preferences.time_zones()]]
