@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from core import company as core_company
 from core import currencies
@@ -142,7 +141,7 @@ def setup_company(*, name: str, currency: str, country: str, chart: str = "gener
     result.accounts_created = _chart(chart)
     result.units_created = inventory_services.ensure_base_units()
     result.tax_rates = _tax(country)
-    year = year or timezone.localdate().year
+    year = year or core_company.today().year
     try:
         with transaction.atomic():
             create_fiscal_year(year=year)

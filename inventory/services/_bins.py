@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Q, Sum
-from django.utils import timezone
+
+from core import company as core_company
 
 from ..exceptions import (
     BinCapacityExceeded,
@@ -349,4 +350,4 @@ def serials_out(product: Product, quantity: Decimal, *, warehouse_id: int, locat
 
 
 def today() -> datetime.date:
-    return timezone.localdate()
+    return core_company.today()

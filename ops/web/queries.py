@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from core import company as core_company
 from core.messaging import selectors as messaging_selectors
 from finance import selectors as finance_selectors
 from integrations import selectors as integrations_selectors
@@ -34,7 +35,7 @@ def _counts(qs, field: str) -> dict[str, int]:
 
 def operations_figures() -> dict:
     now = timezone.now()
-    today = timezone.localdate()
+    today = core_company.today()
     days = [today - timedelta(days=i) for i in range(13, -1, -1)]
     orders = sales_selectors.order_figures(today=today, since=days[0])
     # as ops.kpis: a scrap is not a count
@@ -89,7 +90,7 @@ def ar_aging(as_of=None) -> dict:
 
 
 def finance_figures() -> dict:
-    today = timezone.localdate()
+    today = core_company.today()
     days = [today - timedelta(days=i) for i in range(13, -1, -1)]
     fig = finance_selectors.invoice_figures(today=today, since=today - timedelta(days=30), days_from=days[0])
     issued, overdue, sni, per_day = fig["issued"], fig["overdue"], fig["sni"], fig["invoiced_per_day"]
@@ -111,7 +112,7 @@ def finance_figures() -> dict:
 def cash_figures() -> dict:
     """The finance dashboard's cash block: cash position per bank account, the bank lines
     waiting for a match, and the P&L of the month to date."""
-    today = timezone.localdate()
+    today = core_company.today()
     pnl = finance_selectors.profit_and_loss(date_from=today.replace(day=1), date_to=today, compare=False)
     cash = finance_selectors.cash_position(as_of=today)
     return {"cash": cash, "pnl_month": pnl["totals"], "unmatched_bank_lines": cash["unmatched_lines"]}
@@ -202,7 +203,7 @@ def business_kpis(days: int = 7) -> list[tuple[str, str]]:
     Cached for a minute: they are trends over days, and computing them takes a dozen
     queries that every dashboard view would otherwise repeat.
     """
-    key = f"web:business-kpis:{days}:{timezone.localdate().isoformat()}"
+    key = f"web:business-kpis:{days}:{core_company.today().isoformat()}"
     rows = cache.get(key)
     if rows is None:
         rows = _business_kpis(days)
@@ -211,7 +212,7 @@ def business_kpis(days: int = 7) -> list[tuple[str, str]]:
 
 
 def _business_kpis(days: int) -> list[tuple[str, str]]:
-    today = timezone.localdate()
+    today = core_company.today()
     s = ops_selectors.get_kpis(date_from=today - timedelta(days=days - 1), date_to=today)["summary"]
     cycle, latency = s.get("order_cycle_time", {}), s.get("invoice_latency", {})
     return [

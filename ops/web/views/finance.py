@@ -9,9 +9,9 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core import company as core_company
 from core import labels
 from core.currencies import company_currency
 from core.exceptions import DomainError
@@ -51,7 +51,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     f = forms.InvoiceFilter(request.GET)
     qs = finance_selectors.search_invoices(search=f.value("q"), status=f.value("status"),
                                            customer_code=f.value("customer"),
-                                           overdue_on=timezone.localdate() if f.value("overdue") else None)
+                                           overdue_on=core_company.today() if f.value("overdue") else None)
     table = Table(
         title="Invoices", related=related.finance(), rows=qs, filter_form=f, empty="No invoices match. Invoices are issued when goods ship.",
         actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
@@ -247,7 +247,7 @@ def _trial_balance(as_of):
 @reading_replica()
 def trial_balance(request: HttpRequest) -> HttpResponse:
     f = forms.AsOfForm(request.GET)
-    as_of = f.value("as_of") or timezone.localdate()
+    as_of = f.value("as_of") or core_company.today()
     rows, total_d, total_c = _trial_balance(as_of)
     table = Table(
         title=f"Trial balance as of {erp_format.day(as_of)}", rows=rows, filter_form=f, page_size=500,
@@ -282,7 +282,7 @@ def ar_aging(request: HttpRequest) -> HttpResponse:
 def close_checklist(period) -> list[dict]:
     """What must be true before a period closes: each item passes or says why not."""
     items = []
-    today = timezone.localdate()
+    today = core_company.today()
     ended = period.end_date < today
     items.append({"label": "Period has ended", "ok": ended,
                   "detail": f"ended on {erp_format.day(period.end_date)}" if ended else
@@ -324,7 +324,7 @@ def _after_close(period) -> list[str]:
 
 @staff_page("finance.ledger")
 def period_list(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
+    today = core_company.today()
     qs = finance_selectors.list_periods()
     table = Table(
         title="Fiscal periods", related=related.finance(), rows=qs, empty="No periods yet. The first posting creates the year.",

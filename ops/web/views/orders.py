@@ -9,10 +9,10 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import company as core_company
 from core.exceptions import DomainError
 from core.templatetags import erp_format
 from finance import selectors as finance_selectors
@@ -209,7 +209,7 @@ def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
         refused(request, exc)
     else:
         messages.success(request, f"Shipment {shipment.number} shipped.")
-        closed = finance_selectors.closed_period_covering(timezone.localdate())
+        closed = finance_selectors.closed_period_covering(core_company.today())
         if closed is not None:
             messages.warning(request, f"Period {closed.name} is closed: this shipment's invoice and postings go "
                                       "into the next open period, dated its first day. The exception queue "

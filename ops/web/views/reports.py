@@ -12,10 +12,10 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import company as core_company
 from core.exceptions import DomainError
 from core.replica import reading_replica
 from finance import selectors as finance_selectors
@@ -61,7 +61,7 @@ class ReconciliationForm(AsOfReportForm):
 
 
 def _period(f: FilterForm) -> tuple[date, date]:
-    today = timezone.localdate()
+    today = core_company.today()
     date_from, date_to = f.value("date_from") or today.replace(day=1), f.value("date_to") or today
     return (date_to, date_from) if date_to < date_from else (date_from, date_to)
 
@@ -111,7 +111,7 @@ def profit_and_loss(request: HttpRequest) -> HttpResponse:
 @reading_replica()
 def balance_sheet(request: HttpRequest) -> HttpResponse:
     f = AsOfReportForm(request.GET)
-    as_of = f.value("as_of") or timezone.localdate()
+    as_of = f.value("as_of") or core_company.today()
     r = finance_selectors.balance_sheet(as_of=as_of)
     labels = {"total_assets": _("Assets"), "total_liabilities": _("Liabilities"), "total_equity": _("Equity"),
               "current_year_result": _("Current-year result"), "balanced": _("Balanced")}
@@ -189,7 +189,7 @@ def margin(request: HttpRequest) -> HttpResponse:
 @reading_replica()
 def stock_aging(request: HttpRequest) -> HttpResponse:
     f = AgingForm(request.GET)
-    as_of = f.value("as_of") or timezone.localdate()
+    as_of = f.value("as_of") or core_company.today()
     r = inventory_selectors.stock_aging(as_of=as_of, warehouse_code=f.value("warehouse"),
                                         dead_after_days=f.value("dead_after_days") or 90)
     buckets = r["buckets"]
