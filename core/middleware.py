@@ -9,6 +9,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 
 from core import preferences
 from core.api.problems import problem_json_response
@@ -93,18 +94,18 @@ class RequestGuardMiddleware:
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return problem_json_response(400, "Bad request", "Content-Length is not a number.", code="parse_error")
+            return problem_json_response(400, _("Bad request"), "Content-Length is not a number.", code="parse_error")
         if limit is not None and declared > limit:
-            return problem_json_response(413, "Payload too large",
+            return problem_json_response(413, _("Payload too large"),
                                          f"The request body is {declared} bytes; the limit is {limit}.",
                                          code="payload_too_large", limit=limit)
         try:
             where = _has_nul(request)
         except RequestDataTooBig:  # a chunked body without Content-Length
-            return problem_json_response(413, "Payload too large", f"The request body exceeds {limit} bytes.",
+            return problem_json_response(413, _("Payload too large"), f"The request body exceeds {limit} bytes.",
                                          code="payload_too_large", limit=limit)
         if where is not None:
-            return problem_json_response(400, "Invalid input", f"The request {where} contains a NUL character.",
+            return problem_json_response(400, _("Invalid input"), f"The request {where} contains a NUL character.",
                                          code="invalid", errors={where: ["NUL characters are not allowed."]})
         return self.get_response(request)
 
