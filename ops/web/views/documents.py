@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.documents import services as documents
@@ -68,7 +69,7 @@ class LogFilter(django_forms.Form):
     document_type = django_forms.ChoiceField(required=False, choices=[("", "All documents")]
                                              + [(t, t.replace("_", " ").capitalize()) for t in DOCUMENTS])
     status = django_forms.ChoiceField(required=False, choices=[("", "Any status"), *OutboundDocument.Status.choices])
-    q = django_forms.CharField(required=False, label="Number or address")
+    q = django_forms.CharField(required=False, label=_("Number or address"))
 
     def value(self, name: str) -> str:
         return (self.cleaned_data.get(name) or "") if self.is_valid() else ""
@@ -89,13 +90,13 @@ def document_log(request: HttpRequest) -> HttpResponse:
     if q := f.value("q"):
         qs = qs.filter(number__icontains=q) | qs.filter(to__icontains=q)
     table = Table(
-        title="Documents sent", rows=qs, filter_form=f,
-        empty="No document e-mailed yet. Use “Send” on an invoice, order or purchase order.",
+        title=_("Documents sent"), rows=qs, filter_form=f,
+        empty=_("No document e-mailed yet. Use “Send” on an invoice, order or purchase order."),
         columns=[
-            Col("#", "id"), Col("Queued", "created_at"), Col("Document", "document_type"),
-            Col("Number", "number", link=_pdf_link), Col("To", "to"), Col("Status", "status", badge=True),
-            Col("Attempts", "attempts", numeric=True), Col("Sent", "sent_at"), Col("Trigger", "trigger"),
-            Col("SHA-256", lambda r: r.sha256[:16]), Col("Last error", "last_error"),
+            Col("#", "id"), Col(_("Queued"), "created_at"), Col(_("Document"), "document_type"),
+            Col(_("Number"), "number", link=_pdf_link), Col(_("To"), "to"), Col(_("Status"), "status", badge=True),
+            Col(_("Attempts"), "attempts", numeric=True), Col(_("Sent"), "sent_at"), Col(_("Trigger"), "trigger"),
+            Col(_("SHA-256"), lambda r: r.sha256[:16]), Col(_("Last error"), "last_error"),
         ],
     )
     return table.response(request, section="documents")

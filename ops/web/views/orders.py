@@ -57,19 +57,19 @@ def order_list(request: HttpRequest) -> HttpResponse:
         if request.GET.get("go") and qs.count() == 1:
             return redirect("web:order", pk=qs.first().pk)
     table = Table(
-        title="Orders", related=related.orders(), rows=qs, filter_form=f,
-        empty="No orders match. Clear the filters, or place an order.",
+        title=_("Orders"), related=related.orders(), rows=qs, filter_form=f,
+        empty=_("No orders match. Clear the filters, or place an order."),
         columns=[
-            Col("Number", "number", link=_order_url, docno=True),
-            Col("Created", "created_at"),
-            Col("Customer", "customer.code"),
-            Col("Channel", "channel"),
-            Col("External ref", "external_ref"),
-            Col("Status", "status", badge=True),
-            Col("Total", "total", money="currency"),
-            Col("Hold reason", "hold_reason"),
+            Col(_("Number"), "number", link=_order_url, docno=True),
+            Col(_("Created"), "created_at"),
+            Col(_("Customer"), "customer.code"),
+            Col(_("Channel"), "channel"),
+            Col(_("External ref"), "external_ref"),
+            Col(_("Status"), "status", badge=True),
+            Col(_("Total"), "total", money="currency"),
+            Col(_("Hold reason"), "hold_reason"),
         ],
-        actions=[{"label": "Place an order", "url": reverse("web:order-new"), "primary": True}]
+        actions=[{"label": _("Place an order"), "url": reverse("web:order-new"), "primary": True}]
         if may(request.user, "sales.orders") else [],
     )
     return table.response(request, section="orders")
@@ -145,7 +145,7 @@ def order_new(request: HttpRequest) -> HttpResponse:
                                            "this is that order; nothing new was placed.")
                 return redirect("web:order", pk=order.pk)
     return page(request, "web/order_new.html", {"form": form, "lines": lines,
-                                                "page_title": "Place an order"}, section="orders")
+                                                "page_title": _("Place an order")}, section="orders")
 
 
 def _errors_beside_lines(exc: DomainError, line_forms: list) -> bool:
@@ -337,17 +337,17 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
     if f.value("not_invoiced"):
         qs = finance_selectors.exclude_invoiced(qs)
     table = Table(
-        title="Shipments", related=related.orders(), rows=qs, filter_form=f, empty="No shipments match.",
+        title=_("Shipments"), related=related.orders(), rows=qs, filter_form=f, empty=_("No shipments match."),
         columns=[
-            Col("Number", "number", link=lambda s: _order_url(s.order_id) + f"#shipment-{s.pk}", docno=True),
-            Col("Order", "order.number", link=lambda s: _order_url(s.order_id), docno=True),
-            Col("Customer", "order.customer.code"),
-            Col("Warehouse", "warehouse.code"),
-            Col("Status", "status", badge=True),
-            Col("Lines", "n_lines", numeric=True),
-            Col("Created", "created_at"),
-            Col("Shipped", "shipped_at"),
-            Col("Tracking", "tracking_number"),
+            Col(_("Number"), "number", link=lambda s: _order_url(s.order_id) + f"#shipment-{s.pk}", docno=True),
+            Col(_("Order"), "order.number", link=lambda s: _order_url(s.order_id), docno=True),
+            Col(_("Customer"), "order.customer.code"),
+            Col(_("Warehouse"), "warehouse.code"),
+            Col(_("Status"), "status", badge=True),
+            Col(_("Lines"), "n_lines", numeric=True),
+            Col(_("Created"), "created_at"),
+            Col(_("Shipped"), "shipped_at"),
+            Col(_("Tracking"), "tracking_number"),
         ],
     )
     return table.response(request, section="orders")

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
@@ -45,24 +46,24 @@ def availability(request: HttpRequest) -> HttpResponse:
                                                   available_only=bool(f.value("available_only")))
     actions = []
     if may(request.user, "inventory.stock"):
-        actions = [{"label": "Cycle count", "url": reverse("web:cycle-count")},
-                   {"label": "Replenishment", "url": reverse("web:replenishment")}]
+        actions = [{"label": _("Cycle count"), "url": reverse("web:cycle-count")},
+                   {"label": _("Replenishment"), "url": reverse("web:replenishment")}]
     table = Table(
-        title="Stock availability", related=related.stock(), rows=qs, filter_form=f, actions=actions,
+        title=_("Stock availability"), related=related.stock(), rows=qs, filter_form=f, actions=actions,
         intro="Available = on hand − reserved. ATP = available + incoming on open purchase orders − backorders.",
-        empty="No stock levels match.",
+        empty=_("No stock levels match."),
         columns=[
-            Col("SKU", "product.sku", link=lambda lv: _ledger_url(lv.product.sku)),
-            Col("Product", "product.name"),
-            Col("Warehouse", "warehouse.code"),
-            Col("On hand", "on_hand", numeric=True),
-            Col("Reserved", "reserved", numeric=True),
-            Col("Available", "available_q", numeric=True),
-            Col("Incoming", "incoming_q", numeric=True),
-            Col("Backordered", "backordered_q", numeric=True),
-            Col("ATP", "atp", numeric=True),
-            Col("Reorder min", "reorder_min", numeric=True),
-            Col("Value", "value", money=""),
+            Col(_("SKU"), "product.sku", link=lambda lv: _ledger_url(lv.product.sku)),
+            Col(_("Product"), "product.name"),
+            Col(_("Warehouse"), "warehouse.code"),
+            Col(_("On hand"), "on_hand", numeric=True),
+            Col(_("Reserved"), "reserved", numeric=True),
+            Col(_("Available"), "available_q", numeric=True),
+            Col(_("Incoming"), "incoming_q", numeric=True),
+            Col(_("Backordered"), "backordered_q", numeric=True),
+            Col(_("ATP"), "atp", numeric=True),
+            Col(_("Reorder min"), "reorder_min", numeric=True),
+            Col(_("Value"), "value", money=""),
         ],
     )
     return table.response(request, section="stock")
@@ -81,18 +82,18 @@ def ledger(request: HttpRequest) -> HttpResponse:
     table = Table(
         title=f"Stock ledger — {sku}" if sku else "Stock ledger", rows=qs, filter_form=f, related=related.stock(),
         intro="Every quantity change, newest first. The ledger is append-only: corrections are new moves.",
-        empty="No stock moves match.",
+        empty=_("No stock moves match."),
         columns=[
-            Col("Move", "id", numeric=True),
-            Col("When", "created_at"),
-            Col("SKU", "product.sku", link=lambda m: _ledger_url(m.product.sku)),
-            Col("Warehouse", "warehouse.code"),
-            Col("Kind", "kind", badge=True),
-            Col("Quantity", "quantity", numeric=True),
-            Col("Unit cost", "unit_cost", money="", precise=True),
-            Col("Value", "value", money=""),
-            Col("Reference", "reference"),
-            Col("Correlation id", "correlation_id"),
+            Col(_("Move"), "id", numeric=True),
+            Col(_("When"), "created_at"),
+            Col(_("SKU"), "product.sku", link=lambda m: _ledger_url(m.product.sku)),
+            Col(_("Warehouse"), "warehouse.code"),
+            Col(_("Kind"), "kind", badge=True),
+            Col(_("Quantity"), "quantity", numeric=True),
+            Col(_("Unit cost"), "unit_cost", money="", precise=True),
+            Col(_("Value"), "value", money=""),
+            Col(_("Reference"), "reference"),
+            Col(_("Correlation id"), "correlation_id"),
         ],
     )
     return table.response(request, template="web/ledger.html", section="stock", levels=levels)
@@ -143,7 +144,7 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
                     return redirect(f"{reverse('web:cycle-count')}?warehouse={code}")
     recent = inventory_selectors.list_recent_adjustments(limit=20)
     return page(request, "web/cycle_count.html", {"form": form, "recent": recent, "ask_new": ask_new, "holders": holders,
-                                                  "page_title": "Cycle count"}, section="stock")
+                                                  "page_title": _("Cycle count")}, section="stock")
 
 
 def _po_url(po) -> str:
@@ -156,23 +157,23 @@ def purchase_orders(request: HttpRequest) -> HttpResponse:
     qs = inventory_selectors.list_purchase_orders(search=f.value("q"), status=f.value("status"),
                                                   supplier_code=f.value("supplier"))
     table = Table(
-        title="Purchase orders", related=related.stock(), rows=qs, filter_form=f,
+        title=_("Purchase orders"), related=related.stock(), rows=qs, filter_form=f,
         empty=("No purchase orders match these filters — clear them, or create one." if request.GET.get("q")
                or request.GET.get("status") or request.GET.get("supplier") else
                "No purchase orders yet — create one, or run replenishment for suggestions."),
-        actions=[*([{"label": "Create a purchase order", "url": reverse("web:purchase-order-new"), "primary": True}]
+        actions=[*([{"label": _("Create a purchase order"), "url": reverse("web:purchase-order-new"), "primary": True}]
                    if may(request.user, "inventory.purchasing") else []),
-                 {"label": "Replenishment suggestions", "url": reverse("web:replenishment")}],
+                 {"label": _("Replenishment suggestions"), "url": reverse("web:replenishment")}],
         columns=[
-            Col("Number", lambda po: str(po), link=_po_url, docno=True),
-            Col("Supplier", "supplier.code"),
-            Col("Warehouse", "warehouse.code"),
-            Col("Status", "status", badge=True),
-            Col("Origin", "origin"),
-            Col("Expected", "expected_date"),
-            Col("Ordered", "ordered", numeric=True),
-            Col("Received", "received", numeric=True),
-            Col("Created", "created_at"),
+            Col(_("Number"), lambda po: str(po), link=_po_url, docno=True),
+            Col(_("Supplier"), "supplier.code"),
+            Col(_("Warehouse"), "warehouse.code"),
+            Col(_("Status"), "status", badge=True),
+            Col(_("Origin"), "origin"),
+            Col(_("Expected"), "expected_date"),
+            Col(_("Ordered"), "ordered", numeric=True),
+            Col(_("Received"), "received", numeric=True),
+            Col(_("Created"), "created_at"),
         ],
     )
     return table.response(request, section="purchasing")
@@ -242,7 +243,7 @@ def replenishment(request: HttpRequest) -> HttpResponse:
     suggested = inventory_selectors.list_suggested_purchase_orders()
     return page(request, "web/replenishment.html", {
         "suggested": suggested, "low": queries.low_stock_rows(limit=50), "can_act": may(request.user, "inventory.purchasing"),
-        "page_title": "Replenishment"}, section="purchasing")
+        "page_title": _("Replenishment")}, section="purchasing")
 
 
 @require_POST
@@ -290,4 +291,4 @@ def purchase_order_new(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Purchase order {po} created for {po.supplier.code}.")
                 return redirect("web:purchase-order", pk=po.pk)
     return page(request, "web/purchase_order_new.html", {"form": form, "lines": lines,
-                                                         "page_title": "Create a purchase order"}, section="purchasing")
+                                                         "page_title": _("Create a purchase order")}, section="purchasing")
