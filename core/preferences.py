@@ -51,8 +51,9 @@ def save_preference(*, user, language: str, time_zone: str) -> UserPreference:
         errors["time_zone"] = [f"Unknown time zone {time_zone}."]
     if errors:
         raise ValidationFailed("The preferences are not valid.", errors=errors)
-    pref, _ = UserPreference.objects.select_for_update().get_or_create(user=user)
-    if (pref.language, pref.time_zone) != (language, time_zone):
+    pref, created = UserPreference.objects.select_for_update().get_or_create(
+        user=user, defaults={"language": language, "time_zone": time_zone})
+    if not created and (pref.language, pref.time_zone) != (language, time_zone):
         pref.language, pref.time_zone = language, time_zone
         pref.save()
     return pref
