@@ -286,10 +286,13 @@ class CompanySetupForm(forms.Form):
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
     tax_id = forms.CharField(label=_("Tax id (VAT number)"), max_length=40, required=False)
     registration_id = forms.CharField(label=_("Company register number"), max_length=60, required=False)
+    time_zone = forms.ChoiceField(label=_("Time zone of the business day"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["chart"].choices = [(t, t) for t in finance_selectors.chart_templates()]
+        self.fields["time_zone"].choices = [(z, z) for z in preferences.time_zones()]
+        self.fields["time_zone"].initial = settings.TIME_ZONE
 
 
 class ImportForm(forms.Form):

@@ -75,3 +75,18 @@ def test_a_payment_without_a_date_is_dated_the_companys_day():
     with at(LATE_UTC):
         payment = payments.receive_payment(customer=customer, amount=Decimal("10.00"), reference="late")
     assert payment.received_on == dt.date(2026, 12, 8)
+
+
+def test_setup_company_takes_the_time_zone_and_refuses_an_unknown_one():
+    from core.exceptions import ValidationFailed
+    from finance.services import setup_company
+
+    with pytest.raises(ValidationFailed) as refused:
+        setup_company(name="Kiwi", currency="NZD", country="NZ", time_zone="Middle/Earth")
+    assert "time_zone" in refused.value.errors and not company.is_set_up()
+    setup_company(name="Kiwi", currency="NZD", country="NZ", time_zone="Pacific/Auckland")
+    assert company.get_company().time_zone == "Pacific/Auckland"
+    setup_company(name="Kiwi", currency="NZD", country="NZ", time_zone="")  # blank keeps it
+    assert company.get_company().time_zone == "Pacific/Auckland"
+    with at(LATE_UTC):
+        assert company.today() == dt.date(2026, 12, 8)
