@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `invoiced` fixture imported from test_formatting.py, used as an argument)
 """#20 languages and formats: a user's language and time zone (core.preferences, the preferences
 page, core.middleware.UserLocaleMiddleware) and pages, money, dates and chart labels in German.
 
@@ -20,6 +21,7 @@ from core import roles
 from core.models import UserPreference
 from core.templatetags.erp_format import money
 from tests.web import scenario
+from tests.web.test_formatting import invoiced  # noqa: F401  (fixture: an order shipped and invoiced)
 
 A, OP, F, S = roles.ADMIN, roles.OPERATIONS, roles.FINANCE, roles.SUPPORT
 pytestmark = pytest.mark.django_db
@@ -29,16 +31,6 @@ def choose(client, *, language="", time_zone=""):
     response = client.post(reverse("web:preferences"), {"language": language, "time_zone": time_zone})
     assert response.status_code == 302, response.content.decode()[:500]
     return response
-
-
-@pytest.fixture
-def invoiced(clients, drain):
-    sc = scenario.build()
-    shipment = sc.order.shipments.get(status="ready")
-    assert clients[OP].post(reverse("web:shipment-ship", args=[shipment.pk]),
-                            {"tracking_number": "TRK-DE"}).status_code == 302
-    drain()
-    return sc
 
 
 def test_the_preferences_page_is_in_the_user_menu_and_saves_the_choice(clients, web_users):
