@@ -166,11 +166,11 @@ def payment_new(request: HttpRequest) -> HttpResponse:
                                               received_on=d["received_on"], allocations=allocations,
                                               created_by=request.user)
             except DomainError as exc:
-                messages.error(request, f"Refused: {exc.detail}")
+                messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
             else:
-                messages.success(request, f"Payment {payment.number} of "
-                                          f"{erp_format.money(payment.amount, payment.currency)} recorded; "
-                                          f"{erp_format.money(payment.unallocated, payment.currency)} left on account.")
+                messages.success(request, _("Payment %(number)s of %(amount)s recorded; %(left)s left on account.") % {
+                    "number": payment.number, "amount": erp_format.money(payment.amount, payment.currency),
+                    "left": erp_format.money(payment.unallocated, payment.currency)})
                 return redirect("web:payment", pk=payment.pk)
     rows = [{"invoice": i, "error": alloc_errors.get(i.pk),
              "value": request.POST.get(f"alloc-{i.pk}", "") if request.method == "POST" else
@@ -190,12 +190,12 @@ def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 fin.allocate_payment(payment_id=payment.pk, allocations=allocations)
             except DomainError as exc:
-                messages.error(request, f"Refused: {exc.detail}")
+                messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
             else:
-                messages.success(request, "Allocation recorded.")
+                messages.success(request, _("Allocation recorded."))
                 return redirect("web:payment", pk=payment.pk)
         elif not errors:
-            messages.error(request, "Enter an amount on at least one invoice.")
+            messages.error(request, _("Enter an amount on at least one invoice."))
     rows = [{"invoice": i, "value": request.POST.get(f"alloc-{i.pk}", ""), "error": errors.get(i.pk)}
             for i in invoices]
     return page(request, "web/payment_detail.html", {
@@ -295,7 +295,7 @@ def close_checklist(period) -> list[dict]:
     recon = queries.latest_reconciliation_results()
     bad = [labels.text(r["check"]) for r in recon if r["status"] != "ok"]
     last = max((r["at"] for r in recon if r["at"]), default=None)
-    items.append({"label": _("Reconciliations green"), "ok": bool(recon) and not bad,
+    items.append({"label": _("Reconciliations green"), "key": "reconciliations", "ok": bool(recon) and not bad,
                   "detail": ("no reconciliation has run yet" if not recon else
                              f"not green: {', '.join(bad)}" if bad else
                              f"{len(recon)} checks ok, last run {erp_format.when(last)}; closing runs them again"),
@@ -342,7 +342,7 @@ def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
     period = _found(finance_selectors.get_period(period_id=pk))
     checklist = close_checklist(period) if period.status == "open" else []
     # the reconciliations run again as part of the close: their state does not block the button
-    blocking = [i for i in checklist if not i["ok"] and i["label"] != "Reconciliations green"]
+    blocking = [i for i in checklist if not i["ok"] and i.get("key") != "reconciliations"]
     return page(request, "web/period_detail.html", {
         "period": period, "checklist": checklist, "ready": not blocking, "after_close": _after_close(period),
         "page_title": f"Period {period.name}"}, section="periods")
@@ -355,29 +355,30 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
     rules (ended, predecessor closed), then a fresh reconciliation run, then the close."""
     period = _found(finance_selectors.get_period(period_id=pk))
     if period.status != "open":
-        messages.error(request, f"Period {period.name} is already closed.")
+        messages.error(request, _("Period %(name)s is already closed.") % {"name": period.name})
         return redirect("web:period", pk=period.pk)
     if (request.POST.get("confirm") or "").strip() != period.name:
-        messages.error(request, f"Not closed: type the period name {period.name} to confirm the close.")
+        messages.error(request, _("Not closed: type the period name %(name)s to confirm the close.") % {"name": period.name})
         return redirect("web:period", pk=period.pk)
-    failing = [i["label"] for i in close_checklist(period) if not i["ok"] and i["label"] != "Reconciliations green"]
+    failing = [i["label"] for i in close_checklist(period) if not i["ok"] and i.get("key") != "reconciliations"]
     if not failing:
         try:
             run = ops.run_reconciliation(trigger="period_close", user=request.user)
         except DomainError as exc:
-            messages.error(request, f"Not closed: the reconciliation could not run ({exc.detail}).")
+            messages.error(request, _("Not closed: the reconciliation could not run (%(detail)s).") % {"detail": exc.detail})
             return redirect("web:period", pk=period.pk)
         if run.status != "ok":
-            failing = ["Reconciliations green"]
+            failing = [_("Reconciliations green")]
     if failing:
-        messages.error(request, f"Period {period.name} is not ready to close: {', '.join(failing)}.")
+        messages.error(request, _("Period %(name)s is not ready to close: %(failing)s.") % {
+            "name": period.name, "failing": ", ".join(str(f) for f in failing)})
         return redirect("web:period", pk=period.pk)
     try:
         fin.close_period(period_id=period.pk, closed_by=request.user, in_order=True)
     except DomainError as exc:
-        messages.error(request, f"Refused: {exc.detail}")
+        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
     else:
-        messages.success(request, f"Period {period.name} closed.")
+        messages.success(request, _("Period %(name)s closed.") % {"name": period.name})
     return redirect("web:period", pk=period.pk)
 
 
@@ -449,10 +450,11 @@ def customer_credit_edit(request: HttpRequest, code: str) -> HttpResponse:
             sales.set_customer_credit(customer_code=code, on_hold=d["on_hold"], credit_limit=d["credit_limit"],
                                       reason=d["reason"], changed_by=request.user)
         except DomainError as exc:
-            messages.error(request, f"Refused: {exc.detail}")
+            messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
         else:
-            messages.success(request, f"{code}: {'on hold' if d['on_hold'] else 'not on hold'}, credit limit "
-                                      f"{erp_format.money(d['credit_limit']) if d['credit_limit'] is not None else 'none'}.")
+            messages.success(request, _("%(code)s: %(hold)s, credit limit %(limit)s.") % {
+                "code": code, "hold": _("on hold") if d["on_hold"] else _("not on hold"),
+                "limit": erp_format.money(d["credit_limit"]) if d["credit_limit"] is not None else _("none")})
             return redirect(reverse("web:customer-credit") + f"?q={code}")
     history = customer.history.order_by("-history_date")[:20]
     owed = finance_selectors.open_ar_for_customer(customer.pk)

@@ -32,7 +32,7 @@ def _order_url(o) -> str:
 
 
 def refused(request: HttpRequest, exc: DomainError) -> None:
-    messages.error(request, f"Refused: {exc.detail}")
+    messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
 
 
 def _found(obj):
@@ -121,7 +121,7 @@ def order_new(request: HttpRequest) -> HttpResponse:
             else:
                 d["sku"] = product.sku
         if not wanted:
-            messages.error(request, "Add at least one line.")
+            messages.error(request, _("Add at least one line."))
         elif not any(lf.errors for lf, _ in wanted):
             canonical = sales.CanonicalOrder(
                 customer_code=form.cleaned_data["customer"], channel="staff",
@@ -139,10 +139,10 @@ def order_new(request: HttpRequest) -> HttpResponse:
             else:
                 order = result.order
                 if result.created:
-                    messages.success(request, f"Order {order.number} placed: {order.get_status_display()}.")
+                    messages.success(request, _("Order %(number)s placed: %(status)s.") % {"number": order.number, "status": order.get_status_display()})
                 else:
-                    messages.info(request, f"Reference {order.external_ref} is already order {order.number}: "
-                                           "this is that order; nothing new was placed.")
+                    messages.info(request, _("Reference %(ref)s is already order %(number)s: this is that order; "
+                                             "nothing new was placed.") % {"ref": order.external_ref, "number": order.number})
                 return redirect("web:order", pk=order.pk)
     return page(request, "web/order_new.html", {"form": form, "lines": lines,
                                                 "page_title": _("Place an order")}, section="orders")
@@ -208,12 +208,12 @@ def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         refused(request, exc)
     else:
-        messages.success(request, f"Shipment {shipment.number} shipped.")
+        messages.success(request, _("Shipment %(number)s shipped.") % {"number": shipment.number})
         closed = finance_selectors.closed_period_covering(core_company.today())
         if closed is not None:
-            messages.warning(request, f"Period {closed.name} is closed: this shipment's invoice and postings go "
-                                      "into the next open period, dated its first day. The exception queue "
-                                      "lists each such posting for finance.")
+            messages.warning(request, _("Period %(name)s is closed: this shipment's invoice and postings go "
+                                        "into the next open period, dated its first day. The exception queue "
+                                        "lists each such posting for finance.") % {"name": closed.name})
     return redirect(next_url(request, _order_url(shipment.order_id)))
 
 
@@ -229,7 +229,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         refused(request, exc)
     else:
-        messages.success(request, f"Order {order.number} cancelled (unshipped quantities released).")
+        messages.success(request, _("Order %(number)s cancelled (unshipped quantities released).") % {"number": order.number})
     return redirect("web:order", pk=order.pk)
 
 
@@ -296,7 +296,7 @@ def return_new(request: HttpRequest, pk: int) -> HttpResponse:
                 sku = row["line"].sku
                 wanted[sku] = wanted.get(sku, Decimal("0")) + qty
         if not bad and not wanted:
-            messages.error(request, "Enter a quantity on at least one line.")
+            messages.error(request, _("Enter a quantity on at least one line."))
         elif not bad:
             try:
                 ret = sales.create_return(
@@ -306,7 +306,7 @@ def return_new(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 refused(request, exc)
             else:
-                messages.success(request, f"Return {ret.number} authorised. Receive it when the goods arrive.")
+                messages.success(request, _("Return %(number)s authorised. Receive it when the goods arrive.") % {"number": ret.number})
                 return redirect("web:order", pk=order.pk)
     return page(request, "web/return_new.html", {"order": order, "rows": rows, "form": form,
                                                  "page_title": f"Return for {order.number}"}, section="orders")
@@ -325,7 +325,7 @@ def return_receive(request: HttpRequest, pk: int) -> HttpResponse:
         refused(request, exc)
     else:
         record_reason(received, f"received: {reason}")
-        messages.success(request, f"Return {ret.number} received; the credit note follows.")
+        messages.success(request, _("Return %(number)s received; the credit note follows.") % {"number": ret.number})
     return redirect("web:order", pk=ret.order_id)
 
 

@@ -129,9 +129,9 @@ def exception_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
             result = ops_actions.perform_action(exception_id=pk, action=action, by=request.user)
             done = f"{result['action']}: {result['detail']}" + (" — resolved." if result.get("resolved") else "")
         else:
-            messages.error(request, "Unknown action.")
+            messages.error(request, _("Unknown action."))
     except DomainError as exc:
-        messages.error(request, f"Refused: {exc.detail}")
+        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
     if done:
         messages.success(request, done)
     return redirect(next_url(request, reverse("web:exception", args=[pk])))
@@ -166,9 +166,9 @@ def delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         integrations_services.replay_delivery(delivery=delivery)
     except DomainError as exc:
-        messages.error(request, f"Refused: {exc.detail}")
+        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
     else:
-        messages.success(request, f"Delivery #{delivery.pk} queued again.")
+        messages.success(request, _("Delivery #%(pk)s queued again.") % {"pk": delivery.pk})
     return redirect(next_url(request, reverse("web:deliveries")))
 
 
@@ -179,9 +179,9 @@ def delivery_replay_dead(request: HttpRequest) -> HttpResponse:
     try:
         n = integrations_services.replay_deliveries(endpoint_id=int(endpoint) if endpoint.isdigit() else None, status="dead")
     except DomainError as exc:
-        messages.error(request, f"Refused: {exc.detail}")
+        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
     else:
-        messages.success(request, f"{n} dead deliveries queued again.")
+        messages.success(request, _("%(n)s dead deliveries queued again.") % {"n": n})
     return redirect(next_url(request, reverse("web:deliveries") + "?status=dead"))
 
 
@@ -212,9 +212,9 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             message = integrations_services.reprocess_message(message_id=message.pk, submitted_by=request.user)
         except DomainError as exc:
-            messages.error(request, f"Refused: {exc.detail}")
+            messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
         else:
-            messages.success(request, f"Message #{message.pk} reprocessed: {message.status}.")
+            messages.success(request, _("Message #%(pk)s reprocessed: %(status)s.") % {"pk": message.pk, "status": message.status})
         return redirect("web:inbound-message", pk=message.pk)
     return page(request, "web/inbound_detail.html", {"message": message, "body": message.text[:20000],
                                                      "can_reprocess": may(request.user, "integrations.inbound"),
@@ -243,9 +243,9 @@ def reconciliations(request: HttpRequest) -> HttpResponse:
         try:
             run = ops.run_reconciliation(trigger="ui", user=request.user)
         except DomainError as exc:
-            messages.error(request, f"Refused: {exc.detail}")
+            messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
         else:
-            messages.success(request, f"Reconciliation run #{run.pk}: {run.status}, {run.findings_count} finding(s).")
+            messages.success(request, _("Reconciliation run #%(pk)s: %(status)s, %(findings_count)s finding(s).") % {"pk": run.pk, "status": run.status, "findings_count": run.findings_count})
         return redirect(next_url(request, reverse("web:reconciliations")))
     qs = ReconciliationRun.objects.select_related("requested_by").order_by("-started_at", "-id")
     table = Table(

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from core import company as core_company
 from core.exceptions import DomainError
@@ -68,10 +68,10 @@ def _period(f: FilterForm) -> tuple[date, date]:
 
 def _links():
     return [(_(label), reverse(name)) for label, name in (
-        ("Profit and loss", "web:report-pnl"), ("Balance sheet", "web:report-balance-sheet"),
-        ("Cash flow", "web:report-cash-flow"), ("Working capital", "web:report-working-capital"),
-        ("Margin", "web:report-margin"), ("Stock aging", "web:report-stock-aging"),
-        ("Bank matching", "web:bank-queue"), ("Bank reconciliation", "web:bank-reconciliation"),
+        (gettext_noop("Profit and loss"), "web:report-pnl"), (gettext_noop("Balance sheet"), "web:report-balance-sheet"),
+        (gettext_noop("Cash flow"), "web:report-cash-flow"), (gettext_noop("Working capital"), "web:report-working-capital"),
+        (gettext_noop("Margin"), "web:report-margin"), (gettext_noop("Stock aging"), "web:report-stock-aging"),
+        (gettext_noop("Bank matching"), "web:bank-queue"), (gettext_noop("Bank reconciliation"), "web:bank-reconciliation"),
         ("Trial balance", "web:trial-balance"))]
 
 

@@ -131,14 +131,14 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
                                 form.add_error(field, f"{e} {exc.detail}" if field == "counted_quantity" else e)
                             placed = True
                     if not placed:
-                        messages.error(request, f"Refused: {exc.detail}")
+                        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
                 else:
                     ledger = f"{reverse('web:ledger')}?sku={product.sku}"
                     if move is None:
-                        messages.success(request, f"Count of {product.sku} in {code} agrees with the books.")
+                        messages.success(request, _("Count of %(sku)s in %(code)s agrees with the books.") % {"sku": product.sku, "code": code})
                     else:
-                        messages.success(request, f"Count recorded: adjustment of {erp_format.qty(move.quantity)} × {product.sku} "
-                                                  f"in {code}.")
+                        messages.success(request, _("Count recorded: adjustment of %(qty)s × %(sku)s in %(code)s.") % {
+                            "qty": erp_format.qty(move.quantity), "sku": product.sku, "code": code})
                     messages.info(request, format_html('Next count below, or <a href="{}">the ledger of {}</a>.',
                                                        ledger, product.sku))
                     return redirect(f"{reverse('web:cycle-count')}?warehouse={code}")
@@ -202,14 +202,14 @@ def purchase_order(request: HttpRequest, pk: int) -> HttpResponse:
             if qty > 0:
                 wanted.append((row["line"], qty))
         if not bad and not wanted:
-            messages.error(request, "Enter the quantity received on at least one line.")
+            messages.error(request, _("Enter the quantity received on at least one line."))
         elif not bad:
             try:
                 receipt = _receive(inv, po, wanted, reference=request.POST.get("reference", "")[:100])
             except DomainError as exc:
-                messages.error(request, f"Refused: {exc.detail}")
+                messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
             else:
-                messages.success(request, f"Receipt {receipt} posted to {po.warehouse.code}.")
+                messages.success(request, _("Receipt %(receipt)s posted to %(code)s.") % {"receipt": receipt, "code": po.warehouse.code})
                 return redirect("web:purchase-order", pk=po.pk)
     receipts = list(inventory_selectors.list_receipts(purchase_order_id=po.pk))
     can_receive = may(request.user, "inventory.purchasing") and po.status in ("open", "partially_received")
@@ -235,10 +235,10 @@ def replenishment(request: HttpRequest) -> HttpResponse:
         try:
             result = inv.run_replenishment()
         except DomainError as exc:
-            messages.error(request, f"Refused: {exc.detail}")
+            messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
         else:
             n = len(getattr(result, "purchase_orders", []) or [])
-            messages.success(request, f"Replenishment run done: {n} new suggested purchase order(s).")
+            messages.success(request, _("Replenishment run done: %(n)s new suggested purchase order(s).") % {"n": n})
         return redirect("web:replenishment")
     suggested = inventory_selectors.list_suggested_purchase_orders()
     return page(request, "web/replenishment.html", {
@@ -256,10 +256,10 @@ def approve_suggestion(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         po = inv.confirm_purchase_order(purchase_order=po)
     except DomainError as exc:
-        messages.error(request, f"Refused: {exc.detail}")
+        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
     else:
         record_reason(po, f"approved and sent: {reason}")
-        messages.success(request, f"Purchase order {po} sent to {po.supplier.code}.")
+        messages.success(request, _("Purchase order %(po)s sent to %(code)s.") % {"po": po, "code": po.supplier.code})
     return redirect(next_url(request, reverse("web:replenishment")))
 
 
@@ -276,7 +276,7 @@ def purchase_order_new(request: HttpRequest) -> HttpResponse:
             if d["sku"].strip().upper() not in known:
                 lf.add_error("sku", f"Line {lf.line_no}: SKU {d['sku'].strip()} not found.")
         if not wanted:
-            messages.error(request, "Add at least one line.")
+            messages.error(request, _("Add at least one line."))
         elif not any(lf.errors for lf, _ in wanted):
             d = form.cleaned_data
             try:
@@ -286,9 +286,9 @@ def purchase_order_new(request: HttpRequest) -> HttpResponse:
                                                       quantity=x["quantity"], unit_cost=x.get("unit_cost"))
                            for _, x in wanted])
             except DomainError as exc:
-                messages.error(request, f"Refused: {exc.detail}")
+                messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
             else:
-                messages.success(request, f"Purchase order {po} created for {po.supplier.code}.")
+                messages.success(request, _("Purchase order %(po)s created for %(code)s.") % {"po": po, "code": po.supplier.code})
                 return redirect("web:purchase-order", pk=po.pk)
     return page(request, "web/purchase_order_new.html", {"form": form, "lines": lines,
                                                          "page_title": _("Create a purchase order")}, section="purchasing")
