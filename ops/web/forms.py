@@ -91,11 +91,12 @@ class OrderLineForm(forms.Form):
         n = self.line_no
         quantity = data.get("quantity")
         if quantity is not None and quantity <= 0:
-            self.add_error("quantity", f"Line {n}: the quantity must be more than 0 (you entered {quantity}).")
+            self.add_error("quantity", _("Line %(n)s: the quantity must be more than 0 (you entered %(quantity)s).") % {
+                "n": n, "quantity": quantity})
         elif data.get("sku") and quantity is None and "quantity" not in self.errors:
-            self.add_error("quantity", f"Line {n}: enter a quantity for {data['sku']}.")
+            self.add_error("quantity", _("Line %(n)s: enter a quantity for %(sku)s.") % {"n": n, "sku": data["sku"]})
         if quantity and not data.get("sku"):
-            self.add_error("sku", f"Line {n}: enter the SKU.")
+            self.add_error("sku", _("Line %(n)s: enter the SKU.") % {"n": n})
         return data
 
 

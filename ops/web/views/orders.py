@@ -117,7 +117,7 @@ def order_new(request: HttpRequest) -> HttpResponse:
         for lf, d in wanted:
             product = known.get(d["sku"].strip().upper())
             if product is None:
-                lf.add_error("sku", f"Line {lf.line_no}: SKU {d['sku'].strip()} not found.")
+                lf.add_error("sku", _("Line %(n)s: SKU %(sku)s not found.") % {"n": lf.line_no, "sku": d["sku"].strip()})
             else:
                 d["sku"] = product.sku
         if not wanted:
@@ -159,7 +159,7 @@ def _errors_beside_lines(exc: DomainError, line_forms: list) -> bool:
             lf = line_forms[int(parts[1])]
             field = parts[2] if parts[2] in lf.fields else "sku"
             for m in messages_ if isinstance(messages_, list | tuple) else [messages_]:
-                lf.add_error(field, f"Line {lf.line_no}: {m}")
+                lf.add_error(field, _("Line %(n)s: %(message)s") % {"n": lf.line_no, "message": m})
         else:
             placed = False
     return placed

@@ -111,7 +111,7 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
         typed, code = d["sku"].strip(), d["warehouse"]
         product = inventory_selectors.products_by_sku_ci([typed]).get(typed.upper())
         if product is None:
-            form.add_error("sku", f"SKU {typed} not found.")
+            form.add_error("sku", _("SKU %(sku)s not found.") % {"sku": typed})
         else:
             wid = inventory_selectors.warehouse_ids_by_code([code]).get(code)
             never = wid is not None and inventory_selectors.get_stock_level(warehouse=wid, product=product).pk is None
@@ -274,7 +274,7 @@ def purchase_order_new(request: HttpRequest) -> HttpResponse:
         known = inventory_selectors.products_by_sku_ci(d["sku"] for _, d in wanted)
         for lf, d in wanted:
             if d["sku"].strip().upper() not in known:
-                lf.add_error("sku", f"Line {lf.line_no}: SKU {d['sku'].strip()} not found.")
+                lf.add_error("sku", _("Line %(n)s: SKU %(sku)s not found.") % {"n": lf.line_no, "sku": d["sku"].strip()})
         if not wanted:
             messages.error(request, _("Add at least one line."))
         elif not any(lf.errors for lf, _ in wanted):
