@@ -18,8 +18,8 @@ from decimal import Decimal
 
 from django.db.models import DecimalField, F, Q, Sum
 from django.db.models.functions import Round, TruncMonth
-from django.utils import timezone
 
+from core import company as core_company
 from core import currencies
 from core.money import q2
 from finance.models import (
@@ -351,7 +351,7 @@ def bank_reconciliation(*, bank_account_id: int, as_of: date | None = None) -> d
     the items between them: bank lines not (fully) matched yet, and GL postings no bank line
     has cleared (dated on or after the first statement's opening balance, which covers what
     came before). `balanced` when GL + unmatched bank − uncleared GL = statement balance."""
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or core_company.today()
     bank = BankAccount.objects.select_related("account").get(pk=bank_account_id)
     first = BankStatement.objects.filter(bank_account=bank).order_by("date_from", "pk").first()
     opening = first.opening_balance if first is not None and first.opening_balance is not None else ZERO
@@ -388,7 +388,7 @@ def bank_reconciliation(*, bank_account_id: int, as_of: date | None = None) -> d
 
 def cash_position(*, as_of: date | None = None) -> dict:
     """Each bank account's GL balance and its unmatched statement lines (the dashboard)."""
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or core_company.today()
     banks = list(BankAccount.objects.select_related("account").filter(is_active=True).order_by("code"))
     sums = _movements(None, as_of, {b.account_id for b in banks} | cash_account_ids())
     rows = []

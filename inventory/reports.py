@@ -21,6 +21,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
 
+from core import company as core_company
 from core import sql
 from core.money import q2
 from inventory.models import Adjustment, BinLevel, Location, Product, StockMove, Warehouse
@@ -39,7 +40,7 @@ def stock_aging(*, as_of: date | None = None, warehouse_code: str | None = None,
                 dead_after_days: int = 90) -> dict:
     """Quantity and value on hand per product and warehouse at the end of `as_of`, split by
     age bucket (days since arrival), with the last outbound date and a dead-stock flag."""
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or core_company.today()
     end = _end_of(as_of)
     t = sql.table(StockMove)
     c = {f: sql.column(StockMove, f) for f in ("product", "warehouse", "quantity", "value", "created_at", "id")}
@@ -79,7 +80,7 @@ def stock_aging(*, as_of: date | None = None, warehouse_code: str | None = None,
                                    "value": Decimal(value), "last_outbound": _as_dt(last_out),
                                    "oldest_arrival": None, **{b[2]: ZERO for b in BUCKETS}}
             arrived = _as_dt(arrived)
-            age = (as_of - timezone.localtime(arrived).date()).days
+            age = (as_of - core_company.local_date(arrived)).days
             for lo, hi, name in BUCKETS:
                 if age >= lo and (hi is None or age <= hi):
                     row[name] += Decimal(part)
@@ -97,15 +98,15 @@ def stock_aging(*, as_of: date | None = None, warehouse_code: str | None = None,
             continue
         last_out = row["last_outbound"]
         last_activity = max(x for x in (last_out, row["oldest_arrival"]) if x is not None)
-        dead = timezone.localtime(last_out).date() < dead_before if last_out else \
-            timezone.localtime(last_activity).date() < dead_before
+        dead = core_company.local_date(last_out) < dead_before if last_out else \
+            core_company.local_date(last_activity) < dead_before
         unit = row["value"] / row["quantity"] if row["quantity"] else ZERO
         out.append({"sku": sku, "name": name, "category": cat, "warehouse": warehouses[w],
                     "quantity": row["quantity"], "value": q2(row["value"]),
                     **{b[2]: row[b[2]] for b in BUCKETS},
                     **{f"value_{b[2]}": q2(row[b[2]] * unit) for b in BUCKETS},
-                    "oldest_arrival": timezone.localtime(row["oldest_arrival"]).date() if row["oldest_arrival"] else None,
-                    "last_outbound": timezone.localtime(last_out).date() if last_out else None,
+                    "oldest_arrival": core_company.local_date(row["oldest_arrival"]) if row["oldest_arrival"] else None,
+                    "last_outbound": core_company.local_date(last_out) if last_out else None,
                     "dead_stock": dead})
     totals = {"quantity": sum((r["quantity"] for r in out), ZERO), "value": q2(sum((r["value"] for r in out), ZERO)),
               **{f"value_{b[2]}": q2(sum((r[f"value_{b[2]}"] for r in out), ZERO)) for b in BUCKETS},

@@ -12,6 +12,7 @@ from django.db import connection, connections
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
+from core import company as core_company
 from core import replica, sql
 from core.querysets import filter_given
 from core.sql import columns
@@ -288,7 +289,7 @@ def atp(*, product, warehouse, until: date | None = None) -> list[dict]:
     quantities on their expected dates (undated orders count from today). Rows:
     [{date, incoming, projected}] with the first row for today.
     """
-    today = date.today()
+    today = core_company.today()
     pid, wid = getattr(product, "pk", product), getattr(warehouse, "pk", warehouse)
     level = get_stock_level(warehouse=wid, product=pid)
     demand = open_demand(product_ids=[pid], warehouse_ids=[wid]).get((pid, wid), ZERO)
@@ -729,7 +730,7 @@ def list_stock_by_bin(*, product_ids=None, warehouse_ids=None, by: str = "locati
     Rows {product, warehouse, location, location_kind, lot, expiry_date, on_hand, reserved,
     available}; quarantine and expired stock show available 0.
     """
-    today = date.today()
+    today = core_company.today()
     levels = StockLevel.objects.select_related("product", "warehouse").order_by(
         "product__sku", "warehouse__priority", "warehouse__code")
     bins = BinLevel.objects.select_related("location", "lot").filter(on_hand__gt=0)
@@ -907,7 +908,7 @@ def iter_bin_discrepancies():
 def expired_stock_available(*, today: date | None = None) -> list[dict]:
     """Bin rows of expired lots outside quarantine with unreserved stock: sellable on paper
     (the warehouse level counts them), never allocated by FEFO; move them to quarantine."""
-    today = today or date.today()
+    today = today or core_company.today()
     rows = (BinLevel.objects.filter(lot__expiry_date__lte=today, on_hand__gt=F("reserved"))
             .exclude(location__kind__in=[Location.Kind.QUARANTINE, Location.Kind.SCRAP])
             .select_related("product", "warehouse", "location", "lot").order_by("lot__expiry_date", "id"))

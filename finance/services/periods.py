@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import company as core_company
 from core import context
 from core.messaging import selectors as messaging_selectors
 from core.messaging.publishing import publish
@@ -102,7 +103,7 @@ def unposted_in_period(period: FiscalPeriod) -> list[str]:
 def close_order_reasons(period: FiscalPeriod, today: date | None = None) -> list[str]:
     """Why closing `period` now would be premature (empty when it is not): it has not ended
     yet, or the period before it is still open (periods close in order)."""
-    today = today or timezone.localdate()
+    today = today or core_company.today()
     reasons = []
     if period.end_date >= today:
         reasons.append(f"the period has not ended yet (it runs to {period.end_date.isoformat()})")

@@ -20,7 +20,8 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Q, Sum
-from django.utils import timezone
+
+from core import company as core_company
 
 from core import sql
 
@@ -370,4 +371,4 @@ def serials_out(product: Product, quantity: Decimal, *, warehouse_id: int, locat
 
 
 def today() -> datetime.date:
-    return timezone.localdate()
+    return core_company.today()

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from ops.web.views import dashboards, documents, finance, orders, queue, reports, setup, stock, wms
+from ops.web.views import preferences as preference_views
 
 app_name = "web"
 
@@ -84,4 +85,5 @@ urlpatterns = [
     path("stock/recall/", wms.recall, name="recall"),
     path("picking/", wms.pick_lists, name="pick-lists"),
     path("picking/<int:pk>/", wms.pick_list, name="pick-list"),
+    path("preferences/", preference_views.preferences_page, name="preferences"),  # #20: language and time zone
 ]

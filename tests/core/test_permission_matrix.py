@@ -634,7 +634,8 @@ WEB_PAGES = [
     Page("web:customer-credit-edit", "POST", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
 ]
 # fmt: on
-WEB_WITHOUT_RESOURCE = {"web:home"}  # sends each user to their dashboard (or the login page)
+WEB_WITHOUT_RESOURCE = {"web:home",  # sends each user to their dashboard (or the login page)
+                        "web:preferences"}  # every signed-in user's own language and time zone
 
 
 def _web_clients(world: World) -> dict[str, Client]:

@@ -12,10 +12,10 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
+from core import company as core_company
 from core.exceptions import DomainError
 from core.replica import reading_replica
 from finance import selectors as finance_selectors
@@ -67,18 +67,19 @@ class ReconciliationForm(AsOfReportForm):
 
 
 def _period(f: FilterForm) -> tuple[date, date]:
-    today = timezone.localdate()
+    today = core_company.today()
     date_from, date_to = f.value("date_from") or today.replace(day=1), f.value("date_to") or today
     return (date_to, date_from) if date_to < date_from else (date_from, date_to)
 
 
 def _links():
     return [(_(label), reverse(name)) for label, name in (
-        ("Profit and loss", "web:report-pnl"), ("Balance sheet", "web:report-balance-sheet"),
-        ("Cash flow", "web:report-cash-flow"), ("Working capital", "web:report-working-capital"),
-        ("Margin", "web:report-margin"), ("Stock aging", "web:report-stock-aging"),
-        ("Bank matching", "web:bank-queue"), ("Bank reconciliation", "web:bank-reconciliation"),
-        ("Trial balance", "web:trial-balance"), ("Stock accuracy", "web:report-stock-accuracy"))]
+        (gettext_noop("Profit and loss"), "web:report-pnl"), (gettext_noop("Balance sheet"), "web:report-balance-sheet"),
+        (gettext_noop("Cash flow"), "web:report-cash-flow"), (gettext_noop("Working capital"), "web:report-working-capital"),
+        (gettext_noop("Margin"), "web:report-margin"), (gettext_noop("Stock aging"), "web:report-stock-aging"),
+        (gettext_noop("Bank matching"), "web:bank-queue"), (gettext_noop("Bank reconciliation"), "web:bank-reconciliation"),
+        (gettext_noop("Trial balance"), "web:trial-balance"),
+        (gettext_noop("Stock accuracy"), "web:report-stock-accuracy"))]
 
 
 def _totals(report: dict, labels: dict[str, str], tones: dict[str, str] | None = None) -> list[dict]:
@@ -117,7 +118,7 @@ def profit_and_loss(request: HttpRequest) -> HttpResponse:
 @reading_replica()
 def balance_sheet(request: HttpRequest) -> HttpResponse:
     f = AsOfReportForm(request.GET)
-    as_of = f.value("as_of") or timezone.localdate()
+    as_of = f.value("as_of") or core_company.today()
     r = finance_selectors.balance_sheet(as_of=as_of)
     labels = {"total_assets": _("Assets"), "total_liabilities": _("Liabilities"), "total_equity": _("Equity"),
               "current_year_result": _("Current-year result"), "balanced": _("Balanced")}
@@ -204,7 +205,7 @@ def margin(request: HttpRequest) -> HttpResponse:
 @reading_replica()
 def stock_aging(request: HttpRequest) -> HttpResponse:
     f = AgingForm(request.GET)
-    as_of = f.value("as_of") or timezone.localdate()
+    as_of = f.value("as_of") or core_company.today()
     r = inventory_selectors.stock_aging(as_of=as_of, warehouse_code=f.value("warehouse"),
                                         dead_after_days=f.value("dead_after_days") or 90)
     buckets = r["buckets"]

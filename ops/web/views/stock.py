@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
@@ -46,24 +47,24 @@ def availability(request: HttpRequest) -> HttpResponse:
                                                   available_only=bool(f.value("available_only")))
     actions = []
     if may(request.user, "inventory.stock"):
-        actions = [{"label": "Cycle count", "url": reverse("web:cycle-count")},
-                   {"label": "Replenishment", "url": reverse("web:replenishment")}]
+        actions = [{"label": _("Cycle count"), "url": reverse("web:cycle-count")},
+                   {"label": _("Replenishment"), "url": reverse("web:replenishment")}]
     table = Table(
-        title="Stock availability", related=related.stock(), rows=qs, filter_form=f, actions=actions,
+        title=_("Stock availability"), related=related.stock(), rows=qs, filter_form=f, actions=actions,
         intro="Available = on hand − reserved. ATP = available + incoming on open purchase orders − backorders.",
-        empty="No stock levels match.",
+        empty=_("No stock levels match."),
         columns=[
-            Col("SKU", "product.sku", link=lambda lv: _ledger_url(lv.product.sku)),
-            Col("Product", "product.name"),
-            Col("Warehouse", "warehouse.code"),
-            Col("On hand", "on_hand", numeric=True),
-            Col("Reserved", "reserved", numeric=True),
-            Col("Available", "available_q", numeric=True),
-            Col("Incoming", "incoming_q", numeric=True),
-            Col("Backordered", "backordered_q", numeric=True),
-            Col("ATP", "atp", numeric=True),
-            Col("Reorder min", "reorder_min", numeric=True),
-            Col("Value", "value", money=""),
+            Col(_("SKU"), "product.sku", link=lambda lv: _ledger_url(lv.product.sku)),
+            Col(_("Product"), "product.name"),
+            Col(_("Warehouse"), "warehouse.code"),
+            Col(_("On hand"), "on_hand", numeric=True),
+            Col(_("Reserved"), "reserved", numeric=True),
+            Col(_("Available"), "available_q", numeric=True),
+            Col(_("Incoming"), "incoming_q", numeric=True),
+            Col(_("Backordered"), "backordered_q", numeric=True),
+            Col(_("ATP"), "atp", numeric=True),
+            Col(_("Reorder min"), "reorder_min", numeric=True),
+            Col(_("Value"), "value", money=""),
         ],
     )
     return table.response(request, section="stock")
@@ -82,18 +83,18 @@ def ledger(request: HttpRequest) -> HttpResponse:
     table = Table(
         title=f"Stock ledger — {sku}" if sku else "Stock ledger", rows=qs, filter_form=f, related=related.stock(),
         intro="Every quantity change, newest first. The ledger is append-only: corrections are new moves.",
-        empty="No stock moves match.",
+        empty=_("No stock moves match."),
         columns=[
-            Col("Move", "id", numeric=True),
-            Col("When", "created_at"),
-            Col("SKU", "product.sku", link=lambda m: _ledger_url(m.product.sku)),
-            Col("Warehouse", "warehouse.code"),
-            Col("Kind", "kind", badge=True),
-            Col("Quantity", "quantity", numeric=True),
-            Col("Unit cost", "unit_cost", money="", precise=True),
-            Col("Value", "value", money=""),
-            Col("Reference", "reference"),
-            Col("Correlation id", "correlation_id"),
+            Col(_("Move"), "id", numeric=True),
+            Col(_("When"), "created_at"),
+            Col(_("SKU"), "product.sku", link=lambda m: _ledger_url(m.product.sku)),
+            Col(_("Warehouse"), "warehouse.code"),
+            Col(_("Kind"), "kind", badge=True),
+            Col(_("Quantity"), "quantity", numeric=True),
+            Col(_("Unit cost"), "unit_cost", money="", precise=True),
+            Col(_("Value"), "value", money=""),
+            Col(_("Reference"), "reference"),
+            Col(_("Correlation id"), "correlation_id"),
         ],
     )
     return table.response(request, template="web/ledger.html", section="stock", levels=levels)
@@ -111,7 +112,7 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
         typed, code = d["sku"].strip(), d["warehouse"]
         product = inventory_selectors.products_by_sku_ci([typed]).get(typed.upper())
         if product is None:
-            form.add_error("sku", f"SKU {typed} not found.")
+            form.add_error("sku", _("SKU %(sku)s not found.") % {"sku": typed})
         else:
             wid = inventory_selectors.warehouse_ids_by_code([code]).get(code)
             never = wid is not None and inventory_selectors.get_stock_level(warehouse=wid, product=product).pk is None
@@ -132,20 +133,20 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
                                 form.add_error(field, f"{e} {exc.detail}" if field == "counted_quantity" else e)
                             placed = True
                     if not placed:
-                        messages.error(request, f"Refused: {exc.detail}")
+                        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
                 else:
                     ledger = f"{reverse('web:ledger')}?sku={product.sku}"
                     if move is None:
-                        messages.success(request, f"Count of {product.sku} in {code} agrees with the books.")
+                        messages.success(request, _("Count of %(sku)s in %(code)s agrees with the books.") % {"sku": product.sku, "code": code})
                     else:
-                        messages.success(request, f"Count recorded: adjustment of {erp_format.qty(move.quantity)} × {product.sku} "
-                                                  f"in {code}.")
+                        messages.success(request, _("Count recorded: adjustment of %(qty)s × %(sku)s in %(code)s.") % {
+                            "qty": erp_format.qty(move.quantity), "sku": product.sku, "code": code})
                     messages.info(request, format_html('Next count below, or <a href="{}">the ledger of {}</a>.',
                                                        ledger, product.sku))
                     return redirect(f"{reverse('web:cycle-count')}?warehouse={code}")
     recent = inventory_selectors.list_recent_adjustments(limit=20)
     return page(request, "web/cycle_count.html", {"form": form, "recent": recent, "ask_new": ask_new, "holders": holders,
-                                                  "page_title": "Cycle count"}, section="stock")
+                                                  "page_title": _("Cycle count")}, section="stock")
 
 
 def _po_url(po) -> str:
@@ -158,23 +159,23 @@ def purchase_orders(request: HttpRequest) -> HttpResponse:
     qs = inventory_selectors.list_purchase_orders(search=f.value("q"), status=f.value("status"),
                                                   supplier_code=f.value("supplier"))
     table = Table(
-        title="Purchase orders", related=related.stock(), rows=qs, filter_form=f,
+        title=_("Purchase orders"), related=related.stock(), rows=qs, filter_form=f,
         empty=("No purchase orders match these filters — clear them, or create one." if request.GET.get("q")
                or request.GET.get("status") or request.GET.get("supplier") else
                "No purchase orders yet — create one, or run replenishment for suggestions."),
-        actions=[*([{"label": "Create a purchase order", "url": reverse("web:purchase-order-new"), "primary": True}]
+        actions=[*([{"label": _("Create a purchase order"), "url": reverse("web:purchase-order-new"), "primary": True}]
                    if may(request.user, "inventory.purchasing") else []),
-                 {"label": "Replenishment suggestions", "url": reverse("web:replenishment")}],
+                 {"label": _("Replenishment suggestions"), "url": reverse("web:replenishment")}],
         columns=[
-            Col("Number", lambda po: str(po), link=_po_url, docno=True),
-            Col("Supplier", "supplier.code"),
-            Col("Warehouse", "warehouse.code"),
-            Col("Status", "status", badge=True),
-            Col("Origin", "origin"),
-            Col("Expected", "expected_date"),
-            Col("Ordered", "ordered", numeric=True),
-            Col("Received", "received", numeric=True),
-            Col("Created", "created_at"),
+            Col(_("Number"), lambda po: str(po), link=_po_url, docno=True),
+            Col(_("Supplier"), "supplier.code"),
+            Col(_("Warehouse"), "warehouse.code"),
+            Col(_("Status"), "status", badge=True),
+            Col(_("Origin"), "origin"),
+            Col(_("Expected"), "expected_date"),
+            Col(_("Ordered"), "ordered", numeric=True),
+            Col(_("Received"), "received", numeric=True),
+            Col(_("Created"), "created_at"),
         ],
     )
     return table.response(request, section="purchasing")
@@ -209,15 +210,15 @@ def purchase_order(request: HttpRequest, pk: int) -> HttpResponse:
             if qty > 0:
                 wanted.append((row, qty))
         if not bad and not wanted:
-            messages.error(request, "Enter the quantity received on at least one line.")
+            messages.error(request, _("Enter the quantity received on at least one line."))
         elif not bad:
             try:
                 receipt = _receive(inv, po, wanted, reference=request.POST.get("reference", "")[:100])
             except DomainError as exc:
                 if not _errors_beside_fields(exc, [row for row, _q in wanted]):
-                    messages.error(request, f"Refused: {exc.detail}")
+                    messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
             else:
-                messages.success(request, f"Receipt {receipt} posted to {po.warehouse.code}.")
+                messages.success(request, _("Receipt %(receipt)s posted to %(code)s.") % {"receipt": receipt, "code": po.warehouse.code})
                 return redirect("web:purchase-order", pk=po.pk)
     receipts = list(inventory_selectors.list_receipts(purchase_order_id=po.pk))
     can_receive = may(request.user, "inventory.purchasing") and po.status in ("open", "partially_received")
@@ -299,15 +300,15 @@ def replenishment(request: HttpRequest) -> HttpResponse:
         try:
             result = inv.run_replenishment()
         except DomainError as exc:
-            messages.error(request, f"Refused: {exc.detail}")
+            messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
         else:
             n = len(getattr(result, "purchase_orders", []) or [])
-            messages.success(request, f"Replenishment run done: {n} new suggested purchase order(s).")
+            messages.success(request, _("Replenishment run done: %(n)s new suggested purchase order(s).") % {"n": n})
         return redirect("web:replenishment")
     suggested = inventory_selectors.list_suggested_purchase_orders()
     return page(request, "web/replenishment.html", {
         "suggested": suggested, "low": queries.low_stock_rows(limit=50), "can_act": may(request.user, "inventory.purchasing"),
-        "page_title": "Replenishment"}, section="purchasing")
+        "page_title": _("Replenishment")}, section="purchasing")
 
 
 @require_POST
@@ -320,10 +321,10 @@ def approve_suggestion(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         po = inv.confirm_purchase_order(purchase_order=po)
     except DomainError as exc:
-        messages.error(request, f"Refused: {exc.detail}")
+        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
     else:
         record_reason(po, f"approved and sent: {reason}")
-        messages.success(request, f"Purchase order {po} sent to {po.supplier.code}.")
+        messages.success(request, _("Purchase order %(po)s sent to %(code)s.") % {"po": po, "code": po.supplier.code})
     return redirect(next_url(request, reverse("web:replenishment")))
 
 
@@ -338,9 +339,9 @@ def purchase_order_new(request: HttpRequest) -> HttpResponse:
         known = inventory_selectors.products_by_sku_ci(d["sku"] for _, d in wanted)
         for lf, d in wanted:
             if d["sku"].strip().upper() not in known:
-                lf.add_error("sku", f"Line {lf.line_no}: SKU {d['sku'].strip()} not found.")
+                lf.add_error("sku", _("Line %(n)s: SKU %(sku)s not found.") % {"n": lf.line_no, "sku": d["sku"].strip()})
         if not wanted:
-            messages.error(request, "Add at least one line.")
+            messages.error(request, _("Add at least one line."))
         elif not any(lf.errors for lf, _ in wanted):
             d = form.cleaned_data
             try:
@@ -350,9 +351,9 @@ def purchase_order_new(request: HttpRequest) -> HttpResponse:
                                                       quantity=x["quantity"], unit_cost=x.get("unit_cost"))
                            for _, x in wanted])
             except DomainError as exc:
-                messages.error(request, f"Refused: {exc.detail}")
+                messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
             else:
-                messages.success(request, f"Purchase order {po} created for {po.supplier.code}.")
+                messages.success(request, _("Purchase order %(po)s created for %(code)s.") % {"po": po, "code": po.supplier.code})
                 return redirect("web:purchase-order", pk=po.pk)
     return page(request, "web/purchase_order_new.html", {"form": form, "lines": lines,
-                                                         "page_title": "Create a purchase order"}, section="purchasing")
+                                                         "page_title": _("Create a purchase order")}, section="purchasing")

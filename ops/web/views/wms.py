@@ -58,9 +58,9 @@ def recall(request: HttpRequest) -> HttpResponse:
     trace = inventory_selectors.lot_trace(lot, describe_demand=sales_recall.describe_demand) if lot else None
     if trace is not None and request.GET.get("format") == "csv":
         return Table(title=f"recall-{lot.product.sku}-{lot.code}", rows=trace["shipments"], columns=[
-            Col("customer", "customer"), Col("order", "order"), Col("shipment", "shipment"),
-            Col("warehouse", "warehouse"), Col("quantity", "quantity", numeric=True),
-            Col("shipped_at", "shipped_at")]).csv_response()
+            Col(_("customer"), "customer"), Col(_("order"), "order"), Col(_("shipment"), "shipment"),
+            Col(_("warehouse"), "warehouse"), Col(_("quantity"), "quantity", numeric=True),
+            Col(_("shipped_at"), "shipped_at")]).csv_response()
     return page(request, "web/recall.html", {"sku": sku, "lot_code": code, "lot": lot, "trace": trace},
                 section="stock")
 
