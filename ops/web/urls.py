@@ -83,4 +83,6 @@ urlpatterns = [
     path("stock/recall/", wms.recall, name="recall"),
     path("picking/", wms.pick_lists, name="pick-lists"),
     path("picking/<int:pk>/", wms.pick_list, name="pick-list"),
+    # #22: void an invoice with a reason
+    path("finance/invoices/<int:pk>/void/", finance.invoice_void, name="invoice-void"),
 ]

@@ -122,3 +122,53 @@ def test_a_count_below_reserved_says_so_beside_the_quantity_and_an_unknown_sku_b
     assert "Below reserved quantity 5" in html and "release or re-allocate reservations first" in html
     assert 'id="reserved-by"' in html and f'href="/orders/{sc.order.pk}/"' in html and "5 reserved" in html
     assert "SKU nope-9 not found." in text(_count(clients, "nope-9", "1"))
+
+
+@pytest.fixture
+def invoiced(sc, drain):
+    from sales import services as sales
+
+    sales.ship_shipment(shipment_id=sc.order.shipments.get(status="ready").pk, tracking_number="T-VOID")
+    drain()
+    return sc.order.invoices.get()
+
+
+def test_voiding_an_invoice_needs_a_reason_and_the_confirmation(clients, invoiced):
+    url = reverse("web:invoice-void", args=[invoiced.pk])
+    page = text(clients[F].get(reverse("web:invoice", args=[invoiced.pk])))
+    assert f'action="{url}"' in page and "Reason for void this invoice" in page
+    for data in ({}, {"reason": "entered twice"}, {"confirm": "on"}):
+        response = clients[F].post(url, data, follow=True)
+        assert f"Not done: voiding invoice {invoiced.number}" in text(response)
+    invoiced.refresh_from_db()
+    assert invoiced.status != "void" and invoiced.balance_due == invoiced.total
+    assert clients[OP].post(url, {"reason": "entered twice", "confirm": "on"}).status_code == 403
+
+
+def test_voiding_an_invoice_reverses_its_entry_and_keeps_the_reason_in_history(clients, invoiced):
+    from finance.selectors import entries_for_source
+
+    response = clients[F].post(reverse("web:invoice-void", args=[invoiced.pk]),
+                               {"reason": "entered twice", "confirm": "on"}, follow=True)
+    assert f"Invoice {invoiced.number} voided" in text(response)
+    invoiced.refresh_from_db()
+    assert invoiced.status == "void" and invoiced.balance_due == 0
+    assert invoiced.history.first().history_change_reason == "voided: entered twice"
+    original, reversal = entries_for_source(source_type="invoice", source_id=invoiced.pk)
+    assert reversal.reversal_of_id == original.pk and "entered twice" in reversal.memo
+    debits = {ln.account.code: ln.debit - ln.credit for ln in original.lines.all()}
+    assert {ln.account.code: ln.debit - ln.credit for ln in reversal.lines.all()} == {k: -v for k, v in debits.items()}
+    assert 'id="void-invoice"' not in text(response)       # a void invoice offers no second void
+
+
+def test_a_paid_invoice_is_not_offered_for_voiding_and_the_service_refusal_is_shown(clients, invoiced):
+    from finance import services as fin
+
+    fin.receive_payment(customer=invoiced.customer, amount=invoiced.total, allocations=[
+        fin.AllocationInput(invoice_id=invoiced.pk, amount=invoiced.total)])
+    assert 'id="void-invoice"' not in text(clients[F].get(reverse("web:invoice", args=[invoiced.pk])))
+    response = clients[F].post(reverse("web:invoice-void", args=[invoiced.pk]),
+                               {"reason": "entered twice", "confirm": "on"}, follow=True)
+    assert "Refused: Invoice" in text(response) and "cannot be voided" in text(response)
+    invoiced.refresh_from_db()
+    assert invoiced.status == "paid"

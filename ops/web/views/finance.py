@@ -24,6 +24,7 @@ from finance.services import periods as fin_periods
 from ops import services as ops
 from ops.web import forms, queries, related
 from ops.web.access import may, staff_page
+from ops.web.confirm import confirmed, record_reason
 from ops.web.render import page
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
@@ -81,7 +82,28 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "allocations": invoice.allocations.select_related("payment").order_by("id"),
         "credits": invoice.credit_applications.select_related("credit_note").order_by("id"),
         "entries": entries, "can_pay": may(request.user, "finance.receivables") and invoice.balance_due > 0,
+        "can_void": may(request.user, "finance.receivables") and invoice.status != "void" and not invoice.amount_settled,
         "page_title": f"Invoice {invoice.number}"}, section="invoices")
+
+
+@require_POST
+@staff_page("finance.receivables")
+def invoice_void(request: HttpRequest, pk: int) -> HttpResponse:
+    """Void an issued invoice (entered in error, or replaced): finance.services.void_invoice posts
+    the reversal of its AR/revenue/tax entry; the reason and the confirmation are required and
+    the reason goes into the invoice's history."""
+    invoice = _found(finance_selectors.get_invoice(invoice_id=pk))
+    reason = confirmed(request, f"voiding invoice {invoice.number}")
+    if reason is None:
+        return redirect("web:invoice", pk=invoice.pk)
+    try:
+        invoice = fin.void_invoice(invoice_id=invoice.pk, reason=reason, voided_by=request.user)
+    except DomainError as exc:
+        messages.error(request, f"Refused: {exc.detail}")
+    else:
+        record_reason(invoice, f"voided: {reason}")
+        messages.success(request, f"Invoice {invoice.number} voided: its entry is reversed, nothing is owed on it.")
+    return redirect("web:invoice", pk=invoice.pk)
 
 
 @staff_page("finance.receivables")

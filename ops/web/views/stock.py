@@ -161,7 +161,7 @@ def purchase_orders(request: HttpRequest) -> HttpResponse:
                or request.GET.get("status") or request.GET.get("supplier") else
                "No purchase orders yet — create one, or run replenishment for suggestions."),
         actions=[*([{"label": "Create a purchase order", "url": reverse("web:purchase-order-new"), "primary": True}]
-                   if may(request.user, "inventory.purchasing") else []),
+                   if may(request.user, "inventory.purchase_entry") else []),
                  {"label": "Replenishment suggestions", "url": reverse("web:replenishment")}],
         columns=[
             Col("Number", lambda po: str(po), link=_po_url, docno=True),
@@ -262,10 +262,11 @@ def approve_suggestion(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(next_url(request, reverse("web:replenishment")))
 
 
-@staff_page("inventory.purchasing", form=True)
+@staff_page("inventory.purchase_entry", form=True)
 def purchase_order_new(request: HttpRequest) -> HttpResponse:
     """A purchase order created by hand (not only from replenishment suggestions): supplier,
-    warehouse and lines; errors beside each line; sent as open to the supplier."""
+    warehouse and lines; errors beside each line; sent as open to the supplier. Finance and
+    purchasing both enter them (inventory.purchase_entry), receiving stays purchasing's."""
     form = forms.PurchaseOrderForm(request.POST or None)
     lines = forms.PurchaseOrderLineFormSet(request.POST or None, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
