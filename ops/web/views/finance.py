@@ -21,7 +21,6 @@ from core.templatetags import erp_format
 from finance import selectors as finance_selectors
 from finance import services as fin
 from finance.services import periods as fin_periods
-from ops import services as ops
 from ops.web import forms, queries, related
 from ops.web.access import may, staff_page
 from ops.web.confirm import confirmed, record_reason
@@ -382,21 +381,13 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"Not closed: type the period name {period.name} to confirm the close.")
         return redirect("web:period", pk=period.pk)
     failing = [i["label"] for i in close_checklist(period) if not i["ok"] and i["label"] != "Reconciliations green"]
-    if not failing:
-        try:
-            run = ops.run_reconciliation(trigger="period_close", user=request.user)
-        except DomainError as exc:
-            messages.error(request, f"Not closed: the reconciliation could not run ({exc.detail}).")
-            return redirect("web:period", pk=period.pk)
-        if run.status != "ok":
-            failing = ["Reconciliations green"]
     if failing:
         messages.error(request, f"Period {period.name} is not ready to close: {', '.join(failing)}.")
         return redirect("web:period", pk=period.pk)
-    try:
-        fin.close_period(period_id=period.pk, closed_by=request.user, in_order=True)
+    try:  # the API's guard rails too: the order rules again, a fresh reconciliation run, the close
+        fin.close_period_checked(period_id=period.pk, confirm=period.name, closed_by=request.user)
     except DomainError as exc:
-        messages.error(request, f"Refused: {exc.detail}")
+        messages.error(request, f"Not closed: {exc.detail}")
     else:
         messages.success(request, f"Period {period.name} closed.")
     return redirect("web:period", pk=period.pk)
