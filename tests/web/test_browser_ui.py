@@ -111,7 +111,7 @@ def test_payment_form_running_total(page, live_server):
     shot(page, "payment-running-total")
 
 
-def test_a_count_below_reserved_is_explained_on_the_count_screen(page, live_server):
+def test_a_count_below_reserved_is_resolved_from_the_count_screen(page, live_server):
     from inventory.selectors import get_stock_level
 
     sc = small_world()
@@ -126,6 +126,15 @@ def test_a_count_below_reserved_is_explained_on_the_count_screen(page, live_serv
     expect(page.locator("#reserved-by")).to_contain_text(f"{sc.order.number}: 5 reserved")
     assert get_stock_level(warehouse=sc.warehouse, product=sc.products[1]).on_hand == 5
     shot(page, "count-below-reserved")
+    # resolved from the same screen: release the missing 4 (backordered), the count is recorded
+    page.get_by_role("button", name="Release and backorder").click()
+    expect(page.locator(".msg-warning")).to_contain_text(
+        f"Order {sc.order.number}: 4 × WEB-2 no longer reserved in WEB-MAIN — 4 backordered.")
+    expect(page.locator(".msg-success")).to_contain_text("adjustment of -4 × WEB-2")
+    level = get_stock_level(warehouse=sc.warehouse, product=sc.products[1])
+    assert (level.on_hand, level.reserved) == (1, 1)
+    assert sc.order.lines.get(sku="WEB-2").quantity_backordered == 7
+    shot(page, "count-below-reserved-resolved")
     # the next count from the same screen goes through and the screen stays
     page.get_by_label("SKU").fill("web-1")
     page.get_by_label("Counted quantity").fill("99")

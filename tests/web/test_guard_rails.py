@@ -172,3 +172,42 @@ def test_a_paid_invoice_is_not_offered_for_voiding_and_the_service_refusal_is_sh
     assert "Refused: Invoice" in text(response) and "cannot be voided" in text(response)
     invoiced.refresh_from_db()
     assert invoiced.status == "paid"
+
+
+def test_a_count_below_reserved_is_resolved_from_the_count_screen_by_releasing(clients, sc):
+    from inventory.selectors import get_stock_level
+
+    html = text(_count(clients, "web-2", "1"))
+    assert 'name="resolve" value="release"' in html and 'name="resolve" value="reallocate"' in html
+    # support reads orders but may not count; operations resolves it from the count screen
+    assert clients[S].post(reverse("web:cycle-count"), {"warehouse": "WEB-MAIN", "sku": "WEB-2", "counted_quantity": "1",
+                                                        "reason": "x", "resolve": "release"}).status_code == 403
+    response = _count(clients, "web-2", "1", resolve="release")
+    assert response["Location"] == reverse("web:cycle-count") + "?warehouse=WEB-MAIN"
+    level = get_stock_level(warehouse=sc.warehouse, product=sc.products[1])
+    assert (level.on_hand, level.reserved) == (1, 1)
+    line = sc.order.lines.get(sku="WEB-2")
+    assert (line.quantity_allocated, line.quantity_backordered) == (1, 7)
+    page = text(clients[OP].get(response["Location"]))
+    assert f"Order {sc.order.number}: 4 × WEB-2 no longer reserved in WEB-MAIN — 4 backordered." in page
+    assert "adjustment of -4 × WEB-2" in page
+
+
+def test_re_allocating_from_the_count_screen_moves_the_reservation_to_a_warehouse_with_stock(clients, sc):
+    from decimal import Decimal
+
+    from inventory import services as inv
+    from inventory.selectors import get_stock_level
+    from tests.factories.inventory import WarehouseFactory
+
+    other = WarehouseFactory(code="WEB-EAST", priority=5)
+    inv.receive_stock(warehouse=other, reference="east", lines=[
+        inv.ReceiptLineInput(product=sc.products[1], quantity=Decimal("20"), unit_cost=Decimal("6.00"))])
+    response = _count(clients, "WEB-2", "2", resolve="reallocate")
+    assert response.status_code == 302
+    assert get_stock_level(warehouse=other, product=sc.products[1]).reserved == 3 + 3   # moved + the old backorder
+    line = sc.order.lines.get(sku="WEB-2")
+    assert (line.quantity_allocated, line.quantity_backordered) == (8, 0)
+    assert sc.order.shipments.filter(status="ready", warehouse=other).exists()
+    page = text(clients[OP].get(response["Location"]))
+    assert "3 re-allocated to another warehouse" in page

@@ -17,11 +17,12 @@ from core.templatetags import erp_format
 from inventory import selectors as inventory_selectors
 from inventory import services as inv
 from ops.web import forms, queries, related
-from ops.web.access import may, staff_page
+from ops.web.access import may, require, staff_page
 from ops.web.confirm import confirmed, record_reason
 from ops.web.render import next_url, page
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
+from sales import services as sales
 
 ZERO = Decimal("0")
 
@@ -114,12 +115,17 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
         else:
             wid = inventory_selectors.warehouse_ids_by_code([code]).get(code)
             never = wid is not None and inventory_selectors.get_stock_level(warehouse=wid, product=product).pk is None
+            resolve = request.POST.get("resolve")
             if never and not request.POST.get("confirm_new"):
                 ask_new = {"sku": product.sku, "warehouse": code}
             else:
                 try:
-                    move = inv.adjust_stock(warehouse=code, product=product.sku,
-                                            counted_quantity=d["counted_quantity"], reason=d["reason"])
+                    if resolve in ("release", "reallocate") and wid is not None:
+                        move = _count_resolving_reservations(request, product=product, code=code, warehouse_id=wid,
+                                                             data=d, reallocate=resolve == "reallocate")
+                    else:
+                        move = inv.adjust_stock(warehouse=code, product=product.sku,
+                                                counted_quantity=d["counted_quantity"], reason=d["reason"])
                 except DomainError as exc:
                     if "counted_quantity" in (exc.errors or {}) and wid is not None:
                         holders = sales_selectors.orders_holding_stock(product_id=product.pk, warehouse_id=wid)
@@ -143,7 +149,26 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
                     return redirect(f"{reverse('web:cycle-count')}?warehouse={code}")
     recent = inventory_selectors.list_recent_adjustments(limit=20)
     return page(request, "web/cycle_count.html", {"form": form, "recent": recent, "ask_new": ask_new, "holders": holders,
+                                                  "can_resolve": may(request.user, "sales.orders"),
                                                   "page_title": "Cycle count"}, section="stock")
+
+
+def _count_resolving_reservations(request: HttpRequest, *, product, code: str, warehouse_id: int, data: dict,
+                                  reallocate: bool):
+    """A count below reserved, resolved from the count screen: the orders' shortfall is released
+    (backordered) or re-allocated to another warehouse with stock, then the count is recorded
+    (sales.services.release_reservations_for_count, one transaction). Needs the orders' write."""
+    require(request, "sales.orders")
+    done = sales.release_reservations_for_count(warehouse_id=warehouse_id, product_id=product.pk,
+                                                counted_quantity=data["counted_quantity"], reason=data["reason"],
+                                                reallocate=reallocate)
+    for number, qty in sorted(done.released.items()):
+        moved, waiting = done.reallocated.get(number, ZERO), done.backordered(number)
+        parts = ([f"{erp_format.qty(moved)} re-allocated to another warehouse"] if moved else []) + \
+                ([f"{erp_format.qty(waiting)} backordered"] if waiting else [])
+        messages.warning(request, f"Order {number}: {erp_format.qty(qty)} × {product.sku} no longer reserved in "
+                                  f"{code} — {', '.join(parts)}.")
+    return done.move
 
 
 def _po_url(po) -> str:
