@@ -125,6 +125,7 @@ def test_void_an_invoice_with_a_reason(page, live_server):
     login(page, live_server, "u-fin-void")
     page.goto(f"{live_server.url}/finance/invoices/{invoice.pk}/")
     page.locator("#void-invoice summary").click()
+    assert accessibility_violations(page) == []
     # without the reason and the tick the browser does not send it
     page.get_by_role("button", name="Void invoice").click()
     assert Invoice.objects.get(pk=invoice.pk).status != "void"
