@@ -689,7 +689,7 @@ def product_labels(product_ids) -> dict[int, dict]:
                                                                                           "category")}
 
 
-from inventory.reports import stock_aging  # noqa: E402,F401  (reports are selectors too)
+from inventory.reports import stock_accuracy_by_bin, stock_aging  # noqa: E402,F401  (reports are selectors too)
 
 # --- the staff order desk (#22) -------------------------------------------------------------------
 
@@ -835,6 +835,15 @@ def reservation_places(reservation_ids) -> dict[int, dict]:
                                                                                    Location.DEFAULT_CODE),
                    "lot": r.lot.code if r.lot_id else "", "expiry_date": r.lot.expiry_date if r.lot_id else None}
             for r in rows}
+
+
+def serial_places(*, product_id: int, warehouse_id: int, serials) -> dict[str, tuple[str, str]]:
+    """{serial: (bin code, lot code)} for those of `serials` in stock in this warehouse; a serial
+    not in the answer is not in stock there (shipped, elsewhere or never received)."""
+    rows = (Serial.objects.filter(product_id=product_id, warehouse_id=warehouse_id, in_stock=True,
+                                  serial__in=list(serials))
+            .values_list("serial", "location__code", "lot__code"))
+    return {s: (loc or "", lot or "") for s, loc, lot in rows}
 
 
 def iter_bin_discrepancies():

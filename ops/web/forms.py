@@ -155,6 +155,9 @@ class CycleCountForm(forms.Form):
     counted_quantity = forms.DecimalField(label="Counted quantity", min_value=Decimal("0"), max_digits=18,
                                           decimal_places=3)
     reason = forms.CharField(label="Reason", max_length=200, initial="cycle count")
+    location = forms.CharField(label="Bin", max_length=40, required=False,
+                               help_text="Empty: the whole warehouse (untracked) or its default bin.")
+    lot = forms.CharField(label="Lot", max_length=40, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

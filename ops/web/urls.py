@@ -65,6 +65,7 @@ urlpatterns = [
     path("finance/reports/working-capital/", reports.working_capital, name="report-working-capital"),
     path("sales/reports/margin/", reports.margin, name="report-margin"),
     path("stock/aging/", reports.stock_aging, name="report-stock-aging"),
+    path("stock/accuracy/", reports.stock_accuracy, name="report-stock-accuracy"),
     path("finance/bank/", reports.bank_queue, name="bank-queue"),
     path("finance/bank/lines/<int:pk>/", reports.bank_line, name="bank-line"),
     path("finance/bank/reconciliation/", reports.bank_reconciliation, name="bank-reconciliation"),

@@ -20,6 +20,7 @@ from ops.web import forms, queries, related
 from ops.web.access import may, require, staff_page
 from ops.web.confirm import confirmed, record_reason
 from ops.web.render import next_url, page
+from ops.web.scan import read_scan
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
 from sales import services as sales
@@ -120,12 +121,14 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
                 ask_new = {"sku": product.sku, "warehouse": code}
             else:
                 try:
-                    if resolve in ("release", "reallocate") and wid is not None:
+                    location, lot = d["location"].strip() or None, d["lot"].strip() or None
+                    if resolve in ("release", "reallocate") and wid is not None and not location and not lot:
                         move = _count_resolving_reservations(request, product=product, code=code, warehouse_id=wid,
                                                              data=d, reallocate=resolve == "reallocate")
                     else:
                         move = inv.adjust_stock(warehouse=code, product=product.sku,
-                                                counted_quantity=d["counted_quantity"], reason=d["reason"])
+                                                counted_quantity=d["counted_quantity"], reason=d["reason"],
+                                                location=location, lot=lot)
                 except DomainError as exc:
                     if "counted_quantity" in (exc.errors or {}) and wid is not None:
                         holders = sales_selectors.orders_holding_stock(product_id=product.pk, warehouse_id=wid)
@@ -149,7 +152,9 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
                     return redirect(f"{reverse('web:cycle-count')}?warehouse={code}")
     recent = inventory_selectors.list_recent_adjustments(limit=20)
     return page(request, "web/cycle_count.html", {"form": form, "recent": recent, "ask_new": ask_new, "holders": holders,
-                                                  "can_resolve": may(request.user, "sales.orders"),
+                                                  "can_resolve": may(request.user, "sales.orders") and not (
+                                                      request.POST.get("location", "").strip()
+                                                      or request.POST.get("lot", "").strip()),
                                                   "page_title": "Cycle count"}, section="stock")
 
 
@@ -205,11 +210,17 @@ def purchase_orders(request: HttpRequest) -> HttpResponse:
 
 @staff_page("inventory.purchasing")
 def purchase_order(request: HttpRequest, pk: int) -> HttpResponse:
+    """A purchase order and its receive screen: a quantity per line and, for tracked products,
+    lot, expiry and serials (any line may name a bin). A scanner's input in the scan field
+    fills them (GS1 GTIN → the line, lot, expiry, serial, quantity; EAN/UPC one unit)."""
     po = _purchase_order(pk)
     lines = list(inventory_selectors.list_purchase_order_lines(purchase_order_id=po.pk))
-    rows = [{"line": ln, "outstanding": ln.quantity_outstanding,
-             "value": request.POST.get(f"qty-{ln.pk}", "") if request.method == "POST" else ""} for ln in lines]
-    if request.method == "POST":
+    post = request.POST if request.method == "POST" else {}
+    rows = [_receive_row(ln, post) for ln in lines]
+    scan_error = ""
+    if request.method == "POST" and (post.get("scan") or "").strip():  # Enter in the scan field
+        scan_error = _apply_receive_scan(post["scan"], rows)
+    elif request.method == "POST":
         wanted, bad = [], False
         for row in rows:
             text = row["value"].strip()
@@ -220,36 +231,93 @@ def purchase_order(request: HttpRequest, pk: int) -> HttpResponse:
                 if qty < 0:
                     raise ValueError
             except Exception:  # noqa: BLE001
-                row["error"] = "Enter a positive number."
+                row["errors"]["qty"] = "Enter a positive number."
                 bad = True
                 continue
             if qty > 0:
-                wanted.append((row["line"], qty))
+                wanted.append((row, qty))
         if not bad and not wanted:
             messages.error(request, "Enter the quantity received on at least one line.")
         elif not bad:
             try:
                 receipt = _receive(inv, po, wanted, reference=request.POST.get("reference", "")[:100])
             except DomainError as exc:
-                messages.error(request, f"Refused: {exc.detail}")
+                if not _errors_beside_fields(exc, [row for row, _q in wanted]):
+                    messages.error(request, f"Refused: {exc.detail}")
             else:
                 messages.success(request, f"Receipt {receipt} posted to {po.warehouse.code}.")
                 return redirect("web:purchase-order", pk=po.pk)
     receipts = list(inventory_selectors.list_receipts(purchase_order_id=po.pk))
     can_receive = may(request.user, "inventory.purchasing") and po.status in ("open", "partially_received")
     return page(request, "web/purchase_order.html", {"po_currency": getattr(po, "currency", ""),
-        "po": po, "rows": rows, "receipts": receipts, "can_receive": can_receive,
+        "po": po, "rows": rows, "receipts": receipts, "can_receive": can_receive, "scan_error": scan_error,
+        "tracked": any(row["tracking"] != "none" for row in rows),
         "can_approve": may(request.user, "inventory.purchasing") and po.status == "suggested", "page_title": str(po)},
         section="purchasing")
 
 
+_RECEIVE_FIELDS = {"quantity": "qty", "lot": "lot", "expiry_date": "expiry", "serials": "serials", "location": "bin"}
+
+
+def _receive_row(line, post) -> dict:
+    """One line of the receive screen with what was typed or scanned into it so far."""
+    def typed(name):
+        return (post.get(f"{name}-{line.pk}") or "").strip()
+    return {"line": line, "outstanding": line.quantity_outstanding, "tracking": line.product.tracking,
+            "value": typed("qty"), "lot": typed("lot"), "expiry": typed("expiry"), "serials": typed("serials"),
+            "bin": typed("bin"), "errors": {}}
+
+
+def _serial_list(text: str) -> list[str]:
+    return [s for s in text.replace(",", " ").split() if s]
+
+
+def _apply_receive_scan(text: str, rows: list[dict]) -> str:
+    """Put a scan on its line: the GTIN's product (a line with that lot or none yet), its lot,
+    expiry and serial, and the quantity (GS1 count, else one). Returns the error for the field."""
+    scanned, error = read_scan(text)
+    if scanned is None:
+        return error
+    sku, lot = scanned["sku"], scanned.get("lot") or ""
+    mine = [row for row in rows if row["line"].product.sku == sku]
+    if not mine:
+        return f"{sku} is not on this purchase order."
+    row = next((r for r in mine if lot and r["lot"] == lot), None) or next((r for r in mine if not r["lot"]), None)
+    if row is None:
+        return f"Line {mine[0]['line'].line_no} has lot {mine[0]['lot']} already: post it, then scan lot {lot}."
+    serial = scanned.get("serial") or ""
+    serials = _serial_list(row["serials"])
+    if serial and serial in serials:
+        return f"Serial {serial} is scanned already."
+    current = Decimal(row["value"]) if row["value"].replace(".", "", 1).isdigit() else ZERO
+    row["value"] = str(current + (Decimal("1") if serial else scanned.get("quantity") or Decimal("1")))
+    if serial:
+        row["serials"] = " ".join([*serials, serial])
+    if lot:
+        row["lot"] = lot
+    if scanned.get("expiry_date"):
+        row["expiry"] = scanned["expiry_date"].isoformat()
+    return ""
+
+
+def _errors_beside_fields(exc: DomainError, sent: list[dict]) -> bool:
+    """Show a refusal's `lines.N.field` errors beside that field of the N-th line sent."""
+    placed = False
+    for key, errs in (exc.errors or {}).items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit() and int(parts[1]) < len(sent):
+            field = _RECEIVE_FIELDS.get(parts[2], "qty")
+            sent[int(parts[1])]["errors"][field] = " ".join(str(e) for e in errs)
+            placed = True
+    return placed
+
+
 def _receive(inv, po, wanted, *, reference: str):
-    """Receive against the PO through inventory.services.receive_purchase_order (by product:
-    the service matches products to the order's lines in line order)."""
-    per_product: dict = {}
-    for line, qty in wanted:
-        per_product[line.product_id] = per_product.get(line.product_id, ZERO) + qty
-    lines = [inv.ReceiveLineInput(product=pid, quantity=qty) for pid, qty in per_product.items()]
+    """Receive against the PO through inventory.services.receive_purchase_order, one input per
+    screen line (the service matches products to the order's lines in line order)."""
+    lines = [inv.ReceiveLineInput(product=row["line"].product_id, quantity=qty, lot=row["lot"],
+                                  expiry_date=row["expiry"] or None, serials=tuple(_serial_list(row["serials"])),
+                                  location=row["bin"] or None) for row, qty in wanted]
     return inv.receive_purchase_order(purchase_order=po, lines=lines, reference=reference)
 
 
