@@ -64,6 +64,7 @@ _TABLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "sales.picking":              ("rw", "rw", "r",  "r",  "-",  "pick lists (waves) and their confirmation"),
     "finance.currencies":         ("r",  "r",  "r",  "r",  "-",   "ISO 4217 currencies and their minor units"),
     "finance.exchange_rates":     ("rw", "r",  "rw", "r",  "-",  "exchange rates by date (API, CSV import, rate feed)"),
+    "inventory.purchase_entry":   ("w",  "w",  "w",  "-",  "-",   "create a purchase order by hand (web; finance and purchasing)"),
 }
 # fmt: on
 

@@ -147,6 +147,17 @@ def release_part(*, pairs: list[tuple[int, Decimal]], correlation_id: str) -> De
                                          savepoint=False)
 
 
+def reserved_at(*, warehouse_id: int, product_id: int) -> Decimal:
+    """What is reserved of a product in a warehouse (0 when it was never stocked there)."""
+    return selectors.get_stock_level(warehouse=warehouse_id, product=product_id).reserved
+
+
+def adjust(*, warehouse_id: int, product_id: int, counted_quantity: Decimal, reason: str, correlation_id: str | None):
+    """Record a cycle count (inventory's adjust_stock): the adjustment move, or None when it agrees."""
+    return inv.adjust_stock(warehouse=warehouse_id, product=product_id, counted_quantity=counted_quantity,
+                            reason=reason, correlation_id=correlation_id)
+
+
 def hold_for_count(*, warehouse_id: int, lines: list[dict], correlation_id: str | None) -> None:
     """Stock a picker did not find goes to the discrepancy bin until counted (short picks)."""
     inv.hold_for_count(warehouse=warehouse_id, lines=lines, correlation_id=correlation_id)

@@ -22,7 +22,6 @@ from django.db import connection
 from django.db.models import Q, Sum
 
 from core import company as core_company
-
 from core import sql
 
 from ..exceptions import (

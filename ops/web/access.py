@@ -85,6 +85,8 @@ NAV_ORDER = {
 SECTIONS["documents"] = (_("Documents"), "web:documents", "documents.outbound")
 for _role in (roles.OPERATIONS, roles.FINANCE, roles.SUPPORT, roles.ADMIN):
     NAV_ORDER[_role].append("documents")
+# purchase orders by hand are finance's work too (#22): finance reads the list and enters them
+NAV_ORDER[roles.FINANCE].append("purchasing")
 
 HOME = {
     roles.ADMIN: "web:dashboard-operations",

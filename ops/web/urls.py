@@ -86,4 +86,6 @@ urlpatterns = [
     path("picking/", wms.pick_lists, name="pick-lists"),
     path("picking/<int:pk>/", wms.pick_list, name="pick-list"),
     path("preferences/", preference_views.preferences_page, name="preferences"),  # #20: language and time zone
+    # #22: void an invoice with a reason
+    path("finance/invoices/<int:pk>/void/", finance.invoice_void, name="invoice-void"),
 ]

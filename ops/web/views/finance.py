@@ -22,9 +22,9 @@ from core.templatetags import erp_format
 from finance import selectors as finance_selectors
 from finance import services as fin
 from finance.services import periods as fin_periods
-from ops import services as ops
 from ops.web import forms, queries, related
 from ops.web.access import may, staff_page
+from ops.web.confirm import confirmed, record_reason
 from ops.web.render import page
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
@@ -82,7 +82,28 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "allocations": invoice.allocations.select_related("payment").order_by("id"),
         "credits": invoice.credit_applications.select_related("credit_note").order_by("id"),
         "entries": entries, "can_pay": may(request.user, "finance.receivables") and invoice.balance_due > 0,
+        "can_void": may(request.user, "finance.receivables") and invoice.status != "void" and not invoice.amount_settled,
         "page_title": f"Invoice {invoice.number}"}, section="invoices")
+
+
+@require_POST
+@staff_page("finance.receivables")
+def invoice_void(request: HttpRequest, pk: int) -> HttpResponse:
+    """Void an issued invoice (entered in error, or replaced): finance.services.void_invoice posts
+    the reversal of its AR/revenue/tax entry; the reason and the confirmation are required and
+    the reason goes into the invoice's history."""
+    invoice = _found(finance_selectors.get_invoice(invoice_id=pk))
+    reason = confirmed(request, f"voiding invoice {invoice.number}")
+    if reason is None:
+        return redirect("web:invoice", pk=invoice.pk)
+    try:
+        invoice = fin.void_invoice(invoice_id=invoice.pk, reason=reason, voided_by=request.user)
+    except DomainError as exc:
+        messages.error(request, f"Refused: {exc.detail}")
+    else:
+        record_reason(invoice, f"voided: {reason}")
+        messages.success(request, f"Invoice {invoice.number} voided: its entry is reversed, nothing is owed on it.")
+    return redirect("web:invoice", pk=invoice.pk)
 
 
 @staff_page("finance.receivables")
@@ -361,22 +382,14 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Not closed: type the period name %(name)s to confirm the close.") % {"name": period.name})
         return redirect("web:period", pk=period.pk)
     failing = [i["label"] for i in close_checklist(period) if not i["ok"] and i.get("key") != "reconciliations"]
-    if not failing:
-        try:
-            run = ops.run_reconciliation(trigger="period_close", user=request.user)
-        except DomainError as exc:
-            messages.error(request, _("Not closed: the reconciliation could not run (%(detail)s).") % {"detail": exc.detail})
-            return redirect("web:period", pk=period.pk)
-        if run.status != "ok":
-            failing = [_("Reconciliations green")]
     if failing:
         messages.error(request, _("Period %(name)s is not ready to close: %(failing)s.") % {
             "name": period.name, "failing": ", ".join(str(f) for f in failing)})
         return redirect("web:period", pk=period.pk)
-    try:
-        fin.close_period(period_id=period.pk, closed_by=request.user, in_order=True)
+    try:  # the API's guard rails too: the order rules again, a fresh reconciliation run, the close
+        fin.close_period_checked(period_id=period.pk, confirm=period.name, closed_by=request.user)
     except DomainError as exc:
-        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
+        messages.error(request, _("Not closed: %(detail)s") % {"detail": exc.detail})
     else:
         messages.success(request, _("Period %(name)s closed.") % {"name": period.name})
     return redirect("web:period", pk=period.pk)

@@ -18,12 +18,13 @@ from core.templatetags import erp_format
 from inventory import selectors as inventory_selectors
 from inventory import services as inv
 from ops.web import forms, queries, related
-from ops.web.access import may, staff_page
+from ops.web.access import may, require, staff_page
 from ops.web.confirm import confirmed, record_reason
 from ops.web.render import next_url, page
 from ops.web.scan import read_scan
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
+from sales import services as sales
 
 ZERO = Decimal("0")
 
@@ -116,13 +117,19 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
         else:
             wid = inventory_selectors.warehouse_ids_by_code([code]).get(code)
             never = wid is not None and inventory_selectors.get_stock_level(warehouse=wid, product=product).pk is None
+            resolve = request.POST.get("resolve")
             if never and not request.POST.get("confirm_new"):
                 ask_new = {"sku": product.sku, "warehouse": code}
             else:
                 try:
-                    move = inv.adjust_stock(warehouse=code, product=product.sku,
-                                            counted_quantity=d["counted_quantity"], reason=d["reason"],
-                                            location=d["location"].strip() or None, lot=d["lot"].strip() or None)
+                    location, lot = d["location"].strip() or None, d["lot"].strip() or None
+                    if resolve in ("release", "reallocate") and wid is not None and not location and not lot:
+                        move = _count_resolving_reservations(request, product=product, code=code, warehouse_id=wid,
+                                                             data=d, reallocate=resolve == "reallocate")
+                    else:
+                        move = inv.adjust_stock(warehouse=code, product=product.sku,
+                                                counted_quantity=d["counted_quantity"], reason=d["reason"],
+                                                location=location, lot=lot)
                 except DomainError as exc:
                     if "counted_quantity" in (exc.errors or {}) and wid is not None:
                         holders = sales_selectors.orders_holding_stock(product_id=product.pk, warehouse_id=wid)
@@ -146,7 +153,28 @@ def cycle_count(request: HttpRequest) -> HttpResponse:
                     return redirect(f"{reverse('web:cycle-count')}?warehouse={code}")
     recent = inventory_selectors.list_recent_adjustments(limit=20)
     return page(request, "web/cycle_count.html", {"form": form, "recent": recent, "ask_new": ask_new, "holders": holders,
+                                                  "can_resolve": may(request.user, "sales.orders") and not (
+                                                      request.POST.get("location", "").strip()
+                                                      or request.POST.get("lot", "").strip()),
                                                   "page_title": _("Cycle count")}, section="stock")
+
+
+def _count_resolving_reservations(request: HttpRequest, *, product, code: str, warehouse_id: int, data: dict,
+                                  reallocate: bool):
+    """A count below reserved, resolved from the count screen: the orders' shortfall is released
+    (backordered) or re-allocated to another warehouse with stock, then the count is recorded
+    (sales.services.release_reservations_for_count, one transaction). Needs the orders' write."""
+    require(request, "sales.orders")
+    done = sales.release_reservations_for_count(warehouse_id=warehouse_id, product_id=product.pk,
+                                                counted_quantity=data["counted_quantity"], reason=data["reason"],
+                                                reallocate=reallocate)
+    for number, qty in sorted(done.released.items()):
+        moved, waiting = done.reallocated.get(number, ZERO), done.backordered(number)
+        parts = ([_("%(qty)s re-allocated to another warehouse") % {"qty": erp_format.qty(moved)}] if moved else []) + \
+                ([_("%(qty)s backordered") % {"qty": erp_format.qty(waiting)}] if waiting else [])
+        messages.warning(request, _("Order %(number)s: %(qty)s × %(sku)s no longer reserved in %(code)s — %(parts)s.") % {
+            "number": number, "qty": erp_format.qty(qty), "sku": product.sku, "code": code, "parts": ", ".join(parts)})
+    return done.move
 
 
 def _po_url(po) -> str:
@@ -164,7 +192,7 @@ def purchase_orders(request: HttpRequest) -> HttpResponse:
                or request.GET.get("status") or request.GET.get("supplier") else
                "No purchase orders yet — create one, or run replenishment for suggestions."),
         actions=[*([{"label": _("Create a purchase order"), "url": reverse("web:purchase-order-new"), "primary": True}]
-                   if may(request.user, "inventory.purchasing") else []),
+                   if may(request.user, "inventory.purchase_entry") else []),
                  {"label": _("Replenishment suggestions"), "url": reverse("web:replenishment")}],
         columns=[
             Col(_("Number"), lambda po: str(po), link=_po_url, docno=True),
@@ -328,10 +356,11 @@ def approve_suggestion(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(next_url(request, reverse("web:replenishment")))
 
 
-@staff_page("inventory.purchasing", form=True)
+@staff_page("inventory.purchase_entry", form=True)
 def purchase_order_new(request: HttpRequest) -> HttpResponse:
     """A purchase order created by hand (not only from replenishment suggestions): supplier,
-    warehouse and lines; errors beside each line; sent as open to the supplier."""
+    warehouse and lines; errors beside each line; sent as open to the supplier. Finance and
+    purchasing both enter them (inventory.purchase_entry), receiving stays purchasing's."""
     form = forms.PurchaseOrderForm(request.POST or None)
     lines = forms.PurchaseOrderLineFormSet(request.POST or None, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
