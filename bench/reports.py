@@ -155,16 +155,17 @@ def generate_invoices(target_lines: int, ref: dict) -> int:
             base = cur.fetchone()[0]
             cur.execute(f"""
                 INSERT INTO finance_invoice (number, customer_id, status, issue_date, due_date, currency, subtotal, tax,
-                                             total, amount_settled, balance_due, correlation_id, created_at)
+                                             total, amount_settled, balance_due, correlation_id, created_at,
+                                             exchange_rate, total_company, balance_company)
                 SELECT 'RPT-' || (%s + g), ({customers})[1 + (g %% {len(ref['customers'])})], 'paid',
                        date '2025-01-01' + (g %% 730), date '2025-01-31' + (g %% 730), 'USD', 50, 0, 50, 50, 0,
-                       'rpt-inv-' || g, now()
+                       'rpt-inv-' || g, now(), 1, 50, 0
                   FROM generate_series(1, %s) AS g""", [base, invoices])
             cur.execute(f"""
                 INSERT INTO finance_invoiceline (invoice_id, product_id, sku, description, quantity, unit_price, amount,
-                                                 tax_rate, tax, cost_value)
+                                                 tax_rate, tax, cost_value, charge_kind, discount_percent)
                 SELECT i.id, ({products})[1 + ((i.id * 5 + n) %% {len(ref['products'])})], 'RPT', '', 1, 10, 10, 0, 0,
-                       4 + (n %% 3)
+                       4 + (n %% 3), '', 0
                   FROM finance_invoice i CROSS JOIN generate_series(1, 5) AS n WHERE i.id > %s""", [base])
         print(f"  generated {invoices * 5:,} invoice lines in {time.perf_counter() - t0:.1f} s")
     return InvoiceLine.objects.count()
