@@ -222,20 +222,27 @@ def drop_month(specs: list[PartitionedTable], month: date) -> tuple[bool, str, d
         if spec.still_needed(start, end):
             return False, f"{spec.table} has rows not finished yet", {}
     archived = {spec.table: _archive_month(spec, start, end) for spec in specs}
-    names = [partition_name(s.table, month) for s in specs]
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-        cur.execute(f"LOCK TABLE {', '.join(_q(n) for n in names)} IN EXCLUSIVE MODE")
-        for spec, name in zip(specs, names, strict=True):
+        # a table of the group may have no partition for that month (an outbox month without
+        # deliveries): its rows of the month, if any, wait in the default partition
+        names = {s.table: partition_name(s.table, month) for s in specs if month in months_of(s.table)}
+        cur.execute(f"LOCK TABLE {', '.join(_q(n) for n in names.values())} IN EXCLUSIVE MODE")
+        for spec in specs:
             if spec.still_needed(start, end):
                 return False, f"{spec.table} has rows not finished yet", {}
-            cur.execute(f"SELECT COUNT(*) FROM {_q(name)}")
+            cur.execute(f"SELECT COUNT(*) FROM {_q(spec.table)} WHERE {_q(spec.key_column)} >= %s "
+                        f"AND {_q(spec.key_column)} < %s", [start, end])
             if cur.fetchone()[0] != archived[spec.table]:
                 return False, f"{spec.table} changed while it was archived", {}
         for spec in specs:
             spec.before_drop(start, end)
-        for name in names:
-            cur.execute(f"DROP TABLE {_q(name)}")
+        for spec in specs:
+            if spec.table in names:
+                cur.execute(f"DROP TABLE {_q(names[spec.table])}")
+            else:  # rows of the month in the default partition (archived above)
+                cur.execute(f"DELETE FROM {_q(spec.table)} WHERE {_q(spec.key_column)} >= %s "
+                            f"AND {_q(spec.key_column)} < %s", [start, end])
     return True, "", archived
 
 
@@ -253,8 +260,8 @@ def maintain(*, now: datetime | None = None, ahead: int = MONTHS_AHEAD) -> Outco
         groups.setdefault(spec.group, []).append(spec)
     for group, members in groups.items():
         cutoff = now - timedelta(days=max(s.retention_days() for s in members))
-        # a month is due when it ended before the cutoff and every table of the group has it
-        months = set.intersection(*(set(months_of(s.table)) for s in members))
+        # a month is due when it ended before the cutoff (a partition of it in any table)
+        months = set.union(*(set(months_of(s.table)) for s in members))
         for month in sorted(m for m in months if as_utc(next_month(m)) <= cutoff):
             try:
                 dropped, reason, archived = drop_month(members, month)
