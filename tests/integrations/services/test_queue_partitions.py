@@ -17,8 +17,14 @@ from django.utils import timezone
 from core import archive, partitions, storage
 from core.messaging.models import ConsumerFailure, OutboxEvent
 from integrations.inbound import receive_message
-from integrations.models import EdiDocument, EdiPartner, InboundMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-
+from integrations.models import (
+    EdiDocument,
+    EdiPartner,
+    InboundMessage,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from tests.factories.sales import CustomerFactory
 
 pytestmark = [pytest.mark.django_db,
