@@ -194,6 +194,18 @@ def generate_moves(target: int, ref: dict) -> int:
                        timestamptz '2025-01-01' + make_interval(secs => (g::double precision / %s) * 63072000)
                   FROM generate_series(1, %s) AS g""", [missing, missing])
         print(f"  generated {missing:,} stock moves in {time.perf_counter() - t0:.1f} s")
+    with transaction.atomic(), connection.cursor() as cur:
+        # the stock levels of those moves (invariant I1: on hand = the ledger's sum), which the
+        # stock aging report starts from
+        cur.execute("""
+            INSERT INTO inventory_stocklevel (product_id, warehouse_id, on_hand, reserved, value, average_cost,
+                                              binned, blocked, last_move_at)
+            SELECT product_id, warehouse_id, SUM(quantity), 0, SUM(value),
+                   CASE WHEN SUM(quantity) > 0 THEN ROUND(SUM(value) / SUM(quantity), 6) ELSE 0 END, 0, 0,
+                   MAX(created_at)
+              FROM inventory_stockmove WHERE reference = 'bench-rpt' GROUP BY product_id, warehouse_id
+            ON CONFLICT (product_id, warehouse_id) DO UPDATE SET on_hand = EXCLUDED.on_hand, value = EXCLUDED.value,
+                average_cost = EXCLUDED.average_cost, last_move_at = EXCLUDED.last_move_at""")
     return StockMove.objects.count()
 
 
