@@ -183,10 +183,12 @@ def _levels_from_stock_levels(as_of: date, end: datetime, warehouse_id: int | No
             qty = Decimal(qty)
             row = rows[(p, w)] = {"product_id": p, "warehouse_id": w, "quantity": qty, "value": Decimal(value),
                                   "last_outbound": last_out, "oldest_arrival": oldest}
+            # on hand that arrived since each bucket's first day (NULL: nothing arrived); the
+            # oldest bucket takes the rest
+            upto = [min(qty, Decimal(got or 0)) for got in since_starts] + [qty]
             covered = ZERO
-            for (_, _, name), got in zip(BUCKETS, [*since_starts, None], strict=True):
-                upto = qty if got is None else min(qty, Decimal(got or 0))
-                row[name], covered = upto - covered, max(covered, upto)
+            for (_, _, name), up in zip(BUCKETS, upto, strict=True):
+                row[name], covered = up - covered, max(covered, up)
     return rows
 
 def _as_dt(value):
