@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from core import imports
 from finance.models import Invoice, JournalLine, SupplierBill
 from inventory.models import Product, ProductUnit, StockLevel, StockMove, Supplier
+from sales import resources as sales_resources
 from sales.models import Customer, PriceList, PriceListItem
 from tests.setup.helpers import FIXTURES, KINDS, run_import, setup_company
 
@@ -229,3 +230,47 @@ def test_docs_list_every_kinds_columns_in_file_order():
         assert set(documented) - set(kind.columns()) <= ONCE_MERGED, kind.name
         # the fixture is the full layout
         assert _header(kind.name).split(",") == [c for c in kind.columns() if c not in ONCE_MERGED], kind.name
+
+
+def test_a_suppliers_payment_terms_set_the_due_date_of_a_bill_that_names_none(drain):
+    from finance.services.bills import BillLineInput, create_supplier_bill
+
+    _before("customers", drain)
+    bauteil = Supplier.objects.get(code="BAUTEIL")  # 14 days, from the file
+    bill = create_supplier_bill(supplier=bauteil, bill_date=date(2026, 2, 2), supplier_reference="BT-1",
+                                lines=[BillLineInput(Product.objects.get(sku="DRILL-6"), D("10"), D("2.10"))])
+    assert bill.due_date == date(2026, 2, 16)
+    bill = create_supplier_bill(supplier=bauteil, bill_date=date(2026, 2, 2), due_date=date(2026, 3, 31),
+                                supplier_reference="BT-2",
+                                lines=[BillLineInput(Product.objects.get(sku="DRILL-6"), D("1"), D("2.10"))])
+    assert bill.due_date == date(2026, 3, 31)
+
+
+@pytest.mark.skipif(not sales_resources.CUSTOMER_TAX_ID or not sales_resources.PRICES_INCLUDE_TAX,
+                    reason="the tax engine's Customer.tax_id / PriceList.prices_include_tax are not merged yet")
+def test_tax_id_and_prices_including_tax_are_imported_once_the_fields_exist(tmp_path, drain):
+    _before("customers", drain)
+    f = tmp_path / "price_lists.csv"
+    f.write_text("price_list,currency,prices_include_tax,sku,unit_price\nGROSS,EUR,yes,BOLT-M8,0.54\n",
+                 encoding="utf-8")
+    run_import("price_lists", f)
+    assert PriceList.objects.get(code="GROSS").prices_include_tax is True
+    f = tmp_path / "customers.csv"
+    f.write_text("code,name,price_list,tax_id\nEU-B2B,Entreprise SA,GROSS,FR40303265045\n", encoding="utf-8")
+    run_import("customers", f)
+    assert Customer.objects.get(code="EU-B2B").tax_id == "FR40303265045"
+    exported = imports.read_dataset(imports.export_dataset("customers", "csv"), "c.csv")
+    assert "tax_id" in exported.headers and "FR40303265045" in exported["tax_id"]
+
+
+def test_import_list_names_each_kind_with_its_columns():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("import", "--list", stdout=out)
+    text = out.getvalue()
+    for kind in imports.kinds():
+        assert kind.name in text and f"columns: {', '.join(kind.columns())}" in text
+    assert "columns: warehouse, sku, quantity, unit_cost, uom, location, lot, expiry_date, serials" in text
