@@ -79,6 +79,15 @@ class CustomerResource(ImportModelResource):
         skip_unchanged = True
         report_skipped = True
 
+    def import_instance(self, instance, row, **kwargs):
+        """A customer's price list is in its currency (as the API requires)."""
+        super().import_instance(instance, row, **kwargs)
+        currency = instance.currency or currencies.company_currency()
+        if instance.price_list is not None and instance.price_list.currency != currency:
+            raise ValidationError({"price_list": [
+                _("%(code)s is in %(list)s; the customer's currency is %(currency)s.") % {
+                    "code": instance.price_list.code, "list": instance.price_list.currency, "currency": currency}]})
+
     def get_queryset(self):
         return Customer.objects.select_related("price_list", "preferred_warehouse").order_by("code")
 
