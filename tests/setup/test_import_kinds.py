@@ -216,6 +216,7 @@ def _cell(value) -> str:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_xlsx_fixture_holds_the_same_rows_as_the_csv_one(kind):
+    """After editing a CSV fixture: .venv/bin/python -m tests.setup.make_xlsx_fixtures."""
     csv_rows = imports.read_dataset((FIXTURES / f"{kind}.csv").read_bytes(), f"{kind}.csv")
     xlsx_rows = imports.read_dataset((FIXTURES / f"{kind}.xlsx").read_bytes(), f"{kind}.xlsx")
     assert csv_rows.headers == xlsx_rows.headers
