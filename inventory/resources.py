@@ -155,7 +155,8 @@ class SupplierResource(ImportModelResource):
     email = Field(attribute="email", column_name="email", default="", widget=TextCell())
     lead_time_days = Field(attribute="lead_time_days", column_name="lead_time_days", default=7, widget=IntCell())
     is_active = Field(attribute="is_active", column_name="is_active", default=True, widget=BoolCell())
-    currency = Field(attribute="currency", column_name="currency", widget=CurrencyCell())
+    currency = Field(attribute="currency", column_name="currency", widget=CurrencyCell(),
+                     saves_null_values=False)  # blank: the company's for a new one, else unchanged
     payment_terms_days = Field(attribute="payment_terms_days", column_name="payment_terms_days", default=30,
                                widget=IntCell())
     address = Field(attribute="address", column_name="address", default="", widget=TextCell())

@@ -59,7 +59,8 @@ class CustomerResource(ImportModelResource):
     tax_category = Field(attribute="tax_category", column_name="tax_category", default="standard", widget=TextCell())
     on_hold = Field(attribute="on_hold", column_name="on_hold", default=False, widget=BoolCell())
     is_active = Field(attribute="is_active", column_name="is_active", default=True, widget=BoolCell())
-    currency = Field(attribute="currency", column_name="currency", widget=CurrencyCell())
+    currency = Field(attribute="currency", column_name="currency", widget=CurrencyCell(),
+                     saves_null_values=False)  # blank: the company's for a new one, else unchanged
     min_shelf_life_days = Field(attribute="min_shelf_life_days", column_name="min_shelf_life_days", default=0,
                                 widget=IntCell())
     billing_email = Field(attribute="billing_email", column_name="billing_email", default="", widget=TextCell())

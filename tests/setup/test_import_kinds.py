@@ -126,11 +126,15 @@ def test_a_file_with_bad_rows_writes_nothing_and_names_each_row_and_column(kind,
 
 # kind -> (file rows after the header, what the import reports, a check of the change)
 CHANGES = {
-    "suppliers": (["NORDSTAHL,Nordstahl AG,orders@nordstahl.example,5,yes,EUR,60,\"Kai 1, 20457 Hamburg\",DE"],
-                  ("1 update",),
+    "suppliers": (["NORDSTAHL,Nordstahl AG,orders@nordstahl.example,5,yes,EUR,60,\"Kai 1, 20457 Hamburg\",DE",
+                   "ACME-US,Acme Tools Inc.,,21,yes,,45,,",  # blank currency: unchanged
+                   "NEWCO,New Co,,3,yes,,,,"],               # blank currency and terms: the defaults
+                  ("2 update", "1 new"),
                   lambda: Supplier.objects.filter(code="NORDSTAHL", payment_terms_days=60,
                                                   address="Kai 1, 20457 Hamburg").count() == 1
-                  and Supplier.objects.count() == 3),
+                  and list(Supplier.objects.filter(code__in=["ACME-US", "NEWCO"]).order_by("code")
+                           .values_list("currency", "payment_terms_days")) == [("USD", 45), ("EUR", 30)]
+                  and Supplier.objects.count() == 4),
     "products": (["DRILL-6,Drill bit 6 mm HSS,EA,moving_average,5.20,2.10,Tools,standard,yes,yes,4006381333986,none,,"
                   "CS12=12"],
                  ("1 update",),
