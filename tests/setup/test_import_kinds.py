@@ -258,7 +258,7 @@ def test_a_suppliers_payment_terms_set_the_due_date_of_a_bill_that_names_none(dr
 def test_tax_id_and_prices_including_tax_are_imported_once_the_fields_exist(tmp_path, drain):
     _before("customers", drain)
     f = tmp_path / "price_lists.csv"
-    f.write_text("price_list,currency,prices_include_tax,sku,unit_price\nGROSS,EUR,yes,BOLT-M8,0.54\n",
+    f.write_text("price_list,currency,prices_include_tax,sku,min_quantity,unit_price\nGROSS,EUR,yes,BOLT-M8,0,0.54\n",
                  encoding="utf-8")
     run_import("price_lists", f)
     assert PriceList.objects.get(code="GROSS").prices_include_tax is True
