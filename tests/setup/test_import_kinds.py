@@ -281,3 +281,20 @@ def test_import_list_names_each_kind_with_its_columns():
     for kind in imports.kinds():
         assert kind.name in text and f"columns: {', '.join(kind.columns())}" in text
     assert "columns: warehouse, sku, quantity, unit_cost, uom, location, lot, expiry_date, serials" in text
+
+
+def test_the_api_shows_and_changes_a_suppliers_imported_terms_and_address():
+    from core import roles
+    from tests.conftest import client_for, make_user
+
+    setup_company()
+    run_import("suppliers", FIXTURES / "suppliers.csv")
+    ops = client_for(make_user("ops-sup", roles.OPERATIONS))
+    body = ops.get("/api/v1/inventory/suppliers/ACME-US/").json()
+    assert (body["currency"], body["payment_terms_days"], body["country"]) == ("USD", 45, "US")
+    assert body["address"] == "100 Main St, Springfield, IL 62701"
+    r = ops.patch("/api/v1/inventory/suppliers/ACME-US/", {"payment_terms_days": 60}, format="json")
+    assert r.status_code == 200, r.content
+    assert Supplier.objects.get(code="ACME-US").payment_terms_days == 60
+    exported = imports.read_dataset(imports.export_dataset("suppliers", "csv"), "s.csv")
+    assert dict(zip(exported["code"], exported["payment_terms_days"], strict=True))["ACME-US"] == "60"
