@@ -167,6 +167,10 @@ class Supplier(models.Model):
     is_active = models.BooleanField(default=True)
     # The currency the supplier bills in (purchase orders default to it).
     currency = models.CharField(max_length=3, default=company_currency)
+    payment_terms_days = models.PositiveSmallIntegerField(
+        default=30, help_text="Days from the bill date to its due date when a bill names none.")
+    address = models.TextField(blank=True, help_text="Postal address (purchase orders, remittances).")
+    country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
     history = HistoricalRecords()
 
     class Meta:
