@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0005_landed_costs'),
+        ('inventory', '0006_stockmove_index_covers_aging_walk'),
     ]
 
     operations = [
