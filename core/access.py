@@ -64,6 +64,7 @@ _TABLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "sales.picking":              ("rw", "rw", "r",  "r",  "-",  "pick lists (waves) and their confirmation"),
     "finance.currencies":         ("r",  "r",  "r",  "r",  "-",   "ISO 4217 currencies and their minor units"),
     "finance.exchange_rates":     ("rw", "r",  "rw", "r",  "-",  "exchange rates by date (API, CSV import, rate feed)"),
+    "finance.payment_terms":      ("rw", "r",  "rw", "r",  "-",  "payment terms: net days and early-payment discounts"),
 }
 # fmt: on
 
@@ -139,6 +140,7 @@ ADMIN_MODELS: dict[str, str] = {
     "finance.Refund": "finance.banking", "finance.PaymentRun": "finance.payables",
     "finance.SupplierBankDetails": "finance.payables",
     "core.OutboundDocument": "documents.outbound",
+    "core.PaymentTerms": "finance.payment_terms",
 }
 
 _ADMIN_CHECKS = (("has_view_permission", READ), ("has_add_permission", WRITE),

@@ -27,6 +27,7 @@ post_journal_entries call; both paths share the rule, so they cannot drift apart
     refund               AR                                  Cash (bank account)
     bank_account:N       Bank / account (money in)           account / Bank (money out): bank fees, interest
     invoice_void         the reversal of the invoice entry (reverse_journal_entry)
+    early_payment_discount  Sales discounts / AP               AR / Purchase discounts (doc's rate)
 """
 
 from __future__ import annotations
@@ -298,3 +299,24 @@ def bank_posting_entry(*, line, cash_account, postings, rule: str, correlation_i
 def post_bank_posting(*, line, cash_account, postings, rule: str, correlation_id: str | None = None) -> JournalEntry:
     return _post(bank_posting_entry(line=line, cash_account=cash_account, postings=postings, rule=rule,
                                     correlation_id=correlation_id))
+
+
+def early_payment_discount_entry(*, doc, discount: Decimal, on: date, source_type: str, source_id,
+                                 correlation_id: str | None = None) -> EntryRequest | None:
+    """The early-payment discount a payment settled an invoice or a bill with, in the
+    document's currency at the document's rate (what the document carries in AR/AP for it):
+    invoice: Dr Sales discounts / Cr AR; bill: Dr AP / Cr Purchase discounts. Gross, no tax
+    adjustment (docs/finance.md "Payment terms"). Rolls forward out of a closed period."""
+    if not discount:
+        return None
+    customer_id, supplier_id = getattr(doc, "customer_id", None), getattr(doc, "supplier_id", None)
+    if customer_id is not None:
+        lines = [Line(R.SALES_DISCOUNT, discount, customer_id=customer_id),
+                 Line(R.AR, -discount, customer_id=customer_id)]
+    else:
+        lines = [Line(R.AP, discount, supplier_id=supplier_id),
+                 Line(R.PURCHASE_DISCOUNT, -discount, supplier_id=supplier_id)]
+    return EntryRequest(on=on, lines=_in_company(lines, currency=doc.currency, rate=doc.exchange_rate),
+                        source_type=source_type, source_id=source_id, rule="early_payment_discount",
+                        memo=f"Early-payment discount {doc.number}", roll_forward=True,
+                        correlation_id=correlation_id)

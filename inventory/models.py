@@ -166,6 +166,9 @@ class Supplier(models.Model):
     is_active = models.BooleanField(default=True)
     # The currency the supplier bills in (purchase orders default to it).
     currency = models.CharField(max_length=3, default=company_currency)
+    # When bills fall due and any early-payment discount (none: 30 days net, no discount).
+    payment_terms = models.ForeignKey("core.PaymentTerms", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
     history = HistoricalRecords()
 
     class Meta:

@@ -182,7 +182,7 @@ class PaymentRunItemSerializer(strict.ModelSerializer):
 
     class Meta:
         model = PaymentRunItem
-        fields = ["bill", "supplier", "due_date", "amount", "supplier_payment"]
+        fields = ["bill", "supplier", "due_date", "amount", "supplier_payment", "discount"]
 
 
 class PaymentRunSerializer(strict.ModelSerializer):

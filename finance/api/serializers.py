@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from rest_framework import serializers
@@ -9,6 +10,7 @@ from rest_framework import serializers
 from core import access, currencies
 from core.api import serializers as strict
 from core.currencies import company_currency
+from core.models import PaymentTerms
 from finance.models import (
     Account,
     AccountRole,
@@ -162,7 +164,8 @@ class InvoiceSerializer(strict.ModelSerializer):
         model = Invoice
         fields = ["id", "number", "order", "order_number", "shipment", "customer", "customer_id", "status",
                   "issue_date", "due_date", "currency", "subtotal", "tax", "total", "amount_settled", "balance_due",
-                  "correlation_id", "lines", "exchange_rate", "total_company", "balance_company"]
+                  "correlation_id", "lines", "exchange_rate", "total_company", "balance_company",
+                  "discount_date", "discount_amount", "discount_taken"]
 
 
 class VoidInputSerializer(strict.Serializer):
@@ -231,7 +234,7 @@ class PaymentAllocationSerializer(strict.ModelSerializer):
 
     class Meta:
         model = PaymentAllocation
-        fields = ["invoice", "invoice_number", "amount", "allocated_at"]
+        fields = ["invoice", "invoice_number", "amount", "allocated_at", "discount"]
 
 
 class PaymentSerializer(strict.ModelSerializer):
@@ -279,7 +282,8 @@ class SupplierBillSerializer(strict.ModelSerializer):
         model = SupplierBill
         fields = ["id", "number", "supplier", "purchase_order", "purchase_order_number", "supplier_reference",
                   "status", "hold_reasons", "bill_date", "due_date", "currency", "total", "amount_paid",
-                  "balance_due", "correlation_id", "lines", "exchange_rate", "total_company", "balance_company"]
+                  "balance_due", "correlation_id", "lines", "exchange_rate", "total_company", "balance_company",
+                  "discount_date", "discount_amount", "discount_taken"]
 
 
 class BillLineInputSerializer(strict.Serializer):
@@ -403,3 +407,31 @@ class RevaluationSerializer(strict.Serializer):
     date = serializers.DateField(read_only=True)
     entry = JournalEntrySerializer(read_only=True, allow_null=True)
     reversal = JournalEntrySerializer(read_only=True, allow_null=True)
+
+
+class PaymentTermsSerializer(strict.ModelSerializer):
+    """Payment terms (core.PaymentTerms): `2/10NET30` = 2 % off when paid within 10 days, else
+    due in 30."""
+
+    discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=Decimal("0"),
+                                                max_value=Decimal("99.99"), required=False)
+
+    class Meta:
+        model = PaymentTerms
+        fields = ["id", "code", "name", "net_days", "discount_percent", "discount_days", "is_active"]
+        read_only_fields = ["id"]
+
+    def validate_code(self, value):
+        if not re.fullmatch(r"[A-Za-z0-9/._-]+", value or ""):
+            raise serializers.ValidationError("Use letters, digits and / . _ - only (e.g. 2/10NET30).")
+        return value
+
+    def validate(self, attrs):
+        net = attrs.get("net_days", getattr(self.instance, "net_days", 30))
+        days = attrs.get("discount_days", getattr(self.instance, "discount_days", 0))
+        pct = attrs.get("discount_percent", getattr(self.instance, "discount_percent", Decimal("0")))
+        if days > net:
+            raise serializers.ValidationError({"discount_days": [f"must not exceed net_days ({net})"]})
+        if pct > 0 and "discount_days" not in attrs and self.instance is None:
+            raise serializers.ValidationError({"discount_days": ["required with a discount"]})
+        return attrs

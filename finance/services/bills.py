@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -23,7 +23,7 @@ from finance.exceptions import (
     ValidationFailed,
 )
 from finance.models import SupplierBill, SupplierBillLine, SupplierPayment, SupplierPaymentAllocation
-from finance.services import fx, numbering, periods
+from finance.services import fx, numbering, periods, terms
 from finance.services.journal import post_journal_entries
 
 ZERO = Decimal("0.00")
@@ -144,9 +144,12 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
                              amount=rnd(Decimal(str(ln.quantity)) * Decimal(str(ln.unit_cost))))
             for ln in lines]
     total = sum((r.amount for r in rows), ZERO) + landed_cost
+    # the supplier's payment terms (none: 30 days net); a due date given overrides the net days only
+    when = terms.dates_for(terms=getattr(supplier, "payment_terms", None), on=on, total=total, currency=currency)
     bill = SupplierBill.objects.create(
         number=numbering.next_document_number("supplier_bill"), supplier=supplier, purchase_order=purchase_order,
-        supplier_reference=supplier_reference[:80], bill_date=on, due_date=due_date or on + timedelta(days=30),
+        supplier_reference=supplier_reference[:80], bill_date=on, due_date=due_date or when.due_date,
+        discount_date=when.discount_date, discount_amount=when.discount_amount,
         total=total, landed_cost=landed_cost, balance_due=ZERO, currency=currency, exchange_rate=exchange_rate,
         total_company=fx.to_company(total, exchange_rate), correlation_id=cid)
     reasons = _match(bill, rows)
@@ -213,14 +216,16 @@ def pay_supplier(*, supplier, amount: Decimal, allocations: list[tuple[int, Deci
             raise ValidationFailed("Allocation must be positive.", errors={f"allocations.{i}.amount": ["must be > 0"]})
         if bill.status not in (SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID):
             raise BillNotPayable(f"Bill {bill.number} is {bill.status} and cannot be paid.")
-        if alloc > bill.balance_due - sum((a for b, a in checked if b.pk == bill.pk), ZERO):
+        if alloc > bill.balance_due - sum((a for b, a, _ in checked if b.pk == bill.pk), ZERO):
             raise OverAllocation(f"Allocation exceeds bill {bill.number}'s balance {bill.balance_due}.",
                                  errors={f"allocations.{i}.amount": [f"exceeds the balance {bill.balance_due}"]})
-        checked.append((bill, alloc))
-    if sum((a for _, a in checked), ZERO) != amount:
+        checked.append((bill, alloc, ZERO))
+    if sum((a for _, a, _ in checked), ZERO) != amount:
         raise OverAllocation("Allocations must add up to the payment amount.",
                              errors={"allocations": ["must add up to the amount"]})
     on = paid_on or timezone.localdate()
+    # paid in full inside the discount window: the bill's early-payment discount settles the rest
+    checked = [(bill, alloc, terms.discount_for(bill, amount=alloc, on=on)) for bill, alloc, _ in checked]
     if not periods.period_for_date(on).is_open:
         periods.resolve_posting_period(on, roll_forward=False)
     exchange_rate = fx.rate_on(currency, on)
@@ -232,18 +237,26 @@ def pay_supplier(*, supplier, amount: Decimal, allocations: list[tuple[int, Deci
                                              total_company=amount_company, correlation_id=cid)
     posting.post_supplier_payment(payment=payment, correlation_id=cid, cash_account=cash_account)
     left, left_company = amount, amount_company
-    for bill, alloc in checked:
-        allocation = SupplierPaymentAllocation.objects.create(payment=payment, bill=bill, amount=alloc)
+    for bill, alloc, discount in checked:
+        allocation = SupplierPaymentAllocation.objects.create(payment=payment, bill=bill, amount=alloc,
+                                                              discount=discount)
         left -= alloc
         paid_company = fx.relief(amount=alloc, balance_after=left, carrying=left_company, rate=exchange_rate)
         left_company -= paid_company
         bill.amount_paid += alloc
-        bill.balance_due -= alloc
-        taken = fx.relief(amount=alloc, balance_after=bill.balance_due, carrying=bill.balance_company,
+        bill.balance_due -= alloc + discount
+        taken = fx.relief(amount=alloc + discount, balance_after=bill.balance_due, carrying=bill.balance_company,
                           rate=bill.exchange_rate)
         bill.balance_company -= taken
+        bill.discount_taken += discount
         bill.status = SupplierBill.Status.PAID if bill.balance_due == 0 else SupplierBill.Status.PARTIALLY_PAID
-        bill.save(update_fields=["amount_paid", "balance_due", "balance_company", "status"])
+        bill.save(update_fields=["amount_paid", "balance_due", "balance_company", "discount_taken", "status"])
+        if discount:
+            # Dr AP / Cr Purchase discounts at the bill's rate: what AP carried for the discount
+            post_journal_entries([posting.early_payment_discount_entry(
+                doc=bill, discount=discount, on=on, source_type="finance.supplier_payment_allocation",
+                source_id=allocation.pk, correlation_id=cid)])
+            taken -= min(fx.to_company(discount, bill.exchange_rate), taken)
         # AP carried `taken` for this amount; we paid `paid_company`: less paid is a gain.
         request = fx.realised_fx_entry(difference=taken - paid_company, on=on, supplier_id=supplier.pk,
                                        currency=currency, source_type="finance.supplier_payment_allocation",

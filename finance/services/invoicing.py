@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
@@ -24,7 +24,7 @@ from finance.exceptions import (
     ValidationFailed,
 )
 from finance.models import CreditApplication, CreditNote, CreditNoteLine, Invoice, InvoiceLine, JournalEntry
-from finance.services import fx, numbering, periods
+from finance.services import fx, numbering, periods, terms
 from finance.services.journal import post_journal_entries, reverse_journal_entry
 from inventory import selectors as inventory_selectors
 from sales import selectors as sales_selectors
@@ -56,24 +56,27 @@ def _open_posting_date(on: date) -> date:
     return periods.resolve_posting_period(on, roll_forward=True)[1]
 
 
-def _customer_terms(payloads: Sequence[dict]) -> list[tuple[str, int]]:
-    """(customer code, payment terms in days) of each shipment/return payload, in order, as that
+def _customer_terms(payloads: Sequence[dict]) -> list[tuple[str, int, int | None]]:
+    """(customer code, payment terms in days, core.PaymentTerms id) of each shipment/return
+    payload, in order, as that
     payload says (sales puts both in: the terms at the time of its event, so two shipments of
     one customer in a batch keep their own terms). One sales.selectors query for the batch
     checks the customers exist (FinanceNotFound otherwise) and fills in what an older payload
     lacks."""
     known = sales_selectors.customer_terms({p["customer_id"] for p in payloads})
-    out: list[tuple[str, int]] = []
+    out: list[tuple[str, int, int | None]] = []
     for p in payloads:
         customer_id = p["customer_id"]
         if customer_id not in known:
             raise FinanceNotFound(f"Customer {customer_id} does not exist.")
-        code, terms = known[customer_id]
+        code, days, terms_id = known[customer_id]
         if p.get("customer_code"):
             code = p["customer_code"]
         if p.get("payment_terms_days") is not None:
-            terms = int(p["payment_terms_days"])
-        out.append((code, terms))
+            days = int(p["payment_terms_days"])
+        if "payment_terms_id" in p:
+            terms_id = p["payment_terms_id"]
+        out.append((code, days, terms_id))
     return out
 
 
@@ -116,6 +119,7 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
 
     # Everything comes with the event; what an older payload lacks is looked up once for the batch.
     customers = _customer_terms([s for s, _ in todo])
+    payment_terms = terms.terms_by_ids(c[2] for c in customers)
     warehouses = inventory_selectors.warehouse_ids_by_code(
         {s["warehouse_code"] for s, _ in todo if s.get("warehouse_id") is None and s.get("warehouse_code")})
     doc_dates: dict[date, date] = {}
@@ -129,7 +133,7 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
     first = numbering.take_values("invoice", len(todo))
     for i, (shipment, cid) in enumerate(todo):
         customer_id = shipment["customer_id"]
-        customer_code, terms = customers[i]
+        customer_code, days, terms_id = customers[i]
         shipped_on = _as_date(shipment.get("shipped_at"))
         if shipped_on not in doc_dates:
             doc_dates[shipped_on] = _open_posting_date(shipped_on)
@@ -168,10 +172,12 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
         tax = sum((ln.tax for ln in lines), ZERO)
         total = subtotal + tax
         total_company = fx.to_company(total, exchange_rate)
+        when = terms.dates_for(terms=payment_terms.get(terms_id), on=issue_date, total=total, currency=currency,
+                               default_days=days)
         invoices.append(Invoice(
             number=numbering.format_document_number("invoice", first + i), customer_id=customer_id,
             order_id=shipment.get("order_id"), shipment_id=shipment["shipment_id"], issue_date=issue_date,
-            due_date=issue_date + timedelta(days=terms or 0),
+            due_date=when.due_date, discount_date=when.discount_date, discount_amount=when.discount_amount,
             subtotal=subtotal, tax=tax, total=total, balance_due=total, correlation_id=cid,
             # free goods: an invoice for the record, nothing to post or collect
             status=Invoice.Status.OPEN if total > 0 else Invoice.Status.PAID,
@@ -268,15 +274,29 @@ def check_same_currency(invoice: Invoice, currency: str, *, field: str, what: st
 
 
 def settle_with_fx(*, invoice: Invoice, amount: Decimal, source_taken: Decimal, on: date, source_type: str,
-                   source_id, memo: str, correlation_id: str | None) -> Decimal:
+                   source_id, memo: str, correlation_id: str | None, discount: Decimal = ZERO) -> Decimal:
     """settle_invoice, then post the realised exchange difference between what the payment
-    or credit carried (`source_taken`) and what the invoice carried for the same amount."""
-    taken = settle_invoice(invoice, amount)
+    or credit carried (`source_taken`) and what the invoice carried for the same amount.
+
+    With an early-payment `discount` (finance.services.terms) the invoice is settled for
+    `amount + discount`; the discount is posted at the invoice's rate (Dr Sales discounts /
+    Cr AR), so only the paid part can realise an exchange difference."""
+    taken = settle_invoice(invoice, amount + discount)
+    requests = []
+    if discount:
+        invoice.discount_taken = discount
+        invoice.save(update_fields=["discount_taken"])
+        requests.append(posting.early_payment_discount_entry(
+            doc=invoice, discount=discount, on=on, source_type=source_type, source_id=source_id,
+            correlation_id=correlation_id or invoice.correlation_id))
+        taken -= min(fx.to_company(discount, invoice.exchange_rate), taken)
     request = fx.realised_fx_entry(difference=source_taken - taken, on=on, customer_id=invoice.customer_id,
                                    currency=invoice.currency, source_type=source_type, source_id=source_id,
                                    memo=memo, correlation_id=correlation_id or invoice.correlation_id)
     if request is not None:
-        post_journal_entries([request])
+        requests.append(request)
+    if requests:
+        post_journal_entries(requests)
     return taken
 
 

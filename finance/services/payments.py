@@ -15,7 +15,7 @@ from core.money import q2
 from finance import events, locks, posting
 from finance.exceptions import FinanceNotFound, InvoiceNotPayable, OverAllocation, ValidationFailed
 from finance.models import Invoice, Payment, PaymentAllocation
-from finance.services import fx, numbering, periods
+from finance.services import fx, numbering, periods, terms
 from finance.services.invoicing import check_same_currency, settle_with_fx
 
 
@@ -110,18 +110,22 @@ def receive_payment(*, customer, amount: Decimal, received_on: date | None = Non
 
 def _allocate(payment: Payment, checked: list[tuple[Invoice, Decimal]]) -> list[PaymentAllocation]:
     """Move the sub-ledger; a settlement at another rate than the invoice's posts the realised
-    exchange difference (fx_gain / fx_loss) — in the company currency nothing is posted."""
+    exchange difference (fx_gain / fx_loss) — in the company currency nothing is posted. An
+    allocation of exactly the discounted balance dated inside the invoice's discount window
+    settles it with the early-payment discount (finance.services.terms)."""
     made = []
     for inv, amount in checked:
         payment.unallocated -= amount
         taken = fx.relief(amount=amount, balance_after=payment.unallocated, carrying=payment.unallocated_company,
                           rate=payment.exchange_rate)
         payment.unallocated_company -= taken
-        allocation = PaymentAllocation.objects.create(payment=payment, invoice=inv, amount=amount)
+        # paid in full inside the discount window: the early-payment discount settles the rest
+        discount = terms.discount_for(inv, amount=amount, on=payment.received_on)
+        allocation = PaymentAllocation.objects.create(payment=payment, invoice=inv, amount=amount, discount=discount)
         settle_with_fx(invoice=inv, amount=amount, source_taken=taken, on=payment.received_on,
                        source_type="finance.payment_allocation", source_id=allocation.pk,
                        memo=f"Exchange difference: payment {payment.number} on invoice {inv.number}",
-                       correlation_id=payment.correlation_id)
+                       correlation_id=payment.correlation_id, discount=discount)
         made.append(allocation)
     payment.save(update_fields=["unallocated", "unallocated_company"])
     return made

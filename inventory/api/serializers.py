@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from core import currencies
 from core.api import serializers as strict
+from core.models import PaymentTerms
 
 from .. import services
 from ..models import (
@@ -116,9 +117,12 @@ class WarehouseSerializer(strict.ModelSerializer):
 
 
 class SupplierSerializer(strict.ModelSerializer):
+    payment_terms = serializers.SlugRelatedField(slug_field="code", queryset=PaymentTerms.objects.filter(is_active=True),
+                                                 required=False, allow_null=True)
+
     class Meta:
         model = Supplier
-        fields = ["id", "code", "name", "email", "lead_time_days", "is_active", "currency"]
+        fields = ["id", "code", "name", "email", "lead_time_days", "is_active", "currency", "payment_terms"]
         read_only_fields = ["id"]
 
     def validate_currency(self, value):

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from core import countries, currencies
 from core.api import serializers as strict
+from core.models import PaymentTerms
 from sales import stock
 from sales.models import (
     Customer,
@@ -50,6 +51,8 @@ class CustomerSerializer(strict.ModelSerializer):
     price_list = serializers.SlugRelatedField(slug_field="code", queryset=PriceList.objects.all(),
                                               required=False, allow_null=True)
     credit_limit = serializers.DecimalField(**MONEY, min_value=Decimal("0"), required=False, allow_null=True)
+    payment_terms = serializers.SlugRelatedField(slug_field="code", queryset=PaymentTerms.objects.filter(is_active=True),
+                                                 required=False, allow_null=True)
 
     class Meta:
         model = Customer
@@ -57,12 +60,20 @@ class CustomerSerializer(strict.ModelSerializer):
                   "shipping_country", "credit_limit", "payment_terms_days", "on_hold", "is_active",
                   "preferred_warehouse", "price_list", "tax_category", "created_at", "currency"]
         fields += ["billing_email", "invoice_delivery"]  # documents (core.documents): e-mail invoices on issue
+        fields += ["payment_terms"]  # core.PaymentTerms code (finance/payment-terms/)
         read_only_fields = ["id", "created_at"]
 
     def validate_currency(self, value):
         return _iso_currency(value)
 
     def validate(self, attrs):
+        # payment terms set the net days; days given alone (older clients) drop terms of other days
+        if attrs.get("payment_terms") is not None:
+            attrs["payment_terms_days"] = attrs["payment_terms"].net_days
+        elif "payment_terms_days" in attrs and "payment_terms" not in attrs:
+            current = getattr(self.instance, "payment_terms", None)
+            if current is not None and current.net_days != attrs["payment_terms_days"]:
+                attrs["payment_terms"] = None
         price_list = attrs.get("price_list", getattr(self.instance, "price_list", None))
         currency = attrs.get("currency", getattr(self.instance, "currency", None) or currencies.company_currency())
         if price_list is not None and price_list.currency != currency:

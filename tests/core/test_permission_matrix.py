@@ -140,6 +140,7 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "inventory:location": "inventory.catalogue", "inventory:bin-move": "inventory.stock",
     "inventory:lot": "inventory.stock", "inventory:scan": "inventory.stock",
     "sales:pick-list": "sales.picking",
+    "finance:payment-term": "finance.payment_terms",
 }
 # fmt: on
 # Routes without a URL kwarg on which another customer's partner still gets a 404: the
