@@ -1,5 +1,6 @@
-"""The decimal model fields every app uses (architecture: money 2 places, quantities 3 in
-base units, unit costs 6, rates 6 of 9 digits).
+"""The decimal model fields every app uses (architecture: money 3 places — enough for every
+currency this ERP keeps (KWD, BHD, JOD, OMR, TND have 3; core.currencies refuses 4-decimal
+units) — quantities 3 in base units, unit costs 6, rates 6 of 9 digits).
 
 Functions returning a plain `models.DecimalField`, not subclasses: a field deconstructs to
 exactly the definition it had before (`django.db.models.DecimalField` with these digits), so
@@ -11,14 +12,16 @@ from __future__ import annotations
 
 from django.db import models
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
+# 19 digits: the 16 integer digits money always had, plus the third decimal.
+MONEY = {"max_digits": 19, "decimal_places": 3}
 QUANTITY = {"max_digits": 18, "decimal_places": 3}
 UNIT_COST = {"max_digits": 18, "decimal_places": 6}
 RATE = {"max_digits": 9, "decimal_places": 6}
 
 
 def MoneyField(**kwargs) -> models.DecimalField:  # noqa: N802  (reads as the field it builds)
-    """An amount of money: 18 digits, 2 places (the currency is a separate field)."""
+    """An amount of money: 19 digits, 3 places (the currency is a separate field; each amount
+    is rounded to its currency's own minor unit, core.currencies)."""
     return models.DecimalField(**MONEY, **kwargs)
 
 

@@ -36,8 +36,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from core.currencies import company_currency
-from core.money import q2
+from core.currencies import company_currency, quantize_company
 from finance.models import AccountRole as R
 from finance.models import JournalEntry
 from finance.services.fx import to_company
@@ -89,8 +88,8 @@ def receipt_entry(*, receipt_id, on: date, lines: Iterable[dict], warehouse_id: 
     counter = R.OPENING_BALANCE if opening else R.GRNI
     out: list[Line] = []
     for ln in lines:
-        value = q2(_d(ln["value"]))
-        landed = q2(_d(ln.get("landed_cost") or "0"))
+        value = quantize_company(_d(ln["value"]))
+        landed = quantize_company(_d(ln.get("landed_cost") or "0"))
         pid = ln.get("product_id")
         out.append(Line(R.INVENTORY, value, product_id=pid, warehouse_id=warehouse_id, supplier_id=supplier_id))
         out.append(Line(counter, -(value - landed), product_id=pid, warehouse_id=warehouse_id, supplier_id=supplier_id))
@@ -111,7 +110,7 @@ def adjustment_entry(*, adjustment_id, on: date, kind: str, value: Decimal, prod
                      warehouse_id: int | None, memo: str, correlation_id: str | None = None) -> EntryRequest | None:
     """Count gain: Dr Inventory / Cr Inventory adjustment; loss: the reverse. A scrap
     adjustment: Dr Inventory write-off / Cr Inventory. `value` is the signed stock value change."""
-    value = q2(_d(value))
+    value = quantize_company(_d(value))
     if value == 0:
         return None
     other = R.WRITE_OFF if kind == "scrap" else R.INVENTORY_ADJUSTMENT
@@ -132,7 +131,7 @@ def transfer_entry(*, transfer_id, on: date, lines: Iterable[dict], from_warehou
     """Dr Inventory (to) / Cr Inventory (from): value changes warehouse, not the P&L."""
     out: list[Line] = []
     for ln in lines:
-        value = q2(_d(ln["value"]))
+        value = quantize_company(_d(ln["value"]))
         out.append(Line(R.INVENTORY, value, product_id=ln.get("product_id"), warehouse_id=to_warehouse_id))
         out.append(Line(R.INVENTORY, -value, product_id=ln.get("product_id"), warehouse_id=from_warehouse_id))
     if not any(ln.signed() for ln in out):
@@ -154,7 +153,7 @@ def shipment_cogs_entry(*, shipment_id, on: date, lines: Iterable[dict], custome
     """Dr COGS / Cr Inventory at the cost value inventory issued (line["cost_value"])."""
     out: list[Line] = []
     for ln in lines:
-        cost = q2(_d(ln.get("cost_value")))
+        cost = quantize_company(_d(ln.get("cost_value")))
         out.append(Line(R.COGS, cost, customer_id=customer_id, product_id=ln.get("product_id"),
                         warehouse_id=warehouse_id))
         out.append(Line(R.INVENTORY, -cost, product_id=ln.get("product_id"), warehouse_id=warehouse_id))

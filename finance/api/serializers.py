@@ -33,7 +33,6 @@ from finance.models import (
     TaxRate,
 )
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
 QTY = {"max_digits": 18, "decimal_places": 3}
 UNIT = {"max_digits": 18, "decimal_places": 6}
 
@@ -125,8 +124,8 @@ class JournalEntrySerializer(strict.ModelSerializer):
 
 class ManualLineInputSerializer(strict.Serializer):
     account = serializers.SlugRelatedField(slug_field="code", queryset=Account.objects.all())
-    debit = serializers.DecimalField(**MONEY, min_value=0, default=0)
-    credit = serializers.DecimalField(**MONEY, min_value=0, default=0)
+    debit = strict.MoneyField(min_value=0, default=0)
+    credit = strict.MoneyField(min_value=0, default=0)
     memo = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
@@ -211,7 +210,7 @@ class CreditNoteSerializer(strict.ModelSerializer):
 
 class CreditLineInputSerializer(strict.Serializer):
     description = serializers.CharField(max_length=255)
-    amount = serializers.DecimalField(**MONEY, min_value=0)
+    amount = strict.MoneyField(min_value=0)
     tax_rate = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=0, max_value=1, default=0)
     sku = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
@@ -226,7 +225,7 @@ class CreditNoteInputSerializer(strict.Serializer):
 
 class ApplyCreditInputSerializer(strict.Serializer):
     invoice = serializers.CharField(max_length=30)
-    amount = serializers.DecimalField(**MONEY)
+    amount = strict.MoneyField()
 
 
 class PaymentAllocationSerializer(strict.ModelSerializer):
@@ -249,12 +248,12 @@ class PaymentSerializer(strict.ModelSerializer):
 
 class AllocationInputSerializer(strict.Serializer):
     invoice = serializers.CharField(max_length=30, help_text="invoice id or number")
-    amount = serializers.DecimalField(**MONEY)
+    amount = strict.MoneyField()
 
 
 class PaymentInputSerializer(strict.Serializer):
     customer = serializers.CharField(max_length=40, required=False)
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))  # the service refuses <= 0
+    amount = strict.MoneyField(min_value=Decimal("0.01"))  # the service refuses <= 0
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     received_on = serializers.DateField(required=False)
     allocations = AllocationInputSerializer(many=True, required=False, default=list)
@@ -325,12 +324,12 @@ class SupplierPaymentSerializer(strict.ModelSerializer):
 
 class BillAllocationInputSerializer(strict.Serializer):
     bill = serializers.CharField(max_length=30, help_text="bill id or number")
-    amount = serializers.DecimalField(**MONEY)
+    amount = strict.MoneyField()
 
 
 class SupplierPaymentInputSerializer(strict.Serializer):
     supplier = serializers.CharField(max_length=40)
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    amount = strict.MoneyField(min_value=Decimal("0.01"))
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     paid_on = serializers.DateField(required=False)
     allocations = BillAllocationInputSerializer(many=True, allow_empty=False)
@@ -343,15 +342,15 @@ class TrialBalanceRowSerializer(strict.Serializer):
     name = serializers.CharField()
     type = serializers.ChoiceField(choices=AccountType.choices)
     role = serializers.CharField(allow_blank=True)
-    debit = serializers.DecimalField(**MONEY)
-    credit = serializers.DecimalField(**MONEY)
+    debit = strict.MoneyField()
+    credit = strict.MoneyField()
 
 
 class TrialBalanceSerializer(strict.Serializer):
     as_of = serializers.DateField(allow_null=True)
     rows = TrialBalanceRowSerializer(many=True)
-    total_debit = serializers.DecimalField(**MONEY)
-    total_credit = serializers.DecimalField(**MONEY)
+    total_debit = strict.MoneyField()
+    total_credit = strict.MoneyField()
     balanced = serializers.BooleanField()
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core import context
+from core import context, currencies
 from core.messaging.publishing import publish
-from core.money import q2, q3, q6
+from core.money import q3, q6
 from finance import events, locks, posting
 from finance.exceptions import (
     BillNotPayable,
@@ -83,7 +84,7 @@ def _match(bill: SupplierBill, lines: list[SupplierBillLine]) -> list[str]:
             reasons.append(f"{ln.sku}: unit cost {ln.unit_cost} differs from the PO's {po_cost} beyond "
                            f"{price_tol * 100}%")
         ln.received_unit_cost = received_cost
-        ln.grni_amount = q2(ln.quantity * received_cost)
+        ln.grni_amount = currencies.quantize_company(ln.quantity * received_cost)
         # GRNI holds the receipt's company-currency cost (converted at the receipt's rate): the
         # bill's amount at the bill's rate minus it is price variance, exchange difference included.
         ln.variance = fx.to_company(ln.amount, bill.exchange_rate) - ln.grni_amount
@@ -117,8 +118,10 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
     """
     errors: dict[str, list[str]] = {}
     landed_cost = Decimal(str(landed_cost or "0"))
-    if landed_cost < 0 or landed_cost != q2(landed_cost):
-        errors["landed_cost"] = ["must be zero or more, in cents"]
+    landed_currency = (getattr(purchase_order, "currency", "") or getattr(supplier, "currency", "") or fx.company())
+    if landed_cost < 0 or landed_cost != currencies.quantize_stored(landed_cost, landed_currency):
+        errors["landed_cost"] = [f"must be zero or more, with at most {currencies.stored_decimals(landed_currency)} "
+                                 f"decimals ({landed_currency})"]
     if not lines and landed_cost <= 0:
         errors["lines"] = ["at least one line is required"]
     for i, ln in enumerate(lines):
@@ -136,7 +139,7 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
     if not periods.period_for_date(on).is_open:
         periods.resolve_posting_period(on, roll_forward=False)  # raises PeriodClosed
     exchange_rate = fx.rate_on(currency, on)  # 422 naming the currency and date, nothing written
-    rnd = q2 if currency == fx.company() else (lambda v: fx.in_currency(v, currency))
+    rnd = partial(fx.in_currency, currency=currency)  # the currency's own minor unit (KWD 3, JPY 0)
     cid = correlation_id or (purchase_order.correlation_id if purchase_order is not None else None) \
         or context.current_or_new_correlation_id()
     rows = [SupplierBillLine(product=ln.product, sku=ln.product.sku, quantity=q3(Decimal(str(ln.quantity))),
@@ -197,14 +200,13 @@ def pay_supplier(*, supplier, amount: Decimal, allocations: list[tuple[int, Deci
     Raises ValidationFailed/OverAllocation (400), BillNotPayable (409) for held or void bills.
     `cash_account`: the GL account of the bank account paying (default: the cash role's)."""
     currency = fx.check_currency(currency) if currency else (getattr(supplier, "currency", "") or fx.company())
-    amount = q2(Decimal(str(amount))) if currency == fx.company() else fx.check_amount(amount, currency)
+    amount = fx.check_amount(amount, currency)  # more decimals than the currency has: 400
     if amount <= 0:
         raise ValidationFailed("A payment amount must be positive.", errors={"amount": ["must be greater than zero"]})
     bills = locks.bills_for_update([b for b, _ in allocations])
     checked = []
     for i, (bill_id, alloc) in enumerate(allocations):
-        alloc = (q2(Decimal(str(alloc))) if currency == fx.company()
-                 else fx.check_amount(alloc, currency, field=f"allocations.{i}.amount"))
+        alloc = fx.check_amount(alloc, currency, field=f"allocations.{i}.amount")
         bill = bills.get(bill_id)
         if bill is None or bill.supplier_id != supplier.pk:
             raise ValidationFailed("Unknown bill for this supplier.", errors={f"allocations.{i}.bill": ["not found"]})

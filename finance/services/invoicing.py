@@ -6,14 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core import context, history
+from core.currencies import quantize_company
 from core.messaging.publishing import EventToPublish, publish, publish_many
-from core.money import q2, q3
+from core.money import q3
 from finance import events, locks, posting
 from finance.exceptions import (
     CurrencyMismatch,
@@ -143,7 +145,7 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
             warehouse_id = warehouses.get(shipment["warehouse_code"])
         currency = shipment.get("currency") or company
         exchange_rate = rates.rate(currency, issue_date)  # no query for the company currency
-        rnd = q2 if currency == company else (lambda v, _c=currency: fx.in_currency(v, _c))
+        rnd = partial(fx.in_currency, currency=currency)  # the currency's own minor unit (KWD 3, JPY 0)
         lines = []
         for ln in shipment["lines"]:
             qty = q3(_d(ln["quantity"]))
@@ -157,7 +159,7 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
                 tax = rnd(amount * rate)
             lines.append(InvoiceLine(order_line_id=ln.get("order_line_id"), product_id=ln.get("product_id"),
                                      sku=ln.get("sku", ""), quantity=qty, unit_price=price, amount=amount,
-                                     tax_rate=rate, tax=tax, cost_value=q2(_d(ln.get("cost_value"))),
+                                     tax_rate=rate, tax=tax, cost_value=quantize_company(_d(ln.get("cost_value"))),
                                      discount_percent=_d(ln.get("discount_percent"))))
         for charge in shipment.get("charges") or ():
             # order charges go with the first shipment (sales assigns them), one line each, in the
@@ -318,7 +320,7 @@ def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_o
                       order_id, invoice_id, return_ref: str, roll_forward: bool, cid: str,
                       currency: str = "") -> CreditNote:
     currency = currency or fx.company()
-    rnd = q2 if currency == fx.company() else (lambda v: fx.in_currency(v, currency))
+    rnd = partial(fx.in_currency, currency=currency)
     rows = []
     for ln in lines:
         qty = q3(_d(ln.quantity))
@@ -332,7 +334,7 @@ def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_o
         rows.append(CreditNoteLine(order_line_id=ln.order_line_id, product_id=ln.product_id, sku=ln.sku,
                                    description=ln.description, quantity=qty, unit_price=_d(ln.unit_price),
                                    amount=amount, tax_rate=rate, tax=tax,
-                                   cost_value=q2(_d(ln.cost_value))))
+                                   cost_value=quantize_company(_d(ln.cost_value))))
     subtotal = sum((r.amount for r in rows), ZERO)
     tax = sum((r.tax for r in rows), ZERO)
     if not rows or subtotal + tax + sum((r.cost_value for r in rows), ZERO) <= 0:
@@ -458,10 +460,12 @@ def apply_credit_note(*, credit_note_id: int, invoice_id: int, amount: Decimal) 
 
     Locks the invoice then the credit note. Refuses over-application (400) and void invoices (409).
     """
-    amount = q2(_d(amount))
+    amount = _d(amount)
     if amount <= 0:
         raise ValidationFailed("Amount must be positive.", errors={"amount": ["must be greater than zero"]})
     invoice = locks.invoices_for_update([invoice_id]).get(invoice_id)
+    if invoice is not None:
+        amount = fx.check_amount(amount, invoice.currency)  # its currency's decimals, else 400
     if invoice is None:
         raise FinanceNotFound(f"Invoice {invoice_id} does not exist.")
     cn = locks.credit_note_for_update(credit_note_id)

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from core import context
 from core.messaging.publishing import publish
-from core.money import q2
 from finance import events, locks, posting
 from finance.exceptions import FinanceNotFound, InvoiceNotPayable, OverAllocation, ValidationFailed
 from finance.models import Invoice, Payment, PaymentAllocation
@@ -33,8 +32,7 @@ def _validate_allocations(*, customer_id: int, allocations: list[AllocationInput
     per_invoice: dict[int, Decimal] = {}
     for i, alloc in enumerate(allocations):
         key = f"allocations.{i}"
-        amount = (q2(Decimal(str(alloc.amount))) if currency == fx.company()
-                  else fx.check_amount(alloc.amount, currency, field=f"{key}.amount"))
+        amount = fx.check_amount(alloc.amount, currency, field=f"{key}.amount")  # its currency's decimals
         inv = invoices.get(alloc.invoice_id)
         if amount <= 0:
             errors.setdefault(f"{key}.amount", []).append("must be greater than zero")
@@ -80,10 +78,7 @@ def receive_payment(*, customer, amount: Decimal, received_on: date | None = Non
     allocations = allocations or []
     company = fx.company()
     currency = fx.check_currency(currency) if currency else (getattr(customer, "currency", "") or company)
-    if currency == company:
-        amount = q2(Decimal(str(amount)))
-    else:
-        amount = fx.check_amount(amount, currency)  # more decimals than the currency has: 400
+    amount = fx.check_amount(amount, currency)  # more decimals than the currency has: 400
     if amount <= 0:
         raise ValidationFailed("A payment amount must be positive.", errors={"amount": ["must be greater than zero"]})
     on = received_on or timezone.localdate()

@@ -58,6 +58,8 @@ def _check(*, name: str, currency: str, country: str, chart: str) -> tuple[str, 
         errors["name"] = ["The company needs a name."]
     if not currencies.is_known(currency):
         errors["currency"] = [f"{currency!r} is not an ISO 4217 currency code."]
+    elif currencies.unsupported(currency):
+        errors["currency"] = [currencies.unsupported(currency)]
     if len(country) != 2 or not country.isalpha():
         errors["country"] = [f"{country!r} is not an ISO 3166 alpha-2 country code."]
     if chart not in TEMPLATES:

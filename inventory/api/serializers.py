@@ -129,6 +129,8 @@ class SupplierSerializer(strict.ModelSerializer):
         value = (value or "").strip().upper()
         if not currencies.is_known(value):
             raise serializers.ValidationError(f"{value!r} is not an ISO 4217 currency code.")
+        if currencies.unsupported(value):
+            raise serializers.ValidationError(currencies.unsupported(value))
         return value
 
 

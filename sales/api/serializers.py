@@ -26,7 +26,6 @@ from sales.models import (
 )
 
 QTY = {"max_digits": 18, "decimal_places": 3}
-MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
 # --- customers ------------------------------------------------------------------------------
@@ -50,7 +49,7 @@ class CustomerSerializer(strict.ModelSerializer):
     preferred_warehouse = WarehouseCodeField(required=False, allow_null=True)
     price_list = serializers.SlugRelatedField(slug_field="code", queryset=PriceList.objects.all(),
                                               required=False, allow_null=True)
-    credit_limit = serializers.DecimalField(**MONEY, min_value=Decimal("0"), required=False, allow_null=True)
+    credit_limit = strict.MoneyField(min_value=Decimal("0"), required=False, allow_null=True)
     payment_terms = serializers.SlugRelatedField(slug_field="code", queryset=PaymentTerms.objects.filter(is_active=True),
                                                  required=False, allow_null=True)
 
@@ -86,6 +85,8 @@ def _iso_currency(value: str) -> str:
     value = (value or "").strip().upper()
     if not currencies.is_known(value):
         raise serializers.ValidationError(f"{value!r} is not an ISO 4217 currency code.")
+    if currencies.unsupported(value):
+        raise serializers.ValidationError(currencies.unsupported(value))
     return value
 
 
@@ -95,7 +96,7 @@ def _iso_currency(value: str) -> str:
 class PriceListItemSerializer(strict.ModelSerializer):
     sku = serializers.CharField(max_length=64, write_only=True)  # shown from product.sku below
     min_quantity = serializers.DecimalField(**QTY, min_value=Decimal("0"), required=False, default=Decimal("0"))
-    unit_price = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+    unit_price = strict.MoneyField(min_value=Decimal("0"))
 
     class Meta:
         model = PriceListItem
@@ -151,7 +152,7 @@ class PriceListSerializer(strict.ModelSerializer):
 class OrderLineInputSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"), max_value=Decimal("1000000"))
-    unit_price = serializers.DecimalField(**MONEY, min_value=Decimal("0"), required=False, allow_null=True)
+    unit_price = strict.MoneyField(min_value=Decimal("0"), required=False, allow_null=True)
     uom = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True)
     discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=Decimal("0"),
                                                 max_value=Decimal("100"), required=False, allow_null=True)
