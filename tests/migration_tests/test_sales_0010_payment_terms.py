@@ -11,6 +11,11 @@ def test_customers_get_the_terms_of_their_days(migration_test):
     # given: customers on 30, 45 and 0 days (core 0008 seeded NET30, NET60, 2/10NET30, DUE)
     old = migration_test.before("sales", "0010_payment_terms")
     Customer = old.get_model("sales", "Customer")
+    Terms = old.get_model("core", "PaymentTerms")  # as core 0008 seeds them (a flushed test database lost them)
+    for code, name, net, pct, days in (("NET30", "30 days net", 30, 0, 0), ("2/10NET30", "2 % 10, net 30", 30, 2, 10),
+                                       ("DUE", "Due on receipt", 0, 0, 0)):
+        Terms.objects.get_or_create(code=code, defaults={"name": name, "net_days": net, "discount_percent": pct,
+                                                         "discount_days": days})
     for code, days in (("MIG-30", 30), ("MIG-45", 45), ("MIG-0", 0), ("MIG-30B", 30)):
         Customer.objects.create(code=code, name=code, payment_terms_days=days)
     # when
