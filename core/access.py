@@ -65,6 +65,7 @@ _TABLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "finance.currencies":         ("r",  "r",  "r",  "r",  "-",   "ISO 4217 currencies and their minor units"),
     "finance.exchange_rates":     ("rw", "r",  "rw", "r",  "-",  "exchange rates by date (API, CSV import, rate feed)"),
     "inventory.purchase_entry":   ("w",  "w",  "w",  "-",  "-",   "create a purchase order by hand (web; finance and purchasing)"),
+    "finance.payment_terms":      ("rw", "r",  "rw", "r",  "-",  "payment terms: net days and early-payment discounts"),
 }
 # fmt: on
 
@@ -140,6 +141,7 @@ ADMIN_MODELS: dict[str, str] = {
     "finance.Refund": "finance.banking", "finance.PaymentRun": "finance.payables",
     "finance.SupplierBankDetails": "finance.payables",
     "core.OutboundDocument": "documents.outbound",
+    "core.PaymentTerms": "finance.payment_terms",
 }
 
 _ADMIN_CHECKS = (("has_view_permission", READ), ("has_add_permission", WRITE),

@@ -70,15 +70,29 @@ def company_currency() -> str:
     return company.currency()
 
 
-# Money columns keep 2 decimals (core.fields.MoneyField): a currency with 3 (KWD, BHD, …) is
-# rounded to 2 when stored as a document amount; these give that stored precision.
-STORED_PLACES = 2
+# Money columns keep 3 decimals (core.fields.MoneyField): every currency with up to 3 (KWD,
+# BHD, JOD, OMR, TND) is stored exactly. A unit with 4 (CLF, UYW: accounting units, not
+# money a distributor invoices in) is refused where a currency is chosen (`unsupported`).
+STORED_PLACES = 3
 
 
 @lru_cache(maxsize=512)
 def stored_decimals(code: str) -> int:
-    """Decimals a document amount in `code` is kept with: its minor unit, at most 2."""
+    """Decimals a document amount in `code` is kept with: its minor unit (at most 3)."""
     return min(decimals(code), STORED_PLACES)
+
+
+def unsupported(code: str) -> str | None:
+    """Why a known currency cannot be used for documents (None when it can)."""
+    if is_known(code) and decimals(code) > STORED_PLACES:
+        return (f"{code} has {decimals(code)} decimals; amounts are kept with at most {STORED_PLACES} "
+                "(a 4-decimal unit of account cannot be a document currency)")
+    return None
+
+
+def quantize_company(amount) -> Decimal:
+    """Round half-up to the company currency's minor unit (journal amounts, stock values)."""
+    return quantize(amount, company_currency())
 
 
 def quantize_stored(amount, code: str) -> Decimal:

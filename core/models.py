@@ -109,6 +109,43 @@ class Company(models.Model):
         return [p for p in (self.address_line1, self.address_line2, city, self.region, self.country) if p]
 
 
+class PaymentTerms(models.Model):
+    """When a customer or supplier pays: net days after the document date, and an optional
+    early-payment discount (2/10 net 30: 2 % off when paid within 10 days, else the whole
+    amount in 30).
+
+    Reference data every layer reads — sales' customers and inventory's suppliers point at
+    it, finance applies it to invoices and bills (finance.services.terms) and serves
+    `finance/payment-terms/` — so it lives in core, like the company record, and no app below
+    finance has to ask upward for it.
+    """
+
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=80)
+    net_days = models.PositiveSmallIntegerField(default=30)
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    discount_days = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "payment terms"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(discount_percent__gte=0) & models.Q(discount_percent__lt=100),
+                                   name="core_terms_discount_range"),
+            models.CheckConstraint(condition=models.Q(discount_days__lte=models.F("net_days")),
+                                   name="core_terms_discount_within_net"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def has_discount(self) -> bool:
+        return self.discount_percent > 0 and self.discount_days >= 0
+
+
 # The outbox tables (defined in core.messaging, registered with the core app here).
 # The document archive and outbound log (defined in core.documents).
 from core.documents.models import ArchivedDocument, OutboundDocument  # noqa: E402,F401

@@ -9,6 +9,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin import ReadOnlyAdminMixin, ReadOnlyInline
 from core.exceptions import DomainError
+from core.models import PaymentTerms
 from finance import services
 from finance.models import (
     Account,
@@ -272,3 +273,16 @@ class PaymentRunAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 class SupplierBankDetailsAdmin(SimpleHistoryAdmin):
     list_display = ["supplier", "account_name", "iban", "bic"]
     search_fields = ["supplier__code", "account_name", "iban"]
+
+
+@admin.register(PaymentTerms)
+class PaymentTermsAdmin(SimpleHistoryAdmin):
+    """Payment terms (core.PaymentTerms, served as finance/payment-terms/): deactivate rather
+    than delete — customers, suppliers and documents refer to them."""
+
+    list_display = ["code", "name", "net_days", "discount_percent", "discount_days", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "name"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False

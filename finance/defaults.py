@@ -35,6 +35,10 @@ ACCOUNTS = [
     ("4900", "Exchange gains", "income", "fx_gain"),
     ("5900", "Exchange losses", "expense", "fx_loss"),
     ("5950", "Rounding differences", "expense", "rounding"),
+    # Early-payment discounts (payment terms): given to customers (contra revenue, shown as an
+    # expense) and taken from suppliers (income)
+    ("4950", "Sales discounts", "expense", "sales_discount"),
+    ("4960", "Purchase discounts", "income", "purchase_discount"),
 ]
 TAX_RATES = [("standard", Decimal("0.080000"), "Standard rate"), ("zero", Decimal("0"), "Zero rated")]
 

@@ -69,6 +69,8 @@ class AccountRole(models.TextChoices):
     FX_GAIN = "fx_gain", "Exchange gain"
     FX_LOSS = "fx_loss", "Exchange loss"
     ROUNDING = "rounding", "Rounding differences"
+    SALES_DISCOUNT = "sales_discount", "Sales discounts (early payment)"
+    PURCHASE_DISCOUNT = "purchase_discount", "Purchase discounts (early payment)"
 
 
 class Account(models.Model):
@@ -329,6 +331,11 @@ class Invoice(models.Model):
     # What the open balance carries in the GL AR account (company currency, at the invoice's
     # rate; the last settlement takes what is left, so rounding never strands a cent).
     balance_company = MoneyField(default=ZERO)
+    # Early-payment discount from the payment terms (document currency): settled in full by
+    # `discount_date` for `balance_due − discount_amount` (finance.services.terms).
+    discount_date = models.DateField(null=True, blank=True)
+    discount_amount = MoneyField(default=ZERO)
+    discount_taken = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     voided_at = models.DateTimeField(null=True, blank=True)
@@ -476,6 +483,7 @@ class PaymentAllocation(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
     amount = MoneyField()
+    discount = MoneyField(default=ZERO)  # early-payment discount this allocation settled the invoice with
     allocated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -510,6 +518,11 @@ class SupplierBill(models.Model):
     amount_paid = MoneyField(default=ZERO)
     balance_due = MoneyField(default=ZERO)
     balance_company = MoneyField(default=ZERO)  # the open balance as carried in GL AP
+    # Early-payment discount from the payment terms (document currency): settled in full by
+    # `discount_date` for `balance_due − discount_amount` (finance.services.terms).
+    discount_date = models.DateField(null=True, blank=True)
+    discount_amount = MoneyField(default=ZERO)
+    discount_taken = MoneyField(default=ZERO)
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     posted_at = models.DateTimeField(null=True, blank=True)
@@ -566,6 +579,7 @@ class SupplierPaymentAllocation(models.Model):
     payment = models.ForeignKey(SupplierPayment, on_delete=models.PROTECT, related_name="allocations")
     bill = models.ForeignKey(SupplierBill, on_delete=models.PROTECT, related_name="allocations")
     amount = MoneyField()
+    discount = MoneyField(default=ZERO)  # early-payment discount taken with this payment
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="finance_supplier_alloc_positive")]

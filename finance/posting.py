@@ -27,6 +27,7 @@ post_journal_entries call; both paths share the rule, so they cannot drift apart
     refund               AR                                  Cash (bank account)
     bank_account:N       Bank / account (money in)           account / Bank (money out): bank fees, interest
     invoice_void         the reversal of the invoice entry (reverse_journal_entry)
+    early_payment_discount  Sales discounts / AP               AR / Purchase discounts (doc's rate)
 """
 
 from __future__ import annotations
@@ -35,8 +36,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from core.currencies import company_currency
-from core.money import q2
+from core.currencies import company_currency, quantize_company
 from finance.models import AccountRole as R
 from finance.models import JournalEntry
 from finance.services.fx import to_company
@@ -88,8 +88,8 @@ def receipt_entry(*, receipt_id, on: date, lines: Iterable[dict], warehouse_id: 
     counter = R.OPENING_BALANCE if opening else R.GRNI
     out: list[Line] = []
     for ln in lines:
-        value = q2(_d(ln["value"]))
-        landed = q2(_d(ln.get("landed_cost") or "0"))
+        value = quantize_company(_d(ln["value"]))
+        landed = quantize_company(_d(ln.get("landed_cost") or "0"))
         pid = ln.get("product_id")
         out.append(Line(R.INVENTORY, value, product_id=pid, warehouse_id=warehouse_id, supplier_id=supplier_id))
         out.append(Line(counter, -(value - landed), product_id=pid, warehouse_id=warehouse_id, supplier_id=supplier_id))
@@ -110,7 +110,7 @@ def adjustment_entry(*, adjustment_id, on: date, kind: str, value: Decimal, prod
                      warehouse_id: int | None, memo: str, correlation_id: str | None = None) -> EntryRequest | None:
     """Count gain: Dr Inventory / Cr Inventory adjustment; loss: the reverse. A scrap
     adjustment: Dr Inventory write-off / Cr Inventory. `value` is the signed stock value change."""
-    value = q2(_d(value))
+    value = quantize_company(_d(value))
     if value == 0:
         return None
     other = R.WRITE_OFF if kind == "scrap" else R.INVENTORY_ADJUSTMENT
@@ -131,7 +131,7 @@ def transfer_entry(*, transfer_id, on: date, lines: Iterable[dict], from_warehou
     """Dr Inventory (to) / Cr Inventory (from): value changes warehouse, not the P&L."""
     out: list[Line] = []
     for ln in lines:
-        value = q2(_d(ln["value"]))
+        value = quantize_company(_d(ln["value"]))
         out.append(Line(R.INVENTORY, value, product_id=ln.get("product_id"), warehouse_id=to_warehouse_id))
         out.append(Line(R.INVENTORY, -value, product_id=ln.get("product_id"), warehouse_id=from_warehouse_id))
     if not any(ln.signed() for ln in out):
@@ -153,7 +153,7 @@ def shipment_cogs_entry(*, shipment_id, on: date, lines: Iterable[dict], custome
     """Dr COGS / Cr Inventory at the cost value inventory issued (line["cost_value"])."""
     out: list[Line] = []
     for ln in lines:
-        cost = q2(_d(ln.get("cost_value")))
+        cost = quantize_company(_d(ln.get("cost_value")))
         out.append(Line(R.COGS, cost, customer_id=customer_id, product_id=ln.get("product_id"),
                         warehouse_id=warehouse_id))
         out.append(Line(R.INVENTORY, -cost, product_id=ln.get("product_id"), warehouse_id=warehouse_id))
@@ -298,3 +298,24 @@ def bank_posting_entry(*, line, cash_account, postings, rule: str, correlation_i
 def post_bank_posting(*, line, cash_account, postings, rule: str, correlation_id: str | None = None) -> JournalEntry:
     return _post(bank_posting_entry(line=line, cash_account=cash_account, postings=postings, rule=rule,
                                     correlation_id=correlation_id))
+
+
+def early_payment_discount_entry(*, doc, discount: Decimal, on: date, source_type: str, source_id,
+                                 correlation_id: str | None = None) -> EntryRequest | None:
+    """The early-payment discount a payment settled an invoice or a bill with, in the
+    document's currency at the document's rate (what the document carries in AR/AP for it):
+    invoice: Dr Sales discounts / Cr AR; bill: Dr AP / Cr Purchase discounts. Gross, no tax
+    adjustment (docs/finance.md "Payment terms"). Rolls forward out of a closed period."""
+    if not discount:
+        return None
+    customer_id, supplier_id = getattr(doc, "customer_id", None), getattr(doc, "supplier_id", None)
+    if customer_id is not None:
+        lines = [Line(R.SALES_DISCOUNT, discount, customer_id=customer_id),
+                 Line(R.AR, -discount, customer_id=customer_id)]
+    else:
+        lines = [Line(R.AP, discount, supplier_id=supplier_id),
+                 Line(R.PURCHASE_DISCOUNT, -discount, supplier_id=supplier_id)]
+    return EntryRequest(on=on, lines=_in_company(lines, currency=doc.currency, rate=doc.exchange_rate),
+                        source_type=source_type, source_id=source_id, rule="early_payment_discount",
+                        memo=f"Early-payment discount {doc.number}", roll_forward=True,
+                        correlation_id=correlation_id)

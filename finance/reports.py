@@ -10,7 +10,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core import company as core_company
-from core.currencies import company_currency
+from core.currencies import company_currency, quantize
 from core.money import q2
 from finance.exceptions import FinanceNotFound
 from finance.models import (
@@ -21,6 +21,7 @@ from finance.models import (
     Invoice,
     JournalLine,
     Payment,
+    PaymentAllocation,
     SupplierBill,
 )
 from inventory import selectors as inventory_selectors
@@ -143,7 +144,9 @@ def ar_aging(*, as_of: date | None = None, customer_id: int | None = None) -> di
         overall["total"] += inv.balance_due
         row["invoices"].append({"invoice": inv.number, "id": inv.pk, "due_date": inv.due_date,
                                 "balance_due": inv.balance_company, "bucket": bucket, "currency": inv.currency,
-                                "balance_due_currency": inv.balance_due})
+                                "balance_due_currency": inv.balance_due,
+                                # early-payment discount still open on as_of (payment terms)
+                                **_discount_open(inv, as_of)})
     credits = Payment.objects.filter(unallocated__gt=0)
     cn_credits = CreditNote.objects.filter(unapplied__gt=0)
     if customer_id is not None:
@@ -181,10 +184,19 @@ def ap_aging(*, as_of: date | None = None) -> dict:
         per["total"] += bill.balance_due
         row["bills"].append({"bill": bill.number, "id": bill.pk, "due_date": bill.due_date,
                              "balance_due": bill.balance_company, "bucket": bucket, "currency": bill.currency,
-                             "balance_due_currency": bill.balance_due})
+                             "balance_due_currency": bill.balance_due, **_discount_open(bill, as_of)})
     rows = list(by_supplier.values())
     totals = {b: q2(sum((r[b] for r in rows), ZERO)) for b in (*BUCKETS, "total")}
     return {"as_of": as_of, "currency": company_currency(), "rows": rows, "totals": totals}
+
+
+def _discount_open(doc, as_of: date) -> dict:
+    """The document's discount date and amount while its early-payment discount is open on
+    `as_of` (None otherwise)."""
+    open_ = (doc.discount_amount > 0 and doc.discount_date is not None and doc.discount_date >= as_of
+             and doc.discount_taken == 0)
+    return {"discount_date": doc.discount_date if open_ else None,
+            "discount_amount": doc.discount_amount if open_ else None}
 
 
 def customer_statement(*, customer_id: int, date_from: date | None = None, date_to: date | None = None) -> dict:
@@ -196,13 +208,22 @@ def customer_statement(*, customer_id: int, date_from: date | None = None, date_
     date_to = date_to or core_company.today()
     date_from = date_from or date_to.replace(day=1)
     txns: list[tuple[date, int, str, str, Decimal, str, Decimal]] = []
+    terms_of: dict[str, dict] = {}
     for inv in Invoice.objects.filter(customer_id=customer_id):
         txns.append((inv.issue_date, 0, "invoice", inv.number, inv.total_company, inv.currency, inv.total))
+        terms_of[inv.number] = {"due_date": inv.due_date, "discount_date": inv.discount_date,
+                                "discount_amount": inv.discount_amount}
         if inv.status == Invoice.Status.VOID and inv.voided_at:
             txns.append((core_company.local_date(inv.voided_at), 1, "void", inv.number, -inv.total_company,
                          inv.currency, -inv.total))
     for p in Payment.objects.filter(customer_id=customer_id):
         txns.append((p.received_on, 2, "payment", p.number, -p.total_company, p.currency, -p.amount))
+    # early-payment discounts settle part of an invoice (at the invoice's rate), dated with the payment
+    for a in (PaymentAllocation.objects.filter(invoice__customer_id=customer_id, discount__gt=0)
+              .select_related("invoice", "payment")):
+        txns.append((a.payment.received_on, 2, "discount", a.invoice.number,
+                     -quantize(a.discount * a.invoice.exchange_rate, company_currency()), a.invoice.currency,
+                     -a.discount))
     for cn in CreditNote.objects.filter(customer_id=customer_id):
         txns.append((cn.issue_date, 3, "credit_note", cn.number, -cn.total_company, cn.currency, -cn.total))
     txns.sort(key=lambda t: (t[0], t[1], t[3]))
@@ -220,7 +241,8 @@ def customer_statement(*, customer_id: int, date_from: date | None = None, date_
         if date_from <= on <= date_to:
             running += amount
             lines.append({"date": on, "type": kind, "document": number, "amount": amount, "balance": q2(running),
-                          "currency": currency, "amount_currency": amount_currency})
+                          "currency": currency, "amount_currency": amount_currency,
+                          **(terms_of[number] if kind == "invoice" else {})})
     return {"customer_id": customer_id, "date_from": date_from, "date_to": date_to, "opening_balance": opening,
             "closing_balance": q2(running), "lines": lines, "currency": company_currency(),
             "by_currency": by_currency,

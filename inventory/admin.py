@@ -64,7 +64,7 @@ class LocationAdmin(SimpleHistoryAdmin):
 
 @admin.register(Supplier)
 class SupplierAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "email", "lead_time_days", "is_active"]
+    list_display = ["code", "name", "email", "lead_time_days", "payment_terms", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["code", "name"]
 

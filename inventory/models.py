@@ -171,6 +171,9 @@ class Supplier(models.Model):
         default=30, help_text="Days from the bill date to its due date when a bill names none.")
     address = models.TextField(blank=True, help_text="Postal address (purchase orders, remittances).")
     country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
+    # When bills fall due and any early-payment discount (none: 30 days net, no discount).
+    payment_terms = models.ForeignKey("core.PaymentTerms", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
     history = HistoricalRecords()
 
     class Meta:

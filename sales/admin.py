@@ -63,7 +63,7 @@ class PriceListAdmin(SimpleHistoryAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "credit_limit", "payment_terms_days", "on_hold", "is_active",
+    list_display = ["code", "name", "credit_limit", "payment_terms_days", "payment_terms", "on_hold", "is_active",
                     "preferred_warehouse", "price_list"]
     list_filter = ["on_hold", "is_active", "tax_category"]
     search_fields = ["code", "name", "email"]

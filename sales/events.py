@@ -11,6 +11,7 @@ from core.messaging.catalogue import (
     INT,
     OPT_DATE,
     OPT_DECIMAL,
+    OPT_INT,
     SCOPE_CUSTOMER,
     STR,
     array_of,
@@ -62,7 +63,7 @@ _MOVED_LINE = obj({"order_line_id": INT, "sku": STR, "quantity": DECIMAL},
                    # only on discounted or shop-taxed lines: the net amount and tax of this quantity
                    "discount_percent": OPT_DECIMAL, "amount": OPT_DECIMAL, "tax": OPT_DECIMAL})
 _FOR_FINANCE = {"warehouse_id": INT, "warehouse_code": STR, "currency": STR,
-                "payment_terms_days": internal(INT)}
+                "payment_terms_days": internal(INT), "payment_terms_id": internal(OPT_INT)}
 # Lots and serials a shipped line left with (tracked products): an ASN carries them.
 _SHIPPED_LOT = obj({"quantity": DECIMAL}, {"lot": STR, "expiry_date": OPT_DATE,
                                            "serials": {"type": "array", "items": STR}})
@@ -212,6 +213,7 @@ def shipment_shipped_payload(shipment, order, shipped_lines: Iterable[tuple], ch
         "customer_id": order.customer_id,
         "customer_code": order.customer.code,
         "payment_terms_days": order.customer.payment_terms_days,
+        "payment_terms_id": order.customer.payment_terms_id,
         "warehouse_id": shipment.warehouse_id,
         "warehouse_code": shipment.warehouse.code,
         "shipped_at": shipment.shipped_at.isoformat(),
@@ -234,6 +236,7 @@ def return_received_payload(ret, order, lines: Iterable, amounts: dict | None = 
         "customer_id": order.customer_id,
         "customer_code": order.customer.code,
         "payment_terms_days": order.customer.payment_terms_days,
+        "payment_terms_id": order.customer.payment_terms_id,
         "disposition": ret.disposition,
         "warehouse_id": ret.warehouse_id,
         "warehouse_code": ret.warehouse.code,

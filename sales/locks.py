@@ -90,7 +90,8 @@ def _in(n: int) -> str:
 def _order_of_shipment_sql() -> str:
     col = sql.column
     return (f"SELECT {columns(Order, 'o')}, c.{col(Customer, 'code')} AS c_code, "
-            f"c.{col(Customer, 'preferred_warehouse')} AS c_preferred, c.{col(Customer, 'payment_terms_days')} AS c_terms "
+            f"c.{col(Customer, 'preferred_warehouse')} AS c_preferred, c.{col(Customer, 'payment_terms_days')} AS c_terms, "
+            f"c.{col(Customer, 'payment_terms')} AS c_terms_id "
             f"FROM {sql.table(Order)} o JOIN {sql.table(Customer)} c ON c.{col(Customer, 'id')} = o.{col(Order, 'customer')} "
             f"WHERE o.{col(Order, 'id')} = (SELECT s.{col(Shipment, 'order')} FROM {sql.table(Shipment)} s "
             f"WHERE s.{col(Shipment, 'id')} = %s)" + _for_update("o"))
@@ -138,7 +139,7 @@ def order_of_shipment_for_update(shipment_id: int) -> Order | None:
         return None
     order = rows[0]
     loaded = {"id": order.customer_id, "code": order.c_code, "preferred_warehouse_id": order.c_preferred,
-              "payment_terms_days": order.c_terms}
+              "payment_terms_days": order.c_terms, "payment_terms_id": order.c_terms_id}
     names = [f.attname for f in Customer._meta.concrete_fields if f.attname in loaded]  # from_db wants model order
     order.customer = Customer.from_db(connection.alias, names, [loaded[n] for n in names])
     return order

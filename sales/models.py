@@ -87,6 +87,10 @@ class Customer(models.Model):
     # None = no credit limit (cash customers are modelled by a limit of 0).
     credit_limit = MoneyField(null=True, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(default=30)
+    # The customer's terms (core.PaymentTerms: net days and any early-payment discount). When set,
+    # payment_terms_days follows its net days; empty: payment_terms_days alone, no discount.
+    payment_terms = models.ForeignKey("core.PaymentTerms", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
     on_hold = models.BooleanField(default=False, help_text="Every new order goes to credit hold.")
     is_active = models.BooleanField(default=True)
     preferred_warehouse = models.ForeignKey("inventory.Warehouse", null=True, blank=True,

@@ -65,14 +65,14 @@ def get_customer_code(*, customer_id: int) -> str | None:
     return Customer.objects.filter(pk=customer_id).values_list("code", flat=True).first()
 
 
-def customer_terms(customer_ids) -> dict[int, tuple[str, int]]:
-    """customer id → (code, payment terms in days), one query; for events that predate the
-    payment terms in their payload (finance invoicing)."""
+def customer_terms(customer_ids) -> dict[int, tuple[str, int, int | None]]:
+    """customer id → (code, payment terms in days, core.PaymentTerms id or None), one query; for
+    events that predate the payment terms in their payload (finance invoicing)."""
     ids = set(customer_ids)
     if not ids:
         return {}
-    return {pk: (code, days or 0) for pk, code, days in
-            Customer.objects.filter(pk__in=ids).values_list("pk", "code", "payment_terms_days")}
+    return {pk: (code, days or 0, terms_id) for pk, code, days, terms_id in
+            Customer.objects.filter(pk__in=ids).values_list("pk", "code", "payment_terms_days", "payment_terms")}
 
 
 def order_numbers(order_ids) -> dict[int, str]:

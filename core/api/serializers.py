@@ -19,9 +19,15 @@ one place for every serializer instead of a dependency for a single method.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 
+from django.db import models
 from rest_framework import serializers
 from rest_framework.fields import HiddenField
+from rest_framework.settings import api_settings
+
+from core import currencies
+from core.fields import MONEY
 
 UNKNOWN = "Unknown field."
 READ_ONLY = "Read-only field."
@@ -80,8 +86,49 @@ class Serializer(StrictFieldsMixin, serializers.Serializer):
     pass
 
 
+class MoneyField(serializers.DecimalField):
+    # An amount of money (core.fields.MONEY: up to 3 decimals in, the service checks the
+    # currency's own). Out: at least 2 decimals ("32.40", JPY "1080.00" as before) and 3 for
+    # a 3-decimal currency ("39.998" KWD), the currency being the object's `currency` (else the
+    # company's); a stored third decimal is never hidden.
+
+    def __init__(self, *, company: bool = False, **kwargs):
+        self.company = company  # an amount in the company currency whatever the object's currency
+        kwargs.setdefault("max_digits", MONEY["max_digits"])
+        kwargs.setdefault("decimal_places", MONEY["decimal_places"])
+        super().__init__(**kwargs)
+        self._currency = None
+
+    def get_attribute(self, instance):
+        self._currency = None if self.company else (
+            instance.get("currency") if isinstance(instance, Mapping) else getattr(instance, "currency", None))
+        return super().get_attribute(instance)
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        value = Decimal(value)
+        code = self._currency if currencies.is_known(self._currency or "") else currencies.company_currency()
+        places = max(2, min(currencies.decimals(code), MONEY["decimal_places"]))
+        if places < MONEY["decimal_places"] and value != value.quantize(Decimal(1).scaleb(-places)):
+            places = MONEY["decimal_places"]
+        value = value.quantize(Decimal(1).scaleb(-places))
+        return str(value) if getattr(self, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING) else value
+
+
+# Money columns in the company currency on objects that have a document currency.
+COMPANY_MONEY = ("debit", "credit", "cost_value")
+
+
 class ModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    pass
+    def build_standard_field(self, field_name, model_field):
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if isinstance(model_field, models.DecimalField) and (
+                model_field.max_digits, model_field.decimal_places) == (MONEY["max_digits"], MONEY["decimal_places"]):
+            field_class = MoneyField
+            if field_name.endswith("_company") or field_name in COMPANY_MONEY:
+                field_kwargs["company"] = True
+        return field_class, field_kwargs
 
 
 def is_strict(serializer) -> bool:

@@ -37,7 +37,6 @@ from finance.models import (
     SupplierPayment,
 )
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
 MAX_STATEMENT_BYTES = 10 * 1024 * 1024
 
 
@@ -57,6 +56,8 @@ class BankAccountSerializer(strict.ModelSerializer):
     def validate_currency(self, value):
         if not currencies.is_known(value):
             raise serializers.ValidationError(f"{value!r} is not an ISO 4217 currency code")
+        if currencies.unsupported(value):
+            raise serializers.ValidationError(currencies.unsupported(value))
         return value
 
     def validate_iban(self, value):
@@ -97,7 +98,7 @@ class BankLineMatchSerializer(strict.ModelSerializer):
 
 class BankStatementLineSerializer(strict.ModelSerializer):
     bank_account = serializers.CharField(source="bank_account.code", read_only=True)
-    open_amount = serializers.DecimalField(**MONEY, read_only=True)
+    open_amount = strict.MoneyField(read_only=True)
     matches = BankLineMatchSerializer(many=True, read_only=True)
 
     class Meta:
@@ -125,23 +126,23 @@ class StatementUploadSerializer(strict.Serializer):
 
 class InvoicePartSerializer(strict.Serializer):
     invoice = serializers.CharField(max_length=30, help_text="invoice id or number")
-    amount = serializers.DecimalField(**MONEY, min_value=0)
+    amount = strict.MoneyField(min_value=0)
 
 
 class BillPartSerializer(strict.Serializer):
     bill = serializers.CharField(max_length=30, help_text="bill id or number")
-    amount = serializers.DecimalField(**MONEY, min_value=0)
+    amount = strict.MoneyField(min_value=0)
 
 
 class AccountPartSerializer(strict.Serializer):
     account = serializers.CharField(max_length=20, help_text="GL account code, e.g. bank charges")
-    amount = serializers.DecimalField(**MONEY, min_value=0)
+    amount = strict.MoneyField(min_value=0)
     memo = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
 class OnAccountPartSerializer(strict.Serializer):
     customer = serializers.CharField(max_length=40)
-    amount = serializers.DecimalField(**MONEY, min_value=0)
+    amount = strict.MoneyField(min_value=0)
 
 
 class LineMatchInputSerializer(strict.Serializer):
@@ -167,7 +168,7 @@ class RefundSerializer(strict.ModelSerializer):
 
 class RefundInputSerializer(strict.Serializer):
     customer = serializers.CharField(max_length=40)
-    amount = serializers.DecimalField(**MONEY, min_value=0)
+    amount = strict.MoneyField(min_value=0)
     credit_note = serializers.CharField(max_length=30, required=False, help_text="credit note id or number")
     bank_account = serializers.CharField(max_length=20, required=False)
     refunded_on = serializers.DateField(required=False)
@@ -182,7 +183,7 @@ class PaymentRunItemSerializer(strict.ModelSerializer):
 
     class Meta:
         model = PaymentRunItem
-        fields = ["bill", "supplier", "due_date", "amount", "supplier_payment"]
+        fields = ["bill", "supplier", "due_date", "amount", "supplier_payment", "discount"]
 
 
 class PaymentRunSerializer(strict.ModelSerializer):

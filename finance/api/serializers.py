@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from rest_framework import serializers
@@ -9,6 +10,7 @@ from rest_framework import serializers
 from core import access, currencies
 from core.api import serializers as strict
 from core.currencies import company_currency
+from core.models import PaymentTerms
 from finance.models import (
     Account,
     AccountRole,
@@ -31,7 +33,6 @@ from finance.models import (
     TaxRate,
 )
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
 QTY = {"max_digits": 18, "decimal_places": 3}
 UNIT = {"max_digits": 18, "decimal_places": 6}
 
@@ -123,8 +124,8 @@ class JournalEntrySerializer(strict.ModelSerializer):
 
 class ManualLineInputSerializer(strict.Serializer):
     account = serializers.SlugRelatedField(slug_field="code", queryset=Account.objects.all())
-    debit = serializers.DecimalField(**MONEY, min_value=0, default=0)
-    credit = serializers.DecimalField(**MONEY, min_value=0, default=0)
+    debit = strict.MoneyField(min_value=0, default=0)
+    credit = strict.MoneyField(min_value=0, default=0)
     memo = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
@@ -162,7 +163,8 @@ class InvoiceSerializer(strict.ModelSerializer):
         model = Invoice
         fields = ["id", "number", "order", "order_number", "shipment", "customer", "customer_id", "status",
                   "issue_date", "due_date", "currency", "subtotal", "tax", "total", "amount_settled", "balance_due",
-                  "correlation_id", "lines", "exchange_rate", "total_company", "balance_company"]
+                  "correlation_id", "lines", "exchange_rate", "total_company", "balance_company",
+                  "discount_date", "discount_amount", "discount_taken"]
 
 
 class PeriodCloseInputSerializer(strict.Serializer):
@@ -213,7 +215,7 @@ class CreditNoteSerializer(strict.ModelSerializer):
 
 class CreditLineInputSerializer(strict.Serializer):
     description = serializers.CharField(max_length=255)
-    amount = serializers.DecimalField(**MONEY, min_value=0)
+    amount = strict.MoneyField(min_value=0)
     tax_rate = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=0, max_value=1, default=0)
     sku = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
@@ -228,7 +230,7 @@ class CreditNoteInputSerializer(strict.Serializer):
 
 class ApplyCreditInputSerializer(strict.Serializer):
     invoice = serializers.CharField(max_length=30)
-    amount = serializers.DecimalField(**MONEY)
+    amount = strict.MoneyField()
 
 
 class PaymentAllocationSerializer(strict.ModelSerializer):
@@ -236,7 +238,7 @@ class PaymentAllocationSerializer(strict.ModelSerializer):
 
     class Meta:
         model = PaymentAllocation
-        fields = ["invoice", "invoice_number", "amount", "allocated_at"]
+        fields = ["invoice", "invoice_number", "amount", "allocated_at", "discount"]
 
 
 class PaymentSerializer(strict.ModelSerializer):
@@ -251,12 +253,12 @@ class PaymentSerializer(strict.ModelSerializer):
 
 class AllocationInputSerializer(strict.Serializer):
     invoice = serializers.CharField(max_length=30, help_text="invoice id or number")
-    amount = serializers.DecimalField(**MONEY)
+    amount = strict.MoneyField()
 
 
 class PaymentInputSerializer(strict.Serializer):
     customer = serializers.CharField(max_length=40, required=False)
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))  # the service refuses <= 0
+    amount = strict.MoneyField(min_value=Decimal("0.01"))  # the service refuses <= 0
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     received_on = serializers.DateField(required=False)
     allocations = AllocationInputSerializer(many=True, required=False, default=list)
@@ -284,7 +286,8 @@ class SupplierBillSerializer(strict.ModelSerializer):
         model = SupplierBill
         fields = ["id", "number", "supplier", "purchase_order", "purchase_order_number", "supplier_reference",
                   "status", "hold_reasons", "bill_date", "due_date", "currency", "total", "amount_paid",
-                  "balance_due", "correlation_id", "lines", "exchange_rate", "total_company", "balance_company"]
+                  "balance_due", "correlation_id", "lines", "exchange_rate", "total_company", "balance_company",
+                  "discount_date", "discount_amount", "discount_taken"]
 
 
 class BillLineInputSerializer(strict.Serializer):
@@ -326,12 +329,12 @@ class SupplierPaymentSerializer(strict.ModelSerializer):
 
 class BillAllocationInputSerializer(strict.Serializer):
     bill = serializers.CharField(max_length=30, help_text="bill id or number")
-    amount = serializers.DecimalField(**MONEY)
+    amount = strict.MoneyField()
 
 
 class SupplierPaymentInputSerializer(strict.Serializer):
     supplier = serializers.CharField(max_length=40)
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    amount = strict.MoneyField(min_value=Decimal("0.01"))
     reference = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     paid_on = serializers.DateField(required=False)
     allocations = BillAllocationInputSerializer(many=True, allow_empty=False)
@@ -344,15 +347,15 @@ class TrialBalanceRowSerializer(strict.Serializer):
     name = serializers.CharField()
     type = serializers.ChoiceField(choices=AccountType.choices)
     role = serializers.CharField(allow_blank=True)
-    debit = serializers.DecimalField(**MONEY)
-    credit = serializers.DecimalField(**MONEY)
+    debit = strict.MoneyField()
+    credit = strict.MoneyField()
 
 
 class TrialBalanceSerializer(strict.Serializer):
     as_of = serializers.DateField(allow_null=True)
     rows = TrialBalanceRowSerializer(many=True)
-    total_debit = serializers.DecimalField(**MONEY)
-    total_credit = serializers.DecimalField(**MONEY)
+    total_debit = strict.MoneyField()
+    total_credit = strict.MoneyField()
     balanced = serializers.BooleanField()
 
 
@@ -408,3 +411,31 @@ class RevaluationSerializer(strict.Serializer):
     date = serializers.DateField(read_only=True)
     entry = JournalEntrySerializer(read_only=True, allow_null=True)
     reversal = JournalEntrySerializer(read_only=True, allow_null=True)
+
+
+class PaymentTermsSerializer(strict.ModelSerializer):
+    """Payment terms (core.PaymentTerms): `2/10NET30` = 2 % off when paid within 10 days, else
+    due in 30."""
+
+    discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=Decimal("0"),
+                                                max_value=Decimal("99.99"), required=False)
+
+    class Meta:
+        model = PaymentTerms
+        fields = ["id", "code", "name", "net_days", "discount_percent", "discount_days", "is_active"]
+        read_only_fields = ["id"]
+
+    def validate_code(self, value):
+        if not re.fullmatch(r"[A-Za-z0-9/._-]+", value or ""):
+            raise serializers.ValidationError("Use letters, digits and / . _ - only (e.g. 2/10NET30).")
+        return value
+
+    def validate(self, attrs):
+        net = attrs.get("net_days", getattr(self.instance, "net_days", 30))
+        days = attrs.get("discount_days", getattr(self.instance, "discount_days", 0))
+        pct = attrs.get("discount_percent", getattr(self.instance, "discount_percent", Decimal("0")))
+        if days > net:
+            raise serializers.ValidationError({"discount_days": [f"must not exceed net_days ({net})"]})
+        if pct > 0 and "discount_days" not in attrs and self.instance is None:
+            raise serializers.ValidationError({"discount_days": ["required with a discount"]})
+        return attrs

@@ -23,6 +23,7 @@ router.register("refunds", banking.RefundViewSet, basename="refund")
 router.register("payment-runs", banking.PaymentRunViewSet, basename="payment-run")
 router.register("currencies", views.CurrencyViewSet, basename="currency")
 router.register("exchange-rates", views.ExchangeRateViewSet, basename="exchange-rate")
+router.register("payment-terms", views.PaymentTermsViewSet, basename="payment-term")
 
 urlpatterns = router.urls + [
     path("reports/trial-balance/", views.TrialBalanceView.as_view(), name="report-trial-balance"),

@@ -22,6 +22,7 @@ from core import currencies, roles
 from core.api.permissions import allowed
 from core.documents.api import DocumentActions
 from core.exceptions import NotFound, ValidationFailed
+from core.models import PaymentTerms
 from finance import selectors, services
 from finance.api import filters
 from finance.api import serializers as s
@@ -492,3 +493,16 @@ class RevaluationView(APIView):
         result = services.revalue(on=data.validated_data["date"], posted_by=request.user)
         return Response(s.RevaluationSerializer(result).data,
                         status=status.HTTP_201_CREATED if result.entry is not None else status.HTTP_200_OK)
+
+
+class PaymentTermsViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Payment terms by code (`2/10NET30`): staff read, finance writes. Terms are never
+    deleted (customers, suppliers and issued documents refer to them): deactivate them.
+    A change applies to documents issued afterwards; issued ones keep their dates."""
+
+    serializer_class = s.PaymentTermsSerializer
+    lookup_field = "code"
+    lookup_value_regex = "[A-Za-z0-9/._-]+?"  # codes like 2/10NET30 keep their slash
+    queryset = PaymentTerms.objects.order_by("code")
+    permission_classes = [allowed("finance.payment_terms")]
+    filterset_fields = ["is_active"]

@@ -269,7 +269,8 @@ class PaymentRun(models.Model):
 class PaymentRunItem(models.Model):
     run = models.ForeignKey(PaymentRun, on_delete=models.CASCADE, related_name="items")
     bill = models.ForeignKey("finance.SupplierBill", on_delete=models.PROTECT, related_name="+")
-    amount = MoneyField()
+    amount = MoneyField()  # what the run pays: the balance, less the discount when paid in its window
+    discount = MoneyField(default=Decimal("0"))
     supplier_payment = models.ForeignKey("finance.SupplierPayment", null=True, blank=True, on_delete=models.PROTECT,
                                          related_name="+")
 

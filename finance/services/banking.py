@@ -46,6 +46,7 @@ from finance.models import (
     SupplierBill,
     SupplierPayment,
 )
+from finance.services import terms
 from finance.services.bills import pay_supplier
 from finance.services.payments import AllocationInput, receive_payment
 from inventory import selectors as inventory_selectors
@@ -317,8 +318,14 @@ def _tokens(line: BankStatementLine) -> set[str]:
     return {t.upper() for t in _TOKEN.findall(text)} | {t for t in _TOKEN.findall(text)}
 
 
-def _spread(amount: Decimal, docs: list, make) -> tuple[list[MatchPart], Decimal]:
-    """Apply `amount` to documents oldest first (by due date); returns the parts and the rest."""
+def _spread(amount: Decimal, docs: list, make, on=None) -> tuple[list[MatchPart], Decimal]:
+    """Apply `amount` to documents oldest first (by due date); returns the parts and the rest.
+    An amount equal to what settles them all on `on` with their early-payment discounts
+    (finance.services.terms) pays each its discounted balance, so the discounts are taken."""
+    if on is not None:
+        discounted = [terms.payable_now(doc, on) for doc in docs]
+        if amount == sum(discounted, ZERO) and discounted != [doc.balance_due for doc in docs]:
+            return [make(doc, a) for doc, a in zip(docs, discounted, strict=True) if a > 0], ZERO
     parts, rest = [], amount
     for doc in docs:
         if rest <= 0:
@@ -330,9 +337,9 @@ def _spread(amount: Decimal, docs: list, make) -> tuple[list[MatchPart], Decimal
     return parts, q2(rest)
 
 
-def _invoice_parts(amount: Decimal, invoices: list[Invoice], customer) -> list[MatchPart]:
+def _invoice_parts(amount: Decimal, invoices: list[Invoice], customer, on=None) -> list[MatchPart]:
     parts, rest = _spread(amount, sorted(invoices, key=lambda i: (i.due_date, i.pk)),
-                          lambda inv, a: MatchPart(kind=BankLineMatch.Kind.INVOICE, amount=a, invoice=inv))
+                          lambda inv, a: MatchPart(kind=BankLineMatch.Kind.INVOICE, amount=a, invoice=inv), on)
     if rest > 0:
         parts.append(MatchPart(kind=BankLineMatch.Kind.ON_ACCOUNT, amount=rest, customer=customer))
     return parts
@@ -373,7 +380,7 @@ def _propose(line: BankStatementLine) -> tuple[list[MatchPart], BankMatchRule | 
                 return [MatchPart(kind=K.PAYMENT, amount=amount, payment=pay)], None
         invoices = list(Invoice.objects.filter(number__in=tokens, status__in=OPEN_INVOICE).select_related("customer"))
         if invoices and len({i.customer_id for i in invoices}) == 1:
-            return _invoice_parts(amount, invoices, invoices[0].customer), None
+            return _invoice_parts(amount, invoices, invoices[0].customer, line.booking_date), None
     else:
         for model, kind, field_name in ((SupplierPayment, K.SUPPLIER_PAYMENT, "supplier_payment"),
                                         (Refund, K.REFUND, "refund")):
@@ -388,7 +395,7 @@ def _propose(line: BankStatementLine) -> tuple[list[MatchPart], BankMatchRule | 
                      .select_related("supplier"))
         if bills and len({b.supplier_id for b in bills}) == 1 and amount <= sum((b.balance_due for b in bills), ZERO):
             parts, _ = _spread(amount, sorted(bills, key=lambda b: (b.due_date, b.pk)),
-                               lambda b, a: MatchPart(kind=K.BILL, amount=a, bill=b))
+                               lambda b, a: MatchPart(kind=K.BILL, amount=a, bill=b), line.booking_date)
             return parts, None
     rule = _rule_for(line)
     if rule is None:
@@ -397,14 +404,14 @@ def _propose(line: BankStatementLine) -> tuple[list[MatchPart], BankMatchRule | 
         return [MatchPart(kind=K.ACCOUNT, amount=amount, account=rule.account, memo=rule.name)], rule
     if rule.customer_id and line.amount > 0:
         invoices = list(Invoice.objects.filter(customer=rule.customer, status__in=OPEN_INVOICE))
-        exact = [i for i in invoices if i.balance_due == amount]
-        return _invoice_parts(amount, exact[:1] or invoices, rule.customer), rule
+        exact = [i for i in invoices if amount in (i.balance_due, terms.payable_now(i, line.booking_date))]
+        return _invoice_parts(amount, exact[:1] or invoices, rule.customer, line.booking_date), rule
     if rule.supplier_id and line.amount < 0:
         bills = list(SupplierBill.objects.filter(supplier=rule.supplier, status__in=OPEN_BILL))
-        exact = [b for b in bills if b.balance_due == amount]
+        exact = [b for b in bills if amount in (b.balance_due, terms.payable_now(b, line.booking_date))]
         if exact or amount <= sum((b.balance_due for b in bills), ZERO):
             parts, _ = _spread(amount, exact[:1] or sorted(bills, key=lambda b: (b.due_date, b.pk)),
-                               lambda b, a: MatchPart(kind=K.BILL, amount=a, bill=b))
+                               lambda b, a: MatchPart(kind=K.BILL, amount=a, bill=b), line.booking_date)
             return parts, rule
     return [], None
 
@@ -418,13 +425,16 @@ def _by_counterparty(line: BankStatementLine, amount: Decimal) -> list[MatchPart
     K = BankLineMatch.Kind
     if line.amount > 0:
         ids = sales_selectors.customer_ids_named(name)
-        invoices = list(Invoice.objects.filter(customer_id__in=ids, status__in=OPEN_INVOICE, balance_due=amount))
+        invoices = [i for i in Invoice.objects.filter(customer_id__in=ids, status__in=OPEN_INVOICE,
+                                                      balance_due__gte=amount)
+                    if amount in (i.balance_due, terms.payable_now(i, line.booking_date))]
         if len(invoices) == 1:
             return [MatchPart(kind=K.INVOICE, amount=amount, invoice=invoices[0])]
     else:
         ids = inventory_selectors.supplier_ids_named(name)
-        bills = list(SupplierBill.objects.filter(supplier_id__in=ids, status__in=OPEN_BILL, balance_due=amount)
-                     .select_related("supplier"))
+        bills = [b for b in SupplierBill.objects.filter(supplier_id__in=ids, status__in=OPEN_BILL,
+                                                        balance_due__gte=amount).select_related("supplier")
+                 if amount in (b.balance_due, terms.payable_now(b, line.booking_date))]
         if len(bills) == 1:
             return [MatchPart(kind=K.BILL, amount=amount, bill=bills[0])]
     return []

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from core import company as core_company
-from core import context
+from core import context, currencies
 from core.messaging.publishing import publish
-from core.money import q2, q3, q6
+from core.money import q3, q6
 from finance import events, locks, posting
 from finance.exceptions import (
     BillNotPayable,
@@ -24,7 +25,7 @@ from finance.exceptions import (
     ValidationFailed,
 )
 from finance.models import SupplierBill, SupplierBillLine, SupplierPayment, SupplierPaymentAllocation
-from finance.services import fx, numbering, periods
+from finance.services import fx, numbering, periods, terms
 from finance.services.journal import post_journal_entries
 
 ZERO = Decimal("0.00")
@@ -84,7 +85,7 @@ def _match(bill: SupplierBill, lines: list[SupplierBillLine]) -> list[str]:
             reasons.append(f"{ln.sku}: unit cost {ln.unit_cost} differs from the PO's {po_cost} beyond "
                            f"{price_tol * 100}%")
         ln.received_unit_cost = received_cost
-        ln.grni_amount = q2(ln.quantity * received_cost)
+        ln.grni_amount = currencies.quantize_company(ln.quantity * received_cost)
         # GRNI holds the receipt's company-currency cost (converted at the receipt's rate): the
         # bill's amount at the bill's rate minus it is price variance, exchange difference included.
         ln.variance = fx.to_company(ln.amount, bill.exchange_rate) - ln.grni_amount
@@ -118,8 +119,10 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
     """
     errors: dict[str, list[str]] = {}
     landed_cost = Decimal(str(landed_cost or "0"))
-    if landed_cost < 0 or landed_cost != q2(landed_cost):
-        errors["landed_cost"] = ["must be zero or more, in cents"]
+    landed_currency = (getattr(purchase_order, "currency", "") or getattr(supplier, "currency", "") or fx.company())
+    if landed_cost < 0 or landed_cost != currencies.quantize_stored(landed_cost, landed_currency):
+        errors["landed_cost"] = [f"must be zero or more, with at most {currencies.stored_decimals(landed_currency)} "
+                                 f"decimals ({landed_currency})"]
     if not lines and landed_cost <= 0:
         errors["lines"] = ["at least one line is required"]
     for i, ln in enumerate(lines):
@@ -137,7 +140,7 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
     if not periods.period_for_date(on).is_open:
         periods.resolve_posting_period(on, roll_forward=False)  # raises PeriodClosed
     exchange_rate = fx.rate_on(currency, on)  # 422 naming the currency and date, nothing written
-    rnd = q2 if currency == fx.company() else (lambda v: fx.in_currency(v, currency))
+    rnd = partial(fx.in_currency, currency=currency)  # the currency's own minor unit (KWD 3, JPY 0)
     cid = correlation_id or (purchase_order.correlation_id if purchase_order is not None else None) \
         or context.current_or_new_correlation_id()
     rows = [SupplierBillLine(product=ln.product, sku=ln.product.sku, quantity=q3(Decimal(str(ln.quantity))),
@@ -145,10 +148,14 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
                              amount=rnd(Decimal(str(ln.quantity)) * Decimal(str(ln.unit_cost))))
             for ln in lines]
     total = sum((r.amount for r in rows), ZERO) + landed_cost
+    # the supplier's payment terms (none: its payment_terms_days net, 30 by default); a due date
+    # given overrides the net days only
+    when = terms.dates_for(terms=getattr(supplier, "payment_terms", None), on=on, total=total, currency=currency,
+                           default_days=getattr(supplier, "payment_terms_days", 30))
     bill = SupplierBill.objects.create(
         number=numbering.next_document_number("supplier_bill"), supplier=supplier, purchase_order=purchase_order,
-        supplier_reference=supplier_reference[:80], bill_date=on,
-        due_date=due_date or on + timedelta(days=supplier.payment_terms_days),
+        supplier_reference=supplier_reference[:80], bill_date=on, due_date=due_date or when.due_date,
+        discount_date=when.discount_date, discount_amount=when.discount_amount,
         total=total, landed_cost=landed_cost, balance_due=ZERO, currency=currency, exchange_rate=exchange_rate,
         total_company=fx.to_company(total, exchange_rate), correlation_id=cid)
     reasons = _match(bill, rows)
@@ -196,14 +203,13 @@ def pay_supplier(*, supplier, amount: Decimal, allocations: list[tuple[int, Deci
     Raises ValidationFailed/OverAllocation (400), BillNotPayable (409) for held or void bills.
     `cash_account`: the GL account of the bank account paying (default: the cash role's)."""
     currency = fx.check_currency(currency) if currency else (getattr(supplier, "currency", "") or fx.company())
-    amount = q2(Decimal(str(amount))) if currency == fx.company() else fx.check_amount(amount, currency)
+    amount = fx.check_amount(amount, currency)  # more decimals than the currency has: 400
     if amount <= 0:
         raise ValidationFailed("A payment amount must be positive.", errors={"amount": ["must be greater than zero"]})
     bills = locks.bills_for_update([b for b, _ in allocations])
     checked = []
     for i, (bill_id, alloc) in enumerate(allocations):
-        alloc = (q2(Decimal(str(alloc))) if currency == fx.company()
-                 else fx.check_amount(alloc, currency, field=f"allocations.{i}.amount"))
+        alloc = fx.check_amount(alloc, currency, field=f"allocations.{i}.amount")
         bill = bills.get(bill_id)
         if bill is None or bill.supplier_id != supplier.pk:
             raise ValidationFailed("Unknown bill for this supplier.", errors={f"allocations.{i}.bill": ["not found"]})
@@ -215,14 +221,16 @@ def pay_supplier(*, supplier, amount: Decimal, allocations: list[tuple[int, Deci
             raise ValidationFailed("Allocation must be positive.", errors={f"allocations.{i}.amount": ["must be > 0"]})
         if bill.status not in (SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID):
             raise BillNotPayable(f"Bill {bill.number} is {bill.status} and cannot be paid.")
-        if alloc > bill.balance_due - sum((a for b, a in checked if b.pk == bill.pk), ZERO):
+        if alloc > bill.balance_due - sum((a for b, a, _ in checked if b.pk == bill.pk), ZERO):
             raise OverAllocation(f"Allocation exceeds bill {bill.number}'s balance {bill.balance_due}.",
                                  errors={f"allocations.{i}.amount": [f"exceeds the balance {bill.balance_due}"]})
-        checked.append((bill, alloc))
-    if sum((a for _, a in checked), ZERO) != amount:
+        checked.append((bill, alloc, ZERO))
+    if sum((a for _, a, _ in checked), ZERO) != amount:
         raise OverAllocation("Allocations must add up to the payment amount.",
                              errors={"allocations": ["must add up to the amount"]})
     on = paid_on or core_company.today()
+    # paid in full inside the discount window: the bill's early-payment discount settles the rest
+    checked = [(bill, alloc, terms.discount_for(bill, amount=alloc, on=on)) for bill, alloc, _ in checked]
     if not periods.period_for_date(on).is_open:
         periods.resolve_posting_period(on, roll_forward=False)
     exchange_rate = fx.rate_on(currency, on)
@@ -234,18 +242,26 @@ def pay_supplier(*, supplier, amount: Decimal, allocations: list[tuple[int, Deci
                                              total_company=amount_company, correlation_id=cid)
     posting.post_supplier_payment(payment=payment, correlation_id=cid, cash_account=cash_account)
     left, left_company = amount, amount_company
-    for bill, alloc in checked:
-        allocation = SupplierPaymentAllocation.objects.create(payment=payment, bill=bill, amount=alloc)
+    for bill, alloc, discount in checked:
+        allocation = SupplierPaymentAllocation.objects.create(payment=payment, bill=bill, amount=alloc,
+                                                              discount=discount)
         left -= alloc
         paid_company = fx.relief(amount=alloc, balance_after=left, carrying=left_company, rate=exchange_rate)
         left_company -= paid_company
         bill.amount_paid += alloc
-        bill.balance_due -= alloc
-        taken = fx.relief(amount=alloc, balance_after=bill.balance_due, carrying=bill.balance_company,
+        bill.balance_due -= alloc + discount
+        taken = fx.relief(amount=alloc + discount, balance_after=bill.balance_due, carrying=bill.balance_company,
                           rate=bill.exchange_rate)
         bill.balance_company -= taken
+        bill.discount_taken += discount
         bill.status = SupplierBill.Status.PAID if bill.balance_due == 0 else SupplierBill.Status.PARTIALLY_PAID
-        bill.save(update_fields=["amount_paid", "balance_due", "balance_company", "status"])
+        bill.save(update_fields=["amount_paid", "balance_due", "balance_company", "discount_taken", "status"])
+        if discount:
+            # Dr AP / Cr Purchase discounts at the bill's rate: what AP carried for the discount
+            post_journal_entries([posting.early_payment_discount_entry(
+                doc=bill, discount=discount, on=on, source_type="finance.supplier_payment_allocation",
+                source_id=allocation.pk, correlation_id=cid)])
+            taken -= min(fx.to_company(discount, bill.exchange_rate), taken)
         # AP carried `taken` for this amount; we paid `paid_company`: less paid is a gain.
         request = fx.realised_fx_entry(difference=taken - paid_company, on=on, supplier_id=supplier.pk,
                                        currency=currency, source_type="finance.supplier_payment_allocation",

@@ -41,6 +41,8 @@ def check_currency(code, *, field: str = "currency") -> str:
     code = str(code or "").strip().upper()
     if not currencies.is_known(code):
         raise ValidationFailed(f"Unknown currency {code!r}.", errors={field: [f"{code!r} is not an ISO 4217 currency"]})
+    if currencies.unsupported(code):
+        raise ValidationFailed(currencies.unsupported(code), errors={field: [currencies.unsupported(code)]})
     return code
 
 
@@ -60,14 +62,12 @@ def check_rate(value, *, field: str = "rate") -> Decimal:
 
 
 def check_amount(value, currency: str, *, field: str = "amount") -> Decimal:
-    """An amount with no more decimals than its currency allows (JPY 0, EUR 2), else 400.
-    A 3-decimal currency (KWD) is held to the 2 decimals document amounts are stored with."""
+    """An amount with no more decimals than its currency allows (JPY 0, EUR 2, KWD 3), else 400."""
     amount = Decimal(str(value))
     places = currencies.stored_decimals(currency)
     if amount != amount.quantize(Decimal(1).scaleb(-places)):
-        why = "" if places == currencies.decimals(currency) else " (documents keep 2)"
-        raise ValidationFailed(f"{currency} amounts have at most {places} decimals{why}.",
-                               errors={field: [f"at most {places} decimals for {currency}{why}"]})
+        raise ValidationFailed(f"{currency} amounts have at most {places} decimals.",
+                               errors={field: [f"at most {places} decimals for {currency}"]})
     return amount
 
 
@@ -108,7 +108,7 @@ def to_company(amount, rate: Decimal) -> Decimal:
 
 
 def in_currency(amount, currency: str) -> Decimal:
-    """Round to the currency's own minor unit (at most the 2 places document amounts keep)."""
+    """Round to the currency's own minor unit (document amounts keep up to 3 places)."""
     return currencies.quantize_stored(amount, currency or company())
 
 

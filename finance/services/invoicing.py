@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,8 +14,9 @@ from django.utils.dateparse import parse_datetime
 
 from core import company as core_company
 from core import context, history
+from core.currencies import quantize_company
 from core.messaging.publishing import EventToPublish, publish, publish_many
-from core.money import q2, q3
+from core.money import q3
 from finance import events, locks, posting
 from finance.exceptions import (
     CurrencyMismatch,
@@ -25,7 +27,7 @@ from finance.exceptions import (
     ValidationFailed,
 )
 from finance.models import CreditApplication, CreditNote, CreditNoteLine, Invoice, InvoiceLine, JournalEntry
-from finance.services import fx, numbering, periods
+from finance.services import fx, numbering, periods, terms
 from finance.services.journal import post_journal_entries, reverse_journal_entry
 from inventory import selectors as inventory_selectors
 from sales import selectors as sales_selectors
@@ -57,24 +59,27 @@ def _open_posting_date(on: date) -> date:
     return periods.resolve_posting_period(on, roll_forward=True)[1]
 
 
-def _customer_terms(payloads: Sequence[dict]) -> list[tuple[str, int]]:
-    """(customer code, payment terms in days) of each shipment/return payload, in order, as that
+def _customer_terms(payloads: Sequence[dict]) -> list[tuple[str, int, int | None]]:
+    """(customer code, payment terms in days, core.PaymentTerms id) of each shipment/return
+    payload, in order, as that
     payload says (sales puts both in: the terms at the time of its event, so two shipments of
     one customer in a batch keep their own terms). One sales.selectors query for the batch
     checks the customers exist (FinanceNotFound otherwise) and fills in what an older payload
     lacks."""
     known = sales_selectors.customer_terms({p["customer_id"] for p in payloads})
-    out: list[tuple[str, int]] = []
+    out: list[tuple[str, int, int | None]] = []
     for p in payloads:
         customer_id = p["customer_id"]
         if customer_id not in known:
             raise FinanceNotFound(f"Customer {customer_id} does not exist.")
-        code, terms = known[customer_id]
+        code, days, terms_id = known[customer_id]
         if p.get("customer_code"):
             code = p["customer_code"]
         if p.get("payment_terms_days") is not None:
-            terms = int(p["payment_terms_days"])
-        out.append((code, terms))
+            days = int(p["payment_terms_days"])
+        if "payment_terms_id" in p:
+            terms_id = p["payment_terms_id"]
+        out.append((code, days, terms_id))
     return out
 
 
@@ -117,6 +122,7 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
 
     # Everything comes with the event; what an older payload lacks is looked up once for the batch.
     customers = _customer_terms([s for s, _ in todo])
+    payment_terms = terms.terms_by_ids(c[2] for c in customers)
     warehouses = inventory_selectors.warehouse_ids_by_code(
         {s["warehouse_code"] for s, _ in todo if s.get("warehouse_id") is None and s.get("warehouse_code")})
     doc_dates: dict[date, date] = {}
@@ -130,7 +136,7 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
     first = numbering.take_values("invoice", len(todo))
     for i, (shipment, cid) in enumerate(todo):
         customer_id = shipment["customer_id"]
-        customer_code, terms = customers[i]
+        customer_code, days, terms_id = customers[i]
         shipped_on = _as_date(shipment.get("shipped_at"))
         if shipped_on not in doc_dates:
             doc_dates[shipped_on] = _open_posting_date(shipped_on)
@@ -140,7 +146,7 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
             warehouse_id = warehouses.get(shipment["warehouse_code"])
         currency = shipment.get("currency") or company
         exchange_rate = rates.rate(currency, issue_date)  # no query for the company currency
-        rnd = q2 if currency == company else (lambda v, _c=currency: fx.in_currency(v, _c))
+        rnd = partial(fx.in_currency, currency=currency)  # the currency's own minor unit (KWD 3, JPY 0)
         lines = []
         for ln in shipment["lines"]:
             qty = q3(_d(ln["quantity"]))
@@ -154,7 +160,7 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
                 tax = rnd(amount * rate)
             lines.append(InvoiceLine(order_line_id=ln.get("order_line_id"), product_id=ln.get("product_id"),
                                      sku=ln.get("sku", ""), quantity=qty, unit_price=price, amount=amount,
-                                     tax_rate=rate, tax=tax, cost_value=q2(_d(ln.get("cost_value"))),
+                                     tax_rate=rate, tax=tax, cost_value=quantize_company(_d(ln.get("cost_value"))),
                                      discount_percent=_d(ln.get("discount_percent"))))
         for charge in shipment.get("charges") or ():
             # order charges go with the first shipment (sales assigns them), one line each, in the
@@ -169,10 +175,12 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
         tax = sum((ln.tax for ln in lines), ZERO)
         total = subtotal + tax
         total_company = fx.to_company(total, exchange_rate)
+        when = terms.dates_for(terms=payment_terms.get(terms_id), on=issue_date, total=total, currency=currency,
+                               default_days=days)
         invoices.append(Invoice(
             number=numbering.format_document_number("invoice", first + i), customer_id=customer_id,
             order_id=shipment.get("order_id"), shipment_id=shipment["shipment_id"], issue_date=issue_date,
-            due_date=issue_date + timedelta(days=terms or 0),
+            due_date=when.due_date, discount_date=when.discount_date, discount_amount=when.discount_amount,
             subtotal=subtotal, tax=tax, total=total, balance_due=total, correlation_id=cid,
             # free goods: an invoice for the record, nothing to post or collect
             status=Invoice.Status.OPEN if total > 0 else Invoice.Status.PAID,
@@ -269,15 +277,29 @@ def check_same_currency(invoice: Invoice, currency: str, *, field: str, what: st
 
 
 def settle_with_fx(*, invoice: Invoice, amount: Decimal, source_taken: Decimal, on: date, source_type: str,
-                   source_id, memo: str, correlation_id: str | None) -> Decimal:
+                   source_id, memo: str, correlation_id: str | None, discount: Decimal = ZERO) -> Decimal:
     """settle_invoice, then post the realised exchange difference between what the payment
-    or credit carried (`source_taken`) and what the invoice carried for the same amount."""
-    taken = settle_invoice(invoice, amount)
+    or credit carried (`source_taken`) and what the invoice carried for the same amount.
+
+    With an early-payment `discount` (finance.services.terms) the invoice is settled for
+    `amount + discount`; the discount is posted at the invoice's rate (Dr Sales discounts /
+    Cr AR), so only the paid part can realise an exchange difference."""
+    taken = settle_invoice(invoice, amount + discount)
+    requests = []
+    if discount:
+        invoice.discount_taken = discount
+        invoice.save(update_fields=["discount_taken"])
+        requests.append(posting.early_payment_discount_entry(
+            doc=invoice, discount=discount, on=on, source_type=source_type, source_id=source_id,
+            correlation_id=correlation_id or invoice.correlation_id))
+        taken -= min(fx.to_company(discount, invoice.exchange_rate), taken)
     request = fx.realised_fx_entry(difference=source_taken - taken, on=on, customer_id=invoice.customer_id,
                                    currency=invoice.currency, source_type=source_type, source_id=source_id,
                                    memo=memo, correlation_id=correlation_id or invoice.correlation_id)
     if request is not None:
-        post_journal_entries([request])
+        requests.append(request)
+    if requests:
+        post_journal_entries(requests)
     return taken
 
 
@@ -299,7 +321,7 @@ def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_o
                       order_id, invoice_id, return_ref: str, roll_forward: bool, cid: str,
                       currency: str = "") -> CreditNote:
     currency = currency or fx.company()
-    rnd = q2 if currency == fx.company() else (lambda v: fx.in_currency(v, currency))
+    rnd = partial(fx.in_currency, currency=currency)
     rows = []
     for ln in lines:
         qty = q3(_d(ln.quantity))
@@ -313,7 +335,7 @@ def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_o
         rows.append(CreditNoteLine(order_line_id=ln.order_line_id, product_id=ln.product_id, sku=ln.sku,
                                    description=ln.description, quantity=qty, unit_price=_d(ln.unit_price),
                                    amount=amount, tax_rate=rate, tax=tax,
-                                   cost_value=q2(_d(ln.cost_value))))
+                                   cost_value=quantize_company(_d(ln.cost_value))))
     subtotal = sum((r.amount for r in rows), ZERO)
     tax = sum((r.tax for r in rows), ZERO)
     if not rows or subtotal + tax + sum((r.cost_value for r in rows), ZERO) <= 0:
@@ -439,10 +461,12 @@ def apply_credit_note(*, credit_note_id: int, invoice_id: int, amount: Decimal) 
 
     Locks the invoice then the credit note. Refuses over-application (400) and void invoices (409).
     """
-    amount = q2(_d(amount))
+    amount = _d(amount)
     if amount <= 0:
         raise ValidationFailed("Amount must be positive.", errors={"amount": ["must be greater than zero"]})
     invoice = locks.invoices_for_update([invoice_id]).get(invoice_id)
+    if invoice is not None:
+        amount = fx.check_amount(amount, invoice.currency)  # its currency's decimals, else 400
     if invoice is None:
         raise FinanceNotFound(f"Invoice {invoice_id} does not exist.")
     cn = locks.credit_note_for_update(credit_note_id)

@@ -25,8 +25,7 @@ from django.utils import timezone
 from core import company as core_company
 from core import context, sql
 from core import numbering as core_numbering
-from core.currencies import company_currency
-from core.money import q2
+from core.currencies import company_currency, quantize_company
 from core.sql import columns
 from finance.defaults import ensure_default_chart
 from finance.exceptions import (
@@ -69,7 +68,7 @@ class Line:
     amount_currency: Decimal | None = None
 
     def signed(self) -> Decimal:
-        return q2(Decimal(self.amount) + Decimal(self.debit) - Decimal(self.credit))
+        return quantize_company(Decimal(self.amount) + Decimal(self.debit) - Decimal(self.credit))
 
 
 # --- account determination -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from sepaxml import SepaTransfer
 
@@ -24,7 +25,7 @@ from core.money import q2
 from finance import locks
 from finance.exceptions import BillNotPayable, PaymentRunConflict, PaymentRunRefused, ValidationFailed
 from finance.models import BankAccount, PaymentRun, PaymentRunItem, SupplierBankDetails, SupplierBill
-from finance.services import numbering
+from finance.services import numbering, terms
 from finance.services.bills import pay_supplier
 
 ZERO = Decimal("0.00")
@@ -51,12 +52,14 @@ def _check_bank(bank: BankAccount) -> None:
 @transaction.atomic
 def create_payment_run(*, due_before: date, bank_account: BankAccount, payment_date: date | None = None,
                        bill_ids: list[int] | None = None, created_by=None) -> PaymentRun:
-    """Propose a payment run: the posted, unpaid bills due on or before `due_before` (or the
-    bills named), each for its balance. Bills on hold are never selected; naming one is
+    """Propose a payment run: the posted, unpaid bills due on or before `due_before` or whose
+    early-payment discount lapses by then (or the bills named), each for its balance less the
+    discount still open on the payment date (finance.services.terms). Bills on hold are never selected; naming one is
     refused (BillNotPayable, 409). A bill whose supplier has no bank details, or an empty
     run, is refused (400). Nothing is posted until the run is approved.
     """
     _check_bank(bank_account)
+    pay_on = payment_date or core_company.today()
     in_draft = PaymentRunItem.objects.filter(run__status=PaymentRun.Status.DRAFT).values("bill_id")
     if bill_ids:
         bills = list(SupplierBill.objects.filter(pk__in=bill_ids).select_related("supplier").order_by("due_date", "pk"))
@@ -74,7 +77,12 @@ def create_payment_run(*, due_before: date, bank_account: BankAccount, payment_d
         if PaymentRunItem.objects.filter(run__status=PaymentRun.Status.DRAFT, bill_id__in=found).exists():
             raise PaymentRunConflict("A named bill is already in another draft payment run.")
     else:
-        bills = list(SupplierBill.objects.filter(status__in=PAYABLE, balance_due__gt=0, due_date__lte=due_before)
+        # due by then, or with an early-payment discount that the payment date still catches and
+        # that would lapse before `due_before` (pay it now rather than lose it)
+        catches_discount = Q(discount_amount__gt=0, discount_taken=0, discount_date__gte=pay_on,
+                             discount_date__lte=due_before)
+        bills = list(SupplierBill.objects.filter(status__in=PAYABLE, balance_due__gt=0)
+                     .filter(Q(due_date__lte=due_before) | catches_discount)
                      .exclude(pk__in=in_draft).select_related("supplier").order_by("due_date", "pk"))
     if not bills:
         raise ValidationFailed(f"No unpaid bills are due on or before {due_before}.",
@@ -84,12 +92,15 @@ def create_payment_run(*, due_before: date, bank_account: BankAccount, payment_d
     if missing:
         raise ValidationFailed(f"No bank details for supplier(s) {', '.join(missing)}.",
                                errors={"bills": [f"supplier {c} has no bank details" for c in missing]})
+    # each bill for what settles it on the payment date: the balance less any discount still open
+    discounts = {b.pk: terms.discount_available(b, pay_on) for b in bills}
     run = PaymentRun.objects.create(
         number=numbering.next_document_number("payment_run"), bank_account=bank_account, due_before=due_before,
-        payment_date=payment_date or core_company.today(), total=q2(sum((b.balance_due for b in bills), ZERO)),
+        payment_date=pay_on, total=q2(sum((b.balance_due - discounts[b.pk] for b in bills), ZERO)),
         created_by=created_by if getattr(created_by, "pk", None) else None,
         correlation_id=context.current_or_new_correlation_id())
-    PaymentRunItem.objects.bulk_create([PaymentRunItem(run=run, bill=b, amount=b.balance_due) for b in bills])
+    PaymentRunItem.objects.bulk_create([PaymentRunItem(run=run, bill=b, amount=b.balance_due - discounts[b.pk],
+                                                       discount=discounts[b.pk]) for b in bills])
     return run
 
 
@@ -135,7 +146,8 @@ def approve_payment_run(*, run_id: int, approved_by=None) -> PaymentRun:
     bills = locks.bills_for_update([i.bill_id for i in items])
     for item in items:
         bill = bills[item.bill_id]
-        if bill.status not in PAYABLE or bill.balance_due < item.amount:
+        if (bill.status not in PAYABLE or bill.balance_due < item.amount
+                or terms.discount_for(bill, amount=item.amount, on=run.payment_date) != item.discount):
             raise BillNotPayable(f"Bill {bill.number} changed since the run was proposed ({bill.status}, "
                                  f"balance {bill.balance_due}); cancel the run and propose a new one.")
     by_supplier: dict[int, list[PaymentRunItem]] = defaultdict(list)

@@ -11,11 +11,10 @@ from django.db import transaction
 from core import company as core_company
 from core import context
 from core.messaging.publishing import publish
-from core.money import q2
 from finance import events, locks, posting
 from finance.exceptions import FinanceNotFound, InvoiceNotPayable, OverAllocation, ValidationFailed
 from finance.models import Invoice, Payment, PaymentAllocation
-from finance.services import fx, numbering, periods
+from finance.services import fx, numbering, periods, terms
 from finance.services.invoicing import check_same_currency, settle_with_fx
 
 
@@ -33,8 +32,7 @@ def _validate_allocations(*, customer_id: int, allocations: list[AllocationInput
     per_invoice: dict[int, Decimal] = {}
     for i, alloc in enumerate(allocations):
         key = f"allocations.{i}"
-        amount = (q2(Decimal(str(alloc.amount))) if currency == fx.company()
-                  else fx.check_amount(alloc.amount, currency, field=f"{key}.amount"))
+        amount = fx.check_amount(alloc.amount, currency, field=f"{key}.amount")  # its currency's decimals
         inv = invoices.get(alloc.invoice_id)
         if amount <= 0:
             errors.setdefault(f"{key}.amount", []).append("must be greater than zero")
@@ -80,10 +78,7 @@ def receive_payment(*, customer, amount: Decimal, received_on: date | None = Non
     allocations = allocations or []
     company = fx.company()
     currency = fx.check_currency(currency) if currency else (getattr(customer, "currency", "") or company)
-    if currency == company:
-        amount = q2(Decimal(str(amount)))
-    else:
-        amount = fx.check_amount(amount, currency)  # more decimals than the currency has: 400
+    amount = fx.check_amount(amount, currency)  # more decimals than the currency has: 400
     if amount <= 0:
         raise ValidationFailed("A payment amount must be positive.", errors={"amount": ["must be greater than zero"]})
     on = received_on or core_company.today()
@@ -110,18 +105,22 @@ def receive_payment(*, customer, amount: Decimal, received_on: date | None = Non
 
 def _allocate(payment: Payment, checked: list[tuple[Invoice, Decimal]]) -> list[PaymentAllocation]:
     """Move the sub-ledger; a settlement at another rate than the invoice's posts the realised
-    exchange difference (fx_gain / fx_loss) — in the company currency nothing is posted."""
+    exchange difference (fx_gain / fx_loss) — in the company currency nothing is posted. An
+    allocation of exactly the discounted balance dated inside the invoice's discount window
+    settles it with the early-payment discount (finance.services.terms)."""
     made = []
     for inv, amount in checked:
         payment.unallocated -= amount
         taken = fx.relief(amount=amount, balance_after=payment.unallocated, carrying=payment.unallocated_company,
                           rate=payment.exchange_rate)
         payment.unallocated_company -= taken
-        allocation = PaymentAllocation.objects.create(payment=payment, invoice=inv, amount=amount)
+        # paid in full inside the discount window: the early-payment discount settles the rest
+        discount = terms.discount_for(inv, amount=amount, on=payment.received_on)
+        allocation = PaymentAllocation.objects.create(payment=payment, invoice=inv, amount=amount, discount=discount)
         settle_with_fx(invoice=inv, amount=amount, source_taken=taken, on=payment.received_on,
                        source_type="finance.payment_allocation", source_id=allocation.pk,
                        memo=f"Exchange difference: payment {payment.number} on invoice {inv.number}",
-                       correlation_id=payment.correlation_id)
+                       correlation_id=payment.correlation_id, discount=discount)
         made.append(allocation)
     payment.save(update_fields=["unallocated", "unallocated_company"])
     return made

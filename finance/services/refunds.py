@@ -30,7 +30,7 @@ def refund_customer(*, customer, amount: Decimal, credit_note: CreditNote | None
     credit note of another customer, InsufficientCredit (422) when the refund is more than
     the credit, PeriodClosed (409); nothing is written then.
     """
-    amount = q2(Decimal(str(amount)))
+    amount = fx.check_amount(amount, fx.company())  # refunds are in the company currency
     if amount <= 0:
         raise ValidationFailed("A refund amount must be positive.", errors={"amount": ["must be greater than zero"]})
     sources: list[tuple[object, Decimal]] = []

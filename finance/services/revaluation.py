@@ -9,8 +9,14 @@ on the date — Dr/Cr AR or AP per document (currency beside it, amount_currency
 the realised difference at settlement stay what they were. Idempotent per date: a second
 run for the same date returns the entries of the first.
 
-Documents dated after the revaluation date are not included; foreign bank balances are not
-revalued yet (bank accounts have no currency in this branch).
+Documents dated after the revaluation date are not included.
+
+Foreign bank balances too: a bank account in another currency holds, in its GL account, the
+lines posted in that currency (payments, supplier payments, refunds, bank postings through
+it). Its balance in the currency (Σ amount_currency) is measured at the date's rate against
+what the lines carry in the company currency (Σ debit − credit, earlier revaluations
+included); the difference is a line on the bank's GL account (currency beside it,
+amount_currency 0) against fx_gain / fx_loss, reversed the next day like the rest.
 """
 
 from __future__ import annotations
@@ -20,10 +26,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 
 from core import context
 from finance.models import AccountRole as R
-from finance.models import CreditNote, Invoice, JournalEntry, Payment, SupplierBill
+from finance.models import BankAccount, CreditNote, Invoice, JournalEntry, JournalLine, Payment, SupplierBill
 from finance.services import fx, periods
 from finance.services.journal import EntryRequest, Line, post_journal_entries
 
@@ -55,6 +62,20 @@ def open_foreign_documents(on: date) -> dict[str, list]:
     }
 
 
+def foreign_bank_balances(on: date) -> list[tuple[BankAccount, Decimal, Decimal]]:
+    """(bank account, balance in its currency, what that balance carries in the company
+    currency) of each bank account in a foreign currency, from the lines of its GL
+    account in that currency dated on or before `on` (one query per bank account)."""
+    out = []
+    for bank in BankAccount.objects.exclude(currency=fx.company()).select_related("account").order_by("pk"):
+        sums = JournalLine.objects.filter(account_id=bank.account_id, currency=bank.currency, date__lte=on).aggregate(
+            d=Sum("debit"), c=Sum("credit"), fc=Sum("amount_currency"))
+        if sums["d"] is None:
+            continue
+        out.append((bank, sums["fc"] or ZERO, sums["d"] - sums["c"]))
+    return out
+
+
 def revaluation_lines(on: date) -> list[Line]:
     """The AR/AP lines of the revaluation at `on` and the net against FX gain or loss."""
     docs = open_foreign_documents(on)
@@ -79,6 +100,12 @@ def revaluation_lines(on: date) -> list[Line]:
     for bill in docs["bills"]:
         add(R.AP, bill.balance_company - fx.to_company(bill.balance_due, rates.rate(bill.currency, on)), bill,
             supplier_id=bill.supplier_id)
+    for bank, in_currency, carried in foreign_bank_balances(on):
+        diff = fx.to_company(in_currency, rates.rate(bank.currency, on)) - carried  # an asset: a rise gains
+        if diff:
+            out.append(Line(account=bank.account, amount=diff, currency=bank.currency, amount_currency=Decimal("0"),
+                            memo=f"Revaluation bank {bank.code} {in_currency} {bank.currency} at "
+                                 f"{rates.rate(bank.currency, on)}"))
     net = sum((ln.signed() for ln in out), ZERO)
     if net:
         out.append(Line(R.FX_GAIN if net > 0 else R.FX_LOSS, -net, memo=f"Unrealised exchange difference {on}"))
@@ -98,12 +125,12 @@ def revalue(*, on: date, posted_by=None, correlation_id: str | None = None) -> R
     if not lines:
         return Revaluation(on, None, None)
     cid = correlation_id or context.current_or_new_correlation_id()
-    reversed_lines = [Line(ln.role, -ln.signed(), memo=ln.memo, customer_id=ln.customer_id,
+    reversed_lines = [Line(ln.role, -ln.signed(), account=ln.account, memo=ln.memo, customer_id=ln.customer_id,
                            supplier_id=ln.supplier_id, currency=ln.currency, amount_currency=ln.amount_currency)
                       for ln in lines]
     entry = post_journal_entries([
         EntryRequest(on=on, lines=lines, source_type=SOURCE_TYPE, source_id=source_id, rule="revaluation",
-                     memo=f"Revaluation of open foreign AR/AP at {source_id}", correlation_id=cid,
+                     memo=f"Revaluation of open foreign AR/AP and bank balances at {source_id}", correlation_id=cid,
                      posted_by=posted_by)])[0]
     reversal = post_journal_entries([
         EntryRequest(on=on + timedelta(days=1), lines=reversed_lines, source_type=SOURCE_TYPE, source_id=source_id,

@@ -24,6 +24,7 @@ from core.exceptions import ValidationFailed
 from finance.charts import TEMPLATES, tax_categories
 from finance.exceptions import SetupConflict
 from finance.models import Account, FiscalYear, Invoice, JournalEntry, TaxRate
+from finance.services import terms
 from finance.services.periods import create_fiscal_year
 from finance.tax import DEFAULT_JURISDICTION
 from inventory import services as inventory_services
@@ -40,6 +41,7 @@ class SetupResult:
     fiscal_year: str = ""
     warehouse: str = ""
     warehouse_created: bool = False
+    payment_terms_created: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"company {'created' if self.created else 'updated'}; {len(self.accounts_created)} accounts created; "
@@ -55,6 +57,8 @@ def _check(*, name: str, currency: str, country: str, chart: str) -> tuple[str, 
         errors["name"] = ["The company needs a name."]
     if not currencies.is_known(currency):
         errors["currency"] = [f"{currency!r} is not an ISO 4217 currency code."]
+    elif currencies.unsupported(currency):
+        errors["currency"] = [currencies.unsupported(currency)]
     if len(country) != 2 or not country.isalpha():
         errors["country"] = [f"{country!r} is not an ISO 3166 alpha-2 country code."]
     if chart not in TEMPLATES:
@@ -147,6 +151,7 @@ def setup_company(*, name: str, currency: str, country: str, chart: str = "gener
     result.accounts_created = _chart(chart)
     result.units_created = inventory_services.ensure_base_units()
     result.tax_rates = _tax(country)
+    result.payment_terms_created = terms.ensure_default_terms()
     year = year or core_company.today().year
     try:
         with transaction.atomic():

@@ -170,6 +170,8 @@ def parse_text(text: str, *, default_customer: str | None = None, force_customer
             # rate exists on the order date (else the order is refused with that reason)
             if not currencies.is_known(row["currency"].strip().upper()):
                 row_errors.append(("currency", f"{row['currency']!r} is not an ISO 4217 currency code."))
+            elif currencies.unsupported(row["currency"].strip().upper()):
+                row_errors.append(("currency", currencies.unsupported(row["currency"].strip().upper())))
             elif len({(r.get("currency") or "").strip().upper() for _, r in groups[key] if r.get("currency")}) > 1:
                 row_errors.append(("currency", "The order's rows give different currencies."))
         if row.get("requested_ship_date"):

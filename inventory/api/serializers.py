@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from core import currencies
 from core.api import serializers as strict
+from core.models import PaymentTerms
 
 from .. import services
 from ..models import (
@@ -116,9 +117,12 @@ class WarehouseSerializer(strict.ModelSerializer):
 
 
 class SupplierSerializer(strict.ModelSerializer):
+    payment_terms = serializers.SlugRelatedField(slug_field="code", queryset=PaymentTerms.objects.filter(is_active=True),
+                                                 required=False, allow_null=True)
+
     class Meta:
         model = Supplier
-        fields = ["id", "code", "name", "email", "lead_time_days", "is_active", "currency"]
+        fields = ["id", "code", "name", "email", "lead_time_days", "is_active", "currency", "payment_terms"]
         fields += ["payment_terms_days", "address", "country"]  # issue 20: a bill's default due date, documents
         read_only_fields = ["id"]
 
@@ -126,6 +130,8 @@ class SupplierSerializer(strict.ModelSerializer):
         value = (value or "").strip().upper()
         if not currencies.is_known(value):
             raise serializers.ValidationError(f"{value!r} is not an ISO 4217 currency code.")
+        if currencies.unsupported(value):
+            raise serializers.ValidationError(currencies.unsupported(value))
         return value
 
 

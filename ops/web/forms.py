@@ -13,13 +13,13 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core import imports, preferences, roles
+from core.fields import MONEY  # 3 places: the service checks the currency's own
 from finance import selectors as finance_selectors
 from integrations import selectors as integrations_selectors
 from inventory import selectors as inventory_selectors
 from sales import selectors as sales_selectors
 
 QTY = {"max_digits": 18, "decimal_places": 3, "validators": [MinValueValidator(Decimal("0.001"))]}
-MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
 def _choices(choices, *, blank: str = _("Any")) -> list[tuple[str, str]]:

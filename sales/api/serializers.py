@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from core import countries, currencies
 from core.api import serializers as strict
+from core.models import PaymentTerms
 from sales import stock
 from sales.models import (
     Customer,
@@ -25,7 +26,6 @@ from sales.models import (
 )
 
 QTY = {"max_digits": 18, "decimal_places": 3}
-MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
 # --- customers ------------------------------------------------------------------------------
@@ -49,7 +49,9 @@ class CustomerSerializer(strict.ModelSerializer):
     preferred_warehouse = WarehouseCodeField(required=False, allow_null=True)
     price_list = serializers.SlugRelatedField(slug_field="code", queryset=PriceList.objects.all(),
                                               required=False, allow_null=True)
-    credit_limit = serializers.DecimalField(**MONEY, min_value=Decimal("0"), required=False, allow_null=True)
+    credit_limit = strict.MoneyField(min_value=Decimal("0"), required=False, allow_null=True)
+    payment_terms = serializers.SlugRelatedField(slug_field="code", queryset=PaymentTerms.objects.filter(is_active=True),
+                                                 required=False, allow_null=True)
 
     class Meta:
         model = Customer
@@ -57,12 +59,20 @@ class CustomerSerializer(strict.ModelSerializer):
                   "shipping_country", "credit_limit", "payment_terms_days", "on_hold", "is_active",
                   "preferred_warehouse", "price_list", "tax_category", "created_at", "currency"]
         fields += ["billing_email", "invoice_delivery"]  # documents (core.documents): e-mail invoices on issue
+        fields += ["payment_terms"]  # core.PaymentTerms code (finance/payment-terms/)
         read_only_fields = ["id", "created_at"]
 
     def validate_currency(self, value):
         return _iso_currency(value)
 
     def validate(self, attrs):
+        # payment terms set the net days; days given alone (older clients) drop terms of other days
+        if attrs.get("payment_terms") is not None:
+            attrs["payment_terms_days"] = attrs["payment_terms"].net_days
+        elif "payment_terms_days" in attrs and "payment_terms" not in attrs:
+            current = getattr(self.instance, "payment_terms", None)
+            if current is not None and current.net_days != attrs["payment_terms_days"]:
+                attrs["payment_terms"] = None
         price_list = attrs.get("price_list", getattr(self.instance, "price_list", None))
         currency = attrs.get("currency", getattr(self.instance, "currency", None) or currencies.company_currency())
         if price_list is not None and price_list.currency != currency:
@@ -75,6 +85,8 @@ def _iso_currency(value: str) -> str:
     value = (value or "").strip().upper()
     if not currencies.is_known(value):
         raise serializers.ValidationError(f"{value!r} is not an ISO 4217 currency code.")
+    if currencies.unsupported(value):
+        raise serializers.ValidationError(currencies.unsupported(value))
     return value
 
 
@@ -84,7 +96,7 @@ def _iso_currency(value: str) -> str:
 class PriceListItemSerializer(strict.ModelSerializer):
     sku = serializers.CharField(max_length=64, write_only=True)  # shown from product.sku below
     min_quantity = serializers.DecimalField(**QTY, min_value=Decimal("0"), required=False, default=Decimal("0"))
-    unit_price = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+    unit_price = strict.MoneyField(min_value=Decimal("0"))
 
     class Meta:
         model = PriceListItem
@@ -140,7 +152,7 @@ class PriceListSerializer(strict.ModelSerializer):
 class OrderLineInputSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.DecimalField(**QTY, min_value=Decimal("0.001"), max_value=Decimal("1000000"))
-    unit_price = serializers.DecimalField(**MONEY, min_value=Decimal("0"), required=False, allow_null=True)
+    unit_price = strict.MoneyField(min_value=Decimal("0"), required=False, allow_null=True)
     uom = serializers.CharField(max_length=20, required=False, allow_blank=True, allow_null=True)
     discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=Decimal("0"),
                                                 max_value=Decimal("100"), required=False, allow_null=True)

@@ -352,6 +352,8 @@ def _currency(order: CanonicalOrder, customer: Customer, on) -> tuple[str, Decim
     if not currencies.is_known(currency):
         raise InvalidOrder(f"Unknown currency {currency!r}.",
                            errors={"currency": [f"{currency!r} is not an ISO 4217 currency."]})
+    if currencies.unsupported(currency):
+        raise InvalidOrder(currencies.unsupported(currency), errors={"currency": [currencies.unsupported(currency)]})
     pl_currency = getattr(customer, "pl_currency", None)
     if customer.price_list_id is not None and pl_currency and pl_currency != currency:
         raise PriceListCurrencyMismatch(

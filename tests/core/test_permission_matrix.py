@@ -52,6 +52,7 @@ from core.access import READ, WRITE
 from core.documents import services as document_services
 from core.messaging.models import OutboxEvent
 from core.messaging.relay import drain_outbox
+from core.models import PaymentTerms
 from finance import services as finance_services
 from finance.defaults import ensure_default_chart
 from finance.models import (
@@ -140,6 +141,7 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "inventory:location": "inventory.catalogue", "inventory:bin-move": "inventory.stock",
     "inventory:lot": "inventory.stock", "inventory:scan": "inventory.stock",
     "sales:pick-list": "sales.picking",
+    "finance:payment-term": "finance.payment_terms",
 }
 # fmt: on
 # Routes without a URL kwarg on which another customer's partner still gets a 404: the
@@ -392,6 +394,8 @@ def _build_world() -> World:
         "web:purchase-order": {"pk": po.pk}, "web:exception": {"pk": exception.pk},
         "web:delivery": {"pk": WebhookDelivery.objects.filter(endpoint=endpoint).latest("id").pk},
         "web:inbound-message": {"pk": message.pk},
+        "finance:payment-term": {"code": PaymentTerms.objects.get_or_create(
+            code="NET30", defaults={"name": "30 days net", "net_days": 30})[0].code},
     }
     clients = {column: client_for(user) for column, user in users.items()}
     clients["anon"] = APIClient()

@@ -133,23 +133,66 @@ def test_jpy_order_rounds_to_whole_yen_and_kwd_to_fils(customer, warehouse, prod
     entry = JournalEntry.objects.get(source_type="finance.invoice", source_id=str(invoice.pk))
     # revenue 1000 × 0.0067 = 6.70, tax 80 × 0.0067 = 0.536 → 0.54: 7.24 = AR, no rounding line
     assert sum(ln.debit for ln in entry.lines.all()) == sum(ln.credit for ln in entry.lines.all()) == D("7.24")
-    # KWD has three decimals (fils); document amounts keep two, so KWD amounts are held to
-    # 0.01 KWD (10 fils) — refused beyond that, never silently cut
-    assert fx.in_currency(D("1.23456"), "KWD") == D("1.23")
-    assert fx.check_amount(D("1.23"), "KWD") == D("1.23")
+    # KWD has three decimals (fils), kept exactly; a fourth is refused, never silently cut
+    assert fx.in_currency(D("1.23456"), "KWD") == D("1.235")
+    assert fx.check_amount(D("1.234"), "KWD") == D("1.234")
     with pytest.raises(DomainError) as err:
-        fx.check_amount(D("1.234"), "KWD")
-    assert err.value.http_status == 400 and "documents keep 2" in err.value.detail
+        fx.check_amount(D("1.2345"), "KWD")
+    assert err.value.http_status == 400 and "at most 3 decimals" in err.value.detail
+    with pytest.raises(DomainError) as err:
+        fx.check_amount(D("10.5"), "JPY")
+    assert err.value.http_status == 400
 
 
-def test_kwd_order_rounds_to_its_stored_unit_and_converts(customer, warehouse, product):
+def test_kwd_order_to_invoice_to_payment_keeps_fils(customer, warehouse, product, finance_client):
+    """3 × 3.33 = 9.990 KWD, tax 8 % = 0.7992 → 0.799, total 10.789 KWD; at 3.2541 USD:
+    10.789 × 3.2541 = 35.1084849 → AR 35.11; revenue 9.99 × 3.2541 = 32.508459 → 32.51, tax
+    0.799 × 3.2541 = 2.6000259 → 2.60 (32.51 + 2.60 = 35.11: no rounding line). Paid 10.789 KWD
+    at the same rate: 35.11, the invoice cleared, no exchange difference."""
+    from django.urls import reverse
+
     fx.record_rate(currency="KWD", on=_today(), rate="3.254100")
     customer.currency = "KWD"
     customer.save()
     receive(warehouse, product, "10", "20.00")
     so = order(customer, [(product.sku, "3", "3.33")], ref="kwd")
-    # 9.99 KWD + 8 % tax 0.7992 → 0.80 = 10.79 KWD × 3.2541 = 35.111739 → 35.11 USD
-    assert (so.subtotal, so.tax, so.total, so.total_company) == (D("9.99"), D("0.80"), D("10.79"), D("35.11"))
+    assert (so.subtotal, so.tax, so.total, so.total_company) == (D("9.99"), D("0.799"), D("10.789"), D("35.11"))
+    ship_all(so)
+    invoice = Invoice.objects.get(order=so)
+    assert (invoice.subtotal, invoice.tax, invoice.total, invoice.total_company) == (
+        D("9.990"), D("0.799"), D("10.789"), D("35.11"))
+    entry = JournalEntry.objects.get(source_type="finance.invoice", source_id=str(invoice.pk))
+    assert {(ln.account.role, ln.debit, ln.credit, ln.currency, ln.amount_currency) for ln in entry.lines.all()} == {
+        ("ar", D("35.11"), D("0"), "KWD", D("10.789")), ("revenue", D("0"), D("32.51"), "KWD", D("-9.990")),
+        ("tax_payable", D("0"), D("2.60"), "KWD", D("-0.799"))}
+    # the API gives KWD amounts with their three decimals, USD ones with two
+    body = finance_client.get(reverse("finance:invoice-detail", args=[invoice.pk])).json()
+    assert (body["subtotal"], body["tax"], body["total"], body["balance_due"], body["total_company"]) == (
+        "9.990", "0.799", "10.789", "10.789", "35.11")
+    # a payment with a fourth decimal is a 400, nothing written
+    refused = finance_client.post(reverse("finance:payment-list"), {
+        "customer": customer.code, "amount": "10.7891", "allocations": [{"invoice": invoice.pk, "amount": "10.7891"}]},
+        format="json")
+    assert refused.status_code == 400 and not Payment.objects.exists()
+    paid = finance_client.post(reverse("finance:payment-list"), {
+        "customer": customer.code, "amount": "10.789", "allocations": [{"invoice": invoice.pk, "amount": "10.789"}]},
+        format="json")
+    assert paid.status_code == 201, paid.json()
+    assert (paid.json()["amount"], paid.json()["total_company"]) == ("10.789", "35.11")
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.balance_due, invoice.balance_company) == ("paid", D("0"), D("0"))
+    assert balances()["ar"] == D("0") and not JournalEntry.objects.filter(rule="realised_fx").exists()
+
+
+def test_a_four_decimal_unit_is_refused_as_a_document_currency(customer, finance_client):
+    from django.urls import reverse
+
+    with pytest.raises(DomainError) as err:
+        fx.check_currency("CLF")
+    assert err.value.http_status == 400 and "CLF has 4 decimals" in err.value.detail
+    response = finance_client.post(reverse("finance:payment-list"), {"customer": customer.code, "amount": "1",
+                                                                     "currency": "CLF"}, format="json")
+    assert response.status_code == 400 and "4 decimals" in str(response.json()) and not Payment.objects.exists()
 
 
 def test_conversion_rounding_goes_to_the_rounding_account(customer, warehouse, product):

@@ -66,6 +66,19 @@ settings.register_profile("ledgers-dev", max_examples=10, stateful_step_count=10
 PROFILE = os.environ.get("HYPOTHESIS_LEDGERS_PROFILE") or ("ledgers-ci" if os.environ.get("CI") else "ledgers-dev")
 
 
+def _terms(total: Decimal) -> dict:
+    """The customer is on 2/10NET30: 2 % of the gross total, half-up to the cent."""
+    return {"discount": q2(total * D("0.02")), "taken": False}
+
+
+def _discount_for(mine: dict, alloc: Decimal) -> Decimal:
+    """The early-payment discount an allocation of `alloc` today takes (finance.services.terms)."""
+    d = mine["discount"]
+    if d and not mine["taken"] and not mine["void"] and mine["balance"] > d and alloc == mine["balance"] - d:
+        return d
+    return D("0.00")
+
+
 def q2(x: Decimal) -> Decimal:
     return x.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -154,7 +167,8 @@ class Ledgers(RuleBasedStateMachine):
         self._post(cogs=cost, inventory=-cost, ar=subtotal + tax, revenue=-subtotal, tax_payable=-tax)
         invoice = Invoice.objects.get(shipment_id=shipments[0].pk)
         self.invoices[invoice.pk] = {"subtotal": subtotal, "tax": tax, "total": subtotal + tax,
-                                     "balance": subtotal + tax, "settled": D("0.00"), "void": False}
+                                     "balance": subtotal + tax, "settled": D("0.00"), "void": False,
+                                     **_terms(subtotal + tax)}
         self.orders[so.pk] = {"price": D(price), "shipped": shipped, "returned": D("0"), "cost": cost,
                               "invoice_id": invoice.pk}
 
@@ -182,7 +196,7 @@ class Ledgers(RuleBasedStateMachine):
         invoice = Invoice.objects.get(shipment_id=shipments[0].pk)
         self.invoices[invoice.pk] = {"subtotal": goods + charge, "tax": tax, "total": goods + charge + tax,
                                      "balance": goods + charge + tax, "settled": D("0.00"), "void": False,
-                                     "charge": charge}
+                                     "charge": charge, **_terms(goods + charge + tax)}
         # a return credits one unit at its net share of the line (ours: the plain price when no discount)
         self.orders[so.pk] = {"price": q2(full_net / D(qty)), "shipped": shipped, "returned": D("0"), "cost": cost,
                               "invoice_id": invoice.pk}
@@ -200,10 +214,27 @@ class Ledgers(RuleBasedStateMachine):
         amount = alloc + D(extra)
         receive_payment(customer=self.ctx["customer"], amount=amount,
                         allocations=[AllocationInput(invoice.pk, alloc)])
-        self._post(cash=amount, ar=-amount)
-        mine["balance"] -= alloc
-        mine["settled"] += alloc
+        # exactly the discounted balance inside the window (today) takes the discount
+        discount = _discount_for(mine, alloc)
+        self._post(cash=amount, ar=-amount - discount, sales_discount=discount)
+        mine["balance"] -= alloc + discount
+        mine["settled"] += alloc + discount
+        mine["taken"] = mine["taken"] or discount > 0
         self.customer_credit += D(extra)
+
+    @precondition(lambda self: any(_discount_for(i, i["balance"] - i["discount"]) for i in self.invoices.values()))
+    @rule(data=st.data())
+    def pay_invoice_early(self, data):
+        """2/10NET30: the discounted balance paid inside the window settles the invoice, the
+        discount to Sales discounts (Dr) against AR."""
+        candidates = sorted(pk for pk, i in self.invoices.items() if _discount_for(i, i["balance"] - i["discount"]))
+        pk = data.draw(st.sampled_from(candidates))
+        mine = self.invoices[pk]
+        discount = mine["discount"]
+        amount = mine["balance"] - discount
+        receive_payment(customer=self.ctx["customer"], amount=amount, allocations=[AllocationInput(pk, amount)])
+        self._post(cash=amount, ar=-amount - discount, sales_discount=discount)
+        mine["balance"], mine["settled"], mine["taken"] = D("0.00"), mine["settled"] + amount + discount, True
 
     @rule(amount=st.sampled_from(["1.00", "20.00"]))
     def pay_on_account(self, amount):
@@ -395,5 +426,12 @@ def test_ledgers_agree_after_any_sequence(customer, warehouse, product, supplier
                                csv_mapping=mapping)
     fees = Account.objects.create(code="6100", name="Bank charges", type="expense")
     BankMatchRule.objects.create(name="fees", text="account fee", direction="out", account=fees)
+    # the customer is on 2/10NET30 (every invoice has an early-payment discount)
+    from core.models import PaymentTerms
+    from finance.services import terms
+
+    terms.ensure_default_terms()
+    customer.payment_terms = PaymentTerms.objects.get(code="2/10NET30")
+    customer.save()
     Ledgers.ctx = {"customer": customer, "warehouse": warehouse, "product": product, "supplier": supplier}
     run_state_machine_as_test(Ledgers, settings=settings(settings.get_profile(PROFILE)))
