@@ -250,7 +250,10 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
     decision = pricing.tax_decision(
         customer=customer, on=today, ship_to_country=ship_to.country if ship_to else "",
         ship_to_region=ship_to.region if ship_to else "",
-        categories={_category(p.product) for p in priced} | ({STANDARD_TAX} if charge_inputs else set()))
+        # a shop's own tax needs no rate of ours (a line's or a charge's), so a shop order is never
+        # refused for a rate it does not use
+        categories={_category(p.product) for p in priced if p.shop_tax is None}
+        | ({STANDARD_TAX} if any(c.tax_amount is None for c in charge_inputs) else set()))
     rate = decision.rates.get(STANDARD_TAX, ZERO)  # order charges are taxed at the standard rate
     new = Order(number=f"~{uuid.uuid4().hex[:24]}", customer=customer, channel=channel, external_ref=external_ref,
                 fulfillment_policy=policy,
@@ -263,7 +266,7 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
         new.ship_to_city, new.ship_to_region = ship_to.city, ship_to.region
         new.ship_to_postcode, new.ship_to_country = ship_to.postcode, ship_to.country
     lines = [OrderLine(order=new, line_no=i, product=p.product, sku=p.sku, quantity=p.quantity,
-                       unit_price=p.unit_price, tax_rate=decision.rates[_category(p.product)],
+                       unit_price=p.unit_price, tax_rate=decision.rates.get(_category(p.product), ZERO),
                        price_source=p.price_source,
                        discount_percent=p.discount_percent, discount_amount=p.discount_amount,
                        requested_unit_price=p.requested, shop_tax=p.shop_tax,

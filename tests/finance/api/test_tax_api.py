@@ -10,11 +10,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from finance.models import SupplierBill, TaxRate
-from inventory.services import PurchaseOrderLineInput, ReceiveLineInput, create_purchase_order, receive_purchase_order
+from inventory.services import (
+    PurchaseOrderLineInput,
+    ReceiveLineInput,
+    create_purchase_order,
+    receive_purchase_order,
+)
 from sales.models import Customer
 from tests.factories.inventory import ProductFactory
-from tests.finance.conftest import receive, ship_all
 from tests.finance.conftest import order as make_order
+from tests.finance.conftest import receive, ship_all
 
 D = Decimal
 pytestmark = pytest.mark.django_db
