@@ -25,7 +25,7 @@ def finance():
                   ("Trial balance", "web:trial-balance"), ("AR aging", "web:ar-aging"), ("Periods", "web:periods"),
                   ("Reconciliations", "web:reconciliations"), ("Profit and loss", "web:report-pnl"),
                   ("Balance sheet", "web:report-balance-sheet"), ("Bank matching", "web:bank-queue"),
-                  ("Exchange rates", "web:exchange-rates"))
+                  ("Exchange rates", "web:exchange-rates"), ("Tax report", "web:report-tax"))
 
 
 def integrations():
