@@ -140,6 +140,8 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "inventory:location": "inventory.catalogue", "inventory:bin-move": "inventory.stock",
     "inventory:lot": "inventory.stock", "inventory:scan": "inventory.stock",
     "sales:pick-list": "sales.picking",
+    # tax (#17)
+    "finance:report-tax": "finance.reports",
 }
 # fmt: on
 # Routes without a URL kwarg on which another customer's partner still gets a 404: the
@@ -632,6 +634,8 @@ WEB_PAGES = [
     Page("web:trace-json", "GET", "ops.monitoring", _R, None, (("correlation_id", "no-such-id"),)),
     Page("web:customer-credit-edit", "GET", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
     Page("web:customer-credit-edit", "POST", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
+    # tax (#17)
+    Page("web:report-tax", "GET", "finance.reports", _R),
 ]
 # fmt: on
 WEB_WITHOUT_RESOURCE = {"web:home"}  # sends each user to their dashboard (or the login page)
