@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.UserLocaleMiddleware",  # the user's language and time zone (after authentication)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -220,6 +221,10 @@ if not SECRETS_KEYS:
             "print(Fernet.generate_key().decode())\"` and set it in the environment (docs/operations.md).")
 
 LANGUAGE_CODE = "en-us"
+# The staff UI's languages (a user's preference, else Accept-Language, else LANGUAGE_CODE):
+# locale/<code>/LC_MESSAGES/django.po, compiled to .mo by `make messages` (part of `make install`)
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -477,6 +482,9 @@ CELERY_BEAT_SCHEDULE = {
     "fx-rate-feed": {"task": "finance.tasks.load_rate_feed", "schedule": crontab(hour=16, minute=30)},
     "fx-revaluation": {"task": "finance.tasks.revalue_period_end", "schedule": crontab(day_of_month=1, hour=0,
                                                                                          minute=30)},
+    # 03:20 daily (PostgreSQL): create the queue tables' months ahead, archive and drop finished
+    # months past retention (core.partitions, `manage.py partitions`)
+    "queue-partitions": {"task": "core.tasks.maintain_partitions", "schedule": crontab(hour=3, minute=20)},
 }
 
 # --- business settings ------------------------------------------------------------------------
@@ -499,6 +507,8 @@ ERP = {
     "WEBHOOK_DISABLE_AFTER_HOURS": env.int("ERP_WEBHOOK_DISABLE_AFTER_HOURS", default=72),
     "WEBHOOK_ALLOW_PRIVATE_URLS": env.bool("ERP_WEBHOOK_ALLOW_PRIVATE_URLS", default=DEBUG or TESTING),
     "INBOUND_MAX_BYTES": env.int("ERP_INBOUND_MAX_BYTES", default=2 * 1024 * 1024),
+    # inbound messages' months are archived and dropped this long after they end (core.partitions)
+    "INBOUND_RETENTION_DAYS": env.int("ERP_INBOUND_RETENTION_DAYS", default=90),
     # outbound EDI files: <prefix>/<partner code>/<file> in the shared storage (STORAGE_URL)
     "EDI_OUTBOX_PREFIX": env.str("ERP_EDI_OUTBOX_PREFIX", default="edi/outbox"),
     "PARTNER_PRICE_TOLERANCE": Decimal(env.str("ERP_PARTNER_PRICE_TOLERANCE", default="0.00")),

@@ -137,6 +137,7 @@ class Location(models.Model):
         QUARANTINE = "quarantine", "Quarantine"
 
     DEFAULT_CODE = "DEFAULT"
+    DISCREPANCY_CODE = "DISCREPANCY"  # quarantine bin for stock a picker did not find, until counted
 
     warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="locations")
     code = models.CharField(max_length=40)
@@ -267,7 +268,10 @@ class StockMove(AppendOnlyModel):
             models.CheckConstraint(condition=Q(unit_cost__gte=0), name="inv_move_cost_nonneg"),
         ]
         indexes = [
-            models.Index(fields=["product", "warehouse", "id"], name="inv_move_pw_idx"),
+            # quantity and time included: the stock aging report walks a level's newest moves with
+            # an index-only scan instead of one heap page per move (inventory/reports.py)
+            models.Index(fields=["product", "warehouse", "id"], name="inv_move_pw_idx",
+                         include=["quantity", "created_at"]),
             models.Index(fields=["source_type", "source_id"], name="inv_move_source_idx"),
             models.Index(fields=["created_at"], name="inv_move_created_idx"),
             models.Index(fields=["lot"], name="inv_move_lot_idx", condition=Q(lot__isnull=False)),

@@ -211,6 +211,11 @@ class InvoiceSerializer(strict.ModelSerializer):
         return TaxLineSerializer(tax_lines(obj.lines.all()), many=True).data
 
 
+class PeriodCloseInputSerializer(strict.Serializer):
+    confirm = serializers.CharField(max_length=20, help_text="The period's name (e.g. 2026-03), typed to confirm "
+                                                              "the close")
+
+
 class VoidInputSerializer(strict.Serializer):
     reason = serializers.CharField(max_length=200)
     date = serializers.DateField(required=False)

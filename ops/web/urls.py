@@ -3,6 +3,7 @@
 from django.urls import path
 
 from ops.web.views import dashboards, documents, finance, orders, queue, reports, setup, stock, wms
+from ops.web.views import preferences as preference_views
 
 app_name = "web"
 
@@ -66,6 +67,7 @@ urlpatterns = [
     path("finance/reports/tax/", reports.tax_report, name="report-tax"),
     path("sales/reports/margin/", reports.margin, name="report-margin"),
     path("stock/aging/", reports.stock_aging, name="report-stock-aging"),
+    path("stock/accuracy/", reports.stock_accuracy, name="report-stock-accuracy"),
     path("finance/bank/", reports.bank_queue, name="bank-queue"),
     path("finance/bank/lines/<int:pk>/", reports.bank_line, name="bank-line"),
     path("finance/bank/reconciliation/", reports.bank_reconciliation, name="bank-reconciliation"),
@@ -84,4 +86,7 @@ urlpatterns = [
     path("stock/recall/", wms.recall, name="recall"),
     path("picking/", wms.pick_lists, name="pick-lists"),
     path("picking/<int:pk>/", wms.pick_list, name="pick-list"),
+    path("preferences/", preference_views.preferences_page, name="preferences"),  # #20: language and time zone
+    # #22: void an invoice with a reason
+    path("finance/invoices/<int:pk>/void/", finance.invoice_void, name="invoice-void"),
 ]

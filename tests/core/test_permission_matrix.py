@@ -135,7 +135,7 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "finance:payment-run": "finance.payables", "finance:report-profit-and-loss": "finance.reports",
     "finance:report-balance-sheet": "finance.reports", "finance:report-cash-flow": "finance.reports",
     "finance:report-working-capital": "finance.reports", "sales:report-margin": "sales.margin",
-    "inventory:report-stock-aging": "inventory.reports",
+    "inventory:report-stock-aging": "inventory.reports", "inventory:report-stock-accuracy": "inventory.reports",
     # warehouse depth (#16)
     "inventory:location": "inventory.catalogue", "inventory:bin-move": "inventory.stock",
     "inventory:lot": "inventory.stock", "inventory:scan": "inventory.stock",
@@ -624,21 +624,24 @@ WEB_PAGES = [
     Page("web:report-working-capital", "GET", "finance.reports", _R),
     Page("web:report-margin", "GET", "sales.margin", _R),
     Page("web:report-stock-aging", "GET", "inventory.reports", _R),
+    Page("web:report-stock-accuracy", "GET", "inventory.reports", _R),
     Page("web:bank-queue", "GET", "finance.banking", _R),
     Page("web:bank-line", "GET", "finance.banking", _R, "web:bank-line"),
     Page("web:bank-line", "POST", "finance.banking", _W, "web:bank-line"),
     Page("web:bank-reconciliation", "GET", "finance.banking", _R),
     Page("web:journal", "GET", "finance.ledger", _R),
-    Page("web:purchase-order-new", "GET", "inventory.purchasing", _W),
-    Page("web:purchase-order-new", "POST", "inventory.purchasing", _W),
+    Page("web:purchase-order-new", "GET", "inventory.purchase_entry", _W),
+    Page("web:purchase-order-new", "POST", "inventory.purchase_entry", _W),
     Page("web:trace-json", "GET", "ops.monitoring", _R, None, (("correlation_id", "no-such-id"),)),
     Page("web:customer-credit-edit", "GET", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
     Page("web:customer-credit-edit", "POST", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
+    Page("web:invoice-void", "POST", "finance.receivables", _W, "web:invoice"),
     # tax (#17)
     Page("web:report-tax", "GET", "finance.reports", _R),
 ]
 # fmt: on
-WEB_WITHOUT_RESOURCE = {"web:home"}  # sends each user to their dashboard (or the login page)
+WEB_WITHOUT_RESOURCE = {"web:home",  # sends each user to their dashboard (or the login page)
+                        "web:preferences"}  # every signed-in user's own language and time zone
 
 
 def _web_clients(world: World) -> dict[str, Client]:
