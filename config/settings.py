@@ -529,6 +529,10 @@ ERP = {
     "COMPANY_EMAIL": env.str("ERP_COMPANY_EMAIL", default=""),
     "COMPANY_LOGO": env.str("ERP_COMPANY_LOGO", default=""),  # path of a PNG/JPEG file on the server
     "DOCUMENTS_FROM_EMAIL": env.str("ERP_DOCUMENTS_FROM_EMAIL", default=""),  # default: DEFAULT_FROM_EMAIL
+    # tax (docs/finance.md "Tax"): the engine class (an adapter to an external service would be
+    # another dotted path) and whether tax is rounded per line or once per rate on a document
+    "TAX_ENGINE": env.str("ERP_TAX_ENGINE", default="finance.tax.TableTaxEngine"),
+    "TAX_ROUNDING": env.str("ERP_TAX_ROUNDING", default="line"),  # line | document
 }
 
 EMAIL_BACKEND = env.str(

@@ -29,3 +29,13 @@ def is_known(code: str) -> bool:
 @lru_cache(maxsize=300)
 def name(code: str) -> str:
     return Locale("en").territories.get(code, code)
+
+
+# The EU member states (ISO codes; Greece's VAT prefix is EL, its ISO code GR): the reverse
+# charge of intra-community B2B supplies (finance.tax) applies between two of them.
+EU_MEMBERS = frozenset({"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+                        "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"})
+
+
+def is_eu(code: str) -> bool:
+    return code in EU_MEMBERS

@@ -67,8 +67,8 @@ class AccountOverrideAdmin(SimpleHistoryAdmin):
 
 @admin.register(TaxRate)
 class TaxRateAdmin(SimpleHistoryAdmin):
-    list_display = ["category", "jurisdiction", "rate", "valid_from", "valid_to", "name"]
-    list_filter = ["category", "jurisdiction"]
+    list_display = ["category", "jurisdiction", "country", "region", "rate", "valid_from", "valid_to", "name"]
+    list_filter = ["category", "country"]
     search_fields = ["category", "name"]
 
 

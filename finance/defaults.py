@@ -39,6 +39,8 @@ ACCOUNTS = [
     # expense) and taken from suppliers (income)
     ("4950", "Sales discounts", "expense", "sales_discount"),
     ("4960", "Purchase discounts", "income", "purchase_discount"),
+    # input tax on supplier bills (issue #17: tax by jurisdiction)
+    ("1400", "Input tax receivable", "asset", "input_tax"),
 ]
 TAX_RATES = [("standard", Decimal("0.080000"), "Standard rate"), ("zero", Decimal("0"), "Zero rated")]
 
@@ -56,7 +58,7 @@ def ensure_default_chart() -> None:
         for category, rate, name in TAX_RATES:
             try:
                 with transaction.atomic():
-                    TaxRate.objects.get_or_create(category=category, jurisdiction="default",
+                    TaxRate.objects.get_or_create(category=category, country="", region="",
                                                   valid_from=date(2000, 1, 1), defaults={"rate": rate, "name": name})
             except IntegrityError:
                 pass

@@ -17,11 +17,11 @@ EXTRA_ACCOUNTS = [
     ("6100", "Bank charges", "expense"),
     ("4100", "Other income", "income"),
 ]
-TAX_RATES = [
-    ("standard", "default", Decimal("0.080000"), "Standard rate"),
-    ("reduced", "default", Decimal("0.040000"), "Reduced rate (food, books)"),
-    ("zero", "default", Decimal("0"), "Zero rated (exports)"),
-    ("standard", "CA", Decimal("0.072500"), "California base rate"),
+TAX_RATES = [  # (category, country, region, rate, name); no country: the fallback rate
+    ("standard", "", "", Decimal("0.080000"), "Standard rate"),
+    ("reduced", "", "", Decimal("0.040000"), "Reduced rate (food, books)"),
+    ("zero", "", "", Decimal("0"), "Zero rated (exports)"),
+    ("standard", "US", "CA", Decimal("0.072500"), "California base rate"),
 ]
 
 
@@ -29,8 +29,8 @@ def seed(stdout) -> None:
     ensure_default_chart()
     for code, name, type_ in EXTRA_ACCOUNTS:
         Account.objects.get_or_create(code=code, defaults={"name": name, "type": type_})
-    for category, juris, rate, name in TAX_RATES:
-        TaxRate.objects.get_or_create(category=category, jurisdiction=juris, valid_from=date(2000, 1, 1),
+    for category, country, region, rate, name in TAX_RATES:
+        TaxRate.objects.get_or_create(category=category, country=country, region=region, valid_from=date(2000, 1, 1),
                                       defaults={"rate": rate, "name": name})
     year = core_company.today().year
     create_fiscal_year(year=year)

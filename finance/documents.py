@@ -17,6 +17,7 @@ from core.documents import registry
 from core.exceptions import NotFound, ValidationFailed
 from finance.models import CreditNote, Invoice
 from finance.reports import customer_statement as statement_report
+from finance.tax import tax_lines
 from sales import selectors as sales_selectors
 
 
@@ -43,28 +44,37 @@ def _lines(lines) -> list[dict]:
              "tax_percent": _percent(ln.tax_rate), "tax": ln.tax, "amount": ln.amount} for ln in lines]
 
 
+def _tax_lines(lines) -> list[dict]:
+    """The tax per jurisdiction and rate printed under the totals."""
+    return [{**t, "percent": _percent(t["rate"])} for t in tax_lines(lines)]
+
+
 def invoice(key) -> registry.Document:
     inv = _get(Invoice, key)
     customer = _customer(inv.customer_id)
+    lines = list(inv.lines.all())
     order_number = sales_selectors.order_numbers([inv.order_id]).get(inv.order_id, "") if inv.order_id else ""
     terms = (_t("Payable by %(due)s.") % {"due": inv.due_date.isoformat()})
     return registry.Document(
         number=inv.number, recipient=customer["email"], final=True,
         context={"title": _("Invoice"), "number": inv.number, "invoice": inv, "currency": inv.currency,
-                 "customer": customer, "order_number": order_number, "lines": _lines(inv.lines.all()),
-                 "totals": {"subtotal": inv.subtotal, "tax": inv.tax, "total": inv.total}, "terms": terms})
+                 "customer": customer, "order_number": order_number, "lines": _lines(lines),
+                 "totals": {"subtotal": inv.subtotal, "tax": inv.tax, "total": inv.total}, "terms": terms,
+                 "tax_lines": _tax_lines(lines), "reverse_charge": inv.reverse_charge})
 
 
 def credit_note(key) -> registry.Document:
     cn = _get(CreditNote, key)
     customer = _customer(cn.customer_id)
+    lines = list(cn.lines.all())
     order_number = sales_selectors.order_numbers([cn.order_id]).get(cn.order_id, "") if cn.order_id else ""
     return registry.Document(
         number=cn.number, recipient=customer["email"], final=True,
         context={"title": _("Credit note"), "number": cn.number, "credit_note": cn, "currency": cn.currency,
                  "customer": customer, "order_number": order_number,
-                 "invoice_number": cn.invoice.number if cn.invoice_id else "", "lines": _lines(cn.lines.all()),
-                 "totals": {"subtotal": cn.subtotal, "tax": cn.tax, "total": cn.total}, "note": cn.reason})
+                 "invoice_number": cn.invoice.number if cn.invoice_id else "", "lines": _lines(lines),
+                 "totals": {"subtotal": cn.subtotal, "tax": cn.tax, "total": cn.total}, "note": cn.reason,
+                 "tax_lines": _tax_lines(lines), "reverse_charge": cn.reverse_charge})
 
 
 def _date(value, name: str) -> date | None:

@@ -71,6 +71,7 @@ class AccountRole(models.TextChoices):
     ROUNDING = "rounding", "Rounding differences"
     SALES_DISCOUNT = "sales_discount", "Sales discounts (early payment)"
     PURCHASE_DISCOUNT = "purchase_discount", "Purchase discounts (early payment)"
+    INPUT_TAX = "input_tax", "Input tax receivable"   # tax on supplier bills, reclaimable
 
 
 class Account(models.Model):
@@ -248,11 +249,23 @@ class JournalLine(AppendOnlyModel):
 
 # --- tax ----------------------------------------------------------------------------------------
 
+def jurisdiction_label(country: str, region: str = "") -> str:
+    """The jurisdiction as shown and reported: "DE", "US-CA"; "default" for the fallback rates
+    (no country: they apply where no rate of the destination's own exists)."""
+    if not country:
+        return "default"
+    return f"{country}-{region}" if region else country
+
+
 class TaxRate(models.Model):
-    """A rate for a tax category in a jurisdiction, valid from a date (inclusive) to a date
-    (inclusive, open-ended when empty)."""
+    """A rate for a tax category in a jurisdiction (country, optional region), valid from a
+    date (inclusive) to a date (inclusive, open-ended when empty). A row without a country is
+    the fallback rate of its category (see finance.tax). `jurisdiction` is the label derived
+    from country and region on save ("DE", "US-CA", "default"), kept for older readers."""
 
     category = models.CharField(max_length=40)
+    country = models.CharField(max_length=2, blank=True, default="")  # ISO 3166-1 alpha-2; "" = fallback
+    region = models.CharField(max_length=100, blank=True, default="")  # state/province code, "" = whole country
     jurisdiction = models.CharField(max_length=40, default="default")
     rate = RateField()
     valid_from = models.DateField()
@@ -261,14 +274,21 @@ class TaxRate(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["category", "jurisdiction", "valid_from"]
+        ordering = ["category", "country", "region", "valid_from"]
         constraints = [
             models.CheckConstraint(condition=Q(rate__gte=0) & Q(rate__lt=1), name="finance_tax_rate_range"),
-            models.UniqueConstraint(fields=["category", "jurisdiction", "valid_from"], name="finance_uniq_tax_rate"),
+            models.UniqueConstraint(fields=["category", "country", "region", "valid_from"],
+                                    name="finance_uniq_tax_rate_place"),
         ]
+        indexes = [models.Index(fields=["country", "category"], name="finance_taxrate_country_idx")]
 
     def __str__(self) -> str:
         return f"{self.category}/{self.jurisdiction} {self.rate} from {self.valid_from}"
+
+    def save(self, *args, **kwargs):
+        if self.country or not self.region:  # a region without a country is a migrated label (inert)
+            self.jurisdiction = jurisdiction_label(self.country, self.region)
+        super().save(*args, **kwargs)
 
 
 # --- exchange rates ----------------------------------------------------------------------------
@@ -327,6 +347,8 @@ class Invoice(models.Model):
     tax = MoneyField(default=ZERO)
     total = MoneyField(default=ZERO)
     amount_settled = MoneyField(default=ZERO)  # payments + credit notes applied
+    # an intra-EU B2B supply: no output tax, the customer accounts for it (printed on the PDF)
+    reverse_charge = models.BooleanField(default=False)
     balance_due = MoneyField(default=ZERO)
     # What the open balance carries in the GL AR account (company currency, at the invoice's
     # rate; the last settlement takes what is left, so rounding never strands a cent).
@@ -364,6 +386,7 @@ class InvoiceLine(models.Model):
     amount = MoneyField()
     tax_rate = RateField(default=ZERO)
     tax = MoneyField(default=ZERO)
+    tax_jurisdiction = models.CharField(max_length=40, blank=True, default="")  # "DE", "US-CA"
     cost_value = MoneyField(default=ZERO)
     discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=ZERO)
     # an order charge (shipping, handling, other) invoiced on this line: no product, own revenue account
@@ -399,6 +422,7 @@ class CreditNote(models.Model):
     tax = MoneyField(default=ZERO)
     total = MoneyField(default=ZERO)
     unapplied = MoneyField(default=ZERO)
+    reverse_charge = models.BooleanField(default=False)
     unapplied_company = MoneyField(default=ZERO)  # the unapplied credit as carried in GL AR
     correlation_id = models.CharField(max_length=128, db_index=True, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
@@ -428,6 +452,7 @@ class CreditNoteLine(models.Model):
     amount = MoneyField()
     tax_rate = RateField(default=ZERO)
     tax = MoneyField(default=ZERO)
+    tax_jurisdiction = models.CharField(max_length=40, blank=True, default="")
     cost_value = MoneyField(default=ZERO)
 
     class Meta:
@@ -513,6 +538,9 @@ class SupplierBill(models.Model):
     exchange_rate = _rate_field()
     total_company = MoneyField(default=ZERO)
     total = MoneyField(default=ZERO)
+    # input tax the supplier charged (part of total), reclaimable: Dr Input tax at posting
+    tax = MoneyField(default=ZERO)
+    tax_jurisdiction = models.CharField(max_length=40, blank=True, default="")
     landed_cost = MoneyField(default=ZERO, help_text="Freight/duty/insurance billed: clears the landed cost clearing "
                                                      "account (part of total).")
     amount_paid = MoneyField(default=ZERO)
@@ -549,6 +577,8 @@ class SupplierBillLine(models.Model):
     received_unit_cost = UnitCostField(default=ZERO)
     grni_amount = MoneyField(default=ZERO)
     variance = MoneyField(default=ZERO)
+    tax_rate = RateField(default=ZERO)
+    tax = MoneyField(default=ZERO)
 
     class Meta:
         ordering = ["id"]

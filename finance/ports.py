@@ -19,6 +19,13 @@ class TaxEngineRates:
     def rate_for(self, *, tax_category: str, on: dt.date) -> Decimal:
         return selectors.tax_rate_for(tax_category=tax_category, on=on)
 
+    def decide(self, *, categories, country: str, region: str, on: dt.date, exempt: bool = False,
+               customer_tax_id: str = "") -> sales_ports.TaxDecision:
+        found = selectors.determine_tax(categories=categories, country=country, region=region, on=on, exempt=exempt,
+                                        customer_tax_id=customer_tax_id)
+        return sales_ports.TaxDecision(jurisdiction=found.jurisdiction, rates=found.rates,
+                                       reverse_charge=found.reverse_charge, exempt=found.exempt)
+
 
 class OpenReceivables:
     """sales.ports.CreditExposure: open invoice balances minus unapplied credit."""

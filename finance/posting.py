@@ -12,10 +12,12 @@ post_journal_entries call; both paths share the rule, so they cannot drift apart
 
     rule                 Dr                                  Cr
     receipt              Inventory                           GRNI
-    supplier_bill        GRNI (receipt cost), Price variance  AP                (variance may be Cr)
+    supplier_bill        GRNI (receipt cost), Price variance, AP                (variance may be Cr)
+                         Input tax (per jurisdiction, rate)
     shipment_cogs        COGS                                Inventory          (at the cost inventory issued)
     invoice              AR (total)                          Revenue per line (charges: Freight and
-                                                             charges revenue), Tax payable
+                                                             charges revenue), Tax payable per
+                                                             jurisdiction and rate (memo "tax DE 0.19")
     payment              Cash                                AR
     credit_note          Revenue per line, Tax payable       AR
     return_restock       Inventory                           COGS
@@ -41,6 +43,7 @@ from finance.models import AccountRole as R
 from finance.models import JournalEntry
 from finance.services.fx import to_company
 from finance.services.journal import EntryRequest, Line, post_journal_entries
+from finance.tax import tax_lines, tax_memo
 
 ZERO = Decimal("0.00")
 
@@ -70,6 +73,13 @@ def _in_company(lines: list[Line], *, currency: str, rate: Decimal) -> list[Line
         out.append(Line(R.ROUNDING, -total, customer_id=first.customer_id, supplier_id=first.supplier_id,
                         memo="rounding", currency=currency, amount_currency=ZERO))
     return out
+
+
+def _tax_payable(lines, *, sign: int, customer_id: int | None) -> list[Line]:
+    """One Tax payable line per jurisdiction and rate (memo "tax DE 0.19"): one account, the
+    jurisdiction on the line, so the return per jurisdiction reads straight off the ledger."""
+    return [Line(R.TAX_PAYABLE, sign * t["amount"], customer_id=customer_id, memo=tax_memo(t["jurisdiction"], t["rate"]))
+            for t in tax_lines(lines) if t["amount"]]
 
 
 def _post(request: EntryRequest | None) -> JournalEntry | None:
@@ -178,7 +188,7 @@ def invoice_entry(*, invoice, lines, roll_forward: bool, correlation_id: str | N
             out.append(Line(R.CHARGES_REVENUE, -ln.amount, customer_id=cust, memo=ln.description[:100]))
         else:
             out.append(Line(R.REVENUE, -ln.amount, customer_id=cust, product_id=ln.product_id, memo=ln.sku))
-    out.append(Line(R.TAX_PAYABLE, -invoice.tax, customer_id=cust))
+    out += _tax_payable(lines, sign=-1, customer_id=cust)
     out = _in_company(out, currency=invoice.currency, rate=invoice.exchange_rate)
     return EntryRequest(on=invoice.issue_date, lines=out, source_type="finance.invoice", source_id=invoice.pk,
                         rule="invoice", memo=f"Invoice {invoice.number}", roll_forward=roll_forward,
@@ -196,7 +206,7 @@ def credit_note_entry(*, credit_note, lines, roll_forward: bool, correlation_id:
     out = [Line(R.AR, -credit_note.total, customer_id=cust)]
     for ln in lines:
         out.append(Line(R.REVENUE, ln.amount, customer_id=cust, product_id=ln.product_id, memo=ln.sku))
-    out.append(Line(R.TAX_PAYABLE, credit_note.tax, customer_id=cust))
+    out += _tax_payable(lines, sign=1, customer_id=cust)
     out = _in_company(out, currency=credit_note.currency, rate=credit_note.exchange_rate)
     goods_role = {"restock": R.INVENTORY, "scrap": R.WRITE_OFF}.get(credit_note.disposition)
     if goods_role:
@@ -231,7 +241,8 @@ def post_payment(*, payment, correlation_id: str | None = None, cash_account=Non
 # --- purchasing ---------------------------------------------------------------------------------
 
 def supplier_bill_entry(*, bill, lines, correlation_id: str | None = None) -> EntryRequest:
-    """Dr GRNI at the receipt cost, Dr (or Cr) Price variance for the difference / Cr AP."""
+    """Dr GRNI at the receipt cost, Dr (or Cr) Price variance for the difference, Dr Input tax
+    per jurisdiction and rate / Cr AP (the total with tax)."""
     sup = bill.supplier_id
     foreign = bill.currency != company_currency() or bill.exchange_rate != 1
     out = [Line(R.AP, -bill.total_company if foreign else -bill.total, supplier_id=sup,
@@ -243,6 +254,11 @@ def supplier_bill_entry(*, bill, lines, correlation_id: str | None = None) -> En
     for ln in lines:
         out.append(Line(R.GRNI, ln.grni_amount, supplier_id=sup, product_id=ln.product_id))
         out.append(Line(R.PRICE_VARIANCE, ln.variance, supplier_id=sup, product_id=ln.product_id))
+    for t in tax_lines(lines, jurisdiction=bill.tax_jurisdiction):  # input tax the supplier charged, reclaimable: per jurisdiction and rate
+        if t["amount"]:
+            out.append(Line(R.INPUT_TAX, to_company(t["amount"], bill.exchange_rate) if foreign else t["amount"],
+                            supplier_id=sup, memo=tax_memo(t["jurisdiction"], t["rate"]),
+                            **({"currency": bill.currency, "amount_currency": t["amount"]} if foreign else {})))
     if foreign:  # the lines converted one by one may differ from the converted total by a cent
         rest = sum((ln.signed() for ln in out), ZERO)
         if rest:

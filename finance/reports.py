@@ -18,11 +18,14 @@ from finance.models import (
     Account,
     AccountOverride,
     CreditNote,
+    CreditNoteLine,
     Invoice,
+    InvoiceLine,
     JournalLine,
     Payment,
     PaymentAllocation,
     SupplierBill,
+    SupplierBillLine,
 )
 from inventory import selectors as inventory_selectors
 
@@ -261,3 +264,40 @@ def inventory_valuation(*, as_of: date | None = None) -> dict:
 
 
 __all__ = ["trial_balance", "general_ledger", "ar_aging", "ap_aging", "customer_statement", "inventory_valuation"]
+
+
+# --- tax ------------------------------------------------------------------------------------------
+
+def tax_report(*, date_from: date, date_to: date) -> dict:
+    """Output and input tax per jurisdiction and rate for a period, in the company currency:
+    output = invoices issued in the period (void ones left out: their reversal cancels them)
+    minus credit notes issued in it; input = supplier bills posted with a bill date in it.
+    Each document's group is converted at the document's own rate, as it was posted, so the
+    totals equal the Tax payable and Input tax movements of the period's documents.
+    Rows: {jurisdiction, rate, output_base, output_tax, input_base, input_tax, net_tax}."""
+    groups: dict[tuple[str, Decimal], dict[str, Decimal]] = {}
+
+    def add(rows, sign: int, side: str) -> None:
+        for where, rate, fx_rate, base, tax in rows:
+            key = (where or "default", Decimal(rate).normalize() if rate else Decimal("0"))
+            g = groups.setdefault(key, {k: ZERO for k in ("output_base", "output_tax", "input_base", "input_tax")})
+            g[f"{side}_base"] += sign * (base if fx_rate == 1 else q2(base * fx_rate))
+            g[f"{side}_tax"] += sign * (tax if fx_rate == 1 else q2(tax * fx_rate))
+
+    def grouped(model, doc: str, when: str, jurisdiction: str, **filters):
+        return (model.objects.filter(**{f"{doc}__{when}__gte": date_from, f"{doc}__{when}__lte": date_to}, **filters)
+                .values_list(jurisdiction, "tax_rate", f"{doc}__exchange_rate")
+                .annotate(base=Sum("amount"), tax=Sum("tax")).order_by())
+
+    add(grouped(InvoiceLine, "invoice", "issue_date", "tax_jurisdiction",
+                **{"invoice__status__in": [s for s in Invoice.Status.values if s != Invoice.Status.VOID]}), 1, "output")
+    add(grouped(CreditNoteLine, "credit_note", "issue_date", "tax_jurisdiction"), -1, "output")
+    add(grouped(SupplierBillLine, "bill", "bill_date", "bill__tax_jurisdiction", bill__posted_at__isnull=False,
+                bill__status__in=[SupplierBill.Status.OPEN, SupplierBill.Status.PARTIALLY_PAID,
+                                  SupplierBill.Status.PAID]), 1, "input")
+    rows = [{"jurisdiction": where, "rate": rate, **g, "net_tax": g["output_tax"] - g["input_tax"]}
+            for (where, rate), g in sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1]))]
+    totals = {k: sum((r[k] for r in rows), ZERO)
+              for k in ("output_base", "output_tax", "input_base", "input_tax", "net_tax")}
+    return {"date_from": date_from, "date_to": date_to, "currency": company_currency(), "rows": rows,
+            "totals": totals}

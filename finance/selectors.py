@@ -9,9 +9,11 @@ from decimal import Decimal
 from django.db.models import Case, DecimalField, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, NullIf
 
+from core.company import get_company
 from core.currencies import company_currency
 from core.money import q2
 from core.querysets import filter_given
+from finance import tax
 from finance.charts import TEMPLATES
 from finance.management_reports import (  # management reports and bank reconciliation (read replica ready)
     balance_sheet,
@@ -45,9 +47,9 @@ from finance.reports import (  # reports are selectors too, kept in their own mo
     general_ledger,
     gl_balance_for_role,
     inventory_valuation,
+    tax_report,
     trial_balance,
 )
-from finance.tax import get_tax_engine
 from inventory import selectors as inventory_selectors
 from sales import selectors as sales_selectors
 
@@ -75,7 +77,16 @@ def tax_rate_for(*, tax_category: str, on: date, jurisdiction: str | None = None
 
     Raises finance.exceptions.UnknownTaxCategory (400) when no rate is valid that day.
     """
-    return get_tax_engine().rate_for(tax_category=tax_category, on=on, jurisdiction=jurisdiction)
+    return tax.rate_for(tax_category=tax_category, on=on, jurisdiction=jurisdiction)
+
+
+def determine_tax(*, categories, country: str, region: str, on: date, exempt: bool = False,
+                  customer_tax_id: str = "") -> tax.TaxDetermination:
+    """The tax of one order at its destination (finance.tax.determine), with the company's
+    country for the reverse charge rule. Raises UnknownTaxCategory (400)."""
+    company = get_company()
+    return tax.determine(categories=categories, country=country, region=region, on=on, exempt=exempt,
+                         customer_tax_id=customer_tax_id, company_country=company.country if company else "")
 
 
 # --- reconciliation totals (ops) ----------------------------------------------------------------
@@ -432,7 +443,7 @@ __all__ = [
     "ar_aging", "ap_aging", "customer_statement", "inventory_valuation",
     "balance_sheet", "bank_reconciliation", "cash_flow", "cash_position", "invoiced_margin_rows", "profit_and_loss",
     "working_capital_kpis", "unmatched_bank_lines", "get_bank_line", "find_open_document", "get_account",
-    "list_bank_accounts",
+    "list_bank_accounts", "determine_tax", "tax_report",
 ]
 
 

@@ -63,7 +63,9 @@ _MOVED_LINE = obj({"order_line_id": INT, "sku": STR, "quantity": DECIMAL},
                    # only on discounted or shop-taxed lines: the net amount and tax of this quantity
                    "discount_percent": OPT_DECIMAL, "amount": OPT_DECIMAL, "tax": OPT_DECIMAL})
 _FOR_FINANCE = {"warehouse_id": INT, "warehouse_code": STR, "currency": STR,
-                "payment_terms_days": internal(INT), "payment_terms_id": internal(OPT_INT)}
+                "payment_terms_days": internal(INT), "payment_terms_id": internal(OPT_INT),
+                # where the order is taxed ("DE", "US-CA") and whether under the EU reverse charge
+                "tax_jurisdiction": STR, "reverse_charge": {"type": "boolean"}}
 # Lots and serials a shipped line left with (tracked products): an ASN carries them.
 _SHIPPED_LOT = obj({"quantity": DECIMAL}, {"lot": STR, "expiry_date": OPT_DATE,
                                            "serials": {"type": "array", "items": STR}})
@@ -219,6 +221,8 @@ def shipment_shipped_payload(shipment, order, shipped_lines: Iterable[tuple], ch
         "shipped_at": shipment.shipped_at.isoformat(),
         "tracking_number": shipment.tracking_number,
         "currency": order.currency,
+        "tax_jurisdiction": order.tax_jurisdiction,
+        "reverse_charge": order.reverse_charge,
         "lines": [_moved_line(line, quantity, cost_value, unit_cost, amounts.get(line.pk), lots.get(line.pk))
                   for line, quantity, cost_value, unit_cost in shipped_lines],
         **({"charges": [charge_payload(c) for c in charges]} if charges else {}),
@@ -241,6 +245,8 @@ def return_received_payload(ret, order, lines: Iterable, amounts: dict | None = 
         "warehouse_id": ret.warehouse_id,
         "warehouse_code": ret.warehouse.code,
         "currency": order.currency,
+        "tax_jurisdiction": order.tax_jurisdiction,
+        "reverse_charge": order.reverse_charge,
         "lines": [
             {
                 "order_line_id": rl.order_line_id,

@@ -33,6 +33,8 @@ class PriceList(models.Model):
     name = models.CharField(max_length=200)
     currency = models.CharField(max_length=3, default="USD")
     is_active = models.BooleanField(default=True)
+    # gross prices: the order's tax is taken out of them (finance.tax, docs/finance.md "Tax")
+    prices_include_tax = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -98,6 +100,11 @@ class Customer(models.Model):
     price_list = models.ForeignKey(PriceList, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="customers")
     tax_category = models.CharField(max_length=40, default="standard")
+    # tax (finance.tax): an exempt customer pays no tax and must name its exemption's tax id; a
+    # business in another EU country with a tax id is invoiced under the reverse charge
+    tax_exempt = models.BooleanField(default=False)
+    tax_id = models.CharField(max_length=40, blank=True, default="")
+    shipping_region = models.CharField(max_length=100, blank=True, default="")
     min_shelf_life_days = models.PositiveIntegerField(
         default=0, help_text="Lots with fewer days left before expiry are never allocated to this customer.")
     # The currency the customer is invoiced in (orders default to it).
@@ -114,6 +121,7 @@ class Customer(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(credit_limit__isnull=True) | Q(credit_limit__gte=0),
                                    name="sales_customer_credit_nonneg"),
+            models.CheckConstraint(condition=Q(tax_exempt=False) | ~Q(tax_id=""), name="sales_customer_exempt_tax_id"),
         ]
 
     def __str__(self) -> str:
@@ -186,6 +194,10 @@ class Order(models.Model):
     ship_to_region = models.CharField(max_length=100, blank=True)
     ship_to_postcode = models.CharField(max_length=20, blank=True)
     ship_to_country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
+    # the tax jurisdiction the order was taxed in ("DE", "US-CA"; ship-to → customer → company)
+    # and whether it is an intra-EU B2B supply under the reverse charge (no output tax)
+    tax_jurisdiction = models.CharField(max_length=40, blank=True, default="")
+    reverse_charge = models.BooleanField(default=False)
     currency = models.CharField(max_length=3, default="USD")
     # Company-currency units per unit of `currency`, fixed at the order's date.
     exchange_rate = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("1"))
@@ -242,6 +254,8 @@ class OrderLine(models.Model):
     requested_unit_price = MoneyField(null=True, blank=True)
     # the tax a shop charged on the whole line, invoiced exactly (null: tax_rate × amount)
     shop_tax = MoneyField(null=True, blank=True)
+    # unit_price includes tax (the customer's price list says so): net = gross − tax
+    price_includes_tax = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["order", "line_no"]

@@ -10,6 +10,8 @@ implementation in at start-up (`AppConfig.ready`): finance registers both ports 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -20,11 +22,27 @@ class PortNotImplemented(RuntimeError):
     """A port was used before any app registered its implementation."""
 
 
+@dataclass(frozen=True)
+class TaxDecision:
+    """The tax of one order: where it is taxed ("DE", "US-CA"), a rate per tax category, and
+    whether it is exempt or an EU reverse-charge supply (every rate 0 then)."""
+
+    jurisdiction: str
+    rates: dict[str, Decimal] = field(default_factory=dict)
+    reverse_charge: bool = False
+    exempt: bool = False
+
+
 @runtime_checkable
 class TaxRates(Protocol):
-    """The tax rate of a tax category on a date (e.g. Decimal("0.0800")); raises when unknown."""
+    """The tax engine. `rate_for`: one category's fallback rate on a date (e.g.
+    Decimal("0.0800")). `decide`: every category of an order at its destination, in one call
+    (one query), for this customer; raises a 4xx DomainError when a category has no rate there."""
 
     def rate_for(self, *, tax_category: str, on: dt.date) -> Decimal: ...
+
+    def decide(self, *, categories: Collection[str], country: str, region: str, on: dt.date,
+               exempt: bool = False, customer_tax_id: str = "") -> TaxDecision: ...
 
 
 @runtime_checkable

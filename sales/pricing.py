@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum, Value
 
+from core.company import get_company
 from core.money import q2
 from sales import ports
 from sales.models import Customer, Order, OrderLine, PriceListItem
@@ -63,6 +64,34 @@ def tax_rate(*, tax_category: str, on: dt.date) -> Decimal:
     """The rate of a tax category, from the TaxRates port (finance's tax engine); raises
     ports.PortNotImplemented when no app registered one."""
     return Decimal(ports.tax_rates().rate_for(tax_category=tax_category, on=on))
+
+
+def tax_destination(*, customer: Customer, ship_to_country: str = "", ship_to_region: str = "") -> tuple[str, str]:
+    """(country, region) an order is taxed in: its ship-to, else the customer's shipping (or
+    billing) address, else the company's; ("", "") when none is known (fallback rates only)."""
+    if ship_to_country:
+        return ship_to_country.upper(), ship_to_region or ""
+    if customer.shipping_country:
+        return customer.shipping_country.upper(), customer.shipping_region or ""
+    if customer.billing_country:
+        return customer.billing_country.upper(), ""
+    company = get_company()
+    if company is not None and company.country:
+        return company.country.upper(), company.region or ""
+    return "", ""
+
+
+def tax_decision(*, customer: Customer, categories, on: dt.date, ship_to_country: str = "",
+                 ship_to_region: str = "") -> ports.TaxDecision:
+    """The rates of every tax category of an order at its destination, from the TaxRates port
+    (finance's tax engine) in one call — never a question per line. An exempt customer
+    (`tax_exempt`, or the legacy category "exempt") pays none. Raises the port's 4xx when a
+    category has no rate there."""
+    country, region = tax_destination(customer=customer, ship_to_country=ship_to_country,
+                                      ship_to_region=ship_to_region)
+    exempt = customer.tax_exempt or (customer.tax_category or "").strip().lower() == "exempt"
+    return ports.tax_rates().decide(categories=categories, country=country, region=region, on=on,
+                                    exempt=exempt, customer_tax_id=customer.tax_id)
 
 
 def open_ar(customer: Customer) -> Decimal:

@@ -80,3 +80,12 @@ class WorkingCapitalView(ReportView):
     def get(self, request):
         date_from, date_to = period(request)
         return Response(jsonable(selectors.working_capital_kpis(date_from=date_from, date_to=date_to)))
+
+
+class TaxReportView(ReportView):
+    """Output and input tax per jurisdiction and rate for a period (finance.reports.tax_report)."""
+
+    @extend_schema(parameters=[FROM, TO, FORMAT], responses={200: dict})
+    def get(self, request):
+        date_from, date_to = period(request)
+        return Response(jsonable(selectors.tax_report(date_from=date_from, date_to=date_to)))

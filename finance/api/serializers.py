@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core import access, currencies
+from core import access, countries, currencies
 from core.api import serializers as strict
 from core.currencies import company_currency
 from core.models import PaymentTerms
@@ -32,6 +33,7 @@ from finance.models import (
     SupplierPayment,
     TaxRate,
 )
+from finance.tax import tax_lines
 
 QTY = {"max_digits": 18, "decimal_places": 3}
 UNIT = {"max_digits": 18, "decimal_places": 6}
@@ -51,11 +53,37 @@ class AccountSerializer(strict.ModelSerializer):
 
 
 class TaxRateSerializer(strict.ModelSerializer):
+    """`country` (ISO alpha-2, empty: the fallback rate) and `region` (a state or province
+    code) say where a rate applies; `jurisdiction` is their label ("DE", "US-CA", "default").
+    An older client may still send only `jurisdiction` ("default", "DE", "US-CA")."""
+
+    jurisdiction = serializers.CharField(max_length=40, required=False)
+
     class Meta:
         model = TaxRate
-        fields = ["id", "category", "jurisdiction", "rate", "valid_from", "valid_to", "name"]
+        fields = ["id", "category", "jurisdiction", "rate", "valid_from", "valid_to", "name", "country", "region"]
+        validators = []  # the (category, country, region, valid_from) uniqueness is checked in validate
 
     def validate(self, attrs):
+        label = attrs.pop("jurisdiction", None)
+        if label is not None and "country" not in attrs and "region" not in attrs:
+            country, _, region = label.strip().partition("-")
+            attrs["country"], attrs["region"] = ("", "") if country.lower() == "default" else (country, region)
+        country = attrs.get("country", getattr(self.instance, "country", "")).strip().upper()
+        region = attrs.get("region", getattr(self.instance, "region", "")).strip().upper()
+        if country and not countries.is_known(country):
+            raise serializers.ValidationError({"country": [f"{country!r} is not an ISO 3166-1 alpha-2 country code"]})
+        if region and not country:
+            raise serializers.ValidationError({"region": ["a region needs its country"]})
+        attrs["country"], attrs["region"] = country, region
+        category = attrs.get("category", getattr(self.instance, "category", ""))
+        attrs["category"] = category = (category or "").strip().lower()
+        valid_from = attrs.get("valid_from", getattr(self.instance, "valid_from", None))
+        clash = TaxRate.objects.filter(category=category, country=country, region=region, valid_from=valid_from)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError({"valid_from": ["a rate of this category and place starts that day"]})
         rate = attrs.get("rate", getattr(self.instance, "rate", None))
         if rate is not None and not (0 <= rate < 1):
             raise serializers.ValidationError({"rate": ["must be a fraction between 0 and 1 (0.08 = 8 %)"]})
@@ -148,23 +176,41 @@ class ReverseInputSerializer(strict.Serializer):
 
 # --- invoices, credit notes, payments -----------------------------------------------------------
 
+class TaxLineSerializer(strict.Serializer):
+    """A document's tax per jurisdiction and rate (finance.tax.tax_lines)."""
+
+    jurisdiction = serializers.CharField()
+    rate = serializers.DecimalField(max_digits=9, decimal_places=6)
+    base = strict.MoneyField()
+    amount = strict.MoneyField()
+
+
 class InvoiceLineSerializer(strict.ModelSerializer):
+    tax_amount = strict.MoneyField(source="tax", read_only=True)
+
     class Meta:
         model = InvoiceLine
-        fields = ["order_line", "sku", "description", "quantity", "unit_price", "amount", "tax_rate", "tax"]
+        fields = ["order_line", "sku", "description", "quantity", "unit_price", "amount", "tax_rate", "tax",
+                  "tax_amount", "tax_jurisdiction"]
 
 
 class InvoiceSerializer(strict.ModelSerializer):
     customer = serializers.CharField(source="customer.code")
     order_number = serializers.CharField(source="order.number", default=None)
     lines = InvoiceLineSerializer(many=True, read_only=True)
+    tax_lines = serializers.SerializerMethodField()
 
     class Meta:
         model = Invoice
         fields = ["id", "number", "order", "order_number", "shipment", "customer", "customer_id", "status",
                   "issue_date", "due_date", "currency", "subtotal", "tax", "total", "amount_settled", "balance_due",
                   "correlation_id", "lines", "exchange_rate", "total_company", "balance_company",
-                  "discount_date", "discount_amount", "discount_taken"]
+                  "discount_date", "discount_amount", "discount_taken",
+                  "tax_lines", "reverse_charge"]
+
+    @extend_schema_field(TaxLineSerializer(many=True))
+    def get_tax_lines(self, obj):
+        return TaxLineSerializer(tax_lines(obj.lines.all()), many=True).data
 
 
 class PeriodCloseInputSerializer(strict.Serializer):
@@ -178,10 +224,12 @@ class VoidInputSerializer(strict.Serializer):
 
 
 class CreditNoteLineSerializer(strict.ModelSerializer):
+    tax_amount = strict.MoneyField(source="tax", read_only=True)
+
     class Meta:
         model = CreditNoteLine
         fields = ["order_line", "sku", "description", "quantity", "unit_price", "amount", "tax_rate", "tax",
-                  "cost_value"]
+                  "cost_value", "tax_amount", "tax_jurisdiction"]
         extra_kwargs = {"cost_value": {"help_text": "Only for roles that may read costs (finance.costs)."}}
 
     def to_representation(self, instance):
@@ -205,12 +253,18 @@ class CreditNoteSerializer(strict.ModelSerializer):
     customer = serializers.CharField(source="customer.code")
     lines = CreditNoteLineSerializer(many=True, read_only=True)
     applications = CreditApplicationSerializer(many=True, read_only=True)
+    tax_lines = serializers.SerializerMethodField()
 
     class Meta:
         model = CreditNote
         fields = ["id", "number", "customer", "customer_id", "order", "invoice", "return_ref", "disposition",
                   "reason", "status", "issue_date", "currency", "subtotal", "tax", "total", "unapplied",
-                  "correlation_id", "lines", "applications", "exchange_rate", "total_company"]
+                  "correlation_id", "lines", "applications", "exchange_rate", "total_company",
+                  "tax_lines", "reverse_charge"]
+
+    @extend_schema_field(TaxLineSerializer(many=True))
+    def get_tax_lines(self, obj):
+        return TaxLineSerializer(tax_lines(obj.lines.all()), many=True).data
 
 
 class CreditLineInputSerializer(strict.Serializer):
@@ -274,26 +328,38 @@ class AllocateInputSerializer(strict.Serializer):
 class SupplierBillLineSerializer(strict.ModelSerializer):
     class Meta:
         model = SupplierBillLine
-        fields = ["sku", "quantity", "unit_cost", "amount", "received_unit_cost", "grni_amount", "variance"]
+        fields = ["sku", "quantity", "unit_cost", "amount", "received_unit_cost", "grni_amount", "variance",
+                  "tax_rate", "tax"]
 
 
 class SupplierBillSerializer(strict.ModelSerializer):
     supplier = serializers.CharField(source="supplier.code")
     purchase_order_number = serializers.CharField(source="purchase_order.number", default=None)
     lines = SupplierBillLineSerializer(many=True, read_only=True)
+    tax_lines = serializers.SerializerMethodField()
 
     class Meta:
         model = SupplierBill
         fields = ["id", "number", "supplier", "purchase_order", "purchase_order_number", "supplier_reference",
                   "status", "hold_reasons", "bill_date", "due_date", "currency", "total", "amount_paid",
                   "balance_due", "correlation_id", "lines", "exchange_rate", "total_company", "balance_company",
-                  "discount_date", "discount_amount", "discount_taken"]
+                  "discount_date", "discount_amount", "discount_taken",
+                  "tax", "tax_jurisdiction", "tax_lines"]
+
+    @extend_schema_field(TaxLineSerializer(many=True))
+    def get_tax_lines(self, obj):
+        return TaxLineSerializer(tax_lines(obj.lines.all(), jurisdiction=obj.tax_jurisdiction), many=True).data
 
 
 class BillLineInputSerializer(strict.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.DecimalField(**QTY)
     unit_cost = serializers.DecimalField(**UNIT)
+    tax_rate = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=Decimal("0"),
+                                        max_value=Decimal("0.999999"), required=False, default=Decimal("0"),
+                                        help_text="input tax rate the supplier charged (0.19 = 19 %)")
+    tax_amount = strict.MoneyField(min_value=Decimal("0"), required=False, allow_null=True,
+                                          default=None, help_text="the line's tax as the bill states it")
 
 
 class SupplierBillInputSerializer(strict.Serializer):
@@ -304,6 +370,8 @@ class SupplierBillInputSerializer(strict.Serializer):
     bill_date = serializers.DateField(required=False)
     due_date = serializers.DateField(required=False)
     lines = BillLineInputSerializer(many=True, allow_empty=True)
+    tax_jurisdiction = serializers.CharField(max_length=40, required=False, allow_blank=True, default="",
+                                             help_text='where the input tax was charged ("DE"); default the company\'s')
     landed_cost = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0"), required=False,
                                            default=Decimal("0"),
                                            help_text="Freight/duty/insurance billed (clears landed cost clearing).")

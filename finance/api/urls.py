@@ -37,5 +37,6 @@ urlpatterns = router.urls + [
     path("reports/balance-sheet/", reports.BalanceSheetView.as_view(), name="report-balance-sheet"),
     path("reports/cash-flow/", reports.CashFlowView.as_view(), name="report-cash-flow"),
     path("reports/working-capital/", reports.WorkingCapitalView.as_view(), name="report-working-capital"),
+    path("reports/tax/", reports.TaxReportView.as_view(), name="report-tax"),
     path("revaluations/", views.RevaluationView.as_view(), name="revaluation"),
 ]

@@ -86,9 +86,9 @@ class AccountViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.
 
 class TaxRateViewSet(viewsets.ModelViewSet):
     serializer_class = s.TaxRateSerializer
-    queryset = TaxRate.objects.order_by("category", "jurisdiction", "valid_from")
+    queryset = TaxRate.objects.order_by("category", "country", "region", "valid_from")
     permission_classes = [allowed("finance.tax")]
-    filterset_fields = ["category", "jurisdiction"]
+    filterset_fields = ["category", "jurisdiction", "country", "region"]
 
 
 class FiscalYearViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -308,12 +308,14 @@ class SupplierBillViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
         unknown = {f"lines.{i}.sku": ["unknown SKU"] for i, ln in enumerate(v["lines"]) if ln["sku"] not in products}
         if unknown:
             raise ValidationFailed("Unknown SKU on the bill.", errors=unknown)
-        lines = [services.BillLineInput(product=products[ln["sku"]], quantity=ln["quantity"], unit_cost=ln["unit_cost"])
+        lines = [services.BillLineInput(product=products[ln["sku"]], quantity=ln["quantity"], unit_cost=ln["unit_cost"],
+                                        tax_rate=ln["tax_rate"], tax_amount=ln["tax_amount"])
                  for ln in v["lines"]]
         bill = services.create_supplier_bill(supplier=supplier, purchase_order=po, lines=lines,
                                              bill_date=v.get("bill_date"), due_date=v.get("due_date"),
                                              supplier_reference=v["supplier_reference"],
-                                             landed_cost=v.get("landed_cost") or Decimal("0"))
+                                             landed_cost=v.get("landed_cost") or Decimal("0"),
+                                             tax_jurisdiction=v["tax_jurisdiction"])
         return Response(self.get_serializer(self.get_queryset().get(pk=bill.pk)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.RematchInputSerializer, responses={200: s.SupplierBillSerializer})

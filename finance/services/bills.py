@@ -37,6 +37,8 @@ class BillLineInput:
     product: object  # inventory.Product
     quantity: Decimal
     unit_cost: Decimal
+    tax_rate: Decimal = Decimal("0")      # the input tax rate the supplier charged (a fraction)
+    tax_amount: Decimal | None = None     # the tax as the bill states it (else rate × amount)
 
 
 def _billed_quantities(purchase_order_id: int, exclude_bill_id: int | None = None) -> dict[int, Decimal]:
@@ -107,11 +109,14 @@ def _post_bill(bill: SupplierBill, lines: list[SupplierBillLine], cid: str) -> N
 @transaction.atomic
 def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineInput], bill_date: date | None = None,
                          due_date: date | None = None, supplier_reference: str = "",
-                         correlation_id: str | None = None, landed_cost: Decimal = ZERO) -> SupplierBill:
+                         correlation_id: str | None = None, landed_cost: Decimal = ZERO,
+                         tax_jurisdiction: str = "") -> SupplierBill:
     """Enter a supplier bill and three-way match it against the PO and its receipts.
 
     Matched within settings.ERP BILL_QTY_TOLERANCE / BILL_PRICE_TOLERANCE: posts Dr GRNI
-    (receipt cost) ± Price variance / Cr AP and emits finance.supplier_bill.posted.v1.
+    (receipt cost) ± Price variance, Dr Input tax (per jurisdiction and rate: each line's
+    tax_amount, else tax_rate × amount) / Cr AP and emits finance.supplier_bill.posted.v1.
+    `tax_jurisdiction` ("DE", "US-CA") defaults to the company's country.
     Otherwise the bill is saved on hold with its reasons (nothing posted) and
     finance.supplier_bill.held.v1 is emitted. Raises ValidationFailed (400) for bad input
     (no lines, non-positive quantity, negative cost, a PO of another supplier),
@@ -130,6 +135,10 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
             errors.setdefault(f"lines.{i}.quantity", []).append("must be greater than zero")
         if Decimal(str(ln.unit_cost)) < 0:
             errors.setdefault(f"lines.{i}.unit_cost", []).append("must not be negative")
+        if not Decimal("0") <= Decimal(str(ln.tax_rate)) < 1:
+            errors.setdefault(f"lines.{i}.tax_rate", []).append("must be a fraction from 0 to below 1")
+        if ln.tax_amount is not None and Decimal(str(ln.tax_amount)) < 0:
+            errors.setdefault(f"lines.{i}.tax_amount", []).append("must not be negative")
     if purchase_order is not None and purchase_order.supplier_id != supplier.pk:
         errors.setdefault("purchase_order", []).append("belongs to another supplier")
     if errors:
@@ -145,9 +154,20 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
         or context.current_or_new_correlation_id()
     rows = [SupplierBillLine(product=ln.product, sku=ln.product.sku, quantity=q3(Decimal(str(ln.quantity))),
                              unit_cost=q6(Decimal(str(ln.unit_cost))),
-                             amount=rnd(Decimal(str(ln.quantity)) * Decimal(str(ln.unit_cost))))
+                             amount=rnd(Decimal(str(ln.quantity)) * Decimal(str(ln.unit_cost))),
+                             tax_rate=Decimal(str(ln.tax_rate)))
             for ln in lines]
-    total = sum((r.amount for r in rows), ZERO) + landed_cost
+    company = core_company.get_company()
+    where = (tax_jurisdiction or "").strip().upper() or (company.country if company is not None else "")
+    tax_errors = {}
+    for i, (r, ln) in enumerate(zip(rows, lines, strict=True)):
+        r.tax = rnd(r.amount * r.tax_rate) if ln.tax_amount is None else Decimal(str(ln.tax_amount))
+        if r.tax != rnd(r.tax):
+            tax_errors[f"lines.{i}.tax_amount"] = [f"at most {currencies.decimals(currency)} decimals in {currency}"]
+    if tax_errors:
+        raise ValidationFailed("The bill has invalid fields.", errors=tax_errors)
+    tax = sum((r.tax for r in rows), ZERO)
+    total = sum((r.amount for r in rows), ZERO) + tax + landed_cost
     # the supplier's payment terms (none: its payment_terms_days net, 30 by default); a due date
     # given overrides the net days only
     when = terms.dates_for(terms=getattr(supplier, "payment_terms", None), on=on, total=total, currency=currency,
@@ -156,7 +176,8 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
         number=numbering.next_document_number("supplier_bill"), supplier=supplier, purchase_order=purchase_order,
         supplier_reference=supplier_reference[:80], bill_date=on, due_date=due_date or when.due_date,
         discount_date=when.discount_date, discount_amount=when.discount_amount,
-        total=total, landed_cost=landed_cost, balance_due=ZERO, currency=currency, exchange_rate=exchange_rate,
+        total=total, tax=tax, tax_jurisdiction=where, landed_cost=landed_cost, balance_due=ZERO, currency=currency,
+        exchange_rate=exchange_rate,
         total_company=fx.to_company(total, exchange_rate), correlation_id=cid)
     reasons = _match(bill, rows)
     for r in rows:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from functools import partial
@@ -147,6 +147,7 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
         currency = shipment.get("currency") or company
         exchange_rate = rates.rate(currency, issue_date)  # no query for the company currency
         rnd = partial(fx.in_currency, currency=currency)  # the currency's own minor unit (KWD 3, JPY 0)
+        where = shipment.get("tax_jurisdiction") or ""
         lines = []
         for ln in shipment["lines"]:
             qty = q3(_d(ln["quantity"]))
@@ -160,7 +161,8 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
                 tax = rnd(amount * rate)
             lines.append(InvoiceLine(order_line_id=ln.get("order_line_id"), product_id=ln.get("product_id"),
                                      sku=ln.get("sku", ""), quantity=qty, unit_price=price, amount=amount,
-                                     tax_rate=rate, tax=tax, cost_value=quantize_company(_d(ln.get("cost_value"))),
+                                     tax_rate=rate, tax=tax, tax_jurisdiction=where,
+                                     cost_value=quantize_company(_d(ln.get("cost_value"))),
                                      discount_percent=_d(ln.get("discount_percent"))))
         for charge in shipment.get("charges") or ():
             # order charges go with the first shipment (sales assigns them), one line each, in the
@@ -170,7 +172,8 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
                                      description=(f"{charge['kind'].capitalize()}: {charge.get('description') or ''}"
                                                   ).rstrip(": ")[:255],
                                      quantity=Decimal("1"), unit_price=amount, amount=amount,
-                                     tax_rate=_d(charge.get("tax_rate")), tax=rnd(_d(charge.get("tax")))))
+                                     tax_rate=_d(charge.get("tax_rate")), tax=rnd(_d(charge.get("tax"))),
+                                     tax_jurisdiction=where))
         subtotal = sum((ln.amount for ln in lines), ZERO)
         tax = sum((ln.tax for ln in lines), ZERO)
         total = subtotal + tax
@@ -184,7 +187,7 @@ def issue_invoices_for_shipments(*, shipments: Sequence[dict],
             subtotal=subtotal, tax=tax, total=total, balance_due=total, correlation_id=cid,
             # free goods: an invoice for the record, nothing to post or collect
             status=Invoice.Status.OPEN if total > 0 else Invoice.Status.PAID,
-            currency=currency, exchange_rate=exchange_rate, total_company=total_company,
+            reverse_charge=bool(shipment.get("reverse_charge")), currency=currency, exchange_rate=exchange_rate, total_company=total_company,
             balance_company=total_company))
         line_sets.append(lines)
         cogs.append(posting.shipment_cogs_entry(
@@ -315,11 +318,12 @@ class CreditLineInput:
     cost_value: Decimal = Decimal("0")
     description: str = ""
     tax: Decimal | None = None           # the tax as the sale charged it (else tax_rate × amount)
+    tax_jurisdiction: str = ""           # where the sale was taxed ("DE", "US-CA")
 
 
 def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_on: date, disposition: str, reason: str,
                       order_id, invoice_id, return_ref: str, roll_forward: bool, cid: str,
-                      currency: str = "") -> CreditNote:
+                      currency: str = "", reverse_charge: bool = False) -> CreditNote:
     currency = currency or fx.company()
     rnd = partial(fx.in_currency, currency=currency)
     rows = []
@@ -334,7 +338,7 @@ def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_o
             raise ValidationFailed("Credit note amounts must not be negative.", errors={"lines": ["negative tax"]})
         rows.append(CreditNoteLine(order_line_id=ln.order_line_id, product_id=ln.product_id, sku=ln.sku,
                                    description=ln.description, quantity=qty, unit_price=_d(ln.unit_price),
-                                   amount=amount, tax_rate=rate, tax=tax,
+                                   amount=amount, tax_rate=rate, tax=tax, tax_jurisdiction=ln.tax_jurisdiction,
                                    cost_value=quantize_company(_d(ln.cost_value))))
     subtotal = sum((r.amount for r in rows), ZERO)
     tax = sum((r.tax for r in rows), ZERO)
@@ -351,7 +355,7 @@ def _make_credit_note(*, customer_id: int, lines: list[CreditLineInput], issue_o
         invoice_id=invoice_id, return_ref=return_ref, disposition=disposition, reason=reason[:255],
         issue_date=doc_date, subtotal=subtotal, tax=tax, total=subtotal + tax, unapplied=subtotal + tax,
         currency=currency, exchange_rate=exchange_rate, total_company=total_company,
-        unapplied_company=total_company, correlation_id=cid)
+        unapplied_company=total_company, correlation_id=cid, reverse_charge=reverse_charge)
     for r in rows:
         r.credit_note = cn
     CreditNoteLine.objects.bulk_create(rows)
@@ -401,14 +405,16 @@ def issue_credit_note_for_return(*, return_data: dict, correlation_id: str | Non
                              order_line_id=ln.get("order_line_id"), cost_value=_d(ln.get("cost_value")),
                              # a discounted or shop-taxed line: the share sales worked out
                              amount=_d(ln["amount"]) if ln.get("amount") is not None else None,
-                             tax=_d(ln["tax"]) if ln.get("tax") is not None else None)
+                             tax=_d(ln["tax"]) if ln.get("tax") is not None else None,
+                             tax_jurisdiction=return_data.get("tax_jurisdiction") or "")
              for ln in return_data["lines"]]
     received_on = _as_date(return_data.get("received_at"))
     cn = _make_credit_note(customer_id=customer_id, lines=lines, issue_on=received_on,
                            disposition=return_data.get("disposition", ""),
                            reason=f"Return {return_data.get('return_number', ref)}", order_id=return_data.get("order_id"),
                            invoice_id=candidate_ids[0] if len(candidate_ids) == 1 else None, return_ref=ref,
-                           roll_forward=True, cid=cid, currency=return_data.get("currency") or "")
+                           roll_forward=True, cid=cid, currency=return_data.get("currency") or "",
+                           reverse_charge=bool(return_data.get("reverse_charge")))
     applications = []
     for inv_id in candidate_ids:
         inv = invoices[inv_id]
@@ -439,11 +445,15 @@ def create_credit_note(*, customer, lines: list[CreditLineInput], reason: str, i
                                    errors={"invoice": ["belongs to another customer"]})
         if locked_invoice.status == Invoice.Status.VOID:
             raise InvoiceNotVoidable(f"Invoice {locked_invoice.number} is void; it cannot be credited.")
+    if locked_invoice is not None:  # credited where the invoice was taxed
+        where = locked_invoice.lines.values_list("tax_jurisdiction", flat=True).first() or ""
+        lines = [ln if ln.tax_jurisdiction else replace(ln, tax_jurisdiction=where) for ln in lines]
     cn = _make_credit_note(customer_id=customer.pk, lines=lines, issue_on=on or core_company.today(), disposition="",
                            reason=reason, order_id=locked_invoice.order_id if locked_invoice else None,
                            invoice_id=locked_invoice.pk if locked_invoice else None, return_ref="",
                            roll_forward=False, cid=cid,
-                           currency=locked_invoice.currency if locked_invoice else getattr(customer, "currency", ""))
+                           currency=locked_invoice.currency if locked_invoice else getattr(customer, "currency", ""),
+                           reverse_charge=locked_invoice.reverse_charge if locked_invoice else False)
     applications = []
     if locked_invoice is not None:
         amount = min(cn.unapplied, locked_invoice.balance_due)

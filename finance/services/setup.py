@@ -26,7 +26,6 @@ from finance.exceptions import SetupConflict
 from finance.models import Account, FiscalYear, Invoice, JournalEntry, TaxRate
 from finance.services import terms
 from finance.services.periods import create_fiscal_year
-from finance.tax import DEFAULT_JURISDICTION
 from inventory import services as inventory_services
 
 RATES_FROM = date(2000, 1, 1)
@@ -104,23 +103,27 @@ def _chart(template: str) -> list[str]:
 
 
 def _tax(country: str) -> list[str]:
-    """The home country's categories as the default jurisdiction. A rate no invoice used yet is
-    set to the country's; a rate invoices used is kept (a later change is a new dated rate)."""
+    """The home country's categories, seeded twice: as the country's own rates (country=CC,
+    what its orders and bills are taxed at) and as the fallback rates (no country: what a
+    destination without rates of its own is charged, until the company adds them). A rate no
+    invoice used yet is set to the country's; a rate invoices used is kept (a later change is
+    a new dated rate)."""
     used = Invoice.objects.exists()
     out = []
     for category, rate, name in tax_categories(country):
-        row = (TaxRate.objects.filter(category=category, jurisdiction=DEFAULT_JURISDICTION, valid_to__isnull=True)
-               .order_by("-valid_from").first())
-        if row is None:
-            TaxRate.objects.create(category=category, jurisdiction=DEFAULT_JURISDICTION, valid_from=RATES_FROM,
-                                   rate=rate, name=name)
-        elif row.rate != rate:
-            if used:
-                raise SetupConflict(
-                    f"Tax category {category!r} is {row.rate} and invoices were issued with it; add a dated rate "
-                    f"in tax rates instead.", errors={"country": [f"{category} rate already used by invoices."]})
-            row.rate, row.name = rate, name
-            row.save(update_fields=["rate", "name"])
+        for place in (country.upper(), ""):
+            row = (TaxRate.objects.filter(category=category, country=place, region="", valid_to__isnull=True)
+                   .order_by("-valid_from").first())
+            if row is None:
+                TaxRate.objects.create(category=category, country=place, region="", valid_from=RATES_FROM,
+                                       rate=rate, name=name)
+            elif row.rate != rate:
+                if used:
+                    raise SetupConflict(
+                        f"Tax category {category!r} is {row.rate} and invoices were issued with it; add a dated "
+                        f"rate in tax rates instead.", errors={"country": [f"{category} rate already used by invoices."]})
+                row.rate, row.name = rate, name
+                row.save(update_fields=["rate", "name"])
         out.append(f"{category} {rate.normalize()}")
     return out
 

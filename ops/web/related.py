@@ -26,7 +26,7 @@ def finance():
                   (_("Trial balance"), "web:trial-balance"), (_("AR aging"), "web:ar-aging"), (_("Periods"), "web:periods"),
                   (_("Reconciliations"), "web:reconciliations"), (_("Profit and loss"), "web:report-pnl"),
                   (_("Balance sheet"), "web:report-balance-sheet"), (_("Bank matching"), "web:bank-queue"),
-                  (_("Exchange rates"), "web:exchange-rates"))
+                  (_("Exchange rates"), "web:exchange-rates"), (_("Tax report"), "web:report-tax"))
 
 
 def integrations():

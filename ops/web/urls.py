@@ -64,6 +64,7 @@ urlpatterns = [
     path("finance/reports/balance-sheet/", reports.balance_sheet, name="report-balance-sheet"),
     path("finance/reports/cash-flow/", reports.cash_flow, name="report-cash-flow"),
     path("finance/reports/working-capital/", reports.working_capital, name="report-working-capital"),
+    path("finance/reports/tax/", reports.tax_report, name="report-tax"),
     path("sales/reports/margin/", reports.margin, name="report-margin"),
     path("stock/aging/", reports.stock_aging, name="report-stock-aging"),
     path("stock/accuracy/", reports.stock_accuracy, name="report-stock-accuracy"),

@@ -60,6 +60,7 @@ class CustomerSerializer(strict.ModelSerializer):
                   "preferred_warehouse", "price_list", "tax_category", "created_at", "currency"]
         fields += ["billing_email", "invoice_delivery"]  # documents (core.documents): e-mail invoices on issue
         fields += ["payment_terms"]  # core.PaymentTerms code (finance/payment-terms/)
+        fields += ["tax_exempt", "tax_id", "shipping_region"]  # tax (finance.tax)
         read_only_fields = ["id", "created_at"]
 
     def validate_currency(self, value):
@@ -78,6 +79,12 @@ class CustomerSerializer(strict.ModelSerializer):
         if price_list is not None and price_list.currency != currency:
             raise serializers.ValidationError(
                 {"price_list": [f"is in {price_list.currency}; the customer's currency is {currency}"]})
+        exempt = attrs.get("tax_exempt", getattr(self.instance, "tax_exempt", False))
+        tax_id = (attrs.get("tax_id", getattr(self.instance, "tax_id", "")) or "").strip()
+        if exempt and not tax_id:
+            raise serializers.ValidationError({"tax_id": ["A tax-exempt customer needs the tax id of its exemption."]})
+        if "tax_id" in attrs:
+            attrs["tax_id"] = tax_id
         return attrs
 
 
@@ -123,7 +130,7 @@ class PriceListSerializer(strict.ModelSerializer):
 
     class Meta:
         model = PriceList
-        fields = ["id", "code", "name", "currency", "is_active", "items", "created_at"]
+        fields = ["id", "code", "name", "currency", "is_active", "items", "created_at", "prices_include_tax"]
         read_only_fields = ["id", "created_at"]
 
     def validate_currency(self, value):
@@ -202,7 +209,7 @@ class OrderLineOutputSerializer(strict.ModelSerializer):
         fields = ["id", "line_no", "sku", "quantity", "unit_price", "tax_rate", "line_subtotal", "line_tax",
                   "quantity_allocated", "quantity_backordered", "quantity_shipped", "quantity_invoiced",
                   "quantity_cancelled", "quantity_returned", "price_source", "allocations",
-                  "discount_percent", "discount_amount", "requested_unit_price", "shop_tax"]
+                  "discount_percent", "discount_amount", "requested_unit_price", "shop_tax", "price_includes_tax"]
 
     def get_allocations(self, line) -> list[dict]:
         per: dict[str, Decimal] = {}
@@ -242,7 +249,7 @@ class OrderOutputSerializer(strict.ModelSerializer):
         fields = ["id", "number", "status", "customer", "channel", "external_ref", "fulfillment_policy",
                   "correlation_id", "currency", "subtotal", "tax", "total", "hold_reason", "shipping_address",
                   "created_at", "updated_at", "lines", "charges_total", "charges_tax", "charges", "ship_to",
-                  "exchange_rate", "total_company"]
+                  "exchange_rate", "total_company", "tax_jurisdiction", "reverse_charge"]
 
     @extend_schema_field(OrderChargeOutputSerializer(many=True))
     def get_charges(self, order) -> list[dict]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections import defaultdict
+from decimal import ROUND_FLOOR, Decimal
+
+from django.conf import settings
 
 from core import currencies
 from sales.models import Order, OrderLine
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
+ONE = Decimal("1")
 
 
 def currency_of(order: Order) -> str:
@@ -31,32 +35,74 @@ def full_line_net(ln: OrderLine) -> Decimal:
     return gross - ln.discount_amount
 
 
+def tax_per_document() -> bool:
+    """ERP["TAX_ROUNDING"] = "document": tax is rounded once per rate on a document (order,
+    invoice), not per line (docs/finance.md "Tax")."""
+    return settings.ERP.get("TAX_ROUNDING", "line") == "document"
+
+
 def is_plain(ln: OrderLine) -> bool:
-    """No discount and no shop tax: amount = quantity × price, tax = amount × rate (the common path)."""
-    return not ln.discount_percent and not ln.discount_amount and ln.shop_tax is None
+    """No discount, no shop tax, a net price and tax rounded per line: amount = quantity ×
+    price, tax = amount × rate (the common path: finance computes it from price and rate)."""
+    return (not ln.discount_percent and not ln.discount_amount and ln.shop_tax is None
+            and not ln.price_includes_tax and not tax_per_document())
+
+
+def line_priced(ln: OrderLine, quantity: Decimal, cur: str) -> Decimal:
+    """The goods' amount of `quantity` units as priced (gross when the price includes tax),
+    rounded: quantity × price, or the share of a discounted line's whole amount (so the shares
+    of a fully shipped line add up to the line amount)."""
+    if not ln.discount_percent and not ln.discount_amount:
+        return _rnd(quantity * ln.unit_price, cur)
+    return _rnd(full_line_net(ln) * (quantity / ln.quantity), cur)
+
+
+def tax_of(priced: Decimal, rate: Decimal, inclusive: bool, cur: str) -> Decimal:
+    """The tax in an amount: rate × net, or of a gross amount gross × rate / (1 + rate); both
+    rounded half-up to the currency's minor unit (the net of a gross amount is gross − tax)."""
+    return _rnd(priced * rate / (ONE + rate) if inclusive else priced * rate, cur)
 
 
 def line_amounts(ln: OrderLine, quantity: Decimal, cur: str) -> tuple[Decimal, Decimal]:
-    """(net amount, tax) of `quantity` units of a line, in the order currency `cur`: the goods'
-    net share of the whole line (so the shares of a fully shipped line add up to the line
-    amount) and the shop's tax share, or the rate on the net."""
-    if is_plain(ln):
-        amount = _rnd(quantity * ln.unit_price, cur)
-        return amount, _rnd(amount * ln.tax_rate, cur)
-    share = quantity / ln.quantity
-    amount = _rnd(full_line_net(ln) * share, cur)
+    """(net amount, tax) of `quantity` units of a line, in the order currency `cur`, rounded
+    per line: the shop's tax share exactly as it charged it, else the rate on the net, or the
+    tax taken out of a gross price (net = gross − tax)."""
+    priced = line_priced(ln, quantity, cur)
     if ln.shop_tax is not None:
-        return amount, _rnd(ln.shop_tax * share, cur)
-    return amount, _rnd(amount * ln.tax_rate, cur)
+        return priced, _rnd(ln.shop_tax * (quantity / ln.quantity), cur)
+    tax = tax_of(priced, ln.tax_rate, ln.price_includes_tax, cur)
+    return (priced - tax if ln.price_includes_tax else priced), tax
 
 
-def shipped_share(ln: OrderLine, before: Decimal, quantity: Decimal, cur: str) -> tuple[Decimal, Decimal]:
-    """(net amount, tax) of `quantity` units shipped after `before` units of a discounted or
-    shop-taxed line: the difference of the cumulative shares, so the invoices of a line that
-    ships in several parts add up to exactly its amount and tax, cent for cent."""
-    upto_amount, upto_tax = line_amounts(ln, before + quantity, cur)
-    prev_amount, prev_tax = line_amounts(ln, before, cur) if before else (ZERO, ZERO)
-    return upto_amount - prev_amount, upto_tax - prev_tax
+def document_amounts(parts: list[tuple[object, OrderLine, Decimal, Decimal]], cur: str) -> dict:
+    """(net amount, tax) per key of the lines of one document (an order, a shipment's invoice):
+    `parts` are (key, line, quantity before, quantity). Rounded per line unless
+    ERP["TAX_ROUNDING"] is "document": then each (rate, gross/net) group's tax is rounded once,
+    on the group's total, and shared out over its lines in minor units by largest remainder
+    (ties to the earlier line), so the lines add up to the document's tax exactly. A shop's tax
+    is always taken as it charged it."""
+    out: dict = {}
+    groups: dict[tuple[Decimal, bool], list] = defaultdict(list)
+    for key, ln, before, quantity in parts:
+        if not tax_per_document() or ln.shop_tax is not None:
+            upto = line_amounts(ln, before + quantity, cur)
+            prev = line_amounts(ln, before, cur) if before else (ZERO, ZERO)
+            out[key] = (upto[0] - prev[0], upto[1] - prev[1])
+            continue
+        priced = line_priced(ln, before + quantity, cur) - (line_priced(ln, before, cur) if before else ZERO)
+        groups[(ln.tax_rate, ln.price_includes_tax)].append((key, priced))
+    unit = Decimal(1).scaleb(-currencies.stored_decimals(cur))
+    for (rate, inclusive), items in groups.items():
+        total_tax = tax_of(sum((p for _k, p in items), ZERO), rate, inclusive, cur)
+        exact = [(p * rate / (ONE + rate) if inclusive else p * rate) for _k, p in items]
+        shares = [(e / unit).to_integral_value(rounding=ROUND_FLOOR) * unit for e in exact]
+        left = int((total_tax - sum(shares, ZERO)) / unit)
+        order = sorted(range(len(items)), key=lambda i: (-(exact[i] - shares[i]), i))
+        for i in order[:max(left, 0)]:
+            shares[i] += unit
+        for (key, priced), share in zip(items, shares, strict=True):
+            out[key] = ((priced - share if inclusive else priced), share)
+    return out
 
 
 def recompute_totals(order: Order, lines: list[OrderLine], charges=None) -> None:
@@ -67,8 +113,9 @@ def recompute_totals(order: Order, lines: list[OrderLine], charges=None) -> None
     company = currencies.company_currency()
     cur = currency_of(order)
     subtotal = tax = ZERO
+    amounts = document_amounts([(ln.line_no, ln, ZERO, ln.quantity - ln.quantity_cancelled) for ln in lines], cur)
     for ln in lines:
-        ln.line_subtotal, ln.line_tax = line_amounts(ln, ln.quantity - ln.quantity_cancelled, cur)
+        ln.line_subtotal, ln.line_tax = amounts[ln.line_no]
         subtotal += ln.line_subtotal
         tax += ln.line_tax
     if charges is not None:

@@ -243,21 +243,34 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
     cur, exchange_rate = _currency(order, customer, today)
     ship_to, charge_inputs = _check_extras(order, cur)
     priced = _price_lines(order, customer=customer, on=today, cur=cur)
-    rate = pricing.tax_rate(tax_category=customer.tax_category, on=today)
+    inclusive = bool(getattr(customer, "pl_incl", False))  # the customer's price list is gross
+    if inclusive:
+        _check_gross_prices(priced, cur)
+    # every line's category at the destination in one question (one query), never one per line
+    decision = pricing.tax_decision(
+        customer=customer, on=today, ship_to_country=ship_to.country if ship_to else "",
+        ship_to_region=ship_to.region if ship_to else "",
+        # a shop's own tax needs no rate of ours (a line's or a charge's), so a shop order is never
+        # refused for a rate it does not use
+        categories={_category(p.product) for p in priced if p.shop_tax is None}
+        | ({STANDARD_TAX} if any(c.tax_amount is None for c in charge_inputs) else set()))
+    rate = decision.rates.get(STANDARD_TAX, ZERO)  # order charges are taxed at the standard rate
     new = Order(number=f"~{uuid.uuid4().hex[:24]}", customer=customer, channel=channel, external_ref=external_ref,
                 fulfillment_policy=policy,
                 shipping_address=order.shipping_address or (ship_to.as_text() if ship_to else "")
                 or customer.shipping_address,
-                currency=cur, exchange_rate=exchange_rate,
-                correlation_id=cid, submitted_by=submitted_by if getattr(submitted_by, "pk", None) else None)
+                currency=cur, exchange_rate=exchange_rate, tax_jurisdiction=decision.jurisdiction,
+                reverse_charge=decision.reverse_charge, correlation_id=cid, submitted_by=submitted_by if getattr(submitted_by, "pk", None) else None)
     if ship_to is not None:
         new.ship_to_name, new.ship_to_line1, new.ship_to_line2 = ship_to.name, ship_to.line1, ship_to.line2
         new.ship_to_city, new.ship_to_region = ship_to.city, ship_to.region
         new.ship_to_postcode, new.ship_to_country = ship_to.postcode, ship_to.country
     lines = [OrderLine(order=new, line_no=i, product=p.product, sku=p.sku, quantity=p.quantity,
-                       unit_price=p.unit_price, tax_rate=rate, price_source=p.price_source,
+                       unit_price=p.unit_price, tax_rate=decision.rates.get(_category(p.product), ZERO),
+                       price_source=p.price_source,
                        discount_percent=p.discount_percent, discount_amount=p.discount_amount,
-                       requested_unit_price=p.requested, shop_tax=p.shop_tax)
+                       requested_unit_price=p.requested, shop_tax=p.shop_tax,
+                       price_includes_tax=inclusive and p.shop_tax is None)
              for i, p in enumerate(priced, start=1)]
     charges = [OrderCharge(order=new, line_no=i, kind=c.kind, description=c.description, amount=c.amount,
                            tax_rate=rate if c.tax_amount is None else ZERO,
@@ -323,6 +336,23 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
     return SubmitResult(order=new, created=True, lines=lines, allocations=allocations, charges=charges)
 
 
+STANDARD_TAX = "standard"
+
+
+def _category(product) -> str:
+    return (product.tax_category or STANDARD_TAX).strip().lower()
+
+
+def _check_gross_prices(priced: list[_Priced], cur: str) -> None:
+    """A price that includes tax is what the customer pays per unit: it must be an amount of
+    the currency (no more decimals than it has), else the tax taken out of it is not exact."""
+    errors = {f"lines.{p.index}.unit_price": [f"A price including tax has at most {currencies.decimals(cur)} "
+                                              f"decimal places in {cur}."]
+              for p in priced if p.shop_tax is None and not currencies.fits(p.unit_price, cur)}
+    if errors:
+        raise InvalidOrder("Prices including tax must be amounts of the order currency.", errors=errors)
+
+
 def _price_review_reason(review: list[tuple[OrderLine, _Priced]]) -> str:
     parts = [f"line {ln.line_no} {ln.sku} theirs {p.requested}, ours "
              + (str(ln.unit_price) if p.price_source != "none" else "none") for ln, p in review]
@@ -371,7 +401,8 @@ def _customer(code: str) -> Customer:
         # hand-written: the customer with what pricing reads of its price list (id, is_active)
         rows = list(Customer.objects.raw(
             f"SELECT {sql.columns(Customer, 'c')}, pl.{sql.column(PriceList, 'is_active')} AS pl_active, "
-            f"pl.{sql.column(PriceList, 'currency')} AS pl_currency "
+            f"pl.{sql.column(PriceList, 'currency')} AS pl_currency, "
+            f"pl.{sql.column(PriceList, 'prices_include_tax')} AS pl_incl "
             f"FROM {sql.table(Customer)} c LEFT JOIN {sql.table(PriceList)} pl "
             f"ON pl.{sql.column(PriceList, 'id')} = c.{sql.column(Customer, 'price_list')} "
             f"WHERE c.{sql.column(Customer, 'code')} = %s", [code]))

@@ -24,7 +24,7 @@ from sales.models import (
     Shipment,
     ShipmentLine,
 )
-from sales.services._common import currency_of, derive_status, is_plain, shipped_share
+from sales.services._common import currency_of, derive_status, document_amounts, is_plain
 
 ZERO = Decimal("0")
 
@@ -144,7 +144,9 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
         # did not ship this time), with the cost inventory issued it at.
         shipped = []
         ship_rows = []
-        amounts = {}  # discounted / shop-taxed lines: the exact share of the line that left
+        # discounted, shop-taxed, gross-priced lines (all lines when tax is rounded per document):
+        # the exact net amount and tax of what left, this shipment being the invoice's document
+        parts = []
         cur = currency_of(order)
         for line_id, qty in sorted(shipped_by_line.items(), key=lambda item: order_lines[item[0]].line_no):
             cost_value = q2(cost_by_line[line_id])
@@ -153,7 +155,8 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
             shipped.append((ln, qty, cost_value, unit_cost))
             ship_rows.append((line_id, qty, cost_value, unit_cost))
             if not is_plain(ln):
-                amounts[line_id] = shipped_share(ln, ln.quantity_shipped - qty, qty, cur)
+                parts.append((line_id, ln, ln.quantity_shipped - qty, qty))
+        amounts = document_amounts(parts, cur)
         sql.update_rows(ShipmentLine, _SHIP_LINE_COLUMNS, ship_rows, key="order_line",
                         scope={"shipment": shipment.pk}, default=0)
         if any(picks_by_line.values()):  # lots, bins, serials (tracked products and named bins only)

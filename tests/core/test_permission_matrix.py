@@ -142,6 +142,8 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "inventory:lot": "inventory.stock", "inventory:scan": "inventory.stock",
     "sales:pick-list": "sales.picking",
     "finance:payment-term": "finance.payment_terms",
+    # tax (#17)
+    "finance:report-tax": "finance.reports",
 }
 # fmt: on
 # Routes without a URL kwarg on which another customer's partner still gets a 404: the
@@ -638,6 +640,8 @@ WEB_PAGES = [
     Page("web:customer-credit-edit", "GET", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
     Page("web:customer-credit-edit", "POST", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
     Page("web:invoice-void", "POST", "finance.receivables", _W, "web:invoice"),
+    # tax (#17)
+    Page("web:report-tax", "GET", "finance.reports", _R),
 ]
 # fmt: on
 WEB_WITHOUT_RESOURCE = {"web:home",  # sends each user to their dashboard (or the login page)

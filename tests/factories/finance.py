@@ -24,9 +24,10 @@ class AccountFactory(factory.django.DjangoModelFactory):
 class TaxRateFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = TaxRate
-        django_get_or_create = ("category", "jurisdiction", "valid_from")
+        django_get_or_create = ("category", "country", "region", "valid_from")
 
     category = "reduced"
-    jurisdiction = "default"
+    country = ""
+    region = ""
     rate = Decimal("0.040000")
     valid_from = date(2000, 1, 1)

@@ -42,6 +42,11 @@ def test_setup_company_creates_what_a_fresh_install_needs():
     assert FiscalPeriod.objects.filter(fiscal_year__name="2026").count() == 12
     rates = dict(TaxRate.objects.filter(jurisdiction="default").values_list("category", "rate"))
     assert rates["standard"] == Decimal("0.19") and rates["reduced"] == Decimal("0.07") and rates["zero"] == 0
+    # the country's own rates too (issue 17: rates by country/region), and the input tax account
+    home = dict(TaxRate.objects.filter(country="DE", region="").values_list("category", "rate"))
+    assert home == {"standard": Decimal("0.19"), "reduced": Decimal("0.07"), "zero": Decimal("0")}
+    assert set(TaxRate.objects.filter(country="DE").values_list("jurisdiction", flat=True)) == {"DE"}
+    assert "input_tax" in roles
     wh = Warehouse.objects.get(code="MAIN")
     assert set(Location.objects.filter(warehouse=wh).values_list("code", flat=True)) == {"RCV", "STOCK", "RET",
                                                                                          "SCRAP"}

@@ -48,6 +48,7 @@ PAGES = {
     "web:report-stock-aging": {A, OP, F},
     "web:bank-queue": {A, F},
     "web:bank-reconciliation": {A, F},
+    "web:report-tax": {A, F},
 }
 
 pytestmark = pytest.mark.django_db

@@ -79,7 +79,7 @@ def _links():
         (gettext_noop("Margin"), "web:report-margin"), (gettext_noop("Stock aging"), "web:report-stock-aging"),
         (gettext_noop("Bank matching"), "web:bank-queue"), (gettext_noop("Bank reconciliation"), "web:bank-reconciliation"),
         (gettext_noop("Trial balance"), "web:trial-balance"),
-        (gettext_noop("Stock accuracy"), "web:report-stock-accuracy"))]
+        (gettext_noop("Stock accuracy"), "web:report-stock-accuracy"), (gettext_noop("Tax"), "web:report-tax"))]
 
 
 def _totals(report: dict, labels: dict[str, str], tones: dict[str, str] | None = None) -> list[dict]:
@@ -339,3 +339,26 @@ def bank_reconciliation(request: HttpRequest) -> HttpResponse:
                    rows=r["rows"], form=f, totals=totals, charts=charts, empty=_("Nothing to reconcile."),
                    columns=[Col(_("Item"), "kind"), Col(_("Date"), "date"), Col(_("Reference"), "reference"),
                             Col(_("Description"), "description"), Col(_("Amount"), "amount", numeric=True)])
+
+
+@staff_page("finance.reports")
+@reading_replica()
+def tax_report(request: HttpRequest) -> HttpResponse:
+    """Output and input tax per jurisdiction and rate (finance.reports.tax_report)."""
+    f = PeriodForm(request.GET)
+    date_from, date_to = _period(f)
+    r = finance_selectors.tax_report(date_from=date_from, date_to=date_to)
+    labels = {"output_base": _("Output base"), "output_tax": _("Output tax"), "input_base": _("Input base"),
+              "input_tax": _("Input tax"), "net_tax": _("Net tax payable")}
+    places = [f"{row['jurisdiction']} {row['rate']}" for row in r["rows"]]
+    charts = [chart("tax", _("Output and input tax by jurisdiction and rate"), places,
+                    [(_("Output tax"), [row["output_tax"] for row in r["rows"]]),
+                     (_("Input tax"), [row["input_tax"] for row in r["rows"]])])]
+    return _render(request, title=_("Tax %(from)s – %(to)s") % {"from": date_from, "to": date_to},
+                   rows=r["rows"], form=f, totals=_totals(r, labels), charts=charts,
+                   columns=[Col(_("Jurisdiction"), "jurisdiction"), Col(_("Rate"), "rate", numeric=True),
+                            Col(_("Output base"), "output_base", numeric=True, money=""),
+                            Col(_("Output tax"), "output_tax", numeric=True, money=""),
+                            Col(_("Input base"), "input_base", numeric=True, money=""),
+                            Col(_("Input tax"), "input_tax", numeric=True, money=""),
+                            Col(_("Net tax"), "net_tax", numeric=True, money="")])

@@ -18,6 +18,7 @@ HYPOTHESIS_LEDGERS_PROFILE=ledgers-ci|ledgers-dev. `pytest --hypothesis-seed=N` 
 
 import os
 from collections import defaultdict
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -300,8 +301,9 @@ class Ledgers(RuleBasedStateMachine):
             v = D("0.00")
         self._post(inventory=v, inventory_adjustment=-v)
 
-    @rule(qty=st.integers(1, 5), billed=st.sampled_from(["5.00", "5.05", "6.00"]), over=st.booleans())
-    def buy_and_bill(self, qty, billed, over):
+    @rule(qty=st.integers(1, 5), billed=st.sampled_from(["5.00", "5.05", "6.00"]), over=st.booleans(),
+          input_rate=st.sampled_from(["0", "0.19"]))
+    def buy_and_bill(self, qty, billed, over, input_rate):
         from inventory.services import (
             PurchaseOrderLineInput,
             ReceiveLineInput,
@@ -318,14 +320,17 @@ class Ledgers(RuleBasedStateMachine):
         self._post(inventory=v, grni=-v)
         bill = create_supplier_bill(supplier=supplier, purchase_order=po,
                                     lines=[BillLineInput(product=product, quantity=D(qty + (1 if over else 0)),
-                                                         unit_cost=D(billed))])
+                                                         unit_cost=D(billed), tax_rate=D(input_rate))],
+                                    tax_jurisdiction="DE")
         # three-way match: quantity exact (0 % tolerance), price within 2 % of the PO's 5.00
         matches = not over and billed in ("5.00", "5.05")
         assert bill.status == ("open" if matches else "on_hold"), (bill.status, bill.hold_reasons)
         if matches:
             amount, at_receipt_cost = q2(D(qty) * D(billed)), q2(D(qty) * PO_COST)
-            self._post(ap=-amount, grni=at_receipt_cost, price_variance=amount - at_receipt_cost)
-            self.bills[bill.pk] = amount
+            input_tax = q2(amount * D(input_rate))  # issue 17: input tax the supplier charged
+            self._post(ap=-(amount + input_tax), grni=at_receipt_cost, price_variance=amount - at_receipt_cost,
+                       input_tax=input_tax)
+            self.bills[bill.pk] = amount + input_tax
 
     @precondition(lambda self: SupplierBill.objects.filter(status="open").exists())
     @rule()
@@ -394,6 +399,9 @@ class Ledgers(RuleBasedStateMachine):
         # every control account, to the cent (JournalLine sums, no selector)
         expected = {role: v for role, v in self.gl.items() if v != 0}
         assert {role: v for role, v in balances().items() if v != 0} == expected
+        # the tax report (issue 17) says what the ledger says: output tax = Tax payable, input = Input tax
+        report = selectors.tax_report(date_from=date(2000, 1, 1), date_to=date(2100, 12, 31))["totals"]
+        assert (report["output_tax"], report["input_tax"]) == (-self.gl["tax_payable"], self.gl["input_tax"])
         # inventory: the stock ledger and the level hold the model's quantity and value
         from inventory.selectors import get_stock_level
 
