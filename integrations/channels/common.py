@@ -39,6 +39,7 @@ class ShopFormat:
     # the shop's lines and charges as it sold them (prices, discounts, shipping, its tax)
     lines_of: Callable[[dict, list], list] | None = None      # (payload, errors) -> [CanonicalLine]
     charges_of: Callable[[dict, list], list] | None = None    # (payload, errors) -> [CanonicalCharge]
+    prices_include_tax: Callable[[dict], bool] = lambda payload: False  # the shop's prices are gross
 
 
 def verify_base64_hmac(*, secret: str, body: bytes, header_value: str | None, header_name: str) -> None:
@@ -165,7 +166,8 @@ def parse_shop_order(payload: dict, config: ChannelConfig, shop: ShopFormat) -> 
                                fulfillment_policy=config.fulfillment_policy,
                                shipping_address=address_text(payload.get(shop.address_field), keys=shop.address_keys),
                                ship_to=ship_to_from(payload.get(shop.address_field), keys=shop.address_keys),
-                               charges=charges, price_authorised=True)
+                               charges=charges, price_authorised=True,
+                               prices_include_tax=shop.prices_include_tax(payload))
     return Parsed(drafts=[OrderDraft(canonical=canonical, ref=str(payload.get(shop.ref_field) or order_id),
                                      meta={"shop": config.shop_domain})])
 

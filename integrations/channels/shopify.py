@@ -10,9 +10,10 @@ The order is kept as the shop sold it: each line's `price`, its discounts (the s
 `discount_allocations`, which carry order-level codes too; else `total_discount`) and the
 tax the shop charged on it (its `tax_lines`); each priced shipping line becomes a shipping
 charge at its `discounted_price` with its own `tax_lines`. So the order's total, and its
-invoices', equal the shop's `total_price`. Shops with tax-inclusive prices
-(`taxes_included`) are refused clearly (the message fails and can be reprocessed once
-supported) rather than booked with the tax counted twice.
+invoices', equal the shop's `total_price`. A shop with tax-inclusive prices
+(`taxes_included`) is booked the same way with the prices and discounts as given (gross) and
+the order marked `prices_include_tax`: each line's and shipping line's net is its gross less
+the tax the shop charged on it, so the total is still the shop's.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ CHANNEL = "shopify"
 TOPIC = "orders/create"
 ADDRESS_KEYS = {"province": "province_code", "country": "country_code"}
 
+def taxes_included(payload: dict) -> bool:
+    return payload.get("taxes_included") is True
+
+
 def lines_of(payload: dict, errors: list[dict]) -> list[CanonicalLine]:
-    if payload.get("taxes_included") is True:
-        errors.append({"field": "taxes_included",
-                       "message": "Tax-inclusive shop prices are not supported yet; the order was not booked."})
-        return []
     items = payload.get("line_items")
     if not isinstance(items, list) or not items:
         errors.append({"field": "line_items", "message": "The order has no line items."})
@@ -46,6 +47,8 @@ def lines_of(payload: dict, errors: list[dict]) -> list[CanonicalLine]:
         discount = money_sum(item.get("discount_allocations"), "amount") if item.get("discount_allocations") \
             else decimal_or_none(item.get("total_discount"))
         tax = money_sum(item.get("tax_lines"), "price")
+        if tax is None and taxes_included(payload):
+            tax = Decimal("0")  # a gross price with no tax in it: never taxed again by us
         if not sku:
             errors.append({"field": f"{f}.sku", "message": "Missing SKU."})
         if quantity is None or quantity <= 0:
@@ -69,6 +72,8 @@ def charges_of(payload: dict, errors: list[dict]) -> list[CanonicalCharge]:
             continue
         if amount == 0 and not tax:
             continue  # free shipping: nothing to invoice
+        if taxes_included(payload):  # the shipping price includes its tax: the charge is the net
+            amount -= tax or Decimal("0")
         charges.append(CanonicalCharge(kind="shipping", amount=amount, tax_amount=tax if tax is not None
                                        else Decimal("0"), description=str(line.get("title") or "")[:200]))
     return charges
@@ -82,7 +87,7 @@ FORMAT = ShopFormat(
     external_ref=lambda shop, order_id: str(order_id),  # Shopify order ids are globally unique
     email=lambda payload: payload.get("email") or (payload.get("customer") or {}).get("email"),
     email_field="email", address_field="shipping_address", address_keys=ADDRESS_KEYS, ref_field="name",
-    lines_of=lines_of, charges_of=charges_of,
+    lines_of=lines_of, charges_of=charges_of, prices_include_tax=taxes_included,
 )
 
 

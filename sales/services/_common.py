@@ -65,11 +65,13 @@ def tax_of(priced: Decimal, rate: Decimal, inclusive: bool, cur: str) -> Decimal
 
 def line_amounts(ln: OrderLine, quantity: Decimal, cur: str) -> tuple[Decimal, Decimal]:
     """(net amount, tax) of `quantity` units of a line, in the order currency `cur`, rounded
-    per line: the shop's tax share exactly as it charged it, else the rate on the net, or the
-    tax taken out of a gross price (net = gross − tax)."""
+    per line: the shop's tax share exactly as it charged it (taken out of the price when the
+    shop's prices include it), else the rate on the net, or the tax taken out of a gross price
+    (net = gross − tax)."""
     priced = line_priced(ln, quantity, cur)
-    if ln.shop_tax is not None:
-        return priced, _rnd(ln.shop_tax * (quantity / ln.quantity), cur)
+    if ln.shop_tax is not None:  # gross when the shop's prices include its tax
+        tax = _rnd(ln.shop_tax * (quantity / ln.quantity), cur)
+        return (priced - tax if ln.price_includes_tax else priced), tax
     tax = tax_of(priced, ln.tax_rate, ln.price_includes_tax, cur)
     return (priced - tax if ln.price_includes_tax else priced), tax
 

@@ -93,6 +93,9 @@ class CanonicalOrder:
     charges: list[CanonicalCharge] = field(default_factory=list)
     ship_to: ShipTo | None = None
     currency: str | None = None          # ISO 4217; default the customer's currency
+    # a shop's line prices, discounts and charges include the tax it charged (its tax_amount):
+    # net = gross − that tax (Shopify `taxes_included`)
+    prices_include_tax: bool = False
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,8 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
                        price_source=p.price_source,
                        discount_percent=p.discount_percent, discount_amount=p.discount_amount,
                        requested_unit_price=p.requested, shop_tax=p.shop_tax,
-                       price_includes_tax=inclusive and p.shop_tax is None)
+                       price_includes_tax=(inclusive and p.shop_tax is None)
+                       or (order.prices_include_tax and p.shop_tax is not None))
              for i, p in enumerate(priced, start=1)]
     charges = [OrderCharge(order=new, line_no=i, kind=c.kind, description=c.description, amount=c.amount,
                            tax_rate=rate if c.tax_amount is None else ZERO,

@@ -14,7 +14,6 @@ from django.utils import timezone
 from finance import selectors as finance_selectors
 from finance.models import Invoice
 from finance.services import fx
-from integrations.models import InboundMessage
 from sales.models import Order, Shipment
 from sales.services import ship_shipment
 from tests.integrations.conftest import fixture_bytes, shop_hmac
@@ -117,11 +116,30 @@ def test_woocommerce_line_whose_price_does_not_divide_keeps_the_shop_line_total(
         D("3.34"), D("0.02"), D("10.00"), D("1.90"))
 
 
-def test_tax_inclusive_shopify_prices_fail_clearly(anon_client, shopify_config, products):
+def test_tax_inclusive_shopify_prices_are_booked_net_of_the_shops_tax(anon_client, shopify_config, products,
+                                                                      drain):
+    # given: the same basket from a shop whose prices include 19 % VAT (Shopify taxes_included):
+    # widgets 2 × 47.48 less 9.50 = 85.46 gross with 13.64 tax in it, the gadget 32.80 with 5.24,
+    # shipping 5.83 with 0.93; the shop's total is the sum of the gross amounts
     data = json.loads(fixture_bytes("shopify_order_eur_discount_shipping.json"))
     data["taxes_included"] = True
+    widget, gadget = data["line_items"]
+    widget.update(price="47.48", discount_allocations=[{"amount": "9.50"}], tax_lines=[{"price": "13.64"}])
+    gadget.update(price="32.80", tax_lines=[{"price": "5.24"}])
+    data["shipping_lines"][0].update(price="5.83", discounted_price="5.83", tax_lines=[{"price": "0.93"}])
+    data["total_price"], data["total_tax"] = "124.09", "19.81"
+    # when
     response = _post_shopify(anon_client, json.dumps(data).encode())
-    assert response.status_code == 422 and "Tax-inclusive" in response.json()["detail"]
-    assert not Order.objects.filter(channel="shopify").exists()
-    # kept, failed, for reprocessing once supported
-    assert InboundMessage.objects.get(channel="shopify").status == "failed"
+    # then: each line's net is its gross less the shop's tax; the totals are the shop's
+    assert response.status_code == 201 and response.json()["status"] == "processed", response.json()
+    order = Order.objects.get(channel="shopify", external_ref="5678901299001")
+    lines = {ln.sku: ln for ln in order.lines.all()}
+    assert (lines["WIDGET-1"].line_subtotal, lines["WIDGET-1"].line_tax) == (D("71.82"), D("13.64"))
+    assert (lines["GADGET-2"].line_subtotal, lines["GADGET-2"].line_tax) == (D("27.56"), D("5.24"))
+    assert (order.charges.get().amount, order.charges.get().tax) == (D("4.90"), D("0.93"))
+    assert (order.subtotal, order.tax, order.total) == (D("104.28"), D("19.81"), D("124.09"))
+    # and: invoiced exactly as sold
+    invoices = _ship_everything(order, drain)
+    assert sum((inv.total for inv in invoices), D("0")) == D("124.09")
+    assert sum((inv.tax for inv in invoices), D("0")) == D("19.81")
+    assert finance_selectors.gl_balance_for_role("ar") == finance_selectors.open_invoice_balance_total()
