@@ -477,6 +477,8 @@ CELERY_BEAT_SCHEDULE = {
     "fx-rate-feed": {"task": "finance.tasks.load_rate_feed", "schedule": crontab(hour=16, minute=30)},
     "fx-revaluation": {"task": "finance.tasks.revalue_period_end", "schedule": crontab(day_of_month=1, hour=0,
                                                                                          minute=30)},
+    # 00:15 daily: quotations past valid_until are marked expired (accepting one is refused anyway)
+    "quotation-expiry": {"task": "sales.tasks.expire_quotations", "schedule": crontab(hour=0, minute=15)},
 }
 
 # --- business settings ------------------------------------------------------------------------

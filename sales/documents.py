@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from core.documents import registry
 from core.exceptions import NotFound
 from sales import selectors
-from sales.models import Order, Shipment
+from sales.models import Order, Quotation, Shipment
 
 
 def _lines_of(text: str) -> list[str]:
@@ -41,6 +41,26 @@ def order_confirmation(key) -> registry.Document:
                  "customer": customer_block(customer),
                  "ship_to_lines": _lines_of(order.shipping_address or customer.shipping_address),
                  "lines": lines, "totals": {"subtotal": order.subtotal, "tax": order.tax, "total": order.total}})
+
+
+def quotation(key) -> registry.Document:
+    try:
+        quote = Quotation.objects.select_related("customer").get(pk=int(key))
+    except (Quotation.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"No quotation {key}.") from None
+    lines = [{"line_no": ln.line_no, "sku": ln.sku, "description": ln.product.name, "quantity": ln.quantity,
+              "unit_price": ln.unit_price, "discount_percent": ln.discount_percent, "tax": ln.line_tax,
+              "amount": ln.line_subtotal}
+             for ln in quote.lines.select_related("product").order_by("line_no")]
+    customer = quote.customer
+    return registry.Document(
+        number=quote.number,
+        recipient=customer.billing_email or customer.email,
+        context={"title": _("Quotation"), "number": quote.number, "quotation": quote, "currency": quote.currency,
+                 "customer": customer_block(customer),
+                 "ship_to_lines": _lines_of(quote.shipping_address or customer.shipping_address),
+                 "lines": lines, "has_discounts": any(ln["discount_percent"] for ln in lines),
+                 "totals": {"subtotal": quote.subtotal, "tax": quote.tax, "total": quote.total}})
 
 
 def _tracking(line, name: str) -> list[str]:
@@ -79,3 +99,4 @@ def register() -> None:
                                             "documents/order_confirmation.html", order_confirmation))
     registry.register(registry.DocumentType("packing_slip", _("Packing slip"),
                                             "documents/packing_slip.html", packing_slip))
+    registry.register(registry.DocumentType("quotation", _("Quotation"), "documents/quotation.html", quotation))

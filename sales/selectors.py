@@ -15,6 +15,8 @@ from sales.models import (
     PartnerAccount,
     PartnerChannel,
     PickList,
+    Quotation,
+    QuotationLine,
     Return,
     Shipment,
     partner_api_channel,
@@ -102,6 +104,14 @@ def orders_for(user) -> QuerySet[Order]:
     qs = Order.objects.select_related("customer").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.order_by("line_no").prefetch_related(
             Prefetch("allocations", queryset=Allocation.objects.select_related("warehouse").order_by("pk")))))
+    cid = partner_customer_id(user)
+    return qs.filter(customer_id=cid) if cid is not None else qs
+
+
+def quotations_for(user) -> QuerySet[Quotation]:
+    """Quotations with their customer, order and lines (a partner: its own customer's only)."""
+    qs = Quotation.objects.select_related("customer", "order").prefetch_related(
+        Prefetch("lines", queryset=QuotationLine.objects.order_by("line_no")))
     cid = partner_customer_id(user)
     return qs.filter(customer_id=cid) if cid is not None else qs
 
