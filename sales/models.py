@@ -150,7 +150,28 @@ class PartnerChannel(models.Model):
         return f"{self.name} → {self.customer_id}"
 
 
-class Order(models.Model):
+class ShipToFields(models.Model):
+    """Where an order (or a quotation's order) goes: the structured ship-to (CONTRACT part two);
+    shipping_address keeps its text for older readers."""
+
+    shipping_address = models.TextField(blank=True)
+    ship_to_name = models.CharField(max_length=200, blank=True)
+    ship_to_line1 = models.CharField(max_length=200, blank=True)
+    ship_to_line2 = models.CharField(max_length=200, blank=True)
+    ship_to_city = models.CharField(max_length=100, blank=True)
+    ship_to_region = models.CharField(max_length=100, blank=True)
+    ship_to_postcode = models.CharField(max_length=20, blank=True)
+    ship_to_country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
+
+    class Meta:
+        abstract = True
+
+
+SHIP_TO_FIELDS = ("shipping_address", "ship_to_name", "ship_to_line1", "ship_to_line2", "ship_to_city",
+                  "ship_to_region", "ship_to_postcode", "ship_to_country")
+
+
+class Order(ShipToFields):
     class Status(models.TextChoices):
         CREDIT_HOLD = "credit_hold", "Credit hold"
         # a channel's price differs from ours beyond tolerance: nothing reserved until release-hold
@@ -173,15 +194,6 @@ class Order(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
     fulfillment_policy = models.CharField(max_length=20, choices=Policy.choices, default=Policy.SHIP_PARTIAL)
     hold_reason = models.CharField(max_length=500, blank=True)
-    shipping_address = models.TextField(blank=True)
-    # the structured ship-to (CONTRACT part two); shipping_address keeps its text for older readers
-    ship_to_name = models.CharField(max_length=200, blank=True)
-    ship_to_line1 = models.CharField(max_length=200, blank=True)
-    ship_to_line2 = models.CharField(max_length=200, blank=True)
-    ship_to_city = models.CharField(max_length=100, blank=True)
-    ship_to_region = models.CharField(max_length=100, blank=True)
-    ship_to_postcode = models.CharField(max_length=20, blank=True)
-    ship_to_country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
     currency = models.CharField(max_length=3, default="USD")
     # Company-currency units per unit of `currency`, fixed at the order's date.
     exchange_rate = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("1"))
@@ -488,7 +500,7 @@ class Package(models.Model):
                        models.UniqueConstraint(fields=["shipment", "number"], name="sales_package_uniq")]
 
 
-class Quotation(models.Model):
+class Quotation(ShipToFields):
     """An offer to a customer: priced and taxed as an order would be (sales.services.intake.price_order),
     nothing reserved. Accepting it submits the order through the canonical submission (price,
     tax, credit and availability decided at that moment; the quoted prices are kept while it
@@ -508,14 +520,6 @@ class Quotation(models.Model):
     external_ref = models.CharField(max_length=120, blank=True, help_text="The customer's reference (RFQ number).")
     fulfillment_policy = models.CharField(max_length=20, choices=Order.Policy.choices,
                                           default=Order.Policy.SHIP_PARTIAL)
-    shipping_address = models.TextField(blank=True)
-    ship_to_name = models.CharField(max_length=200, blank=True)
-    ship_to_line1 = models.CharField(max_length=200, blank=True)
-    ship_to_line2 = models.CharField(max_length=200, blank=True)
-    ship_to_city = models.CharField(max_length=100, blank=True)
-    ship_to_region = models.CharField(max_length=100, blank=True)
-    ship_to_postcode = models.CharField(max_length=20, blank=True)
-    ship_to_country = models.CharField(max_length=2, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     exchange_rate = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("1"))
     subtotal = MoneyField(default=ZERO)

@@ -116,6 +116,23 @@ def quotations_for(user) -> QuerySet[Quotation]:
     return qs.filter(customer_id=cid) if cid is not None else qs
 
 
+def list_quotations(*, search: str | None = None, status: str | None = None) -> QuerySet[Quotation]:
+    """Quotations for the staff desk, newest first: by number, customer code or reference."""
+    qs = Quotation.objects.select_related("customer", "order").order_by("-created_at", "-id")
+    if status:
+        qs = qs.filter(status=status)
+    if search:
+        qs = qs.filter(Q(number__icontains=search) | Q(customer__code__iexact=search)
+                       | Q(external_ref__icontains=search))
+    return qs
+
+
+def get_quotation(*, quotation_id: int) -> Quotation | None:
+    return (Quotation.objects.select_related("customer", "order", "created_by")
+            .prefetch_related(Prefetch("lines", queryset=QuotationLine.objects.order_by("line_no")))
+            .filter(pk=quotation_id).first())
+
+
 def shipments_for(user) -> QuerySet[Shipment]:
     qs = Shipment.objects.select_related("order", "warehouse").prefetch_related("lines")
     cid = partner_customer_id(user)
@@ -301,7 +318,7 @@ def customer_choices(*, active_only: bool = True) -> list[tuple[str, str]]:
 
 def status_choices(kind: str) -> list[tuple[str, str]]:
     """The statuses of orders ("order") or shipments ("shipment"), for filters."""
-    return list({"order": Order, "shipment": Shipment}[kind].Status.choices)
+    return list({"order": Order, "shipment": Shipment, "quotation": Quotation}[kind].Status.choices)
 
 
 def order_figures(*, today, since) -> dict:

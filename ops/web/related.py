@@ -10,7 +10,8 @@ def _links(*names: tuple[str, str]) -> list[tuple[str, str]]:
 
 
 def orders():
-    return _links(("Orders", "web:orders"), ("Shipments", "web:shipments"), ("Exceptions", "web:exceptions"))
+    return _links(("Orders", "web:orders"), ("Shipments", "web:shipments"), ("Exceptions", "web:exceptions"),
+                  ("Quotations", "web:quotations"))
 
 
 def stock():

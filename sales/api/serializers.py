@@ -221,6 +221,13 @@ class ShipToOutputSerializer(strict.Serializer):
     country = serializers.CharField(source="ship_to_country")
 
 
+def ship_to_representation(doc) -> dict | None:
+    """An order's or a quotation's structured ship-to, or None when it has none."""
+    if not (doc.ship_to_country or doc.ship_to_line1):
+        return None
+    return ShipToOutputSerializer(doc).data
+
+
 class OrderOutputSerializer(strict.ModelSerializer):
     customer = serializers.CharField(source="customer.code")
     lines = OrderLineOutputSerializer(many=True)
@@ -242,9 +249,7 @@ class OrderOutputSerializer(strict.ModelSerializer):
 
     @extend_schema_field(ShipToOutputSerializer(allow_null=True))
     def get_ship_to(self, order) -> dict | None:
-        if not (order.ship_to_country or order.ship_to_line1):
-            return None
-        return ShipToOutputSerializer(order).data
+        return ship_to_representation(order)
 
 
 _order_output: OrderOutputSerializer | None = None
@@ -476,9 +481,7 @@ class QuotationOutputSerializer(strict.ModelSerializer):
 
     @extend_schema_field(ShipToOutputSerializer(allow_null=True))
     def get_ship_to(self, quotation) -> dict | None:
-        if not (quotation.ship_to_country or quotation.ship_to_line1):
-            return None
-        return ShipToOutputSerializer(quotation).data
+        return ship_to_representation(quotation)
 
 
 class AmendLineInputSerializer(strict.Serializer):

@@ -108,9 +108,7 @@ class OrderViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveModelM
             customer_code=code,
             channel=channel,
             external_ref=data["external_ref"],
-            lines=[services.CanonicalLine(sku=ln["sku"], quantity=ln["quantity"], unit_price=ln.get("unit_price"),
-                                          uom=ln.get("uom") or None, discount_percent=ln.get("discount_percent"))
-                   for ln in data["lines"]],
+            lines=_canonical_lines(data["lines"]),
             charges=[services.CanonicalCharge(kind=c["kind"], amount=c["amount"], description=c["description"])
                      for c in data.get("charges") or ()],
             ship_to=services.ShipTo(**data["ship_to"]) if data.get("ship_to") else None,
@@ -173,6 +171,12 @@ class OrderViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveModelM
         return Response(s.OrderOutputSerializer(self.get_queryset().get(pk=order.pk)).data)
 
 
+def _canonical_lines(lines) -> list:
+    return [services.CanonicalLine(sku=ln["sku"], quantity=ln["quantity"], unit_price=ln.get("unit_price"),
+                                   uom=ln.get("uom") or None, discount_percent=ln.get("discount_percent"))
+            for ln in lines]
+
+
 def _with_written_lines(result):
     """The order of a SubmitResult with its lines and their allocations in the prefetch cache."""
     order = result.order
@@ -228,9 +232,7 @@ class QuotationViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveMo
             raise ValidationError({"customer": ["This field is required."]})
         canonical = services.CanonicalOrder(
             customer_code=code, channel="quotation", external_ref=data["external_ref"],
-            lines=[services.CanonicalLine(sku=ln["sku"], quantity=ln["quantity"], unit_price=ln.get("unit_price"),
-                                          uom=ln.get("uom") or None, discount_percent=ln.get("discount_percent"))
-                   for ln in data["lines"]],
+            lines=_canonical_lines(data["lines"]),
             ship_to=services.ShipTo(**data["ship_to"]) if data.get("ship_to") else None,
             fulfillment_policy=data["fulfillment_policy"], shipping_address=data.get("shipping_address") or None,
             currency=data.get("currency") or None,

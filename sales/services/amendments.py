@@ -17,7 +17,7 @@ from core.messaging.publishing import buffered_events, publish_many
 from core.money import q3
 from sales import events, locks, pricing
 from sales.exceptions import AmendBelowShipped, InvalidOrder, OrderNotFound, OrderStateConflict
-from sales.models import Customer, Order, OrderLine
+from sales.models import SHIP_TO_FIELDS, Customer, Order, OrderLine
 from sales.services import allocation
 from sales.services._common import derive_status, recompute_totals
 from sales.services.changes import _kick_backorders, take_back
@@ -85,7 +85,7 @@ def amend_order(*, order_id: int, lines: list[AmendLine] | None = None, ship_to:
                            errors={"lines": ["At least one line must keep a quantity."]})
     if len(after) > MAX_LINES:
         raise InvalidOrder(f"At most {MAX_LINES} lines per order.", errors={"lines": [f"At most {MAX_LINES}."]})
-    kept_ship_to = ship_to if ship_to is not None else _ship_to_of(order)
+    kept_ship_to = ship_to if ship_to is not None else ShipTo.of(order)
     canonical = CanonicalOrder(
         customer_code=customer.code, channel=order.channel, external_ref=order.external_ref,
         lines=[CanonicalLine(sku=sku, quantity=q,
@@ -238,17 +238,8 @@ def _scaled_discount(line: OrderLine | None, quantity: Decimal) -> Decimal | Non
     return (line.discount_amount * quantity / line.quantity).quantize(Decimal("0.01"))
 
 
-def _ship_to_of(order: Order) -> ShipTo | None:
-    if not order.ship_to_country and not order.ship_to_line1:
-        return None
-    return ShipTo(name=order.ship_to_name, line1=order.ship_to_line1, line2=order.ship_to_line2,
-                  city=order.ship_to_city, region=order.ship_to_region, postcode=order.ship_to_postcode,
-                  country=order.ship_to_country)
-
-
 def _set_ship_to(order: Order, priced: Order) -> None:
-    for name in ("shipping_address", "ship_to_name", "ship_to_line1", "ship_to_line2", "ship_to_city",
-                 "ship_to_region", "ship_to_postcode", "ship_to_country"):
+    for name in SHIP_TO_FIELDS:
         setattr(order, name, getattr(priced, name))
 
 

@@ -72,6 +72,14 @@ class ShipTo:
     line2: str = ""
     region: str = ""
 
+    @classmethod
+    def of(cls, doc) -> ShipTo | None:
+        """The structured ship-to stored on an order or a quotation; None when it has none."""
+        if not doc.ship_to_country and not doc.ship_to_line1:
+            return None
+        return cls(name=doc.ship_to_name, line1=doc.ship_to_line1, line2=doc.ship_to_line2, city=doc.ship_to_city,
+                   region=doc.ship_to_region, postcode=doc.ship_to_postcode, country=doc.ship_to_country)
+
     def as_text(self) -> str:
         lines = [self.name, self.line1, self.line2, " ".join(x for x in (self.city, self.region, self.postcode) if x),
                  self.country]

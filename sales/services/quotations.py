@@ -22,7 +22,7 @@ from sales.exceptions import (
     QuotationNotFound,
     QuotationStateConflict,
 )
-from sales.models import Order, Quotation, QuotationLine
+from sales.models import SHIP_TO_FIELDS, Order, Quotation, QuotationLine
 from sales.services.intake import (
     CanonicalLine,
     CanonicalOrder,
@@ -79,7 +79,7 @@ def create_quotation(order: CanonicalOrder, *, valid_until: dt.date | None = Non
         external_ref=(order.external_ref or "").strip()[:120], fulfillment_policy=policy,
         currency=cur, exchange_rate=exchange_rate, subtotal=priced.subtotal, tax=priced.tax, total=priced.total,
         correlation_id=cid, created_by=created_by if getattr(created_by, "pk", None) else None,
-        **{name: getattr(priced, name) for name in _SHIP_TO_FIELDS})
+        **{name: getattr(priced, name) for name in SHIP_TO_FIELDS})
     quotation._change_reason = "created"
     quotation.save()
     QuotationLine.objects.bulk_create([
@@ -88,10 +88,6 @@ def create_quotation(order: CanonicalOrder, *, valid_until: dt.date | None = Non
                       line_subtotal=ln.line_subtotal, line_tax=ln.line_tax, price_source=ln.price_source)
         for ln in built.lines])
     return quotation
-
-
-_SHIP_TO_FIELDS = ("shipping_address", "ship_to_name", "ship_to_line1", "ship_to_line2", "ship_to_city",
-                   "ship_to_region", "ship_to_postcode", "ship_to_country")
 
 
 def _lock(quotation_id) -> Quotation:
@@ -145,17 +141,12 @@ def accept_quotation(*, quotation_id: int, accepted_by=None) -> Order:
                                      f"(order {quotation.order.number}).", order=quotation.order.number)
     _refuse_lapsed(quotation, timezone.localdate())
     lines = list(quotation.lines.order_by("line_no"))
-    ship_to = None
-    if quotation.ship_to_country or quotation.ship_to_line1:
-        ship_to = ShipTo(name=quotation.ship_to_name, line1=quotation.ship_to_line1, line2=quotation.ship_to_line2,
-                         city=quotation.ship_to_city, region=quotation.ship_to_region,
-                         postcode=quotation.ship_to_postcode, country=quotation.ship_to_country)
     canonical = CanonicalOrder(
         customer_code=quotation.customer.code, channel=QUOTATION_CHANNEL, external_ref=quotation.number,
         lines=[CanonicalLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price,
                              discount_percent=ln.discount_percent or None) for ln in lines],
         fulfillment_policy=quotation.fulfillment_policy, shipping_address=quotation.shipping_address or None,
-        ship_to=ship_to, price_authorised=True, currency=quotation.currency)
+        ship_to=ShipTo.of(quotation), price_authorised=True, currency=quotation.currency)
     result = submit_order(canonical, submitted_by=accepted_by, correlation_id=quotation.correlation_id)
     quotation.order = result.order
     quotation.status, quotation.accepted_at = Quotation.Status.ACCEPTED, timezone.now()

@@ -48,6 +48,8 @@ PAGES = {
     "web:report-stock-aging": {A, OP, F},
     "web:bank-queue": {A, F},
     "web:bank-reconciliation": {A, F},
+    "web:quotations": STAFF,
+    "web:quotation-new": {A, OP},
 }
 
 pytestmark = pytest.mark.django_db

@@ -10,13 +10,11 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from core import roles
 from core.documents.models import OutboundDocument
 from core.documents.tasks import send_document_task
 from core.messaging.models import OutboxEvent
 from sales import services
-from sales.models import Order, PartnerAccount, Quotation
-from tests.conftest import client_for, make_user
+from sales.models import Order, Quotation
 from tests.documents.conftest import pdf_text
 from tests.factories.sales import CustomerFactory
 from tests.sales.conftest import level
@@ -31,13 +29,6 @@ ORDERS = "/api/v1/sales/orders/"
 def _mail(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-@pytest.fixture
-def partner_client(customer):
-    user = make_user("acme-api", roles.PARTNER)
-    PartnerAccount.objects.create(user=user, customer=customer)
-    return client_for(user)
 
 
 @pytest.fixture
