@@ -140,6 +140,8 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "inventory:location": "inventory.catalogue", "inventory:bin-move": "inventory.stock",
     "inventory:lot": "inventory.stock", "inventory:scan": "inventory.stock",
     "sales:pick-list": "sales.picking",
+    # quotations and amendments (#17): the order desk's rights; sending needs the log's write too
+    "sales:quotation": "sales.orders", "sales:quotation-send": ("sales.orders", "documents.outbound"),
 }
 # fmt: on
 # Routes without a URL kwarg on which another customer's partner still gets a 404: the
@@ -306,6 +308,9 @@ def _build_world() -> World:
         customer_code=acme.code, channel="api", external_ref="MX-1",
         lines=[sales_services.CanonicalLine(sku=product.sku, quantity=D("3"))])).order
     drain_outbox()
+    quotation = sales_services.create_quotation(sales_services.CanonicalOrder(
+        customer_code=acme.code, channel="quotation", external_ref="MX-Q1",
+        lines=[sales_services.CanonicalLine(sku=product.sku, quantity=D("1"))]))
     shipment = order.shipments.get()
     pick_list = sales_services.create_pick_list(warehouse_code=main.code, shipment_ids=[shipment.pk])
     sales_services.ship_shipment(shipment_id=shipment.pk, tracking_number="MX-TRK")
@@ -392,6 +397,7 @@ def _build_world() -> World:
         "web:purchase-order": {"pk": po.pk}, "web:exception": {"pk": exception.pk},
         "web:delivery": {"pk": WebhookDelivery.objects.filter(endpoint=endpoint).latest("id").pk},
         "web:inbound-message": {"pk": message.pk},
+        "sales:quotation": {"pk": quotation.pk}, "web:quotation": {"pk": quotation.pk},
     }
     clients = {column: client_for(user) for column, user in users.items()}
     clients["anon"] = APIClient()
@@ -632,6 +638,15 @@ WEB_PAGES = [
     Page("web:trace-json", "GET", "ops.monitoring", _R, None, (("correlation_id", "no-such-id"),)),
     Page("web:customer-credit-edit", "GET", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
     Page("web:customer-credit-edit", "POST", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
+    # #17: the quotation desk and the amend page
+    Page("web:quotations", "GET", "sales.orders", _R),
+    Page("web:quotation-new", "GET", "sales.orders", _W),
+    Page("web:quotation-new", "POST", "sales.orders", _W),
+    Page("web:quotation", "GET", "sales.orders", _R, "web:quotation"),
+    Page("web:quotation-accept", "POST", "sales.orders", _W, "web:quotation"),
+    Page("web:order-amend", "GET", "sales.orders", _W, "web:order"),
+    Page("web:order-amend", "POST", "sales.orders", _W, "web:order"),
+    Page("web:document-send", "POST", "sales.orders", _W, "web:quotation", (("document_type", "quotation"),)),
 ]
 # fmt: on
 WEB_WITHOUT_RESOURCE = {"web:home"}  # sends each user to their dashboard (or the login page)
