@@ -139,6 +139,7 @@ ADMIN_MODELS: dict[str, str] = {
     "finance.Refund": "finance.banking", "finance.PaymentRun": "finance.payables",
     "finance.SupplierBankDetails": "finance.payables",
     "core.OutboundDocument": "documents.outbound",
+    "sales.Quotation": "sales.orders",
 }
 
 _ADMIN_CHECKS = (("has_view_permission", READ), ("has_add_permission", WRITE),
