@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test install lock audit lint migrate seed worker beat web bench clean
+.PHONY: run test install lock audit lint migrate seed worker beat web bench clean messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,16 @@ $(STAMP): pyproject.toml requirements.lock | $(PY)
 	$(PIP) install --quiet --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+## the translations (locale/<lang>/LC_MESSAGES/django.po) compiled to .mo with Babel (no GNU gettext needed)
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po | $(STAMP)
+	$(VENV)/bin/pybabel -q compile --domain django --directory locale --locale $*
+
+## make messages: compile the translations (part of install); after marking new strings, extract them with
+## `DEBUG=1 .venv/bin/python manage.py makemessages -l de --no-location -i ".venv/*" -i "tests/*" -i "bench/*"`
+messages: $(MO_FILES)
+
+install: $(STAMP) $(MO_FILES)
 
 ## make lock: re-resolve requirements.lock after a change to pyproject.toml (keeps existing pins where they still fit)
 lock: install

@@ -26,6 +26,13 @@ What is measured
 The on-commit hand-off of outbox events to Celery is switched off in this process (the beat
 sweeper would relay them); writing the events is included in every figure.
 
+With --lots-and-bins the 200 SKUs are seeded in a separate database-wide shape: every other
+SKU is lot-tracked (three lots with different expiries, shelf life 365 days) and every SKU's
+stock lies in a named storage bin (`BIN-nnn`), not the default bin; receipts name a lot and a
+bin, reservations allocate by FEFO over the lots. Run it against its own database: the
+products' tracking is fixed at their first seeding (issue #16's "with lots and bins in the
+data").
+
 Database: DATABASE_URL, default postgres://postgres@127.0.0.1:5432/erp_bench_inventory
 (created and migrated if missing). The 10^6 generated moves are kept between runs.
 """
@@ -79,28 +86,72 @@ def setup_django() -> None:
     integ.enqueue_dispatch = lambda event_id: None
 
 
-def seed() -> dict:
+LOTS = ("L1", "L2", "L3")
+
+
+def _lot_expiry(lot: str):
+    import datetime
+
+    return datetime.date(2030, 1, 1) + datetime.timedelta(days=90 * LOTS.index(lot))
+
+
+def _receipt_line(product_id: int, quantity, unit_cost, ids: dict, rnd: random.Random):
+    """A receipt line for the bench: with --lots-and-bins, a lot (tracked SKUs) and the SKU's bin."""
     from inventory import services
-    from inventory.models import Product, StockLevel, UnitOfMeasure, Warehouse
+
+    if not ids.get("lots_and_bins"):
+        return services.ReceiptLineInput(product=product_id, quantity=quantity, unit_cost=unit_cost)
+    lot = rnd.choice(LOTS) if product_id in ids["tracked"] else ""
+    return services.ReceiptLineInput(product=product_id, quantity=quantity, unit_cost=unit_cost, lot=lot,
+                                     expiry_date=_lot_expiry(lot) if lot else None,
+                                     location=ids["bins"][product_id])
+
+
+def seed(lots_and_bins: bool = False) -> dict:
+    from inventory import services
+    from inventory.models import Location, Product, StockLevel, UnitOfMeasure, Warehouse
 
     ea, _ = UnitOfMeasure.objects.get_or_create(code="EA", defaults={"name": "Each", "decimals": 0})
     w1, _ = Warehouse.objects.get_or_create(code="BW1", defaults={"name": "Bench 1", "priority": 1})
     w2, _ = Warehouse.objects.get_or_create(code="BW2", defaults={"name": "Bench 2", "priority": 2})
     products = []
     for i in range(N_PRODUCTS):
+        tracked = lots_and_bins and i % 2 == 1
         p, _ = Product.objects.get_or_create(sku=f"BENCH-{i:03d}", defaults={
-            "name": f"Bench {i}", "uom": ea, "cost_method": "fifo" if i % 4 == 0 else "moving_average"})
+            "name": f"Bench {i}", "uom": ea, "cost_method": "fifo" if i % 4 == 0 else "moving_average",
+            "tracking": "lot" if tracked else "none", "shelf_life_days": 365 if tracked else None})
         products.append(p)
     huge, _ = Product.objects.get_or_create(sku=HUGE_SKU, defaults={"name": "Bench huge ledger", "uom": ea})
-    # plenty to reserve in both warehouses (top up to 10^7 available)
+    ids = {"w1": w1.pk, "w2": w2.pk, "products": [p.pk for p in products], "huge": huge.pk,
+           "lots_and_bins": lots_and_bins, "tracked": {p.pk for p in products if p.tracking == "lot"},
+           "bins": {p.pk: f"BIN-{i:03d}" for i, p in enumerate(products)}}
+    if lots_and_bins:
+        for wh in (w1, w2):
+            for code in ids["bins"].values():
+                Location.objects.get_or_create(warehouse=wh, code=code, defaults={"kind": Location.Kind.STORAGE})
+    # plenty to reserve in both warehouses (top up to 10^7 available; a third in each lot)
+    rnd = random.Random(7)
     for wh in (w1, w2):
         have = {lv.product_id: lv.on_hand - lv.reserved for lv in StockLevel.objects.filter(warehouse=wh)}
-        lines = [services.ReceiptLineInput(product=p, quantity=D("10000000") - have.get(p.pk, D(0)),
-                                           unit_cost=D("2.50"))
-                 for p in products if have.get(p.pk, D(0)) < D("5000000")]
+        lines = []
+        for p in products:
+            if have.get(p.pk, D(0)) >= D("5000000"):
+                continue
+            missing = D("10000000") - have.get(p.pk, D(0))
+            if p.pk in ids["tracked"]:
+                lines += [_lot_line(p.pk, lot, (missing / 3).quantize(D(1)), ids) for lot in LOTS]
+            else:
+                lines.append(_receipt_line(p.pk, missing, D("2.50"), ids, rnd))
         if lines:
             services.receive_stock(warehouse=wh, lines=lines, reference="bench opening")
-    return {"w1": w1.pk, "w2": w2.pk, "products": [p.pk for p in products], "huge": huge.pk}
+    return ids
+
+
+def _lot_line(product_id: int, lot: str, quantity, ids: dict):
+    from inventory import services
+
+    return services.ReceiptLineInput(product=product_id, quantity=quantity, unit_cost=D("2.50"), lot=lot,
+                                     expiry_date=_lot_expiry(lot), location=ids["bins"][product_id])
 
 
 # --- workers -----------------------------------------------------------------------------------
@@ -118,9 +169,9 @@ def _receipts_worker(args) -> list[float]:
     cpu0 = time.process_time()
     for _ in range(n):
         t0 = time.perf_counter()
-        services.receive_stock(warehouse=ids["w1"], lines=[services.ReceiptLineInput(
-            product=rnd.choice(ids["products"]), quantity=D(rnd.randint(1, 50)),
-            unit_cost=D(rnd.randint(100, 900)) / 100)], reference="bench")
+        services.receive_stock(warehouse=ids["w1"], lines=[_receipt_line(
+            rnd.choice(ids["products"]), D(rnd.randint(1, 50)), D(rnd.randint(100, 900)) / 100, ids, rnd)],
+            reference="bench")
         times.append(time.perf_counter() - t0)
     connections.close_all()
     return times, time.process_time() - cpu0
@@ -287,12 +338,17 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--skip-throughput", action="store_true", help="only the 10^6-move ledger and latency part")
     ap.add_argument("--skip-ledger", action="store_true", help="only the throughput part")
+    ap.add_argument("--lots-and-bins", action="store_true",
+                    help="every other SKU lot-tracked (3 lots), every SKU's stock in a named bin (own database!)")
     ap.add_argument("--async-commit", action="store_true",
                     help="also run the throughput part with synchronous_commit=off for the session "
                          "(shows how much of each operation is the WAL flush at commit)")
     args = ap.parse_args()
     setup_django()
-    ids = seed()
+    ids = seed(args.lots_and_bins)
+    if args.lots_and_bins:
+        print(f"lots and bins: {len(ids['tracked'])} of {len(ids['products'])} SKUs lot-tracked (3 lots each), "
+              "every SKU in a named bin")
     from django.db import connection
 
     print(f"PostgreSQL {connection.cursor().connection.info.server_version}, {os.cpu_count()} CPUs, "

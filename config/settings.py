@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.UserLocaleMiddleware",  # the user's language and time zone (after authentication)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -220,6 +221,10 @@ if not SECRETS_KEYS:
             "print(Fernet.generate_key().decode())\"` and set it in the environment (docs/operations.md).")
 
 LANGUAGE_CODE = "en-us"
+# The staff UI's languages (a user's preference, else Accept-Language, else LANGUAGE_CODE):
+# locale/<code>/LC_MESSAGES/django.po, compiled to .mo by `make messages` (part of `make install`)
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -59,11 +59,12 @@ _TABLE: dict[str, tuple[str, str, str, str, str, str]] = {
     "finance.banking":            ("rw", "-",  "rw", "-",  "-",  "bank accounts, statement import and matching, refunds, bank reconciliation"),
     "finance.reports":            ("r",  "-",  "r",  "-",  "-",   "profit and loss, balance sheet, cash flow, DSO/DPO and inventory turnover"),
     "sales.margin":               ("r",  "-",  "r",  "-",  "-",   "sales and gross margin by customer, product, category"),
-    "inventory.reports":          ("r",  "r",  "r",  "-",  "-",   "stock aging and dead stock"),
+    "inventory.reports":          ("r",  "r",  "r",  "-",  "-",   "stock aging, dead stock, stock accuracy"),
     "documents.outbound":         ("rw", "rw", "rw", "r",  "-",  "the outbound document log; e-mail a document (with a write of the document's own resource)"),
     "sales.picking":              ("rw", "rw", "r",  "r",  "-",  "pick lists (waves) and their confirmation"),
     "finance.currencies":         ("r",  "r",  "r",  "r",  "-",   "ISO 4217 currencies and their minor units"),
     "finance.exchange_rates":     ("rw", "r",  "rw", "r",  "-",  "exchange rates by date (API, CSV import, rate feed)"),
+    "inventory.purchase_entry":   ("w",  "w",  "w",  "-",  "-",   "create a purchase order by hand (web; finance and purchasing)"),
 }
 # fmt: on
 

@@ -7,10 +7,14 @@ clears the cache on commit. Before setup the settings stand in (`ERP["COMPANY_NA
 
 from __future__ import annotations
 
+import zoneinfo
+from datetime import date, datetime, tzinfo
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.utils import DatabaseError
+from django.utils import timezone
 
 from core.models import Company
 
@@ -45,6 +49,27 @@ def currency() -> str:
 def name() -> str:
     company = get_company()
     return company.name if company is not None else settings.ERP["COMPANY_NAME"]
+
+
+def time_zone() -> tzinfo:
+    """The zone of the company's business day: Company.time_zone, before setup settings.TIME_ZONE."""
+    company = get_company()
+    name = (company.time_zone if company is not None else "") or settings.TIME_ZONE
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def today() -> date:
+    """The company's business date now: what `date.today()` meant (a document date, "overdue",
+    a period), taken in the company's time zone and not the server's or UTC's."""
+    return local_date(timezone.now())
+
+
+def local_date(moment: datetime) -> date:
+    """The business date of an aware moment (a posting's timestamp) in the company's time zone."""
+    return moment.astimezone(time_zone()).date()
 
 
 def forget() -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     http_status = 422
     code = "rule_violation"
-    title = "Business rule refused the request"
+    title = _("Business rule refused the request")
 
     def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None, **extra: Any) -> None:
         super().__init__(detail)
@@ -26,22 +28,22 @@ class ValidationFailed(DomainError):
 
     http_status = 400
     code = "invalid"
-    title = "Invalid input"
+    title = _("Invalid input")
 
 
 class NotFound(DomainError):
     http_status = 404
     code = "not_found"
-    title = "Not found"
+    title = _("Not found")
 
 
 class StateConflict(DomainError):
     http_status = 409
     code = "conflict"
-    title = "Conflict with the current state"
+    title = _("Conflict with the current state")
 
 
 class PermissionRefused(DomainError):
     http_status = 403
     code = "forbidden"
-    title = "Not allowed"
+    title = _("Not allowed")

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import encryption
 from core.api.problems import problem_json_response
@@ -86,7 +87,7 @@ class IdempotencyMiddleware:
         if request.method != "POST" or key is None or not request.path.startswith("/api/"):
             return self.get_response(request)
         if not key or len(key) > 255:
-            return problem_json_response(400, "Invalid input", "Idempotency-Key must be 1 to 255 characters.",
+            return problem_json_response(400, _("Invalid input"), "Idempotency-Key must be 1 to 255 characters.",
                                          code="invalid", errors={HEADER: ["1 to 255 characters."]})
 
         principal, fingerprint = _principal(request), _fingerprint(request)
@@ -117,7 +118,7 @@ class IdempotencyMiddleware:
 
     def _claim(self, request, principal, key, fingerprint):
         ttl_start = timezone.now() - settings.IDEMPOTENCY_KEY_TTL
-        for _ in range(2):
+        for _attempt in range(2):
             try:
                 record = IdempotencyRecord(
                     principal=principal, key=key, fingerprint=fingerprint, method=request.method,
@@ -140,7 +141,7 @@ class IdempotencyMiddleware:
                     continue
                 if existing.fingerprint != fingerprint:
                     return None, problem_json_response(
-                        422, "Idempotency key reused",
+                        422, _("Idempotency key reused"),
                         "This Idempotency-Key was already used with a different request body or path.",
                         code="idempotency_key_mismatch")
                 if existing.state == IdempotencyRecord.State.IN_FLIGHT:
@@ -153,15 +154,15 @@ class IdempotencyMiddleware:
                             created_at=existing.created_at).delete()
                         continue
                     return None, problem_json_response(
-                        409, "Request in progress",
+                        409, _("Request in progress"),
                         "A request with this Idempotency-Key is still being processed; retry later.",
                         code="idempotency_in_flight")
                 return None, _replay(existing)
-        return None, problem_json_response(409, "Request in progress", "Could not claim the Idempotency-Key.",
+        return None, problem_json_response(409, _("Request in progress"), "Could not claim the Idempotency-Key.",
                                            code="idempotency_in_flight")
 
 
 def purge_expired_keys() -> int:
     cutoff = timezone.now() - settings.IDEMPOTENCY_KEY_TTL
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted

@@ -30,6 +30,7 @@ import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export import resources, widgets
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import RowResult
@@ -42,12 +43,12 @@ MAX_ROWS = 50_000
 
 class ImportFileError(ValidationFailed):
     code = "import_file"
-    title = "The file cannot be read"
+    title = gettext_lazy("The file cannot be read")
 
 
 class UnknownImportKind(ValidationFailed):
     code = "unknown_import_kind"
-    title = "Unknown import kind"
+    title = gettext_lazy("Unknown import kind")
 
 
 # --- cell widgets: a bad cell raises ValueError, which import-export files under its column ------

@@ -7,7 +7,11 @@ import structlog
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 
+from core import preferences
 from core.api.problems import problem_json_response
 
 from . import context
@@ -90,17 +94,41 @@ class RequestGuardMiddleware:
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return problem_json_response(400, "Bad request", "Content-Length is not a number.", code="parse_error")
+            return problem_json_response(400, _("Bad request"), "Content-Length is not a number.", code="parse_error")
         if limit is not None and declared > limit:
-            return problem_json_response(413, "Payload too large",
+            return problem_json_response(413, _("Payload too large"),
                                          f"The request body is {declared} bytes; the limit is {limit}.",
                                          code="payload_too_large", limit=limit)
         try:
             where = _has_nul(request)
         except RequestDataTooBig:  # a chunked body without Content-Length
-            return problem_json_response(413, "Payload too large", f"The request body exceeds {limit} bytes.",
+            return problem_json_response(413, _("Payload too large"), f"The request body exceeds {limit} bytes.",
                                          code="payload_too_large", limit=limit)
         if where is not None:
-            return problem_json_response(400, "Invalid input", f"The request {where} contains a NUL character.",
+            return problem_json_response(400, _("Invalid input"), f"The request {where} contains a NUL character.",
                                          code="invalid", errors={where: ["NUL characters are not allowed."]})
         return self.get_response(request)
+
+
+class UserLocaleMiddleware:
+    """Django's LocaleMiddleware, with the signed-in user's preference first (core.preferences):
+    the language is the user's choice, else the browser's Accept-Language, else LANGUAGE_CODE;
+    times are shown in the user's time zone, else settings.TIME_ZONE (all stored in UTC).
+
+    Both are restored after the response, so nothing leaks to the next request on the thread."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        chosen = session.get(preferences.SESSION_LANGUAGE, "") if session is not None else ""
+        language = chosen if chosen in preferences.languages() else translation.get_language_from_request(request)
+        zone = session.get(preferences.SESSION_TIME_ZONE, "") if session is not None else ""
+        zone = zone if zone and preferences.is_time_zone(zone) else None
+        with translation.override(language), timezone.override(zone):
+            request.LANGUAGE_CODE = translation.get_language()
+            response = self.get_response(request)
+            response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        patch_vary_headers(response, ("Accept-Language",))
+        return response

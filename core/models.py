@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+
+def _default_time_zone() -> str:
+    return settings.TIME_ZONE
 
 
 class IdempotencyRecord(models.Model):
@@ -83,6 +89,8 @@ class Company(models.Model):
     tax_id = models.CharField(max_length=40, blank=True, default="", help_text="VAT / sales tax id shown on documents.")
     registration_id = models.CharField(max_length=60, blank=True, default="",
                                        help_text="Company register number shown on documents.")
+    time_zone = models.CharField(max_length=64, default=_default_time_zone,
+                                 help_text="IANA zone of the company's business day (core.company.today()).")
     set_up_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -105,3 +113,20 @@ class Company(models.Model):
 # The document archive and outbound log (defined in core.documents).
 from core.documents.models import ArchivedDocument, OutboundDocument  # noqa: E402,F401
 from core.messaging.models import ConsumedEvent, ConsumerFailure, OutboxEvent  # noqa: E402,F401
+
+
+class UserPreference(models.Model):
+    """A user's language and time zone for the staff UI (core.middleware.UserLocaleMiddleware).
+
+    Blank means "not chosen": the language then follows the browser (Accept-Language), then
+    settings.LANGUAGE_CODE; the time zone follows settings.TIME_ZONE.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    language = models.CharField(_("language"), max_length=10, blank=True, default="", choices=settings.LANGUAGES)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language or '-'} {self.time_zone or '-'}"

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django_prometheus.exports import ExportToDjangoView
 from kombu import Connection
@@ -154,13 +155,13 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 def not_found(request: HttpRequest, exception=None):
     if request.path.startswith("/api/"):
-        return problem_json_response(404, "Not found", f"No resource at {request.path}.", code="not_found")
+        return problem_json_response(404, _("Not found"), f"No resource at {request.path}.", code="not_found")
     return render(request, "404.html", status=404)
 
 
 def server_error(request: HttpRequest):
     if request.path.startswith("/api/"):
-        return problem_json_response(500, "Internal error",
+        return problem_json_response(500, _("Internal error"),
                                      "An unexpected error occurred. Quote the correlation id to support.",
                                      code="internal_error")
     return render(request, "500.html", status=500)

@@ -107,9 +107,11 @@ class FiscalYearAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
 @admin.action(description="Close the selected periods")
 def close_periods(modeladmin, request, queryset):
+    """The guard rails of the web and the API (close_period_checked), oldest first; choosing the
+    periods and the action is the admin's confirmation."""
     for period in queryset.order_by("start_date"):
         try:
-            services.close_period(period_id=period.pk, closed_by=request.user)
+            services.close_period_checked(period_id=period.pk, confirm=period.name, closed_by=request.user)
             modeladmin.message_user(request, f"Closed {period.name}.", messages.SUCCESS)
         except DomainError as exc:
             modeladmin.message_user(request, f"{period.name}: {exc.detail}", messages.ERROR)

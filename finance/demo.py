@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.utils import timezone
-
+from core import company as core_company
 from finance.defaults import ensure_default_chart
 from finance.models import Account, TaxRate
 from finance.services import create_fiscal_year
@@ -33,7 +32,7 @@ def seed(stdout) -> None:
     for category, juris, rate, name in TAX_RATES:
         TaxRate.objects.get_or_create(category=category, jurisdiction=juris, valid_from=date(2000, 1, 1),
                                       defaults={"rate": rate, "name": name})
-    year = timezone.localdate().year
+    year = core_company.today().year
     create_fiscal_year(year=year)
     stdout.write(f"  finance: {Account.objects.count()} accounts, fiscal year {year} (12 open periods), "
                  f"{TaxRate.objects.count()} tax rates")

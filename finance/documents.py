@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
+from core import company as core_company
 from core.documents import registry
 from core.exceptions import NotFound, ValidationFailed
 from finance.models import CreditNote, Invoice
@@ -94,7 +94,7 @@ def customer_statement(key, date_from=None, date_to=None) -> registry.Document:
         number=number, recipient=customer["email"],
         context={"title": _("Customer statement"), "number": number, "statement": statement,
                  "currency": "", "customer": customer, "aging": list(statement.get("aging", {}).items()),
-                 "printed_on": timezone.localdate()})
+                 "printed_on": core_company.today()})
 
 
 def register() -> None:

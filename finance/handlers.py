@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 import structlog
-from django.utils import timezone
 
+from core import company as core_company
 from core.documents import services as document_services
 from core.exceptions import ValidationFailed
 from core.messaging.consumers import batch_handler, consumer
@@ -40,7 +40,7 @@ def _event_date(event, *fields: str):
     for f in fields:
         if event.data.get(f):
             return invoicing._as_date(event.data[f])
-    return timezone.localtime(event.time).date()
+    return core_company.local_date(event.time)
 
 
 class _Warehouses:

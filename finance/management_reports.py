@@ -16,9 +16,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Q, Sum
-from django.utils import timezone
+from django.db.models import DecimalField, F, Q, Sum
+from django.db.models.functions import Round, TruncMonth
 
+from core import company as core_company
+from core import currencies
 from core.money import q2
 from finance.models import (
     DEBIT_NORMAL,
@@ -281,27 +283,56 @@ def working_capital_kpis(*, date_from: date, date_to: date, compare: bool = True
 
 # --- margin rows (sales' margin report asks through sales.ports.MarginSource) ----------------------
 
-def invoiced_margin_rows(*, group_by: str, date_from: date | None = None, date_to: date | None = None) -> list[dict]:
+def _company_amount(document: str):
+    """A line's amount in the company currency as the journal posted it: at its document's rate,
+    rounded per line to the company currency's minor unit (finance.services.fx.to_company; the
+    journal's rounding line is not revenue and is left out, as the P&L leaves it out of revenue)."""
+    places = currencies.decimals(currencies.company_currency())
+    return Round(F("amount") * F(f"{document}__exchange_rate"), places,
+                 output_field=DecimalField(max_digits=24, decimal_places=places))
+
+
+MARGIN_GROUPS = {"customer": ("invoice__customer_id", "credit_note__customer_id"),
+                 "product": ("product_id", "product_id"),
+                 "month": ("month", "month")}
+
+
+def invoiced_margin_rows(*, group_by: str, date_from: date | None = None, date_to: date | None = None,
+                         warehouse_id: int | None = None, product_ids=None) -> list[dict]:
     """Invoiced revenue and its cost (InvoiceLine.amount / cost_value) net of credit notes, by
-    customer_id or product_id, for documents dated in the range; void invoices excluded."""
-    key = {"customer": "customer_id", "product": "product_id"}[group_by]
+    customer_id, product_id or month (the first day of the document's month), for documents
+    dated in the range; void invoices excluded. Revenue is in the company currency (each line at
+    its document's rate, as posted), cost is too (the COGS the shipment posted).
+
+    `warehouse_id`: invoices of shipments from that warehouse, and credit notes against those
+    invoices (a credit note without an invoice has no warehouse and is left out). `product_ids`:
+    only those products' lines (sales passes a product category's products)."""
+    inv_key, cn_key = MARGIN_GROUPS[group_by]
+    key = {"customer": "customer_id", "product": "product_id", "month": "month"}[group_by]
     inv = InvoiceLine.objects.exclude(invoice__status="void")
     cn = CreditNoteLine.objects.all()
     if date_from is not None:
         inv, cn = inv.filter(invoice__issue_date__gte=date_from), cn.filter(credit_note__issue_date__gte=date_from)
     if date_to is not None:
         inv, cn = inv.filter(invoice__issue_date__lte=date_to), cn.filter(credit_note__issue_date__lte=date_to)
-    inv_key = "invoice__customer_id" if group_by == "customer" else "product_id"
-    cn_key = "credit_note__customer_id" if group_by == "customer" else "product_id"
+    if warehouse_id is not None:
+        inv = inv.filter(invoice__shipment__warehouse_id=warehouse_id)
+        cn = cn.filter(credit_note__invoice__shipment__warehouse_id=warehouse_id)
+    if product_ids is not None:
+        inv, cn = inv.filter(product_id__in=list(product_ids)), cn.filter(product_id__in=list(product_ids))
+    if group_by == "month":
+        inv = inv.annotate(month=TruncMonth("invoice__issue_date"))
+        cn = cn.annotate(month=TruncMonth("credit_note__issue_date"))
     out: dict[object, dict] = {}
-    for r in inv.values(inv_key).annotate(rev=Sum("amount"), cost=Sum("cost_value"), qty=Sum("quantity")).order_by():
+    for r in inv.values(inv_key).annotate(rev=Sum(_company_amount("invoice")), cost=Sum("cost_value"),
+                                          qty=Sum("quantity")).order_by():
         row = out.setdefault(r[inv_key], {key: r[inv_key], "revenue": ZERO, "cost": ZERO, "quantity": ZERO})
         row["revenue"] += r["rev"] or ZERO
         row["cost"] += r["cost"] or ZERO
         row["quantity"] += r["qty"] or ZERO
     # a credit note gives back revenue; its goods' cost comes back only when goods returned
     for r in cn.values(cn_key, "credit_note__disposition").annotate(
-            rev=Sum("amount"), cost=Sum("cost_value"), qty=Sum("quantity")).order_by():
+            rev=Sum(_company_amount("credit_note")), cost=Sum("cost_value"), qty=Sum("quantity")).order_by():
         row = out.setdefault(r[cn_key], {key: r[cn_key], "revenue": ZERO, "cost": ZERO, "quantity": ZERO})
         row["revenue"] -= r["rev"] or ZERO
         row["quantity"] -= r["qty"] or ZERO
@@ -320,7 +351,7 @@ def bank_reconciliation(*, bank_account_id: int, as_of: date | None = None) -> d
     the items between them: bank lines not (fully) matched yet, and GL postings no bank line
     has cleared (dated on or after the first statement's opening balance, which covers what
     came before). `balanced` when GL + unmatched bank − uncleared GL = statement balance."""
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or core_company.today()
     bank = BankAccount.objects.select_related("account").get(pk=bank_account_id)
     first = BankStatement.objects.filter(bank_account=bank).order_by("date_from", "pk").first()
     opening = first.opening_balance if first is not None and first.opening_balance is not None else ZERO
@@ -357,7 +388,7 @@ def bank_reconciliation(*, bank_account_id: int, as_of: date | None = None) -> d
 
 def cash_position(*, as_of: date | None = None) -> dict:
     """Each bank account's GL balance and its unmatched statement lines (the dashboard)."""
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or core_company.today()
     banks = list(BankAccount.objects.select_related("account").filter(is_active=True).order_by("code"))
     sums = _movements(None, as_of, {b.account_id for b in banks} | cash_account_ids())
     rows = []

@@ -30,8 +30,10 @@ class OpenReceivables:
 class InvoicedMargin:
     """sales.ports.MarginSource: invoice and credit-note lines (amount, cost_value)."""
 
-    def margin_rows(self, *, group_by: str, date_from: dt.date | None, date_to: dt.date | None) -> list[dict]:
-        return selectors.invoiced_margin_rows(group_by=group_by, date_from=date_from, date_to=date_to)
+    def margin_rows(self, *, group_by: str, date_from: dt.date | None, date_to: dt.date | None,
+                    warehouse_id: int | None = None, product_ids=None) -> list[dict]:
+        return selectors.invoiced_margin_rows(group_by=group_by, date_from=date_from, date_to=date_to,
+                                              warehouse_id=warehouse_id, product_ids=product_ids)
 
 
 class RatesOnDate:

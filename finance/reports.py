@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils import timezone
 
+from core import company as core_company
 from core.currencies import company_currency
 from core.money import q2
 from finance.exceptions import FinanceNotFound
@@ -118,7 +119,7 @@ def ar_aging(*, as_of: date | None = None, customer_id: int | None = None) -> di
     """Open invoice balances per customer by days past due (current, 1–30, 31–60, 61–90, 90+),
     with the customer's unapplied credit beside them. The buckets are in the company currency
     (each document as carried in GL AR); `by_currency` repeats them in each document currency."""
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or core_company.today()
     invoices = Invoice.objects.filter(balance_due__gt=0).exclude(status=Invoice.Status.VOID).select_related("customer")
     if customer_id is not None:
         invoices = invoices.filter(customer_id=customer_id)
@@ -164,7 +165,7 @@ def ar_aging(*, as_of: date | None = None, customer_id: int | None = None) -> di
 def ap_aging(*, as_of: date | None = None) -> dict:
     """Open (posted) supplier bill balances per supplier by days past due, in the company
     currency (as carried in GL AP) and per bill currency (`by_currency`)."""
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or core_company.today()
     bills = SupplierBill.objects.filter(balance_due__gt=0, status__in=[SupplierBill.Status.OPEN,
                                                                           SupplierBill.Status.PARTIALLY_PAID])
     by_supplier: dict[int, dict] = {}
@@ -192,13 +193,13 @@ def customer_statement(*, customer_id: int, date_from: date | None = None, date_
     Amounts are in the company currency (each document at its own rate); every line also
     names its currency and amount in it, and `by_currency` has the opening and closing balance
     per document currency."""
-    date_to = date_to or timezone.localdate()
+    date_to = date_to or core_company.today()
     date_from = date_from or date_to.replace(day=1)
     txns: list[tuple[date, int, str, str, Decimal, str, Decimal]] = []
     for inv in Invoice.objects.filter(customer_id=customer_id):
         txns.append((inv.issue_date, 0, "invoice", inv.number, inv.total_company, inv.currency, inv.total))
         if inv.status == Invoice.Status.VOID and inv.voided_at:
-            txns.append((timezone.localtime(inv.voided_at).date(), 1, "void", inv.number, -inv.total_company,
+            txns.append((core_company.local_date(inv.voided_at), 1, "void", inv.number, -inv.total_company,
                          inv.currency, -inv.total))
     for p in Payment.objects.filter(customer_id=customer_id):
         txns.append((p.received_on, 2, "payment", p.number, -p.total_company, p.currency, -p.amount))

@@ -7,8 +7,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
-from django.utils import timezone
 
+from core import company as core_company
 from core import context
 from finance.services import rate_feed, revaluation
 
@@ -30,7 +30,7 @@ def load_rate_feed(source: str | None = None) -> dict:
 def revalue_period_end() -> dict:
     """Beat (the 1st of each month, early): revalue open foreign AR/AP at the last day of the
     month just ended (reversed the next day). Idempotent per date."""
-    end = timezone.localdate().replace(day=1) - timedelta(days=1)
+    end = core_company.today().replace(day=1) - timedelta(days=1)
     with context.correlation(context.get_correlation_id()):
         result = revaluation.revalue(on=end)
     return {"date": end.isoformat(), "entry": getattr(result.entry, "number", None)}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from core.exceptions import DomainError, NotFound, StateConflict, ValidationFailed
 
 
 class UnsafeWebhookUrl(ValidationFailed):
     code = "unsafe_webhook_url"
-    title = "Webhook URL refused"
+    title = _("Webhook URL refused")
 
 
 class DeliveryNotReplayable(StateConflict):
@@ -17,32 +19,32 @@ class DeliveryNotReplayable(StateConflict):
 class PayloadTooLarge(DomainError):
     http_status = 413
     code = "payload_too_large"
-    title = "Payload too large"
+    title = _("Payload too large")
 
 
 class BadSignature(DomainError):
     http_status = 401
     code = "bad_signature"
-    title = "Signature verification failed"
+    title = _("Signature verification failed")
 
 
 class UnknownChannel(NotFound):
     code = "unknown_channel"
-    title = "Unknown shop or trading partner"
+    title = _("Unknown shop or trading partner")
 
 
 class InboundRejected(ValidationFailed):
     """The message was stored but could not be turned into orders (parse or business errors)."""
 
     code = "inbound_message_failed"
-    title = "Inbound message failed"
+    title = _("Inbound message failed")
 
 
 class ControlNumberReused(StateConflict):
     """An EDI interchange reuses a control number already received with other content."""
 
     code = "control_number_reused"
-    title = "Interchange control number reused"
+    title = _("Interchange control number reused")
 
 
 class MessageNotReprocessable(StateConflict):
@@ -53,7 +55,7 @@ class X12Error(ValidationFailed):
     """A malformed X12 interchange; carries the segment number, segment id and element."""
 
     code = "x12_syntax_error"
-    title = "Malformed X12 interchange"
+    title = _("Malformed X12 interchange")
 
     def __init__(self, detail: str, *, segment_number: int | None = None, segment_id: str = "",
                  element: int | None = None, ak_code: str = "", transaction_index: int | None = None) -> None:

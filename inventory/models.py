@@ -137,6 +137,7 @@ class Location(models.Model):
         QUARANTINE = "quarantine", "Quarantine"
 
     DEFAULT_CODE = "DEFAULT"
+    DISCREPANCY_CODE = "DISCREPANCY"  # quarantine bin for stock a picker did not find, until counted
 
     warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="locations")
     code = models.CharField(max_length=40)

@@ -1,4 +1,5 @@
-"""Inventory reports (selectors; a read replica may serve them): stock aging and dead stock.
+"""Inventory reports (selectors; a read replica may serve them): stock aging and dead stock,
+stock accuracy per bin from cycle counts.
 
 Age is counted from the arrival of the stock still on hand: the quantity on hand at the date
 is taken from the most recent inbound moves first (receipts, transfers in, returns, count
@@ -16,11 +17,14 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Abs
 from django.utils import timezone
 
+from core import company as core_company
 from core import sql
 from core.money import q2
-from inventory.models import Product, StockMove, Warehouse
+from inventory.models import Adjustment, BinLevel, Location, Product, StockMove, Warehouse
 
 ZERO = Decimal("0")
 BUCKETS = ((0, 30, "0_30"), (31, 60, "31_60"), (61, 90, "61_90"), (91, 180, "91_180"), (181, None, "over_180"))
@@ -36,7 +40,7 @@ def stock_aging(*, as_of: date | None = None, warehouse_code: str | None = None,
                 dead_after_days: int = 90) -> dict:
     """Quantity and value on hand per product and warehouse at the end of `as_of`, split by
     age bucket (days since arrival), with the last outbound date and a dead-stock flag."""
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or core_company.today()
     end = _end_of(as_of)
     t = sql.table(StockMove)
     c = {f: sql.column(StockMove, f) for f in ("product", "warehouse", "quantity", "value", "created_at", "id")}
@@ -76,7 +80,7 @@ def stock_aging(*, as_of: date | None = None, warehouse_code: str | None = None,
                                    "value": Decimal(value), "last_outbound": _as_dt(last_out),
                                    "oldest_arrival": None, **{b[2]: ZERO for b in BUCKETS}}
             arrived = _as_dt(arrived)
-            age = (as_of - timezone.localtime(arrived).date()).days
+            age = (as_of - core_company.local_date(arrived)).days
             for lo, hi, name in BUCKETS:
                 if age >= lo and (hi is None or age <= hi):
                     row[name] += Decimal(part)
@@ -94,15 +98,15 @@ def stock_aging(*, as_of: date | None = None, warehouse_code: str | None = None,
             continue
         last_out = row["last_outbound"]
         last_activity = max(x for x in (last_out, row["oldest_arrival"]) if x is not None)
-        dead = timezone.localtime(last_out).date() < dead_before if last_out else \
-            timezone.localtime(last_activity).date() < dead_before
+        dead = core_company.local_date(last_out) < dead_before if last_out else \
+            core_company.local_date(last_activity) < dead_before
         unit = row["value"] / row["quantity"] if row["quantity"] else ZERO
         out.append({"sku": sku, "name": name, "category": cat, "warehouse": warehouses[w],
                     "quantity": row["quantity"], "value": q2(row["value"]),
                     **{b[2]: row[b[2]] for b in BUCKETS},
                     **{f"value_{b[2]}": q2(row[b[2]] * unit) for b in BUCKETS},
-                    "oldest_arrival": timezone.localtime(row["oldest_arrival"]).date() if row["oldest_arrival"] else None,
-                    "last_outbound": timezone.localtime(last_out).date() if last_out else None,
+                    "oldest_arrival": core_company.local_date(row["oldest_arrival"]) if row["oldest_arrival"] else None,
+                    "last_outbound": core_company.local_date(last_out) if last_out else None,
                     "dead_stock": dead})
     totals = {"quantity": sum((r["quantity"] for r in out), ZERO), "value": q2(sum((r["value"] for r in out), ZERO)),
               **{f"value_{b[2]}": q2(sum((r[f"value_{b[2]}"] for r in out), ZERO)) for b in BUCKETS},
@@ -110,6 +114,68 @@ def stock_aging(*, as_of: date | None = None, warehouse_code: str | None = None,
               "dead_stock_lines": sum(1 for r in out if r["dead_stock"])}
     return {"as_of": as_of, "dead_after_days": dead_after_days, "buckets": [b[2] for b in BUCKETS],
             "rows": out, "totals": totals}
+
+
+def stock_accuracy_by_bin(*, date_from: date | None = None, date_to: date | None = None,
+                          warehouse_code: str | None = None) -> dict:
+    """Cycle-count accuracy per bin and per warehouse over the counts of a period.
+
+    A count is an Adjustment row (a scrap is not a count); a count of an untracked product
+    without a bin is one of the warehouse's default bin. Per bin: counted lines, lines with a
+    variance (counted ≠ system), their value (the adjustments' value, as an absolute sum and
+    net) and the accuracy = lines without variance / counted lines. `held_for_count` lists
+    what short picks put in the discrepancy bin and nobody has counted away yet.
+    """
+    qs = Adjustment.objects.exclude(reason__startswith="scrap")
+    if date_from:
+        qs = qs.filter(created_at__gte=_end_of(date_from - timedelta(days=1)))
+    if date_to:
+        qs = qs.filter(created_at__lt=_end_of(date_to))
+    if warehouse_code:
+        qs = qs.filter(warehouse__code=warehouse_code)
+    grouped = (qs.values("warehouse_id", "warehouse__code", "location__code", "location__kind")
+               .annotate(counted=Count("pk"), variance=Count("pk", filter=~Q(difference=0)),
+                         abs_value=Sum(Abs("value")), net_value=Sum("value")))
+    defaults = dict(Location.objects.filter(is_default=True).values_list("warehouse_id", "code"))
+    bins: dict[tuple[str, str], dict] = {}
+    for g in grouped:
+        code = g["location__code"] or defaults.get(g["warehouse_id"], Location.DEFAULT_CODE)
+        row = bins.setdefault((g["warehouse__code"], code), {
+            "warehouse": g["warehouse__code"], "bin": code, "kind": g["location__kind"] or Location.Kind.STORAGE,
+            "counted_lines": 0, "variance_lines": 0, "variance_value": ZERO, "net_variance_value": ZERO})
+        row["counted_lines"] += g["counted"]
+        row["variance_lines"] += g["variance"]
+        row["variance_value"] += Decimal(g["abs_value"] or 0)
+        row["net_variance_value"] += Decimal(g["net_value"] or 0)
+    rows = [_accuracy(r) for _k, r in sorted(bins.items())]
+    per_warehouse: dict[str, dict] = {}
+    for r in rows:
+        w = per_warehouse.setdefault(r["warehouse"], {"warehouse": r["warehouse"], "counted_lines": 0,
+                                                      "variance_lines": 0, "variance_value": ZERO,
+                                                      "net_variance_value": ZERO})
+        for k in ("counted_lines", "variance_lines", "variance_value", "net_variance_value"):
+            w[k] += r[k]
+    held = (BinLevel.objects.filter(location__code=Location.DISCREPANCY_CODE, on_hand__gt=0)
+            .order_by("warehouse__code", "product__sku", "lot__code")
+            .values_list("warehouse__code", "product__sku", "lot__code", "on_hand"))
+    if warehouse_code:
+        held = held.filter(warehouse__code=warehouse_code)
+    totals = _accuracy({"counted_lines": sum(r["counted_lines"] for r in rows),
+                        "variance_lines": sum(r["variance_lines"] for r in rows),
+                        "variance_value": sum((r["variance_value"] for r in rows), ZERO),
+                        "net_variance_value": sum((r["net_variance_value"] for r in rows), ZERO)})
+    return {"date_from": date_from, "date_to": date_to, "rows": rows,
+            "warehouses": [_accuracy(w) for _k, w in sorted(per_warehouse.items())], "totals": totals,
+            "held_for_count": [{"warehouse": w, "sku": sku, "lot": lot or "", "quantity": q}
+                               for w, sku, lot, q in held]}
+
+
+def _accuracy(row: dict) -> dict:
+    n = row["counted_lines"]
+    row["variance_value"] = q2(row["variance_value"])
+    row["net_variance_value"] = q2(row["net_variance_value"])
+    row["accuracy"] = (Decimal(n - row["variance_lines"]) / Decimal(n)).quantize(Decimal("0.0001")) if n else None
+    return row
 
 
 def _as_dt(value):
@@ -120,4 +186,4 @@ def _as_dt(value):
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
 
 
-__all__ = ["stock_aging"]
+__all__ = ["stock_accuracy_by_bin", "stock_aging"]

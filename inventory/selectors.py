@@ -12,6 +12,7 @@ from django.db import connection, connections
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
+from core import company as core_company
 from core import replica, sql
 from core.querysets import filter_given
 from core.sql import columns
@@ -288,7 +289,7 @@ def atp(*, product, warehouse, until: date | None = None) -> list[dict]:
     quantities on their expected dates (undated orders count from today). Rows:
     [{date, incoming, projected}] with the first row for today.
     """
-    today = date.today()
+    today = core_company.today()
     pid, wid = getattr(product, "pk", product), getattr(warehouse, "pk", warehouse)
     level = get_stock_level(warehouse=wid, product=pid)
     demand = open_demand(product_ids=[pid], warehouse_ids=[wid]).get((pid, wid), ZERO)
@@ -689,7 +690,7 @@ def product_labels(product_ids) -> dict[int, dict]:
                                                                                           "category")}
 
 
-from inventory.reports import stock_aging  # noqa: E402,F401  (reports are selectors too)
+from inventory.reports import stock_accuracy_by_bin, stock_aging  # noqa: E402,F401  (reports are selectors too)
 
 # --- the staff order desk (#22) -------------------------------------------------------------------
 
@@ -729,7 +730,7 @@ def list_stock_by_bin(*, product_ids=None, warehouse_ids=None, by: str = "locati
     Rows {product, warehouse, location, location_kind, lot, expiry_date, on_hand, reserved,
     available}; quarantine and expired stock show available 0.
     """
-    today = date.today()
+    today = core_company.today()
     levels = StockLevel.objects.select_related("product", "warehouse").order_by(
         "product__sku", "warehouse__priority", "warehouse__code")
     bins = BinLevel.objects.select_related("location", "lot").filter(on_hand__gt=0)
@@ -837,6 +838,15 @@ def reservation_places(reservation_ids) -> dict[int, dict]:
             for r in rows}
 
 
+def serial_places(*, product_id: int, warehouse_id: int, serials) -> dict[str, tuple[str, str]]:
+    """{serial: (bin code, lot code)} for those of `serials` in stock in this warehouse; a serial
+    not in the answer is not in stock there (shipped, elsewhere or never received)."""
+    rows = (Serial.objects.filter(product_id=product_id, warehouse_id=warehouse_id, in_stock=True,
+                                  serial__in=list(serials))
+            .values_list("serial", "location__code", "lot__code"))
+    return {s: (loc or "", lot or "") for s, loc, lot in rows}
+
+
 def iter_bin_discrepancies():
     """I1/I2 at the bin grain. Yields {kind, product_id, warehouse_id, location_id, lot_id, sku,
     warehouse_code, expected, actual}:
@@ -898,7 +908,7 @@ def iter_bin_discrepancies():
 def expired_stock_available(*, today: date | None = None) -> list[dict]:
     """Bin rows of expired lots outside quarantine with unreserved stock: sellable on paper
     (the warehouse level counts them), never allocated by FEFO; move them to quarantine."""
-    today = today or date.today()
+    today = today or core_company.today()
     rows = (BinLevel.objects.filter(lot__expiry_date__lte=today, on_hand__gt=F("reserved"))
             .exclude(location__kind__in=[Location.Kind.QUARANTINE, Location.Kind.SCRAP])
             .select_related("product", "warehouse", "location", "lot").order_by("lot__expiry_date", "id"))

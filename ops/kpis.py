@@ -23,6 +23,7 @@ from django.db.models import Count, OuterRef
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core import company as core_company
 from core.exceptions import ValidationFailed
 from core.messaging import selectors as messaging_selectors
 from finance import selectors as finance_selectors
@@ -57,7 +58,7 @@ def _rate(num: int, den: int) -> float | None:
 
 def window(date_from: date | None, date_to: date | None) -> tuple[datetime, datetime, date, date]:
     """[start, end) datetimes for inclusive dates; default the last 30 days. Raises 400 on a bad window."""
-    today = timezone.now().date()
+    today = core_company.today()
     date_to = date_to or today
     date_from = date_from or (date_to - timedelta(days=29))
     if date_from > date_to:

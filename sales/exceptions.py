@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from core.exceptions import DomainError, NotFound, PermissionRefused, StateConflict, ValidationFailed
 
 
@@ -73,7 +75,7 @@ class PriceListCurrencyMismatch(DomainError):
     """An order in a currency other than the customer's price list's (its prices are in that one)."""
 
     code = "price_list_currency_mismatch"
-    title = "The order's currency differs from the price list's"
+    title = _("The order's currency differs from the price list's")
 
 
 class QuotationNotFound(NotFound):

@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 
 from core import numbering, sql
 from core.sql import columns
-from sales.models import Allocation, Customer, Order, OrderLine, Return, Shipment
+from sales.models import Allocation, Customer, Order, OrderLine, PickListLine, Return, Shipment
 
 ORDER_SERIES = "order"
 ORDER_PREFIX, ORDER_PADDING = "SO-", 6
@@ -108,7 +108,13 @@ def _shipment_allocations_sql() -> str:
 @functools.cache
 def _shipment_sql() -> str:
     col, warehouse = sql.column, _warehouse_model()
-    return (f"SELECT {columns(Shipment, 's')}, w.{col(warehouse, 'code')} AS w_code FROM {sql.table(Shipment)} s "
+    pl = sql.table(PickListLine)
+    # whether serials were chosen at picking (shipping then issues those): asked here, in the
+    # lock query, so a shipment nobody picked costs no statement more
+    picked = (f"EXISTS (SELECT 1 FROM {pl} pl WHERE pl.{col(PickListLine, 'shipment')} = s.{col(Shipment, 'id')} "
+              f"AND pl.{col(PickListLine, 'serials')} <> '[]') AS has_picked_serials")
+    return (f"SELECT {columns(Shipment, 's')}, w.{col(warehouse, 'code')} AS w_code, {picked} "
+            f"FROM {sql.table(Shipment)} s "
             f"JOIN {sql.table(warehouse)} w ON w.{col(warehouse, 'id')} = s.{col(Shipment, 'warehouse')} "
             f"WHERE s.{col(Shipment, 'id')} = %s" + _for_update("s"))
 

@@ -36,11 +36,13 @@ class CreditExposure(Protocol):
 
 @runtime_checkable
 class MarginSource(Protocol):
-    """Invoiced revenue and cost (net of credit notes) per customer or product for the margin
-    report: rows {customer_id | product_id, revenue, cost, margin, quantity}."""
+    """Invoiced revenue and cost in the company currency (net of credit notes) per customer,
+    product or month (`group_by` customer | product | month) for the margin report, optionally
+    only a warehouse's shipments or some products: rows {customer_id | product_id | month,
+    revenue, cost, margin, quantity}."""
 
-    def margin_rows(self, *, group_by: str, date_from: dt.date | None,
-                    date_to: dt.date | None) -> list[dict]: ...
+    def margin_rows(self, *, group_by: str, date_from: dt.date | None, date_to: dt.date | None,
+                    warehouse_id: int | None = None, product_ids=None) -> list[dict]: ...
 
 
 @runtime_checkable

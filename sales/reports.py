@@ -1,6 +1,6 @@
 """Sales reports (selectors; a read replica may serve them): sales and gross margin by
-customer, product or product category for a period, with the previous period of the same
-length. Revenue and cost are what was invoiced, net of credit notes; finance answers through
+customer, product, product category or month for a period, optionally for one warehouse's
+shipments or one product category, with the previous period of the same length. Revenue and cost are what was invoiced, net of credit notes; finance answers through
 sales.ports.MarginSource (invoice and credit-note lines carry the amount and the cost the
 shipment posted to COGS), sales adds the names."""
 
@@ -15,15 +15,26 @@ from sales import ports
 from sales.models import Customer
 
 ZERO = Decimal("0.00")
-GROUPS = ("customer", "product", "category")
+GROUPS = ("customer", "product", "category", "month")
 
 
-def _rows(group_by: str, date_from: date | None, date_to: date | None) -> dict[str, dict]:
+class UnknownFilter(ValueError):
+    """A warehouse code that names no warehouse (the API answers 400)."""
+
+
+def _rows(group_by: str, date_from: date | None, date_to: date | None, warehouse_id: int | None,
+          product_ids) -> dict[str, dict]:
     source = ports.margin_source()
-    base = "customer" if group_by == "customer" else "product"
-    raw = source.margin_rows(group_by=base, date_from=date_from, date_to=date_to)
+    base = group_by if group_by in ("customer", "month") else "product"
+    raw = source.margin_rows(group_by=base, date_from=date_from, date_to=date_to, warehouse_id=warehouse_id,
+                             product_ids=product_ids)
     out: dict[str, dict] = {}
-    if base == "customer":
+    if base == "month":
+        for r in raw:
+            month = r["month"].date() if hasattr(r["month"], "date") else r["month"]
+            out[month.strftime("%Y-%m")] = {"month": month.strftime("%Y-%m"),
+                                            **{k: r[k] for k in ("quantity", "revenue", "cost")}}
+    elif base == "customer":
         names = {pk: (code, name) for pk, code, name in
                  Customer.objects.filter(pk__in={r["customer_id"] for r in raw}).values_list("pk", "code", "name")}
         for r in raw:
@@ -48,21 +59,34 @@ def _rows(group_by: str, date_from: date | None, date_to: date | None) -> dict[s
 
 
 def margin(*, group_by: str = "product", date_from: date | None = None, date_to: date | None = None,
-           compare: bool = True) -> dict:
-    """Invoiced quantity, revenue, cost and gross margin grouped by customer, product or
-    category, largest revenue first; with the previous period when both dates are given."""
+           compare: bool = True, warehouse: str | None = None, category: str | None = None) -> dict:
+    """Invoiced quantity, revenue, cost and gross margin (company currency) grouped by
+    customer, product, category or month, largest revenue first (months in date order); with
+    the previous period when both dates are given. `warehouse` (a code) keeps that
+    warehouse's shipments, `category` one product category's products."""
     if group_by not in GROUPS:
         raise ValueError(group_by)
-    cur = _rows(group_by, date_from, date_to)
+    warehouse_id = None
+    if warehouse:
+        warehouse_id = inventory_selectors.warehouse_ids_by_code([warehouse]).get(warehouse)
+        if warehouse_id is None:
+            raise UnknownFilter(f"No warehouse {warehouse!r}.")
+    product_ids = inventory_selectors.products().filter(category=category).values_list("pk", flat=True) \
+        if category else None
+    cur = _rows(group_by, date_from, date_to, warehouse_id, product_ids)
     prev_from = prev_to = None
     prev: dict[str, dict] = {}
     if compare and date_from is not None and date_to is not None and date_to >= date_from \
             and date_from - date.min > (date_to - date_from) + timedelta(days=1):
         prev_to = date_from - timedelta(days=1)
         prev_from = prev_to - (date_to - date_from)
-        prev = _rows(group_by, prev_from, prev_to)
+        prev = _rows(group_by, prev_from, prev_to, warehouse_id, product_ids)
     rows = []
-    for key, row in sorted(cur.items(), key=lambda kv: (-kv[1]["revenue"], kv[0])):
+    order = (lambda kv: kv[0]) if group_by == "month" else (lambda kv: (-kv[1]["revenue"], kv[0]))
+    for key, row in sorted(cur.items(), key=order):
+        if group_by == "month":  # months of the previous period are other months: totals only
+            rows.append({**row, "previous_revenue": None, "previous_margin": None})
+            continue
         p = prev.get(key)
         rows.append({**row, "previous_revenue": p["revenue"] if p else ZERO,
                      "previous_margin": p["margin"] if p else ZERO})
@@ -70,8 +94,9 @@ def margin(*, group_by: str = "product", date_from: date | None = None, date_to:
     totals["margin_percent"] = q2(totals["margin"] * 100 / totals["revenue"]) if totals["revenue"] else None
     prev_totals = {k: q2(sum((r[k] for r in prev.values()), ZERO)) for k in ("revenue", "cost", "margin")} \
         if prev_from else None
-    return {"group_by": group_by, "date_from": date_from, "date_to": date_to, "previous_from": prev_from,
+    return {"group_by": group_by, "warehouse": warehouse or None, "category": category or None,
+            "date_from": date_from, "date_to": date_to, "previous_from": prev_from,
             "previous_to": prev_to, "rows": rows, "totals": totals, "previous_totals": prev_totals}
 
 
-__all__ = ["margin", "GROUPS"]
+__all__ = ["margin", "GROUPS", "UnknownFilter"]

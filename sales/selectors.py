@@ -346,7 +346,7 @@ def customer_ids_named(name: str) -> list[int]:
     return list(Customer.objects.filter(Q(name__iexact=name) | Q(code__iexact=name)).values_list("pk", flat=True))
 
 
-from sales.reports import margin  # noqa: E402,F401  (reports are selectors too)
+from sales.reports import UnknownFilter, margin  # noqa: E402,F401  (reports are selectors too)
 
 # --- documents (core.documents) ---------------------------------------------------------------
 

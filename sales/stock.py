@@ -74,9 +74,11 @@ def release(*, reservation_ids: list[int], correlation_id: str) -> Decimal:
     return inv.release_reservations(reservation_ids=reservation_ids, correlation_id=correlation_id, savepoint=False)
 
 
-def issue(*, pairs: list[tuple[int, Decimal]], reference: str, correlation_id: str) -> list[Issued]:
+def issue(*, pairs: list[tuple[int, Decimal]], reference: str, correlation_id: str,
+          serials: dict[int, list[str]] | None = None) -> list[Issued]:
+    """Issue reservations; `serials` {reservation id: serials chosen at picking} leave as chosen."""
     results = inv.issue_reserved_stock(reservation_ids_and_quantities=pairs, reference=reference,
-                                       correlation_id=correlation_id, savepoint=False)
+                                       correlation_id=correlation_id, savepoint=False, serials=serials)
     return [Issued(reservation_id=r.reservation_id, product_id=r.product_id, warehouse_id=r.warehouse_id,
                    quantity=r.quantity, unit_cost=r.unit_cost, value=r.value, picks=r.picks) for r in results]
 
@@ -134,7 +136,28 @@ def reservation_places(reservation_ids) -> dict[int, dict]:
     return selectors.reservation_places(reservation_ids)
 
 
+def serial_places(*, product_id: int, warehouse_id: int, serials) -> dict[str, tuple[str, str]]:
+    """{serial: (bin, lot)} of the serials in stock in this warehouse (the others are not)."""
+    return selectors.serial_places(product_id=product_id, warehouse_id=warehouse_id, serials=serials)
+
+
 def release_part(*, pairs: list[tuple[int, Decimal]], correlation_id: str) -> Decimal:
     """Release part of reservations (short picks)."""
     return inv.release_reserved_quantity(reservation_ids_and_quantities=pairs, correlation_id=correlation_id,
                                          savepoint=False)
+
+
+def reserved_at(*, warehouse_id: int, product_id: int) -> Decimal:
+    """What is reserved of a product in a warehouse (0 when it was never stocked there)."""
+    return selectors.get_stock_level(warehouse=warehouse_id, product=product_id).reserved
+
+
+def adjust(*, warehouse_id: int, product_id: int, counted_quantity: Decimal, reason: str, correlation_id: str | None):
+    """Record a cycle count (inventory's adjust_stock): the adjustment move, or None when it agrees."""
+    return inv.adjust_stock(warehouse=warehouse_id, product=product_id, counted_quantity=counted_quantity,
+                            reason=reason, correlation_id=correlation_id)
+
+
+def hold_for_count(*, warehouse_id: int, lines: list[dict], correlation_id: str | None) -> None:
+    """Stock a picker did not find goes to the discrepancy bin until counted (short picks)."""
+    inv.hold_for_count(warehouse=warehouse_id, lines=lines, correlation_id=correlation_id)

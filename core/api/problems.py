@@ -11,6 +11,7 @@ import structlog
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf_exc
 from rest_framework import status
 from rest_framework.renderers import JSONRenderer
@@ -33,7 +34,7 @@ class ProblemJSONRenderer(JSONRenderer):
 def problem(status_code: int, title: str, detail: str, *, code: str, errors=None, **extra) -> dict:
     body = {
         "type": TYPE_BASE + code.replace("_", "-"),
-        "title": title,
+        "title": str(title),  # a gettext_lazy title, in the request's language
         "status": status_code,
         "detail": detail,
         "code": code,
@@ -87,7 +88,7 @@ def problem_exception_handler(exc, ctx):
     if isinstance(exc, drf_exc.ValidationError):
         errors = _flatten(exc.detail)
         fields = ", ".join(sorted(errors))
-        return _response(problem(400, "Invalid input", f"The request has invalid fields: {fields}.",
+        return _response(problem(400, _("Invalid input"), f"The request has invalid fields: {fields}.",
                                  code="invalid", errors=errors))
     if isinstance(exc, drf_exc.APIException):
         if isinstance(exc, drf_exc.Throttled) and exc.wait is not None:
@@ -96,13 +97,13 @@ def problem_exception_handler(exc, ctx):
             headers["WWW-Authenticate"] = exc.auth_header
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        title = {400: "Bad request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found",
-                 405: "Method not allowed", 406: "Not acceptable", 409: "Conflict",
-                 415: "Unsupported media type", 429: "Too many requests"}.get(exc.status_code, "Error")
+        title = {400: _("Bad request"), 401: _("Not authenticated"), 403: _("Not allowed"), 404: _("Not found"),
+                 405: _("Method not allowed"), 406: _("Not acceptable"), 409: _("Conflict"),
+                 415: _("Unsupported media type"), 429: _("Too many requests")}.get(exc.status_code, _("Error"))
         return _response(problem(exc.status_code, title, str(detail), code=str(code)), headers)
 
     log.exception("unhandled_api_error", view=str(ctx.get("view")), error=repr(exc))
-    return _response(problem(500, "Internal error",
+    return _response(problem(500, _("Internal error"),
                              "An unexpected error occurred. Quote the correlation id to support.",
                              code="internal_error"))
 

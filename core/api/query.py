@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import jsonschema
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from core.api.problems import problem_json_response
 
@@ -119,11 +120,11 @@ class StrictQueryParamsMiddleware:
         unknown = sorted(set(request.GET) - set(allowed) - ALWAYS_ALLOWED)
         if unknown:
             return problem_json_response(
-                400, "Invalid input", f"Unknown query parameters: {', '.join(unknown)}.", code="invalid",
+                400, _("Invalid input"), f"Unknown query parameters: {', '.join(unknown)}.", code="invalid",
                 errors={name: [UNKNOWN_PARAMETER] for name in unknown},
                 allowed=sorted(set(allowed) | ALWAYS_ALLOWED))
         errors = invalid_values(request, allowed)
         if errors:
-            return problem_json_response(400, "Invalid input", f"Invalid query parameters: {', '.join(sorted(errors))}.",
+            return problem_json_response(400, _("Invalid input"), f"Invalid query parameters: {', '.join(sorted(errors))}.",
                                          code="invalid", errors=errors)
         return None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import company as core_company
 from core.api.permissions import allowed
 from core.api.renderers import REPORT_RENDERERS, jsonable
 from core.exceptions import ValidationFailed
@@ -63,7 +63,7 @@ class ProfitAndLossView(ReportView):
 class BalanceSheetView(ReportView):
     @extend_schema(parameters=[AS_OF, FORMAT], responses={200: dict})
     def get(self, request):
-        return Response(jsonable(selectors.balance_sheet(as_of=as_of(request) or timezone.localdate())))
+        return Response(jsonable(selectors.balance_sheet(as_of=as_of(request) or core_company.today())))
 
 
 class CashFlowView(ReportView):

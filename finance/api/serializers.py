@@ -165,6 +165,11 @@ class InvoiceSerializer(strict.ModelSerializer):
                   "correlation_id", "lines", "exchange_rate", "total_company", "balance_company"]
 
 
+class PeriodCloseInputSerializer(strict.Serializer):
+    confirm = serializers.CharField(max_length=20, help_text="The period's name (e.g. 2026-03), typed to confirm "
+                                                              "the close")
+
+
 class VoidInputSerializer(strict.Serializer):
     reason = serializers.CharField(max_length=200)
     date = serializers.DateField(required=False)

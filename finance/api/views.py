@@ -104,18 +104,24 @@ class FiscalYearViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class FiscalPeriodViewSet(viewsets.ReadOnlyModelViewSet):
-    """Periods; `close` (finance) refuses while documents of the period are unposted."""
+    """Periods; `close` (finance) takes the guard rails of the staff page
+    (services.close_period_checked): `{"confirm": "<period name>"}`, refused (409) before the
+    period has ended, while the one before it is open, while documents of the period are
+    unposted or when the reconciliation it runs afresh is not green."""
 
     serializer_class = s.FiscalPeriodSerializer
     queryset = FiscalPeriod.objects.select_related("fiscal_year", "closed_by").order_by("start_date")
     permission_classes = [allowed("finance.ledger", reopen="finance.period_reopen")]
     filterset_fields = ["status"]
 
-    @extend_schema(request=None, responses={200: s.FiscalPeriodSerializer})
+    @extend_schema(request=s.PeriodCloseInputSerializer, responses={200: s.FiscalPeriodSerializer})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         period = get_object_or_404(FiscalPeriod, pk=pk)
-        services.close_period(period_id=period.pk, closed_by=request.user)
+        data = s.PeriodCloseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.close_period_checked(period_id=period.pk, confirm=data.validated_data["confirm"],
+                                      closed_by=request.user)
         return Response(s.FiscalPeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
 
     @extend_schema(request=None, responses={200: s.FiscalPeriodSerializer})

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
+from django.utils.translation import gettext_lazy as _
 from ofxtools.Parser import OFXTree
 
 from core.exceptions import ValidationFailed
@@ -31,7 +32,7 @@ class StatementRejected(ValidationFailed):
 
     http_status = 422
     code = "statement_rejected"
-    title = "The bank statement cannot be imported"
+    title = _("The bank statement cannot be imported")
 
 
 @dataclass

@@ -29,7 +29,15 @@ from finance.services.journal import (
 from finance.services.opening import open_customer_invoice, open_supplier_bill, post_opening_gl_balance
 from finance.services.payment_runs import approve_payment_run, cancel_payment_run, create_payment_run
 from finance.services.payments import AllocationInput, allocate_payment, receive_payment
-from finance.services.periods import close_period, create_fiscal_year, period_for_date, reopen_period
+from finance.services.periods import (
+    CloseReconciliation,
+    close_period,
+    close_period_checked,
+    create_fiscal_year,
+    period_for_date,
+    register_close_reconciliation,
+    reopen_period,
+)
 from finance.services.refunds import refund_customer
 from finance.services.revaluation import revalue
 from finance.services.setup import SetupResult, setup_company
@@ -46,4 +54,5 @@ __all__ = [
     "auto_match_line", "auto_match_lines", "import_bank_statement", "match_bank_line",
     "approve_payment_run", "cancel_payment_run", "create_payment_run", "refund_customer",
     "import_rates_csv", "rate_on", "record_rate", "revalue",
+    "CloseReconciliation", "close_period_checked", "register_close_reconciliation",
 ]

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import company as core_company
 from core import context
 from core.messaging.publishing import publish
 from core.money import q2, q3, q6
@@ -132,7 +133,7 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
         raise ValidationFailed("The bill has invalid fields.", errors=errors)
     currency = (getattr(purchase_order, "currency", "") or getattr(supplier, "currency", "")
                 or fx.company())
-    on = bill_date or timezone.localdate()
+    on = bill_date or core_company.today()
     if not periods.period_for_date(on).is_open:
         periods.resolve_posting_period(on, roll_forward=False)  # raises PeriodClosed
     exchange_rate = fx.rate_on(currency, on)  # 422 naming the currency and date, nothing written
@@ -220,7 +221,7 @@ def pay_supplier(*, supplier, amount: Decimal, allocations: list[tuple[int, Deci
     if sum((a for _, a in checked), ZERO) != amount:
         raise OverAllocation("Allocations must add up to the payment amount.",
                              errors={"allocations": ["must add up to the amount"]})
-    on = paid_on or timezone.localdate()
+    on = paid_on or core_company.today()
     if not periods.period_for_date(on).is_open:
         periods.resolve_posting_period(on, roll_forward=False)
     exchange_rate = fx.rate_on(currency, on)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core import company as core_company
 from core import context, history
 from core.messaging.publishing import EventToPublish, publish, publish_many
 from core.money import q2, q3
@@ -40,10 +41,10 @@ def _as_date(value) -> date:
     if isinstance(value, date):
         return value
     if not value:
-        return timezone.localdate()
+        return core_company.today()
     dt = parse_datetime(str(value))
     if dt is not None:
-        return timezone.localtime(dt).date() if timezone.is_aware(dt) else dt.date()
+        return core_company.local_date(dt) if timezone.is_aware(dt) else dt.date()
     return date.fromisoformat(str(value)[:10])
 
 
@@ -416,7 +417,7 @@ def create_credit_note(*, customer, lines: list[CreditLineInput], reason: str, i
                                    errors={"invoice": ["belongs to another customer"]})
         if locked_invoice.status == Invoice.Status.VOID:
             raise InvoiceNotVoidable(f"Invoice {locked_invoice.number} is void; it cannot be credited.")
-    cn = _make_credit_note(customer_id=customer.pk, lines=lines, issue_on=on or timezone.localdate(), disposition="",
+    cn = _make_credit_note(customer_id=customer.pk, lines=lines, issue_on=on or core_company.today(), disposition="",
                            reason=reason, order_id=locked_invoice.order_id if locked_invoice else None,
                            invoice_id=locked_invoice.pk if locked_invoice else None, return_ref="",
                            roll_forward=False, cid=cid,

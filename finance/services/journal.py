@@ -22,6 +22,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core import company as core_company
 from core import context, sql
 from core import numbering as core_numbering
 from core.currencies import company_currency
@@ -419,7 +420,7 @@ def reverse_journal_entry(*, entry_id: int, on: date | None = None, memo: str = 
                   currency=ln.currency, amount_currency=None if ln.amount_currency is None else -ln.amount_currency)
              for ln in original.lines.all()]
     return post_journal_entry(
-        on=on or timezone.localdate(), lines=lines, source_type="journal_entry", source_id=original.pk,
+        on=on or core_company.today(), lines=lines, source_type="journal_entry", source_id=original.pk,
         rule="reversal", memo=memo or f"Reversal of entry {original.number}", reversal_of=original,
         posted_by=posted_by, correlation_id=correlation_id or original.correlation_id)
 

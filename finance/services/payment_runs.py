@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from sepaxml import SepaTransfer
 
+from core import company as core_company
 from core import context, currencies
 from core.money import q2
 from finance import locks
@@ -85,7 +86,7 @@ def create_payment_run(*, due_before: date, bank_account: BankAccount, payment_d
                                errors={"bills": [f"supplier {c} has no bank details" for c in missing]})
     run = PaymentRun.objects.create(
         number=numbering.next_document_number("payment_run"), bank_account=bank_account, due_before=due_before,
-        payment_date=payment_date or timezone.localdate(), total=q2(sum((b.balance_due for b in bills), ZERO)),
+        payment_date=payment_date or core_company.today(), total=q2(sum((b.balance_due for b in bills), ZERO)),
         created_by=created_by if getattr(created_by, "pk", None) else None,
         correlation_id=context.current_or_new_correlation_id())
     PaymentRunItem.objects.bulk_create([PaymentRunItem(run=run, bill=b, amount=b.balance_due) for b in bills])

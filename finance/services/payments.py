@@ -7,8 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
+from core import company as core_company
 from core import context
 from core.messaging.publishing import publish
 from core.money import q2
@@ -86,7 +86,7 @@ def receive_payment(*, customer, amount: Decimal, received_on: date | None = Non
         amount = fx.check_amount(amount, currency)  # more decimals than the currency has: 400
     if amount <= 0:
         raise ValidationFailed("A payment amount must be positive.", errors={"amount": ["must be greater than zero"]})
-    on = received_on or timezone.localdate()
+    on = received_on or core_company.today()
     exchange_rate = fx.rate_on(currency, on)  # 422 naming currency and date; no query in company currency
     invoices = locks.invoices_for_update([a.invoice_id for a in allocations])
     checked = _validate_allocations(customer_id=customer.pk, allocations=allocations, available=amount,

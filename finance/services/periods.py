@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from typing import Protocol, runtime_checkable
 
+from django.core import checks
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import company as core_company
 from core import context
+from core.exceptions import ValidationFailed
 from core.messaging import selectors as messaging_selectors
 from core.messaging.publishing import publish
 from finance import events, locks
-from finance.exceptions import PeriodClosed, PeriodNotClosable
+from finance.exceptions import FinanceNotFound, PeriodClosed, PeriodNotClosable
 from finance.models import FiscalPeriod, FiscalYear, SupplierBill
 
 
@@ -102,7 +106,7 @@ def unposted_in_period(period: FiscalPeriod) -> list[str]:
 def close_order_reasons(period: FiscalPeriod, today: date | None = None) -> list[str]:
     """Why closing `period` now would be premature (empty when it is not): it has not ended
     yet, or the period before it is still open (periods close in order)."""
-    today = today or timezone.localdate()
+    today = today or core_company.today()
     reasons = []
     if period.end_date >= today:
         reasons.append(f"the period has not ended yet (it runs to {period.end_date.isoformat()})")
@@ -142,6 +146,64 @@ def close_period(*, period_id: int, closed_by=None, correlation_id: str | None =
 # More reasons a period may not close, registered by the services that own them (the
 # revaluation of open foreign AR/AP: finance.services.revaluation).
 CLOSE_CHECKS: list = []
+
+
+@runtime_checkable
+class CloseReconciliation(Protocol):
+    """A port finance owns: run the reconciliations now, for a period close, and say what is not
+    green (plain words; empty when every check agrees). Ops answers it (OpsConfig.ready):
+    finance cannot call up to ops."""
+
+    def reconcile_for_close(self, *, period: FiscalPeriod, user) -> list[str]: ...
+
+
+_close_reconciliation: list[CloseReconciliation] = []
+
+
+def register_close_reconciliation(impl: CloseReconciliation) -> None:
+    if not isinstance(impl, CloseReconciliation):
+        raise TypeError(f"{impl!r} does not implement finance.services.periods.CloseReconciliation.")
+    _close_reconciliation[:] = [impl]
+
+
+@checks.register()
+def check_close_reconciliation(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """finance.E001 when nothing answers CloseReconciliation once all apps are ready."""
+    if _close_reconciliation:
+        return []
+    return [checks.Error("finance.services.periods.CloseReconciliation has no implementation.",
+                         hint="Call register_close_reconciliation(impl) in an AppConfig.ready() (ops').",
+                         id="finance.E001")]
+
+
+def close_period_checked(*, period_id: int, confirm: str, closed_by=None) -> FiscalPeriod:
+    """Close a period with the guard rails a person gets (the staff page and the API alike).
+
+    In order: the typed confirmation must be the period's name (ValidationFailed 400, on
+    `confirm`); the period must be open (PeriodClosed 409), have ended, follow a closed
+    predecessor and have nothing unposted (PeriodNotClosable 409 listing every reason); then
+    the reconciliations run afresh (CloseReconciliation) and anything not green refuses the
+    close (PeriodNotClosable 409). Only then close_period(in_order=True). Not one
+    transaction: the reconciliation run is kept (with its exceptions) even when it refuses.
+    """
+    period = FiscalPeriod.objects.filter(pk=period_id).first()
+    if period is None:
+        raise FinanceNotFound(f"Period {period_id} does not exist.")
+    if (confirm or "").strip() != period.name:
+        raise ValidationFailed(f"Type the period name {period.name} to confirm the close.",
+                               errors={"confirm": [f"must be the period name {period.name}"]})
+    if not period.is_open:
+        raise PeriodClosed(f"Period {period.name} is already closed.")
+    reasons = close_order_reasons(period) + unposted_in_period(period)
+    if not reasons:
+        if not _close_reconciliation:
+            raise RuntimeError("No CloseReconciliation registered (system check finance.E001).")
+        failing = _close_reconciliation[0].reconcile_for_close(period=period, user=closed_by)
+        reasons = [f"the reconciliation run for the close is not green: {', '.join(failing)}"] if failing else []
+    if reasons:
+        raise PeriodNotClosable(f"Period {period.name} cannot be closed: " + "; ".join(reasons) + ".",
+                                reasons=reasons)
+    return close_period(period_id=period.pk, closed_by=closed_by, in_order=True)
 
 
 @transaction.atomic

@@ -6,8 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
+from core import company as core_company
 from core import context
 from core.money import q2
 from finance import locks, posting
@@ -63,7 +63,7 @@ def refund_customer(*, customer, amount: Decimal, credit_note: CreditNote | None
             take = min(rest, p.unallocated)
             sources.append((p, take))
             rest -= take
-    on = refunded_on or timezone.localdate()
+    on = refunded_on or core_company.today()
     if not periods.period_for_date(on).is_open:
         periods.resolve_posting_period(on, roll_forward=False)  # raises PeriodClosed
     cid = correlation_id or context.current_or_new_correlation_id()

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from core import company as core_company
-from core import currencies
+from core import currencies, preferences
 from core.exceptions import ValidationFailed
 from finance.charts import TEMPLATES, tax_categories
 from finance.exceptions import SetupConflict
@@ -126,14 +125,20 @@ def _tax(country: str) -> list[str]:
 def setup_company(*, name: str, currency: str, country: str, chart: str = "generic", warehouse_code: str = "MAIN",
                   warehouse_name: str = "", year: int | None = None, **details) -> SetupResult:
     """Set up (or top up) the company. `details`: the Company fields address_line1, address_line2,
-    city, region, postcode, email, phone, tax_id, registration_id (unknown keys are refused)."""
+    city, region, postcode, email, phone, tax_id, registration_id, time_zone (the IANA zone of the
+    business day, core.company.today(); default settings.TIME_ZONE) (unknown keys are refused)."""
     currency, country = _check(name=name, currency=currency, country=country, chart=chart)
     allowed = {"address_line1", "address_line2", "city", "region", "postcode", "email", "phone", "tax_id",
-               "registration_id"}
+               "registration_id", "time_zone"}
     unknown = set(details) - allowed
     if unknown:
         raise ValidationFailed(f"Unknown company fields: {', '.join(sorted(unknown))}.",
                                errors={k: ["Unknown field."] for k in sorted(unknown)})
+    if not (details.get("time_zone") or "").strip():
+        details.pop("time_zone", None)  # blank: keep the company's zone (settings.TIME_ZONE at first)
+    elif not preferences.is_time_zone(details["time_zone"].strip()):
+        raise ValidationFailed(f"Unknown time zone {details['time_zone']!r}.",
+                               errors={"time_zone": ["Unknown time zone (IANA name, e.g. Europe/Berlin)."]})
     _refuse_posted_changes(currency=currency, chart=chart, country=country)
     company, created = core_company.save_company(
         name=name.strip(), currency=currency, country=country, chart_template=chart,
@@ -142,7 +147,7 @@ def setup_company(*, name: str, currency: str, country: str, chart: str = "gener
     result.accounts_created = _chart(chart)
     result.units_created = inventory_services.ensure_base_units()
     result.tax_rates = _tax(country)
-    year = year or timezone.localdate().year
+    year = year or core_company.today().year
     try:
         with transaction.atomic():
             create_fiscal_year(year=year)

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core import countries, numbering, storage
+from core import countries, currencies, numbering, storage
 from integrations.channels import x12
 from integrations.exceptions import X12Error
 from integrations.inbound import OrderDraft, Parsed, register_parser
@@ -168,6 +168,19 @@ CHANGE_REFUSAL = ("order changes are not accepted by EDI: the order stays as fir
                   "(sales/orders/{id}/amend/ in the API) or cancel it and send a new 850")
 
 
+def _currency(ts: x12.TransactionSet) -> str | None:
+    """The buyer's currency from `CUR*BY*EUR` (CUR01 BY = buying party, CUR02 the ISO 4217 code);
+    absent, the order is in the customer's currency. An unknown code is refused by intake."""
+    for cur in ts.find("CUR"):
+        if cur.get(1).strip().upper() in ("BY", ""):
+            code = cur.get(2).strip().upper()
+            if len(code) != 3 or not code.isalpha():
+                raise X12Error(f"CUR02 {cur.get(2)!r} is not a three-letter currency code",
+                               segment_number=cur.number, segment_id="CUR", element=2, ak_code="5")
+            return code
+    return None
+
+
 def _purchase_order_draft(ts: x12.TransactionSet, partner: EdiPartner) -> OrderDraft:
     if ts.id == "860":
         raise X12Error(f"transaction set 860 (purchase order change) is not supported: {CHANGE_REFUSAL}",
@@ -202,7 +215,7 @@ def _purchase_order_draft(ts: x12.TransactionSet, partner: EdiPartner) -> OrderD
     canonical = CanonicalOrder(customer_code=partner.customer.code, channel=CHANNEL,
                                external_ref=po_reference(partner, po_number), lines=lines,
                                shipping_address=_address(ts.segments), ship_to=_ship_to(ts.segments),
-                               requested_by_partner=True)
+                               requested_by_partner=True, currency=_currency(ts))
     return OrderDraft(canonical=canonical, ref=po_number, meta={"po_number": po_number, "set_control": ts.control})
 
 
@@ -352,6 +365,7 @@ def build_855(data: dict, partner: EdiPartner, *, order_date: str | None = None)
     po = po_number_of(partner, data.get("external_ref") or "", data["order_number"])
     body: list[list] = [["BAK", "00", "AC" if not _has_backorder(data) else "AH", po, _yyyymmdd(order_date),
                          "", "", "", data["order_number"]]]
+    body += _cur(data)
     for n, line in enumerate(data.get("lines", []), start=1):
         body.append(["PO1", str(n), _d(line["quantity"]), "EA", _d(line.get("unit_price")), "", "VP", line["sku"]])
         changed = _price_changed(line)
@@ -363,6 +377,13 @@ def build_855(data: dict, partner: EdiPartner, *, order_date: str | None = None)
             body.append(["ACK", "IB", _d(backordered), "EA"])
     body.append(["CTT", str(len(data.get("lines", [])))])
     return body
+
+
+def _cur(data: dict) -> list[list]:
+    """`CUR*SE*EUR` (seller's currency) when the document is not in the company currency, so a
+    buyer reading amounts knows their currency; company-currency documents stay as before."""
+    currency = (data.get("currency") or "").upper()
+    return [["CUR", "SE", currency]] if currency and currency != currencies.company_currency() else []
 
 
 def _has_backorder(data: dict) -> bool:
@@ -399,6 +420,7 @@ def build_856(data: dict, partner: EdiPartner, *, po: str) -> list[list]:
 
 def build_810(data: dict, partner: EdiPartner, *, po: str, issued: str | None = None) -> list[list]:
     body: list[list] = [["BIG", _yyyymmdd(issued), data["invoice_number"], "", po]]
+    body += _cur(data)
     if data.get("order_number"):
         body.append(["REF", "CO", data["order_number"]])
     goods = [line for line in data.get("lines", []) if not line.get("charge_kind")]

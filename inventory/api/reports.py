@@ -39,3 +39,34 @@ class StockAgingView(APIView):
         return Response(jsonable(selectors.stock_aging(as_of=v.get("as_of"), warehouse_code=v.get("warehouse"),
                                                        category=v.get("category"),
                                                        dead_after_days=v["dead_after_days"])))
+
+
+class StockAccuracyQuery(serializers.Serializer):
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    warehouse = serializers.CharField(max_length=20, required=False)
+
+
+class StockAccuracyView(APIView):
+    """Stock accuracy per bin and per warehouse from the cycle counts of a period: counted
+    lines, lines with a variance, the variance's value, accuracy; and the stock short picks
+    hold for a count (`held_for_count`). CSV: the per-bin rows."""
+
+    renderer_classes = REPORT_RENDERERS
+    permission_classes = [allowed("inventory.reports")]
+
+    @extend_schema(parameters=[
+        OpenApiParameter("from", OpenApiTypes.DATE), OpenApiParameter("to", OpenApiTypes.DATE),
+        OpenApiParameter("warehouse", OpenApiTypes.STR),
+        OpenApiParameter("format", {"type": "string", "enum": ["json", "csv"]})], responses={200: dict})
+    def get(self, request):
+        params = request.query_params
+        q = StockAccuracyQuery(data={k: v for k, v in (("date_from", params.get("from")), ("date_to", params.get("to")),
+                                                       ("warehouse", params.get("warehouse"))) if v is not None})
+        if not q.is_valid():
+            names = {"date_from": "from", "date_to": "to"}
+            raise serializers.ValidationError({names.get(k, k): v for k, v in q.errors.items()})
+        v = q.validated_data
+        return Response(jsonable(selectors.stock_accuracy_by_bin(date_from=v.get("date_from"),
+                                                                 date_to=v.get("date_to"),
+                                                                 warehouse_code=v.get("warehouse"))))

@@ -28,4 +28,5 @@ urlpatterns = [
     path("scan/", views.ScanView.as_view(), name="scan"),
     *router.urls,
     path("reports/stock-aging/", reports.StockAgingView.as_view(), name="report-stock-aging"),
+    path("reports/stock-accuracy/", reports.StockAccuracyView.as_view(), name="report-stock-accuracy"),
 ]

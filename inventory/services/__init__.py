@@ -14,6 +14,7 @@ from ..dto import (
     TransferLineInput,
 )
 from ..scanning import decode as _decode
+from .bins import hold_for_count
 from .catalogue import set_product_units
 from .counts import adjust_stock, return_stock, scrap_stock
 from .procurement import (
@@ -49,4 +50,5 @@ __all__ = [
     "issue_reserved_stock", "issue_stock", "receive_purchase_order", "receive_stock", "register_demand",
     "release_reservations", "release_reserved_quantity", "reserve_stock", "return_stock", "run_replenishment",
     "scan_barcode", "scrap_stock", "transfer_stock", "set_product_units", "ensure_base_units", "ensure_warehouse",
+    "hold_for_count",
 ]

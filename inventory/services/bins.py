@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import transaction
 
 from core.exceptions import StateConflict
 
 from .. import locks
 from ..exceptions import InsufficientStock, ValidationFailed
-from ..models import BinMove, Location, StockMove
+from ..models import BinMove, Location, Serial, StockMove
 from . import _bins
 from ._ledger import (
     ZERO,
@@ -70,6 +72,16 @@ def move_between_bins(*, warehouse, product, quantity, from_location, to_locatio
         raise InsufficientStock(f"{prod.sku}: only {have} available to put in {dst.code}.",
                                 errors={"quantity": [f"Only {have} available (the rest is reserved)."]})
     before = {key: level.on_hand - level.reserved}
+    bm = _move(level=level, wh=wh, prod=prod, qty=qty, src=src, dst=dst, lot_obj=lot_obj, serials=serials,
+               correlation_id=correlation_id)
+    save_levels([level])
+    publish_level_changes(changed=levels, before_available=before, cause="bin_move", correlation_id=correlation_id,
+                          products={prod.pk: prod}, warehouses={wh.pk: wh})
+    return bm
+
+
+def _move(*, level, wh, prod, qty, src, dst, lot_obj, serials, correlation_id) -> BinMove:
+    """The BinMove and its two moves under the level's lock (checked by the caller)."""
     bm = BinMove.objects.create(warehouse=wh, product=prod, lot=lot_obj, from_location=src, to_location=dst,
                                 quantity=qty, correlation_id=correlation_id)
     bm.number = f"BIN-{bm.pk:06d}"
@@ -95,7 +107,64 @@ def move_between_bins(*, warehouse, product, quantity, from_location, to_locatio
         inn = StockMove.objects.create(kind=Kind.BIN_IN, quantity=t.quantity, location=target, **common)
         _bins.put(level, prod, target, t.lot, t.quantity)
         _bins.serials_in(prod, moved, warehouse_id=wh.pk, location=dst, lot=t.lot, move=inn)
-    save_levels([level])
-    publish_level_changes(changed=levels, before_available=before, cause="bin_move", correlation_id=correlation_id,
-                          products={prod.pk: prod}, warehouses={wh.pk: wh})
     return bm
+
+
+@transaction.atomic
+def hold_for_count(*, warehouse, lines, correlation_id: str | None = None) -> list[BinMove]:
+    """Stock a picker did not find: hold it for a count in the warehouse's discrepancy bin.
+
+    A short pick means the books say more is in the bin than the picker found. Rather than
+    leave the phantom stock available (the backorder run would allocate it again at once),
+    each line {sku, location, lot, quantity, keep_serials?} moves what is free there, at most
+    `quantity` (serials: any in that bin and lot but `keep_serials`, those picked for shipments),
+    into the bin DISCREPANCY (kind quarantine, made on first use): never available, visible
+    on the stock pages and the accuracy report. A cycle count of that bin writes off what
+    stays lost; stock found after all is moved back (bin-moves/). A bin that holds less than
+    the line says (an untracked product picked from another bin) gives what it has.
+    Locks: the levels (sorted), then the bin rows. Emits inventory.stock.changed.v1.
+    Returns the bin moves made (none when nothing was free there).
+    """
+    correlation_id = cid(correlation_id)
+    wh = resolve_warehouse(warehouse)
+    wanted = []
+    for i, line in enumerate(lines):
+        prod = resolve_product(str(line["sku"]), field=f"lines.{i}.sku")
+        src = _bins.resolve_location(wh.pk, line.get("location") or None, field=f"lines.{i}.location")
+        src = src or _bins.default_location(wh.pk)
+        lot_obj = _bins.existing_lot(prod, line.get("lot") or "", field=f"lines.{i}.lot")
+        wanted.append((prod, src, lot_obj, check_quantity(line["quantity"], field=f"lines.{i}.quantity"),
+                       {str(x) for x in line.get("keep_serials") or ()}))
+    if not wanted:
+        return []
+    dst = _bins.discrepancy_location(wh.pk, code=Location.DISCREPANCY_CODE)
+    levels = locks.lock_levels({(prod.pk, wh.pk) for prod, *_ in wanted})
+    before = {k: lv.on_hand - lv.reserved for k, lv in levels.items()}
+    made, changed = [], {}
+    for prod, src, lot_obj, qty, keep in sorted(wanted, key=lambda w: (w[0].pk, w[1].pk, w[2].pk if w[2] else 0)):
+        if src.pk == dst.pk:
+            continue
+        level = levels[(prod.pk, wh.pk)]
+        free = level.on_hand - level.reserved - level.blocked
+        if _bins.normalise(prod, src) is None:
+            here = level.on_hand - level.binned
+        else:
+            rows = _bins.lock_bins(prod.pk, wh.pk, location_id=src.pk, lot_id=lot_obj.pk if lot_obj else None,
+                                   exact=True)
+            here = rows[0].on_hand - rows[0].reserved if rows else ZERO
+        take = min(qty, free, here)
+        serials: list[str] = []
+        if take > 0 and prod.tracking == prod.Tracking.SERIAL:
+            serials = list(Serial.objects.filter(product=prod, warehouse=wh, location=src, lot=lot_obj, in_stock=True)
+                           .exclude(serial__in=keep).order_by("serial").values_list("serial", flat=True)[:int(take)])
+            take = Decimal(len(serials))
+        if take <= 0:
+            continue
+        made.append(_move(level=level, wh=wh, prod=prod, qty=take, src=src, dst=dst, lot_obj=lot_obj, serials=serials,
+                          correlation_id=correlation_id))
+        changed[(prod.pk, wh.pk)] = level
+    if changed:
+        save_levels(changed.values())
+        publish_level_changes(changed=changed, before_available={k: before[k] for k in changed}, cause="bin_move",
+                              correlation_id=correlation_id, warehouses={wh.pk: wh})
+    return made

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import company as core_company
 from core import currencies
 from core.exceptions import ValidationFailed
 from core.messaging.publishing import publish
@@ -68,7 +69,7 @@ def create_purchase_order(*, supplier, warehouse, lines: Sequence[PurchaseOrderL
         raise ValidationFailed("A purchase order needs at least one line.", errors={"lines": ["At least one line."]})
     # The supplier's currency, at the rate of the order's date (a 422 naming both when missing).
     currency = sup.currency or currencies.company_currency()
-    rate = _rate(currency, timezone.localdate())
+    rate = _rate(currency, core_company.today())
     prepared = []
     for i, line in enumerate(lines):
         prod = resolve_product(line.product, field=f"lines.{i}.sku")
@@ -153,7 +154,7 @@ def receive_purchase_order(*, purchase_order, lines: Sequence[ReceiveLineInput],
         by_product[pol.product_id].append(pol)
     tolerance = Decimal(str(settings.ERP.get("RECEIPT_OVER_TOLERANCE", "0")))
     # Stock enters at company-currency cost: the order's unit costs at the receipt date's rate.
-    rate = _rate(po.currency, timezone.localdate())
+    rate = _rate(po.currency, core_company.today())
     receipt_lines: list[ReceiptLineInput] = []
     received_now: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for i, line in enumerate(lines):
@@ -350,7 +351,7 @@ def run_replenishment(*, warehouse_ids: Sequence[int] | None = None, status: str
         sup = suppliers[sid]
         po = create_purchase_order(
             supplier=sup, warehouse=warehouses[wid], status=status, origin=PurchaseOrder.Origin.REPLENISHMENT,
-            expected_date=date.today() + timedelta(days=sup.lead_time_days),
+            expected_date=core_company.today() + timedelta(days=sup.lead_time_days),
             lines=[PurchaseOrderLineInput(product=prod, quantity=qty) for prod, qty, _ in items],
             reference="replenishment", correlation_id=correlation_id)
         result.purchase_orders.append(po)

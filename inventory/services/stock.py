@@ -171,7 +171,7 @@ def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: st
     receipt_lines, total = [], ZERO
     for n, (product, qty_uom, qty, base_cost, value, pol, uom_code) in enumerate(prepared, start=1):
         level = levels[(product.pk, wh.pk)]
-        location, lot_code, expiry, serials = tracking[n - 1]
+        location, lot_code, expiry, serials, known = tracking[n - 1]
         location = _bins.normalise(product, location)
         if location is None and product.tracking != Product.Tracking.NONE:
             location = _bins.default_location(wh.pk)  # tracked stock is always on a row, with its bin
@@ -182,7 +182,7 @@ def receive_stock(*, warehouse, lines: Sequence[ReceiptLineInput], reference: st
         lot = None
         if lot_code or product.tracking == Product.Tracking.LOT:
             lot = _bins.lot_for_receipt(product, lot_code, expiry, received_on=_bins.today(),
-                                        supplier=supplier_obj, field=f"lines.{n - 1}.lot")
+                                        supplier=supplier_obj, field=f"lines.{n - 1}.lot", known=known)
         move = post_move(level=level, product=product, kind=Kind.RECEIPT, quantity=qty, unit_cost=base_cost,
                          value=value, reference=reference or receipt.number, source_type="receipt",
                          source_id=str(receipt.pk), correlation_id=correlation_id,
@@ -269,8 +269,9 @@ def _receipt_tracking(product, line, qty, wh, i, seen_serials, supplier):
     if expiry is not None and expiry < _bins.today():
         raise InvalidLot(f"Expiry {expiry} is before the receipt date.",
                          errors={f"lines.{i}.expiry_date": ["Before the receipt date."]})
-    if lot_code and expiry is not None:
-        fixed = Lot.objects.filter(product=product, code=lot_code).values_list("expiry_date", flat=True).first()
+    known = Lot.objects.filter(product=product, code=lot_code).first() if lot_code else None
+    if known is not None and expiry is not None:
+        fixed = known.expiry_date
         if fixed is not None and fixed != expiry:
             raise InvalidLot(f"Lot {lot_code} expires on {fixed}, fixed at its first receipt.",
                              errors={f"lines.{i}.expiry_date": [f"Lot {lot_code} expires {fixed}."]})
@@ -281,7 +282,7 @@ def _receipt_tracking(product, line, qty, wh, i, seen_serials, supplier):
     seen_serials |= {(product.pk, s) for s in serials}
     if location is not None and location.capacity is not None:
         pass  # checked when booked (the whole receipt rolls back)
-    return location, lot_code, expiry, serials
+    return location, lot_code, expiry, serials, known
 
 
 def _supplier(supplier, purchase_order):
@@ -533,10 +534,13 @@ def release_reserved_quantity(*, reservation_ids_and_quantities: Sequence[tuple[
 
 
 def issue_reserved_stock(*, reservation_ids_and_quantities: Sequence[tuple[int, Decimal]], reference: str,
-                         correlation_id: str | None = None, savepoint: bool = True) -> list[IssueResult]:
+                         correlation_id: str | None = None, savepoint: bool = True,
+                         serials: dict[int, Sequence[str]] | None = None) -> list[IssueResult]:
     """Ship (part of) reservations: consume them and write `shipment` moves at valuation cost.
 
     A reservation consumed in full becomes `consumed`; a partial issue leaves the rest active.
+    `serials` ({reservation id: serial numbers}, serial-tracked products): the ones chosen at
+    picking leave; without them the first in stock in the reservation's bin and lot do.
     Locks: the levels (sorted) each with its reservations, in one query, then FIFO layers.
     Writes: the moves in one INSERT, the reservations and the levels in one UPDATE each.
     Emits: inventory.stock.changed.v1 per level.
@@ -549,10 +553,10 @@ def issue_reserved_stock(*, reservation_ids_and_quantities: Sequence[tuple[int, 
     if not wanted:
         return []
     with transaction.atomic(savepoint=savepoint):
-        return _issue(wanted=wanted, reference=reference, correlation_id=cid(correlation_id))
+        return _issue(wanted=wanted, reference=reference, correlation_id=cid(correlation_id), chosen=serials or {})
 
 
-def _issue(*, wanted: dict[int, Decimal], reference: str, correlation_id: str) -> list[IssueResult]:
+def _issue(*, wanted: dict[int, Decimal], reference: str, correlation_id: str, chosen) -> list[IssueResult]:
     levels, reservations = locks.lock_levels_of_reservations(ids=wanted)
     missing = sorted(set(wanted) - set(reservations))
     if missing:
@@ -607,8 +611,12 @@ def _issue(*, wanted: dict[int, Decimal], reference: str, correlation_id: str) -
         if t.location is None and t.lot is None:
             continue
         r = reservations[rid]
+        named = None
+        if r.location_id and len(chosen.get(rid) or ()) >= t.quantity:  # pinned: the serials picked there
+            named = list(chosen[rid])[: int(t.quantity)]
         serials = _bins.serials_out(levels[(r.product_id, r.warehouse_id)].product, t.quantity,
-                                    warehouse_id=r.warehouse_id, location=t.location, lot=t.lot, move=m)
+                                    warehouse_id=r.warehouse_id, location=t.location, lot=t.lot, move=m,
+                                    serials=named)
         picks[rid].append({"location": t.location.code if t.location else "", "lot": t.lot.code if t.lot else "",
                            "expiry_date": t.lot.expiry_date if t.lot else None, "quantity": t.quantity,
                            "serials": serials})

@@ -14,6 +14,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from core import access, roles
 from core.access import READ, WRITE
@@ -57,19 +58,19 @@ def staff_page(read: str, write: str | None = None, *, form: bool = False) -> Ca
 
 # Navigation: each role sees its own work first. (label, url name, resource its page reads)
 SECTIONS = {
-    "operations": ("Operations", "web:dashboard-operations", "dashboard.operations"),
-    "finance": ("Finance", "web:dashboard-finance", "dashboard.finance"),
-    "support": ("Support", "web:dashboard-support", "dashboard.support"),
-    "integrations": ("Integrations", "web:dashboard-integrations", "ops.monitoring"),
-    "orders": ("Orders", "web:orders", "sales.orders"),
-    "stock": ("Stock", "web:stock", "inventory.availability"),
-    "purchasing": ("Purchasing", "web:purchase-orders", "inventory.purchasing"),
-    "invoices": ("Invoices", "web:invoices", "finance.receivables"),
-    "payments": ("Payments", "web:payments", "finance.receivables"),
-    "reports": ("Reports", "web:trial-balance", "finance.ledger"),
-    "periods": ("Periods", "web:periods", "finance.ledger"),
-    "exceptions": ("Exceptions", "web:exceptions", "ops.exceptions"),
-    "setup": ("Setup and imports", "web:import", "admin.setup"),
+    "operations": (_("Operations"), "web:dashboard-operations", "dashboard.operations"),
+    "finance": (_("Finance"), "web:dashboard-finance", "dashboard.finance"),
+    "support": (_("Support"), "web:dashboard-support", "dashboard.support"),
+    "integrations": (_("Integrations"), "web:dashboard-integrations", "ops.monitoring"),
+    "orders": (_("Orders"), "web:orders", "sales.orders"),
+    "stock": (_("Stock"), "web:stock", "inventory.availability"),
+    "purchasing": (_("Purchasing"), "web:purchase-orders", "inventory.purchasing"),
+    "invoices": (_("Invoices"), "web:invoices", "finance.receivables"),
+    "payments": (_("Payments"), "web:payments", "finance.receivables"),
+    "reports": (_("Reports"), "web:trial-balance", "finance.ledger"),
+    "periods": (_("Periods"), "web:periods", "finance.ledger"),
+    "exceptions": (_("Exceptions"), "web:exceptions", "ops.exceptions"),
+    "setup": (_("Setup and imports"), "web:import", "admin.setup"),
 }
 
 NAV_ORDER = {
@@ -81,9 +82,11 @@ NAV_ORDER = {
 }
 
 # documents (core.documents): the e-mail log, last in the menu of those who may read it
-SECTIONS["documents"] = ("Documents", "web:documents", "documents.outbound")
+SECTIONS["documents"] = (_("Documents"), "web:documents", "documents.outbound")
 for _role in (roles.OPERATIONS, roles.FINANCE, roles.SUPPORT, roles.ADMIN):
     NAV_ORDER[_role].append("documents")
+# purchase orders by hand are finance's work too (#22): finance reads the list and enters them
+NAV_ORDER[roles.FINANCE].append("purchasing")
 
 HOME = {
     roles.ADMIN: "web:dashboard-operations",

@@ -6,11 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.validators import MinValueValidator
 from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
 
-from core import imports, roles
+from core import imports, preferences, roles
 from finance import selectors as finance_selectors
 from integrations import selectors as integrations_selectors
 from inventory import selectors as inventory_selectors
@@ -20,11 +22,11 @@ QTY = {"max_digits": 18, "decimal_places": 3, "validators": [MinValueValidator(D
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
-def _choices(choices, *, blank: str = "Any") -> list[tuple[str, str]]:
+def _choices(choices, *, blank: str = _("Any")) -> list[tuple[str, str]]:
     return [("", blank), *choices]
 
 
-def _codes(rows, *, blank: str = "Any") -> list[tuple[str, str]]:
+def _codes(rows, *, blank: str = _("Any")) -> list[tuple[str, str]]:
     """(code, "code — name") choices from an owner's (code, name) rows."""
     return [("", blank), *[(c, f"{c} — {n}") for c, n in rows]]
 
@@ -44,12 +46,12 @@ class FilterForm(forms.Form):
 
 
 class OrderFilter(FilterForm):
-    q = forms.CharField(label="Search", max_length=100,
+    q = forms.CharField(label=_("Search"), max_length=100,
                         widget=forms.TextInput(attrs={"placeholder": "order, reference, invoice, tracking, customer",
                                                       "type": "search"}))
-    status = forms.ChoiceField(label="Status", choices=())
-    channel = forms.CharField(label="Channel", max_length=40)
-    backordered = forms.BooleanField(label="Backordered only")
+    status = forms.ChoiceField(label=_("Status"), choices=())
+    channel = forms.CharField(label=_("Channel"), max_length=40)
+    backordered = forms.BooleanField(label=_("Backordered only"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,10 +59,10 @@ class OrderFilter(FilterForm):
 
 
 class ShipmentFilter(FilterForm):
-    q = forms.CharField(label="Search", max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
-    status = forms.ChoiceField(label="Status", choices=())
-    warehouse = forms.ChoiceField(label="Warehouse", choices=())
-    not_invoiced = forms.BooleanField(label="Shipped, not invoiced")
+    q = forms.CharField(label=_("Search"), max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    status = forms.ChoiceField(label=_("Status"), choices=())
+    warehouse = forms.ChoiceField(label=_("Warehouse"), choices=())
+    not_invoiced = forms.BooleanField(label=_("Shipped, not invoiced"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -69,12 +71,12 @@ class ShipmentFilter(FilterForm):
 
 
 class OrderLineForm(forms.Form):
-    sku = forms.CharField(label="SKU", max_length=64, required=False,
+    sku = forms.CharField(label=_("SKU"), max_length=64, required=False,
                           widget=forms.TextInput(attrs={"autocomplete": "off", "data-sku-input": "",
                                                         "aria-autocomplete": "list"}))
-    quantity = forms.DecimalField(label="Quantity", required=False, max_digits=18, decimal_places=3,
+    quantity = forms.DecimalField(label=_("Quantity"), required=False, max_digits=18, decimal_places=3,
                                   widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    unit_price = forms.DecimalField(label="Unit price (optional)", required=False, min_value=Decimal("0"), **MONEY)
+    unit_price = forms.DecimalField(label=_("Unit price (optional)"), required=False, min_value=Decimal("0"), **MONEY)
 
     @property
     def line_no(self) -> int:
@@ -89,11 +91,12 @@ class OrderLineForm(forms.Form):
         n = self.line_no
         quantity = data.get("quantity")
         if quantity is not None and quantity <= 0:
-            self.add_error("quantity", f"Line {n}: the quantity must be more than 0 (you entered {quantity}).")
+            self.add_error("quantity", _("Line %(n)s: the quantity must be more than 0 (you entered %(quantity)s).") % {
+                "n": n, "quantity": quantity})
         elif data.get("sku") and quantity is None and "quantity" not in self.errors:
-            self.add_error("quantity", f"Line {n}: enter a quantity for {data['sku']}.")
+            self.add_error("quantity", _("Line %(n)s: enter a quantity for %(sku)s.") % {"n": n, "sku": data["sku"]})
         if quantity and not data.get("sku"):
-            self.add_error("sku", f"Line {n}: enter the SKU.")
+            self.add_error("sku", _("Line %(n)s: enter the SKU.") % {"n": n})
         return data
 
 
@@ -101,14 +104,14 @@ OrderLineFormSet = forms.formset_factory(OrderLineForm, extra=5, max_num=50)
 
 
 class NewOrderForm(forms.Form):
-    customer = forms.ChoiceField(label="Customer", choices=())
-    external_ref = forms.CharField(label="Customer reference (PO number)", max_length=120, required=False)
+    customer = forms.ChoiceField(label=_("Customer"), choices=())
+    external_ref = forms.CharField(label=_("Customer reference (PO number)"), max_length=120, required=False)
     # the customer's hold and credit state, and whether the reference is already an order,
     # shown as soon as they are chosen (htmx GET of web:order-desk-check)
     _check = {"hx-get": reverse_lazy("web:order-desk-check"), "hx-target": "#desk-check", "hx-swap": "innerHTML",
               "hx-include": "[name=customer],[name=external_ref]"}
-    fulfillment_policy = forms.ChoiceField(label="Fulfilment", choices=(
-        ("ship_partial", "Ship partial (backorder the rest)"), ("ship_complete", "Ship complete")))
+    fulfillment_policy = forms.ChoiceField(label=_("Fulfilment"), choices=(
+        ("ship_partial", _("Ship partial (backorder the rest)")), ("ship_complete", _("Ship complete"))))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -161,19 +164,19 @@ class AmendForm(forms.Form):
 
 
 class ShipForm(forms.Form):
-    tracking_number = forms.CharField(label="Tracking number", max_length=100, required=False)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=100, required=False)
 
 
 class ReturnForm(forms.Form):
-    disposition = forms.ChoiceField(label="Disposition", choices=(("restock", "Restock"), ("scrap", "Scrap")))
-    reason = forms.CharField(label="Reason", max_length=500, required=False)
+    disposition = forms.ChoiceField(label=_("Disposition"), choices=(("restock", _("Restock")), ("scrap", _("Scrap"))))
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 
 
 class StockFilter(FilterForm):
-    q = forms.CharField(label="SKU or name", max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
-    warehouse = forms.ChoiceField(label="Warehouse", choices=())
-    low = forms.BooleanField(label="Below reorder point")
-    available_only = forms.BooleanField(label="With stock only")
+    q = forms.CharField(label=_("SKU or name"), max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    warehouse = forms.ChoiceField(label=_("Warehouse"), choices=())
+    low = forms.BooleanField(label=_("Below reorder point"))
+    available_only = forms.BooleanField(label=_("With stock only"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -181,10 +184,10 @@ class StockFilter(FilterForm):
 
 
 class LedgerFilter(FilterForm):
-    sku = forms.CharField(label="SKU", max_length=64)
-    warehouse = forms.ChoiceField(label="Warehouse", choices=())
-    kind = forms.ChoiceField(label="Kind", choices=())
-    correlation_id = forms.CharField(label="Correlation id", max_length=128)
+    sku = forms.CharField(label=_("SKU"), max_length=64)
+    warehouse = forms.ChoiceField(label=_("Warehouse"), choices=())
+    kind = forms.ChoiceField(label=_("Kind"), choices=())
+    correlation_id = forms.CharField(label=_("Correlation id"), max_length=128)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -193,11 +196,14 @@ class LedgerFilter(FilterForm):
 
 
 class CycleCountForm(forms.Form):
-    warehouse = forms.ChoiceField(label="Warehouse", choices=())
-    sku = forms.CharField(label="SKU", max_length=64)
-    counted_quantity = forms.DecimalField(label="Counted quantity", min_value=Decimal("0"), max_digits=18,
+    warehouse = forms.ChoiceField(label=_("Warehouse"), choices=())
+    sku = forms.CharField(label=_("SKU"), max_length=64)
+    counted_quantity = forms.DecimalField(label=_("Counted quantity"), min_value=Decimal("0"), max_digits=18,
                                           decimal_places=3)
-    reason = forms.CharField(label="Reason", max_length=200, initial="cycle count")
+    reason = forms.CharField(label=_("Reason"), max_length=200, initial="cycle count")
+    location = forms.CharField(label=_("Bin"), max_length=40, required=False,
+                               help_text=_("Empty: the whole warehouse (untracked) or its default bin."))
+    lot = forms.CharField(label=_("Lot"), max_length=40, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -205,9 +211,9 @@ class CycleCountForm(forms.Form):
 
 
 class PurchaseOrderFilter(FilterForm):
-    q = forms.CharField(label="Search", max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
-    status = forms.ChoiceField(label="Status", choices=())
-    supplier = forms.ChoiceField(label="Supplier", choices=())
+    q = forms.CharField(label=_("Search"), max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    status = forms.ChoiceField(label=_("Status"), choices=())
+    supplier = forms.ChoiceField(label=_("Supplier"), choices=())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -216,10 +222,10 @@ class PurchaseOrderFilter(FilterForm):
 
 
 class InvoiceFilter(FilterForm):
-    q = forms.CharField(label="Search", max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
-    status = forms.ChoiceField(label="Status", choices=())
-    customer = forms.ChoiceField(label="Customer", choices=())
-    overdue = forms.BooleanField(label="Overdue only")
+    q = forms.CharField(label=_("Search"), max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    status = forms.ChoiceField(label=_("Status"), choices=())
+    customer = forms.ChoiceField(label=_("Customer"), choices=())
+    overdue = forms.BooleanField(label=_("Overdue only"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -228,7 +234,7 @@ class InvoiceFilter(FilterForm):
 
 
 class CustomerFilter(FilterForm):
-    customer = forms.ChoiceField(label="Customer", choices=())
+    customer = forms.ChoiceField(label=_("Customer"), choices=())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -236,15 +242,15 @@ class CustomerFilter(FilterForm):
 
 
 class CustomerCreditFilter(FilterForm):
-    q = forms.CharField(label="Search", max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
-    with_holds = forms.BooleanField(label="With orders on credit hold")
+    q = forms.CharField(label=_("Search"), max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    with_holds = forms.BooleanField(label=_("With orders on credit hold"))
 
 
 class PaymentForm(forms.Form):
-    customer = forms.ChoiceField(label="Customer", choices=())
-    amount = forms.DecimalField(label="Amount received", min_value=Decimal("0.01"), **MONEY)
-    reference = forms.CharField(label="Reference (bank, cheque number)", max_length=120, required=False)
-    received_on = forms.DateField(label="Received on", required=False,
+    customer = forms.ChoiceField(label=_("Customer"), choices=())
+    amount = forms.DecimalField(label=_("Amount received"), min_value=Decimal("0.01"), **MONEY)
+    reference = forms.CharField(label=_("Reference (bank, cheque number)"), max_length=120, required=False)
+    received_on = forms.DateField(label=_("Received on"), required=False,
                                   widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
@@ -253,41 +259,41 @@ class PaymentForm(forms.Form):
 
 
 class AsOfForm(FilterForm):
-    as_of = forms.DateField(label="As of", widget=forms.DateInput(attrs={"type": "date"}))
+    as_of = forms.DateField(label=_("As of"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class ExceptionFilter(FilterForm):
-    q = forms.CharField(label="Search", max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
-    status = forms.ChoiceField(label="Status", choices=(("live", "Open or acknowledged"), ("open", "Open"),
-                                                         ("acknowledged", "Acknowledged"), ("resolved", "Resolved"),
-                                                         ("all", "All")))
-    kind = forms.CharField(label="Kind", max_length=80)
-    owner_role = forms.ChoiceField(label="Owner role", choices=(("", "Any"), ("admin", "admin"),
+    q = forms.CharField(label=_("Search"), max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    status = forms.ChoiceField(label=_("Status"), choices=(("live", _("Open or acknowledged")), ("open", _("Open")),
+                                                         ("acknowledged", _("Acknowledged")), ("resolved", _("Resolved")),
+                                                         ("all", _("All"))))
+    kind = forms.CharField(label=_("Kind"), max_length=80)
+    owner_role = forms.ChoiceField(label=_("Owner role"), choices=(("", _("Any")), ("admin", "admin"),
                                                                  ("operations", "operations"), ("finance", "finance"),
                                                                  ("support", "support")))
-    severity = forms.ChoiceField(label="Severity", choices=(("", "Any"), ("critical", "critical"), ("high", "high"),
+    severity = forms.ChoiceField(label=_("Severity"), choices=(("", _("Any")), ("critical", "critical"), ("high", "high"),
                                                              ("medium", "medium"), ("low", "low")))
-    assignee = forms.ChoiceField(label="Assignee", choices=(("", "Anyone"), ("me", "Me"), ("none", "Unassigned")))
+    assignee = forms.ChoiceField(label=_("Assignee"), choices=(("", _("Anyone")), ("me", _("Me")), ("none", _("Unassigned"))))
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ChoiceField(label="Assign to", choices=(), required=False)
+    assignee = forms.ChoiceField(label=_("Assign to"), choices=(), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         users = get_user_model().objects.filter(is_active=True, groups__name__in=roles.STAFF_ROLES).distinct()
-        self.fields["assignee"].choices = [("", "Nobody"), *[(str(u.pk), u.get_username()) for u in
+        self.fields["assignee"].choices = [("", _("Nobody")), *[(str(u.pk), u.get_username()) for u in
                                                              users.order_by("username")]]
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+    note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
 
 
 class DeliveryFilter(FilterForm):
-    status = forms.ChoiceField(label="Status", choices=())
-    endpoint = forms.IntegerField(label="Endpoint id", min_value=1)
-    event_type = forms.CharField(label="Event type", max_length=120)
+    status = forms.ChoiceField(label=_("Status"), choices=())
+    endpoint = forms.IntegerField(label=_("Endpoint id"), min_value=1)
+    event_type = forms.CharField(label=_("Event type"), max_length=120)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -295,9 +301,9 @@ class DeliveryFilter(FilterForm):
 
 
 class InboundFilter(FilterForm):
-    status = forms.ChoiceField(label="Status", choices=())
-    channel = forms.CharField(label="Channel", max_length=40)
-    q = forms.CharField(label="External id", max_length=200, widget=forms.TextInput(attrs={"type": "search"}))
+    status = forms.ChoiceField(label=_("Status"), choices=())
+    channel = forms.CharField(label=_("Channel"), max_length=40)
+    q = forms.CharField(label=_("External id"), max_length=200, widget=forms.TextInput(attrs={"type": "search"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -305,37 +311,40 @@ class InboundFilter(FilterForm):
 
 
 class EventFilter(FilterForm):
-    type = forms.CharField(label="Type", max_length=120)
-    correlation_id = forms.CharField(label="Correlation id", max_length=128)
-    subject = forms.CharField(label="Subject", max_length=200)
+    type = forms.CharField(label=_("Type"), max_length=120)
+    correlation_id = forms.CharField(label=_("Correlation id"), max_length=128)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
 
 
 # --- company setup and imports (issue 20) -------------------------------------------------------
 
 class CompanySetupForm(forms.Form):
-    name = forms.CharField(label="Company name", max_length=200)
-    currency = forms.CharField(label="Book-keeping currency (ISO 4217, e.g. EUR)", max_length=3, min_length=3)
-    country = forms.CharField(label="Country (ISO 3166, e.g. DE)", max_length=2, min_length=2)
-    chart = forms.ChoiceField(label="Chart of accounts", choices=())
-    warehouse_code = forms.CharField(label="First warehouse code", max_length=20, required=False, initial="MAIN")
-    address_line1 = forms.CharField(label="Address", max_length=200, required=False)
-    address_line2 = forms.CharField(label="Address (line 2)", max_length=200, required=False)
-    postcode = forms.CharField(label="Postcode", max_length=20, required=False)
-    city = forms.CharField(label="City", max_length=100, required=False)
-    region = forms.CharField(label="Region / state", max_length=100, required=False)
-    email = forms.EmailField(label="E-mail", required=False)
-    phone = forms.CharField(label="Phone", max_length=40, required=False)
-    tax_id = forms.CharField(label="Tax id (VAT number)", max_length=40, required=False)
-    registration_id = forms.CharField(label="Company register number", max_length=60, required=False)
+    name = forms.CharField(label=_("Company name"), max_length=200)
+    currency = forms.CharField(label=_("Book-keeping currency (ISO 4217, e.g. EUR)"), max_length=3, min_length=3)
+    country = forms.CharField(label=_("Country (ISO 3166, e.g. DE)"), max_length=2, min_length=2)
+    chart = forms.ChoiceField(label=_("Chart of accounts"), choices=())
+    warehouse_code = forms.CharField(label=_("First warehouse code"), max_length=20, required=False, initial="MAIN")
+    address_line1 = forms.CharField(label=_("Address"), max_length=200, required=False)
+    address_line2 = forms.CharField(label=_("Address (line 2)"), max_length=200, required=False)
+    postcode = forms.CharField(label=_("Postcode"), max_length=20, required=False)
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    region = forms.CharField(label=_("Region / state"), max_length=100, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    tax_id = forms.CharField(label=_("Tax id (VAT number)"), max_length=40, required=False)
+    registration_id = forms.CharField(label=_("Company register number"), max_length=60, required=False)
+    time_zone = forms.ChoiceField(label=_("Time zone of the business day"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["chart"].choices = [(t, t) for t in finance_selectors.chart_templates()]
+        self.fields["time_zone"].choices = [(z, z) for z in preferences.time_zones()]
+        self.fields["time_zone"].initial = settings.TIME_ZONE
 
 
 class ImportForm(forms.Form):
-    kind = forms.ChoiceField(label="What the file holds", choices=())
-    file = forms.FileField(label="File (.csv or .xlsx, first row: the column names)")
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=())
+    file = forms.FileField(label=_("File (.csv or .xlsx, first row: the column names)"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -343,11 +352,11 @@ class ImportForm(forms.Form):
 
 
 class JournalFilter(FilterForm):
-    account = forms.ChoiceField(label="Account", choices=())
-    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    source_type = forms.CharField(label="Source", max_length=40)
-    q = forms.CharField(label="Memo, source id or correlation id", max_length=100,
+    account = forms.ChoiceField(label=_("Account"), choices=())
+    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    source_type = forms.CharField(label=_("Source"), max_length=40)
+    q = forms.CharField(label=_("Memo, source id or correlation id"), max_length=100,
                         widget=forms.TextInput(attrs={"type": "search"}))
 
     def __init__(self, *args, **kwargs):
@@ -356,16 +365,16 @@ class JournalFilter(FilterForm):
 
 
 class CustomerCreditForm(forms.Form):
-    on_hold = forms.BooleanField(label="On hold (every new order waits for finance)", required=False)
-    credit_limit = forms.DecimalField(label="Credit limit (empty: no limit)", required=False,
+    on_hold = forms.BooleanField(label=_("On hold (every new order waits for finance)"), required=False)
+    credit_limit = forms.DecimalField(label=_("Credit limit (empty: no limit)"), required=False,
                                       min_value=Decimal("0"), **MONEY)
-    reason = forms.CharField(label="Reason (kept in the history)", max_length=100, min_length=3)
+    reason = forms.CharField(label=_("Reason (kept in the history)"), max_length=100, min_length=3)
 
 
 class PurchaseOrderForm(forms.Form):
-    supplier = forms.ChoiceField(label="Supplier", choices=())
-    warehouse = forms.ChoiceField(label="Deliver to warehouse", choices=())
-    expected_date = forms.DateField(label="Expected on", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    supplier = forms.ChoiceField(label=_("Supplier"), choices=())
+    warehouse = forms.ChoiceField(label=_("Deliver to warehouse"), choices=())
+    expected_date = forms.DateField(label=_("Expected on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -375,7 +384,7 @@ class PurchaseOrderForm(forms.Form):
 
 class PurchaseOrderLineForm(OrderLineForm):
     unit_price = None
-    unit_cost = forms.DecimalField(label="Unit cost (optional; otherwise the standard cost)", required=False,
+    unit_cost = forms.DecimalField(label=_("Unit cost (optional; otherwise the standard cost)"), required=False,
                                    min_value=Decimal("0"), max_digits=18, decimal_places=6)
 
 
@@ -383,7 +392,20 @@ PurchaseOrderLineFormSet = forms.formset_factory(PurchaseOrderLineForm, extra=5,
 
 
 class CurrencyFilter(FilterForm):
-    currency = forms.CharField(label="Currency", max_length=3, widget=forms.TextInput(attrs={"placeholder": "EUR"}))
+    currency = forms.CharField(label=_("Currency"), max_length=3, widget=forms.TextInput(attrs={"placeholder": "EUR"}))
 
     def clean_currency(self):
         return (self.cleaned_data.get("currency") or "").strip().upper()
+
+
+class PreferencesForm(forms.Form):
+    """A user's language and time zone (core.preferences); blank follows the browser / the server."""
+
+    language = forms.ChoiceField(label=_("Language"), required=False)
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("As the browser asks")), *preferences.languages().items()]
+        self.fields["time_zone"].choices = [("", _("The server's (%(zone)s)") % {"zone": settings.TIME_ZONE}),
+                                            *[(z, z) for z in preferences.time_zones()]]

@@ -14,8 +14,11 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.db.models import Count, Max
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 
+from core import company as core_company
 from core.messaging import selectors as messaging_selectors
+from core.templatetags import erp_format
 from finance import selectors as finance_selectors
 from integrations import selectors as integrations_selectors
 from inventory import selectors as inventory_selectors
@@ -34,7 +37,7 @@ def _counts(qs, field: str) -> dict[str, int]:
 
 def operations_figures() -> dict:
     now = timezone.now()
-    today = timezone.localdate()
+    today = core_company.today()
     days = [today - timedelta(days=i) for i in range(13, -1, -1)]
     orders = sales_selectors.order_figures(today=today, since=days[0])
     # as ops.kpis: a scrap is not a count
@@ -89,7 +92,7 @@ def ar_aging(as_of=None) -> dict:
 
 
 def finance_figures() -> dict:
-    today = timezone.localdate()
+    today = core_company.today()
     days = [today - timedelta(days=i) for i in range(13, -1, -1)]
     fig = finance_selectors.invoice_figures(today=today, since=today - timedelta(days=30), days_from=days[0])
     issued, overdue, sni, per_day = fig["issued"], fig["overdue"], fig["sni"], fig["invoiced_per_day"]
@@ -111,7 +114,7 @@ def finance_figures() -> dict:
 def cash_figures() -> dict:
     """The finance dashboard's cash block: cash position per bank account, the bank lines
     waiting for a match, and the P&L of the month to date."""
-    today = timezone.localdate()
+    today = core_company.today()
     pnl = finance_selectors.profit_and_loss(date_from=today.replace(day=1), date_to=today, compare=False)
     cash = finance_selectors.cash_position(as_of=today)
     return {"cash": cash, "pnl_month": pnl["totals"], "unmatched_bank_lines": cash["unmatched_lines"]}
@@ -181,16 +184,16 @@ def _duration(seconds) -> str:
         return "—"
     seconds = float(seconds)
     if seconds < 120:
-        return f"{seconds:.0f} s"
+        return f"{erp_format.number(seconds, 0)} s"
     if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
+        return f"{erp_format.number(seconds / 60, 0)} min"
     if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
+        return f"{erp_format.number(seconds / 3600, 1)} h"
+    return f"{erp_format.number(seconds / 86400, 1)} d"
 
 
 def _pct(rate) -> str:
-    return "—" if rate is None else f"{float(rate) * 100:.1f} %"
+    return "—" if rate is None else f"{erp_format.number(float(rate) * 100, 1)} %"
 
 
 KPI_CACHE_SECONDS = 60
@@ -202,7 +205,7 @@ def business_kpis(days: int = 7) -> list[tuple[str, str]]:
     Cached for a minute: they are trends over days, and computing them takes a dozen
     queries that every dashboard view would otherwise repeat.
     """
-    key = f"web:business-kpis:{days}:{timezone.localdate().isoformat()}"
+    key = f"web:business-kpis:{days}:{core_company.today().isoformat()}:{get_language()}"  # words and numbers per language
     rows = cache.get(key)
     if rows is None:
         rows = _business_kpis(days)
@@ -211,17 +214,17 @@ def business_kpis(days: int = 7) -> list[tuple[str, str]]:
 
 
 def _business_kpis(days: int) -> list[tuple[str, str]]:
-    today = timezone.localdate()
+    today = core_company.today()
     s = ops_selectors.get_kpis(date_from=today - timedelta(days=days - 1), date_to=today)["summary"]
     cycle, latency = s.get("order_cycle_time", {}), s.get("invoice_latency", {})
     return [
-        ("Order cycle time p50 / p90", f"{_duration(cycle.get('p50_seconds'))} / {_duration(cycle.get('p90_seconds'))}"),
-        ("Invoice latency p50 / p90", f"{_duration(latency.get('p50_seconds'))} / {_duration(latency.get('p90_seconds'))}"),
-        ("Backorder rate", _pct(s.get("backorder_rate", {}).get("rate"))),
-        ("Stock accuracy", _pct(s.get("stock_accuracy", {}).get("rate"))),
-        ("Exceptions per 100 orders", str(s.get("exception_rate", {}).get("per_100_orders") or "—")),
-        ("Webhook success rate", _pct(s.get("webhook_success_rate", {}).get("rate"))),
-        ("Outbox lag now", _duration(s.get("outbox_lag", {}).get("lag_seconds"))),
+        (gettext("Order cycle time p50 / p90"), f"{_duration(cycle.get('p50_seconds'))} / {_duration(cycle.get('p90_seconds'))}"),
+        (gettext("Invoice latency p50 / p90"), f"{_duration(latency.get('p50_seconds'))} / {_duration(latency.get('p90_seconds'))}"),
+        (gettext("Backorder rate"), _pct(s.get("backorder_rate", {}).get("rate"))),
+        (gettext("Stock accuracy"), _pct(s.get("stock_accuracy", {}).get("rate"))),
+        (gettext("Exceptions per 100 orders"), erp_format.number(s.get("exception_rate", {}).get("per_100_orders"), 1)),
+        (gettext("Webhook success rate"), _pct(s.get("webhook_success_rate", {}).get("rate"))),
+        (gettext("Outbox lag now"), _duration(s.get("outbox_lag", {}).get("lag_seconds"))),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 
 def _links(*names: tuple[str, str]) -> list[tuple[str, str]]:
@@ -10,26 +11,26 @@ def _links(*names: tuple[str, str]) -> list[tuple[str, str]]:
 
 
 def orders():
-    return _links(("Orders", "web:orders"), ("Shipments", "web:shipments"), ("Exceptions", "web:exceptions"),
-                  ("Quotations", "web:quotations"))
+    return _links((_("Orders"), "web:orders"), (_("Shipments"), "web:shipments"), (_("Exceptions"), "web:exceptions"),
+                  (_("Quotations"), "web:quotations"))
 
 
 def stock():
-    return _links(("Availability", "web:stock"), ("Stock ledger", "web:ledger"), ("Cycle count", "web:cycle-count"),
-                  ("Purchase orders", "web:purchase-orders"), ("Replenishment", "web:replenishment"),
-                  ("Bins and lots", "web:stock-bins"), ("Lot recall", "web:recall"), ("Pick lists", "web:pick-lists"))
+    return _links((_("Availability"), "web:stock"), (_("Stock ledger"), "web:ledger"), (_("Cycle count"), "web:cycle-count"),
+                  (_("Purchase orders"), "web:purchase-orders"), (_("Replenishment"), "web:replenishment"),
+                  (_("Bins and lots"), "web:stock-bins"), (_("Lot recall"), "web:recall"), (_("Pick lists"), "web:pick-lists"))
 
 
 def finance():
-    return _links(("Invoices", "web:invoices"), ("Payments", "web:payments"), ("Credit notes", "web:credit-notes"),
-                  ("Customer credit", "web:customer-credit"), ("Journal", "web:journal"),
-                  ("Trial balance", "web:trial-balance"), ("AR aging", "web:ar-aging"), ("Periods", "web:periods"),
-                  ("Reconciliations", "web:reconciliations"), ("Profit and loss", "web:report-pnl"),
-                  ("Balance sheet", "web:report-balance-sheet"), ("Bank matching", "web:bank-queue"),
-                  ("Exchange rates", "web:exchange-rates"))
+    return _links((_("Invoices"), "web:invoices"), (_("Payments"), "web:payments"), (_("Credit notes"), "web:credit-notes"),
+                  (_("Customer credit"), "web:customer-credit"), (_("Journal"), "web:journal"),
+                  (_("Trial balance"), "web:trial-balance"), (_("AR aging"), "web:ar-aging"), (_("Periods"), "web:periods"),
+                  (_("Reconciliations"), "web:reconciliations"), (_("Profit and loss"), "web:report-pnl"),
+                  (_("Balance sheet"), "web:report-balance-sheet"), (_("Bank matching"), "web:bank-queue"),
+                  (_("Exchange rates"), "web:exchange-rates"))
 
 
 def integrations():
-    return _links(("Health", "web:dashboard-integrations"), ("Webhook deliveries", "web:deliveries"),
-                  ("Inbound messages", "web:inbound"), ("Events", "web:events"), ("Exceptions", "web:exceptions"),
-                  ("Reconciliations", "web:reconciliations"))
+    return _links((_("Health"), "web:dashboard-integrations"), (_("Webhook deliveries"), "web:deliveries"),
+                  (_("Inbound messages"), "web:inbound"), (_("Events"), "web:events"), (_("Exceptions"), "web:exceptions"),
+                  (_("Reconciliations"), "web:reconciliations"))

@@ -14,6 +14,7 @@ from ops.web.views import (
     stock,
     wms,
 )
+from ops.web.views import preferences as preference_views
 
 app_name = "web"
 
@@ -81,6 +82,7 @@ urlpatterns = [
     path("finance/reports/working-capital/", reports.working_capital, name="report-working-capital"),
     path("sales/reports/margin/", reports.margin, name="report-margin"),
     path("stock/aging/", reports.stock_aging, name="report-stock-aging"),
+    path("stock/accuracy/", reports.stock_accuracy, name="report-stock-accuracy"),
     path("finance/bank/", reports.bank_queue, name="bank-queue"),
     path("finance/bank/lines/<int:pk>/", reports.bank_line, name="bank-line"),
     path("finance/bank/reconciliation/", reports.bank_reconciliation, name="bank-reconciliation"),
@@ -99,4 +101,7 @@ urlpatterns = [
     path("stock/recall/", wms.recall, name="recall"),
     path("picking/", wms.pick_lists, name="pick-lists"),
     path("picking/<int:pk>/", wms.pick_list, name="pick-list"),
+    path("preferences/", preference_views.preferences_page, name="preferences"),  # #20: language and time zone
+    # #22: void an invoice with a reason
+    path("finance/invoices/<int:pk>/void/", finance.invoice_void, name="invoice-void"),
 ]

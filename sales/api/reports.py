@@ -11,13 +11,15 @@ from rest_framework.views import APIView
 from core.api.permissions import allowed
 from core.api.renderers import REPORT_RENDERERS, jsonable
 from sales import selectors
-from sales.reports import GROUPS
+from sales.reports import GROUPS, UnknownFilter
 
 
 class MarginQuery(serializers.Serializer):
     group_by = serializers.ChoiceField(choices=GROUPS, required=False, default="product")
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
+    warehouse = serializers.CharField(required=False, max_length=20)
+    category = serializers.CharField(required=False, max_length=40)
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_to"] < attrs["date_from"]:
@@ -26,7 +28,8 @@ class MarginQuery(serializers.Serializer):
 
 
 class MarginView(APIView):
-    """Sales and gross margin by customer, product or product category, with the previous
+    """Sales and gross margin (company currency) by customer, product, product category or
+    month, optionally for one warehouse's shipments or one product category, with the previous
     period of the same length when both dates are given."""
 
     renderer_classes = REPORT_RENDERERS
@@ -35,12 +38,18 @@ class MarginView(APIView):
     @extend_schema(parameters=[
         OpenApiParameter("group_by", {"type": "string", "enum": list(GROUPS)}),
         OpenApiParameter("from", OpenApiTypes.DATE), OpenApiParameter("to", OpenApiTypes.DATE),
+        OpenApiParameter("warehouse", OpenApiTypes.STR), OpenApiParameter("category", OpenApiTypes.STR),
         OpenApiParameter("format", {"type": "string", "enum": ["json", "csv"]})], responses={200: dict})
     def get(self, request):
         params = request.query_params
         q = MarginQuery(data={k: v for k, v in (("group_by", params.get("group_by")), ("date_from", params.get("from")),
-                                                ("date_to", params.get("to"))) if v is not None})
+                                                ("date_to", params.get("to")), ("warehouse", params.get("warehouse")),
+                                                ("category", params.get("category"))) if v is not None})
         q.is_valid(raise_exception=True)
         v = q.validated_data
-        return Response(jsonable(selectors.margin(group_by=v["group_by"], date_from=v.get("date_from"),
-                                                  date_to=v.get("date_to"))))
+        try:
+            report = selectors.margin(group_by=v["group_by"], date_from=v.get("date_from"), date_to=v.get("date_to"),
+                                      warehouse=v.get("warehouse"), category=v.get("category"))
+        except UnknownFilter as exc:
+            raise serializers.ValidationError({"warehouse": [str(exc)]}) from exc
+        return Response(jsonable(report))

@@ -6,6 +6,7 @@ Split by job; everything public is re-exported here so other apps import `sales.
 from sales.services.allocation import allocate_backorders, allocate_order_backorders
 from sales.services.amendments import AmendLine, amend_order
 from sales.services.changes import CancelLine, cancel_order, release_hold
+from sales.services.counts import CountResolution, release_reservations_for_count
 from sales.services.customers import (
     bind_partner_channel,
     bind_partner_user,
@@ -50,6 +51,8 @@ __all__ = [
     "create_return",
     "receive_return",
     "record_invoices",
+    "CountResolution",
+    "release_reservations_for_count",
     "AmendLine",
     "amend_order",
     "create_quotation",

@@ -17,8 +17,8 @@ from decimal import Decimal
 import structlog
 from django.db import OperationalError, connection, transaction
 from django.db.models import Min
-from django.utils import timezone
 
+from core import company as core_company
 from core import history, sql
 from core.messaging.publishing import publish
 from sales import events, locks, stock
@@ -39,7 +39,7 @@ def reserve_lines(*, order: Order, wanted: dict[int, Decimal], lines: list[Order
     if not requests:
         return []
     days = getattr(order.customer, "min_shelf_life_days", 0) or 0
-    min_expiry = timezone.localdate() + datetime.timedelta(days=days) if days else None
+    min_expiry = core_company.today() + datetime.timedelta(days=days) if days else None
     return stock.reserve(requests=requests, preferred_warehouse_id=order.customer.preferred_warehouse_id,
                          all_or_nothing=order.fulfillment_policy == Order.Policy.SHIP_COMPLETE,
                          correlation_id=correlation_id, min_expiry=min_expiry)

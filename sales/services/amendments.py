@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.utils import timezone
 
+from core import company as core_company
 from core.exceptions import DomainError
 from core.messaging.publishing import buffered_events, publish_many
 from core.money import q3
@@ -96,7 +96,7 @@ def amend_order(*, order_id: int, lines: list[AmendLine] | None = None, ship_to:
         ship_to=kept_ship_to, shipping_address=None if ship_to is not None else order.shipping_address or None,
         price_authorised=True, currency=order.currency)
     try:
-        built = price_order(canonical, customer=customer, on=timezone.localdate(), cur=order.currency,
+        built = price_order(canonical, customer=customer, on=core_company.today(), cur=order.currency,
                             exchange_rate=order.exchange_rate)
     except DomainError as exc:
         # name the amendment's own line (lines.{i} of the request), not the priced order's

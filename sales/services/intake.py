@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.utils import timezone
 
+from core import company as core_company
 from core import context, countries, currencies, history, sql
 from core.exceptions import DomainError
 from core.messaging.publishing import buffered_events, publish_many
@@ -290,7 +290,7 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
     if policy not in Order.Policy.values:
         raise InvalidOrder(f"Unknown fulfillment_policy {policy!r}.",
                            errors={"fulfillment_policy": [f"Choose one of {', '.join(Order.Policy.values)}."]})
-    today = timezone.localdate()
+    today = core_company.today()
     # the order's currency (given, else the customer's) and its rate on the order's date
     cur, exchange_rate = _currency(order, customer, today)
     built = price_order(order, customer=customer, on=today, cur=cur, exchange_rate=exchange_rate)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.messaging.publishing import buffered_events
@@ -28,8 +28,8 @@ def create_pick_list(*, warehouse_code: str, shipment_ids: list[int] | None = No
                      correlation_id: str = "") -> PickList:
     """A wave of the warehouse's ready shipments (or the given ones) not on an open pick list.
 
-    One line per allocation, with the bin and lot it is reserved in, sorted by bin code (the
-    walking order), then SKU and lot. Raises InvalidOrder (400) for an unknown warehouse,
+    One line per allocation not picked yet, with the bin and lot it is reserved in, sorted by
+    bin code (the walking order), then SKU and lot. Raises InvalidOrder (400) for an unknown warehouse,
     shipments of another warehouse or not ready, or nothing to pick.
     """
     try:
@@ -48,8 +48,12 @@ def create_pick_list(*, warehouse_code: str, shipment_ids: list[int] | None = No
                                errors={"shipments": [f"Not pickable here: {bad}."]})
         qs = qs.filter(pk__in=ids)
     shipments = list(qs.order_by("pk"))  # not locked: sales locks orders first (sales.locks), shipping re-checks
+    # an allocation picked already (a confirmed list: waiting to be packed and shipped) is not
+    # picked again; what a backorder run added to the shipment since is
     allocations = list(Allocation.objects.filter(shipment__in=shipments, status=Allocation.Status.ACTIVE,
-                                                 quantity__gt=0).select_related("order_line"))
+                                                 quantity__gt=0)
+                       .exclude(pk__in=PickListLine.objects.values("allocation_id"))
+                       .select_related("order_line"))
     if not allocations:
         raise InvalidOrder("Nothing to pick.", errors={"shipments": ["No ready shipment with stock to pick."]})
     places = stock.reservation_places([a.reservation_id for a in allocations])
@@ -73,9 +77,15 @@ def create_pick_list(*, warehouse_code: str, shipment_ids: list[int] | None = No
 def confirm_pick_list(*, pick_list_id: int, lines: list[dict], correlation_id: str | None = None) -> PickList:
     """Confirm what was picked: [{shipment, sku, quantity, lot?, serials?, location?}].
 
+    Serial-tracked products name the serials picked, one per unit: each must be in stock in
+    the bin and lot of the line it fills and not picked for another shipment still to ship;
+    shipping then issues exactly those (packing slip and 856 list them).
     A line left out or picked short: the rest is released and backordered (replenishment sees
-    it; the backorder run allocates it when stock is there). Picking a lot or bin other than
-    the reserved one, or more than the line, is refused (400); nothing is written then.
+    it; the backorder run allocates it when stock is there), and what was not found is held
+    for a count (inventory.hold_for_count: moved to the warehouse's discrepancy bin, never
+    available, until a cycle count writes it off or someone moves it back).
+    Picking a lot or bin other than the reserved one, more than the line, or serials that are
+    missing, duplicated or not there is refused (400); nothing is written then.
     """
     pick = PickList.objects.select_for_update().filter(pk=pick_list_id).first()
     if pick is None:
@@ -83,6 +93,7 @@ def confirm_pick_list(*, pick_list_id: int, lines: list[dict], correlation_id: s
     if pick.status != PickList.Status.OPEN:
         raise ShipmentStateConflict(f"{pick.number} is already {pick.status}.")
     pick_lines = list(pick.lines.select_related("allocation").order_by("sequence"))
+    products = stock.products_by_sku({pl.sku for pl in pick_lines})
     picked: dict[int, Decimal] = defaultdict(lambda: ZERO)
     serials: dict[int, list] = defaultdict(list)
     errors: dict[str, list[str]] = {}
@@ -95,16 +106,22 @@ def confirm_pick_list(*, pick_list_id: int, lines: list[dict], correlation_id: s
         if not candidates:
             errors.setdefault(f"lines.{i}", []).append("No such line on this pick list (shipment, SKU, lot, bin).")
             continue
+        takes = []
         need = qty
         for pl in candidates:
             take = min(need, pl.quantity - picked[pl.pk])
             if take > 0:
                 picked[pl.pk] += take
                 need -= take
+                takes.append((pl, take))
         if need > 0:
             errors.setdefault(f"lines.{i}.quantity", []).append("More than the pick list asks for.")
-        if given.get("serials"):
-            serials[candidates[0].pk] += [str(x) for x in given["serials"]]
+        product = products.get(candidates[0].sku)
+        given_serials = [str(x).strip() for x in given.get("serials") or []]
+        if product is not None and product.tracking == "serial":
+            _assign_serials(pick, product, takes, given_serials, serials, errors, field=f"lines.{i}.serials")
+        elif given_serials:
+            errors.setdefault(f"lines.{i}.serials", []).append(f"{candidates[0].sku} is not serial-tracked.")
     if errors:
         raise InvalidOrder("Invalid pick confirmation.", errors=errors)
     short = [(pl, pl.quantity - picked[pl.pk]) for pl in pick_lines if picked[pl.pk] < pl.quantity]
@@ -114,10 +131,58 @@ def confirm_pick_list(*, pick_list_id: int, lines: list[dict], correlation_id: s
     PickListLine.objects.bulk_update(pick_lines, ["quantity_picked", "serials"])
     if short:
         _backorder_short(short, correlation_id=correlation_id)
+        _hold_missing(pick, short, correlation_id=correlation_id)
     pick.status = PickList.Status.CONFIRMED
     pick.confirmed_at = timezone.now()
     pick.save(update_fields=["status", "confirmed_at"])
     return pick
+
+
+def _assign_serials(pick, product, takes, given, serials, errors, *, field) -> None:
+    """Give each pick line taken from the serials found in its bin and lot (one per unit).
+
+    Refuses a wrong count, a serial twice, one not in stock in this warehouse, one in another
+    bin or lot than the lines it could fill, and one already picked for a shipment still to ship.
+    """
+    count = sum((take for _pl, take in takes), ZERO)
+    if count != count.to_integral_value() or len(given) != int(count) or len(set(given)) != len(given):
+        errors.setdefault(field, []).append(f"{product.sku} is serial-tracked: give {count} distinct serials.")
+        return
+    taken_elsewhere = set()
+    for row in (PickListLine.objects.filter(pick_list__status=PickList.Status.CONFIRMED, sku=product.sku,
+                                            shipment__status=Shipment.Status.READY)
+                .exclude(serials=[]).values_list("serials", flat=True)):
+        taken_elsewhere |= set(row)
+    again = sorted(taken_elsewhere & set(given) | {s for s in given if s in {x for v in serials.values() for x in v}})
+    if again:
+        errors.setdefault(field, []).append(f"Already picked: {again}.")
+        return
+    places = stock.serial_places(product_id=product.pk, warehouse_id=pick.warehouse_id, serials=given)
+    missing = sorted(set(given) - set(places))
+    if missing:
+        errors.setdefault(field, []).append(f"Not in stock in {pick.warehouse.code}: {missing}.")
+        return
+    left = list(given)
+    for pl, take in takes:
+        here = [s for s in left if places[s] == (pl.location, pl.lot)][: int(take)]
+        serials[pl.pk] += here
+        left = [s for s in left if s not in here]
+    if left:
+        errors.setdefault(field, []).append(f"Not in the bin and lot being picked: {sorted(left)}.")
+
+
+def _hold_missing(pick, short, *, correlation_id) -> None:
+    """What a picker did not find is a discrepancy: hold it for a count rather than let the
+    backorder run allocate the same phantom stock again."""
+    skus = {pl.sku for pl, _qty in short}
+    keep: dict[str, set] = defaultdict(set)  # serials picked for shipments still to ship stay where they are
+    for sku, serials in (PickListLine.objects.filter(sku__in=skus, shipment__status=Shipment.Status.READY)
+                         .filter(Q(pick_list=pick) | Q(pick_list__status=PickList.Status.CONFIRMED))
+                         .exclude(serials=[]).values_list("sku", "serials")):
+        keep[sku] |= set(serials)
+    wanted = [{"sku": pl.sku, "location": pl.location, "lot": pl.lot, "quantity": qty,
+               "keep_serials": sorted(keep.get(pl.sku, ()))} for pl, qty in short]
+    stock.hold_for_count(warehouse_id=pick.warehouse_id, lines=wanted, correlation_id=correlation_id)
 
 
 def _backorder_short(short, *, correlation_id):

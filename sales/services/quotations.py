@@ -13,6 +13,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from core import company as core_company
 from core import context, numbering
 from core.documents import services as documents
 from sales.exceptions import (
@@ -54,7 +55,7 @@ def create_quotation(order: CanonicalOrder, *, valid_until: dt.date | None = Non
     (400), CustomerInactive / NoPrice / PriceNotAllowed (422); nothing is written then.
     """
     cid = correlation_id or context.current_or_new_correlation_id()
-    today = timezone.localdate()
+    today = core_company.today()
     valid_until = valid_until or today + dt.timedelta(days=DEFAULT_VALIDITY_DAYS)
     if valid_until < today or valid_until > today + dt.timedelta(days=MAX_VALIDITY_DAYS):
         raise InvalidOrder("valid_until must be between today and a year ahead.",
@@ -113,7 +114,7 @@ def send_quotation(*, quotation_id: int, to: str | None = None, sent_by=None,
     quotation = _lock(quotation_id)
     if quotation.status == Quotation.Status.ACCEPTED:
         raise QuotationStateConflict(f"Quotation {quotation.number} was accepted; send the order confirmation.")
-    _refuse_lapsed(quotation, timezone.localdate())
+    _refuse_lapsed(quotation, core_company.today())
     outbound = documents.request_send(document_type="quotation", key=quotation.pk, to=to, requested_by=sent_by,
                                       correlation_id=correlation_id or quotation.correlation_id)
     if quotation.status == Quotation.Status.DRAFT:
@@ -139,7 +140,7 @@ def accept_quotation(*, quotation_id: int, accepted_by=None) -> Order:
     if quotation.status == Quotation.Status.ACCEPTED:
         raise QuotationStateConflict(f"Quotation {quotation.number} was already accepted "
                                      f"(order {quotation.order.number}).", order=quotation.order.number)
-    _refuse_lapsed(quotation, timezone.localdate())
+    _refuse_lapsed(quotation, core_company.today())
     lines = list(quotation.lines.order_by("line_no"))
     canonical = CanonicalOrder(
         customer_code=quotation.customer.code, channel=QUOTATION_CHANNEL, external_ref=quotation.number,
@@ -158,7 +159,7 @@ def accept_quotation(*, quotation_id: int, accepted_by=None) -> Order:
 @transaction.atomic(durable=True)
 def expire_quotations(*, today: dt.date | None = None) -> int:
     """Mark drafts and sent quotations past valid_until expired (beat, daily). Returns how many."""
-    today = today or timezone.localdate()
+    today = today or core_company.today()
     lapsed = list(Quotation.objects.select_for_update(skip_locked=True)
                   .filter(status__in=(Quotation.Status.DRAFT, Quotation.Status.SENT), valid_until__lt=today)
                   .order_by("pk"))

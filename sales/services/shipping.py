@@ -14,7 +14,16 @@ from core.messaging.publishing import buffered_events, publish
 from core.money import q2, q3, q6
 from sales import events, locks, stock
 from sales.exceptions import InvalidOrder, OrderStateConflict, ShipmentNotFound, ShipmentStateConflict
-from sales.models import Allocation, Order, OrderCharge, OrderLine, Shipment, ShipmentLine
+from sales.models import (
+    Allocation,
+    Order,
+    OrderCharge,
+    OrderLine,
+    PickList,
+    PickListLine,
+    Shipment,
+    ShipmentLine,
+)
 from sales.services._common import currency_of, derive_status, is_plain, shipped_share
 
 ZERO = Decimal("0")
@@ -119,7 +128,8 @@ def ship_shipment(*, shipment_id: int, tracking_number: str = "", lines: list[Sh
 
     # -- issue stock at valuation cost, keep the cost on the shipment lines -------------------
     with buffered_events(cid):  # stock events and shipped: one outbox INSERT
-        issued = stock.issue(pairs=pairs, reference=shipment.number, correlation_id=cid)
+        issued = stock.issue(pairs=pairs, reference=shipment.number, correlation_id=cid,
+                             serials=_picked_serials(shipment, plan))
         cost_by_reservation: dict[int, Decimal] = defaultdict(lambda: ZERO)
         picks_by_reservation: dict[int, list] = defaultdict(list)
         for r in issued:
@@ -226,6 +236,19 @@ def _carry_over(*, order: Order, shipment: Shipment, leftovers, untouched, order
         ShipmentLine(shipment=new, order_line_id=pk, product_id=order_lines[pk].product_id, sku=order_lines[pk].sku,
                      quantity=qty) for pk, qty in per_line.items()])
     return new
+
+
+def _picked_serials(shipment: Shipment, plan) -> dict[int, list[str]] | None:
+    """{reservation id: serials chosen at picking} for the allocations that leave (serial-tracked
+    products picked on a confirmed pick list); None when none were chosen (no query then: the
+    shipment's lock query said so)."""
+    if not getattr(shipment, "has_picked_serials", True):
+        return None
+    by_alloc: dict[int, list[str]] = defaultdict(list)
+    for alloc_id, serials in (PickListLine.objects.filter(shipment=shipment, pick_list__status=PickList.Status.CONFIRMED)
+                              .exclude(serials=[]).values_list("allocation_id", "serials")):
+        by_alloc[alloc_id] += serials
+    return {alloc.reservation_id: by_alloc[alloc.pk] for alloc, _qty in plan if by_alloc.get(alloc.pk)} or None
 
 
 def _pick_json(pick: dict) -> dict:

@@ -26,6 +26,7 @@
     });
     var options = {
       responsive: true, maintainAspectRatio: false, animation: false,
+      locale: spec.locale || document.documentElement.lang || undefined,  // axis numbers per the page's language
       plugins: { legend: { display: round || datasets.length > 1, position: "bottom" } }
     };
     if (!round) {

@@ -633,11 +633,12 @@ WEB_PAGES = [
     Page("web:bank-line", "POST", "finance.banking", _W, "web:bank-line"),
     Page("web:bank-reconciliation", "GET", "finance.banking", _R),
     Page("web:journal", "GET", "finance.ledger", _R),
-    Page("web:purchase-order-new", "GET", "inventory.purchasing", _W),
-    Page("web:purchase-order-new", "POST", "inventory.purchasing", _W),
+    Page("web:purchase-order-new", "GET", "inventory.purchase_entry", _W),
+    Page("web:purchase-order-new", "POST", "inventory.purchase_entry", _W),
     Page("web:trace-json", "GET", "ops.monitoring", _R, None, (("correlation_id", "no-such-id"),)),
     Page("web:customer-credit-edit", "GET", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
     Page("web:customer-credit-edit", "POST", "sales.credit_holds", _W, None, (("code", "MX-ACME"),)),
+    Page("web:invoice-void", "POST", "finance.receivables", _W, "web:invoice"),
     # #17: the quotation desk and the amend page
     Page("web:quotations", "GET", "sales.orders", _R),
     Page("web:quotation-new", "GET", "sales.orders", _W),
@@ -649,7 +650,8 @@ WEB_PAGES = [
     Page("web:document-send", "POST", "sales.orders", _W, "web:quotation", (("document_type", "quotation"),)),
 ]
 # fmt: on
-WEB_WITHOUT_RESOURCE = {"web:home"}  # sends each user to their dashboard (or the login page)
+WEB_WITHOUT_RESOURCE = {"web:home",  # sends each user to their dashboard (or the login page)
+                        "web:preferences"}  # every signed-in user's own language and time zone
 
 
 def _web_clients(world: World) -> dict[str, Client]:

@@ -30,11 +30,20 @@ def test_posted_entries_are_read_only_in_the_admin(staff):
     assert JournalEntry.objects.get(pk=entry.pk).memo == ""
 
 
-def test_period_close_action_goes_through_the_service(staff):
+def test_period_close_action_goes_through_the_service_with_its_guard_rails(staff):
     create_fiscal_year(year=2026)
-    period = FiscalPeriod.objects.get(name="2026-04")
-    response = staff.post(reverse("admin:finance_fiscalperiod_changelist"),
-                          {"action": "close_periods", "_selected_action": [period.pk]}, follow=True)
+    url = reverse("admin:finance_fiscalperiod_changelist")
+    april = FiscalPeriod.objects.get(name="2026-04")
+    # alone, April is refused: March is still open
+    response = staff.post(url, {"action": "close_periods", "_selected_action": [april.pk]}, follow=True)
+    assert "the period before it, 2026-03, is still open" in response.content.decode()
+    april.refresh_from_db()
+    assert april.status == "open"
+    # January to April together close in order, each after a fresh reconciliation run
+    chosen = list(FiscalPeriod.objects.filter(name__in=["2026-01", "2026-02", "2026-03", "2026-04"])
+                  .values_list("pk", flat=True))
+    response = staff.post(url, {"action": "close_periods", "_selected_action": chosen}, follow=True)
     assert response.status_code == 200
-    period.refresh_from_db()
-    assert period.status == "closed" and period.closed_at is not None
+    april.refresh_from_db()
+    assert april.status == "closed" and april.closed_at is not None
+    assert FiscalPeriod.objects.filter(pk__in=chosen, status="closed").count() == 4

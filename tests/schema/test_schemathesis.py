@@ -47,6 +47,7 @@ DATA_DEPENDENT = (
     "at least one positive line",                   # a credit note credits something
     "Give an endpoint, a time range, or both",      # bulk replay needs a selection
     "Missing column",                               # CSV header row (the body is a file)
+    "to confirm the close",                         # period close: `confirm` must be that period's name
 )
 # problem codes that are always about the data or the state, never the shape of the request
 DATA_DEPENDENT_CODES = (

@@ -128,3 +128,46 @@ def test_an_account_with_postings_keeps_its_type_when_the_admin_form_is_posted(d
     client.post(reverse("admin:finance_account_change", args=[account.pk]), data)
     fresh = Account.objects.get(pk=account.pk)
     assert fresh.type == account.type and fresh.name == account.name + " renamed"
+
+
+@pytest.mark.parametrize("label", ["finance.creditnote", "finance.payment", "finance.supplierbill",
+                                   "finance.supplierpayment", "sales.return", "inventory.receipt",
+                                   "inventory.adjustment", "inventory.transfer"])
+def test_every_other_posted_document_is_read_only_and_cannot_be_deleted_in_the_admin(db, label):
+    from decimal import Decimal
+
+    from django.apps import apps
+    from django.test import RequestFactory
+
+    from finance import services as fin
+    from inventory import services as inv
+    from tests.conftest import make_user
+
+    user = make_user("admin-protect-2", roles.ADMIN)
+    client = web_client(user)
+    sc = scenario.build()
+    # posted documents of more kinds: a payment on account, a credit note, a supplier bill, a count
+    # (the scenario received stock); returns, transfers and supplier payments: the permissions only
+    fin.receive_payment(customer=sc.customer, amount=Decimal("12.50"))
+    fin.create_credit_note(customer=sc.customer, lines=[fin.CreditLineInput(amount=Decimal("5.00"))], reason="goodwill")
+    fin.create_supplier_bill(supplier=sc.purchase_order.supplier, lines=[fin.BillLineInput(
+        product=sc.products[2], quantity=Decimal("1"), unit_cost=Decimal("3.00"))])
+    inv.adjust_stock(warehouse="WEB-MAIN", product="WEB-1", counted_quantity=Decimal("99"), reason="count")
+    model = apps.get_model(label)
+    model_admin = admin.site._registry[model]
+    request = RequestFactory().get("/")
+    request.user = user
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_delete_permission(request)
+    obj = model._default_manager.first()
+    if obj is None:
+        assert label in ("finance.supplierpayment", "sales.return", "inventory.transfer")
+        return
+    assert not model_admin.has_delete_permission(request, obj)
+    assert not model_admin.has_change_permission(request, obj)
+    app, name = label.split(".")
+    assert client.get(reverse(f"admin:{app}_{name}_delete", args=[obj.pk])).status_code == 403
+    before = {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields}
+    client.post(reverse(f"admin:{app}_{name}_change", args=[obj.pk]), {"reason": "edited", "amount": "1"})
+    obj.refresh_from_db()
+    assert {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields} == before

@@ -1,8 +1,9 @@
 # ruff: noqa: F811  (pytest fixtures imported from test_browser.py, used as arguments)
 """#22 in a real browser (Chromium through Playwright, the fixtures of test_browser.py): the
 period-close refusals live in test_browser.test_close_a_period; here a cancel with reason, the
-order desk (autocomplete, a bad SKU beside its line), the payment form's running total, a count
-below reserved, the support search and every dashboard at 768 px without sideways scrolling.
+order desk (autocomplete, a bad SKU beside its line), the payment form's running total, voiding
+an invoice, a count below reserved resolved from the count screen, the support search and every
+dashboard at 768 px without sideways scrolling.
 Screenshots of each flow go to artifacts/screenshots/ (ERP_SCREENSHOT_DIR)."""
 
 from __future__ import annotations
@@ -111,7 +112,35 @@ def test_payment_form_running_total(page, live_server):
     shot(page, "payment-running-total")
 
 
-def test_a_count_below_reserved_is_explained_on_the_count_screen(page, live_server):
+def test_void_an_invoice_with_a_reason(page, live_server):
+    from finance.models import Invoice
+
+    sc = small_world()
+    from sales import services as sales
+
+    sales.ship_shipment(shipment_id=sc.order.shipments.get(status="ready").pk, tracking_number="1Z-VOID")
+    drain()
+    invoice = sc.order.invoices.get()
+    user("u-fin-void", roles.FINANCE)
+    login(page, live_server, "u-fin-void")
+    page.goto(f"{live_server.url}/finance/invoices/{invoice.pk}/")
+    page.locator("#void-invoice summary").click()
+    assert accessibility_violations(page) == []
+    # without the reason and the tick the browser does not send it
+    page.get_by_role("button", name="Void invoice").click()
+    assert Invoice.objects.get(pk=invoice.pk).status != "void"
+    page.get_by_label("Reason for void this invoice (kept in the history)").fill("billed twice")
+    page.locator("#confirm-void").check()
+    shot(page, "invoice-void-confirmation")
+    page.get_by_role("button", name="Void invoice").click()
+    expect(page.locator(".msg-success")).to_contain_text(f"Invoice {invoice.number} voided")
+    voided = Invoice.objects.get(pk=invoice.pk)
+    assert voided.status == "void" and voided.history.first().history_change_reason == "voided: billed twice"
+    assert accessibility_violations(page) == []
+    shot(page, "invoice-voided")
+
+
+def test_a_count_below_reserved_is_resolved_from_the_count_screen(page, live_server):
     from inventory.selectors import get_stock_level
 
     sc = small_world()
@@ -126,6 +155,15 @@ def test_a_count_below_reserved_is_explained_on_the_count_screen(page, live_serv
     expect(page.locator("#reserved-by")).to_contain_text(f"{sc.order.number}: 5 reserved")
     assert get_stock_level(warehouse=sc.warehouse, product=sc.products[1]).on_hand == 5
     shot(page, "count-below-reserved")
+    # resolved from the same screen: release the missing 4 (backordered), the count is recorded
+    page.get_by_role("button", name="Release and backorder").click()
+    expect(page.locator(".msg-warning")).to_contain_text(
+        f"Order {sc.order.number}: 4 × WEB-2 no longer reserved in WEB-MAIN — 4 backordered.")
+    expect(page.locator(".msg-success")).to_contain_text("adjustment of -4 × WEB-2")
+    level = get_stock_level(warehouse=sc.warehouse, product=sc.products[1])
+    assert (level.on_hand, level.reserved) == (1, 1)
+    assert sc.order.lines.get(sku="WEB-2").quantity_backordered == 7
+    shot(page, "count-below-reserved-resolved")
     # the next count from the same screen goes through and the screen stays
     page.get_by_label("SKU").fill("web-1")
     page.get_by_label("Counted quantity").fill("99")
@@ -162,7 +200,8 @@ PAGES_768 = {
     roles.OPERATIONS: ["/dashboard/operations/", "/orders/", "/orders/new/", "/stock/", "/stock/count/",
                        "/purchasing/", "/purchasing/replenishment/"],
     roles.FINANCE: ["/dashboard/finance/", "/finance/invoices/", "/finance/payments/new/", "/finance/trial-balance/",
-                    "/finance/ar-aging/", "/finance/periods/", "/finance/customers/", "/reconciliations/"],
+                    "/finance/ar-aging/", "/finance/periods/", "/finance/customers/", "/reconciliations/",
+                    "/purchasing/", "/purchasing/new/"],
     roles.SUPPORT: ["/dashboard/support/", "/exceptions/", "/integrations/inbound/"],
     roles.ADMIN: ["/dashboard/integrations/", "/integrations/deliveries/", "/integrations/events/"],
 }

@@ -122,3 +122,92 @@ def test_a_count_below_reserved_says_so_beside_the_quantity_and_an_unknown_sku_b
     assert "Below reserved quantity 5" in html and "release or re-allocate reservations first" in html
     assert 'id="reserved-by"' in html and f'href="/orders/{sc.order.pk}/"' in html and "5 reserved" in html
     assert "SKU nope-9 not found." in text(_count(clients, "nope-9", "1"))
+
+
+@pytest.fixture
+def invoiced(sc, drain):
+    from sales import services as sales
+
+    sales.ship_shipment(shipment_id=sc.order.shipments.get(status="ready").pk, tracking_number="T-VOID")
+    drain()
+    return sc.order.invoices.get()
+
+
+def test_voiding_an_invoice_needs_a_reason_and_the_confirmation(clients, invoiced):
+    url = reverse("web:invoice-void", args=[invoiced.pk])
+    page = text(clients[F].get(reverse("web:invoice", args=[invoiced.pk])))
+    assert f'action="{url}"' in page and "Reason for void this invoice" in page
+    for data in ({}, {"reason": "entered twice"}, {"confirm": "on"}):
+        response = clients[F].post(url, data, follow=True)
+        assert f"Not done: voiding invoice {invoiced.number}" in text(response)
+    invoiced.refresh_from_db()
+    assert invoiced.status != "void" and invoiced.balance_due == invoiced.total
+    assert clients[OP].post(url, {"reason": "entered twice", "confirm": "on"}).status_code == 403
+
+
+def test_voiding_an_invoice_reverses_its_entry_and_keeps_the_reason_in_history(clients, invoiced):
+    from finance.selectors import entries_for_source
+
+    response = clients[F].post(reverse("web:invoice-void", args=[invoiced.pk]),
+                               {"reason": "entered twice", "confirm": "on"}, follow=True)
+    assert f"Invoice {invoiced.number} voided" in text(response)
+    invoiced.refresh_from_db()
+    assert invoiced.status == "void" and invoiced.balance_due == 0
+    assert invoiced.history.first().history_change_reason == "voided: entered twice"
+    original, reversal = entries_for_source(source_type="invoice", source_id=invoiced.pk)
+    assert reversal.reversal_of_id == original.pk and "entered twice" in reversal.memo
+    debits = {ln.account.code: ln.debit - ln.credit for ln in original.lines.all()}
+    assert {ln.account.code: ln.debit - ln.credit for ln in reversal.lines.all()} == {k: -v for k, v in debits.items()}
+    assert 'id="void-invoice"' not in text(response)       # a void invoice offers no second void
+
+
+def test_a_paid_invoice_is_not_offered_for_voiding_and_the_service_refusal_is_shown(clients, invoiced):
+    from finance import services as fin
+
+    fin.receive_payment(customer=invoiced.customer, amount=invoiced.total, allocations=[
+        fin.AllocationInput(invoice_id=invoiced.pk, amount=invoiced.total)])
+    assert 'id="void-invoice"' not in text(clients[F].get(reverse("web:invoice", args=[invoiced.pk])))
+    response = clients[F].post(reverse("web:invoice-void", args=[invoiced.pk]),
+                               {"reason": "entered twice", "confirm": "on"}, follow=True)
+    assert "Refused: Invoice" in text(response) and "cannot be voided" in text(response)
+    invoiced.refresh_from_db()
+    assert invoiced.status == "paid"
+
+
+def test_a_count_below_reserved_is_resolved_from_the_count_screen_by_releasing(clients, sc):
+    from inventory.selectors import get_stock_level
+
+    html = text(_count(clients, "web-2", "1"))
+    assert 'name="resolve" value="release"' in html and 'name="resolve" value="reallocate"' in html
+    # support reads orders but may not count; operations resolves it from the count screen
+    assert clients[S].post(reverse("web:cycle-count"), {"warehouse": "WEB-MAIN", "sku": "WEB-2", "counted_quantity": "1",
+                                                        "reason": "x", "resolve": "release"}).status_code == 403
+    response = _count(clients, "web-2", "1", resolve="release")
+    assert response["Location"] == reverse("web:cycle-count") + "?warehouse=WEB-MAIN"
+    level = get_stock_level(warehouse=sc.warehouse, product=sc.products[1])
+    assert (level.on_hand, level.reserved) == (1, 1)
+    line = sc.order.lines.get(sku="WEB-2")
+    assert (line.quantity_allocated, line.quantity_backordered) == (1, 7)
+    page = text(clients[OP].get(response["Location"]))
+    assert f"Order {sc.order.number}: 4 × WEB-2 no longer reserved in WEB-MAIN — 4 backordered." in page
+    assert "adjustment of -4 × WEB-2" in page
+
+
+def test_re_allocating_from_the_count_screen_moves_the_reservation_to_a_warehouse_with_stock(clients, sc):
+    from decimal import Decimal
+
+    from inventory import services as inv
+    from inventory.selectors import get_stock_level
+    from tests.factories.inventory import WarehouseFactory
+
+    other = WarehouseFactory(code="WEB-EAST", priority=5)
+    inv.receive_stock(warehouse=other, reference="east", lines=[
+        inv.ReceiptLineInput(product=sc.products[1], quantity=Decimal("20"), unit_cost=Decimal("6.00"))])
+    response = _count(clients, "WEB-2", "2", resolve="reallocate")
+    assert response.status_code == 302
+    assert get_stock_level(warehouse=other, product=sc.products[1]).reserved == 3 + 3   # moved + the old backorder
+    line = sc.order.lines.get(sku="WEB-2")
+    assert (line.quantity_allocated, line.quantity_backordered) == (8, 0)
+    assert sc.order.shipments.filter(status="ready", warehouse=other).exists()
+    page = text(clients[OP].get(response["Location"]))
+    assert "3 re-allocated to another warehouse" in page

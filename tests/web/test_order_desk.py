@@ -185,4 +185,21 @@ def test_a_purchase_order_created_by_hand_and_the_empty_state_says_what_to_do(cl
     assert response.status_code == 302 and PurchaseOrder.objects.count() == before + 1
     po = PurchaseOrder.objects.order_by("-pk").first()
     assert po.origin == "manual" and po.lines.get().quantity == 12 and po.lines.get().unit_cost == Decimal("2.5")
-    assert clients[F].get(reverse("web:purchase-order-new")).status_code == 403
+    assert clients[S].get(reverse("web:purchase-order-new")).status_code == 403
+
+
+def test_finance_enters_a_purchase_order_by_hand_from_its_menu(clients, sc):
+    from inventory.models import PurchaseOrder
+
+    listing = clients[F].get(reverse("web:purchase-orders")).content.decode()
+    nav = listing.split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]
+    assert reverse("web:purchase-orders") in nav and reverse("web:purchase-order-new") in listing
+    data = {"supplier": "WEB-SUP", "warehouse": "WEB-MAIN", "expected_date": "",
+            "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "200",
+            "lines-0-sku": "WEB-1", "lines-0-quantity": "3", "lines-0-unit_cost": "4.00"}
+    response = clients[F].post(reverse("web:purchase-order-new"), data)
+    po = PurchaseOrder.objects.order_by("-pk").first()
+    assert response.status_code == 302 and response["Location"] == reverse("web:purchase-order", args=[po.pk])
+    assert po.origin == "manual" and po.supplier.code == "WEB-SUP" and po.lines.get().quantity == 3
+    # receiving against it stays purchasing's work
+    assert clients[F].post(reverse("web:purchase-order", args=[po.pk]), {}).status_code == 403

@@ -68,3 +68,15 @@ def test_pick_list_screen_scan_then_confirm(clients, shipped):
     pick.refresh_from_db()
     line.refresh_from_db()
     assert pick.status == "confirmed" and line.quantity_picked == D("4")
+
+
+def test_cycle_count_of_a_bin_and_lot_then_the_accuracy_page(clients, shipped):
+    resp = clients[OP].post(reverse("web:cycle-count"), {"warehouse": "MAIN", "sku": "milk", "counted_quantity": "9",
+                                                         "reason": "cycle count", "location": "A-07", "lot": "LOT42"})
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    from inventory.models import Adjustment
+
+    adj = Adjustment.objects.select_related("location", "lot").get()
+    assert (adj.location.code, adj.lot.code, adj.difference) == ("A-07", "LOT42", D("-1"))
+    page = clients[OP].get(reverse("web:report-stock-accuracy")).content.decode()
+    assert "Stock accuracy by bin" in page and "A-07" in page and "Lines with variance" in page

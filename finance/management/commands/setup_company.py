@@ -13,7 +13,7 @@ from finance.charts import TEMPLATES
 from finance.services import setup_company
 
 DETAILS = ("address_line1", "address_line2", "city", "region", "postcode", "email", "phone", "tax_id",
-           "registration_id")
+           "registration_id", "time_zone")
 
 
 class Command(BaseCommand):

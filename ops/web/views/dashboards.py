@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 
 from core import company, roles
 from core.replica import reading_replica
 from ops.web import queries
 from ops.web.access import HOME, may, staff_page
-from ops.web.charts import chart
+from ops.web.charts import chart, day_labels
 from ops.web.render import page
 
 
@@ -31,14 +32,14 @@ def operations(request: HttpRequest) -> HttpResponse:
     f = queries.operations_figures()
     f["my_exceptions"] = queries.open_exceptions_for(roles.OPERATIONS)
     charts = [
-        chart("orders-status", "Orders by status", [s for s, _ in f["orders_by_status"]],
-              [("Orders", [n for _, n in f["orders_by_status"]])], coded=True),
-        chart("orders-days", "Orders and shipments, last 14 days", [d[5:] for d in f["days"]],
-              [("Orders", f["orders_per_day"]), ("Shipments", f["shipments_per_day"])], kind="line"),
+        chart("orders-status", gettext("Orders by status"), [s for s, _ in f["orders_by_status"]],
+              [(gettext("Orders"), [n for _, n in f["orders_by_status"]])], coded=True),
+        chart("orders-days", gettext("Orders and shipments, last 14 days"), day_labels(f["days"]),
+              [(gettext("Orders"), f["orders_per_day"]), (gettext("Shipments"), f["shipments_per_day"])], kind="line"),
     ]
     return page(request, "web/dashboard_operations.html",
                 {"f": f, "charts": charts, "low_stock": queries.low_stock_rows(limit=10),
-                 "page_title": "Operations", "kpis": queries.business_kpis()}, section="operations")
+                 "page_title": gettext("Operations"), "kpis": queries.business_kpis()}, section="operations")
 
 
 @staff_page("dashboard.finance")
@@ -49,17 +50,17 @@ def finance(request: HttpRequest) -> HttpResponse:
     f.update(queries.cash_figures())
     aging = f["aging"]
     charts = [
-        chart("ar-aging", "AR aging (balance due by days past due)", queries.AGING_BUCKETS,
-              [("Balance due", [aging["buckets"][b] for b in queries.AGING_BUCKETS])], money=True, coded=True),
-        chart("invoiced-days", "Invoiced per day, last 14 days", [d[5:] for d in f["days"]],
-              [("Invoiced", f["invoiced_per_day"])], money=True),
-        chart("cash-position", "Cash by bank account (GL)", [r["bank_account"] for r in f["cash"]["rows"]],
-              [("Balance", [r["balance"] for r in f["cash"]["rows"]])], money=True),
-        chart("pnl-month", "Profit and loss, this month", ["Revenue", "Cost of sales", "Other expenses", "Net income"],
-              [("Amount", [f["pnl_month"][k] for k in ("revenue", "cost_of_sales", "operating_expenses",
+        chart("ar-aging", gettext("AR aging (balance due by days past due)"), queries.AGING_BUCKETS,
+              [(gettext("Balance due"), [aging["buckets"][b] for b in queries.AGING_BUCKETS])], money=True, coded=True),
+        chart("invoiced-days", gettext("Invoiced per day, last 14 days"), day_labels(f["days"]),
+              [(gettext("Invoiced"), f["invoiced_per_day"])], money=True),
+        chart("cash-position", gettext("Cash by bank account (GL)"), [r["bank_account"] for r in f["cash"]["rows"]],
+              [(gettext("Balance"), [r["balance"] for r in f["cash"]["rows"]])], money=True),
+        chart("pnl-month", gettext("Profit and loss, this month"), [gettext("Revenue"), gettext("Cost of sales"), gettext("Other expenses"), gettext("Net income")],
+              [(gettext("Amount"), [f["pnl_month"][k] for k in ("revenue", "cost_of_sales", "operating_expenses",
                                                        "net_income")])], money=True),
     ]
-    return page(request, "web/dashboard_finance.html", {"f": f, "charts": charts, "page_title": "Finance", "kpis": queries.business_kpis()},
+    return page(request, "web/dashboard_finance.html", {"f": f, "charts": charts, "page_title": gettext("Finance"), "kpis": queries.business_kpis()},
                 section="finance")
 
 
@@ -68,14 +69,14 @@ def finance(request: HttpRequest) -> HttpResponse:
 def support(request: HttpRequest) -> HttpResponse:
     f = queries.support_figures()
     charts = [
-        chart("exc-kind", "Open exceptions by kind", [k for k, _ in f["by_kind"]],
-              [("Open", [n for _, n in f["by_kind"]])], horizontal=True, coded=True),
-        chart("exc-owner", "Open exceptions by owner role", [k for k, _ in f["by_owner"]],
-              [("Open", [n for _, n in f["by_owner"]])], kind="doughnut", coded=True),
-        chart("exc-assignee", "Open exceptions by assignee", [k for k, _ in f["by_assignee"]],
-              [("Open", [n for _, n in f["by_assignee"]])]),
+        chart("exc-kind", gettext("Open exceptions by kind"), [k for k, _ in f["by_kind"]],
+              [(gettext("Open"), [n for _, n in f["by_kind"]])], horizontal=True, coded=True),
+        chart("exc-owner", gettext("Open exceptions by owner role"), [k for k, _ in f["by_owner"]],
+              [(gettext("Open"), [n for _, n in f["by_owner"]])], kind="doughnut", coded=True),
+        chart("exc-assignee", gettext("Open exceptions by assignee"), [k for k, _ in f["by_assignee"]],
+              [(gettext("Open"), [n for _, n in f["by_assignee"]])]),
     ]
-    return page(request, "web/dashboard_support.html", {"f": f, "charts": charts, "page_title": "Support", "kpis": queries.business_kpis()},
+    return page(request, "web/dashboard_support.html", {"f": f, "charts": charts, "page_title": gettext("Support"), "kpis": queries.business_kpis()},
                 section="support")
 
 
@@ -87,17 +88,17 @@ def integrations(request: HttpRequest) -> HttpResponse:
     f = queries.integrations_figures()
     eps = f["endpoints"]
     charts = [
-        chart("webhook-rate", "Webhook success rate per endpoint (%)", [f"#{e['endpoint_id']}" for e in eps],
-              [("Success %", [e["rate"] or 0 for e in eps])]),
-        chart("webhook-status", "Webhook deliveries per endpoint", [f"#{e['endpoint_id']}" for e in eps],
-              [("Succeeded", [e["ok"] for e in eps]), ("Pending", [e["pending"] for e in eps]),
-               ("Failed (retrying)", [e["failed"] for e in eps]), ("Dead", [e["dead"] for e in eps])],
+        chart("webhook-rate", gettext("Webhook success rate per endpoint (%)"), [f"#{e['endpoint_id']}" for e in eps],
+              [(gettext("Success %"), [e["rate"] or 0 for e in eps])]),
+        chart("webhook-status", gettext("Webhook deliveries per endpoint"), [f"#{e['endpoint_id']}" for e in eps],
+              [(gettext("Succeeded"), [e["ok"] for e in eps]), (gettext("Pending"), [e["pending"] for e in eps]),
+               (gettext("Failed (retrying)"), [e["failed"] for e in eps]), (gettext("Dead"), [e["dead"] for e in eps])],
               stacked=True),
-        chart("inbound", "Inbound messages per channel", [r["channel"] for r in f["inbound"]],
-              [("Processed", [r["processed"] for r in f["inbound"]]), ("Failed", [r["failed"] for r in f["inbound"]]),
-               ("Rejected", [r["rejected"] for r in f["inbound"]]), ("Ignored", [r["ignored"] for r in f["inbound"]])],
+        chart("inbound", gettext("Inbound messages per channel"), [r["channel"] for r in f["inbound"]],
+              [(gettext("Processed"), [r["processed"] for r in f["inbound"]]), (gettext("Failed"), [r["failed"] for r in f["inbound"]]),
+               (gettext("Rejected"), [r["rejected"] for r in f["inbound"]]), (gettext("Ignored"), [r["ignored"] for r in f["inbound"]])],
               stacked=True),
     ]
     return page(request, "web/dashboard_integrations.html",
-                {"f": f, "charts": charts, "page_title": "Integrations health",
+                {"f": f, "charts": charts, "page_title": gettext("Integrations health"),
                  "kpis": queries.business_kpis()}, section="integrations")

@@ -10,6 +10,8 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.documents import services as documents
@@ -59,7 +61,7 @@ def document_send(request: HttpRequest, document_type: str, pk: int) -> HttpResp
     back = next_url(request, reverse("web:documents"))
     form = SendForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"Not sent: {form.errors['to'][0]}")
+        messages.error(request, _("Not sent: %(detail)s") % {"detail": form.errors["to"][0]})
         return redirect(back)
     try:
         to = form.cleaned_data["to"] or None
@@ -68,9 +70,9 @@ def document_send(request: HttpRequest, document_type: str, pk: int) -> HttpResp
         else:
             outbound = documents.request_send(document_type=document_type, key=pk, to=to, requested_by=request.user)
     except DomainError as exc:
-        messages.error(request, f"Not sent: {exc.detail}")
+        messages.error(request, _("Not sent: %(detail)s") % {"detail": exc.detail})
     else:
-        messages.success(request, f"{outbound.number} queued for e-mail to {outbound.to}.")
+        messages.success(request, _("%(number)s queued for e-mail to %(to)s.") % {"number": outbound.number, "to": outbound.to})
     return redirect(back)
 
 
@@ -78,7 +80,7 @@ class LogFilter(django_forms.Form):
     document_type = django_forms.ChoiceField(required=False, choices=[("", "All documents")]
                                              + [(t, t.replace("_", " ").capitalize()) for t in DOCUMENTS])
     status = django_forms.ChoiceField(required=False, choices=[("", "Any status"), *OutboundDocument.Status.choices])
-    q = django_forms.CharField(required=False, label="Number or address")
+    q = django_forms.CharField(required=False, label=gettext_lazy("Number or address"))
 
     def value(self, name: str) -> str:
         return (self.cleaned_data.get(name) or "") if self.is_valid() else ""
@@ -99,13 +101,13 @@ def document_log(request: HttpRequest) -> HttpResponse:
     if q := f.value("q"):
         qs = qs.filter(number__icontains=q) | qs.filter(to__icontains=q)
     table = Table(
-        title="Documents sent", rows=qs, filter_form=f,
-        empty="No document e-mailed yet. Use “Send” on an invoice, order or purchase order.",
+        title=_("Documents sent"), rows=qs, filter_form=f,
+        empty=_("No document e-mailed yet. Use “Send” on an invoice, order or purchase order."),
         columns=[
-            Col("#", "id"), Col("Queued", "created_at"), Col("Document", "document_type"),
-            Col("Number", "number", link=_pdf_link), Col("To", "to"), Col("Status", "status", badge=True),
-            Col("Attempts", "attempts", numeric=True), Col("Sent", "sent_at"), Col("Trigger", "trigger"),
-            Col("SHA-256", lambda r: r.sha256[:16]), Col("Last error", "last_error"),
+            Col("#", "id"), Col(_("Queued"), "created_at"), Col(_("Document"), "document_type"),
+            Col(_("Number"), "number", link=_pdf_link), Col(_("To"), "to"), Col(_("Status"), "status", badge=True),
+            Col(_("Attempts"), "attempts", numeric=True), Col(_("Sent"), "sent_at"), Col(_("Trigger"), "trigger"),
+            Col(_("SHA-256"), lambda r: r.sha256[:16]), Col(_("Last error"), "last_error"),
         ],
     )
     return table.response(request, section="documents")

@@ -9,9 +9,10 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import company as core_company
 from core import labels
 from core.currencies import company_currency
 from core.exceptions import DomainError
@@ -21,9 +22,9 @@ from core.templatetags import erp_format
 from finance import selectors as finance_selectors
 from finance import services as fin
 from finance.services import periods as fin_periods
-from ops import services as ops
 from ops.web import forms, queries, related
 from ops.web.access import may, staff_page
+from ops.web.confirm import confirmed, record_reason
 from ops.web.render import page
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
@@ -51,22 +52,22 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     f = forms.InvoiceFilter(request.GET)
     qs = finance_selectors.search_invoices(search=f.value("q"), status=f.value("status"),
                                            customer_code=f.value("customer"),
-                                           overdue_on=timezone.localdate() if f.value("overdue") else None)
+                                           overdue_on=core_company.today() if f.value("overdue") else None)
     table = Table(
-        title="Invoices", related=related.finance(), rows=qs, filter_form=f, empty="No invoices match. Invoices are issued when goods ship.",
-        actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
+        title=_("Invoices"), related=related.finance(), rows=qs, filter_form=f, empty=_("No invoices match. Invoices are issued when goods ship."),
+        actions=[{"label": _("Enter a payment"), "url": reverse("web:payment-new"), "primary": True}]
         if may(request.user, "finance.receivables") else [],
         columns=[
-            Col("Number", "number", link=_invoice_url, docno=True),
-            Col("Issued", "issue_date"),
-            Col("Customer", "customer.code"),
-            Col("Order", "order.number", link=_order_link, docno=True),
-            Col("Status", "status", badge=True),
-            Col("Currency", "currency"),
-            Col("Total", "total", money="currency"),
-            Col("Balance due", "balance_due", money="currency"),
-            Col("Total (company)", "total_company", money=""),
-            Col("Due", "due_date"),
+            Col(_("Number"), "number", link=_invoice_url, docno=True),
+            Col(_("Issued"), "issue_date"),
+            Col(_("Customer"), "customer.code"),
+            Col(_("Order"), "order.number", link=_order_link, docno=True),
+            Col(_("Status"), "status", badge=True),
+            Col(_("Currency"), "currency"),
+            Col(_("Total"), "total", money="currency"),
+            Col(_("Balance due"), "balance_due", money="currency"),
+            Col(_("Total (company)"), "total_company", money=""),
+            Col(_("Due"), "due_date"),
         ],
     )
     return table.response(request, section="invoices")
@@ -81,7 +82,28 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "allocations": invoice.allocations.select_related("payment").order_by("id"),
         "credits": invoice.credit_applications.select_related("credit_note").order_by("id"),
         "entries": entries, "can_pay": may(request.user, "finance.receivables") and invoice.balance_due > 0,
+        "can_void": may(request.user, "finance.receivables") and invoice.status != "void" and not invoice.amount_settled,
         "page_title": f"Invoice {invoice.number}"}, section="invoices")
+
+
+@require_POST
+@staff_page("finance.receivables")
+def invoice_void(request: HttpRequest, pk: int) -> HttpResponse:
+    """Void an issued invoice (entered in error, or replaced): finance.services.void_invoice posts
+    the reversal of its AR/revenue/tax entry; the reason and the confirmation are required and
+    the reason goes into the invoice's history."""
+    invoice = _found(finance_selectors.get_invoice(invoice_id=pk))
+    reason = confirmed(request, f"voiding invoice {invoice.number}")
+    if reason is None:
+        return redirect("web:invoice", pk=invoice.pk)
+    try:
+        invoice = fin.void_invoice(invoice_id=invoice.pk, reason=reason, voided_by=request.user)
+    except DomainError as exc:
+        messages.error(request, f"Refused: {exc.detail}")
+    else:
+        record_reason(invoice, f"voided: {reason}")
+        messages.success(request, f"Invoice {invoice.number} voided: its entry is reversed, nothing is owed on it.")
+    return redirect("web:invoice", pk=invoice.pk)
 
 
 @staff_page("finance.receivables")
@@ -89,18 +111,18 @@ def payment_list(request: HttpRequest) -> HttpResponse:
     f = forms.CustomerFilter(request.GET)
     qs = finance_selectors.list_payments(customer_code=f.value("customer"))
     table = Table(
-        title="Payments", related=related.finance(), rows=qs, filter_form=f, empty="No payments recorded yet.",
-        actions=[{"label": "Enter a payment", "url": reverse("web:payment-new"), "primary": True}]
+        title=_("Payments"), related=related.finance(), rows=qs, filter_form=f, empty=_("No payments recorded yet."),
+        actions=[{"label": _("Enter a payment"), "url": reverse("web:payment-new"), "primary": True}]
         if may(request.user, "finance.receivables") else [],
         columns=[
-            Col("Number", "number", link=lambda p: reverse("web:payment", args=[p.pk]), docno=True),
-            Col("Received", "received_on"),
-            Col("Customer", "customer.code"),
-            Col("Currency", "currency"),
-            Col("Amount", "amount", money="currency"),
-            Col("On account", "unallocated", money="currency"),
-            Col("Rate", "exchange_rate", numeric=True),
-            Col("Reference", "reference"),
+            Col(_("Number"), "number", link=lambda p: reverse("web:payment", args=[p.pk]), docno=True),
+            Col(_("Received"), "received_on"),
+            Col(_("Customer"), "customer.code"),
+            Col(_("Currency"), "currency"),
+            Col(_("Amount"), "amount", money="currency"),
+            Col(_("On account"), "unallocated", money="currency"),
+            Col(_("Rate"), "exchange_rate", numeric=True),
+            Col(_("Reference"), "reference"),
         ],
     )
     return table.response(request, section="payments")
@@ -165,16 +187,16 @@ def payment_new(request: HttpRequest) -> HttpResponse:
                                               received_on=d["received_on"], allocations=allocations,
                                               created_by=request.user)
             except DomainError as exc:
-                messages.error(request, f"Refused: {exc.detail}")
+                messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
             else:
-                messages.success(request, f"Payment {payment.number} of "
-                                          f"{erp_format.money(payment.amount, payment.currency)} recorded; "
-                                          f"{erp_format.money(payment.unallocated, payment.currency)} left on account.")
+                messages.success(request, _("Payment %(number)s of %(amount)s recorded; %(left)s left on account.") % {
+                    "number": payment.number, "amount": erp_format.money(payment.amount, payment.currency),
+                    "left": erp_format.money(payment.unallocated, payment.currency)})
                 return redirect("web:payment", pk=payment.pk)
     rows = [{"invoice": i, "error": alloc_errors.get(i.pk),
              "value": request.POST.get(f"alloc-{i.pk}", "") if request.method == "POST" else
              (i.balance_due if i is came_from else "")} for i in invoices]
-    return page(request, "web/payment_new.html", {"form": form, "rows": rows, "page_title": "Enter a payment"},
+    return page(request, "web/payment_new.html", {"form": form, "rows": rows, "page_title": _("Enter a payment")},
                 section="payments")
 
 
@@ -189,12 +211,12 @@ def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 fin.allocate_payment(payment_id=payment.pk, allocations=allocations)
             except DomainError as exc:
-                messages.error(request, f"Refused: {exc.detail}")
+                messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
             else:
-                messages.success(request, "Allocation recorded.")
+                messages.success(request, _("Allocation recorded."))
                 return redirect("web:payment", pk=payment.pk)
         elif not errors:
-            messages.error(request, "Enter an amount on at least one invoice.")
+            messages.error(request, _("Enter an amount on at least one invoice."))
     rows = [{"invoice": i, "value": request.POST.get(f"alloc-{i.pk}", ""), "error": errors.get(i.pk)}
             for i in invoices]
     return page(request, "web/payment_detail.html", {
@@ -208,20 +230,20 @@ def credit_note_list(request: HttpRequest) -> HttpResponse:
     f = forms.CustomerFilter(request.GET)
     qs = finance_selectors.list_credit_notes(customer_code=f.value("customer"))
     table = Table(
-        title="Credit notes", related=related.finance(), rows=qs, filter_form=f, empty="No credit notes. Received returns create them.",
+        title=_("Credit notes"), related=related.finance(), rows=qs, filter_form=f, empty=_("No credit notes. Received returns create them."),
         columns=[
-            Col("Number", "number", docno=True),
-            Col("Issued", "issue_date"),
-            Col("Customer", "customer.code"),
-            Col("Order", "order.number", link=_order_link, docno=True),
-            Col("Invoice", "invoice.number", link=lambda c: _invoice_url(c.invoice) if c.invoice_id else None),
-            Col("Disposition", "disposition"),
-            Col("Reason", "reason"),
-            Col("Status", "status", badge=True),
-            Col("Currency", "currency"),
-            Col("Total", "total", money="currency"),
-            Col("Unapplied", "unapplied", money="currency"),
-            Col("PDF", lambda c: "PDF", link=lambda c: reverse("finance:credit-note-pdf", args=[c.pk])),
+            Col(_("Number"), "number", docno=True),
+            Col(_("Issued"), "issue_date"),
+            Col(_("Customer"), "customer.code"),
+            Col(_("Order"), "order.number", link=_order_link, docno=True),
+            Col(_("Invoice"), "invoice.number", link=lambda c: _invoice_url(c.invoice) if c.invoice_id else None),
+            Col(_("Disposition"), "disposition"),
+            Col(_("Reason"), "reason"),
+            Col(_("Status"), "status", badge=True),
+            Col(_("Currency"), "currency"),
+            Col(_("Total"), "total", money="currency"),
+            Col(_("Unapplied"), "unapplied", money="currency"),
+            Col(_("PDF"), lambda c: "PDF", link=lambda c: reverse("finance:credit-note-pdf", args=[c.pk])),
         ],
     )
     return table.response(request, section="payments")
@@ -247,15 +269,15 @@ def _trial_balance(as_of):
 @reading_replica()
 def trial_balance(request: HttpRequest) -> HttpResponse:
     f = forms.AsOfForm(request.GET)
-    as_of = f.value("as_of") or timezone.localdate()
+    as_of = f.value("as_of") or core_company.today()
     rows, total_d, total_c = _trial_balance(as_of)
     table = Table(
         title=f"Trial balance as of {erp_format.day(as_of)}", rows=rows, filter_form=f, page_size=500,
         related=related.finance(),
-        empty="Nothing posted yet.",
-        columns=[Col("Account", "account", link=lambda r: reverse("web:journal") + f"?account={r['account']}"
-                     f"&date_to={as_of.isoformat()}"), Col("Name", "name"), Col("Debit", "debit", money=""),
-                 Col("Credit", "credit", money="")],
+        empty=_("Nothing posted yet."),
+        columns=[Col(_("Account"), "account", link=lambda r: reverse("web:journal") + f"?account={r['account']}"
+                     f"&date_to={as_of.isoformat()}"), Col(_("Name"), "name"), Col(_("Debit"), "debit", money=""),
+                 Col(_("Credit"), "credit", money="")],
     )
     return table.response(request, template="web/trial_balance.html", section="reports",
                           total_debit=total_d, total_credit=total_c, balanced=total_d == total_c,
@@ -270,10 +292,10 @@ def ar_aging(request: HttpRequest) -> HttpResponse:
     table = Table(
         title=f"AR aging as of {erp_format.day(aging['as_of'])}", rows=aging["customers"], filter_form=f,
         related=related.finance(),
-        empty="No open invoices: nothing is owed.",
-        columns=[Col("Customer", "code"), Col("Name", "name"),
-                 *[Col(labels.text(b), b, money="") for b in queries.AGING_BUCKETS], Col("Total", "total", money="currency"),
-                 Col("Unapplied credit", "unapplied_credit", money="")],
+        empty=_("No open invoices: nothing is owed."),
+        columns=[Col(_("Customer"), "code"), Col(_("Name"), "name"),
+                 *[Col(labels.text(b), b, money="") for b in queries.AGING_BUCKETS], Col(_("Total"), "total", money="currency"),
+                 Col(_("Unapplied credit"), "unapplied_credit", money="")],
     )
     return table.response(request, template="web/ar_aging.html", section="reports", aging=aging,
                           buckets=queries.AGING_BUCKETS)
@@ -282,28 +304,28 @@ def ar_aging(request: HttpRequest) -> HttpResponse:
 def close_checklist(period) -> list[dict]:
     """What must be true before a period closes: each item passes or says why not."""
     items = []
-    today = timezone.localdate()
+    today = core_company.today()
     ended = period.end_date < today
-    items.append({"label": "Period has ended", "ok": ended,
+    items.append({"label": _("Period has ended"), "ok": ended,
                   "detail": f"ended on {erp_format.day(period.end_date)}" if ended else
                   f"runs to {erp_format.day(period.end_date)}: close it after that day"})
     order = [r for r in fin_periods.close_order_reasons(period, today) if "before it" in r]
-    items.append({"label": "Previous period closed", "ok": not order,
+    items.append({"label": _("Previous period closed"), "ok": not order,
                   "detail": order[0] if order else "periods close in order; the one before is closed or none exists",
                   "url": reverse("web:periods")})
     recon = queries.latest_reconciliation_results()
     bad = [labels.text(r["check"]) for r in recon if r["status"] != "ok"]
     last = max((r["at"] for r in recon if r["at"]), default=None)
-    items.append({"label": "Reconciliations green", "ok": bool(recon) and not bad,
+    items.append({"label": _("Reconciliations green"), "key": "reconciliations", "ok": bool(recon) and not bad,
                   "detail": ("no reconciliation has run yet" if not recon else
                              f"not green: {', '.join(bad)}" if bad else
                              f"{len(recon)} checks ok, last run {erp_format.when(last)}; closing runs them again"),
                   "url": reverse("web:reconciliations")})
     reasons = fin_periods.unposted_in_period(period)
-    items.append({"label": "Nothing unposted", "ok": not reasons,
+    items.append({"label": _("Nothing unposted"), "ok": not reasons,
                   "detail": "; ".join(reasons) if reasons else "every document of the period is posted"})
     sni = finance_selectors.count_shipments_not_invoiced(shipped_on_or_before=period.end_date)
-    items.append({"label": "Every shipment invoiced", "ok": sni == 0,
+    items.append({"label": _("Every shipment invoiced"), "ok": sni == 0,
                   "detail": f"{sni} shipped, not invoiced" if sni else "all shipments invoiced",
                   "url": reverse("web:shipments") + "?not_invoiced=1"})
     return items
@@ -324,14 +346,14 @@ def _after_close(period) -> list[str]:
 
 @staff_page("finance.ledger")
 def period_list(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
+    today = core_company.today()
     qs = finance_selectors.list_periods()
     table = Table(
-        title="Fiscal periods", related=related.finance(), rows=qs, empty="No periods yet. The first posting creates the year.",
-        columns=[Col("Period", "name", link=lambda p: reverse("web:period", args=[p.pk])),
-                 Col("From", "start_date"), Col("To", "end_date"), Col("Status", "status", badge=True),
-                 Col("Closed at", "closed_at"), Col("Closed by", "closed_by.username"),
-                 Col("Current", lambda p: p.start_date <= today <= p.end_date)],
+        title=_("Fiscal periods"), related=related.finance(), rows=qs, empty=_("No periods yet. The first posting creates the year."),
+        columns=[Col(_("Period"), "name", link=lambda p: reverse("web:period", args=[p.pk])),
+                 Col(_("From"), "start_date"), Col(_("To"), "end_date"), Col(_("Status"), "status", badge=True),
+                 Col(_("Closed at"), "closed_at"), Col(_("Closed by"), "closed_by.username"),
+                 Col(_("Current"), lambda p: p.start_date <= today <= p.end_date)],
     )
     return table.response(request, section="periods")
 
@@ -341,7 +363,7 @@ def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
     period = _found(finance_selectors.get_period(period_id=pk))
     checklist = close_checklist(period) if period.status == "open" else []
     # the reconciliations run again as part of the close: their state does not block the button
-    blocking = [i for i in checklist if not i["ok"] and i["label"] != "Reconciliations green"]
+    blocking = [i for i in checklist if not i["ok"] and i.get("key") != "reconciliations"]
     return page(request, "web/period_detail.html", {
         "period": period, "checklist": checklist, "ready": not blocking, "after_close": _after_close(period),
         "page_title": f"Period {period.name}"}, section="periods")
@@ -354,29 +376,22 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
     rules (ended, predecessor closed), then a fresh reconciliation run, then the close."""
     period = _found(finance_selectors.get_period(period_id=pk))
     if period.status != "open":
-        messages.error(request, f"Period {period.name} is already closed.")
+        messages.error(request, _("Period %(name)s is already closed.") % {"name": period.name})
         return redirect("web:period", pk=period.pk)
     if (request.POST.get("confirm") or "").strip() != period.name:
-        messages.error(request, f"Not closed: type the period name {period.name} to confirm the close.")
+        messages.error(request, _("Not closed: type the period name %(name)s to confirm the close.") % {"name": period.name})
         return redirect("web:period", pk=period.pk)
-    failing = [i["label"] for i in close_checklist(period) if not i["ok"] and i["label"] != "Reconciliations green"]
-    if not failing:
-        try:
-            run = ops.run_reconciliation(trigger="period_close", user=request.user)
-        except DomainError as exc:
-            messages.error(request, f"Not closed: the reconciliation could not run ({exc.detail}).")
-            return redirect("web:period", pk=period.pk)
-        if run.status != "ok":
-            failing = ["Reconciliations green"]
+    failing = [i["label"] for i in close_checklist(period) if not i["ok"] and i.get("key") != "reconciliations"]
     if failing:
-        messages.error(request, f"Period {period.name} is not ready to close: {', '.join(failing)}.")
+        messages.error(request, _("Period %(name)s is not ready to close: %(failing)s.") % {
+            "name": period.name, "failing": ", ".join(str(f) for f in failing)})
         return redirect("web:period", pk=period.pk)
-    try:
-        fin.close_period(period_id=period.pk, closed_by=request.user, in_order=True)
+    try:  # the API's guard rails too: the order rules again, a fresh reconciliation run, the close
+        fin.close_period_checked(period_id=period.pk, confirm=period.name, closed_by=request.user)
     except DomainError as exc:
-        messages.error(request, f"Refused: {exc.detail}")
+        messages.error(request, _("Not closed: %(detail)s") % {"detail": exc.detail})
     else:
-        messages.success(request, f"Period {period.name} closed.")
+        messages.success(request, _("Period %(name)s closed.") % {"name": period.name})
     return redirect("web:period", pk=period.pk)
 
 
@@ -386,17 +401,17 @@ def customer_credit(request: HttpRequest) -> HttpResponse:
     f = forms.CustomerCreditFilter(request.GET)
     qs = finance_selectors.list_customer_credit(search=f.value("q"), with_holds=bool(f.value("with_holds")))
     table = Table(
-        title="Customer credit", rows=qs, filter_form=f, related=related.finance(),
-        empty="No customers match.",
+        title=_("Customer credit"), rows=qs, filter_form=f, related=related.finance(),
+        empty=_("No customers match."),
         columns=[
-            Col("Customer", "code", link=lambda c: reverse("web:customer-credit-edit", args=[c.code])),
-            Col("Held orders", lambda c: c.holds or "",
+            Col(_("Customer"), "code", link=lambda c: reverse("web:customer-credit-edit", args=[c.code])),
+            Col(_("Held orders"), lambda c: c.holds or "",
                 link=lambda c: reverse("web:orders") + f"?q={c.code}&status=credit_hold" if c.holds else None),
-            Col("Name", "name"), Col("Credit limit", "credit_limit", money=lambda c: getattr(c, "currency", "")),
+            Col(_("Name"), "name"), Col(_("Credit limit"), "credit_limit", money=lambda c: getattr(c, "currency", "")),
             # q2: SQLite returns a SUM of money without its scale (162 for 162.00)
-            Col("Open AR", lambda c: q2(c.open_ar), money=""), Col("Orders on hold", "holds", numeric=True),
-            Col("Terms (days)", "payment_terms_days", numeric=True), Col("On hold", "on_hold"),
-            Col("Active", "is_active"),
+            Col(_("Open AR"), lambda c: q2(c.open_ar), money=""), Col(_("Orders on hold"), "holds", numeric=True),
+            Col(_("Terms (days)"), "payment_terms_days", numeric=True), Col(_("On hold"), "on_hold"),
+            Col(_("Active"), "is_active"),
         ],
     )
     return table.response(request, section="invoices")
@@ -411,15 +426,15 @@ def journal(request: HttpRequest) -> HttpResponse:
                                                 date_to=f.value("date_to"), source_type=f.value("source_type"),
                                                 search=f.value("q"))
     table = Table(
-        title="Journal entries", related=related.finance(), rows=qs, filter_form=f,
-        empty="No postings match. Clear the filters; entries are posted by invoices, payments, receipts and shipments.",
+        title=_("Journal entries"), related=related.finance(), rows=qs, filter_form=f,
+        empty=_("No postings match. Clear the filters; entries are posted by invoices, payments, receipts and shipments."),
         columns=[
-            Col("Entry", "entry.number", docno=True, link=lambda ln: _source_link(ln.entry)),
-            Col("Date", "date"), Col("Account", "account.code"), Col("Name", "account.name"),
-            Col("Debit", "debit", money=""), Col("Credit", "credit", money=""),
-            Col("Original", lambda ln: ln.amount_currency if ln.currency and ln.currency != company_currency() else None,
+            Col(_("Entry"), "entry.number", docno=True, link=lambda ln: _source_link(ln.entry)),
+            Col(_("Date"), "date"), Col(_("Account"), "account.code"), Col(_("Name"), "account.name"),
+            Col(_("Debit"), "debit", money=""), Col(_("Credit"), "credit", money=""),
+            Col(_("Original"), lambda ln: ln.amount_currency if ln.currency and ln.currency != company_currency() else None,
                 money="currency"),
-            Col("Memo", lambda ln: ln.entry.memo or ln.memo), Col("Source", lambda ln: labels.text(ln.entry.source_type)),
+            Col(_("Memo"), lambda ln: ln.entry.memo or ln.memo), Col(_("Source"), lambda ln: labels.text(ln.entry.source_type)),
         ],
     )
     return table.response(request, section="reports")
@@ -448,10 +463,11 @@ def customer_credit_edit(request: HttpRequest, code: str) -> HttpResponse:
             sales.set_customer_credit(customer_code=code, on_hold=d["on_hold"], credit_limit=d["credit_limit"],
                                       reason=d["reason"], changed_by=request.user)
         except DomainError as exc:
-            messages.error(request, f"Refused: {exc.detail}")
+            messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
         else:
-            messages.success(request, f"{code}: {'on hold' if d['on_hold'] else 'not on hold'}, credit limit "
-                                      f"{erp_format.money(d['credit_limit']) if d['credit_limit'] is not None else 'none'}.")
+            messages.success(request, _("%(code)s: %(hold)s, credit limit %(limit)s.") % {
+                "code": code, "hold": _("on hold") if d["on_hold"] else _("not on hold"),
+                "limit": erp_format.money(d["credit_limit"]) if d["credit_limit"] is not None else _("none")})
             return redirect(reverse("web:customer-credit") + f"?q={code}")
     history = customer.history.order_by("-history_date")[:20]
     owed = finance_selectors.open_ar_for_customer(customer.pk)
@@ -466,12 +482,12 @@ def exchange_rates(request: HttpRequest) -> HttpResponse:
     the API, the admin, the CSV import or the daily rate feed."""
     f = forms.CurrencyFilter(request.GET)
     table = Table(
-        title="Exchange rates", related=related.finance(), filter_form=f,
+        title=_("Exchange rates"), related=related.finance(), filter_form=f,
         rows=finance_selectors.list_exchange_rates(currency=f.value("currency")),
         intro=f"Company-currency ({company_currency()}) units for one unit of each currency; a document uses the "
               "latest rate on or before its date.",
-        empty="No exchange rates yet. Enter them in the admin, import a CSV or set ERP_RATE_FEED_URL.",
-        columns=[Col("Currency", "currency"), Col("Date", "date"), Col("Rate", "rate", numeric=True),
-                 Col("Source", "source")],
+        empty=_("No exchange rates yet. Enter them in the admin, import a CSV or set ERP_RATE_FEED_URL."),
+        columns=[Col(_("Currency"), "currency"), Col(_("Date"), "date"), Col(_("Rate"), "rate", numeric=True),
+                 Col(_("Source"), "source")],
     )
     return table.response(request, section="exchange-rates")

@@ -9,10 +9,10 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import company as core_company
 from core.exceptions import DomainError
 from core.templatetags import erp_format
 from finance import selectors as finance_selectors
@@ -32,7 +32,7 @@ def _order_url(o) -> str:
 
 
 def refused(request: HttpRequest, exc: DomainError) -> None:
-    messages.error(request, f"Refused: {exc.detail}")
+    messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
 
 
 def _found(obj):
@@ -57,19 +57,19 @@ def order_list(request: HttpRequest) -> HttpResponse:
         if request.GET.get("go") and qs.count() == 1:
             return redirect("web:order", pk=qs.first().pk)
     table = Table(
-        title="Orders", related=related.orders(), rows=qs, filter_form=f,
-        empty="No orders match. Clear the filters, or place an order.",
+        title=_("Orders"), related=related.orders(), rows=qs, filter_form=f,
+        empty=_("No orders match. Clear the filters, or place an order."),
         columns=[
-            Col("Number", "number", link=_order_url, docno=True),
-            Col("Created", "created_at"),
-            Col("Customer", "customer.code"),
-            Col("Channel", "channel"),
-            Col("External ref", "external_ref"),
-            Col("Status", "status", badge=True),
-            Col("Total", "total", money="currency"),
-            Col("Hold reason", "hold_reason"),
+            Col(_("Number"), "number", link=_order_url, docno=True),
+            Col(_("Created"), "created_at"),
+            Col(_("Customer"), "customer.code"),
+            Col(_("Channel"), "channel"),
+            Col(_("External ref"), "external_ref"),
+            Col(_("Status"), "status", badge=True),
+            Col(_("Total"), "total", money="currency"),
+            Col(_("Hold reason"), "hold_reason"),
         ],
-        actions=[{"label": "Place an order", "url": reverse("web:order-new"), "primary": True}]
+        actions=[{"label": _("Place an order"), "url": reverse("web:order-new"), "primary": True}]
         if may(request.user, "sales.orders") else [],
     )
     return table.response(request, section="orders")
@@ -131,13 +131,13 @@ def order_new(request: HttpRequest) -> HttpResponse:
             else:
                 order = result.order
                 if result.created:
-                    messages.success(request, f"Order {order.number} placed: {order.get_status_display()}.")
+                    messages.success(request, _("Order %(number)s placed: %(status)s.") % {"number": order.number, "status": order.get_status_display()})
                 else:
-                    messages.info(request, f"Reference {order.external_ref} is already order {order.number}: "
-                                           "this is that order; nothing new was placed.")
+                    messages.info(request, _("Reference %(ref)s is already order %(number)s: this is that order; "
+                                             "nothing new was placed.") % {"ref": order.external_ref, "number": order.number})
                 return redirect("web:order", pk=order.pk)
     return page(request, "web/order_new.html", {"form": form, "lines": lines,
-                                                "page_title": "Place an order"}, section="orders")
+                                                "page_title": _("Place an order")}, section="orders")
 
 
 def desk_lines(request: HttpRequest, lines) -> list[tuple] | None:
@@ -148,11 +148,11 @@ def desk_lines(request: HttpRequest, lines) -> list[tuple] | None:
     for lf, d in wanted:
         product = known.get(d["sku"].strip().upper())
         if product is None:
-            lf.add_error("sku", f"Line {lf.line_no}: SKU {d['sku'].strip()} not found.")
+            lf.add_error("sku", _("Line %(n)s: SKU %(sku)s not found.") % {"n": lf.line_no, "sku": d["sku"].strip()})
         else:
             d["sku"] = product.sku
     if not wanted:
-        messages.error(request, "Add at least one line.")
+        messages.error(request, _("Add at least one line."))
         return None
     return None if any(lf.errors for lf, _ in wanted) else wanted
 
@@ -168,7 +168,7 @@ def _errors_beside_lines(exc: DomainError, line_forms: list) -> bool:
             lf = line_forms[int(parts[1])]
             field = parts[2] if parts[2] in lf.fields else "sku"
             for m in messages_ if isinstance(messages_, list | tuple) else [messages_]:
-                lf.add_error(field, f"Line {lf.line_no}: {m}")
+                lf.add_error(field, _("Line %(n)s: %(message)s") % {"n": lf.line_no, "message": m})
         else:
             placed = False
     return placed
@@ -217,12 +217,12 @@ def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         refused(request, exc)
     else:
-        messages.success(request, f"Shipment {shipment.number} shipped.")
-        closed = finance_selectors.closed_period_covering(timezone.localdate())
+        messages.success(request, _("Shipment %(number)s shipped.") % {"number": shipment.number})
+        closed = finance_selectors.closed_period_covering(core_company.today())
         if closed is not None:
-            messages.warning(request, f"Period {closed.name} is closed: this shipment's invoice and postings go "
-                                      "into the next open period, dated its first day. The exception queue "
-                                      "lists each such posting for finance.")
+            messages.warning(request, _("Period %(name)s is closed: this shipment's invoice and postings go "
+                                        "into the next open period, dated its first day. The exception queue "
+                                        "lists each such posting for finance.") % {"name": closed.name})
     return redirect(next_url(request, _order_url(shipment.order_id)))
 
 
@@ -238,7 +238,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         refused(request, exc)
     else:
-        messages.success(request, f"Order {order.number} cancelled (unshipped quantities released).")
+        messages.success(request, _("Order %(number)s cancelled (unshipped quantities released).") % {"number": order.number})
     return redirect("web:order", pk=order.pk)
 
 
@@ -305,7 +305,7 @@ def return_new(request: HttpRequest, pk: int) -> HttpResponse:
                 sku = row["line"].sku
                 wanted[sku] = wanted.get(sku, Decimal("0")) + qty
         if not bad and not wanted:
-            messages.error(request, "Enter a quantity on at least one line.")
+            messages.error(request, _("Enter a quantity on at least one line."))
         elif not bad:
             try:
                 ret = sales.create_return(
@@ -315,7 +315,7 @@ def return_new(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 refused(request, exc)
             else:
-                messages.success(request, f"Return {ret.number} authorised. Receive it when the goods arrive.")
+                messages.success(request, _("Return %(number)s authorised. Receive it when the goods arrive.") % {"number": ret.number})
                 return redirect("web:order", pk=order.pk)
     return page(request, "web/return_new.html", {"order": order, "rows": rows, "form": form,
                                                  "page_title": f"Return for {order.number}"}, section="orders")
@@ -334,7 +334,7 @@ def return_receive(request: HttpRequest, pk: int) -> HttpResponse:
         refused(request, exc)
     else:
         record_reason(received, f"received: {reason}")
-        messages.success(request, f"Return {ret.number} received; the credit note follows.")
+        messages.success(request, _("Return %(number)s received; the credit note follows.") % {"number": ret.number})
     return redirect("web:order", pk=ret.order_id)
 
 
@@ -346,17 +346,17 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
     if f.value("not_invoiced"):
         qs = finance_selectors.exclude_invoiced(qs)
     table = Table(
-        title="Shipments", related=related.orders(), rows=qs, filter_form=f, empty="No shipments match.",
+        title=_("Shipments"), related=related.orders(), rows=qs, filter_form=f, empty=_("No shipments match."),
         columns=[
-            Col("Number", "number", link=lambda s: _order_url(s.order_id) + f"#shipment-{s.pk}", docno=True),
-            Col("Order", "order.number", link=lambda s: _order_url(s.order_id), docno=True),
-            Col("Customer", "order.customer.code"),
-            Col("Warehouse", "warehouse.code"),
-            Col("Status", "status", badge=True),
-            Col("Lines", "n_lines", numeric=True),
-            Col("Created", "created_at"),
-            Col("Shipped", "shipped_at"),
-            Col("Tracking", "tracking_number"),
+            Col(_("Number"), "number", link=lambda s: _order_url(s.order_id) + f"#shipment-{s.pk}", docno=True),
+            Col(_("Order"), "order.number", link=lambda s: _order_url(s.order_id), docno=True),
+            Col(_("Customer"), "order.customer.code"),
+            Col(_("Warehouse"), "warehouse.code"),
+            Col(_("Status"), "status", badge=True),
+            Col(_("Lines"), "n_lines", numeric=True),
+            Col(_("Created"), "created_at"),
+            Col(_("Shipped"), "shipped_at"),
+            Col(_("Tracking"), "tracking_number"),
         ],
     )
     return table.response(request, section="orders")

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
@@ -51,18 +52,18 @@ def exception_list(request: HttpRequest) -> HttpResponse:
     elif a == "none":
         qs = qs.filter(assignee__isnull=True)
     table = Table(
-        title="Exception queue", related=related.integrations(), rows=qs, filter_form=f,
-        empty="No exceptions match. When something needs a person, it shows up here.",
+        title=_("Exception queue"), related=related.integrations(), rows=qs, filter_form=f,
+        empty=_("No exceptions match. When something needs a person, it shows up here."),
         columns=[
             Col("#", "id", link=_exc_url),
-            Col("Opened", "opened_at"),
-            Col("Severity", "severity", badge=True),
-            Col("Kind", "kind"),
-            Col("Title", "title", link=_exc_url),
-            Col("Owner", "owner_role"),
-            Col("Assignee", "assignee.username"),
-            Col("Status", "status", badge=True),
-            Col("Seen", "occurrences", numeric=True),
+            Col(_("Opened"), "opened_at"),
+            Col(_("Severity"), "severity", badge=True),
+            Col(_("Kind"), "kind"),
+            Col(_("Title"), "title", link=_exc_url),
+            Col(_("Owner"), "owner_role"),
+            Col(_("Assignee"), "assignee.username"),
+            Col(_("Status"), "status", badge=True),
+            Col(_("Seen"), "occurrences", numeric=True),
         ],
     )
     return table.response(request, section="exceptions")
@@ -128,9 +129,9 @@ def exception_act(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
             result = ops_actions.perform_action(exception_id=pk, action=action, by=request.user)
             done = f"{result['action']}: {result['detail']}" + (" — resolved." if result.get("resolved") else "")
         else:
-            messages.error(request, "Unknown action.")
+            messages.error(request, _("Unknown action."))
     except DomainError as exc:
-        messages.error(request, f"Refused: {exc.detail}")
+        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
     if done:
         messages.success(request, done)
     return redirect(next_url(request, reverse("web:exception", args=[pk])))
@@ -144,12 +145,12 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
                                                 event_type=f.value("event_type"),
                                                 ids=[int(i)] if i.isdigit() else None)
     table = Table(
-        title="Webhook deliveries", related=related.integrations(), rows=qs, filter_form=f, empty="No deliveries match.",
+        title=_("Webhook deliveries"), related=related.integrations(), rows=qs, filter_form=f, empty=_("No deliveries match."),
         columns=[
-            Col("#", "id"), Col("Created", "created_at"), Col("Endpoint", "endpoint_id"),
-            Col("Event", "event_type"), Col("Subject", "subject"), Col("Status", "status", badge=True),
-            Col("Attempts", "attempt_count", numeric=True), Col("Last code", "last_status_code"),
-            Col("Last error", "last_error"), Col("Next attempt", "next_attempt_at"),
+            Col("#", "id"), Col(_("Created"), "created_at"), Col(_("Endpoint"), "endpoint_id"),
+            Col(_("Event"), "event_type"), Col(_("Subject"), "subject"), Col(_("Status"), "status", badge=True),
+            Col(_("Attempts"), "attempt_count", numeric=True), Col(_("Last code"), "last_status_code"),
+            Col(_("Last error"), "last_error"), Col(_("Next attempt"), "next_attempt_at"),
         ],
     )
     return table.response(request, template="web/deliveries.html", section="integrations",
@@ -165,9 +166,9 @@ def delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         integrations_services.replay_delivery(delivery=delivery)
     except DomainError as exc:
-        messages.error(request, f"Refused: {exc.detail}")
+        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
     else:
-        messages.success(request, f"Delivery #{delivery.pk} queued again.")
+        messages.success(request, _("Delivery #%(pk)s queued again.") % {"pk": delivery.pk})
     return redirect(next_url(request, reverse("web:deliveries")))
 
 
@@ -178,9 +179,9 @@ def delivery_replay_dead(request: HttpRequest) -> HttpResponse:
     try:
         n = integrations_services.replay_deliveries(endpoint_id=int(endpoint) if endpoint.isdigit() else None, status="dead")
     except DomainError as exc:
-        messages.error(request, f"Refused: {exc.detail}")
+        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
     else:
-        messages.success(request, f"{n} dead deliveries queued again.")
+        messages.success(request, _("%(n)s dead deliveries queued again.") % {"n": n})
     return redirect(next_url(request, reverse("web:deliveries") + "?status=dead"))
 
 
@@ -190,13 +191,13 @@ def inbound_list(request: HttpRequest) -> HttpResponse:
     qs = integrations_selectors.list_inbound_messages(status=f.value("status"), channel=f.value("channel"),
                                                       search=f.value("q"))
     table = Table(
-        title="Inbound messages", related=related.integrations(), rows=qs, filter_form=f, empty="No inbound messages match.",
+        title=_("Inbound messages"), related=related.integrations(), rows=qs, filter_form=f, empty=_("No inbound messages match."),
         columns=[
             Col("#", "id", link=lambda m: reverse("web:inbound-message", args=[m.pk])),
-            Col("Received", "received_at"), Col("Channel", "channel"), Col("Source", "source"),
-            Col("External id", "external_id"), Col("Status", "status", badge=True),
-            Col("Attempts", "attempts", numeric=True), Col("Error", lambda m: erp_format.sentence(m.error)[:160] if m.error else ""),
-            Col("Order", "order_id", link=lambda m: reverse("web:order", args=[m.order_id]) if m.order_id else None),
+            Col(_("Received"), "received_at"), Col(_("Channel"), "channel"), Col(_("Source"), "source"),
+            Col(_("External id"), "external_id"), Col(_("Status"), "status", badge=True),
+            Col(_("Attempts"), "attempts", numeric=True), Col(_("Error"), lambda m: erp_format.sentence(m.error)[:160] if m.error else ""),
+            Col(_("Order"), "order_id", link=lambda m: reverse("web:order", args=[m.order_id]) if m.order_id else None),
         ],
     )
     return table.response(request, section="integrations")
@@ -211,9 +212,9 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             message = integrations_services.reprocess_message(message_id=message.pk, submitted_by=request.user)
         except DomainError as exc:
-            messages.error(request, f"Refused: {exc.detail}")
+            messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
         else:
-            messages.success(request, f"Message #{message.pk} reprocessed: {message.status}.")
+            messages.success(request, _("Message #%(pk)s reprocessed: %(status)s.") % {"pk": message.pk, "status": message.status})
         return redirect("web:inbound-message", pk=message.pk)
     return page(request, "web/inbound_detail.html", {"message": message, "body": message.text[:20000],
                                                      "can_reprocess": may(request.user, "integrations.inbound"),
@@ -228,10 +229,10 @@ def event_list(request: HttpRequest) -> HttpResponse:
                                             correlation_id=(f.value("correlation_id") or "").strip() or None,
                                             subject_contains=f.value("subject"))
     table = Table(
-        title="Events (outbox)", related=related.integrations(), rows=qs, filter_form=f, empty="No events match.",
-        columns=[Col("Position", "position", numeric=True), Col("Time", "time"), Col("Type", "type"),
-                 Col("Subject", "subject"), Col("Correlation id", "correlation_id"),
-                 Col("Dispatched", "dispatched_at")],
+        title=_("Events (outbox)"), related=related.integrations(), rows=qs, filter_form=f, empty=_("No events match."),
+        columns=[Col(_("Position"), "position", numeric=True), Col(_("Time"), "time"), Col(_("Type"), "type"),
+                 Col(_("Subject"), "subject"), Col(_("Correlation id"), "correlation_id"),
+                 Col(_("Dispatched"), "dispatched_at")],
     )
     return table.response(request, section="integrations")
 
@@ -242,19 +243,19 @@ def reconciliations(request: HttpRequest) -> HttpResponse:
         try:
             run = ops.run_reconciliation(trigger="ui", user=request.user)
         except DomainError as exc:
-            messages.error(request, f"Refused: {exc.detail}")
+            messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
         else:
-            messages.success(request, f"Reconciliation run #{run.pk}: {run.status}, {run.findings_count} finding(s).")
+            messages.success(request, _("Reconciliation run #%(pk)s: %(status)s, %(findings_count)s finding(s).") % {"pk": run.pk, "status": run.status, "findings_count": run.findings_count})
         return redirect(next_url(request, reverse("web:reconciliations")))
     qs = ReconciliationRun.objects.select_related("requested_by").order_by("-started_at", "-id")
     table = Table(
-        title="Reconciliation runs", related=related.integrations(), rows=qs, empty="No run yet. Runs happen every 15 minutes, or now:",
+        title=_("Reconciliation runs"), related=related.integrations(), rows=qs, empty=_("No run yet. Runs happen every 15 minutes, or now:"),
         intro="Each run checks the invariants (ledger vs levels, GL vs sub-ledgers, shipped vs invoiced …) "
               "and opens an exception per discrepancy.",
-        columns=[Col("Run", "id"), Col("Started", "started_at"), Col("Group", "group"),
-                 Col("Trigger", "trigger"), Col("By", "requested_by.username"), Col("Status", "status", badge=True),
-                 Col("Checks", lambda r: len(r.checks or [])), Col("Findings", "findings_count", numeric=True),
-                 Col("Opened", "opened_count", numeric=True), Col("Resolved", "resolved_count", numeric=True)],
+        columns=[Col(_("Run"), "id"), Col(_("Started"), "started_at"), Col(_("Group"), "group"),
+                 Col(_("Trigger"), "trigger"), Col(_("By"), "requested_by.username"), Col(_("Status"), "status", badge=True),
+                 Col(_("Checks"), lambda r: len(r.checks or [])), Col(_("Findings"), "findings_count", numeric=True),
+                 Col(_("Opened"), "opened_count", numeric=True), Col(_("Resolved"), "resolved_count", numeric=True)],
     )
     return table.response(request, template="web/reconciliations.html", section="exceptions",
                           latest=queries.latest_reconciliation_results(), can_run=may(request.user, "ops.reconciliations"))

@@ -9,9 +9,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core import company as core_company
 from core.exceptions import DomainError
 from ops.web import forms, related
 from ops.web.access import may, staff_page
@@ -89,7 +89,7 @@ def quotation_new(request: HttpRequest) -> HttpResponse:
 @staff_page("sales.orders")
 def quotation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     quotation = _found(sales_selectors.get_quotation(quotation_id=pk))
-    lapsed = quotation.valid_until < timezone.localdate()
+    lapsed = quotation.valid_until < core_company.today()
     can_accept = (may(request.user, "sales.orders") and quotation.status in ("draft", "sent") and not lapsed)
     return page(request, "web/quotation_detail.html", {
         "quotation": quotation, "lines": list(quotation.lines.all()), "lapsed": lapsed, "can_accept": can_accept,

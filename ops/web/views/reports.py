@@ -12,10 +12,10 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
+from core import company as core_company
 from core.exceptions import DomainError
 from core.replica import reading_replica
 from finance import selectors as finance_selectors
@@ -44,12 +44,18 @@ class AsOfReportForm(FilterForm):
 class MarginForm(PeriodForm):
     group_by = forms.ChoiceField(label=gettext_lazy("Group by"), choices=[
         ("product", gettext_lazy("Product")), ("customer", gettext_lazy("Customer")),
-        ("category", gettext_lazy("Category"))])
+        ("category", gettext_lazy("Category")), ("month", gettext_lazy("Month"))])
+    warehouse = forms.CharField(label=gettext_lazy("Warehouse"), max_length=20)
+    category = forms.CharField(label=gettext_lazy("Product category"), max_length=40)
 
 
 class AgingForm(AsOfReportForm):
     warehouse = forms.CharField(label=gettext_lazy("Warehouse"), max_length=20)
     dead_after_days = forms.IntegerField(label=gettext_lazy("Dead after (days)"), min_value=1, max_value=3650)
+
+
+class AccuracyForm(PeriodForm):
+    warehouse = forms.CharField(label=gettext_lazy("Warehouse"), max_length=20)
 
 
 class BankQueueForm(FilterForm):
@@ -61,18 +67,19 @@ class ReconciliationForm(AsOfReportForm):
 
 
 def _period(f: FilterForm) -> tuple[date, date]:
-    today = timezone.localdate()
+    today = core_company.today()
     date_from, date_to = f.value("date_from") or today.replace(day=1), f.value("date_to") or today
     return (date_to, date_from) if date_to < date_from else (date_from, date_to)
 
 
 def _links():
     return [(_(label), reverse(name)) for label, name in (
-        ("Profit and loss", "web:report-pnl"), ("Balance sheet", "web:report-balance-sheet"),
-        ("Cash flow", "web:report-cash-flow"), ("Working capital", "web:report-working-capital"),
-        ("Margin", "web:report-margin"), ("Stock aging", "web:report-stock-aging"),
-        ("Bank matching", "web:bank-queue"), ("Bank reconciliation", "web:bank-reconciliation"),
-        ("Trial balance", "web:trial-balance"))]
+        (gettext_noop("Profit and loss"), "web:report-pnl"), (gettext_noop("Balance sheet"), "web:report-balance-sheet"),
+        (gettext_noop("Cash flow"), "web:report-cash-flow"), (gettext_noop("Working capital"), "web:report-working-capital"),
+        (gettext_noop("Margin"), "web:report-margin"), (gettext_noop("Stock aging"), "web:report-stock-aging"),
+        (gettext_noop("Bank matching"), "web:bank-queue"), (gettext_noop("Bank reconciliation"), "web:bank-reconciliation"),
+        (gettext_noop("Trial balance"), "web:trial-balance"),
+        (gettext_noop("Stock accuracy"), "web:report-stock-accuracy"))]
 
 
 def _totals(report: dict, labels: dict[str, str], tones: dict[str, str] | None = None) -> list[dict]:
@@ -111,7 +118,7 @@ def profit_and_loss(request: HttpRequest) -> HttpResponse:
 @reading_replica()
 def balance_sheet(request: HttpRequest) -> HttpResponse:
     f = AsOfReportForm(request.GET)
-    as_of = f.value("as_of") or timezone.localdate()
+    as_of = f.value("as_of") or core_company.today()
     r = finance_selectors.balance_sheet(as_of=as_of)
     labels = {"total_assets": _("Assets"), "total_liabilities": _("Liabilities"), "total_equity": _("Equity"),
               "current_year_result": _("Current-year result"), "balanced": _("Balanced")}
@@ -168,17 +175,26 @@ def margin(request: HttpRequest) -> HttpResponse:
     f = MarginForm(request.GET)
     date_from, date_to = _period(f)
     group_by = f.value("group_by") or "product"
-    r = sales_selectors.margin(group_by=group_by, date_from=date_from, date_to=date_to)
-    key = {"product": "product", "customer": "customer", "category": "category"}[group_by]
-    top = r["rows"][:15]
-    charts = [chart("margin", _("Revenue and margin (top 15)"), [row[key] for row in top],
+    try:
+        r = sales_selectors.margin(group_by=group_by, date_from=date_from, date_to=date_to,
+                                   warehouse=f.value("warehouse"), category=f.value("category"))
+    except sales_selectors.UnknownFilter as exc:
+        f.add_error("warehouse", str(exc))
+        r = sales_selectors.margin(group_by=group_by, date_from=date_from, date_to=date_to,
+                                   category=f.value("category"))
+    key = group_by
+    top = r["rows"][:15] if group_by != "month" else r["rows"]
+    charts = [chart("margin", _("Revenue and margin by month") if group_by == "month" else
+                    _("Revenue and margin (top 15)"), [row[key] for row in top],
                     [(_("Revenue"), [row["revenue"] for row in top]), (_("Margin"), [row["margin"] for row in top])])]
     labels = {"revenue": _("Revenue"), "cost": _("Cost"), "margin": _("Margin"), "margin_percent": _("Margin %")}
-    cols = [Col(_(group_by.title()), key)] + ([Col(_("Name"), "name")] if group_by != "category" else []) + [
+    named = group_by in ("product", "customer")
+    previous = [Col(_("Previous revenue"), "previous_revenue", numeric=True),
+                Col(_("Previous margin"), "previous_margin", numeric=True)] if group_by != "month" else []
+    cols = [Col(_(group_by.title()), key)] + ([Col(_("Name"), "name")] if named else []) + [
         Col(_("Quantity"), "quantity", numeric=True), Col(_("Revenue"), "revenue", numeric=True),
         Col(_("Cost"), "cost", numeric=True), Col(_("Margin"), "margin", numeric=True),
-        Col(_("Margin %"), "margin_percent", numeric=True), Col(_("Previous revenue"), "previous_revenue", numeric=True),
-        Col(_("Previous margin"), "previous_margin", numeric=True)]
+        Col(_("Margin %"), "margin_percent", numeric=True), *previous]
     return _render(request, title=_("Margin by %(g)s %(from)s – %(to)s") % {"g": group_by, "from": date_from,
                                                                             "to": date_to},
                    rows=r["rows"], form=f, totals=_totals(r, labels), charts=charts, columns=cols,
@@ -189,7 +205,7 @@ def margin(request: HttpRequest) -> HttpResponse:
 @reading_replica()
 def stock_aging(request: HttpRequest) -> HttpResponse:
     f = AgingForm(request.GET)
-    as_of = f.value("as_of") or timezone.localdate()
+    as_of = f.value("as_of") or core_company.today()
     r = inventory_selectors.stock_aging(as_of=as_of, warehouse_code=f.value("warehouse"),
                                         dead_after_days=f.value("dead_after_days") or 90)
     buckets = r["buckets"]
@@ -204,6 +220,35 @@ def stock_aging(request: HttpRequest) -> HttpResponse:
                             Col(_("On hand"), "quantity", numeric=True), Col(_("Value"), "value", numeric=True),
                             *[Col(b, b, numeric=True) for b in buckets],
                             Col(_("Last outbound"), "last_outbound"), Col(_("Dead stock"), "dead_stock")])
+
+
+@staff_page("inventory.reports")
+@reading_replica()
+def stock_accuracy(request: HttpRequest) -> HttpResponse:
+    """Accuracy per bin from the cycle counts of a period (default: this month so far)."""
+    f = AccuracyForm(request.GET)
+    date_from, date_to = _period(f)
+    r = inventory_selectors.stock_accuracy_by_bin(date_from=date_from, date_to=date_to,
+                                                  warehouse_code=f.value("warehouse"))
+    rows = r["rows"]
+    charts = [chart("accuracy", _("Counted lines and lines with a variance per bin"),
+                    [f"{row['warehouse']}/{row['bin']}" for row in rows],
+                    [(_("Counted"), [row["counted_lines"] for row in rows]),
+                     (_("With variance"), [row["variance_lines"] for row in rows])])]
+    held = sum((h["quantity"] for h in r["held_for_count"]), Decimal("0"))
+    r["totals"]["held_for_count"] = held
+    labels = {"counted_lines": _("Counted lines"), "variance_lines": _("Lines with variance"),
+              "variance_value": _("Value of variance"), "accuracy": _("Accuracy"),
+              "held_for_count": _("Held for a count (short picks)")}
+    return _render(request, title=_("Stock accuracy by bin %(from)s – %(to)s") % {"from": date_from, "to": date_to},
+                   rows=rows, form=f, totals=_totals(r, labels, {"variance_lines": "warn", "held_for_count": "warn"}),
+                   charts=charts, section="stock", empty=_("No counts in this period."),
+                   columns=[Col(_("Warehouse"), "warehouse"), Col(_("Bin"), "bin"), Col(_("Kind"), "kind"),
+                            Col(_("Counted lines"), "counted_lines", numeric=True),
+                            Col(_("Lines with variance"), "variance_lines", numeric=True),
+                            Col(_("Value of variance"), "variance_value", numeric=True),
+                            Col(_("Net value"), "net_variance_value", numeric=True),
+                            Col(_("Accuracy"), "accuracy", numeric=True)])
 
 
 # --- bank ---------------------------------------------------------------------------------------

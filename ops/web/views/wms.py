@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import DomainError
 from inventory import selectors as inventory_selectors
-from inventory import services as inv
 from ops.web import related
 from ops.web.access import staff_page
 from ops.web.render import page
+from ops.web.scan import read_scan
 from ops.web.tables import Col, Table
 from sales import selectors as sales_selectors
 from sales import services as sales_services
@@ -58,9 +58,9 @@ def recall(request: HttpRequest) -> HttpResponse:
     trace = inventory_selectors.lot_trace(lot, describe_demand=sales_recall.describe_demand) if lot else None
     if trace is not None and request.GET.get("format") == "csv":
         return Table(title=f"recall-{lot.product.sku}-{lot.code}", rows=trace["shipments"], columns=[
-            Col("customer", "customer"), Col("order", "order"), Col("shipment", "shipment"),
-            Col("warehouse", "warehouse"), Col("quantity", "quantity", numeric=True),
-            Col("shipped_at", "shipped_at")]).csv_response()
+            Col(_("customer"), "customer"), Col(_("order"), "order"), Col(_("shipment"), "shipment"),
+            Col(_("warehouse"), "warehouse"), Col(_("quantity"), "quantity", numeric=True),
+            Col(_("shipped_at"), "shipped_at")]).csv_response()
     return page(request, "web/recall.html", {"sku": sku, "lot_code": code, "lot": lot, "trace": trace},
                 section="stock")
 
@@ -84,45 +84,65 @@ def pick_lists(request: HttpRequest) -> HttpResponse:
 
 @staff_page("sales.picking")
 def pick_list(request: HttpRequest, pk: int) -> HttpResponse:
+    """The pick screen: a scan counts one unit (or the GS1 count) on its line; a serial number in
+    the scan (AI 21) is kept on the line, since serial-tracked products are confirmed with the
+    serials picked. A refusal shows beside the line it is about."""
     pick = sales_selectors.get_pick_list(pick_list_id=pk)
     if pick is None:
         raise Http404
     lines = list(pick.lines.all())
+    tracking = {sku: p.tracking for sku, p in inventory_selectors.get_products_by_sku({ln.sku for ln in lines}).items()}
     counts = {ln.pk: _dec(request.POST.get(f"picked-{ln.pk}")) for ln in lines}
+    serials = {ln.pk: (request.POST.get(f"serials-{ln.pk}") or "").split() for ln in lines}
+    errors: dict[int, str] = {}
+    scan_error = ""
     if request.method == "POST" and pick.status == "open":
-        if "confirm" in request.POST:
+        if (request.POST.get("scan") or "").strip():  # Enter in the scan field: a scan, never a confirmation
+            scan_error = _apply_scan(request.POST["scan"], lines, counts, serials)
+        elif "confirm" in request.POST:
+            sent = [ln for ln in lines if counts[ln.pk] > 0]
             try:
                 sales_services.confirm_pick_list(pick_list_id=pick.pk, lines=[
                     {"shipment": ln.shipment_id, "sku": ln.sku, "lot": ln.lot, "location": ln.location,
-                     "quantity": counts[ln.pk]} for ln in lines if counts[ln.pk] > 0])
+                     "quantity": counts[ln.pk], **({"serials": serials[ln.pk]} if serials[ln.pk] else {})}
+                    for ln in sent])
             except DomainError as exc:
+                for key, errs in (exc.errors or {}).items():
+                    parts = key.split(".")
+                    if len(parts) >= 2 and parts[0] == "lines" and parts[1].isdigit() and int(parts[1]) < len(sent):
+                        errors[sent[int(parts[1])].pk] = " ".join(str(e) for e in errs)
                 messages.error(request, exc.detail)
             else:
-                messages.success(request, _("Picks confirmed; anything short is backordered."))
+                messages.success(request, _("Picks confirmed; anything short is backordered and held for a count."))
                 return redirect("web:pick-list", pk=pick.pk)
-        elif (request.POST.get("scan") or "").strip():
-            _apply_scan(request, lines, counts)
     for ln in lines:
         ln.counted = counts[ln.pk] if request.method == "POST" else (ln.quantity_picked or ZERO)
-    return page(request, "web/pick_list.html", {"pick": pick, "lines": lines}, section="orders")
+        ln.serial_text = " ".join(serials[ln.pk] if request.method == "POST" else (ln.serials or []))
+        ln.serial_tracked = tracking.get(ln.sku) == "serial"
+        ln.error = errors.get(ln.pk, "")
+    return page(request, "web/pick_list.html", {"pick": pick, "lines": lines, "scan_error": scan_error,
+                                                "has_serials": any(ln.serial_tracked for ln in lines)},
+                section="orders")
 
 
-def _apply_scan(request, lines, counts) -> None:
-    try:
-        scanned = inv_scan(request.POST["scan"])
-    except DomainError as exc:
-        messages.error(request, exc.detail)
-        return
+def _apply_scan(text, lines, counts, serials) -> str:
+    """Count a scan on its line; returns the error to show beside the scan field ("" if none)."""
+    scanned, error = read_scan(text)
+    if scanned is None:
+        return error
+    serial = scanned.get("serial") or ""
+    if serial and any(serial in got for got in serials.values()):
+        return _("Serial %(s)s is scanned already.") % {"s": serial}
     for ln in lines:
         if ln.sku == scanned.get("sku") and (not scanned.get("lot") or scanned["lot"] == ln.lot):
-            if counts[ln.pk] < ln.quantity:
+            if serial and len(serials[ln.pk]) < ln.quantity:  # one unit per serial; the count follows
+                serials[ln.pk].append(serial)
+                counts[ln.pk] = max(counts[ln.pk], Decimal(len(serials[ln.pk])))
+                return ""
+            if not serial and counts[ln.pk] < ln.quantity:
                 counts[ln.pk] = min(ln.quantity, counts[ln.pk] + (scanned.get("quantity") or Decimal("1")))
-                return
-    messages.error(request, _("Scanned item is not on this pick list (or already complete)."))
-
-
-def inv_scan(barcode: str) -> dict:
-    return inv.scan_barcode(barcode=barcode)
+                return ""
+    return _("Scanned item is not on this pick list (or already complete).")
 
 
 def _dec(value) -> Decimal:

@@ -161,3 +161,53 @@ def test_report_bad_input_is_400(finance_client, support_client):
     assert missing.status_code == 400 and "to" in missing.json()["errors"]
     assert finance_client.get(reverse("sales:report-margin"), {"group_by": "planet"}).status_code == 400
     assert support_client.get(reverse("finance:report-balance-sheet")).status_code == 403
+
+
+def test_margin_by_month_and_filtered_by_warehouse_and_category(books, product, warehouse):
+    from tests.factories.inventory import WarehouseFactory
+
+    # given: one more sale, shipped from a second warehouse
+    north = WarehouseFactory(code="NORTH", priority=0)  # allocated first
+    receive(north, product, "5", "4.00")
+    shipped = ship_all(order(books["other"], [(product.sku, "1", "11.00")], ref="r3"))
+    assert [s.warehouse_id for s in shipped] == [north.pk]
+    everything = sales_selectors.margin(group_by="product")
+    # when: by month, the current month carries everything
+    month = sales_selectors.margin(group_by="month")
+    assert [r["month"] for r in month["rows"]] == [timezone.localdate().strftime("%Y-%m")]
+    assert month["totals"] == everything["totals"]
+    assert month["rows"][0]["previous_revenue"] is None
+    # when: one warehouse — its invoices (and the credit notes against them) only
+    north_only = sales_selectors.margin(group_by="product", warehouse="NORTH")
+    assert [(r["product"], r["revenue"], r["quantity"]) for r in north_only["rows"]] == [
+        (product.sku, Decimal("11.00"), Decimal("1"))]
+    main = sales_selectors.margin(group_by="product", warehouse=warehouse.code)
+    assert main["totals"]["revenue"] + north_only["totals"]["revenue"] == everything["totals"]["revenue"]
+    # when: one product category
+    tools = sales_selectors.margin(group_by="customer", category="tools")
+    assert tools["totals"]["revenue"] == Decimal("50.00") and tools["totals"]["margin"] == Decimal("30.00")
+
+
+def test_margin_api_filters_and_refuses_an_unknown_warehouse(books, finance_client):
+    r = finance_client.get(reverse("sales:report-margin"), {"group_by": "month", "category": "tools"})
+    assert r.status_code == 200, r.content
+    assert Decimal(r.json()["totals"]["revenue"]) == Decimal("50.00")
+    bad = finance_client.get(reverse("sales:report-margin"), {"warehouse": "NOWHERE"})
+    assert bad.status_code == 400 and bad["Content-Type"] == "application/problem+json"
+    assert "NOWHERE" in str(bad.json()["errors"]["warehouse"])
+
+
+def test_margin_of_a_foreign_invoice_is_in_company_currency_as_the_journal_posted(customer, warehouse, product,
+                                                                                   settings):
+    from finance.services import fx
+
+    settings.ERP = {**settings.ERP, "CURRENCY": "USD"}
+    fx.record_rate(currency="EUR", on=timezone.localdate() - timedelta(days=1), rate="1.0850")
+    customer.currency = "EUR"
+    customer.save()
+    receive(warehouse, product, "10", "20.00")
+    ship_all(order(customer, [(product.sku, "3", "33.33")]))
+    row = sales_selectors.margin(group_by="product")["rows"][0]
+    # 3 × 33.33 = 99.99 EUR × 1.085 = 108.48915 → 108.49 USD, as the revenue line posted
+    assert row["revenue"] == Decimal("108.49") == -_journal("revenue", product_id=product.pk)
+    assert row["cost"] == Decimal("60.00")

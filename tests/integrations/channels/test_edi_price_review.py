@@ -104,3 +104,45 @@ def test_release_ours_without_a_price_of_ours_is_refused(ops_client, finance_cli
     assert order.status == "price_review"
     r = finance_client.post(f"/api/v1/sales/orders/{order.pk}/release-hold/", {"price": "theirs"}, format="json")
     assert r.status_code == 200 and r.json()["lines"][0]["unit_price"] == "12.50"
+
+
+def _eur_850(cur: str = "CUR*BY*EUR~") -> bytes:
+    text = fixture_bytes("edi_850_higher_price.x12").decode()
+    text = text.replace("BEG*00*SA*PO-99001**20261201~", "BEG*00*SA*PO-99001**20261201~" + cur)
+    return text.replace("SE*9*0001~", f"SE*{9 + (1 if cur else 0)}*0001~").encode()
+
+
+def test_an_850_in_the_buyers_currency_keeps_it_and_the_855_and_810_name_it(ops_client, finance_client,
+                                                                            edi_partner, products, drain):
+    from django.utils import timezone
+
+    from finance.services import fx
+
+    fx.record_rate(currency="EUR", on=timezone.localdate(), rate=D("1.085000"))
+    r = ops_client.post(URL, data=_eur_850(), content_type="text/plain")
+    assert r.status_code == 201 and r.json()["status"] == "processed", r.json()
+    order = Order.objects.get(channel="edi", external_ref="acme/PO-99001")
+    assert (order.currency, order.exchange_rate) == ("EUR", D("1.085000"))
+    drain()
+    r = finance_client.post(f"/api/v1/sales/orders/{order.pk}/release-hold/", {"price": "theirs"}, format="json")
+    assert r.status_code == 200, r.content
+    drain()
+    assert [(s.get(1), s.get(2)) for s in _doc("855", order).find("CUR")] == [("SE", "EUR")]
+    ship_shipment(shipment_id=Shipment.objects.get(order=order).pk)
+    drain()
+    assert [(s.get(1), s.get(2)) for s in _doc("810", order).find("CUR")] == [("SE", "EUR")]
+    assert Invoice.objects.get(order_id=order.pk).currency == "EUR"
+
+
+def test_an_850_with_an_unknown_currency_is_refused_and_nothing_booked(ops_client, edi_partner, products, drain):
+    r = ops_client.post(URL, data=_eur_850("CUR*BY*XYZ~"), content_type="text/plain")
+    assert r.status_code == 422 and r["Content-Type"] == "application/problem+json"
+    assert "'XYZ' is not an ISO 4217 currency" in r.json()["detail"]
+    assert not Order.objects.filter(channel="edi").exists()
+
+
+def test_a_usd_850_carries_no_cur_segment(ops_client, finance_client, edi_partner, products, drain):
+    order = _receive_held(ops_client, drain)
+    finance_client.post(f"/api/v1/sales/orders/{order.pk}/release-hold/", {"price": "ours"}, format="json")
+    drain()
+    assert _doc("855", order).find("CUR") == []

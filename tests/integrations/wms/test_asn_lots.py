@@ -51,3 +51,22 @@ def test_856_has_one_item_per_lot_with_expiry_and_serials(edi_partner, customer,
                                                                         later.strftime("%Y%m%d")]
     assert [s.get(2) for s in ts.find("REF") if s.get(1) == "SE"] == ["D-1", "D-2"]
 
+
+
+def test_856_lists_the_serials_chosen_at_picking(edi_partner, customer, warehouse, drain):
+    drill = ProductFactory(sku="DRILL", tracking="serial")
+    inv.receive_stock(warehouse=warehouse, lines=[
+        inv.ReceiptLineInput(product=drill, quantity=D("3"), unit_cost=D("50"), serials=["D-1", "D-2", "D-3"])])
+    order = services.submit_order(services.CanonicalOrder(
+        customer_code=customer.code, channel="edi", external_ref="PO-SER",
+        lines=[services.CanonicalLine(sku="DRILL", quantity=D("2"))])).order
+    drain()
+    shipment = order.shipments.get()
+    pick = services.create_pick_list(warehouse_code=warehouse.code)
+    services.confirm_pick_list(pick_list_id=pick.pk, lines=[
+        {"shipment": shipment.pk, "sku": "DRILL", "quantity": "2", "serials": ["D-3", "D-2"]}])
+    services.ship_shipment(shipment_id=shipment.pk)
+    drain()
+    asn = EdiDocument.objects.get(transaction_set="856", order_id=order.pk)
+    ts = x12.parse(storage.read_text(edi.outbox_name(asn))).transactions[0]
+    assert [s.get(2) for s in ts.find("REF") if s.get(1) == "SE"] == ["D-2", "D-3"]
