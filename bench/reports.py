@@ -155,16 +155,17 @@ def generate_invoices(target_lines: int, ref: dict) -> int:
             base = cur.fetchone()[0]
             cur.execute(f"""
                 INSERT INTO finance_invoice (number, customer_id, status, issue_date, due_date, currency, subtotal, tax,
-                                             total, amount_settled, balance_due, correlation_id, created_at)
+                                             total, amount_settled, balance_due, correlation_id, created_at,
+                                             exchange_rate, total_company, balance_company)
                 SELECT 'RPT-' || (%s + g), ({customers})[1 + (g %% {len(ref['customers'])})], 'paid',
                        date '2025-01-01' + (g %% 730), date '2025-01-31' + (g %% 730), 'USD', 50, 0, 50, 50, 0,
-                       'rpt-inv-' || g, now()
+                       'rpt-inv-' || g, now(), 1, 50, 0
                   FROM generate_series(1, %s) AS g""", [base, invoices])
             cur.execute(f"""
                 INSERT INTO finance_invoiceline (invoice_id, product_id, sku, description, quantity, unit_price, amount,
-                                                 tax_rate, tax, cost_value)
+                                                 tax_rate, tax, cost_value, charge_kind, discount_percent)
                 SELECT i.id, ({products})[1 + ((i.id * 5 + n) %% {len(ref['products'])})], 'RPT', '', 1, 10, 10, 0, 0,
-                       4 + (n %% 3)
+                       4 + (n %% 3), '', 0
                   FROM finance_invoice i CROSS JOIN generate_series(1, 5) AS n WHERE i.id > %s""", [base])
         print(f"  generated {invoices * 5:,} invoice lines in {time.perf_counter() - t0:.1f} s")
     return InvoiceLine.objects.count()
@@ -193,6 +194,18 @@ def generate_moves(target: int, ref: dict) -> int:
                        timestamptz '2025-01-01' + make_interval(secs => (g::double precision / %s) * 63072000)
                   FROM generate_series(1, %s) AS g""", [missing, missing])
         print(f"  generated {missing:,} stock moves in {time.perf_counter() - t0:.1f} s")
+    with transaction.atomic(), connection.cursor() as cur:
+        # the stock levels of those moves (invariant I1: on hand = the ledger's sum), which the
+        # stock aging report starts from
+        cur.execute("""
+            INSERT INTO inventory_stocklevel (product_id, warehouse_id, on_hand, reserved, value, average_cost,
+                                              binned, blocked, last_move_at)
+            SELECT product_id, warehouse_id, SUM(quantity), 0, SUM(value),
+                   CASE WHEN SUM(quantity) > 0 THEN ROUND(SUM(value) / SUM(quantity), 6) ELSE 0 END, 0, 0,
+                   MAX(created_at)
+              FROM inventory_stockmove WHERE reference = 'bench-rpt' GROUP BY product_id, warehouse_id
+            ON CONFLICT (product_id, warehouse_id) DO UPDATE SET on_hand = EXCLUDED.on_hand, value = EXCLUDED.value,
+                average_cost = EXCLUDED.average_cost, last_move_at = EXCLUDED.last_move_at""")
     return StockMove.objects.count()
 
 

@@ -482,6 +482,9 @@ CELERY_BEAT_SCHEDULE = {
     "fx-rate-feed": {"task": "finance.tasks.load_rate_feed", "schedule": crontab(hour=16, minute=30)},
     "fx-revaluation": {"task": "finance.tasks.revalue_period_end", "schedule": crontab(day_of_month=1, hour=0,
                                                                                          minute=30)},
+    # 03:20 daily (PostgreSQL): create the queue tables' months ahead, archive and drop finished
+    # months past retention (core.partitions, `manage.py partitions`)
+    "queue-partitions": {"task": "core.tasks.maintain_partitions", "schedule": crontab(hour=3, minute=20)},
     # 00:15 daily: quotations past valid_until are marked expired (accepting one is refused anyway)
     "quotation-expiry": {"task": "sales.tasks.expire_quotations", "schedule": crontab(hour=0, minute=15)},
 }
@@ -506,6 +509,8 @@ ERP = {
     "WEBHOOK_DISABLE_AFTER_HOURS": env.int("ERP_WEBHOOK_DISABLE_AFTER_HOURS", default=72),
     "WEBHOOK_ALLOW_PRIVATE_URLS": env.bool("ERP_WEBHOOK_ALLOW_PRIVATE_URLS", default=DEBUG or TESTING),
     "INBOUND_MAX_BYTES": env.int("ERP_INBOUND_MAX_BYTES", default=2 * 1024 * 1024),
+    # inbound messages' months are archived and dropped this long after they end (core.partitions)
+    "INBOUND_RETENTION_DAYS": env.int("ERP_INBOUND_RETENTION_DAYS", default=90),
     # outbound EDI files: <prefix>/<partner code>/<file> in the shared storage (STORAGE_URL)
     "EDI_OUTBOX_PREFIX": env.str("ERP_EDI_OUTBOX_PREFIX", default="edi/outbox"),
     "PARTNER_PRICE_TOLERANCE": Decimal(env.str("ERP_PARTNER_PRICE_TOLERANCE", default="0.00")),

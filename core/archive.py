@@ -2,7 +2,8 @@
 
 Rows go to `archive/<kind>/<YYYY>/<MM>/<kind>-<UTC time>-<random>.jsonl.gz` in the storage
 (core.storage: a bucket in production) as gzip-compressed JSON lines, one row per line, with
-Django's JSON encoder (dates ISO 8601, decimals as strings, UUIDs as text). The file is
+Django's JSON encoder (dates ISO 8601, decimals as strings, UUIDs as text; binary columns such
+as an inbound message's body as base64 text). The file is
 written before the rows are deleted, in the deleting transaction: a failed write keeps the
 rows; a transaction that rolls back after the write leaves an archive of rows still in the
 database, archived again (in another file) next time — never a row lost.
@@ -10,6 +11,7 @@ database, archived again (in another file) next time — never a row lost.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
@@ -24,6 +26,13 @@ from core import storage
 PREFIX = "archive"
 
 
+class _Encoder(DjangoJSONEncoder):
+    def default(self, o):
+        if isinstance(o, bytes | memoryview):
+            return base64.b64encode(bytes(o)).decode("ascii")
+        return super().default(o)
+
+
 def archive_rows(kind: str, rows: Iterable[dict]) -> str | None:
     """Write rows (dicts) as one gzip JSON-lines file of `kind`; return its storage name (None
     when there were no rows)."""
@@ -31,7 +40,7 @@ def archive_rows(kind: str, rows: Iterable[dict]) -> str | None:
     count = 0
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz:
         for row in rows:
-            gz.write(json.dumps(row, cls=DjangoJSONEncoder, separators=(",", ":")).encode())
+            gz.write(json.dumps(row, cls=_Encoder, separators=(",", ":")).encode())
             gz.write(b"\n")
             count += 1
     if not count:

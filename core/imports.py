@@ -35,6 +35,7 @@ from import_export import resources, widgets
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import RowResult
 
+from core import currencies
 from core.exceptions import DomainError, ValidationFailed
 
 FORMATS = {"csv": CSV, "xlsx": XLSX}
@@ -77,7 +78,11 @@ class DecimalCell(widgets.Widget):
         return number
 
     def render(self, value, obj=None, **kwargs):
-        return "" if value is None else format(value.normalize() if value == value.to_integral() else value, "f")
+        """Without trailing zeros past the cents: 12, 0.45, 1.05, 0.0425."""
+        if value is None:
+            return ""
+        text = format(Decimal(value).normalize(), "f")
+        return text + "0" if "." in text and len(text.split(".")[1]) == 1 else text
 
 
 class IntCell(widgets.Widget):
@@ -149,6 +154,21 @@ class CodeCell(widgets.ForeignKeyWidget):
         if obj is None:
             raise ValueError(_("Unknown %(label)s %(code)r.") % {"label": self.label, "code": text})
         return obj
+
+
+class CurrencyCell(widgets.Widget):
+    """An ISO 4217 code (any case); blank → None, so the field's default (the company's) applies."""
+
+    def clean(self, value, row=None, **kwargs):
+        code = text_cell(value).upper()
+        if not code:
+            return None
+        if not currencies.is_known(code):
+            raise ValueError(_("%(value)r is not an ISO 4217 currency.") % {"value": code})
+        return code
+
+    def render(self, value, obj=None, **kwargs):
+        return value or ""
 
 
 class TextCell(widgets.Widget):
@@ -226,6 +246,10 @@ class Kind:
     order: int                             # the order a new company imports them in
     help: str = ""
     write_resource: str = "admin.setup"    # core.access resource whose write right the import needs
+
+    def columns(self) -> list[str]:
+        """The file's columns, in the order export writes them (docs/importing.md lists them)."""
+        return [f.column_name for f in self.resource().get_export_fields()]
 
 
 _KINDS: dict[str, Kind] = {}

@@ -12,7 +12,7 @@ class FinanceConfig(AppConfig):
         ports.plug()  # sales.ports.TaxRates and CreditExposure
 
         imports.register(imports.Kind("opening_balances", "Opening balances", resources.OpeningBalanceResource, 60,
-                                      "type (gl|ar|ap), account, party, document, date, due_date, debit, credit, "
-                                      "amount, memo"))
+                                      "type gl (account, debit/credit), ar/ap (an open invoice/bill: party, "
+                                      "document, date, due_date, currency, amount)"))
 
         documents.register()  # invoice, credit note, customer statement (core.documents)

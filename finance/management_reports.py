@@ -372,9 +372,11 @@ def bank_reconciliation(*, bank_account_id: int, as_of: date | None = None) -> d
     gl = JournalLine.objects.filter(account=bank.account, date__lte=as_of).exclude(entry_id__in=cleared)
     if opening_date is not None:
         gl = gl.filter(date__gte=opening_date)
-    uncleared = [{"kind": "gl_uncleared", "id": ln.entry_id, "date": ln.date,
-                  "reference": ln.entry.source_type, "description": ln.entry.memo, "amount": q2(ln.debit - ln.credit)}
-                 for ln in gl.select_related("entry").order_by("date", "entry_id")]
+    # tuples, not model instances: a busy bank account has tens of thousands of uncleared lines
+    uncleared = [{"kind": "gl_uncleared", "id": entry_id, "date": day, "reference": source_type, "description": memo,
+                  "amount": q2(debit - credit)}
+                 for entry_id, day, source_type, memo, debit, credit in gl.order_by("date", "entry_id").values_list(
+                     "entry_id", "date", "entry__source_type", "entry__memo", "debit", "credit")]
     unmatched_total = q2(sum((r["amount"] for r in unmatched), ZERO))
     uncleared_total = q2(sum((r["amount"] for r in uncleared), ZERO))
     adjusted = q2(gl_balance + unmatched_total - uncleared_total)

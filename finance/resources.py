@@ -1,12 +1,14 @@
 """Import/export layout of opening balances (core.imports), one row per balance:
 
-    type  account  party  document  date  due_date  debit  credit  amount  memo
+    type  account  party  document  date  due_date  debit  credit  currency  amount  exchange_rate  memo
 
 - `gl`: `account` (a non-control account code), `date`, `debit` or `credit`.
 - `ar`: an open customer invoice: `party` (customer code), `document` (its number), `date`,
-  `due_date`, `amount` (what is still owed).
+  `due_date`, `amount` (what is still owed, in `currency`: blank is the customer's).
 - `ap`: an open supplier bill: `party` (supplier code), `document` (the supplier's number),
-  `date`, `due_date`, `amount`.
+  `date`, `due_date`, `amount` (in `currency`: blank is the supplier's).
+- `exchange_rate` (company currency per unit of a foreign `currency`): blank takes the rate
+  recorded for the document's date.
 
 The rules are finance.services.opening's. Rows match what is posted by (account, date) or the
 document, so re-importing the file changes nothing; export writes the posted opening balances
@@ -15,12 +17,14 @@ in this layout (round trip).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 from import_export.fields import Field
 from import_export.instance_loaders import BaseInstanceLoader
 
 from core.exceptions import DomainError
-from core.imports import DateCell, DecimalCell, ImportResource, TextCell
+from core.imports import CurrencyCell, DateCell, DecimalCell, ImportResource, TextCell
 from inventory import selectors as inventory_selectors
 from sales import selectors as sales_selectors
 
@@ -29,6 +33,7 @@ from .services import opening
 
 TYPES = ("gl", "ar", "ap")
 ZERO = opening.ZERO
+ONE = Decimal("1")
 
 
 class OpeningBalance:
@@ -42,13 +47,16 @@ class OpeningBalance:
         self.debit = kw.get("debit")
         self.credit = kw.get("credit")
         self.amount = kw.get("amount")
+        self.currency = kw.get("currency")
+        self.exchange_rate = kw.get("exchange_rate")
         self.memo = kw.get("memo", "")
         self.posted = kw.get("posted", False)
         self.pk = 1 if self.posted else None
 
     def key(self):
         return (self.type, self.account, self.party, self.document, self.date, self.due_date,
-                self.debit or ZERO, self.credit or ZERO, self.amount or ZERO)
+                self.debit or ZERO, self.credit or ZERO, self.amount or ZERO, self.currency or "",
+                self.exchange_rate or ONE)
 
     def save(self):
         if self.type == "gl":
@@ -57,11 +65,13 @@ class OpeningBalance:
         elif self.type == "ar":
             customer = sales_selectors.get_customer_by_code(self.party)
             opening.open_customer_invoice(customer=customer, number=self.document, issue_date=self.date,
-                                          due_date=self.due_date, amount=self.amount, memo=self.memo)
+                                          due_date=self.due_date, amount=self.amount, currency=self.currency or "",
+                                          exchange_rate=self.exchange_rate, memo=self.memo)
         else:
             supplier = inventory_selectors.find_supplier_by_code(self.party)
             opening.open_supplier_bill(supplier=supplier, reference=self.document, bill_date=self.date,
-                                       due_date=self.due_date, amount=self.amount, memo=self.memo)
+                                       due_date=self.due_date, amount=self.amount, currency=self.currency or "",
+                                       exchange_rate=self.exchange_rate, memo=self.memo)
 
 
 class OpeningBalanceResource(ImportResource):
@@ -73,10 +83,13 @@ class OpeningBalanceResource(ImportResource):
     due_date = Field(attribute="due_date", column_name="due_date", widget=DateCell())
     debit = Field(attribute="debit", column_name="debit", widget=DecimalCell(2))
     credit = Field(attribute="credit", column_name="credit", widget=DecimalCell(2))
+    currency = Field(attribute="currency", column_name="currency", widget=CurrencyCell())
     amount = Field(attribute="amount", column_name="amount", widget=DecimalCell(2))
+    exchange_rate = Field(attribute="exchange_rate", column_name="exchange_rate",
+                          widget=DecimalCell(6, min_value=Decimal("0.000001")))
     memo = Field(attribute="memo", column_name="memo", default="", widget=TextCell())
-    # after merging #15 (fx): currency, amount_currency → open documents in their currency
-    error_columns = {"document": "document", "due_date": "due_date"}
+    error_columns = {"document": "document", "due_date": "due_date", "currency": "currency",
+                     "exchange_rate": "exchange_rate"}
 
     class Meta:
         instance_loader_class = BaseInstanceLoader
@@ -104,14 +117,15 @@ class OpeningBalanceResource(ImportResource):
             inv = Invoice.objects.filter(number=probe.document, shipment__isnull=True).select_related("customer").first()
             if inv is not None:
                 return OpeningBalance(type="ar", party=inv.customer.code, document=inv.number, date=inv.issue_date,
-                                      due_date=inv.due_date, amount=inv.total, memo=row.get("memo") or "",
-                                      posted=True)
+                                      due_date=inv.due_date, amount=inv.total, currency=inv.currency,
+                                      exchange_rate=inv.exchange_rate, memo=row.get("memo") or "", posted=True)
         if probe.type == "ap" and probe.document and probe.party:
             bill = (SupplierBill.objects.filter(supplier__code=probe.party, supplier_reference=probe.document,
                                                 purchase_order__isnull=True).first())
             if bill is not None:
                 return OpeningBalance(type="ap", party=probe.party, document=bill.supplier_reference,
                                       date=bill.bill_date, due_date=bill.due_date, amount=bill.total,
+                                      currency=bill.currency, exchange_rate=bill.exchange_rate,
                                       memo=row.get("memo") or "", posted=True)
         return None
 
@@ -123,6 +137,9 @@ class OpeningBalanceResource(ImportResource):
             instance.due_date = instance.date
         if instance.type == "ap" and instance.due_date is None:
             instance.due_date = instance.date
+        if instance.type in ("ar", "ap"):  # blank currency and rate mean what the document took
+            instance.currency = instance.currency or original.currency
+            instance.exchange_rate = instance.exchange_rate or original.exchange_rate
         return instance.key() == original.key()
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
@@ -136,6 +153,9 @@ class OpeningBalanceResource(ImportResource):
             for name in need[instance.type]:
                 if getattr(instance, name) in (None, "") and name not in errors:
                     errors[name] = [ValidationError(f"Required for {instance.type} rows.")]
+            if instance.type == "gl" and (instance.currency or opening.fx.company()) != opening.fx.company():
+                errors.setdefault("currency", []).append(ValidationError(
+                    f"GL balances are in the company currency ({opening.fx.company()})."))
             if instance.type == "ar" and instance.party and sales_selectors.get_customer_by_code(instance.party) is None:
                 errors.setdefault("party", []).append(ValidationError(f"Unknown customer {instance.party!r}."))
             if instance.type == "ap" and instance.party and \
@@ -164,9 +184,11 @@ class OpeningBalanceResource(ImportResource):
         ids = JournalEntry.objects.filter(source_type="finance.opening_invoice").values_list("source_id", flat=True)
         for inv in Invoice.objects.filter(pk__in=[int(i) for i in ids]).select_related("customer").order_by("number"):
             out.append(OpeningBalance(type="ar", party=inv.customer.code, document=inv.number, date=inv.issue_date,
-                                      due_date=inv.due_date, amount=inv.total))
+                                      due_date=inv.due_date, amount=inv.total, currency=inv.currency,
+                                      exchange_rate=inv.exchange_rate))
         ids = JournalEntry.objects.filter(source_type="finance.opening_bill").values_list("source_id", flat=True)
         for bill in SupplierBill.objects.filter(pk__in=[int(i) for i in ids]).select_related("supplier").order_by("id"):
             out.append(OpeningBalance(type="ap", party=bill.supplier.code, document=bill.supplier_reference,
-                                      date=bill.bill_date, due_date=bill.due_date, amount=bill.total))
+                                      date=bill.bill_date, due_date=bill.due_date, amount=bill.total,
+                                      currency=bill.currency, exchange_rate=bill.exchange_rate))
         return out

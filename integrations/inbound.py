@@ -18,15 +18,16 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core import context
 from core.exceptions import DomainError, NotFound
 from core.messaging.publishing import publish
+from core.partitions import PartitionedTable
 from integrations import events
 from integrations.exceptions import MessageNotReprocessable, PayloadTooLarge
-from integrations.models import InboundMessage
+from integrations.models import EdiDocument, InboundMessage
 from sales import services as sales_services
 
 log = structlog.get_logger(__name__)
@@ -116,28 +117,44 @@ def receive_message(*, channel: str, body: bytes, external_id: str = "", source:
                   correlation_id=correlation_id or context.current_or_new_correlation_id(),
                   received_by=received_by if getattr(received_by, "is_authenticated", False) else None)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                return InboundMessage.objects.create(**fields)
-        except IntegrityError:
-            original = InboundMessage.objects.filter(channel=channel, external_id=fields["external_id"],
-                                                     duplicate_of__isnull=True).exclude(status=M.REJECTED).first()
-            if original is None:
-                raise
-            if reuse_is_conflict and _sha256_of(original) != fields["body_sha256"]:
-                fields.update(status=M.REJECTED, duplicate_of=original, error=(
-                    f"{channel} {fields['external_id']} was already received as message {original.pk} with "
-                    "different content: the sender reused a control number. Not processed."))
-                message = InboundMessage.objects.create(**fields)
-                _raise_conflict(message, original)
-                log.warning("inbound_reused_id_conflict", channel=channel, external_id=external_id,
-                            original=original.pk, message_id=message.pk)
-                return message
-            fields.update(status=M.IGNORED, duplicate_of=original,
-                          error=f"Duplicate of message {original.pk} ({channel} {fields['external_id']}).")
+        # the unique (channel, external_id) of originals cannot hold across months on PostgreSQL
+        # (partitioned by received_at: the key is in the index), so the original is looked up
+        # first, under a lock on the key until commit
+        original = _original(channel, fields["external_id"]) if status != M.REJECTED else None
+        if original is None:
+            try:
+                with transaction.atomic():
+                    return InboundMessage.objects.create(**fields)
+            except IntegrityError:  # a plain table's unique constraint (SQLite)
+                original = _original(channel, fields["external_id"])
+                if original is None:
+                    raise
+        if reuse_is_conflict and _sha256_of(original) != fields["body_sha256"]:
+            fields.update(status=M.REJECTED, duplicate_of=original, error=(
+                f"{channel} {fields['external_id']} was already received as message {original.pk} with "
+                "different content: the sender reused a control number. Not processed."))
             message = InboundMessage.objects.create(**fields)
-            log.info("inbound_duplicate_ignored", channel=channel, external_id=external_id, original=original.pk)
+            _raise_conflict(message, original)
+            log.warning("inbound_reused_id_conflict", channel=channel, external_id=external_id,
+                        original=original.pk, message_id=message.pk)
             return message
+        fields.update(status=M.IGNORED, duplicate_of=original,
+                      error=f"Duplicate of message {original.pk} ({channel} {fields['external_id']}).")
+        message = InboundMessage.objects.create(**fields)
+        log.info("inbound_duplicate_ignored", channel=channel, external_id=external_id, original=original.pk)
+        return message
+
+
+def _original(channel: str, external_id: str) -> InboundMessage | None:
+    """The original message of (channel, external_id), if any; on PostgreSQL the key is locked
+    (transaction-level advisory lock) so two receivers of the same message store one original."""
+    if not external_id:
+        return None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 19))", [f"inbound:{channel}:{external_id}"])
+    return (InboundMessage.objects.filter(channel=channel, external_id=external_id, duplicate_of__isnull=True)
+            .exclude(status=M.REJECTED).order_by("pk").first())
 
 
 def _sha256_of(message: InboundMessage) -> str:
@@ -299,3 +316,23 @@ def _summary(errors: list[dict]) -> str:
         parts.append(f"{where}: {e.get('message')}" if where else str(e.get("message")))
     more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
     return "; ".join(parts)[:2000] + more
+
+
+def month_still_needed(start, end) -> bool:
+    """Retention by month (core.partitions): a month of inbound messages is kept while one is
+    still to be processed or failed (waiting in the exception queue for a reprocess)."""
+    return InboundMessage.objects.filter(received_at__gte=start, received_at__lt=end,
+                                         status__in=[M.RECEIVED, M.FAILED]).exists()
+
+
+def before_month_dropped(start, end) -> None:
+    """What on_delete=SET_NULL would do: EDI documents (997s) forget the dropped messages.
+    Later duplicates keep `duplicate_of` (the original is in the archive)."""
+    month = InboundMessage.objects.filter(received_at__gte=start, received_at__lt=end).values("pk")
+    EdiDocument.objects.filter(inbound_message_id__in=month).update(inbound_message=None)
+
+
+def partitioned_table() -> PartitionedTable:
+    return PartitionedTable(model=InboundMessage, key="received_at", archive_kind="inbound", group="inbound",
+                            retention_days=lambda: settings.ERP["INBOUND_RETENTION_DAYS"],
+                            still_needed=month_still_needed, before_drop=before_month_dropped)

@@ -76,6 +76,9 @@ class WebhookDelivery(models.Model):
     event_type = models.CharField(max_length=120)
     subject = models.CharField(max_length=200)
     event_position = models.BigIntegerField()
+    # The event's time: on PostgreSQL the month partition key (core.partitions), so an event's
+    # deliveries share its month and (event, endpoint) stays unique with the key added.
+    event_time = models.DateTimeField(default=timezone.now)
     correlation_id = models.CharField(max_length=128)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempt_count = models.PositiveIntegerField(default=0, help_text="Attempts since creation or last replay.")
@@ -104,8 +107,12 @@ class WebhookDelivery(models.Model):
 class WebhookAttempt(AppendOnlyModel):
     """One HTTP attempt of a delivery (append-only; removed only with its delivery)."""
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
+    # not enforced by the database: deliveries are partitioned (core.partitions); an attempt is
+    # written only for a delivery it has leased, and goes with its delivery's month
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts",
+                                 db_constraint=False)
     number = models.PositiveIntegerField()
+    event_time = models.DateTimeField(default=timezone.now, help_text="The delivery's event time (partition key).")
     started_at = models.DateTimeField(default=timezone.now)
     status_code = models.PositiveIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(default=0)
@@ -208,8 +215,10 @@ class EdiDocument(models.Model):
     order_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     reference = models.CharField(max_length=120, blank=True, help_text="PO, shipment or invoice number.")
     event_id = models.UUIDField(null=True, blank=True)
+    # not enforced by the database (inbound messages are partitioned, core.partitions): the
+    # retention clears it when the message's month is dropped
     inbound_message = models.ForeignKey("InboundMessage", null=True, blank=True, on_delete=models.SET_NULL,
-                                        related_name="edi_documents")
+                                        related_name="edi_documents", db_constraint=False)
     correlation_id = models.CharField(max_length=128, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -255,8 +264,10 @@ class InboundMessage(models.Model):
     result = models.JSONField(default=dict, blank=True, help_text="Orders created: [{order_id, number, …}].")
     order_id = models.BigIntegerField(null=True, blank=True, db_index=True,
                                       help_text="The (first) resulting order.")
+    # not enforced by the database (partitioned, core.partitions): may name a message whose
+    # month the retention has dropped
     duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="duplicates")
+                                     related_name="duplicates", db_constraint=False)
     attempts = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
     correlation_id = models.CharField(max_length=128, db_index=True)

@@ -167,6 +167,10 @@ class Supplier(models.Model):
     is_active = models.BooleanField(default=True)
     # The currency the supplier bills in (purchase orders default to it).
     currency = models.CharField(max_length=3, default=company_currency)
+    payment_terms_days = models.PositiveSmallIntegerField(
+        default=30, help_text="Days from the bill date to its due date when a bill names none.")
+    address = models.TextField(blank=True, help_text="Postal address (purchase orders, remittances).")
+    country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
     history = HistoricalRecords()
 
     class Meta:
@@ -268,7 +272,10 @@ class StockMove(AppendOnlyModel):
             models.CheckConstraint(condition=Q(unit_cost__gte=0), name="inv_move_cost_nonneg"),
         ]
         indexes = [
-            models.Index(fields=["product", "warehouse", "id"], name="inv_move_pw_idx"),
+            # quantity and time included: the stock aging report walks a level's newest moves with
+            # an index-only scan instead of one heap page per move (inventory/reports.py)
+            models.Index(fields=["product", "warehouse", "id"], name="inv_move_pw_idx",
+                         include=["quantity", "created_at"]),
             models.Index(fields=["source_type", "source_id"], name="inv_move_source_idx"),
             models.Index(fields=["created_at"], name="inv_move_created_idx"),
             models.Index(fields=["lot"], name="inv_move_lot_idx", condition=Q(lot__isnull=False)),

@@ -11,12 +11,10 @@ class SalesConfig(AppConfig):
         from .services.recall import register as register_recall
 
         imports.register(imports.Kind("price_lists", "Price lists", resources.PriceListItemResource, 30,
-                                      "price_list, price_list_name, sku, min_quantity, unit_price, valid_from, "
-                                      "valid_to"))
+                                      "one row per price (break) of a list, matched by price_list, sku, "
+                                      "min_quantity; the list is created on first sight"))
         imports.register(imports.Kind("customers", "Customers", resources.CustomerResource, 40,
-                                      "code, name, email, billing_address, billing_country, shipping_address, "
-                                      "shipping_country, credit_limit, payment_terms_days, price_list, "
-                                      "preferred_warehouse, tax_category, on_hold, is_active"))
+                                      "one row per customer, matched by code (docs/importing.md)"))
 
         documents.register()  # order confirmation, packing slip (core.documents)
         register_recall()

@@ -1,20 +1,24 @@
 """Import/export layouts of sales' master data: customers and price lists (core.imports).
 
-A column is one `Field` line (after merging #15, fx: `currency` on customers and price lists).
-Customers match by code; price list rows by (price list, sku, min_quantity), and a price list
-named by a row is created on first sight (name from `price_list_name`, currency the company's).
+A column is one `Field` line. Customers match by code; price list rows by (price list, sku,
+min_quantity), and a price list named by a row is created on first sight (name from
+`price_list_name`, currency from `currency` or the company's). A column for a field another
+branch adds (Customer.tax_id, PriceList.prices_include_tax) appears once the model has it.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from import_export.fields import Field
 
 from core import currencies
 from core.imports import (
     BoolCell,
     CodeCell,
+    CurrencyCell,
     DateCell,
     DecimalCell,
     ImportModelResource,
@@ -25,6 +29,14 @@ from core.imports import (
 from inventory import selectors as inventory_selectors
 
 from .models import Customer, PriceList, PriceListItem
+
+
+def _has(model, name: str) -> bool:
+    return any(f.name == name for f in model._meta.get_fields())
+
+
+CUSTOMER_TAX_ID = _has(Customer, "tax_id")
+PRICES_INCLUDE_TAX = _has(PriceList, "prices_include_tax")
 
 
 class CustomerResource(ImportModelResource):
@@ -47,17 +59,35 @@ class CustomerResource(ImportModelResource):
     tax_category = Field(attribute="tax_category", column_name="tax_category", default="standard", widget=TextCell())
     on_hold = Field(attribute="on_hold", column_name="on_hold", default=False, widget=BoolCell())
     is_active = Field(attribute="is_active", column_name="is_active", default=True, widget=BoolCell())
-    # after merging #15 (fx): currency = Field(attribute="currency", column_name="currency", widget=TextCell())
+    currency = Field(attribute="currency", column_name="currency", widget=CurrencyCell(),
+                     saves_null_values=False)  # blank: the company's for a new one, else unchanged
+    min_shelf_life_days = Field(attribute="min_shelf_life_days", column_name="min_shelf_life_days", default=0,
+                                widget=IntCell())
+    billing_email = Field(attribute="billing_email", column_name="billing_email", default="", widget=TextCell())
+    invoice_delivery = Field(attribute="invoice_delivery", column_name="invoice_delivery", default="none",
+                             widget=TextCell())
+    if CUSTOMER_TAX_ID:  # the tax branch's field, once merged
+        tax_id = Field(attribute="tax_id", column_name="tax_id", default="", widget=TextCell())
 
     class Meta:
         model = Customer
         import_id_fields = ["code"]
         fields = ["code", "name", "email", "billing_address", "billing_country", "shipping_address",
                   "shipping_country", "credit_limit", "payment_terms_days", "price_list", "preferred_warehouse",
-                  "tax_category", "on_hold", "is_active"]
+                  "tax_category", "on_hold", "is_active", "currency", "min_shelf_life_days", "billing_email",
+                  "invoice_delivery"] + (["tax_id"] if CUSTOMER_TAX_ID else [])
         clean_model_instances = True
         skip_unchanged = True
         report_skipped = True
+
+    def import_instance(self, instance, row, **kwargs):
+        """A customer's price list is in its currency (as the API requires)."""
+        super().import_instance(instance, row, **kwargs)
+        currency = instance.currency or currencies.company_currency()
+        if instance.price_list is not None and instance.price_list.currency != currency:
+            raise ValidationError({"price_list": [
+                _("%(code)s is in %(list)s; the customer's currency is %(currency)s.") % {
+                    "code": instance.price_list.code, "list": instance.price_list.currency, "currency": currency}]})
 
     def get_queryset(self):
         return Customer.objects.select_related("price_list", "preferred_warehouse").order_by("code")
@@ -70,6 +100,9 @@ class PriceListItemResource(ImportModelResource):
     price_list = Field(attribute="price_list", column_name="price_list",
                        widget=CodeCell(PriceList, label="price list"))
     price_list_name = Field(column_name="price_list_name", readonly=True)
+    currency = Field(column_name="currency", readonly=True)
+    if PRICES_INCLUDE_TAX:  # the tax branch's field, once merged
+        prices_include_tax = Field(column_name="prices_include_tax", readonly=True)
     sku = Field(attribute="product", column_name="sku",
                 widget=CodeCell(inventory_selectors.products().model, field="sku", label="SKU"))
     min_quantity = Field(attribute="min_quantity", column_name="min_quantity", default=Decimal("0"),
@@ -81,20 +114,58 @@ class PriceListItemResource(ImportModelResource):
     class Meta:
         model = PriceListItem
         import_id_fields = ["price_list", "sku", "min_quantity"]
-        fields = ["price_list", "price_list_name", "sku", "min_quantity", "unit_price", "valid_from", "valid_to"]
+        fields = ["price_list", "price_list_name", "currency"] + (["prices_include_tax"] if PRICES_INCLUDE_TAX else []) \
+            + ["sku", "min_quantity", "unit_price", "valid_from", "valid_to"]
         clean_model_instances = True
         skip_unchanged = True
         report_skipped = True
 
     def before_import_row(self, row, **kwargs):
+        """The row's price list: created on first sight, its name, currency and tax basis kept
+        as the file says (a list whose currency changes is refused once a customer uses it)."""
         code = text_cell(row.get("price_list"))
-        if code and len(code) <= 40:
-            name = text_cell(row.get("price_list_name")) or code
-            price_list, created = PriceList.objects.get_or_create(
-                code=code, defaults={"name": name, "currency": currencies.company_currency()})
-            if not created and "price_list_name" in row and name != price_list.name:
-                price_list.name = name
-                price_list.save(update_fields=["name"])
+        if not code or len(code) > 40:
+            return
+        errors = {}
+        wanted = {}
+        if text_cell(row.get("price_list_name")):
+            wanted["name"] = text_cell(row.get("price_list_name"))
+        try:
+            currency = CurrencyCell().clean(row.get("currency"))
+        except ValueError as exc:
+            errors["currency"] = [str(exc)]
+            currency = None
+        if currency:
+            wanted["currency"] = currency
+        if PRICES_INCLUDE_TAX and "prices_include_tax" in row:
+            try:
+                including = BoolCell().clean(row.get("prices_include_tax"))
+            except ValueError as exc:
+                errors["prices_include_tax"] = [str(exc)]
+            else:
+                wanted["prices_include_tax"] = bool(including)
+        if errors:
+            raise ValidationError(errors)
+        price_list = PriceList.objects.filter(code=code).first()
+        if price_list is None:
+            PriceList.objects.create(code=code, **{"name": code, "currency": currencies.company_currency(), **wanted})
+            return
+        changed = {k: v for k, v in wanted.items() if getattr(price_list, k) != v}
+        if "currency" in changed and Customer.objects.filter(price_list=price_list).exclude(
+                currency=changed["currency"]).exists():
+            raise ValidationError({"currency": [_("%(code)s is the price list of customers invoiced in %(was)s; "
+                                                  "its currency cannot change.") % {"code": code,
+                                                                                    "was": price_list.currency}]})
+        if changed:
+            for k, v in changed.items():
+                setattr(price_list, k, v)
+            price_list.save(update_fields=list(changed))
+
+    def get_instance(self, instance_loader, row):
+        try:
+            return super().get_instance(instance_loader, row)
+        except ValueError:
+            return None  # an unknown price list or SKU: reported by import_instance, under its column
 
     def get_queryset(self):
         return PriceListItem.objects.select_related("price_list", "product").order_by(
@@ -102,3 +173,9 @@ class PriceListItemResource(ImportModelResource):
 
     def dehydrate_price_list_name(self, item):
         return item.price_list.name if item.price_list_id else ""
+
+    def dehydrate_currency(self, item):
+        return item.price_list.currency if item.price_list_id else ""
+
+    def dehydrate_prices_include_tax(self, item):
+        return "yes" if getattr(item.price_list, "prices_include_tax", False) else "no"

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from core import archive
+from core import archive, partitions
 
 from . import consumers, publishing
 from .models import ConsumerFailure, OutboxEvent
@@ -310,3 +310,20 @@ def prune_outbox(*, retention_days: int | None = None, batch: int = 5000) -> int
         total += len(ids)
     log.info("outbox_pruned", events=total, cutoff=cutoff.isoformat())
     return total
+
+
+def outbox_month_still_needed(start, end) -> bool:
+    """Retention by month (core.partitions): a month of the outbox is kept while one of its
+    events is undispatched, has a consumer failure, or a fan-out still needs it (a webhook
+    delivery not succeeded yet: pending, failing or dead and replayable) — what prune_outbox
+    keeps row by row."""
+    failure = ConsumerFailure.objects.filter(event_id=OuterRef("event_id"))
+    needed = Q(dispatched_at__isnull=True) | Q(Exists(failure))
+    for f in _fan_outs.values():
+        needed |= Q(event_id__in=f.still_needed())
+    return OutboxEvent.objects.filter(time__gte=start, time__lt=end).filter(needed).exists()
+
+
+partitions.register(partitions.PartitionedTable(
+    model=OutboxEvent, key="time", archive_kind="outbox", group="outbox",
+    retention_days=lambda: settings.ERP["OUTBOX_RETENTION_DAYS"], still_needed=outbox_month_still_needed))

@@ -147,7 +147,8 @@ def create_supplier_bill(*, supplier, purchase_order=None, lines: list[BillLineI
     total = sum((r.amount for r in rows), ZERO) + landed_cost
     bill = SupplierBill.objects.create(
         number=numbering.next_document_number("supplier_bill"), supplier=supplier, purchase_order=purchase_order,
-        supplier_reference=supplier_reference[:80], bill_date=on, due_date=due_date or on + timedelta(days=30),
+        supplier_reference=supplier_reference[:80], bill_date=on,
+        due_date=due_date or on + timedelta(days=supplier.payment_terms_days),
         total=total, landed_cost=landed_cost, balance_due=ZERO, currency=currency, exchange_rate=exchange_rate,
         total_company=fx.to_company(total, exchange_rate), correlation_id=cid)
     reasons = _match(bill, rows)

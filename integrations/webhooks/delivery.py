@@ -202,7 +202,7 @@ class _BatchRun:
         ok = status_code is not None and 200 <= status_code < 300
         number = delivery.attempts_total + 1
         self.attempts.append((delivery.pk, number, started_at, status_code, latency_ms,
-                              response_body[:RESPONSE_BODY_LIMIT], error[:500], ok))
+                              response_body[:RESPONSE_BODY_LIMIT], error[:500], ok, delivery.event_time))
         # the endpoint's failure clock, attempt by attempt as if they had been separate tasks
         since = self.clock[endpoint.pk][1] if endpoint.pk in self.clock else endpoint.failing_since
         if ok:
@@ -241,7 +241,7 @@ class _BatchRun:
         c, stamp, writes = sql.col, sql.stamp, []
         if self.attempts:
             writes.append((f"INSERT INTO {sql.at} ({sql.attempt_columns}) VALUES "
-                           + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(self.attempts)),
+                           + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(self.attempts)),
                            [stamp(v) if isinstance(v, datetime) else v for row in self.attempts for v in row]))
         for status_code, pks in self.succeeded.items():
             writes.append((f"UPDATE {sql.d} SET {c['status']} = %s, {c['completed_at']} = %s, "

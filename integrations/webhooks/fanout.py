@@ -24,6 +24,7 @@ from core import archive
 from core.messaging import catalogue
 from core.messaging.models import OutboxEvent
 from core.messaging.relay import FanOut
+from core.partitions import PartitionedTable
 from integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 log = structlog.get_logger(__name__)
@@ -57,7 +58,8 @@ def _insert_deliveries(events: Sequence[OutboxEvent]) -> int:
         return 0
     now = timezone.now()
     rows = [WebhookDelivery(event_id=event.event_id, endpoint_id=e.pk, event_type=event.type, subject=event.subject,
-                            event_position=event.position, correlation_id=event.correlation_id,
+                            event_position=event.position, event_time=event.time,
+                            correlation_id=event.correlation_id,
                             next_attempt_at=now, created_at=now)
             for event in events for e in endpoints if _endpoint_wants(e, event)]
     if rows:
@@ -164,3 +166,20 @@ def forget_deliveries(event_ids: list) -> None:
     archive.archive_rows("webhook-attempts", WebhookAttempt.objects.filter(delivery__event_id__in=event_ids)
                          .order_by("pk").values())
     deliveries.delete()
+
+
+def month_still_needed(start: datetime, end: datetime) -> bool:
+    """Retention by month (core.partitions): a month of deliveries (by event time) is kept
+    while one of them has not succeeded (pending, failing, or dead and replayable)."""
+    return (WebhookDelivery.objects.filter(event_time__gte=start, event_time__lt=end)
+            .exclude(status=D.SUCCEEDED).exists())
+
+
+def partitioned_tables() -> list[PartitionedTable]:
+    """Deliveries and attempts, partitioned by their event's time, go month by month with the
+    outbox (group "outbox"; registered by IntegrationsConfig.ready)."""
+    days = lambda: settings.ERP["OUTBOX_RETENTION_DAYS"]  # noqa: E731
+    return [PartitionedTable(model=WebhookDelivery, key="event_time", archive_kind="webhook-deliveries",
+                             group="outbox", retention_days=days, still_needed=month_still_needed),
+            PartitionedTable(model=WebhookAttempt, key="event_time", archive_kind="webhook-attempts",
+                             group="outbox", retention_days=days)]

@@ -51,7 +51,8 @@ class _Sql:
         self.ev_event_id = col(OutboxEvent, "event_id")
         self.event_id_index = [f.name for f in self.fields[2]].index("event_id")
         self.attempt_columns = ", ".join(col(WebhookAttempt, n) for n in (
-            "delivery", "number", "started_at", "status_code", "latency_ms", "response_body", "error", "succeeded"))
+            "delivery", "number", "started_at", "status_code", "latency_ms", "response_body", "error", "succeeded",
+            "event_time"))
         self.claim = (f"UPDATE {self.d} SET {c['leased_until']} = %s WHERE {c['id']} IN ({{ids}}) "
                       f"AND {c['status']} IN (%s, %s) AND {c['next_attempt_at']} <= %s "
                       f"AND ({c['leased_until']} IS NULL OR {c['leased_until']} < %s)")

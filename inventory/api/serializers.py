@@ -119,6 +119,7 @@ class SupplierSerializer(strict.ModelSerializer):
     class Meta:
         model = Supplier
         fields = ["id", "code", "name", "email", "lead_time_days", "is_active", "currency"]
+        fields += ["payment_terms_days", "address", "country"]  # issue 20: a bill's default due date, documents
         read_only_fields = ["id"]
 
     def validate_currency(self, value):

@@ -135,7 +135,7 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "finance:payment-run": "finance.payables", "finance:report-profit-and-loss": "finance.reports",
     "finance:report-balance-sheet": "finance.reports", "finance:report-cash-flow": "finance.reports",
     "finance:report-working-capital": "finance.reports", "sales:report-margin": "sales.margin",
-    "inventory:report-stock-aging": "inventory.reports",
+    "inventory:report-stock-aging": "inventory.reports", "inventory:report-stock-accuracy": "inventory.reports",
     # warehouse depth (#16)
     "inventory:location": "inventory.catalogue", "inventory:bin-move": "inventory.stock",
     "inventory:lot": "inventory.stock", "inventory:scan": "inventory.stock",
@@ -628,6 +628,7 @@ WEB_PAGES = [
     Page("web:report-working-capital", "GET", "finance.reports", _R),
     Page("web:report-margin", "GET", "sales.margin", _R),
     Page("web:report-stock-aging", "GET", "inventory.reports", _R),
+    Page("web:report-stock-accuracy", "GET", "inventory.reports", _R),
     Page("web:bank-queue", "GET", "finance.banking", _R),
     Page("web:bank-line", "GET", "finance.banking", _R, "web:bank-line"),
     Page("web:bank-line", "POST", "finance.banking", _W, "web:bank-line"),

@@ -7,10 +7,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from core import roles
 from core.messaging.relay import drain_outbox
-from inventory.models import Product, UnitOfMeasure, Warehouse
+from finance.models import Invoice, JournalLine
+from inventory.models import BinLevel, Product, StockLevel, UnitOfMeasure, Warehouse
+from ops.reconciliation import REGISTRY
 from sales.models import Customer
 from tests.conftest import client_for, make_user
 from tests.setup.helpers import FIXTURES, KINDS, run_import, setup_company
@@ -40,12 +43,14 @@ def test_a_new_distributor_goes_from_nothing_to_an_invoice():
 
     # order 2 cases of bolts and 30 nuts at the customer's wholesale price
     r = ops.post("/api/v1/sales/orders/", {"customer": "BAUMARKT", "external_ref": "PO-4711", "lines": [
-        {"sku": "BOLT-M8", "quantity": "2", "uom": "CS12"}, {"sku": "NUT-M8", "quantity": "30"}]}, format="json")
+        {"sku": "BOLT-M8", "quantity": "2", "uom": "CS12"}, {"sku": "NUT-M8", "quantity": "30"},
+        {"sku": "GLUE-250", "quantity": "6"}]}, format="json")
     assert r.status_code == 201, r.content
     order = r.json()
     assert order["status"] == "open", order
     prices = {ln["sku"]: (D(ln["quantity"]), D(ln["unit_price"])) for ln in order["lines"]}
     assert prices["NUT-M8"] == (D("30"), D("0.10"))
+    assert prices["GLUE-250"] == (D("6"), D("5.90"))
     assert prices["BOLT-M8"][0] in (D("2"), D("24"))  # in the ordered unit or the base unit
 
     shipments = ops.get("/api/v1/sales/shipments/", {"order": order["id"]}).json()["results"]
@@ -63,4 +68,23 @@ def test_a_new_distributor_goes_from_nothing_to_an_invoice():
     assert D(invoice["total"]) == D(invoice["subtotal"]) + D(invoice["tax"])
     stock = {row["sku"]: D(row["on_hand"]) for row in
              ops.get("/api/v1/inventory/availability/", {"warehouse": "MAIN"}).json()["results"]}
-    assert stock["BOLT-M8"] == D("1176") and stock["NUT-M8"] == D("90")
+    assert stock["BOLT-M8"] == D("1176") and stock["NUT-M8"] == D("90") and stock["GLUE-250"] == D("30")
+    # first expiring first: the glue left the lot of June 2030
+    assert dict(BinLevel.objects.filter(product__sku="GLUE-250").values_list("lot__code", "on_hand")) == {
+        "L2411": D("18"), "L2502": D("12")}
+
+    # the ledgers agree: GL inventory = stock value, GL AR = open invoices, every entry balanced
+    def balance(role):
+        return sum((ln.debit - ln.credit for ln in JournalLine.objects.filter(account__role=role)), D("0"))
+
+    assert balance("inventory") == sum((lv.value for lv in StockLevel.objects.all()), D("0"))
+    assert balance("ar") == sum((i.balance_company for i in Invoice.objects.all()), D("0"))
+    assert balance("ar") == D("1890.50") + D("320.00") + D("525.00") + D(invoice["total"])
+    assert sum((ln.debit - ln.credit for ln in JournalLine.objects.all()), D("0")) == 0
+    assert {name: list(check.run(now=timezone.now()).findings) for name, check in REGISTRY.items()
+            if list(check.run(now=timezone.now()).findings)} == {}
+    # aging from day one: the opening invoices are past due, the new one is current
+    aging = fin.get("/api/v1/finance/reports/ar-aging/", {"as_of": invoice["issue_date"]}).json()
+    rows = {r["customer"]: r for r in aging["rows"]}
+    assert D(rows["BAUMARKT"]["total"]) == D("1890.50") + D(invoice["total"])
+    assert D(rows["BAUMARKT"]["current"]) == D(invoice["total"])

@@ -9,10 +9,12 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError
+from django.utils import timezone
 
 from core import imports
 from finance.models import Account, Invoice, JournalLine, SupplierBill
-from inventory.models import Product, ProductUnit, StockLevel, StockMove, Supplier
+from inventory.models import BinLevel, Lot, Product, ProductUnit, Serial, StockLevel, StockMove, Supplier
+from ops.reconciliation import REGISTRY
 from sales.models import Customer, PriceList, PriceListItem
 from tests.setup.helpers import FIXTURES, KINDS, run_import, setup_company
 
@@ -43,28 +45,57 @@ def test_every_kind_imports_from_its_fixture_and_a_second_import_changes_nothing
     bolt = Product.objects.get(sku="BOLT-M8")
     assert (bolt.name, bolt.uom.code, bolt.list_price, bolt.category) == ("Hex bolt M8x40", "EA", D("0.45"),
                                                                           "Fasteners")
+    assert (bolt.gtin, bolt.tracking, bolt.shelf_life_days) == ("4006381333931", "none", None)
     assert dict(ProductUnit.objects.filter(product=bolt).values_list("uom__code", "factor")) == {
         "CS12": D("12"), "PAL": D("9600")}
     assert Product.objects.get(sku="NUT-M8").cost_method == "fifo"
+    glue = Product.objects.get(sku="GLUE-250")
+    assert (glue.tracking, glue.shelf_life_days, glue.tax_category, glue.category) == ("lot", 540, "standard",
+                                                                                         "Adhesives")
+    assert Product.objects.get(sku="SCAN-1").tracking == "serial"
+    assert Product.objects.get(sku="GREASE-1").tax_category == "reduced"
     baumarkt = Customer.objects.get(code="BAUMARKT")
     assert (baumarkt.price_list.code, baumarkt.credit_limit, baumarkt.payment_terms_days) == ("WHOLESALE",
                                                                                                D("25000.00"), 30)
+    assert (baumarkt.currency, baumarkt.min_shelf_life_days, baumarkt.billing_email, baumarkt.invoice_delivery,
+            baumarkt.shipping_address, baumarkt.billing_country) == (
+        "EUR", 90, "rechnung@baumarkt.example", "email", "Lager 2, Industriestr. 7, 80331 München", "DE")
     assert Customer.objects.get(code="WERKSTATT").credit_limit is None
+    zuerich = Customer.objects.get(code="ZUERICH")
+    assert (zuerich.currency, zuerich.price_list.code, zuerich.shipping_country) == ("CHF", "SWISS", "CH")
+    acme = Supplier.objects.get(code="ACME-US")
+    assert (acme.currency, acme.payment_terms_days, acme.country, acme.lead_time_days) == ("USD", 45, "US", 21)
+    assert acme.address.startswith("100 Main St")
     assert PriceListItem.objects.get(price_list__code="WHOLESALE", product=bolt, min_quantity=1000).unit_price == \
         D("0.36")
-    assert PriceList.objects.get(code="WHOLESALE").currency == "EUR"
+    assert PriceListItem.objects.get(price_list__code="WHOLESALE", product=glue).valid_from == date(2026, 1, 1)
+    assert dict(PriceList.objects.values_list("code", "currency")) == {"WHOLESALE": "EUR", "RETAIL": "EUR",
+                                                                      "SWISS": "CHF"}
     # opening stock through the ledger: 10 CS12 of nuts at 0.48 a case = 120 EA at 0.04
     nut = StockLevel.objects.get(product__sku="NUT-M8", warehouse__code="MAIN")
     assert (nut.on_hand, nut.value) == (D("120"), D("4.80"))
     assert StockLevel.objects.get(product__sku="GREASE-1").on_hand == D("25.5")
+    # per bin and lot, with the lots' expiry; 1 CS12 of L2502 = 12 EA
+    assert {(b.location.code, b.lot.code, b.lot.expiry_date, b.on_hand) for b in
+            BinLevel.objects.filter(product=glue).select_related("location", "lot")} == {
+        ("STOCK", "L2411", date(2030, 6, 30), D("24")), ("STOCK", "L2502", date(2030, 12, 31), D("12"))}
+    assert StockLevel.objects.get(product=glue).value == D("76.80") + D("38.40")
+    assert sorted(Serial.objects.filter(product__sku="SCAN-1", in_stock=True, location__code="STOCK")
+                  .values_list("serial", flat=True)) == ["SN-1001", "SN-1002", "SN-1003"]
+    assert (Lot.objects.count(), Serial.objects.count()) == (2, 3)
 
     before = _counts()
     for kind in KINDS:  # the same files again, in the other format too: nothing new
         for again in ("csv", "xlsx"):
             out, _ = run_import(kind, FIXTURES / f"{kind}.{again}")
-            assert "new" not in out and "skip" in out, (kind, again, out)
+            assert "new" not in out and "update" not in out and "skip" in out, (kind, again, out)
     drain()
     assert _counts() == before
+
+
+def _reconciliation_findings():
+    return {name: [str(f) for f in check.run(now=timezone.now()).findings] for name, check in REGISTRY.items()
+            if list(check.run(now=timezone.now()).findings)}
 
 
 def test_opening_stock_and_balances_post_against_opening_balance_equity_and_age_from_day_one(
@@ -77,21 +108,33 @@ def test_opening_stock_and_balances_post_against_opening_balance_equity_and_age_
         return sum((ln.debit - ln.credit for ln in lines), D("0"))
 
     stock_value = sum((lv.value for lv in StockLevel.objects.all()), D("0"))
-    assert stock_value == D("216.00") + D("4.80") + D("84.00") + D("165.75")
-    assert balance("1200") == stock_value                      # inventory = the stock ledger
+    assert stock_value == D("216.00") + D("4.80") + D("84.00") + D("165.75") + D("76.80") + D("38.40") + D("255.00")
+    assert balance("1200") == stock_value                      # inventory = the stock ledger (I5)
     assert balance("2100") == 0                                 # no GRNI for opening stock
-    assert balance("1100") == D("2210.50")                      # the two open invoices
-    assert balance("2000") == D("-4100.00")                     # the open bill
+    ar = D("1890.50") + D("320.00") + D("525.00")               # CHF 500.00 at 1.05
+    ap = D("4100.00") + D("920.00")                             # USD 1000.00 at 0.92
+    assert balance("1100") == ar                                # the open invoices (I6)
+    assert balance("2000") == -ap                               # the open bills (I7)
     assert balance("1000") == D("15000.00") and balance("3100") == D("-25000.00")
     obe = Account.objects.get(role="opening_balance").code
     assert sum((balance(a.code) for a in Account.objects.all()), D("0")) == 0
-    assert balance(obe) == -(stock_value + D("2210.50") - D("4100.00") + D("15000") + D("250") - D("1200")
-                             - D("25000"))
+    assert balance(obe) == -(stock_value + ar - ap + D("15000") + D("250") - D("1200") - D("25000"))
+    chf = Invoice.objects.get(number="RE-2025-0461")
+    assert (chf.currency, chf.exchange_rate, chf.balance_due, chf.balance_company) == ("CHF", D("1.05"), D("500.00"),
+                                                                                      D("525.00"))
+    usd = SupplierBill.objects.get(supplier__code="ACME-US")
+    assert (usd.currency, usd.total, usd.balance_company, usd.due_date) == ("USD", D("1000.00"), D("920.00"),
+                                                                            date(2026, 1, 19))
+    assert JournalLine.objects.get(account__code="1100", customer_id=chf.customer_id).amount_currency == D("500.00")
     aging = finance_client.get("/api/v1/finance/reports/ar-aging/", {"as_of": "2026-01-31"}).json()
-    assert D(aging["totals"]["total"]) == D("2210.50")
-    assert D(aging["totals"]["current"]) == 0  # both are past due by then
-    ap = finance_client.get("/api/v1/finance/reports/ap-aging/", {"as_of": "2026-01-31"}).json()
-    assert D(ap["totals"]["total"]) == D("4100.00")
+    assert D(aging["totals"]["total"]) == ar
+    assert D(aging["totals"]["current"]) == 0  # all are past due by then
+    assert D(aging["totals_by_currency"]["CHF"]["total"]) == D("500.00")
+    early = finance_client.get("/api/v1/finance/reports/ar-aging/", {"as_of": "2025-12-31"}).json()
+    assert D(early["totals"]["current"]) == D("320.00") + D("525.00")  # due in January
+    ap_aging = finance_client.get("/api/v1/finance/reports/ap-aging/", {"as_of": "2026-01-31"}).json()
+    assert D(ap_aging["totals"]["total"]) == ap
+    assert _reconciliation_findings() == {}  # I1–I8 hold on day one
 
 
 def test_a_file_with_bad_rows_writes_nothing_and_names_each_row_and_column(tmp_path):
@@ -134,7 +177,7 @@ def test_an_unknown_column_or_a_bad_file_is_refused_before_any_row(tmp_path):
 def test_dry_run_reports_and_writes_nothing():
     setup_company()
     out, _ = run_import("suppliers", FIXTURES / "suppliers.csv", dry_run=True)
-    assert "2 new" in out and "dry run" in out
+    assert "3 new" in out and "dry run" in out
     assert not Supplier.objects.exists()
 
 
@@ -150,7 +193,7 @@ def test_reimport_with_changes_updates_in_place(tmp_path):
     bolt = Product.objects.get(sku="BOLT-M8")
     assert (bolt.name, bolt.list_price) == ("Hex bolt M8x40 zinc", D("0.49"))
     assert list(ProductUnit.objects.filter(product=bolt).values_list("uom__code", flat=True)) == ["CS12"]
-    assert Product.objects.count() == 4
+    assert Product.objects.count() == 6
 
 
 def test_opening_stock_that_changed_is_refused_not_received_twice(tmp_path, drain):

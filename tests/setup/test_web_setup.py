@@ -50,13 +50,13 @@ def test_import_shows_a_preview_and_writes_only_on_confirmation(admin_web):
     r = admin_web.post("/setup/import/", {"kind": "suppliers",
                                           "file": SimpleUploadedFile("suppliers.xlsx", content)})
     assert r.status_code == 200
-    assert b"2 new, 0 updated, 0 unchanged" in r.content and b"NORDSTAHL" in r.content
+    assert b"3 new, 0 updated, 0 unchanged" in r.content and b"NORDSTAHL" in r.content
     assert not Supplier.objects.exists()  # the preview wrote nothing
     ctx = r.context
     r = admin_web.post("/setup/import/", {"confirm": "1", "kind": "suppliers", "filename": ctx["filename"],
                                           "content": ctx["content"], "sha256": ctx["sha256"]})
     assert r.status_code == 302
-    assert set(Supplier.objects.values_list("code", flat=True)) == {"NORDSTAHL", "BAUTEIL"}
+    assert set(Supplier.objects.values_list("code", flat=True)) == {"NORDSTAHL", "BAUTEIL", "ACME-US"}
 
 
 def test_a_preview_with_a_bad_row_lists_it_and_offers_no_import(admin_web):
@@ -74,3 +74,28 @@ def test_a_tampered_confirmation_is_refused(admin_web):
     r = admin_web.post("/setup/import/", {"confirm": "1", "kind": "suppliers", "filename": "s.csv",
                                           "content": content, "sha256": "0" * 64})
     assert r.status_code == 302 and not Supplier.objects.exists()
+
+
+def test_the_opening_stock_preview_shows_bins_lots_and_serials_and_the_page_lists_each_kinds_columns(admin_web,
+                                                                                                      drain):
+    from inventory.models import StockMove
+    from tests.setup.helpers import run_import, setup_company
+
+    setup_company()
+    for kind in ("suppliers", "products"):
+        run_import(kind, FIXTURES / f"{kind}.csv")
+    body = admin_web.get("/setup/import/").content.decode()
+    assert "warehouse, sku, quantity, unit_cost, uom, location, lot, expiry_date, serials" in body
+    assert "gtin, tracking, shelf_life_days, units" in body
+    content = (FIXTURES / "opening_stock.xlsx").read_bytes()
+    r = admin_web.post("/setup/import/", {"kind": "opening_stock",
+                                          "file": SimpleUploadedFile("opening_stock.xlsx", content)})
+    body = r.content.decode()
+    assert "7 new, 0 updated, 0 unchanged" in body
+    assert "L2411" in body and "SN-1001;SN-1002;SN-1003" in body and "STOCK" in body
+    assert not StockMove.objects.exists()  # the preview received nothing
+    ctx = r.context
+    r = admin_web.post("/setup/import/", {"confirm": "1", "kind": "opening_stock", "filename": ctx["filename"],
+                                          "content": ctx["content"], "sha256": ctx["sha256"]})
+    assert r.status_code == 302
+    assert StockMove.objects.count() == 7

@@ -47,14 +47,14 @@ def test_first_run_page_then_an_import_with_its_preview(page, live_server, tmp_p
     page.get_by_label("File (.csv or .xlsx, first row: the column names)").set_input_files(
         str(FIXTURES / "suppliers.xlsx"))
     page.get_by_role("button", name="Preview").click()
-    expect(page.locator(".import-summary")).to_contain_text("2 new, 0 updated, 0 unchanged")
+    expect(page.locator(".import-summary")).to_contain_text("3 new, 0 updated, 0 unchanged")
     expect(page.locator("table.import-preview")).to_contain_text("NORDSTAHL")
     assert not Supplier.objects.exists()
     assert accessibility_violations(page) == []
     shot(page, "import-preview")
     page.get_by_role("button", name="Import", exact=True).click()
-    expect(page.locator(".msg-success")).to_contain_text("suppliers: 2 new")
-    assert set(Supplier.objects.values_list("code", flat=True)) == {"NORDSTAHL", "BAUTEIL"}
+    expect(page.locator(".msg-success")).to_contain_text("suppliers: 3 new")
+    assert set(Supplier.objects.values_list("code", flat=True)) == {"NORDSTAHL", "BAUTEIL", "ACME-US"}
 
     # a file with a bad row: listed by row and column, no Import button
     bad = tmp_path / "bad-suppliers.csv"
@@ -64,4 +64,4 @@ def test_first_run_page_then_an_import_with_its_preview(page, live_server, tmp_p
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("table.import-errors")).to_contain_text("lead_time_days")
     expect(page.get_by_role("button", name="Import", exact=True)).to_have_count(0)
-    assert Supplier.objects.count() == 2
+    assert Supplier.objects.count() == 3

@@ -29,7 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["list"] or not opts["kind"]:
             for kind in imports.kinds():
-                self.stdout.write(f"{kind.name:<18} {kind.help}")
+                self.stdout.write(f"{kind.name:<18} {kind.help}\n{'':<18} columns: {', '.join(kind.columns())}")
             return
         if not opts["file"]:
             raise CommandError("Give the file to import: manage.py import KIND FILE [--dry-run].")
