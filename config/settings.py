@@ -485,6 +485,8 @@ CELERY_BEAT_SCHEDULE = {
     # 03:20 daily (PostgreSQL): create the queue tables' months ahead, archive and drop finished
     # months past retention (core.partitions, `manage.py partitions`)
     "queue-partitions": {"task": "core.tasks.maintain_partitions", "schedule": crontab(hour=3, minute=20)},
+    # 00:15 daily: quotations past valid_until are marked expired (accepting one is refused anyway)
+    "quotation-expiry": {"task": "sales.tasks.expire_quotations", "schedule": crontab(hour=0, minute=15)},
 }
 
 # --- business settings ------------------------------------------------------------------------

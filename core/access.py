@@ -142,6 +142,7 @@ ADMIN_MODELS: dict[str, str] = {
     "finance.SupplierBankDetails": "finance.payables",
     "core.OutboundDocument": "documents.outbound",
     "core.PaymentTerms": "finance.payment_terms",
+    "sales.Quotation": "sales.orders",
 }
 
 _ADMIN_CHECKS = (("has_view_permission", READ), ("has_add_permission", WRITE),

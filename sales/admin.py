@@ -25,6 +25,8 @@ from sales.models import (
     PartnerChannel,
     PriceList,
     PriceListItem,
+    Quotation,
+    QuotationLine,
     Return,
     ReturnLine,
     Shipment,
@@ -218,3 +220,22 @@ class ReturnAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     def receive(self, request, queryset):
         _run(self, request, queryset, lambda r: services.receive_return(return_id=r.pk, received_by=request.user),
              "Received")
+
+
+class QuotationLineInline(ReadOnlyInline):
+    model = QuotationLine
+    fields = ["line_no", "sku", "quantity", "unit_price", "discount_percent", "tax_rate", "line_subtotal",
+              "line_tax", "price_source"]
+    readonly_fields = fields
+
+
+@admin.register(Quotation)
+class QuotationAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Browsing only: quotations are made, sent and accepted through sales.services (desk, API)."""
+
+    list_display = ["number", "customer", "status", "valid_until", "total", "order", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["number", "external_ref", "customer__code"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Quotation._meta.fields]
+    inlines = [QuotationLineInline]

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from core.documents import registry
 from core.exceptions import NotFound
 from sales import selectors
-from sales.models import Order, Shipment
+from sales.models import Order, Quotation, Shipment
 
 
 def _lines_of(text: str) -> list[str]:
@@ -28,19 +28,36 @@ def _get(model, key):
         raise NotFound(f"No {model._meta.verbose_name} {key}.") from None
 
 
+def _document_lines(lines) -> list[dict]:
+    """An order's or a quotation's lines as the document shows them."""
+    return [{"line_no": ln.line_no, "sku": ln.sku, "description": ln.product.name, "quantity": ln.quantity,
+             "unit_price": ln.unit_price, "tax": ln.line_tax, "amount": ln.line_subtotal}
+            for ln in lines.select_related("product").order_by("line_no")]
+
+
+def _priced_document(doc, title, **extra) -> registry.Document:
+    """An order confirmation or a quotation: its lines, ship-to and totals for the customer."""
+    customer = doc.customer
+    return registry.Document(
+        number=doc.number,
+        recipient=customer.billing_email or customer.email,
+        context={"title": title, "number": doc.number, "currency": doc.currency, "customer": customer_block(customer),
+                 "ship_to_lines": _lines_of(doc.shipping_address or customer.shipping_address),
+                 "lines": _document_lines(doc.lines), **extra,
+                 "totals": {"subtotal": doc.subtotal, "tax": doc.tax, "total": doc.total}})
+
+
 def order_confirmation(key) -> registry.Document:
     order = _get(Order, key)
-    lines = [{"line_no": ln.line_no, "sku": ln.sku, "description": ln.product.name, "quantity": ln.quantity,
-              "unit_price": ln.unit_price, "tax": ln.line_tax, "amount": ln.line_subtotal}
-             for ln in order.lines.select_related("product").order_by("line_no")]
-    customer = order.customer
-    return registry.Document(
-        number=order.number,
-        recipient=customer.billing_email or customer.email,
-        context={"title": _("Order confirmation"), "number": order.number, "order": order, "currency": order.currency,
-                 "customer": customer_block(customer),
-                 "ship_to_lines": _lines_of(order.shipping_address or customer.shipping_address),
-                 "lines": lines, "totals": {"subtotal": order.subtotal, "tax": order.tax, "total": order.total}})
+    return _priced_document(order, _("Order confirmation"), order=order)
+
+
+def quotation(key) -> registry.Document:
+    try:
+        quote = Quotation.objects.select_related("customer").get(pk=int(key))
+    except (Quotation.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"No quotation {key}.") from None
+    return _priced_document(quote, _("Quotation"), quotation=quote)
 
 
 def _tracking(line, name: str) -> list[str]:
@@ -79,3 +96,4 @@ def register() -> None:
                                             "documents/order_confirmation.html", order_confirmation))
     registry.register(registry.DocumentType("packing_slip", _("Packing slip"),
                                             "documents/packing_slip.html", packing_slip))
+    registry.register(registry.DocumentType("quotation", _("Quotation"), "documents/quotation.html", quotation))

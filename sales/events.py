@@ -95,6 +95,20 @@ ORDER_BACKORDERED = _order_event("sales.order.backordered.v1",
                                  "Part of an order could not be allocated and waits for stock.")
 ORDER_ALLOCATED = _order_event("sales.order.allocated.v1", "Backordered quantity of an order was allocated.")
 ORDER_CANCELLED = _order_event("sales.order.cancelled.v1", "An order (or its remaining quantity) was cancelled.")
+# An amendment (sales.services.amend_order): the order as it is now, and what changed line by
+# line (quantities are the ordered quantity not cancelled, before and after; 0 = no such line).
+_AMENDED_LINE = obj({"sku": STR, "quantity_before": DECIMAL, "quantity_after": DECIMAL},
+                    {"order_line_id": INT, "change": STR})
+_AMENDED = obj({**_ORDER_HEAD, "lines": array_of(_ORDER_LINE), "amended": array_of(_AMENDED_LINE)},
+               {**_ORDER["properties"], "ship_to_before": _SHIP_TO, "total_before": OPT_DECIMAL})
+ORDER_AMENDED = event_type(
+    "sales.order.amended.v1", owner="sales", scope=SCOPE_CUSTOMER,
+    description="An order was amended before shipping (quantities, lines added or removed, ship-to); "
+                "`amended` lists each changed line before and after.",
+    schema=_AMENDED,
+    partner_fields=(*_PARTNER_ORDER, "total_before", "amended.order_line_id", "amended.sku",
+                    "amended.quantity_before", "amended.quantity_after", "amended.change",
+                    *(f"ship_to_before.{k}" for k in _SHIP_TO_FIELDS)))
 SHIPMENT_SHIPPED = event_type("sales.shipment.shipped.v1", owner="sales", scope=SCOPE_CUSTOMER,
                               description="A shipment left the warehouse.", schema=_SHIPMENT,
                               partner_fields=(*_PARTNER_MOVED, "shipment_id", "shipment_number", "shipped_at",
@@ -263,3 +277,12 @@ def return_received_payload(ret, order, lines: Iterable, amounts: dict | None = 
             for rl in lines
         ],
     }
+
+
+def order_amended_payload(order, lines: Iterable, *, amended: list[dict], ship_to_before: dict | None,
+                          total_before: Decimal, reason: str = "") -> dict:
+    """sales.order.amended.v1: the order payload plus `amended` [{order_line_id, sku,
+    quantity_before, quantity_after, change: added|removed|changed}], the ship-to before (when
+    it changed) and the total before."""
+    return {**order_payload(order, lines), "amended": amended, "ship_to_before": ship_to_before,
+            "total_before": _s(total_before), "reason": reason}

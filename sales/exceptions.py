@@ -76,3 +76,23 @@ class PriceListCurrencyMismatch(DomainError):
 
     code = "price_list_currency_mismatch"
     title = _("The order's currency differs from the price list's")
+
+
+class QuotationNotFound(NotFound):
+    code = "quotation_not_found"
+
+
+class QuotationStateConflict(StateConflict):
+    code = "quotation_state_conflict"
+
+
+class QuotationExpired(DomainError):
+    """Accepting a quotation past its valid_until (422: the offer lapsed; quote again)."""
+
+    code = "quotation_expired"
+
+
+class AmendBelowShipped(DomainError):
+    """An amendment asks for less of a line than already left the warehouse (that is a return)."""
+
+    code = "amend_below_shipped"

@@ -1,6 +1,7 @@
 """Row locks for sales, always taken in this order to avoid deadlocks:
 
-    Customer (submit_order's credit check, release_hold) → NumberSeries (core, by key) → Order (by id)
+    Quotation (accept_quotation, send_quotation) → Customer (submit_order's credit check, release_hold,
+    amend_order) → NumberSeries (core, by key) → Order (by id)
     → OrderLine (by id) → Allocation (by id) → Shipment (by id) → Return (by id)
 
 (the series row is taken last in time, just before commit, and after it the transaction only

@@ -162,7 +162,28 @@ class PartnerChannel(models.Model):
         return f"{self.name} → {self.customer_id}"
 
 
-class Order(models.Model):
+class ShipToFields(models.Model):
+    """Where an order (or a quotation's order) goes: the structured ship-to (CONTRACT part two);
+    shipping_address keeps its text for older readers."""
+
+    shipping_address = models.TextField(blank=True)
+    ship_to_name = models.CharField(max_length=200, blank=True)
+    ship_to_line1 = models.CharField(max_length=200, blank=True)
+    ship_to_line2 = models.CharField(max_length=200, blank=True)
+    ship_to_city = models.CharField(max_length=100, blank=True)
+    ship_to_region = models.CharField(max_length=100, blank=True)
+    ship_to_postcode = models.CharField(max_length=20, blank=True)
+    ship_to_country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
+
+    class Meta:
+        abstract = True
+
+
+SHIP_TO_FIELDS = ("shipping_address", "ship_to_name", "ship_to_line1", "ship_to_line2", "ship_to_city",
+                  "ship_to_region", "ship_to_postcode", "ship_to_country")
+
+
+class Order(ShipToFields):
     class Status(models.TextChoices):
         CREDIT_HOLD = "credit_hold", "Credit hold"
         # a channel's price differs from ours beyond tolerance: nothing reserved until release-hold
@@ -185,15 +206,6 @@ class Order(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
     fulfillment_policy = models.CharField(max_length=20, choices=Policy.choices, default=Policy.SHIP_PARTIAL)
     hold_reason = models.CharField(max_length=500, blank=True)
-    shipping_address = models.TextField(blank=True)
-    # the structured ship-to (CONTRACT part two); shipping_address keeps its text for older readers
-    ship_to_name = models.CharField(max_length=200, blank=True)
-    ship_to_line1 = models.CharField(max_length=200, blank=True)
-    ship_to_line2 = models.CharField(max_length=200, blank=True)
-    ship_to_city = models.CharField(max_length=100, blank=True)
-    ship_to_region = models.CharField(max_length=100, blank=True)
-    ship_to_postcode = models.CharField(max_length=20, blank=True)
-    ship_to_country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
     # the tax jurisdiction the order was taxed in ("DE", "US-CA"; ship-to → customer → company)
     # and whether it is an intra-EU B2B supply under the reverse charge (no output tax)
     tax_jurisdiction = models.CharField(max_length=40, blank=True, default="")
@@ -504,3 +516,74 @@ class Package(models.Model):
         ordering = ["shipment", "number"]
         constraints = [models.CheckConstraint(condition=Q(weight_kg__gt=0), name="sales_package_weight_pos"),
                        models.UniqueConstraint(fields=["shipment", "number"], name="sales_package_uniq")]
+
+
+class Quotation(ShipToFields):
+    """An offer to a customer: priced and taxed as an order would be (sales.services.intake.price_order),
+    nothing reserved. Accepting it submits the order through the canonical submission (price,
+    tax, credit and availability decided at that moment; the quoted prices are kept while it
+    is valid) and links the two. Past `valid_until` it can no longer be accepted; the daily
+    `expire_quotations` beat job marks it expired."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENT = "sent", "Sent"              # e-mailed (or marked sent) to the customer
+        ACCEPTED = "accepted", "Accepted"  # `order` is the order it became
+        EXPIRED = "expired", "Expired"     # valid_until passed before it was accepted
+
+    number = models.CharField(max_length=30, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="quotations")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    valid_until = models.DateField()
+    external_ref = models.CharField(max_length=120, blank=True, help_text="The customer's reference (RFQ number).")
+    fulfillment_policy = models.CharField(max_length=20, choices=Order.Policy.choices,
+                                          default=Order.Policy.SHIP_PARTIAL)
+    currency = models.CharField(max_length=3, default="USD")
+    exchange_rate = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("1"))
+    subtotal = MoneyField(default=ZERO)
+    tax = MoneyField(default=ZERO)
+    total = MoneyField(default=ZERO)
+    order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="quotation")
+    correlation_id = models.CharField(max_length=128, db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "status"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(status="accepted", order__isnull=False) | ~Q(status="accepted"),
+                                   name="sales_quotation_accepted_has_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class QuotationLine(models.Model):
+    quotation = models.ForeignKey(Quotation, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField()
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    quantity = QuantityField()
+    unit_price = MoneyField()
+    tax_rate = RateField(default=ZERO)
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=ZERO)
+    line_subtotal = MoneyField(default=ZERO)
+    line_tax = MoneyField(default=ZERO)
+    price_source = models.CharField(max_length=20, default="price_list")
+
+    class Meta:
+        ordering = ["quotation", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["quotation", "line_no"], name="sales_quoteline_no_uniq"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="sales_quoteline_qty_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quotation_id}#{self.line_no} {self.sku} × {self.quantity}"

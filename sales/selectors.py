@@ -15,6 +15,8 @@ from sales.models import (
     PartnerAccount,
     PartnerChannel,
     PickList,
+    Quotation,
+    QuotationLine,
     Return,
     Shipment,
     partner_api_channel,
@@ -104,6 +106,31 @@ def orders_for(user) -> QuerySet[Order]:
             Prefetch("allocations", queryset=Allocation.objects.select_related("warehouse").order_by("pk")))))
     cid = partner_customer_id(user)
     return qs.filter(customer_id=cid) if cid is not None else qs
+
+
+def quotations_for(user) -> QuerySet[Quotation]:
+    """Quotations with their customer, order and lines (a partner: its own customer's only)."""
+    qs = Quotation.objects.select_related("customer", "order").prefetch_related(
+        Prefetch("lines", queryset=QuotationLine.objects.order_by("line_no")))
+    cid = partner_customer_id(user)
+    return qs.filter(customer_id=cid) if cid is not None else qs
+
+
+def list_quotations(*, search: str | None = None, status: str | None = None) -> QuerySet[Quotation]:
+    """Quotations for the staff desk, newest first: by number, customer code or reference."""
+    qs = Quotation.objects.select_related("customer", "order").order_by("-created_at", "-id")
+    if status:
+        qs = qs.filter(status=status)
+    if search:
+        qs = qs.filter(Q(number__icontains=search) | Q(customer__code__iexact=search)
+                       | Q(external_ref__icontains=search))
+    return qs
+
+
+def get_quotation(*, quotation_id: int) -> Quotation | None:
+    return (Quotation.objects.select_related("customer", "order", "created_by")
+            .prefetch_related(Prefetch("lines", queryset=QuotationLine.objects.order_by("line_no")))
+            .filter(pk=quotation_id).first())
 
 
 def shipments_for(user) -> QuerySet[Shipment]:
@@ -291,7 +318,7 @@ def customer_choices(*, active_only: bool = True) -> list[tuple[str, str]]:
 
 def status_choices(kind: str) -> list[tuple[str, str]]:
     """The statuses of orders ("order") or shipments ("shipment"), for filters."""
-    return list({"order": Order, "shipment": Shipment}[kind].Status.choices)
+    return list({"order": Order, "shipment": Shipment, "quotation": Quotation}[kind].Status.choices)
 
 
 def order_figures(*, today, since) -> dict:

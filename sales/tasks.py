@@ -13,5 +13,11 @@ def allocate_backorders(product_ids: list[int] | None = None) -> int:
     return services.allocate_backorders(product_ids=product_ids)
 
 
+@shared_task(name="sales.tasks.expire_quotations")
+def expire_quotations() -> int:
+    """Beat (00:15 daily): mark quotations past valid_until expired."""
+    return services.expire_quotations()
+
+
 # the name other code enqueues; same task
 allocate_backorders_task = allocate_backorders

@@ -74,6 +74,12 @@ class DocumentActions:
     def document_key(self, obj):
         return obj.pk
 
+    def request_send(self, obj, *, to: str | None, requested_by):
+        """Queue the e-mail (override when sending changes the document's own state, as a
+        quotation's draft → sent does: the owner's service then calls request_send itself)."""
+        return services.request_send(document_type=self.document_type, key=self.document_key(obj), to=to,
+                                     requested_by=requested_by)
+
     @extend_schema(responses=PDF_RESPONSE)
     @action(detail=True, methods=["get"])
     def pdf(self, request, *args, **kwargs):
@@ -86,8 +92,7 @@ class DocumentActions:
         obj = self.get_object()
         payload = SendInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        outbound = services.request_send(document_type=self.document_type, key=self.document_key(obj),
-                                         to=payload.validated_data.get("to"), requested_by=request.user)
+        outbound = self.request_send(obj, to=payload.validated_data.get("to"), requested_by=request.user)
         return Response(OutboundDocumentSerializer(outbound).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -164,6 +164,10 @@ def purchase_order_draft(ts: x12.TransactionSet, partner: EdiPartner) -> OrderDr
         raise
 
 
+CHANGE_REFUSAL = ("order changes are not accepted by EDI: the order stays as first sent; ask us to amend it "
+                  "(sales/orders/{id}/amend/ in the API) or cancel it and send a new 850")
+
+
 def _currency(ts: x12.TransactionSet) -> str | None:
     """The buyer's currency from `CUR*BY*EUR` (CUR01 BY = buying party, CUR02 the ISO 4217 code);
     absent, the order is in the customer's currency. An unknown code is refused by intake."""
@@ -178,6 +182,10 @@ def _currency(ts: x12.TransactionSet) -> str | None:
 
 
 def _purchase_order_draft(ts: x12.TransactionSet, partner: EdiPartner) -> OrderDraft:
+    if ts.id == "860":
+        raise X12Error(f"transaction set 860 (purchase order change) is not supported: {CHANGE_REFUSAL}",
+                       segment_number=ts.st.number, segment_id="ST", element=1, ak_code="1",
+                       transaction_index=ts.index)
     if ts.id != "850":
         raise X12Error(f"transaction set {ts.id} is not supported here (expected 850)", segment_number=ts.st.number,
                        segment_id="ST", element=1, ak_code="1", transaction_index=ts.index)
@@ -185,6 +193,9 @@ def _purchase_order_draft(ts: x12.TransactionSet, partner: EdiPartner) -> OrderD
     if not begs:
         raise X12Error("BEG segment is missing", segment_number=ts.st.number, segment_id="ST", ak_code="5",
                        transaction_index=ts.index)
+    if begs[0].get(1).strip() == "04":
+        raise X12Error(f"BEG01 04 (change) is not supported: {CHANGE_REFUSAL}", segment_number=begs[0].number,
+                       segment_id="BEG", element=1, ak_code="5", transaction_index=ts.index)
     po_number = begs[0].require(3, "purchase order number")
     lines, po1s = [], ts.find("PO1")
     if not po1s:

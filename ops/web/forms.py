@@ -120,6 +120,49 @@ class NewOrderForm(forms.Form):
         self.fields["external_ref"].widget.attrs.update({**self._check, "hx-trigger": "change, keyup changed delay:400ms"})
 
 
+class QuotationFilter(FilterForm):
+    q = forms.CharField(label="Search", max_length=100,
+                        widget=forms.TextInput(attrs={"placeholder": "quotation, reference, customer", "type": "search"}))
+    status = forms.ChoiceField(label="Status", choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = _choices(sales_selectors.status_choices("quotation"))
+
+
+class NewQuotationForm(NewOrderForm):
+    valid_until = forms.DateField(label="Valid until (default: 30 days)", required=False,
+                                  widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ShipToForm(forms.Form):
+    """An order's ship-to on the amend page: all blank keeps it; the service checks the rest."""
+
+    name = forms.CharField(label="Ship-to name", max_length=200, required=False)
+    line1 = forms.CharField(label="Address line 1", max_length=200, required=False)
+    line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
+    city = forms.CharField(label="City", max_length=100, required=False)
+    region = forms.CharField(label="Region", max_length=100, required=False)
+    postcode = forms.CharField(label="Postcode", max_length=20, required=False)
+    country = forms.CharField(label="Country (ISO code)", max_length=2, required=False)
+
+    def given(self) -> bool:
+        return any((self.cleaned_data.get(name) or "").strip() for name in self.fields)
+
+
+class AddLineForm(OrderLineForm):
+    """A line added by an amendment: priced from the price list (no price of its own)."""
+
+    unit_price = None
+
+
+AddLineFormSet = forms.formset_factory(AddLineForm, extra=3, max_num=50)
+
+
+class AmendForm(forms.Form):
+    reason = forms.CharField(label="Reason (optional, kept in the history)", max_length=500, required=False)
+
+
 class ShipForm(forms.Form):
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=100, required=False)
 

@@ -11,7 +11,8 @@ def _links(*names: tuple[str, str]) -> list[tuple[str, str]]:
 
 
 def orders():
-    return _links((_("Orders"), "web:orders"), (_("Shipments"), "web:shipments"), (_("Exceptions"), "web:exceptions"))
+    return _links((_("Orders"), "web:orders"), (_("Shipments"), "web:shipments"), (_("Exceptions"), "web:exceptions"),
+                  (_("Quotations"), "web:quotations"))
 
 
 def stock():

@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from ops.web.views import dashboards, documents, finance, orders, queue, reports, setup, stock, wms
+from ops.web.views import (
+    dashboards,
+    documents,
+    finance,
+    orders,
+    queue,
+    quotations,
+    reports,
+    setup,
+    stock,
+    wms,
+)
 from ops.web.views import preferences as preference_views
 
 app_name = "web"
@@ -23,6 +34,11 @@ urlpatterns = [
     path("returns/<int:pk>/receive/", orders.return_receive, name="return-receive"),
     path("shipments/", orders.shipment_list, name="shipments"),
     path("shipments/<int:pk>/ship/", orders.shipment_ship, name="shipment-ship"),
+    path("orders/<int:pk>/amend/", quotations.order_amend, name="order-amend"),
+    path("quotations/", quotations.quotation_list, name="quotations"),
+    path("quotations/new/", quotations.quotation_new, name="quotation-new"),
+    path("quotations/<int:pk>/", quotations.quotation_detail, name="quotation"),
+    path("quotations/<int:pk>/accept/", quotations.quotation_accept, name="quotation-accept"),
     # stock and purchasing
     path("stock/", stock.availability, name="stock"),
     path("stock/ledger/", stock.ledger, name="ledger"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from sales.models import Customer, Order, Return, Shipment
+from sales.models import Customer, Order, Quotation, Return, Shipment
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -63,3 +63,18 @@ class ReturnFilter(django_filters.FilterSet):
     class Meta:
         model = Return
         fields = ["order", "status", "disposition"]
+
+
+class QuotationFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Quotation.Status.choices)
+    customer = django_filters.CharFilter(field_name="customer__code")
+    number = django_filters.CharFilter()
+    external_ref = django_filters.CharFilter()
+    valid_from = django_filters.DateFilter(field_name="valid_until", lookup_expr="gte")
+    valid_to = django_filters.DateFilter(field_name="valid_until", lookup_expr="lte")
+    date_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    date_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = Quotation
+        fields = ["status", "customer", "number", "external_ref"]

@@ -21,6 +21,8 @@ from sales.models import (
     PickList,
     PriceList,
     PriceListItem,
+    Quotation,
+    QuotationLine,
     Return,
     Shipment,
 )
@@ -238,6 +240,13 @@ class ShipToOutputSerializer(strict.Serializer):
     country = serializers.CharField(source="ship_to_country")
 
 
+def ship_to_representation(doc) -> dict | None:
+    """An order's or a quotation's structured ship-to, or None when it has none."""
+    if not (doc.ship_to_country or doc.ship_to_line1):
+        return None
+    return ShipToOutputSerializer(doc).data
+
+
 class OrderOutputSerializer(strict.ModelSerializer):
     customer = serializers.CharField(source="customer.code")
     lines = OrderLineOutputSerializer(many=True)
@@ -259,9 +268,7 @@ class OrderOutputSerializer(strict.ModelSerializer):
 
     @extend_schema_field(ShipToOutputSerializer(allow_null=True))
     def get_ship_to(self, order) -> dict | None:
-        if not (order.ship_to_country or order.ship_to_line1):
-            return None
-        return ShipToOutputSerializer(order).data
+        return ship_to_representation(order)
 
 
 _order_output: OrderOutputSerializer | None = None
@@ -446,4 +453,68 @@ class StatementQuerySerializer(serializers.Serializer):
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
             raise serializers.ValidationError({"date_from": ["After date_to."]})
+        return attrs
+
+
+# --- quotations and amendments (CONTRACT part two "Tax and documents") -----------------------
+
+
+class QuotationInputSerializer(strict.Serializer):
+    """As an order (no channel, no charges), with `valid_until` (default: 30 days from today)."""
+
+    customer = serializers.CharField(max_length=40, required=False)
+    external_ref = serializers.CharField(max_length=120, required=False, allow_blank=True, default="",
+                                         help_text="The customer's reference (RFQ number).")
+    fulfillment_policy = serializers.ChoiceField(choices=Order.Policy.values, required=False,
+                                                 default=Order.Policy.SHIP_PARTIAL)
+    shipping_address = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
+    ship_to = ShipToSerializer(required=False)
+    currency = serializers.CharField(max_length=3, required=False, help_text="ISO 4217; default the customer's")
+    valid_until = serializers.DateField(required=False)
+
+
+class QuotationLineOutputSerializer(strict.ModelSerializer):
+    class Meta:
+        model = QuotationLine
+        fields = ["id", "line_no", "sku", "quantity", "unit_price", "discount_percent", "tax_rate",
+                  "line_subtotal", "line_tax", "price_source"]
+
+
+class QuotationOutputSerializer(strict.ModelSerializer):
+    customer = serializers.CharField(source="customer.code")
+    lines = QuotationLineOutputSerializer(many=True)
+    order = serializers.SerializerMethodField()
+    ship_to = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Quotation
+        fields = ["id", "number", "status", "customer", "external_ref", "valid_until", "fulfillment_policy",
+                  "currency", "exchange_rate", "subtotal", "tax", "total", "shipping_address", "ship_to", "order",
+                  "correlation_id", "created_at", "sent_at", "accepted_at", "updated_at", "lines"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_order(self, quotation) -> str | None:
+        """The number of the order the quotation became."""
+        return quotation.order.number if quotation.order_id else None
+
+    @extend_schema_field(ShipToOutputSerializer(allow_null=True))
+    def get_ship_to(self, quotation) -> dict | None:
+        return ship_to_representation(quotation)
+
+
+class AmendLineInputSerializer(strict.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.DecimalField(**QTY, min_value=Decimal("0"), max_value=Decimal("1000000"),
+                                        help_text="The line's new ordered quantity (0 removes it; a new SKU adds it).")
+
+
+class AmendInputSerializer(strict.Serializer):
+    lines = AmendLineInputSerializer(many=True, required=False, max_length=500)
+    ship_to = ShipToSerializer(required=False)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if not attrs.get("lines") and not attrs.get("ship_to"):
+            raise serializers.ValidationError({"lines": ["Give lines or ship_to to amend."]})
         return attrs

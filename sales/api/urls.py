@@ -12,6 +12,7 @@ router.register("orders", views.OrderViewSet, basename="order")
 router.register("shipments", views.ShipmentViewSet, basename="shipment")
 router.register("returns", views.ReturnViewSet, basename="return")
 router.register("pick-lists", views.PickListViewSet, basename="pick-list")
+router.register("quotations", views.QuotationViewSet, basename="quotation")
 
 urlpatterns = router.urls + [
     path("reports/margin/", reports.MarginView.as_view(), name="report-margin"),

@@ -6,6 +6,7 @@ Partners (role `partner`) see only their own customer's customers/orders/shipmen
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -107,9 +108,7 @@ class OrderViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveModelM
             customer_code=code,
             channel=channel,
             external_ref=data["external_ref"],
-            lines=[services.CanonicalLine(sku=ln["sku"], quantity=ln["quantity"], unit_price=ln.get("unit_price"),
-                                          uom=ln.get("uom") or None, discount_percent=ln.get("discount_percent"))
-                   for ln in data["lines"]],
+            lines=_canonical_lines(data["lines"]),
             charges=[services.CanonicalCharge(kind=c["kind"], amount=c["amount"], description=c["description"])
                      for c in data.get("charges") or ()],
             ship_to=services.ShipTo(**data["ship_to"]) if data.get("ship_to") else None,
@@ -146,6 +145,22 @@ class OrderViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveModelM
         services.cancel_order(order_id=order.pk, lines=lines, reason=data["reason"], cancelled_by=request.user)
         return Response(s.OrderOutputSerializer(self.get_queryset().get(pk=order.pk)).data)
 
+    @extend_schema(request=s.AmendInputSerializer, responses=s.OrderOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def amend(self, request, pk=None):
+        """Amend the order before it ships: `lines` give each named SKU's new quantity (0 removes
+        the line, a new SKU adds one), `ship_to` replaces the ship-to. A partner amends its own
+        orders only (another customer's is a 404)."""
+        order = self.get_object()  # scoped: another customer's order is a 404
+        payload = s.AmendInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        services.amend_order(
+            order_id=order.pk, reason=data["reason"], amended_by=request.user,
+            lines=[services.AmendLine(sku=ln["sku"], quantity=ln["quantity"]) for ln in data.get("lines") or ()],
+            ship_to=services.ShipTo(**data["ship_to"]) if data.get("ship_to") else None)
+        return Response(s.OrderOutputSerializer(self.get_queryset().get(pk=order.pk)).data)
+
     @extend_schema(request=s.ReleaseHoldInputSerializer, responses=s.OrderOutputSerializer)
     @action(detail=True, methods=["post"], url_path="release-hold")
     def release_hold(self, request, pk=None):
@@ -154,6 +169,12 @@ class OrderViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveModelM
         payload.is_valid(raise_exception=True)
         services.release_hold(order_id=order.pk, released_by=request.user, price=payload.validated_data.get("price"))
         return Response(s.OrderOutputSerializer(self.get_queryset().get(pk=order.pk)).data)
+
+
+def _canonical_lines(lines) -> list:
+    return [services.CanonicalLine(sku=ln["sku"], quantity=ln["quantity"], unit_price=ln.get("unit_price"),
+                                   uom=ln.get("uom") or None, discount_percent=ln.get("discount_percent"))
+            for ln in lines]
 
 
 def _with_written_lines(result):
@@ -167,6 +188,70 @@ def _with_written_lines(result):
         ln._prefetched_objects_cache = {"allocations": by_line.get(ln.pk, [])}
     order._prefetched_objects_cache = {"lines": lines, "charges": list(result.charges or [])}
     return order
+
+
+def _partner_customer_code(user, requested: str | None) -> str | None:
+    """A partner's own customer code (refusing another one); None for staff."""
+    partner_customer = selectors.partner_customer_id(user)
+    if partner_customer is None:
+        return None
+    own = Customer.objects.filter(pk=partner_customer).values_list("code", flat=True).first()
+    if own is None:
+        raise PartnerScopeRefused("This API user is not bound to a customer.")
+    if (requested or own) != own:
+        raise PartnerScopeRefused("Partners may only ask quotations for their own customer.",
+                                  errors={"customer": ["Not your customer."]})
+    return own
+
+
+class QuotationViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Quotations: priced as orders, nothing reserved; `accept` makes the order. Partners see,
+    ask for and accept their own customer's only (sales.orders rights)."""
+
+    document_type, document_resource = "quotation", "sales.orders"
+    serializer_class = s.QuotationOutputSerializer
+    filterset_class = filters.QuotationFilter
+    permission_classes = [allowed("sales.orders")]
+
+    def get_queryset(self):
+        return selectors.quotations_for(self.request.user)
+
+    def request_send(self, obj, *, to, requested_by):
+        return services.send_quotation(quotation_id=obj.pk, to=to, sent_by=requested_by)
+
+    @extend_schema(request=s.QuotationInputSerializer, responses={201: s.QuotationOutputSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = s.QuotationInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        user = request.user
+        code = _partner_customer_code(user, data.get("customer"))
+        staff = code is None
+        code = code or data.get("customer")
+        if not code:
+            raise ValidationError({"customer": ["This field is required."]})
+        canonical = services.CanonicalOrder(
+            customer_code=code, channel="quotation", external_ref=data["external_ref"],
+            lines=_canonical_lines(data["lines"]),
+            ship_to=services.ShipTo(**data["ship_to"]) if data.get("ship_to") else None,
+            fulfillment_policy=data["fulfillment_policy"], shipping_address=data.get("shipping_address") or None,
+            currency=data.get("currency") or None,
+            price_authorised=staff and roles.has_role(user, *ORDER_DESK))
+        quotation = services.create_quotation(canonical, valid_until=data.get("valid_until"), created_by=user)
+        return Response(s.QuotationOutputSerializer(self.get_queryset().get(pk=quotation.pk)).data,
+                        status=status.HTTP_201_CREATED,
+                        headers={"Location": request.build_absolute_uri(f"{quotation.pk}/")})
+
+    @extend_schema(request=None, responses={201: s.OrderOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        """Accept the quotation: the order is submitted now (price as quoted; tax, credit and
+        availability as of now) and returned (201)."""
+        quotation = self.get_object()  # scoped: another customer's quotation is a 404
+        order = services.accept_quotation(quotation_id=quotation.pk, accepted_by=request.user)
+        return Response(s.OrderOutputSerializer(selectors.orders_for(request.user).get(pk=order.pk)).data,
+                        status=status.HTTP_201_CREATED,
+                        headers={"Location": request.build_absolute_uri(reverse("sales:order-detail", args=[order.pk]))})
 
 
 class ShipmentViewSet(DocumentActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

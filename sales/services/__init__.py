@@ -4,6 +4,7 @@ Split by job; everything public is re-exported here so other apps import `sales.
 """
 
 from sales.services.allocation import allocate_backorders, allocate_order_backorders
+from sales.services.amendments import AmendLine, amend_order
 from sales.services.changes import CancelLine, cancel_order, release_hold
 from sales.services.counts import CountResolution, release_reservations_for_count
 from sales.services.customers import (
@@ -22,6 +23,7 @@ from sales.services.intake import (
 )
 from sales.services.invoicing import record_invoices
 from sales.services.picking import confirm_pick_list, create_pick_list, pack_shipment
+from sales.services.quotations import accept_quotation, create_quotation, expire_quotations, send_quotation
 from sales.services.returns import ReturnLineInput, create_return, receive_return
 from sales.services.shipping import ship_shipment
 
@@ -51,4 +53,10 @@ __all__ = [
     "record_invoices",
     "CountResolution",
     "release_reservations_for_count",
+    "AmendLine",
+    "amend_order",
+    "create_quotation",
+    "send_quotation",
+    "accept_quotation",
+    "expire_quotations",
 ]

@@ -192,9 +192,46 @@ def cancel_order(*, order_id: int, lines: list[CancelLine] | None = None, reason
 
     # -- write -----------------------------------------------------------------------------
     lines_by_id = {ln.pk: ln for ln in order_lines}
+    before = {ln.line_no: ln.quantity_backordered for ln in order_lines}
+    to_release = take_back(order=order, order_lines=order_lines, wanted=wanted, correlation_id=cid)
+    for line_id, qty in wanted.items():
+        lines_by_id[line_id].quantity_cancelled += qty
+
+    allocation.sync_demand(order=order, lines=order_lines, correlation_id=cid, previous=before)
+    order.status = derive_status(order, order_lines)
+    if order.status == Order.Status.CANCELLED:
+        # nothing shipped, so no charge was invoiced: a cancelled order owes none of them
+        order.charges_total = order.charges_tax = ZERO
+    recompute_totals(order, order_lines)
+    OrderLine.objects.bulk_update(order_lines, ["quantity_allocated", "quantity_backordered", "quantity_cancelled",
+                                                "line_subtotal", "line_tax"])
+    if reason:
+        order._change_reason = reason[:100]
+    order.save()
+    payload = events.order_payload(order, order_lines)
+    payload["reason"] = reason
+    payload["cancelled"] = [{"order_line_id": pk, "sku": lines_by_id[pk].sku, "quantity": str(q)}
+                            for pk, q in wanted.items()]
+    publish(events.ORDER_CANCELLED, order.number, payload, correlation_id=cid)
+    if to_release:
+        # released stock may serve waiting backorders of other orders
+        product_ids = sorted({lines_by_id[pk].product_id for pk in wanted})
+        transaction.on_commit(lambda: _kick_backorders(product_ids))
+    return order
+
+
+def take_back(*, order: Order, order_lines: list[OrderLine], wanted: dict[int, Decimal],
+              correlation_id: str) -> list[int]:
+    """Take `wanted[order_line_id]` unshipped units off each line's backorder, then what was never
+    allocated, then its allocations, newest first (releasing their reservations; a partly taken
+    allocation is released and re-reserved for the rest in the same warehouse, under the same
+    level lock); shipments left empty are cancelled. The caller holds the order, line and
+    allocation locks (sales.locks order) and says where the units go (cancelled, or off the
+    ordered quantity of an amendment). Returns the released reservation ids."""
+    cid = correlation_id
+    lines_by_id = {ln.pk: ln for ln in order_lines}
     allocations = list(locks.allocations_for_update(wanted.keys()).filter(status=Allocation.Status.ACTIVE,
                                                                           quantity__gt=0))
-    before = {ln.line_no: ln.quantity_backordered for ln in order_lines}
     to_release: list[int] = []
     rereserve: list[tuple[Allocation, Decimal]] = []
     touched_shipments: set[int] = set()
@@ -224,7 +261,6 @@ def cancel_order(*, order_id: int, lines: list[CancelLine] | None = None, reason
             ShipmentLine.objects.filter(shipment_id=alloc.shipment_id, order_line_id=line_id).update(
                 quantity=F("quantity") - take)
             touched_shipments.add(alloc.shipment_id)
-        ln.quantity_cancelled += wanted[line_id]
 
     with buffered_events(cid):  # a release and its re-reservation: one stock event per level
         stock.release(reservation_ids=to_release, correlation_id=cid)
@@ -242,28 +278,7 @@ def cancel_order(*, order_id: int, lines: list[CancelLine] | None = None, reason
         if not ShipmentLine.objects.filter(shipment=shipment, quantity__gt=0).exists():
             shipment.status = Shipment.Status.CANCELLED
             shipment.save(update_fields=["status"])
-
-    allocation.sync_demand(order=order, lines=order_lines, correlation_id=cid, previous=before)
-    order.status = derive_status(order, order_lines)
-    if order.status == Order.Status.CANCELLED:
-        # nothing shipped, so no charge was invoiced: a cancelled order owes none of them
-        order.charges_total = order.charges_tax = ZERO
-    recompute_totals(order, order_lines)
-    OrderLine.objects.bulk_update(order_lines, ["quantity_allocated", "quantity_backordered", "quantity_cancelled",
-                                                "line_subtotal", "line_tax"])
-    if reason:
-        order._change_reason = reason[:100]
-    order.save()
-    payload = events.order_payload(order, order_lines)
-    payload["reason"] = reason
-    payload["cancelled"] = [{"order_line_id": pk, "sku": lines_by_id[pk].sku, "quantity": str(q)}
-                            for pk, q in wanted.items()]
-    publish(events.ORDER_CANCELLED, order.number, payload, correlation_id=cid)
-    if to_release:
-        # released stock may serve waiting backorders of other orders
-        product_ids = sorted({lines_by_id[pk].product_id for pk in wanted})
-        transaction.on_commit(lambda: _kick_backorders(product_ids))
-    return order
+    return to_release
 
 
 def _kick_backorders(product_ids: list[int]) -> None:

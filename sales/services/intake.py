@@ -72,6 +72,14 @@ class ShipTo:
     line2: str = ""
     region: str = ""
 
+    @classmethod
+    def of(cls, doc) -> ShipTo | None:
+        """The structured ship-to stored on an order or a quotation; None when it has none."""
+        if not doc.ship_to_country and not doc.ship_to_line1:
+            return None
+        return cls(name=doc.ship_to_name, line1=doc.ship_to_line1, line2=doc.ship_to_line2, city=doc.ship_to_city,
+                   region=doc.ship_to_region, postcode=doc.ship_to_postcode, country=doc.ship_to_country)
+
     def as_text(self) -> str:
         lines = [self.name, self.line1, self.line2, " ".join(x for x in (self.city, self.region, self.postcode) if x),
                  self.country]
@@ -233,37 +241,41 @@ def _existing(existing: Order, customer_code: str) -> SubmitResult:
     return SubmitResult(order=existing, created=False)
 
 
-@transaction.atomic
-def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted_by, cid: str,
-            guard_insert: bool) -> SubmitResult:
-    customer = _customer(order.customer_code)
-    policy = order.fulfillment_policy or Order.Policy.SHIP_PARTIAL
-    if policy not in Order.Policy.values:
-        raise InvalidOrder(f"Unknown fulfillment_policy {policy!r}.",
-                           errors={"fulfillment_policy": [f"Choose one of {', '.join(Order.Policy.values)}."]})
-    today = core_company.today()
-    # the order's currency (given, else the customer's) and its rate on the order's date
-    cur, exchange_rate = _currency(order, customer, today)
+@dataclass(frozen=True)
+class PricedOrder:
+    """An order priced and taxed but not written: the unsaved Order (totals set), its lines and
+    charges, and the priced inputs (`review` marks lines for price review)."""
+
+    order: Order
+    lines: list[OrderLine]
+    charges: list[OrderCharge]
+    priced: list[_Priced]
+
+
+def price_order(order: CanonicalOrder, *, customer: Customer, on, cur: str, exchange_rate: Decimal) -> PricedOrder:
+    """Validate the extras (ship-to, charges), resolve and price every line and compute tax and
+    totals exactly as submit_order does, writing nothing: the one pricing path of orders,
+    quotations (sales.services.quotations) and amendments (sales.services.amendments).
+    Raises InvalidOrder / UnknownSku (400), NoPrice (422)."""
     ship_to, charge_inputs = _check_extras(order, cur)
-    priced = _price_lines(order, customer=customer, on=today, cur=cur)
+    priced = _price_lines(order, customer=customer, on=on, cur=cur)
     inclusive = bool(getattr(customer, "pl_incl", False))  # the customer's price list is gross
     if inclusive:
         _check_gross_prices(priced, cur)
     # every line's category at the destination in one question (one query), never one per line
     decision = pricing.tax_decision(
-        customer=customer, on=today, ship_to_country=ship_to.country if ship_to else "",
+        customer=customer, on=on, ship_to_country=ship_to.country if ship_to else "",
         ship_to_region=ship_to.region if ship_to else "",
         # a shop's own tax needs no rate of ours (a line's or a charge's), so a shop order is never
         # refused for a rate it does not use
         categories={_category(p.product) for p in priced if p.shop_tax is None}
         | ({STANDARD_TAX} if any(c.tax_amount is None for c in charge_inputs) else set()))
     rate = decision.rates.get(STANDARD_TAX, ZERO)  # order charges are taxed at the standard rate
-    new = Order(number=f"~{uuid.uuid4().hex[:24]}", customer=customer, channel=channel, external_ref=external_ref,
-                fulfillment_policy=policy,
+    new = Order(number=f"~{uuid.uuid4().hex[:24]}", customer=customer,
                 shipping_address=order.shipping_address or (ship_to.as_text() if ship_to else "")
                 or customer.shipping_address,
                 currency=cur, exchange_rate=exchange_rate, tax_jurisdiction=decision.jurisdiction,
-                reverse_charge=decision.reverse_charge, correlation_id=cid, submitted_by=submitted_by if getattr(submitted_by, "pk", None) else None)
+                reverse_charge=decision.reverse_charge)
     if ship_to is not None:
         new.ship_to_name, new.ship_to_line1, new.ship_to_line2 = ship_to.name, ship_to.line1, ship_to.line2
         new.ship_to_city, new.ship_to_region = ship_to.city, ship_to.region
@@ -285,6 +297,25 @@ def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted
     for ln in lines:
         if ln.shop_tax is not None:  # the rate the shop's tax works out at (credit notes use it)
             ln.tax_rate = q6(ln.shop_tax / ln.line_subtotal) if ln.line_subtotal else ZERO
+    return PricedOrder(order=new, lines=lines, charges=charges, priced=priced)
+
+
+@transaction.atomic
+def _submit(order: CanonicalOrder, *, channel: str, external_ref: str, submitted_by, cid: str,
+            guard_insert: bool) -> SubmitResult:
+    customer = _customer(order.customer_code)
+    policy = order.fulfillment_policy or Order.Policy.SHIP_PARTIAL
+    if policy not in Order.Policy.values:
+        raise InvalidOrder(f"Unknown fulfillment_policy {policy!r}.",
+                           errors={"fulfillment_policy": [f"Choose one of {', '.join(Order.Policy.values)}."]})
+    today = core_company.today()
+    # the order's currency (given, else the customer's) and its rate on the order's date
+    cur, exchange_rate = _currency(order, customer, today)
+    built = price_order(order, customer=customer, on=today, cur=cur, exchange_rate=exchange_rate)
+    new, lines, charges, priced = built.order, built.lines, built.charges, built.priced
+    new.channel, new.external_ref, new.fulfillment_policy = channel, external_ref, policy
+    new.correlation_id = cid
+    new.submitted_by = submitted_by if getattr(submitted_by, "pk", None) else None
 
     review = [(ln, p) for ln, p in zip(lines, priced, strict=True) if p.review]
     if review:

@@ -144,6 +144,8 @@ ROUTE_RESOURCES: dict[str, str | tuple[str, ...]] = {
     "finance:payment-term": "finance.payment_terms",
     # tax (#17)
     "finance:report-tax": "finance.reports",
+    # quotations and amendments (#17): the order desk's rights; sending needs the log's write too
+    "sales:quotation": "sales.orders", "sales:quotation-send": ("sales.orders", "documents.outbound"),
 }
 # fmt: on
 # Routes without a URL kwarg on which another customer's partner still gets a 404: the
@@ -310,6 +312,9 @@ def _build_world() -> World:
         customer_code=acme.code, channel="api", external_ref="MX-1",
         lines=[sales_services.CanonicalLine(sku=product.sku, quantity=D("3"))])).order
     drain_outbox()
+    quotation = sales_services.create_quotation(sales_services.CanonicalOrder(
+        customer_code=acme.code, channel="quotation", external_ref="MX-Q1",
+        lines=[sales_services.CanonicalLine(sku=product.sku, quantity=D("1"))]))
     shipment = order.shipments.get()
     pick_list = sales_services.create_pick_list(warehouse_code=main.code, shipment_ids=[shipment.pk])
     sales_services.ship_shipment(shipment_id=shipment.pk, tracking_number="MX-TRK")
@@ -398,6 +403,7 @@ def _build_world() -> World:
         "web:inbound-message": {"pk": message.pk},
         "finance:payment-term": {"code": PaymentTerms.objects.get_or_create(
             code="NET30", defaults={"name": "30 days net", "net_days": 30})[0].code},
+        "sales:quotation": {"pk": quotation.pk}, "web:quotation": {"pk": quotation.pk},
     }
     clients = {column: client_for(user) for column, user in users.items()}
     clients["anon"] = APIClient()
@@ -642,6 +648,15 @@ WEB_PAGES = [
     Page("web:invoice-void", "POST", "finance.receivables", _W, "web:invoice"),
     # tax (#17)
     Page("web:report-tax", "GET", "finance.reports", _R),
+    # #17: the quotation desk and the amend page
+    Page("web:quotations", "GET", "sales.orders", _R),
+    Page("web:quotation-new", "GET", "sales.orders", _W),
+    Page("web:quotation-new", "POST", "sales.orders", _W),
+    Page("web:quotation", "GET", "sales.orders", _R, "web:quotation"),
+    Page("web:quotation-accept", "POST", "sales.orders", _W, "web:quotation"),
+    Page("web:order-amend", "GET", "sales.orders", _W, "web:order"),
+    Page("web:order-amend", "POST", "sales.orders", _W, "web:order"),
+    Page("web:document-send", "POST", "sales.orders", _W, "web:quotation", (("document_type", "quotation"),)),
 ]
 # fmt: on
 WEB_WITHOUT_RESOURCE = {"web:home",  # sends each user to their dashboard (or the login page)

@@ -6,8 +6,11 @@ from decimal import Decimal
 
 import pytest
 
+from core import roles
 from inventory import services as inventory_services
 from sales import services
+from sales.models import PartnerAccount
+from tests.conftest import client_for, make_user
 from tests.factories.inventory import ProductFactory, WarehouseFactory
 from tests.factories.sales import CustomerFactory
 
@@ -37,6 +40,14 @@ def product(products):
 @pytest.fixture
 def customer(db, wh_main, wh_east):
     return CustomerFactory(code="ACME", name="Acme Corp")
+
+
+@pytest.fixture
+def partner_client(customer):
+    """An API client of a partner user bound to ACME."""
+    user = make_user("acme-api", roles.PARTNER)
+    PartnerAccount.objects.create(user=user, customer=customer)
+    return client_for(user)
 
 
 @pytest.fixture

@@ -49,6 +49,8 @@ PAGES = {
     "web:bank-queue": {A, F},
     "web:bank-reconciliation": {A, F},
     "web:report-tax": {A, F},
+    "web:quotations": STAFF,
+    "web:quotation-new": {A, OP},
 }
 
 pytestmark = pytest.mark.django_db

@@ -20,6 +20,7 @@ from core.exceptions import DomainError
 from ops.web.access import may, require, staff_page
 from ops.web.render import next_url
 from ops.web.tables import Col, Table
+from sales import services as sales_services
 
 LOG_RESOURCE = "documents.outbound"
 
@@ -30,6 +31,12 @@ DOCUMENTS: dict[str, tuple[str, str]] = {
     "invoice": ("finance:invoice-pdf", "finance.receivables"),
     "credit_note": ("finance:credit-note-pdf", "finance.receivables"),
     "purchase_order": ("inventory:purchase-order-pdf", "inventory.purchasing"),
+    "quotation": ("sales:quotation-pdf", "sales.orders"),
+}
+# document types whose sending changes the document itself (a draft quotation becomes sent):
+# their owner's service queues the e-mail
+SENDERS = {
+    "quotation": lambda pk, to, user: sales_services.send_quotation(quotation_id=pk, to=to, sent_by=user),
 }
 
 
@@ -57,8 +64,11 @@ def document_send(request: HttpRequest, document_type: str, pk: int) -> HttpResp
         messages.error(request, _("Not sent: %(detail)s") % {"detail": form.errors["to"][0]})
         return redirect(back)
     try:
-        outbound = documents.request_send(document_type=document_type, key=pk, to=form.cleaned_data["to"] or None,
-                                          requested_by=request.user)
+        to = form.cleaned_data["to"] or None
+        if document_type in SENDERS:
+            outbound = SENDERS[document_type](pk, to, request.user)
+        else:
+            outbound = documents.request_send(document_type=document_type, key=pk, to=to, requested_by=request.user)
     except DomainError as exc:
         messages.error(request, _("Not sent: %(detail)s") % {"detail": exc.detail})
     else:

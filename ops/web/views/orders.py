@@ -90,6 +90,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "release": may(u, "sales.credit_holds") and order.status == "credit_hold",
         "price_review": may(u, "sales.credit_holds") and order.status == "price_review",
         "return": may(u, "sales.returns") and any(line.quantity_shipped > line.quantity_returned for line in lines),
+        "amend": may(u, "sales.orders") and order.status in ("credit_hold", "open", "partially_shipped"),
     }
     return page(request, "web/order_detail.html", {
         "order": order, "lines": lines, "shipments": shipments, "invoices": invoices, "payments": payments,
@@ -112,17 +113,8 @@ def order_new(request: HttpRequest) -> HttpResponse:
     form = forms.NewOrderForm(request.POST or None)
     lines = forms.OrderLineFormSet(request.POST or None, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
-        wanted = [(lf, lf.cleaned_data) for lf in lines if lf.cleaned_data.get("sku")]
-        known = inventory_selectors.products_by_sku_ci(d["sku"] for _, d in wanted)
-        for lf, d in wanted:
-            product = known.get(d["sku"].strip().upper())
-            if product is None:
-                lf.add_error("sku", _("Line %(n)s: SKU %(sku)s not found.") % {"n": lf.line_no, "sku": d["sku"].strip()})
-            else:
-                d["sku"] = product.sku
-        if not wanted:
-            messages.error(request, _("Add at least one line."))
-        elif not any(lf.errors for lf, _ in wanted):
+        wanted = desk_lines(request, lines)
+        if wanted:
             canonical = sales.CanonicalOrder(
                 customer_code=form.cleaned_data["customer"], channel="staff",
                 external_ref=form.cleaned_data["external_ref"] or "",
@@ -146,6 +138,23 @@ def order_new(request: HttpRequest) -> HttpResponse:
                 return redirect("web:order", pk=order.pk)
     return page(request, "web/order_new.html", {"form": form, "lines": lines,
                                                 "page_title": _("Place an order")}, section="orders")
+
+
+def desk_lines(request: HttpRequest, lines) -> list[tuple] | None:
+    """The order desk's filled lines as (form, data) with each SKU resolved in any case; None
+    after putting "SKU not found" beside its line (or saying that no line was given)."""
+    wanted = [(lf, lf.cleaned_data) for lf in lines if lf.cleaned_data.get("sku")]
+    known = inventory_selectors.products_by_sku_ci(d["sku"] for _, d in wanted)
+    for lf, d in wanted:
+        product = known.get(d["sku"].strip().upper())
+        if product is None:
+            lf.add_error("sku", _("Line %(n)s: SKU %(sku)s not found.") % {"n": lf.line_no, "sku": d["sku"].strip()})
+        else:
+            d["sku"] = product.sku
+    if not wanted:
+        messages.error(request, _("Add at least one line."))
+        return None
+    return None if any(lf.errors for lf, _ in wanted) else wanted
 
 
 def _errors_beside_lines(exc: DomainError, line_forms: list) -> bool:

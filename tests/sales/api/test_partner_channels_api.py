@@ -6,24 +6,15 @@ from decimal import Decimal
 
 import pytest
 
-from core import roles
 from sales import services
 from sales.exceptions import InvalidOrder
-from sales.models import Order, PartnerAccount, partner_api_channel
-from tests.conftest import client_for, make_user
+from sales.models import Order, partner_api_channel
 from tests.factories.sales import CustomerFactory
 
 D = Decimal
 pytestmark = pytest.mark.django_db
 ORDERS = "/api/v1/sales/orders/"
 LINES = [{"sku": "P-1", "quantity": "1"}]
-
-
-@pytest.fixture
-def partner_client(customer):
-    user = make_user("acme-api", roles.PARTNER)
-    PartnerAccount.objects.create(user=user, customer=customer)
-    return client_for(user)
 
 
 @pytest.fixture
