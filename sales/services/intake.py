@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 
@@ -552,6 +552,13 @@ def _price_lines(order: CanonicalOrder, *, customer: Customer, on, cur: str | No
     Collects every problem before raising, so the caller sees all fields at once.
     """
     cur = cur or currencies.company_currency()
+    # unit prices keep 2 places, 3 in a 3-decimal currency (KWD): what the line amounts round to
+    places = max(2, currencies.stored_decimals(cur))
+    quantum = Decimal(1).scaleb(-places)
+
+    def qp(value: Decimal) -> Decimal:
+        return value.quantize(quantum, rounding=ROUND_HALF_UP)
+
     errors: dict[str, list[str]] = {}
     if not order.lines:
         raise InvalidOrder("An order needs at least one line.", errors={"lines": ["At least one line."]})
@@ -604,9 +611,9 @@ def _price_lines(order: CanonicalOrder, *, customer: Customer, on, cur: str | No
             if price < 0 or price > MAX_UNIT_PRICE:
                 errors.setdefault(f"{f}.unit_price", []).append("Must be between 0 and 10,000,000.")
                 continue
-            price = q2(price * qty / base) if base != qty else price
-            if price != q2(price):
-                errors.setdefault(f"{f}.unit_price", []).append("At most 2 decimal places.")
+            price = qp(price * qty / base) if base != qty else price
+            if price != qp(price):
+                errors.setdefault(f"{f}.unit_price", []).append(f"At most {places} decimal places.")
                 continue
         if discount[1] and price is not None and discount[1] > price * base * (100 - discount[0]) / 100:
             errors.setdefault(f"{f}.discount_amount", []).append("Must not exceed the line's amount.")
@@ -643,16 +650,16 @@ def _price_lines(order: CanonicalOrder, *, customer: Customer, on, cur: str | No
             if reference is None:
                 missing.setdefault(f, []).append(f"No price for {product.sku}: not on the price list, no list price.")
                 continue
-            priced.append(_Priced(entry["index"], product, product.sku, qty, q2(reference), source, **extra))
+            priced.append(_Priced(entry["index"], product, product.sku, qty, qp(reference), source, **extra))
         elif order.price_authorised or (
                 reference is not None and pricing.within_partner_tolerance(given=given, reference=reference)):
-            priced.append(_Priced(entry["index"], product, product.sku, qty, q2(given), "given", **extra,
-                                  requested=q2(given)))
+            priced.append(_Priced(entry["index"], product, product.sku, qty, qp(given), "given", **extra,
+                                  requested=qp(given)))
         else:
             # not refused: held for a price decision (ours, or theirs when we have none)
             priced.append(_Priced(entry["index"], product, product.sku, qty,
-                                  q2(reference) if reference is not None else q2(given),
-                                  source if reference is not None else "none", **extra, requested=q2(given),
+                                  qp(reference) if reference is not None else qp(given),
+                                  source if reference is not None else "none", **extra, requested=qp(given),
                                   review=True))
     if missing:
         raise NoPrice("Some lines have no price.", errors=missing)

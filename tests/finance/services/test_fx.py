@@ -184,6 +184,25 @@ def test_kwd_order_to_invoice_to_payment_keeps_fils(customer, warehouse, product
     assert balances()["ar"] == D("0") and not JournalEntry.objects.filter(rule="realised_fx").exists()
 
 
+def test_a_kwd_unit_price_keeps_its_fils_and_a_usd_one_keeps_cents(customer, warehouse, product):
+    """A KWD price has three decimals (1.234 × 3 = 3.702 KWD, tax 8 % 0.29616 → 0.296); a USD
+    price with a third decimal is refused (400), nothing written."""
+    from sales.exceptions import InvalidOrder
+    from sales.models import Order
+
+    fx.record_rate(currency="KWD", on=_today(), rate="3.254100")
+    receive(warehouse, product, "10", "20.00")
+    with pytest.raises(InvalidOrder) as err:
+        order(customer, [(product.sku, "1", "1.234")], ref="usd-fils")
+    assert err.value.errors == {"lines.0.unit_price": ["At most 2 decimal places."]}
+    assert not Order.objects.exists()
+    customer.currency = "KWD"
+    customer.save()
+    so = order(customer, [(product.sku, "3", "1.234")], ref="kwd-fils")
+    line = so.lines.get()
+    assert (line.unit_price, line.line_subtotal, so.tax, so.total) == (D("1.234"), D("3.702"), D("0.296"), D("3.998"))
+
+
 def test_a_four_decimal_unit_is_refused_as_a_document_currency(customer, finance_client):
     from django.urls import reverse
 
