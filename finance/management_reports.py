@@ -16,12 +16,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Q, Sum
+from django.db.models import DecimalField, F, Sum
 from django.db.models.functions import Round, TruncMonth
 
 from core import company as core_company
 from core import currencies
 from core.money import q2
+from finance.balances import account_movements
 from finance.models import (
     DEBIT_NORMAL,
     Account,
@@ -49,14 +50,9 @@ def _accounts() -> dict[int, Account]:
 
 
 def _movements(date_from: date | None, date_to: date, account_ids=None) -> dict[int, tuple[Decimal, Decimal]]:
-    """account id → (Σ debit, Σ credit) of lines dated in [date_from, date_to]."""
-    lines = JournalLine.objects.filter(date__lte=date_to)
-    if date_from is not None:
-        lines = lines.filter(date__gte=date_from)
-    if account_ids is not None:
-        lines = lines.filter(account_id__in=account_ids)
-    return {r["account_id"]: (r["d"] or ZERO, r["c"] or ZERO)
-            for r in lines.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")).order_by()}
+    """account id → (Σ debit, Σ credit) of lines dated in [date_from, date_to] (closed periods
+    inside the range from their balance snapshots: finance.balances)."""
+    return account_movements(date_from, date_to, account_ids)
 
 
 def _natural(account: Account, d: Decimal, c: Decimal) -> Decimal:
@@ -133,16 +129,15 @@ def profit_and_loss(*, date_from: date, date_to: date, compare: bool = True) -> 
 
 def _balance_sheet(as_of: date, accounts: dict[int, Account]) -> dict:
     fy_start = fiscal_year_start(as_of)
-    qs = JournalLine.objects.filter(date__lte=as_of).values("account_id").annotate(
-        d=Sum("debit"), c=Sum("credit"),
-        dy=Sum("debit", filter=Q(date__gte=fy_start)), cy=Sum("credit", filter=Q(date__gte=fy_start))).order_by()
+    to_date = _movements(None, as_of)
+    this_year = _movements(fy_start, as_of, [aid for aid, acc in accounts.items()
+                                              if acc.type in (AccountType.INCOME, AccountType.EXPENSE)])
     balances: dict[int, Decimal] = {}
     current_result = prior_result = ZERO
-    for r in qs:
-        acc = accounts[r["account_id"]]
-        d, c = r["d"] or ZERO, r["c"] or ZERO
+    for aid, (d, c) in to_date.items():
+        acc = accounts[aid]
         if acc.type in (AccountType.INCOME, AccountType.EXPENSE):
-            dy, cy = r["dy"] or ZERO, r["cy"] or ZERO
+            dy, cy = this_year.get(aid, (ZERO, ZERO))
             current_result += (cy - dy)
             prior_result += (c - d) - (cy - dy)
         else:
@@ -360,8 +355,8 @@ def bank_reconciliation(*, bank_account_id: int, as_of: date | None = None) -> d
     statement_balance = q2(opening + (lines.aggregate(s=Sum("amount"))["s"] or ZERO))
     last = BankStatement.objects.filter(bank_account=bank, date_to__lte=as_of).exclude(
         closing_balance=None).order_by("-date_to", "-pk").first()
-    agg = JournalLine.objects.filter(account=bank.account, date__lte=as_of).aggregate(d=Sum("debit"), c=Sum("credit"))
-    gl_balance = q2((agg["d"] or ZERO) - (agg["c"] or ZERO))
+    d, c = _movements(None, as_of, [bank.account_id]).get(bank.account_id, (ZERO, ZERO))
+    gl_balance = q2(d - c)
     unmatched = []
     for ln in lines.exclude(status=BankStatementLine.Status.MATCHED).order_by("booking_date", "pk"):
         open_signed = ln.open_amount if ln.amount > 0 else -ln.open_amount

@@ -247,6 +247,29 @@ class JournalLine(AppendOnlyModel):
         return f"{self.account_id} Dr {self.debit} Cr {self.credit}"
 
 
+class AccountPeriodBalance(models.Model):
+    """Σ debit and Σ credit of one account's journal lines dated in one CLOSED period.
+
+    Written in the transaction that closes the period (finance.balances.write_period_snapshot,
+    one INSERT … SELECT … GROUP BY account) and deleted when the period reopens. Nothing can be
+    dated in a closed period afterwards (postings are refused or roll forward), so the row never
+    goes stale. Reports that sum from the beginning of time read these rows for closed periods
+    and the journal lines only for the rest (finance.balances.account_movements). Movements of
+    the period, not a running balance: reopening one period leaves the others' rows valid.
+    """
+
+    period = models.ForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="account_balances")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    debit = MoneyField(default=ZERO)
+    credit = MoneyField(default=ZERO)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "account"], name="finance_uniq_period_account")]
+
+    def __str__(self) -> str:
+        return f"{self.period_id}/{self.account_id} Dr {self.debit} Cr {self.credit}"
+
+
 # --- tax ----------------------------------------------------------------------------------------
 
 def jurisdiction_label(country: str, region: str = "") -> str:

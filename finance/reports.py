@@ -12,6 +12,7 @@ from django.utils import timezone
 from core import company as core_company
 from core.currencies import company_currency, quantize
 from core.money import q2
+from finance.balances import account_movements
 from finance.exceptions import FinanceNotFound
 from finance.models import (
     DEBIT_NORMAL,
@@ -40,14 +41,10 @@ def gl_balance_for_role(role: str, as_of: date | None = None) -> Decimal:
     ids |= set(AccountOverride.objects.filter(role=role).values_list("account_id", flat=True))
     if not ids:
         return ZERO
-    lines = JournalLine.objects.filter(account_id__in=ids)
-    if as_of is not None:
-        lines = lines.filter(date__lte=as_of)
     total = ZERO
     types = dict(Account.objects.filter(id__in=ids).values_list("id", "type"))
-    for row in lines.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")):
-        d, c = row["d"] or ZERO, row["c"] or ZERO
-        total += (d - c) if types[row["account_id"]] in DEBIT_NORMAL else (c - d)
+    for aid, (d, c) in account_movements(None, as_of, ids).items():
+        total += (d - c) if types[aid] in DEBIT_NORMAL else (c - d)
     return q2(total)
 
 
@@ -66,13 +63,10 @@ def _bucket(days_overdue: int) -> str:
 def trial_balance(*, as_of: date | None = None) -> dict:
     """Each account's balance up to `as_of` on its debit or credit side, with totals.
 
-    One aggregate over JournalLine (date is denormalised on the line and indexed with
-    account, so this is an index scan plus a hash aggregate)."""
-    lines = JournalLine.objects.all()
-    if as_of is not None:
-        lines = lines.filter(date__lte=as_of)
-    sums = {r["account_id"]: (r["d"] or ZERO, r["c"] or ZERO)
-            for r in lines.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")).order_by()}
+    The closed periods up to `as_of` come from their balance snapshots, the rest from the
+    journal lines (finance.balances.account_movements): the cost follows the lines of the
+    open periods, not the length of the history."""
+    sums = account_movements(None, as_of)
     rows = []
     total_d = total_c = ZERO
     for acc in Account.objects.filter(pk__in=sums.keys()).order_by("code"):
@@ -97,8 +91,8 @@ def general_ledger(*, account_code: str, date_from: date | None = None, date_to:
     lines = JournalLine.objects.filter(account=account)
     opening = ZERO
     if date_from is not None:
-        agg = lines.filter(date__lt=date_from).aggregate(d=Sum("debit"), c=Sum("credit"))
-        opening = q2((agg["d"] or ZERO) - (agg["c"] or ZERO))
+        d, c = account_movements(None, date_from - timedelta(days=1), [account.pk]).get(account.pk, (ZERO, ZERO))
+        opening = q2(d - c)
         lines = lines.filter(date__gte=date_from)
     if date_to is not None:
         lines = lines.filter(date__lte=date_to)

@@ -29,7 +29,7 @@ from core import context
 from core.exceptions import ValidationFailed
 from core.messaging import selectors as messaging_selectors
 from core.messaging.publishing import publish
-from finance import events, locks
+from finance import balances, events, locks
 from finance.exceptions import FinanceNotFound, PeriodClosed, PeriodNotClosable
 from finance.models import FiscalPeriod, FiscalYear, SupplierBill
 
@@ -124,7 +124,8 @@ def close_period(*, period_id: int, closed_by=None, correlation_id: str | None =
     Locks the period FOR UPDATE (postings into it wait, then see it closed). Refuses with
     PeriodNotClosable (409) while documents of the period are unposted (and, with `in_order`,
     before it has ended or while the period before it is open), StateConflict if
-    already closed. Emits finance.period.closed.v1.
+    already closed. Writes the period's balance snapshot (AccountPeriodBalance) in the same
+    transaction. Emits finance.period.closed.v1.
     """
     cid = correlation_id or context.current_or_new_correlation_id()
     period = locks.period_for_close(period_id)
@@ -139,6 +140,7 @@ def close_period(*, period_id: int, closed_by=None, correlation_id: str | None =
     period.closed_at = timezone.now()
     period.closed_by = closed_by if getattr(closed_by, "pk", None) else None
     period.save(update_fields=["status", "closed_at", "closed_by"])
+    balances.write_period_snapshot(period)
     publish(events.PERIOD_CLOSED, subject=period.name, data=events.period_closed_payload(period), correlation_id=cid)
     return period
 
@@ -208,8 +210,10 @@ def close_period_checked(*, period_id: int, confirm: str, closed_by=None) -> Fis
 
 @transaction.atomic
 def reopen_period(*, period_id: int) -> FiscalPeriod:
-    """Reopen a closed period (admin only; for corrections the auditors agreed to)."""
+    """Reopen a closed period (admin only; for corrections the auditors agreed to). Its
+    balance snapshot goes in the same transaction: reports read its lines again."""
     period = locks.period_for_close(period_id)
+    balances.drop_period_snapshot(period)
     period.status = FiscalPeriod.Status.OPEN
     period.closed_at = None
     period.closed_by = None
