@@ -12,7 +12,14 @@ from finance import selectors
 from finance.balances import account_movements
 from finance.exceptions import PeriodClosed
 from finance.models import DEBIT_NORMAL, Account, AccountPeriodBalance, AccountType, FiscalPeriod, JournalLine
-from finance.services import Line, close_period, create_fiscal_year, post_journal_entry, post_manual_entry, reopen_period
+from finance.services import (
+    Line,
+    close_period,
+    create_fiscal_year,
+    post_journal_entry,
+    post_manual_entry,
+    reopen_period,
+)
 
 pytestmark = pytest.mark.django_db
 
