@@ -1,4 +1,4 @@
-"""finance.0011_account_period_balances creates the balance snapshots of the periods already
+"""finance.0015_account_period_balances creates the balance snapshots of the periods already
 closed in the database (Σ debit, Σ credit per account of each closed period's lines); open
 periods get none; the reverse migration drops the table and leaves the journal alone."""
 
@@ -42,7 +42,7 @@ def ledger(apps):
 
 def test_snapshots_of_the_already_closed_periods_are_written(migration_test):
     # given a database with two closed periods and an open one, each with entries
-    old = migration_test.before("finance", "0011_account_period_balances")
+    old = migration_test.before("finance", "0015_account_period_balances")
     jan, feb, mar = ledger(old)
 
     # when the migration runs
@@ -59,7 +59,7 @@ def test_snapshots_of_the_already_closed_periods_are_written(migration_test):
 
 
 def test_reverse_drops_the_snapshots_and_keeps_the_journal(migration_test):
-    old = migration_test.before("finance", "0011_account_period_balances")
+    old = migration_test.before("finance", "0015_account_period_balances")
     ledger(old)
     migration_test.apply()
 

@@ -22,7 +22,7 @@ def snapshot_closed_periods(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('finance', '0010_account_roles_fx_charges_landed'),
+        ('finance', '0014_account_roles_discounts_and_input_tax'),
     ]
 
     operations = [
@@ -30,8 +30,8 @@ class Migration(migrations.Migration):
             name='AccountPeriodBalance',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('debit', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=18)),
-                ('credit', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=18)),
+                ('debit', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=19)),
+                ('credit', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=19)),
                 ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='finance.account')),
                 ('period', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='account_balances', to='finance.fiscalperiod')),
             ],
