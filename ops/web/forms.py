@@ -121,9 +121,9 @@ class NewOrderForm(forms.Form):
 
 
 class QuotationFilter(FilterForm):
-    q = forms.CharField(label="Search", max_length=100,
-                        widget=forms.TextInput(attrs={"placeholder": "quotation, reference, customer", "type": "search"}))
-    status = forms.ChoiceField(label="Status", choices=())
+    q = forms.CharField(label=_("Search"), max_length=100,
+                        widget=forms.TextInput(attrs={"placeholder": _("quotation, reference, customer"), "type": "search"}))
+    status = forms.ChoiceField(label=_("Status"), choices=())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -131,20 +131,20 @@ class QuotationFilter(FilterForm):
 
 
 class NewQuotationForm(NewOrderForm):
-    valid_until = forms.DateField(label="Valid until (default: 30 days)", required=False,
+    valid_until = forms.DateField(label=_("Valid until (default: 30 days)"), required=False,
                                   widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class ShipToForm(forms.Form):
     """An order's ship-to on the amend page: all blank keeps it; the service checks the rest."""
 
-    name = forms.CharField(label="Ship-to name", max_length=200, required=False)
-    line1 = forms.CharField(label="Address line 1", max_length=200, required=False)
-    line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
-    city = forms.CharField(label="City", max_length=100, required=False)
-    region = forms.CharField(label="Region", max_length=100, required=False)
-    postcode = forms.CharField(label="Postcode", max_length=20, required=False)
-    country = forms.CharField(label="Country (ISO code)", max_length=2, required=False)
+    name = forms.CharField(label=_("Ship-to name"), max_length=200, required=False)
+    line1 = forms.CharField(label=_("Address line 1"), max_length=200, required=False)
+    line2 = forms.CharField(label=_("Address line 2"), max_length=200, required=False)
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    region = forms.CharField(label=_("Region"), max_length=100, required=False)
+    postcode = forms.CharField(label=_("Postcode"), max_length=20, required=False)
+    country = forms.CharField(label=_("Country (ISO code)"), max_length=2, required=False)
 
     def given(self) -> bool:
         return any((self.cleaned_data.get(name) or "").strip() for name in self.fields)
@@ -160,7 +160,7 @@ AddLineFormSet = forms.formset_factory(AddLineForm, extra=3, max_num=50)
 
 
 class AmendForm(forms.Form):
-    reason = forms.CharField(label="Reason (optional, kept in the history)", max_length=500, required=False)
+    reason = forms.CharField(label=_("Reason (optional, kept in the history)"), max_length=500, required=False)
 
 
 class ShipForm(forms.Form):

@@ -109,3 +109,25 @@ def test_amend_page_changes_lines_and_ship_to_and_shows_errors_beside_the_field(
     assert lines["WEB-1"].quantity == D("2") and lines["WEB-2"].quantity_cancelled == D("8")
     assert lines["WEB-3"].quantity == D("1") and order.ship_to_city == "Hamburg"
     assert order.history.first().history_change_reason.startswith("phoned — amended WEB-1 5.000→2.000")
+
+
+def test_the_quotation_desk_and_the_amend_page_in_german(clients, sc):
+    """#20: the pages added with #17 speak the user's language (their strings are in the catalogue)."""
+    from sales.models import Quotation
+
+    response = clients[OP].post(reverse("web:preferences"), {"language": "de", "time_zone": ""})
+    assert response.status_code == 302
+    html = clients[OP].get(reverse("web:quotation-new")).content.decode()
+    assert "Angebot erstellen" in html and "Gültig bis (Standard: 30 Tage)" in html
+    response = clients[OP].post(reverse("web:quotation-new"), {**order_form(("web-1", "3"), ref="RFQ-DE"),
+                                                               "valid_until": ""}, follow=True)
+    quote = Quotation.objects.get(external_ref="RFQ-DE")
+    html = response.content.decode()
+    assert f"Angebot {quote.number} erstellt: gültig bis" in html and "Bis zur Annahme wird nichts reserviert." in html
+    assert "Annehmen: Auftrag erfassen" in html and "Gültig bis" in html and "Valid until" not in html
+
+    amend = clients[OP].get(reverse("web:order-amend", args=[sc.order.pk])).content.decode()
+    assert f"Auftrag {sc.order.number} ändern" in amend and "Neue Menge" in amend and "Zeilen hinzufügen" in amend
+    assert "Name des Warenempfängers" in amend and "Amend order" not in amend
+    html = clients[OP].post(reverse("web:order-amend", args=[sc.order.pk]), _amend_form(sc.order, {})).content.decode()
+    assert "Nichts geändert: ändern Sie eine Menge" in html

@@ -93,16 +93,17 @@ def invoice_void(request: HttpRequest, pk: int) -> HttpResponse:
     the reversal of its AR/revenue/tax entry; the reason and the confirmation are required and
     the reason goes into the invoice's history."""
     invoice = _found(finance_selectors.get_invoice(invoice_id=pk))
-    reason = confirmed(request, f"voiding invoice {invoice.number}")
+    reason = confirmed(request, _("voiding invoice %(number)s") % {"number": invoice.number})
     if reason is None:
         return redirect("web:invoice", pk=invoice.pk)
     try:
         invoice = fin.void_invoice(invoice_id=invoice.pk, reason=reason, voided_by=request.user)
     except DomainError as exc:
-        messages.error(request, f"Refused: {exc.detail}")
+        messages.error(request, _("Refused: %(detail)s") % {"detail": exc.detail})
     else:
         record_reason(invoice, f"voided: {reason}")
-        messages.success(request, f"Invoice {invoice.number} voided: its entry is reversed, nothing is owed on it.")
+        messages.success(request, _("Invoice %(number)s voided: its entry is reversed, nothing is owed on it.") % {
+            "number": invoice.number})
     return redirect("web:invoice", pk=invoice.pk)
 
 

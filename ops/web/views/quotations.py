@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core import company as core_company
@@ -33,20 +34,20 @@ def quotation_list(request: HttpRequest) -> HttpResponse:
     f = forms.QuotationFilter(request.GET)
     qs = sales_selectors.list_quotations(search=(f.value("q") or "").strip() or None, status=f.value("status"))
     table = Table(
-        title="Quotations", related=related.orders(), rows=qs, filter_form=f,
-        empty="No quotations match. Clear the filters, or make a quotation.",
+        title=_("Quotations"), related=related.orders(), rows=qs, filter_form=f,
+        empty=_("No quotations match. Clear the filters, or make a quotation."),
         columns=[
-            Col("Number", "number", link=_quotation_url, docno=True),
-            Col("Created", "created_at"),
-            Col("Customer", "customer.code"),
-            Col("Reference", "external_ref"),
-            Col("Status", "status", badge=True),
-            Col("Valid until", "valid_until"),
-            Col("Total", "total", money="currency"),
-            Col("Order", "order.number", link=lambda q: reverse("web:order", args=[q.order_id]) if q.order_id else None,
+            Col(_("Number"), "number", link=_quotation_url, docno=True),
+            Col(_("Created"), "created_at"),
+            Col(_("Customer"), "customer.code"),
+            Col(_("Reference"), "external_ref"),
+            Col(_("Status"), "status", badge=True),
+            Col(_("Valid until"), "valid_until"),
+            Col(_("Total"), "total", money="currency"),
+            Col(_("Order"), "order.number", link=lambda q: reverse("web:order", args=[q.order_id]) if q.order_id else None,
                 docno=True),
         ],
-        actions=[{"label": "Make a quotation", "url": reverse("web:quotation-new"), "primary": True}]
+        actions=[{"label": _("Make a quotation"), "url": reverse("web:quotation-new"), "primary": True}]
         if may(request.user, "sales.orders") else [],
     )
     return table.response(request, section="orders")
@@ -78,12 +79,12 @@ def quotation_new(request: HttpRequest) -> HttpResponse:
                 elif not _errors_beside_lines(exc, [lf for lf, _ in wanted]):
                     refused(request, exc)
             else:
-                messages.success(request, f"Quotation {quotation.number} made: valid until "
-                                          f"{quotation.valid_until.isoformat()}. Nothing is reserved until it is "
-                                          "accepted.")
+                messages.success(request, _("Quotation %(number)s made: valid until %(date)s. Nothing is reserved "
+                                            "until it is accepted.") % {"number": quotation.number,
+                                                                        "date": quotation.valid_until.isoformat()})
                 return redirect("web:quotation", pk=quotation.pk)
     return page(request, "web/order_new.html", {"form": form, "lines": lines, "quotation_desk": True,
-                                                "page_title": "Make a quotation"}, section="orders")
+                                                "page_title": _("Make a quotation")}, section="orders")
 
 
 @staff_page("sales.orders")
@@ -94,7 +95,7 @@ def quotation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return page(request, "web/quotation_detail.html", {
         "quotation": quotation, "lines": list(quotation.lines.all()), "lapsed": lapsed, "can_accept": can_accept,
         "history": list(quotation.history.order_by("-history_date")[:20]),
-        "page_title": f"Quotation {quotation.number}"}, section="orders")
+        "page_title": _("Quotation %(number)s") % {"number": quotation.number}}, section="orders")
 
 
 @require_POST
@@ -106,8 +107,8 @@ def quotation_accept(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         refused(request, exc)
         return redirect("web:quotation", pk=quotation.pk)
-    messages.success(request, f"Quotation {quotation.number} accepted: order {order.number}, "
-                              f"{order.get_status_display().lower()}.")
+    messages.success(request, _("Quotation %(number)s accepted: order %(order)s, %(status)s.") % {
+        "number": quotation.number, "order": order.number, "status": order.get_status_display().lower()})
     return redirect("web:order", pk=order.pk)
 
 
@@ -128,8 +129,8 @@ def order_amend(request: HttpRequest, pk: int) -> HttpResponse:
     beside its field and nothing is written."""
     order = _found(sales_selectors.get_order(order_id=pk))
     if order.status not in AMENDABLE:
-        messages.error(request, f"Order {order.number} is {order.get_status_display().lower()}: it can no longer "
-                                "be amended.")
+        messages.error(request, _("Order %(number)s is %(status)s: it can no longer be amended.") % {
+            "number": order.number, "status": order.get_status_display().lower()})
         return redirect("web:order", pk=order.pk)
     order_lines = list(sales_selectors.list_order_lines(order_id=order.pk))
     post = request.POST if request.method == "POST" else None
@@ -153,7 +154,7 @@ def order_amend(request: HttpRequest, pk: int) -> HttpResponse:
                 continue
             qty = _quantity(text)
             if qty is None or qty < 0:
-                row["errors"].append("Enter a quantity of 0 or more (0 removes the line).")
+                row["errors"].append(_("Enter a quantity of 0 or more (0 removes the line)."))
                 continue
             if qty != row["current"]:
                 request_lines.append(sales.AmendLine(sku=row["line"].sku, quantity=qty))
@@ -162,7 +163,7 @@ def order_amend(request: HttpRequest, pk: int) -> HttpResponse:
             d = lf.cleaned_data
             if d.get("sku"):
                 if d.get("quantity") is None:
-                    lf.add_error("quantity", f"Line {lf.line_no}: enter a quantity.")
+                    lf.add_error("quantity", _("Line %(n)s: enter a quantity.") % {"n": lf.line_no})
                     continue
                 request_lines.append(sales.AmendLine(sku=d["sku"].strip().upper(), quantity=d["quantity"]))
                 targets.append(lf)
@@ -171,7 +172,7 @@ def order_amend(request: HttpRequest, pk: int) -> HttpResponse:
             ship_to = sales.ShipTo(**{k: (v or "").strip() for k, v in ship_to_form.cleaned_data.items()})
         has_errors = any(row["errors"] for row in rows) or any(lf.errors for lf in add)
         if not has_errors and not request_lines and ship_to is None:
-            messages.error(request, "Nothing changed: change a quantity, add a line or change the ship-to.")
+            messages.error(request, _("Nothing changed: change a quantity, add a line or change the ship-to."))
         elif not has_errors:
             try:
                 sales.amend_order(order_id=order.pk, lines=request_lines, ship_to=ship_to,
@@ -180,11 +181,11 @@ def order_amend(request: HttpRequest, pk: int) -> HttpResponse:
                 if not _place_errors(exc, targets, ship_to_form):
                     refused(request, exc)
             else:
-                messages.success(request, f"Order {order.number} amended.")
+                messages.success(request, _("Order %(number)s amended.") % {"number": order.number})
                 return redirect("web:order", pk=order.pk)
     return page(request, "web/order_amend.html", {
         "order": order, "rows": rows, "ship_to_form": ship_to_form, "add": add, "form": form,
-        "page_title": f"Amend {order.number}"}, section="orders")
+        "page_title": _("Amend %(number)s") % {"number": order.number}}, section="orders")
 
 
 def _place_errors(exc: DomainError, targets: list, ship_to_form) -> bool:
@@ -201,7 +202,7 @@ def _place_errors(exc: DomainError, targets: list, ship_to_form) -> bool:
                 if isinstance(target, dict):
                     target["errors"].append(m)
                 else:
-                    target.add_error(parts[2] if parts[2] in target.fields else "sku", f"Line {target.line_no}: {m}")
+                    target.add_error(parts[2] if parts[2] in target.fields else "sku", _("Line %(n)s: %(message)s") % {"n": target.line_no, "message": m})
         elif len(parts) == 2 and parts[0] == "ship_to" and parts[1] in ship_to_form.fields:
             for m in msgs:
                 ship_to_form.add_error(parts[1], m)
