@@ -129,6 +129,14 @@ def months_of(table: str) -> list[date]:
 # --- creating months --------------------------------------------------------------------------
 
 
+def _columns(cur, table: str) -> str:
+    """The table's columns, quoted, in their order: copies name every column, never select a star
+    (tests/core/test_prepared_statements.py), so a column added later cannot shift values."""
+    cur.execute("SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute "
+                "WHERE attrelid = to_regclass(%s::text) AND attnum > 0 AND NOT attisdropped", [table])
+    return cur.fetchone()[0]
+
+
 def _storage_params(cur, table: str) -> list[str]:
     """The storage parameters (autovacuum thresholds) of the newest month: a partitioned parent
     cannot hold them, so each month carries its own."""
@@ -157,9 +165,10 @@ def create_month(cur, table: str, key_column: str, month: date, storage: list[st
     if has_default:
         # CREATE … PARTITION OF would fail on those rows: build it apart, move them, attach it
         cur.execute(f"CREATE TABLE {_q(name)} (LIKE {_q(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+        cols = _columns(cur, table)
         cur.execute(f"WITH moved AS (DELETE FROM {_q(default)} WHERE {_q(key_column)} >= %s "
-                    f"AND {_q(key_column)} < %s RETURNING *) INSERT INTO {_q(name)} SELECT * FROM moved",
-                    [start, end])
+                    f"AND {_q(key_column)} < %s RETURNING {cols}) INSERT INTO {_q(name)} ({cols}) "
+                    f"SELECT {cols} FROM moved", [start, end])
         cur.execute(f"ALTER TABLE {_q(table)} ATTACH PARTITION {_q(name)} FOR VALUES FROM ('{start}') TO ('{end}')")
     else:
         cur.execute(f"CREATE TABLE {_q(name)} PARTITION OF {_q(table)} FOR VALUES FROM ('{start}') TO ('{end}')")
@@ -389,7 +398,8 @@ def convert_to_partitioned(schema_editor, table: str, key: str, *, now: datetime
         cur.execute(f"CREATE TABLE {_q(default_partition(table))} PARTITION OF {_q(table)} DEFAULT")
         if storage:
             cur.execute(f"ALTER TABLE {_q(default_partition(table))} SET ({', '.join(storage)})")
-        cur.execute(f"INSERT INTO {_q(table)} SELECT * FROM {old}")
+        cols = _columns(cur, old)
+        cur.execute(f"INSERT INTO {_q(table)} ({cols}) SELECT {cols} FROM {old}")
         cur.execute(f"DROP TABLE {old}")
         _rebuild(cur, table, shape, pk, key, None)
 
@@ -405,7 +415,8 @@ def convert_to_plain(schema_editor, table: str, key: str) -> None:
         storage = _storage_params(cur, table)
         old, pk = _swap(cur, table, f"CREATE TABLE {_q(table)} (LIKE {{old}} INCLUDING DEFAULTS INCLUDING IDENTITY "
                                     f"INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS)")
-        cur.execute(f"INSERT INTO {_q(table)} SELECT * FROM {old}")
+        cols = _columns(cur, old)
+        cur.execute(f"INSERT INTO {_q(table)} ({cols}) SELECT {cols} FROM {old}")
         cur.execute(f"DROP TABLE {old}")
         _rebuild(cur, table, shape, pk, None, key)
         if storage:

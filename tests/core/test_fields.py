@@ -6,7 +6,7 @@ from core.fields import MoneyField, QuantityField, RateField, UnitCostField
 
 
 def test_fields_deconstruct_to_plain_decimal_fields():
-    cases = [(MoneyField(default=Decimal("0")), 18, 2), (QuantityField(), 18, 3), (UnitCostField(), 18, 6),
+    cases = [(MoneyField(default=Decimal("0")), 19, 3), (QuantityField(), 18, 3), (UnitCostField(), 18, 6),
              (RateField(), 9, 6)]
     for field, digits, places in cases:
         _, path, args, kwargs = field.deconstruct()
