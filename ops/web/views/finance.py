@@ -83,7 +83,7 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "credits": invoice.credit_applications.select_related("credit_note").order_by("id"),
         "entries": entries, "can_pay": may(request.user, "finance.receivables") and invoice.balance_due > 0,
         "can_void": may(request.user, "finance.receivables") and invoice.status != "void" and not invoice.amount_settled,
-        "page_title": f"Invoice {invoice.number}"}, section="invoices")
+        "page_title": _("Invoice %(number)s") % {"number": invoice.number}}, section="invoices")
 
 
 @require_POST
@@ -223,7 +223,7 @@ def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return page(request, "web/payment_detail.html", {
         "payment": payment, "allocations": payment.allocations.select_related("invoice").order_by("id"),
         "rows": rows, "can_allocate": may(request.user, "finance.receivables") and bool(rows),
-        "page_title": f"Payment {payment.number}"}, section="payments")
+        "page_title": _("Payment %(number)s") % {"number": payment.number}}, section="payments")
 
 
 @staff_page("finance.receivables")
@@ -273,7 +273,7 @@ def trial_balance(request: HttpRequest) -> HttpResponse:
     as_of = f.value("as_of") or core_company.today()
     rows, total_d, total_c = _trial_balance(as_of)
     table = Table(
-        title=f"Trial balance as of {erp_format.day(as_of)}", rows=rows, filter_form=f, page_size=500,
+        title=_("Trial balance as of %(day)s") % {"day": erp_format.day(as_of)}, rows=rows, filter_form=f, page_size=500,
         related=related.finance(),
         empty=_("Nothing posted yet."),
         columns=[Col(_("Account"), "account", link=lambda r: reverse("web:journal") + f"?account={r['account']}"
@@ -291,7 +291,7 @@ def ar_aging(request: HttpRequest) -> HttpResponse:
     f = forms.AsOfForm(request.GET)
     aging = queries.ar_aging(f.value("as_of"))
     table = Table(
-        title=f"AR aging as of {erp_format.day(aging['as_of'])}", rows=aging["customers"], filter_form=f,
+        title=_("AR aging as of %(day)s") % {"day": erp_format.day(aging["as_of"])}, rows=aging["customers"], filter_form=f,
         related=related.finance(),
         empty=_("No open invoices: nothing is owed."),
         columns=[Col(_("Customer"), "code"), Col(_("Name"), "name"),
@@ -367,7 +367,7 @@ def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
     blocking = [i for i in checklist if not i["ok"] and i.get("key") != "reconciliations"]
     return page(request, "web/period_detail.html", {
         "period": period, "checklist": checklist, "ready": not blocking, "after_close": _after_close(period),
-        "page_title": f"Period {period.name}"}, section="periods")
+        "page_title": _("Period %(name)s") % {"name": period.name}}, section="periods")
 
 
 @require_POST
@@ -474,7 +474,7 @@ def customer_credit_edit(request: HttpRequest, code: str) -> HttpResponse:
     owed = finance_selectors.open_ar_for_customer(customer.pk)
     return page(request, "web/customer_credit_edit.html", {
         "customer": customer, "form": form, "history": history, "owed": owed,
-        "page_title": f"Credit of {code}"}, section="invoices")
+        "page_title": _("Credit of %(code)s") % {"code": code}}, section="invoices")
 
 
 @staff_page("finance.exchange_rates")

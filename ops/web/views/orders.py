@@ -102,7 +102,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
                              credit_notes=credit_notes,
                              history=sales_selectors.order_status_history(order_ids=[order.pk])),
         "credit_warning": credit_warning(order) if can["release"] else None,
-        "page_title": f"Order {order.number}",
+        "page_title": _("Order %(number)s") % {"number": order.number},
     }, section="orders")
 
 
@@ -230,7 +230,7 @@ def shipment_ship(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_page("sales.orders")
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     order = _found(sales_selectors.get_order(order_id=pk))
-    reason = confirmed(request, f"cancelling order {order.number}")
+    reason = confirmed(request, _("cancelling order %(number)s") % {"number": order.number})
     if reason is None:
         return redirect("web:order", pk=order.pk)
     try:
@@ -265,7 +265,7 @@ def order_release_hold(request: HttpRequest, pk: int) -> HttpResponse:
         # choice goes into the history as the reason
         reason = f"price review decided: {price} price"
     else:
-        reason = confirmed(request, f"releasing the credit hold on {order.number}")
+        reason = confirmed(request, _("releasing the credit hold on %(number)s") % {"number": order.number})
         if reason is None:
             return redirect("web:order", pk=order.pk)
         reason = f"credit hold released: {reason}"
@@ -318,14 +318,14 @@ def return_new(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Return %(number)s authorised. Receive it when the goods arrive.") % {"number": ret.number})
                 return redirect("web:order", pk=order.pk)
     return page(request, "web/return_new.html", {"order": order, "rows": rows, "form": form,
-                                                 "page_title": f"Return for {order.number}"}, section="orders")
+                                                 "page_title": _("Return for %(number)s") % {"number": order.number}}, section="orders")
 
 
 @require_POST
 @staff_page("sales.returns", form=True)
 def return_receive(request: HttpRequest, pk: int) -> HttpResponse:
     ret = _found(sales_selectors.get_return(return_id=pk))
-    reason = confirmed(request, f"receiving return {ret.number}")
+    reason = confirmed(request, _("receiving return %(number)s") % {"number": ret.number})
     if reason is None:
         return redirect("web:order", pk=ret.order_id)
     try:

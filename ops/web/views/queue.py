@@ -99,7 +99,7 @@ def exception_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "actions": ops_actions.available_actions(item),
         "assign_form": forms.AssignForm(initial={"assignee": item.assignee_id or ""}),
         "note_form": forms.NoteForm(), "timeline": trace.timeline(item.correlation_id) if item.correlation_id else [],
-        "page_title": f"Exception #{item.pk}"}, section="exceptions")
+        "page_title": _("Exception #%(id)s") % {"id": item.pk}}, section="exceptions")
 
 
 @require_POST
@@ -218,7 +218,7 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("web:inbound-message", pk=message.pk)
     return page(request, "web/inbound_detail.html", {"message": message, "body": message.text[:20000],
                                                      "can_reprocess": may(request.user, "integrations.inbound"),
-                                                     "page_title": f"Inbound message #{message.pk}"},
+                                                     "page_title": _("Inbound message #%(id)s") % {"id": message.pk}},
                 section="integrations")
 
 

@@ -82,7 +82,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
     if sku:
         levels = list(inventory_selectors.list_stock_positions(sku=sku.strip()))
     table = Table(
-        title=f"Stock ledger — {sku}" if sku else "Stock ledger", rows=qs, filter_form=f, related=related.stock(),
+        title=_("Stock ledger — %(sku)s") % {"sku": sku} if sku else _("Stock ledger"), rows=qs, filter_form=f, related=related.stock(),
         intro="Every quantity change, newest first. The ledger is append-only: corrections are new moves.",
         empty=_("No stock moves match."),
         columns=[
@@ -343,7 +343,7 @@ def replenishment(request: HttpRequest) -> HttpResponse:
 @staff_page("inventory.purchasing")
 def approve_suggestion(request: HttpRequest, pk: int) -> HttpResponse:
     po = _purchase_order(pk)
-    reason = confirmed(request, f"approving and sending purchase order {po}")
+    reason = confirmed(request, _("approving and sending purchase order %(po)s") % {"po": po})
     if reason is None:
         return redirect("web:purchase-order", pk=po.pk)
     try:
