@@ -17,6 +17,7 @@ is unknown there: 422, nothing is written. The category "exempt" is always 0.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +27,8 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from core import countries
@@ -65,10 +68,38 @@ def _tidy(rate: Decimal) -> Decimal:
     return four if four == rate else rate.normalize()
 
 
+# Rates asked for by every order: kept in the process for RATES_SECONDS, keyed by what was
+# asked; a rate saved or deleted in this process clears it at once (signals below), other
+# processes see it within RATES_SECONDS. A rate change is made ahead of its valid_from in
+# practice; one made for today reaches every process within that time.
+RATES_SECONDS = 30.0
+_rates_cache: dict[tuple, tuple[float, dict[str, Decimal]]] = {}
+
+
+def forget_rates() -> None:
+    _rates_cache.clear()
+
+
+@receiver([post_save, post_delete], sender=TaxRate, dispatch_uid="finance.tax.forget_rates")
+def _rate_changed(**kwargs) -> None:
+    forget_rates()
+
+
 class TableTaxEngine:
     """Rates from finance.TaxRate, most specific place first (see the module docstring)."""
 
     def rates(self, *, categories: Collection[str], country: str, region: str, on: date) -> dict[str, Decimal]:
+        key = (frozenset(_normal(c) for c in categories), country, region, on)
+        hit = _rates_cache.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return dict(hit[1])
+        found = self._rates(categories=categories, country=country, region=region, on=on)
+        if len(_rates_cache) > 1000:
+            _rates_cache.clear()
+        _rates_cache[key] = (time.monotonic() + RATES_SECONDS, dict(found))
+        return found
+
+    def _rates(self, *, categories: Collection[str], country: str, region: str, on: date) -> dict[str, Decimal]:
         wanted = {_normal(c) for c in categories} - {EXEMPT}
         out = {EXEMPT: ZERO_RATE} if EXEMPT in {_normal(c) for c in categories} else {}
         if not wanted:

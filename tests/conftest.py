@@ -25,10 +25,16 @@ def _erp_settings(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttle counters live in the default cache: every test starts with none."""
+    """Throttle counters live in the default cache: every test starts with none (and without
+    the company record the last test read, kept a few seconds in the process)."""
     from django.core.cache import cache
 
+    from core import company
+    from finance import tax
+
     cache.clear()
+    company.forget()
+    tax.forget_rates()
     yield
 
 
