@@ -21,7 +21,6 @@ from sepaxml import SepaTransfer
 
 from core import company as core_company
 from core import context, currencies
-from core.money import q2
 from finance import locks
 from finance.exceptions import BillNotPayable, PaymentRunConflict, PaymentRunRefused, ValidationFailed
 from finance.models import BankAccount, PaymentRun, PaymentRunItem, SupplierBankDetails, SupplierBill
@@ -96,7 +95,7 @@ def create_payment_run(*, due_before: date, bank_account: BankAccount, payment_d
     discounts = {b.pk: terms.discount_available(b, pay_on) for b in bills}
     run = PaymentRun.objects.create(
         number=numbering.next_document_number("payment_run"), bank_account=bank_account, due_before=due_before,
-        payment_date=pay_on, total=q2(sum((b.balance_due - discounts[b.pk] for b in bills), ZERO)),
+        payment_date=pay_on, total=sum((b.balance_due - discounts[b.pk] for b in bills), ZERO),  # each in the currency's own unit
         created_by=created_by if getattr(created_by, "pk", None) else None,
         correlation_id=context.current_or_new_correlation_id())
     PaymentRunItem.objects.bulk_create([PaymentRunItem(run=run, bill=b, amount=b.balance_due - discounts[b.pk],

@@ -66,6 +66,8 @@ def amend_order(*, order_id: int, lines: list[AmendLine] | None = None, ship_to:
     if customer_id is None:
         raise OrderNotFound(f"Order {order_id} not found.")
     customer = Customer.objects.select_for_update(of=("self",)).select_related("price_list").get(pk=customer_id)
+    # what price_order reads of the price list (intake._customer's pl_incl): gross or net prices
+    customer.pl_incl = bool(customer.price_list_id and customer.price_list.prices_include_tax)
     order = locks.order_for_update(int(order_id))
     if order.status not in AMENDABLE:
         raise OrderStateConflict(f"Order {order.number} is {order.get_status_display().lower()}; only an open, "
@@ -77,6 +79,7 @@ def amend_order(*, order_id: int, lines: list[AmendLine] | None = None, ship_to:
     by_sku = {ln.sku: ln for ln in order_lines}
     effective = {ln.sku: ln.quantity - ln.quantity_cancelled for ln in order_lines}
     targets = _targets(lines or [], by_sku)
+    _keep_as_sold(targets, by_sku, effective)
 
     # -- price the amended order through the one pricing path (validates ship-to and SKUs) ----
     after = {**effective, **targets}
@@ -133,6 +136,8 @@ def amend_order(*, order_id: int, lines: list[AmendLine] | None = None, ship_to:
                 ln.tax_rate = fresh.tax_rate
         if ship_to is not None:
             _set_ship_to(order, built.order)
+        # the destination decides the tax: the jurisdiction and reverse charge the lines were rated for
+        order.tax_jurisdiction, order.reverse_charge = built.order.tax_jurisdiction, built.order.reverse_charge
         recompute_totals(order, all_lines)
 
         newly_held = False
@@ -238,6 +243,19 @@ def _scaled_discount(line: OrderLine | None, quantity: Decimal) -> Decimal | Non
     return (line.discount_amount * quantity / line.quantity).quantize(Decimal("0.01"))
 
 
+def _keep_as_sold(targets: dict[str, Decimal], by_sku: dict[str, OrderLine], effective: dict[str, Decimal]) -> None:
+    """A line a channel sold with its own discount amount or tax (a shop's line) keeps that
+    amount for its whole quantity: it may be removed (0) but not resized, or its discount and
+    tax would no longer be what the shop charged. Raises InvalidOrder (400) naming the lines."""
+    errors = {f"lines.{i}.quantity": [f"{sku} was sold by the channel with its own discount or tax: remove it "
+                                      f"(0) or keep {effective[sku]}."]
+              for i, (sku, q) in enumerate(targets.items())
+              if sku in by_sku and (by_sku[sku].shop_tax is not None or by_sku[sku].discount_amount)
+              and q not in (ZERO, effective[sku])}
+    if errors:
+        raise InvalidOrder("Lines sold by a channel with its own discount or tax cannot be resized.", errors=errors)
+
+
 def _set_ship_to(order: Order, priced: Order) -> None:
     for name in SHIP_TO_FIELDS:
         setattr(order, name, getattr(priced, name))
@@ -253,7 +271,8 @@ def _add_lines(order: Order, order_lines: list[OrderLine], targets: dict[str, De
             continue
         p = priced[sku]
         added.append(OrderLine(order=order, line_no=next_no, product=p.product, sku=p.sku, quantity=p.quantity,
-                               unit_price=p.unit_price, tax_rate=p.tax_rate, price_source=p.price_source))
+                               unit_price=p.unit_price, tax_rate=p.tax_rate, price_source=p.price_source,
+                               price_includes_tax=p.price_includes_tax))
         next_no += 1
     if added:
         OrderLine.objects.bulk_create(added)

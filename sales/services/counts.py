@@ -83,7 +83,7 @@ def release_reservations_for_count(*, warehouse_id: int, product_id: int, counte
             resolution.released[number] = resolution.released.get(number, ZERO) + take
         stock.release_part(pairs=pairs, correlation_id=cid)
         Allocation.objects.bulk_update(allocs, ["quantity", "quantity_released", "status"])
-        touched = {by_id[a.order_line_id].order_id for a in allocs if a.quantity_released}
+        touched = set(order_ids.values())  # the orders this count took from (not earlier releases)
         for shipment in Shipment.objects.filter(pk__in={a.shipment_id for a in allocs}, status=Shipment.Status.READY):
             if not ShipmentLine.objects.filter(shipment=shipment, quantity__gt=0).exists():
                 shipment.status = Shipment.Status.CANCELLED
