@@ -1,42 +1,30 @@
 """The company record (core.models.Company): read it, and write it through `save_company`.
 
-Reads are cached (the currency and the business date are asked for many times per order):
-for a few seconds in the process, in front of the shared cache (Redis in production, so a
-read is not a network round trip each time); `save_company` clears both on commit, other
-processes see the change within LOCAL_SECONDS. Before setup the settings stand in (`ERP["COMPANY_NAME"]`,
+Reads are cached (the currency is asked for on every formatted amount); `save_company`
+clears the cache on commit. Before setup the settings stand in (`ERP["COMPANY_NAME"]`,
 `ERP["CURRENCY"]`), so a fresh install and the test suite behave as before.
 """
 
 from __future__ import annotations
 
-import time
 import zoneinfo
 from datetime import date, datetime, tzinfo
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
 from django.db.utils import DatabaseError
-from django.dispatch import receiver
 from django.utils import timezone
 
 from core.models import Company
 
 _CACHE_KEY = "core:company:v1"
 _MISSING = "-"
-LOCAL_SECONDS = 5.0
-_local: tuple[float, object] | None = None  # (monotonic expiry, company or _MISSING)
 
 
 def get_company() -> Company | None:
     """The company row, or None before setup_company ran."""
-    global _local
-    if _local is not None and _local[0] > time.monotonic():
-        return None if _local[1] == _MISSING else _local[1]
     cached = cache.get(_CACHE_KEY)
-    if cached is not None:
-        _local = (time.monotonic() + LOCAL_SECONDS, cached)
     if cached == _MISSING:
         return None
     if cached is not None:
@@ -46,7 +34,6 @@ def get_company() -> Company | None:
     except DatabaseError:  # table not migrated yet (manage.py migrate itself, a fresh checkout)
         return None
     cache.set(_CACHE_KEY, company if company is not None else _MISSING, 300)
-    _local = (time.monotonic() + LOCAL_SECONDS, company if company is not None else _MISSING)
     return company
 
 
@@ -85,14 +72,7 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(time_zone()).date()
 
 
-@receiver([post_save, post_delete], sender=Company, dispatch_uid="core.company.forget")
-def _company_changed(**kwargs) -> None:
-    forget()
-
-
 def forget() -> None:
-    global _local
-    _local = None
     cache.delete(_CACHE_KEY)
 
 
